@@ -1,0 +1,5 @@
+"""``python -m channelab`` runs the command line."""
+
+from channelab.cli import main
+
+main()

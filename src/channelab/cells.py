@@ -1,0 +1,171 @@
+"""Reduce unit rows to exact sufficient statistics per cell (arm × stratum), inside DuckDB.
+
+A *stratum* is one combination of covariate levels. The model only ever sees these cells,
+so its cost depends on the number of cells, not rows. Per metric type the statistics are:
+
+========== ==========================================================
+binary     n, successes
+count      n, Σ y, Σ y² and a frequency table (cell, value, units)
+revenue    n, Σ y, Σ y², n_pos, Σ log y, Σ (log y)² over y > 0
+continuous n, Σ y, Σ y²
+========== ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from channelab.source import ROWS, Source, quote
+from channelab.spec import Metric, Spec
+
+
+@dataclass(frozen=True)
+class MetricCells:
+    """Sufficient statistics of one metric, one entry per cell.
+
+    ``n_pos``, ``sum_log`` and ``sum_log_sq`` are filled for revenue metrics; ``freq_cell``,
+    ``freq_value`` and ``freq_units`` (the frequency table) for count metrics.
+    """
+
+    metric: Metric
+    total: np.ndarray
+    sum_sq: np.ndarray
+    n_pos: np.ndarray | None = None
+    sum_log: np.ndarray | None = None
+    sum_log_sq: np.ndarray | None = None
+    freq_cell: np.ndarray | None = None
+    freq_value: np.ndarray | None = None
+    freq_units: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Cells of an experiment: who is in each cell and the statistics of every metric.
+
+    Attributes
+    ----------
+    arms
+        Arm labels, control first.
+    arm_idx
+        Arm of each cell (index into ``arms``).
+    levels
+        Observed levels of each covariate, sorted.
+    level_idx
+        Level of each covariate in each cell (index into ``levels[cov]``).
+    n
+        Units per cell.
+    metrics
+        Statistics per metric name.
+    """
+
+    arms: tuple[str, ...]
+    arm_idx: np.ndarray
+    levels: dict[str, tuple[str, ...]]
+    level_idx: dict[str, np.ndarray]
+    n: np.ndarray
+    metrics: dict[str, MetricCells]
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells."""
+        return int(self.n.size)
+
+    @property
+    def n_units(self) -> int:
+        """Number of units over all cells."""
+        return int(self.n.sum())
+
+    def arm_totals(self, metric: str) -> pd.DataFrame:
+        """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells)."""
+        m = self.metrics[metric]
+        df = pd.DataFrame({"arm": np.asarray(self.arms)[self.arm_idx], "n": self.n, "total": m.total, "sum_sq": m.sum_sq})
+        g = df.groupby("arm", sort=False)[["n", "total", "sum_sq"]].sum().reindex(list(self.arms))
+        g["mean"] = g["total"] / g["n"]
+        g["sd"] = np.sqrt(np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0) * g["n"] / np.maximum(g["n"] - 1, 1))
+        return g
+
+    def strata(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Distinct covariate combinations and their share of all units (the experiment's mix).
+
+        Returns level indices per covariate (one entry per stratum) and the weights, which
+        sum to one. Lifts are averaged over this mix (g-computation).
+        """
+        if not self.levels:
+            return {}, np.ones(1)
+        keys = np.stack([self.level_idx[c] for c in self.levels], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        weights = np.bincount(inverse.ravel(), weights=self.n, minlength=len(uniq))
+        return {c: uniq[:, i] for i, c in enumerate(self.levels)}, weights / weights.sum()
+
+
+def build_cells(source: Source, spec: Spec) -> Cells:
+    """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table."""
+    keys = [spec.arm_column, *spec.covariates]
+    key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS k{i}" for i, k in enumerate(keys))
+    key_names = [f"k{i}" for i in range(len(keys))]
+    group = ", ".join(key_names)
+    aggs = ["count(*) AS n"]
+    for m in spec.metrics:
+        y = f"CAST({quote(m.source_column)} AS DOUBLE)"
+        aggs += [f"fsum({y}) AS {m.name}__total", f"fsum({y} * {y}) AS {m.name}__sum_sq"]
+        if m.type == "revenue":
+            aggs += [
+                f"count(*) FILTER (WHERE {y} > 0) AS {m.name}__n_pos",
+                f"coalesce(fsum(ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log",
+                f"coalesce(fsum(ln({y}) ^ 2) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
+            ]
+    table = source.con.execute(
+        f"SELECT {group}, {', '.join(aggs)} FROM (SELECT {key_sql}, * FROM {ROWS}) "
+        f"GROUP BY {group} ORDER BY {group}"
+    ).df()
+
+    arms = tuple(spec.arm_order)
+    arm_pos = {a: i for i, a in enumerate(arms)}
+    arm_idx = table["k0"].map(arm_pos).to_numpy(dtype=np.int64)
+    levels: dict[str, tuple[str, ...]] = {}
+    level_idx: dict[str, np.ndarray] = {}
+    for i, cov in enumerate(spec.covariates, start=1):
+        lv = tuple(sorted(table[f"k{i}"].unique()))
+        levels[cov] = lv
+        level_idx[cov] = table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
+
+    metrics: dict[str, MetricCells] = {}
+    for m in spec.metrics:
+        col = lambda s, m=m: table[f"{m.name}__{s}"].to_numpy(dtype=np.float64)  # noqa: E731
+        extra: dict[str, np.ndarray] = {}
+        if m.type == "revenue":
+            extra = {"n_pos": col("n_pos"), "sum_log": col("sum_log"), "sum_log_sq": col("sum_log_sq")}
+        elif m.type == "count":
+            extra = _frequency_table(source, spec, m, table, key_sql, key_names)
+        metrics[m.name] = MetricCells(metric=m, total=col("total"), sum_sq=col("sum_sq"), **extra)
+
+    return Cells(
+        arms=arms,
+        arm_idx=arm_idx,
+        levels=levels,
+        level_idx=level_idx,
+        n=table["n"].to_numpy(dtype=np.float64),
+        metrics=metrics,
+    )
+
+
+def _frequency_table(
+    source: Source, spec: Spec, metric: Metric, cells: pd.DataFrame, key_sql: str, key_names: list[str]
+) -> dict[str, np.ndarray]:
+    """Units per (cell, value) of a count metric: the exact data of a negative binomial."""
+    group = ", ".join(key_names)
+    y = f"CAST({quote(metric.source_column)} AS BIGINT)"
+    freq = source.con.execute(
+        f"SELECT {group}, {y} AS value, count(*) AS units FROM (SELECT {key_sql}, * FROM {ROWS}) "
+        f"GROUP BY ALL ORDER BY {group}, value"
+    ).df()
+    cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
+    cell = np.fromiter((cell_of[tuple(r)] for r in freq[key_names].itertuples(index=False, name=None)), dtype=np.int64)
+    return {
+        "freq_cell": cell,
+        "freq_value": freq["value"].to_numpy(dtype=np.int64),
+        "freq_units": freq["units"].to_numpy(dtype=np.float64),
+    }

@@ -1,0 +1,105 @@
+"""Command line: ``channelab run`` and ``channelab validate``.
+
+Thin by design: parse arguments, call one library function, catch :class:`ChannelabError`
+once, print it as one paragraph, and exit 0 (success), 2 (bad spec or data) or 3 (the fit
+did not converge; the report is still written and marked).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from channelab.errors import ChannelabError
+
+EXIT_NOT_CONVERGED = 3
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run and read outreach-channel experiments: real lift, or only engagement?",
+)
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[str], None]]:
+    """A spinner showing the current step, and a tick per finished step."""
+    with console.status("Starting") as status:
+        last: list[str] = []
+
+        def step(text: str) -> None:
+            if last:
+                console.print(f"[green]✓[/] {last[-1]}")
+            last.append(text)
+            status.update(text)
+
+        yield step
+    if last:
+        console.print(f"[green]✓[/] {last[-1]}")
+
+
+def _fail(exc: ChannelabError) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def run(
+    spec: SpecPath,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path("reports"),
+    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+) -> None:
+    """Analyse an experiment and write its PDF report and JSON."""
+    from channelab.pipeline import run_experiment
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        with _steps() as step:
+            analysis, pdf, js = run_experiment(spec, out_dir=out_dir, seed=seed, on_step=step)
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    for arm in analysis.effects.arms:
+        out.print(f"[bold]{arm.arm}[/]: {arm.verdict}")
+    out.print(f"Report: {pdf}\nJSON:   {js}")
+    if not analysis.diagnostics.converged:
+        console.print(
+            "[bold red]not converged:[/] " + "; ".join(analysis.diagnostics.problems)
+            + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
+        )
+        raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
+@app.command()
+def validate(spec: SpecPath) -> None:
+    """Check the spec and its data (seconds, no fitting) and print what the model would see."""
+    from channelab.pipeline import validate as validate_spec
+    from channelab.spec import load_spec
+
+    try:
+        with _steps() as step:
+            result = validate_spec(load_spec(spec), on_step=step)
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    checks = result.checks
+    out.print(f"[bold]{result.spec.name}[/]: {checks.n_rows:,} rows, {result.cells.n_cells} cells")
+    for arm, n in checks.arm_counts.items():
+        out.print(f"  {arm}: {n:,} units (planned share {checks.planned_shares[arm]:.1%})")
+    for f in checks.findings:
+        colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
+        out.print(f"  [{colour}]{f.severity}[/]: {f.message}")
+    out.print("[green]OK[/]: the spec and data pass every blocking check.")
+
+
+def main() -> None:
+    """Entry point for ``python -m channelab``."""
+    app()

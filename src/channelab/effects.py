@@ -1,0 +1,176 @@
+"""Effects: lifts per arm and metric, derived from the posterior. Knows nothing of plotting.
+
+Lift of arm a on a metric = (population mean under a) / (population mean under control) - 1,
+both averaged over the experiment's covariate mix (see
+:func:`channelab.model.population_means`); the absolute lift is the difference. The
+*noise band* of a lift is the interval its posterior would have if the true lift were zero
+(the posterior of log(1 + lift) recentred at 0): movements inside it are what sampling
+noise alone produces at this sample size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from channelab.cells import Cells
+from channelab.model import population_means
+from channelab.spec import MetricType, Role, Spec
+from channelab.verdicts import ArmVerdict, MetricVerdict, arm_summary, arm_verdict, metric_verdict, more_data_factor
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Posterior mean and highest-density interval."""
+
+    mean: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The effect of one arm on one metric, against the control."""
+
+    arm: str
+    metric: str
+    label: str
+    role: Role
+    type: MetricType
+    n_arm: int
+    n_control: int
+    control_mean: float  # observed
+    arm_mean: float  # observed
+    lift: Interval  # relative, a fraction
+    abs_lift: Interval
+    prob_positive: float
+    prob_in_rope: float
+    prob_above_rope: float
+    prob_below_rope: float
+    rope: tuple[float, float]
+    noise: tuple[float, float]
+    mcse_lift: float
+    verdict: MetricVerdict
+    more_data_factor: float
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """The funnel-wide verdict on one arm, with its plain-language summary."""
+
+    arm: str
+    channel: str
+    verdict: ArmVerdict
+    summary: str
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Every effect of an experiment, the arm verdicts, and the lift draws behind them."""
+
+    hdi_prob: float
+    effects: tuple[Effect, ...]
+    arms: tuple[ArmResult, ...]
+    lift_draws: dict[tuple[str, str], np.ndarray]
+
+    def get(self, arm: str, metric: str) -> Effect:
+        """The effect of ``arm`` on ``metric``."""
+        for e in self.effects:
+            if e.arm == arm and e.metric == metric:
+                return e
+        raise KeyError((arm, metric))
+
+    def table(self) -> pd.DataFrame:
+        """One row per arm × metric, in funnel order, with the interval mass in the headers."""
+        p = f"{self.hdi_prob * 100:.0f} %"
+        return pd.DataFrame(
+            [
+                {
+                    "arm": e.arm,
+                    "metric": e.label,
+                    "role": e.role,
+                    "control": e.control_mean,
+                    "arm mean": e.arm_mean,
+                    "lift": e.lift.mean,
+                    f"{p} HDI low": e.lift.lower,
+                    f"{p} HDI high": e.lift.upper,
+                    "P(lift>0)": e.prob_positive,
+                    "P(in ROPE)": e.prob_in_rope,
+                    "verdict": e.verdict,
+                }
+                for e in self.effects
+            ]
+        )
+
+
+def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
+    """Derive every lift, interval, probability and verdict from the posterior."""
+    means = population_means(posterior, cells, spec)
+    metrics = spec.metrics_in_funnel_order
+    effects: list[Effect] = []
+    draws_out: dict[tuple[str, str], np.ndarray] = {}
+    observed = {m.name: cells.arm_totals(m.name) for m in metrics}
+    for arm in spec.treatments:
+        for m in metrics:
+            mu = means[m.name]
+            control, treated = mu.sel(arm=spec.control), mu.sel(arm=arm)
+            lift = treated / control - 1
+            abs_lift = treated - control
+            obs = observed[m.name]
+            rope = m.rope_interval
+            flat = lift.to_numpy().ravel()
+            lift_iv = _interval(lift, spec.hdi_prob)
+            log_ratio = np.log1p(flat)
+            noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
+            effects.append(
+                Effect(
+                    arm=arm,
+                    metric=m.name,
+                    label=m.display,
+                    role=m.role,
+                    type=m.type,
+                    n_arm=int(obs.loc[arm, "n"]),
+                    n_control=int(obs.loc[spec.control, "n"]),
+                    control_mean=float(obs.loc[spec.control, "mean"]),
+                    arm_mean=float(obs.loc[arm, "mean"]),
+                    lift=lift_iv,
+                    abs_lift=_interval(abs_lift, spec.hdi_prob),
+                    prob_positive=float(np.mean(flat > 0)),
+                    prob_in_rope=float(np.mean((flat >= rope[0]) & (flat <= rope[1]))),
+                    prob_above_rope=float(np.mean(flat > rope[1])),
+                    prob_below_rope=float(np.mean(flat < rope[0])),
+                    rope=rope,
+                    noise=noise,
+                    mcse_lift=float(az.mcse(lift.rename("lift")).to_numpy()),
+                    verdict=metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision),
+                    more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
+                )
+            )
+            draws_out[(arm, m.name)] = flat
+    arms = []
+    for arm in spec.treatments:
+        own = [e for e in effects if e.arm == arm]
+        verdict = arm_verdict(own)
+        arms.append(
+            ArmResult(
+                arm=arm,
+                channel=spec.arms[arm].channel,
+                verdict=verdict,
+                summary=arm_summary(arm, verdict, own, spec.hdi_prob),
+            )
+        )
+    return Effects(hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out)
+
+
+def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
+    lo, hi = az.hdi(np.asarray(values, dtype=float), prob=prob)
+    return float(lo), float(hi)
+
+
+def _interval(draws: xr.DataArray, prob: float) -> Interval:
+    lo, hi = _hdi(draws.to_numpy().ravel(), prob)
+    return Interval(mean=float(draws.mean()), lower=lo, upper=hi)

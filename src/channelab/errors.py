@@ -1,0 +1,35 @@
+"""Exceptions raised by channelab.
+
+Every error a user can cause derives from one root, so the CLI catches it once::
+
+    ChannelabError            anything channelab refuses to do, with a message saying how to fix it
+    ├── SpecError             the experiment definition (YAML) is malformed or inconsistent
+    ├── DataError             the data cannot be read, or fails a blocking check (unknown arm,
+    │                         duplicated unit, missing or impossible value, empty file)
+    └── ModelError            the model cannot be built or sampled from these cells
+
+A fit that runs but fails the convergence gate is *not* an exception: the report is still
+written, marked "not converged", and the CLI exits with code 3.
+"""
+
+from __future__ import annotations
+
+
+class ChannelabError(Exception):
+    """Root of every error channelab raises on purpose."""
+
+    exit_code = 2
+
+
+class SpecError(ChannelabError):
+    """Raised when an experiment definition is malformed, names unknown keys or is inconsistent."""
+
+
+class DataError(ChannelabError):
+    """Raised when data cannot be read or fails a check that makes analysis meaningless."""
+
+
+class ModelError(ChannelabError):
+    """Raised when the model cannot be built or sampled from the given cells."""
+
+    exit_code = 1

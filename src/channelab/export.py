@@ -1,0 +1,101 @@
+"""The machine-readable JSON of an analysis: the stable output contract of DESIGN.md.
+
+Relative lifts are fractions (0.25 = +25 %). Keys beyond the contract are additions only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from channelab.files import write_atomic
+
+if TYPE_CHECKING:
+    from channelab.pipeline import Analysis
+
+
+def to_dict(analysis: Analysis) -> dict[str, Any]:
+    """Render an analysis as the JSON contract (a plain, JSON-safe dictionary)."""
+    spec, diag, checks, eff = analysis.spec, analysis.diagnostics, analysis.checks, analysis.effects
+    return _clean(
+        {
+            "experiment": spec.name,
+            "title": spec.display_title,
+            "control": spec.control,
+            "hdi_prob": spec.hdi_prob,
+            "n_units": analysis.cells.n_units,
+            "design": spec.design,
+            "unit": spec.unit.kind,
+            "decision_rule": spec.decision.rule,
+            "checks": {
+                "srm_p": checks.srm_p,
+                "rhat_max": diag.rhat_max,
+                "ess_bulk_min": diag.ess_bulk_min,
+                "ess_tail_min": diag.ess_tail_min,
+                "divergences": diag.divergences,
+                "converged": diag.converged,
+                "problems": list(diag.problems),
+                "arm_counts": checks.arm_counts,
+                "planned_shares": checks.planned_shares,
+                "findings": [
+                    {"check": f.check, "severity": f.severity, "message": f.message, "count": f.count}
+                    for f in checks.findings
+                ],
+            },
+            "arms": [
+                {"arm": a.arm, "channel": a.channel, "verdict": a.verdict, "summary": a.summary}
+                for a in eff.arms
+            ],
+            "effects": [
+                {
+                    "arm": e.arm,
+                    "metric": e.metric,
+                    "label": e.label,
+                    "role": e.role,
+                    "type": e.type,
+                    "n_arm": e.n_arm,
+                    "n_control": e.n_control,
+                    "control_mean": e.control_mean,
+                    "arm_mean": e.arm_mean,
+                    "lift": {
+                        "mean": e.lift.mean,
+                        "hdi": [e.lift.lower, e.lift.upper],
+                        "prob_positive": e.prob_positive,
+                        "prob_in_rope": e.prob_in_rope,
+                        "prob_above_rope": e.prob_above_rope,
+                        "prob_below_rope": e.prob_below_rope,
+                        "mcse": e.mcse_lift,
+                        "noise_band": list(e.noise),
+                    },
+                    "abs_lift": {"mean": e.abs_lift.mean, "hdi": [e.abs_lift.lower, e.abs_lift.upper]},
+                    "rope": list(e.rope),
+                    "verdict": e.verdict,
+                    "more_data_factor": e.more_data_factor,
+                }
+                for e in eff.effects
+            ],
+            "data": analysis.data,
+            "provenance": analysis.provenance,
+        }
+    )
+
+
+def write_json(analysis: Analysis, path: Path) -> Path:
+    """Write the JSON contract of ``analysis`` to ``path`` atomically."""
+    text = json.dumps(to_dict(analysis), indent=2, ensure_ascii=False)
+    return write_atomic(path, (text + "\n").encode("utf-8"))
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe: numpy scalars to Python, NaN and infinities to null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

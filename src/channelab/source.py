@@ -1,0 +1,101 @@
+"""Open an experiment's unit rows in DuckDB, without loading them into Python.
+
+This is the only module that knows where rows come from. It exposes them to the checks
+and the cell aggregation as a DuckDB view named :data:`ROWS`, and fingerprints the input
+for provenance. Input files are only ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from channelab.errors import DataError
+from channelab.spec import Spec
+
+#: Name of the DuckDB view holding the raw unit rows.
+ROWS = "unit_rows"
+
+
+@dataclass(frozen=True)
+class Source:
+    """An open connection with the spec's rows registered as the view :data:`ROWS`."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    columns: dict[str, str]  # column name -> DuckDB type
+    n_rows: int
+    sha256: str
+    size_bytes: int
+
+    def fingerprint(self) -> dict[str, object]:
+        """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
+        return {"path": str(self.path), "sha256": self.sha256, "bytes": self.size_bytes, "rows": self.n_rows}
+
+
+def quote(identifier: str) -> str:
+    """Quote a column name for DuckDB SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
+    """Register the spec's data file as a DuckDB view and return it with its fingerprint.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, unreadable, or has no data rows.
+    """
+    path = spec.data_path
+    if not path.is_file():
+        raise DataError(
+            f"{path}: data file not found (data.path in {spec.source_path or 'the spec'}). "
+            "Paths are relative to the experiment file's folder."
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"{path}: the data file is empty (0 bytes). Export the unit rows again.")
+    con = duckdb.connect(":memory:")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+    reader = (
+        f"read_parquet({_literal(str(path))})"
+        if spec.data.resolved_format == "parquet"
+        else f"read_csv({_literal(str(path))}, header = true, sample_size = -1, "
+        f"delim = {_literal(spec.data.delimiter)})"
+    )
+    try:
+        con.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM {reader}")
+        described = con.execute(f"DESCRIBE {ROWS}").fetchall()
+        n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(
+            f"{path}: cannot be read as {spec.data.resolved_format.upper()}: {first}. "
+            "Check the file format and that every line has the same number of fields."
+        ) from None
+    if n_rows == 0:
+        raise DataError(f"{path}: the file has a header but no data rows.")
+    return Source(
+        con=con,
+        path=path,
+        columns={row[0]: row[1] for row in described},
+        n_rows=int(n_rows),
+        sha256=_sha256(path),
+        size_bytes=size,
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

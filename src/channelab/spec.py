@@ -1,0 +1,352 @@
+"""The experiment definition: a YAML file parsed once into a strict, typed :class:`Spec`.
+
+Nothing downstream reads YAML or dictionaries: every stage takes the :class:`Spec`.
+Unknown keys are rejected with a suggestion, and every problem is reported on one line
+with its key path, e.g. ``metrics.1.role: got 'outcom', but expected one of ...``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from channelab.errors import SpecError
+
+Role = Literal["engagement", "outcome", "revenue"]
+MetricType = Literal["binary", "count", "revenue", "continuous"]
+Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
+UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant"]
+
+#: Funnel order used everywhere metrics are listed: engagement first, money last.
+FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Priors(_Strict):
+    """Weakly informative priors, on the link scale of each metric.
+
+    Defaults apply to every metric; ``Spec.priors`` overrides them for all metrics and
+    ``Metric.priors`` overrides those for one metric (that order, last wins).
+    The intercept prior is centred on the link of the pooled observed mean; covariate
+    effects are zero-sum normal per covariate.
+    """
+
+    intercept_sd: Annotated[float, Field(gt=0)] = 2.0
+    arm_mu: dict[str, float] = Field(
+        default_factory=dict,
+        description="Prior mean of the arm effect (link scale) per arm, e.g. from an earlier study.",
+    )
+    arm_sd: Annotated[float, Field(gt=0)] = 1.0
+    covariate_sd: Annotated[float, Field(gt=0)] = 1.0
+    sigma_sd: Annotated[float, Field(gt=0)] = 2.0
+    dispersion_sd: Annotated[float, Field(gt=0)] = 1.0
+
+    def merged(self, override: Priors | None) -> Priors:
+        """Return these priors with the fields explicitly set in ``override`` replaced."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+class Metric(_Strict):
+    """One measured quantity per unit, its place in the funnel and its likelihood."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    column: str | None = None
+    label: str | None = None
+    role: Role
+    type: MetricType
+    rope: float | tuple[float, float] = 0.05
+    count_likelihood: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    priors: Priors | None = None
+
+    @field_validator("rope")
+    @classmethod
+    def _rope_ordered(cls, v: float | tuple[float, float]) -> float | tuple[float, float]:
+        lo, hi = (-v, v) if isinstance(v, (int, float)) else v
+        if not lo <= 0 <= hi or lo == hi or lo <= -1:
+            raise ValueError(
+                f"got {v!r}, but expected a relative half-width such as 0.05 (meaning ±5 %) "
+                "or an interval [low, high] with -1 < low ≤ 0 ≤ high"
+            )
+        return v
+
+    @property
+    def source_column(self) -> str:
+        """Column of the data holding this metric (defaults to the metric name)."""
+        return self.column or self.name
+
+    @property
+    def display(self) -> str:
+        """Plain-language name used in sentences and figures."""
+        return self.label or self.name.replace("_", " ")
+
+    @property
+    def rope_interval(self) -> tuple[float, float]:
+        """Region of practical equivalence for the relative lift, as (low, high)."""
+        r = self.rope
+        return (-float(r), float(r)) if isinstance(r, (int, float)) else (float(r[0]), float(r[1]))
+
+
+class Arm(_Strict):
+    """One arm of the experiment: its channel and its planned share of units."""
+
+    channel: Channel = "other"
+    share: Annotated[float, Field(gt=0)] = 1.0
+
+
+class DataSource(_Strict):
+    """Where the unit rows live; a relative path is resolved against the YAML file's folder."""
+
+    path: Path
+    format: Literal["csv", "parquet"] | None = None
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+
+    @property
+    def resolved_format(self) -> Literal["csv", "parquet"]:
+        """Format given in the spec, or inferred from the file suffix."""
+        if self.format is not None:
+            return self.format
+        return "parquet" if self.path.suffix.lower() in {".parquet", ".pq"} else "csv"
+
+
+class Unit(_Strict):
+    """The analysed unit. Without ``id`` each row is one unit."""
+
+    kind: UnitKind = "prospect"
+    id: str | None = None
+
+
+class Sampler(_Strict):
+    """MCMC settings. ``backend: auto`` uses nutpie when installed, else PyMC's NUTS."""
+
+    draws: Annotated[int, Field(ge=100)] = 1000
+    tune: Annotated[int, Field(ge=100)] = 1000
+    chains: Annotated[int, Field(ge=1, le=16)] = 4
+    target_accept: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
+    backend: Literal["auto", "nutpie", "pymc"] = "auto"
+
+
+class Decision(_Strict):
+    """How a metric's verdict is read off its lift posterior.
+
+    ``hdi_rope`` (Kruschke): the HDI wholly above the ROPE is a real lift, wholly below is
+    harm, wholly inside is no effect, otherwise inconclusive. ``probability``: the same
+    verdicts when the posterior mass beyond (or inside) the ROPE reaches ``threshold``.
+    """
+
+    rule: Literal["hdi_rope", "probability"] = "hdi_rope"
+    threshold: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+
+
+class Spec(_Strict):
+    """A validated experiment definition."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    title: str | None = None
+    description: str = ""
+    design: Literal["randomised"] = "randomised"
+    unit: Unit = Unit()
+    data: DataSource
+    arm_column: str
+    control: str
+    arms: dict[str, Arm]
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    covariates: list[str] = Field(default_factory=list)
+    currency: str = "$"
+    hdi_prob: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.94
+    seed: int = 20261123
+    sampler: Sampler = Sampler()
+    decision: Decision = Decision()
+    priors: Priors = Priors()
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("arms", mode="before")
+    @classmethod
+    def _arms_may_be_bare(cls, v: Any) -> Any:
+        if isinstance(v, list):  # allow a bare list of arm names
+            return {str(a): {} for a in v}
+        if isinstance(v, dict):
+            return {str(k): ({} if a is None else a) for k, a in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[str] = []
+        if len(self.arms) < 2:
+            problems.append(f"arms: got {len(self.arms)} arm(s), but expected the control and at least one treatment")
+        if self.control not in self.arms:
+            problems.append(
+                f"control: got {self.control!r}, but expected one of the arms {list(self.arms)}"
+                + _suggest(self.control, list(self.arms))
+            )
+        names = [m.name for m in self.metrics]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"metrics: the name {dup!r} is used twice; give each metric its own name")
+        if not any(m.role in ("outcome", "revenue") for m in self.metrics):
+            problems.append(
+                "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
+                "costly steps (meetings, purchases, money), so add at least one"
+            )
+        for m in self.metrics:
+            if m.type == "revenue" and m.role != "revenue":
+                problems.append(f"metrics.{m.name}: type 'revenue' goes with role 'revenue', got role {m.role!r}")
+        used = {self.arm_column, *(m.source_column for m in self.metrics)}
+        for c in self.covariates:
+            if c in used:
+                problems.append(f"covariates: {c!r} is also the arm column or a metric; a covariate must be measured before assignment")
+        if len(set(self.covariates)) != len(self.covariates):
+            problems.append("covariates: a column is listed twice")
+        for a in {**self.priors.arm_mu, **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()}}:
+            if a not in self.arms or a == self.control:
+                problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + _suggest(a, list(self.arms)))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # ---- derived views -------------------------------------------------------------------
+
+    @property
+    def treatments(self) -> list[str]:
+        """Arm labels other than the control, in the order the spec lists them."""
+        return [a for a in self.arms if a != self.control]
+
+    @property
+    def arm_order(self) -> list[str]:
+        """Control first, then treatments."""
+        return [self.control, *self.treatments]
+
+    @property
+    def metrics_in_funnel_order(self) -> list[Metric]:
+        """Metrics sorted engagement → outcome → revenue, keeping the spec's order within a role."""
+        return sorted(self.metrics, key=lambda m: FUNNEL_ORDER[m.role])
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute path of the data file, resolved against the spec's own folder."""
+        p = self.data.path
+        if not p.is_absolute() and self.source_path is not None:
+            p = self.source_path.parent / p
+        return p
+
+    def priors_for(self, metric: Metric) -> Priors:
+        """Priors in force for ``metric``: package defaults, then the spec's, then the metric's."""
+        return self.priors.merged(metric.priors)
+
+    def planned_shares(self) -> dict[str, float]:
+        """Planned allocation of units to arms, normalised to sum to one."""
+        total = math.fsum(a.share for a in self.arms.values())
+        return {k: a.share / total for k, a in self.arms.items()}
+
+    @property
+    def display_title(self) -> str:
+        """Human title for reports."""
+        return self.title or self.name.replace("_", " ")
+
+
+# ---- loading ------------------------------------------------------------------------------
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, parse and validate an experiment definition.
+
+    Raises
+    ------
+    SpecError
+        With one line per problem, each naming the file and the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such experiment file. Check the path (experiments live in experiments/).")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(
+            f"{path}: not valid YAML{where}: {problem}. Check indentation and quoting "
+            "(labels containing ':' or '#' need quotes)."
+        ) from None
+    if raw is None:
+        raise SpecError(f"{path}: the file is empty; see README.md for an annotated example experiment.")
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of keys (name:, data:, arms:, ...), got a {type(raw).__name__}.")
+    return parse_spec(raw, source=path)
+
+
+def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
+    """Validate an already-loaded mapping into a :class:`Spec` (used by tests and tools)."""
+    where = str(source) if source else "<spec>"
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise SpecError(f"{where}: invalid experiment definition:\n" + "\n".join(f"  - {ln}" for ln in lines)) from None
+    if source is not None:
+        spec = spec.model_copy(update={"source_path": source.resolve()})
+    return spec
+
+
+def _describe(err: Any) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        allowed = _allowed_keys(err["loc"][:-1])
+        return f"{loc}: unknown key{_suggest(key, allowed) or f'; allowed keys are {sorted(allowed)}'}"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    if kind == "literal_error":
+        msg = f"got {err['input']!r}, but expected {msg.removeprefix('Input should be ')}"
+    return f"{loc}: {msg}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at key path ``loc``, for "did you mean" suggestions."""
+    model: type[BaseModel] = Spec
+    skip_key = False  # the next part is a user-chosen dict key (an arm name)
+    for part in loc:
+        if isinstance(part, int) or skip_key:
+            skip_key = False
+            continue
+        field = model.model_fields.get(str(part))
+        nested = _nested_model(field.annotation) if field else None
+        if field is None or nested is None:
+            return []
+        model, skip_key = nested, typing.get_origin(field.annotation) is dict
+    return [k for k in model.model_fields if k != "source_path"]
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if (found := _nested_model(arg)) is not None:
+            return found
+    return None
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""

@@ -1,0 +1,162 @@
+"""Decision rules: from a lift posterior to a verdict, and from verdicts to plain language.
+
+Per metric (``effects[].verdict``): ``real lift``, ``harm``, ``no effect``, ``inconclusive``.
+Per arm across the funnel (``arms[].verdict``) adds ``engagement only``: engagement credibly
+up while no outcome or revenue metric is (the slacktivism pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from channelab.spec import Decision
+
+if TYPE_CHECKING:
+    from channelab.effects import Effect
+
+MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
+ArmVerdict = Literal["real lift", "engagement only", "harm", "no effect", "inconclusive"]
+
+#: Beyond this many times the current sample, we say "far more data" instead of a number.
+MAX_FACTOR = 100.0
+
+
+def metric_verdict(
+    draws: np.ndarray, hdi: tuple[float, float], rope: tuple[float, float], decision: Decision
+) -> MetricVerdict:
+    """Verdict on one metric's relative lift, by the spec's decision rule."""
+    lo, hi = rope
+    if decision.rule == "hdi_rope":
+        if hdi[0] > hi:
+            return "real lift"
+        if hdi[1] < lo:
+            return "harm"
+        if lo <= hdi[0] and hdi[1] <= hi:
+            return "no effect"
+        return "inconclusive"
+    t = decision.threshold
+    if np.mean(draws > hi) >= t:
+        return "real lift"
+    if np.mean(draws < lo) >= t:
+        return "harm"
+    if np.mean((draws >= lo) & (draws <= hi)) >= t:
+        return "no effect"
+    return "inconclusive"
+
+
+def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, float]) -> float:
+    """Roughly how many times the current sample would make the verdict decisive.
+
+    Interval width shrinks as 1/sqrt(n). If the estimate stays where it is, the interval
+    must shrink until it clears the nearest ROPE edge (estimate outside the ROPE) or fits
+    inside the ROPE (estimate inside). Returns ``inf`` when the estimate sits on an edge.
+    """
+    half = (hdi[1] - hdi[0]) / 2
+    lo, hi = rope
+    if mean > hi:
+        room = mean - hi
+    elif mean < lo:
+        room = lo - mean
+    else:
+        room = min(mean - lo, hi - mean)
+    if room <= 0:
+        return float("inf")
+    return max(1.0, (half / room) ** 2)
+
+
+def arm_verdict(effects: Sequence[Effect]) -> ArmVerdict:
+    """Verdict on one arm from its metrics' verdicts, reading the funnel.
+
+    A real lift needs an outcome or revenue metric credibly beyond the ROPE. Engagement
+    alone, however large, is reported as ``engagement only``.
+    """
+    decisive = [e.verdict for e in effects if e.role != "engagement"]
+    engagement = [e.verdict for e in effects if e.role == "engagement"]
+    up, down = "real lift" in decisive, "harm" in decisive
+    if up and not down:
+        return "real lift"
+    if down and not up:
+        return "harm"
+    if up and down:
+        return "inconclusive"
+    if "real lift" in engagement:
+        return "engagement only"
+    if decisive and all(v == "no effect" for v in decisive):
+        return "no effect"
+    return "inconclusive"
+
+
+# ---- wording ------------------------------------------------------------------------------
+
+
+def pct(x: float, *, sign: bool = False) -> str:
+    """A relative change as a percentage: 1.19 -> '119 %', 0.034 -> '3.4 %'."""
+    v = 100 * x
+    fmt = ("{:+.1f}" if sign else "{:.1f}") if abs(v) < 10 else ("{:+,.0f}" if sign else "{:,.0f}")
+    return fmt.format(v).replace("-", "−") + " %"
+
+
+def _interval(e: Effect, hdi_prob: float) -> str:
+    return f"{hdi_prob * 100:.0f} % interval {pct(e.lift.lower, sign=True)} to {pct(e.lift.upper, sign=True)}"
+
+
+def metric_phrase(e: Effect, hdi_prob: float) -> str:
+    """How one metric moved, in words, with its interval."""
+    iv = _interval(e, hdi_prob)
+    match e.verdict:
+        case "real lift":
+            return f"raised {e.label} by {pct(e.lift.mean)} ({iv})"
+        case "harm":
+            return f"lowered {e.label} by {pct(-e.lift.mean)} ({iv})"
+        case "no effect":
+            return f"left {e.label} practically unchanged ({pct(e.lift.mean, sign=True)}; {iv})"
+        case _:
+            return f"did not credibly move {e.label} ({pct(e.lift.mean, sign=True)}; {iv})"
+
+
+def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_prob: float) -> str:
+    """One plain-language paragraph for leadership: what the arm did, costly steps first."""
+    decisive = [e for e in effects if e.role != "engagement"]
+    engagement = [e for e in effects if e.role == "engagement"]
+    parts = [metric_phrase(e, hdi_prob) for e in decisive]
+    text = f"{arm} " + _join(parts) + "."
+    if engagement:
+        text += " Engagement: it " + _join([metric_phrase(e, hdi_prob) for e in engagement]) + "."
+    match verdict:
+        case "real lift":
+            text += " Verdict: real lift."
+        case "engagement only":
+            text += (
+                " Verdict: engagement only. People engaged more, but that did not turn into the "
+                "costly step; do not read the engagement rise as a business result."
+            )
+        case "harm":
+            text += " Verdict: harm."
+        case "no effect":
+            text += " Verdict: no effect of practical size."
+        case "inconclusive":
+            text += " Verdict: inconclusive." + _more_data_sentence(decisive)
+    return text
+
+
+def _more_data_sentence(decisive: Sequence[Effect]) -> str:
+    open_ = [e for e in decisive if e.verdict == "inconclusive"]
+    if not open_:
+        return " Outcome metrics point in opposite directions."
+    factor = min(e.more_data_factor for e in open_)
+    if not np.isfinite(factor) or factor > MAX_FACTOR:
+        return " The estimate sits on the edge of practical equivalence; far more data would be needed to settle it."
+    extra = (factor - 1) * min(e.n_arm for e in open_)
+    return (
+        f" If the estimates hold, about {factor:.1f}× the current sample "
+        f"(roughly {extra:,.0f} more units per arm) would settle it."
+    )
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return "; ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,42 @@
+"""Shared fixtures. Seeds are local; files are written only under tmp_path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def hillstrom_run(tmp_path_factory: pytest.TempPathFactory):
+    """The flagship experiment run once per session: (analysis, pdf path, json path)."""
+    from channelab.pipeline import run_experiment
+
+    out = tmp_path_factory.mktemp("reports")
+    return run_experiment(EXPERIMENTS / "hillstrom_email.yaml", out_dir=out)
+
+
+@pytest.fixture
+def experiment_copy(tmp_path: Path):
+    """Copy an experiment and its data into tmp_path so a test may edit them freely."""
+
+    def _copy(name: str = "hillstrom_email") -> Path:
+        (tmp_path / "experiments").mkdir(exist_ok=True)
+        (tmp_path / "data").mkdir(exist_ok=True)
+        spec = tmp_path / "experiments" / f"{name}.yaml"
+        shutil.copy(EXPERIMENTS / f"{name}.yaml", spec)
+        for f in DATA.glob("*.csv"):
+            shutil.copy(f, tmp_path / "data" / f.name)
+        return spec
+
+    return _copy
