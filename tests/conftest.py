@@ -40,3 +40,38 @@ def experiment_copy(tmp_path: Path):
         return spec
 
     return _copy
+
+
+def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:
+    """A minimal valid spec mapping for simulated data written by ``simulate_ab``."""
+    spec = {
+        "name": "sim",
+        "unit": {"kind": "prospect", "id": "unit_id"},
+        "data": {"path": data_file},
+        "arm_column": "arm",
+        "control": "control",
+        "arms": {"control": {"channel": "control"}, "treatment": {"channel": "email"}},
+        "metrics": metrics,
+        "covariates": ["segment"],
+        "seed": 7,
+        "sampler": {"draws": 500, "tune": 500, "chains": 4, "backend": "pymc"},
+    }
+    spec.update(overrides)
+    return spec
+
+
+@pytest.fixture
+def write_experiment(tmp_path: Path):
+    """Write rows and a spec into tmp_path; return the loaded Spec."""
+    import pandas as pd
+    import yaml
+
+    from channelab.spec import load_spec
+
+    def _write(rows: pd.DataFrame, metrics: list[dict], **overrides):
+        rows.to_csv(tmp_path / "rows.csv", index=False)
+        path = tmp_path / "exp.yaml"
+        path.write_text(yaml.safe_dump(spec_dict("rows.csv", metrics, **overrides)))
+        return load_spec(path)
+
+    return _write

@@ -81,10 +81,21 @@ class Cells:
     def arm_totals(self, metric: str) -> pd.DataFrame:
         """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells)."""
         m = self.metrics[metric]
-        df = pd.DataFrame({"arm": np.asarray(self.arms)[self.arm_idx], "n": self.n, "total": m.total, "sum_sq": m.sum_sq})
+        df = pd.DataFrame(
+            {
+                "arm": np.asarray(self.arms)[self.arm_idx],
+                "n": self.n,
+                "total": m.total,
+                "sum_sq": m.sum_sq,
+            }
+        )
         g = df.groupby("arm", sort=False)[["n", "total", "sum_sq"]].sum().reindex(list(self.arms))
         g["mean"] = g["total"] / g["n"]
-        g["sd"] = np.sqrt(np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0) * g["n"] / np.maximum(g["n"] - 1, 1))
+        g["sd"] = np.sqrt(
+            np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0)
+            * g["n"]
+            / np.maximum(g["n"] - 1, 1)
+        )
         return g
 
     def strata(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -130,14 +141,20 @@ def build_cells(source: Source, spec: Spec) -> Cells:
     for i, cov in enumerate(spec.covariates, start=1):
         lv = tuple(sorted(table[f"k{i}"].unique()))
         levels[cov] = lv
-        level_idx[cov] = table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
+        level_idx[cov] = (
+            table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
+        )
 
     metrics: dict[str, MetricCells] = {}
     for m in spec.metrics:
         col = lambda s, m=m: table[f"{m.name}__{s}"].to_numpy(dtype=np.float64)  # noqa: E731
         extra: dict[str, np.ndarray] = {}
         if m.type == "revenue":
-            extra = {"n_pos": col("n_pos"), "sum_log": col("sum_log"), "sum_log_sq": col("sum_log_sq")}
+            extra = {
+                "n_pos": col("n_pos"),
+                "sum_log": col("sum_log"),
+                "sum_log_sq": col("sum_log_sq"),
+            }
         elif m.type == "count":
             extra = _frequency_table(source, spec, m, table, key_sql, key_names)
         metrics[m.name] = MetricCells(metric=m, total=col("total"), sum_sq=col("sum_sq"), **extra)
@@ -153,7 +170,12 @@ def build_cells(source: Source, spec: Spec) -> Cells:
 
 
 def _frequency_table(
-    source: Source, spec: Spec, metric: Metric, cells: pd.DataFrame, key_sql: str, key_names: list[str]
+    source: Source,
+    spec: Spec,
+    metric: Metric,
+    cells: pd.DataFrame,
+    key_sql: str,
+    key_names: list[str],
 ) -> dict[str, np.ndarray]:
     """Units per (cell, value) of a count metric: the exact data of a negative binomial."""
     group = ", ".join(key_names)
@@ -162,8 +184,13 @@ def _frequency_table(
         f"SELECT {group}, {y} AS value, count(*) AS units FROM (SELECT {key_sql}, * FROM {ROWS}) "
         f"GROUP BY ALL ORDER BY {group}, value"
     ).df()
-    cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
-    cell = np.fromiter((cell_of[tuple(r)] for r in freq[key_names].itertuples(index=False, name=None)), dtype=np.int64)
+    cell_of = {
+        tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))
+    }
+    cell = np.fromiter(
+        (cell_of[tuple(r)] for r in freq[key_names].itertuples(index=False, name=None)),
+        dtype=np.int64,
+    )
     return {
         "freq_cell": cell,
         "freq_value": freq["value"].to_numpy(dtype=np.int64),

@@ -142,13 +142,15 @@ def _examples(source: Source, condition: str, value: str) -> str:
     """First rows (1-based, header excluded) matching ``condition``, as 'row 12 (value 3)'."""
     source.con.execute("SET threads = 1")  # row numbers must follow file order
     try:
+        # no SELECT *: a data column named like an alias would shadow it
         rows = source.con.execute(
-            f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {value} AS v, * FROM {ROWS}) "
-            f"WHERE {condition} ORDER BY rn LIMIT {_EXAMPLES}"
+            "SELECT rn_, v_ FROM (SELECT row_number() OVER () AS rn_, "
+            f"{value} AS v_, ({condition}) AS hit_ FROM {ROWS}) "
+            f"WHERE hit_ ORDER BY rn_ LIMIT {_EXAMPLES}"
         ).fetchall()
     finally:
         source.con.execute("RESET threads")
-    return ", ".join(f"row {rn} ({v!r})" for rn, v in rows)
+    return ", ".join(f"row {rn}" + ("" if v is None else f" ({v!r})") for rn, v in rows)
 
 
 def _missing_value_rules(spec: Spec) -> list[_RowRule]:

@@ -56,7 +56,9 @@ def _fail(exc: ChannelabError) -> typer.Exit:
 @app.command()
 def run(
     spec: SpecPath,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path("reports"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path(
+        "reports"
+    ),
     seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
@@ -73,7 +75,8 @@ def run(
     out.print(f"Report: {pdf}\nJSON:   {js}")
     if not analysis.diagnostics.converged:
         console.print(
-            "[bold red]not converged:[/] " + "; ".join(analysis.diagnostics.problems)
+            "[bold red]not converged:[/] "
+            + "; ".join(analysis.diagnostics.problems)
             + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
         )
         raise typer.Exit(EXIT_NOT_CONVERGED)

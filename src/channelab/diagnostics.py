@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import arviz as az
+import arviz_stats as azs
 import pandas as pd
 import xarray as xr
 
@@ -37,7 +37,7 @@ class Diagnostics:
 
 def diagnose(posterior: xr.DataTree, var_names: list[str], hdi_prob: float) -> Diagnostics:
     """Summarise convergence of ``var_names`` and apply the gate."""
-    table = az.summary(posterior, var_names=var_names, ci_prob=hdi_prob, ci_kind="hdi")
+    table = azs.summary(posterior, var_names=var_names, ci_prob=hdi_prob, ci_kind="hdi")
     stats = posterior["sample_stats"].to_dataset()
     post = posterior["posterior"].to_dataset()
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -20,7 +20,14 @@ import xarray as xr
 from channelab.cells import Cells
 from channelab.model import population_means
 from channelab.spec import MetricType, Role, Spec
-from channelab.verdicts import ArmVerdict, MetricVerdict, arm_summary, arm_verdict, metric_verdict, more_data_factor
+from channelab.verdicts import (
+    ArmVerdict,
+    MetricVerdict,
+    arm_summary,
+    arm_verdict,
+    metric_verdict,
+    more_data_factor,
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
     metrics = spec.metrics_in_funnel_order
     effects: list[Effect] = []
     draws_out: dict[tuple[str, str], np.ndarray] = {}
-    observed = {m.name: cells.arm_totals(m.name) for m in metrics}
+    observed = {m.name: cells.arm_totals(m.name).to_dict("index") for m in metrics}
     for arm in spec.treatments:
         for m in metrics:
             mu = means[m.name]
@@ -133,10 +140,10 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     label=m.display,
                     role=m.role,
                     type=m.type,
-                    n_arm=int(obs.loc[arm, "n"]),
-                    n_control=int(obs.loc[spec.control, "n"]),
-                    control_mean=float(obs.loc[spec.control, "mean"]),
-                    arm_mean=float(obs.loc[arm, "mean"]),
+                    n_arm=int(obs[arm]["n"]),
+                    n_control=int(obs[spec.control]["n"]),
+                    control_mean=float(obs[spec.control]["mean"]),
+                    arm_mean=float(obs[arm]["mean"]),
                     lift=lift_iv,
                     abs_lift=_interval(abs_lift, spec.hdi_prob),
                     prob_positive=float(np.mean(flat > 0)),
@@ -145,9 +152,13 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     prob_below_rope=float(np.mean(flat < rope[0])),
                     rope=rope,
                     noise=noise,
-                    mcse_lift=float(az.mcse(lift.rename("lift")).to_numpy()),
-                    verdict=metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision),
-                    more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
+                    mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
+                    verdict=metric_verdict(
+                        flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision
+                    ),
+                    more_data_factor=more_data_factor(
+                        lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope
+                    ),
                 )
             )
             draws_out[(arm, m.name)] = flat
@@ -163,11 +174,13 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                 summary=arm_summary(arm, verdict, own, spec.hdi_prob),
             )
         )
-    return Effects(hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out)
+    return Effects(
+        hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out
+    )
 
 
 def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
-    lo, hi = az.hdi(np.asarray(values, dtype=float), prob=prob)
+    lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
     return float(lo), float(hi)
 
 

@@ -40,7 +40,12 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
                 "arm_counts": checks.arm_counts,
                 "planned_shares": checks.planned_shares,
                 "findings": [
-                    {"check": f.check, "severity": f.severity, "message": f.message, "count": f.count}
+                    {
+                        "check": f.check,
+                        "severity": f.severity,
+                        "message": f.message,
+                        "count": f.count,
+                    }
                     for f in checks.findings
                 ],
             },
@@ -69,7 +74,10 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
                         "mcse": e.mcse_lift,
                         "noise_band": list(e.noise),
                     },
-                    "abs_lift": {"mean": e.abs_lift.mean, "hdi": [e.abs_lift.lower, e.abs_lift.upper]},
+                    "abs_lift": {
+                        "mean": e.abs_lift.mean,
+                        "hdi": [e.abs_lift.lower, e.abs_lift.upper],
+                    },
                     "rope": list(e.rope),
                     "verdict": e.verdict,
                     "more_data_factor": e.more_data_factor,

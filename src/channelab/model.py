@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, override
 
 import numpy as np
 import pymc as pm
@@ -44,11 +44,20 @@ class Family:
         """Link-scale value of the pooled mean per part, where intercept priors are centred."""
         raise NotImplementedError
 
-    def add_likelihood(self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, pt.TensorVariable], priors: Priors) -> None:
+    def add_likelihood(
+        self,
+        name: str,
+        s: MetricCells,
+        n: np.ndarray,
+        eta: dict[str, pt.TensorVariable],
+        priors: Priors,
+    ) -> None:
         """Add the cell-level likelihood of metric ``name`` to the model in context."""
         raise NotImplementedError
 
-    def mean(self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset) -> np.ndarray:
+    def mean(
+        self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
         """Mean per unit on the data scale, from link-scale draws (any trailing shape)."""
         raise NotImplementedError
 
@@ -56,26 +65,32 @@ class Family:
 class Binary(Family):
     """Binomial on (n, successes), logit link."""
 
+    @override
     def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
         return {"": _logit_clipped(s.total.sum(), n.sum())}
 
-    def add_likelihood(self, name, s, n, eta, priors):  # noqa: D102
+    @override
+    def add_likelihood(self, name, s, n, eta, priors):
         pm.Binomial(f"{name}:obs", n=n.astype(np.int64), logit_p=eta[""], observed=s.total.astype(np.int64))
 
-    def mean(self, name, s, n, eta, post):  # noqa: D102
+    @override
+    def mean(self, name, s, n, eta, post):
         return expit(eta[""])
 
 
 class Poisson(Family):
     """Poisson on (n, Σ y): the sum of n Poisson(μ) counts is Poisson(n μ). Log link."""
 
+    @override
     def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
         return {"": float(np.log(max(s.total.sum(), 0.5) / n.sum()))}
 
-    def add_likelihood(self, name, s, n, eta, priors):  # noqa: D102
+    @override
+    def add_likelihood(self, name, s, n, eta, priors):
         pm.Poisson(f"{name}:obs", mu=n * pt.exp(eta[""]), observed=s.total.astype(np.int64))
 
-    def mean(self, name, s, n, eta, post):  # noqa: D102
+    @override
+    def mean(self, name, s, n, eta, post):
         return np.exp(eta[""])
 
 
@@ -85,8 +100,11 @@ class NegativeBinomial(Poisson):
     ``overdispersion`` = 1/alpha, so Var = μ + overdispersion · μ²; 0 is Poisson.
     """
 
-    def add_likelihood(self, name, s, n, eta, priors):  # noqa: D102
-        assert s.freq_cell is not None and s.freq_value is not None and s.freq_units is not None
+    @override
+    def add_likelihood(self, name, s, n, eta, priors):
+        assert s.freq_cell is not None
+        assert s.freq_value is not None
+        assert s.freq_units is not None
         over = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
         dist = pm.NegativeBinomial.dist(mu=pt.exp(eta[""])[s.freq_cell], alpha=1.0 / over)
         pm.Potential(f"{name}:loglik", pt.sum(s.freq_units * pm.logp(dist, s.freq_value)))
@@ -100,8 +118,10 @@ class Revenue(Family):
 
     parts = ("any", "amount")
 
+    @override
     def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        assert s.n_pos is not None and s.sum_log is not None
+        assert s.n_pos is not None
+        assert s.sum_log is not None
         n_pos = s.n_pos.sum()
         if n_pos < 2:
             raise ModelError(
@@ -110,15 +130,24 @@ class Revenue(Family):
             )
         return {"any": _logit_clipped(n_pos, n.sum()), "amount": float(s.sum_log.sum() / n_pos)}
 
-    def add_likelihood(self, name, s, n, eta, priors):  # noqa: D102
-        assert s.n_pos is not None and s.sum_log is not None and s.sum_log_sq is not None
-        pm.Binomial(f"{name}:any_obs", n=n.astype(np.int64), logit_p=eta["any"], observed=s.n_pos.astype(np.int64))
+    @override
+    def add_likelihood(self, name, s, n, eta, priors):
+        assert s.n_pos is not None
+        assert s.sum_log is not None
+        assert s.sum_log_sq is not None
+        pm.Binomial(
+            f"{name}:any_obs",
+            n=n.astype(np.int64),
+            logit_p=eta["any"],
+            observed=s.n_pos.astype(np.int64),
+        )
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
         m = eta["amount"]
         quad = s.sum_log_sq - 2 * m * s.sum_log + s.n_pos * m**2
         pm.Potential(f"{name}:amount_loglik", pt.sum(-s.n_pos * pt.log(sigma) - quad / (2 * sigma**2)))
 
-    def mean(self, name, s, n, eta, post):  # noqa: D102
+    @override
+    def mean(self, name, s, n, eta, post):
         sigma = post[f"{name}:sigma"].to_numpy()
         sigma = sigma.reshape(sigma.shape + (1,) * (eta["amount"].ndim - sigma.ndim))
         return expit(eta["any"]) * np.exp(eta["amount"] + sigma**2 / 2)
@@ -127,18 +156,24 @@ class Revenue(Family):
 class Continuous(Family):
     """Normal from (n, Σ y, Σ y²), fitted on y standardised by its pooled mean and sd."""
 
+    @override
     def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
         return {"": 0.0}
 
-    def add_likelihood(self, name, s, n, eta, priors):  # noqa: D102
+    @override
+    def add_likelihood(self, name, s, n, eta, priors):
         centre, scale = _standardiser(s, n)
         z1 = (s.total - n * centre) / scale
         z2 = (s.sum_sq - 2 * centre * s.total + n * centre**2) / scale**2
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
         mu = eta[""]
-        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - (z2 - 2 * mu * z1 + n * mu**2) / (2 * sigma**2)))
+        pm.Potential(
+            f"{name}:loglik",
+            pt.sum(-n * pt.log(sigma) - (z2 - 2 * mu * z1 + n * mu**2) / (2 * sigma**2)),
+        )
 
-    def mean(self, name, s, n, eta, post):  # noqa: D102
+    @override
+    def mean(self, name, s, n, eta, post):
         centre, scale = _standardiser(s, n)
         return centre + scale * eta[""]
 
@@ -227,7 +262,9 @@ def resolve_backend(backend: str) -> str:
     return backend
 
 
-def sample(built: BuiltModel, spec: Spec, *, seed: int | None = None, progressbar: bool = False) -> xr.DataTree:
+def sample(
+    built: BuiltModel, spec: Spec, *, seed: int | None = None, progressbar: bool = False
+) -> xr.DataTree:
     """Draw from the posterior with the spec's sampler settings and seed."""
     cfg = spec.sampler
     try:
@@ -277,5 +314,7 @@ def population_means(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[st
                     grid += posterior[f"{p}:{cov}"].to_numpy()[..., idx][..., None, :]
             eta[part] = grid
         means = family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, posterior) @ weights
-        out[metric.name] = xr.DataArray(means, dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)})
+        out[metric.name] = xr.DataArray(
+            means, dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)}
+        )
     return out

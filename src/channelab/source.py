@@ -7,6 +7,7 @@ for provenance. Input files are only ever read.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,12 @@ class Source:
 
     def fingerprint(self) -> dict[str, object]:
         """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
-        return {"path": str(self.path), "sha256": self.sha256, "bytes": self.size_bytes, "rows": self.n_rows}
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "bytes": self.size_bytes,
+            "rows": self.n_rows,
+        }
 
 
 def quote(identifier: str) -> str:
@@ -68,7 +74,9 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
     reader = (
         f"read_parquet({_literal(str(path))})"
         if spec.data.resolved_format == "parquet"
-        else f"read_csv({_literal(str(path))}, header = true, sample_size = -1, "
+        # skip = 0: otherwise the sniffer may skip leading rows to make a ragged file look
+        # regular, silently dropping data instead of failing
+        else f"read_csv({_literal(str(path))}, header = true, sample_size = -1, skip = 0, "
         f"delim = {_literal(spec.data.delimiter)})"
     )
     try:
@@ -76,7 +84,15 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
         described = con.execute(f"DESCRIBE {ROWS}").fetchall()
         n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
+        if spec.data.resolved_format == "csv" and (
+            ragged := _ragged_line(path, spec.data.delimiter)
+        ):
+            line, got, want = ragged
+            raise DataError(
+                f"{path}: line {line} has {got} field(s), but the header has {want}. Fix that line "
+                "(a missing or extra delimiter, or a text value containing one that needs quotes)."
+            ) from None
+        first = str(exc).strip().splitlines()[0].rstrip(".")
         raise DataError(
             f"{path}: cannot be read as {spec.data.resolved_format.upper()}: {first}. "
             "Check the file format and that every line has the same number of fields."
@@ -91,6 +107,20 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
         sha256=_sha256(path),
         size_bytes=size,
     )
+
+
+def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
+    """First line whose field count differs from the header's, as (line, fields, header fields)."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, [])
+            for fields in reader:
+                if fields and len(fields) != len(header):
+                    return reader.line_num, len(fields), len(header)
+    except csv.Error:
+        return None
+    return None
 
 
 def _sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -196,28 +197,40 @@ class Spec(_Strict):
                 f"control: got {self.control!r}, but expected one of the arms {list(self.arms)}"
                 + _suggest(self.control, list(self.arms))
             )
-        names = [m.name for m in self.metrics]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"metrics: the name {dup!r} is used twice; give each metric its own name")
+        first: dict[str, int] = {}
+        for i, m in enumerate(self.metrics):
+            if m.name in first:
+                problems.append(
+                    f"metrics.{i}.name: {m.name!r} is already the name of metrics.{first[m.name]}; "
+                    "give each metric its own name"
+                )
+            first.setdefault(m.name, i)
         if not any(m.role in ("outcome", "revenue") for m in self.metrics):
             problems.append(
                 "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
                 "costly steps (meetings, purchases, money), so add at least one"
             )
-        for m in self.metrics:
+        for i, m in enumerate(self.metrics):
             if m.type == "revenue" and m.role != "revenue":
-                problems.append(f"metrics.{m.name}: type 'revenue' goes with role 'revenue', got role {m.role!r}")
-        used = {self.arm_column, *(m.source_column for m in self.metrics)}
-        for c in self.covariates:
+                problems.append(
+                    f"metrics.{i}.role: got {m.role!r} for metric {m.name!r} of type 'revenue', "
+                    "but expected role 'revenue'"
+                )
+        used = {m.source_column: f"the column of metric {m.name!r}" for m in self.metrics}
+        used[self.arm_column] = "the arm column"
+        for c in dict.fromkeys(self.covariates):
             if c in used:
-                problems.append(f"covariates: {c!r} is also the arm column or a metric; a covariate must be measured before assignment")
+                problems.append(
+                    f"covariates: {c!r} is also {used[c]}; a covariate must be measured before "
+                    "assignment, so remove it from 'covariates'"
+                )
         if len(set(self.covariates)) != len(self.covariates):
             problems.append("covariates: a column is listed twice")
         for a in {**self.priors.arm_mu, **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()}}:
             if a not in self.arms or a == self.control:
                 problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + _suggest(a, list(self.arms)))
-        if problems:
-            raise ValueError("; ".join(problems))
+        if problems:  # one line per problem, each starting with its key path
+            raise ValueError("\n".join(problems))
         return self
 
     # ---- derived views -------------------------------------------------------------------
@@ -277,12 +290,24 @@ def load_spec(path: str | Path) -> Spec:
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SpecError(
+            f"{path}: YAML tag refused{line}: {exc.problem}. Experiment files are plain data; "
+            "remove the '!!' tag and write the value itself."
+        ) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        start = getattr(exc, "context_mark", None)
+        context = getattr(exc, "context", None)
+        if start is not None and context and (mark is None or start.line != mark.line):
+            # e.g. an unclosed quote: the error surfaces at the end, the cause is where it began
+            problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
         raise SpecError(
             f"{path}: not valid YAML{where}: {problem}. Check indentation and quoting "
             "(labels containing ':' or '#' need quotes)."
@@ -300,7 +325,7 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        lines = [_describe(err) for err in exc.errors()]
+        lines = [ln for err in exc.errors() for ln in _describe(err).splitlines()]
         raise SpecError(f"{where}: invalid experiment definition:\n" + "\n".join(f"  - {ln}" for ln in lines)) from None
     if source is not None:
         spec = spec.model_copy(update={"source_path": source.resolve()})
@@ -317,9 +342,18 @@ def _describe(err: Any) -> str:
     if kind == "missing":
         return f"{loc}: required key is missing"
     msg = err["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and not err["loc"]:
+        return msg  # cross-key problems from Spec._consistent, each already led by its key path
     if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", err["ctx"]["expected"])
         msg = f"got {err['input']!r}, but expected {msg.removeprefix('Input should be ')}"
+        msg += _suggest(str(err["input"]), options)
+    elif kind in _BOUND_ERRORS:
+        msg = f"got {err['input']!r}, but expected a value {msg.removeprefix('Input should be ')}"
     return f"{loc}: {msg}"
+
+
+_BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

@@ -148,7 +148,10 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
         return " Outcome metrics point in opposite directions."
     factor = min(e.more_data_factor for e in open_)
     if not np.isfinite(factor) or factor > MAX_FACTOR:
-        return " The estimate sits on the edge of practical equivalence; far more data would be needed to settle it."
+        return (
+            " The estimate sits on the edge of practical equivalence; "
+            "far more data would be needed to settle it."
+        )
     extra = (factor - 1) * min(e.n_arm for e in open_)
     return (
         f" If the estimates hold, about {factor:.1f}× the current sample "

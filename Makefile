@@ -1,0 +1,50 @@
+# channelab: two commands on a fresh machine.
+#   make report   create .venv, install, run the flagship experiment -> reports/hillstrom_email.{pdf,json}
+#   make test     create .venv if needed, install with dev tools, run lint, types and every test
+# Needs Python >= 3.12 (PyMC 6 / ArviZ 1 require it). Set PYTHON=/path/to/python3.12 to choose one.
+
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+EXPERIMENT ?= experiments/hillstrom_email.yaml
+
+# The first interpreter >= 3.12 among: $PYTHON, pyenv's, python3.13, python3.12, python3.
+PYTHON ?= $(shell for p in \
+	"$$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.12.1/bin/python3" \
+	$$(ls -d $$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.1[2-9]*/bin/python3 2>/dev/null) \
+	python3.13 python3.12 python3; do \
+	  command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	  && { command -v "$$p"; break; }; done)
+
+export MPLBACKEND := Agg
+
+.PHONY: report test lint check venv clean bench
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "channelab needs Python >= 3.12 (PyMC 6 and ArviZ 1 do not support older versions)."; \
+	  echo "Install it (e.g. 'pyenv install 3.12', 'apt install python3.12', or python.org) and re-run,"; \
+	  echo "or point to it: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)"; exit 1; fi
+	@echo "Creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+venv: $(VENV)/.installed
+
+report: venv
+	$(BIN)/channelab run $(EXPERIMENT) --out reports
+
+test: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python benchmarks/hillstrom.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

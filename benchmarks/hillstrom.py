@@ -1,0 +1,125 @@
+"""Cells vs rows on the Hillstrom conversion model, plus the whole `channelab run`.
+
+The same model (intercept + arm + zero-sum zip_code, channel and newbie effects; same priors,
+sampler and seed) is fitted twice in this process: from the 54 cells (Binomial) as channelab
+does, and from the 64,000 rows (Bernoulli) as a row-level PyMC model would. Prints both wall
+times, their ratio, and the largest difference of posterior means in Monte Carlo standard
+errors. Then times a full `run_experiment` (three metrics, PDF and JSON) with warm caches.
+
+    python benchmarks/hillstrom.py [--backend nutpie|pymc] [--skip-rows]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import arviz_stats as azs
+import duckdb
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from channelab.cells import build_cells
+from channelab.model import build_model, resolve_backend, sample
+from channelab.pipeline import run_experiment
+from channelab.source import open_source
+from channelab.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "experiments" / "hillstrom_email.yaml"
+
+
+def conversion_only(backend: str):
+    spec = load_spec(SPEC)
+    metrics = [m for m in spec.metrics if m.name == "conversion"]
+    sampler = spec.sampler.model_copy(update={"backend": backend})
+    return spec.model_copy(update={"metrics": metrics, "sampler": sampler})
+
+
+def row_model(spec) -> pm.Model:
+    """The same model written row by row with a Bernoulli likelihood."""
+    rows = duckdb.sql(f"SELECT * FROM read_csv('{spec.data_path}')").df()
+    arms = spec.arm_order
+    arm_idx = rows[spec.arm_column].map({a: i for i, a in enumerate(arms)}).to_numpy()
+    priors = spec.priors_for(spec.metrics[0])
+    y = rows["conversion"].to_numpy()
+    coords = {"treatment": arms[1:]}
+    levels = {c: sorted(rows[c].astype(str).unique()) for c in spec.covariates}
+    coords.update(levels)
+    with pm.Model(coords=coords) as model:
+        centre = float(np.log(y.mean() / (1 - y.mean())))
+        intercept = pm.Normal("conversion:intercept", centre, priors.intercept_sd)
+        arm = pm.Normal("conversion:arm", 0.0, priors.arm_sd, dims="treatment")
+        eta = intercept + pt.concatenate([pt.zeros(1), arm])[arm_idx]
+        for c, lv in levels.items():
+            idx = rows[c].astype(str).map({v: i for i, v in enumerate(lv)}).to_numpy()
+            eta = eta + pm.ZeroSumNormal(f"conversion:{c}", sigma=priors.covariate_sd, dims=c)[idx]
+        pm.Bernoulli("conversion:obs", logit_p=eta, observed=y)
+    return model
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="auto", choices=["auto", "nutpie", "pymc"])
+    parser.add_argument("--skip-rows", action="store_true", help="skip the slow row-level fit")
+    args = parser.parse_args()
+    backend = resolve_backend(args.backend)
+    spec = conversion_only(backend)
+
+    def fit_cells():
+        source = open_source(spec)
+        cells = build_cells(source, spec)
+        return sample(build_model(cells, spec), spec), cells.n_cells
+
+    (post_cells, n_cells), t_cells = timed(fit_cells)
+    print(
+        f"sampler: {backend}, {spec.sampler.chains} chains x {spec.sampler.draws} draws "
+        f"(+{spec.sampler.tune} tune)"
+    )
+    print(f"cells ({n_cells} cells):   {t_cells:8.1f} s  (read + aggregate + compile + sample)")
+
+    if not args.skip_rows:
+
+        def fit_rows():
+            with row_model(spec):
+                return pm.sample(
+                    draws=spec.sampler.draws,
+                    tune=spec.sampler.tune,
+                    chains=spec.sampler.chains,
+                    target_accept=spec.sampler.target_accept,
+                    random_seed=spec.seed,
+                    nuts_sampler=backend,
+                    progressbar=False,
+                    compute_convergence_checks=False,
+                )
+
+        post_rows, t_rows = timed(fit_rows)
+        print(f"rows (64,000 rows):  {t_rows:8.1f} s")
+        print(f"ratio rows / cells:  {t_rows / t_cells:8.1f} x")
+        worst = 0.0
+        for var in post_cells["posterior"].data_vars:
+            a, b = post_cells["posterior"][var], post_rows["posterior"][var]
+            se = np.sqrt(azs.mcse(a).to_numpy() ** 2 + azs.mcse(b).to_numpy() ** 2)
+            worst = max(
+                worst,
+                float(np.max(np.abs(a.mean(("chain", "draw")) - b.mean(("chain", "draw"))).to_numpy() / se)),
+            )
+        print(f"max |difference of posterior means|: {worst:.2f} Monte Carlo standard errors")
+
+    with tempfile.TemporaryDirectory() as out:
+        run_experiment(SPEC, out_dir=out)  # warm-up: compiler caches, imports
+        _, t_run = timed(lambda: run_experiment(SPEC, out_dir=out))
+    print(f"channelab run hillstrom_email (3 metrics, PDF + JSON, warm): {t_run:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,364 @@
+"""Figures of an experiment: lift posteriors against the ROPE and the noise band, and traces.
+
+Plots read :class:`~channelab.effects.Effects` and the posterior; they never fit anything.
+Each function takes the data first and every option keyword-only, builds a
+:class:`matplotlib.figure.Figure` directly (no pyplot, so no global state), and returns it:
+nothing is shown or saved here.
+
+Every lift row is drawn the same way: the posterior density of the relative lift, its HDI
+as a thick bar with the mean as a dot, the ROPE as a pale blue band and the noise band (the
+interval pure chance gives at this sample size) as a grey hatched bar around zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import xarray as xr
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import PercentFormatter
+from matplotlib.transforms import blended_transform_factory
+from scipy.stats import gaussian_kde, rankdata
+
+from channelab.effects import Effect, Effects
+from channelab.verdicts import pct
+
+#: Colour of each verdict, per metric and per arm: green up, red down, grey flat, amber open.
+VERDICT_COLOURS: dict[str, str] = {
+    "real lift": "#1a7f37",
+    "engagement only": "#8250df",
+    "harm": "#cf222e",
+    "no effect": "#6e7781",
+    "inconclusive": "#b35900",
+}
+ROPE_FILL = "#cfe2f3"
+NOISE_EDGE = "#57606a"
+_NOISE_HATCH = "////"
+_NEUTRAL = "#444c56"
+_DENSITY_ALPHA = 0.22
+_SAMPLE_DIMS = ("chain", "draw")
+# Tails beyond these quantiles are not drawn: a few extreme draws would squash every row.
+_TAIL_Q = (0.002, 0.998)
+
+
+def funnel_figure(
+    effects: Effects,
+    *,
+    control: str | None = None,
+    ncols: int | None = None,
+    width: float | None = None,
+    row_height: float = 0.42,
+) -> Figure:
+    """Draw the headline figure: every arm's lifts down the funnel, against ROPE and noise.
+
+    One panel per treatment arm, one row per metric in funnel order (engagement, then
+    outcome, then revenue), each row labelled with its role and its verdict, so an
+    engagement lift is never read as an outcome lift.
+
+    Parameters
+    ----------
+    effects : Effects
+        The effects of an analysis; rows follow the order of ``effects.effects``.
+    control : str, optional
+        Name of the control arm, used in panel titles and the axis label.
+    ncols : int, optional
+        Panels per row; by default one column up to three arms, two beyond. Panels in a
+        row share the metric labels on the left.
+    width : float, optional
+        Figure width in inches; by default 7.5 for one column and 3 more per extra column.
+    row_height : float
+        Height of one metric row in inches.
+
+    Returns
+    -------
+    Figure
+        One axes per treatment arm, sharing the lift axis (in percent).
+    """
+    arms = list(dict.fromkeys(e.arm for e in effects.effects))
+    cols = ncols or (1 if len(arms) <= 3 else 2)
+    rows = -(-len(arms) // cols)
+    n_metrics = max(sum(e.arm == a for e in effects.effects) for a in arms)
+    size = (width or 7.5 + 3.0 * (cols - 1), rows * (n_metrics * row_height + 0.7) + 1.0)
+    fig = Figure(figsize=size, layout="constrained")
+    grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+    for ax in grid.flat[len(arms) :]:
+        fig.delaxes(ax)
+    verdicts = {a.arm: a.verdict for a in effects.arms}
+    for ax, arm in zip(grid.flat, arms, strict=False):
+        own = [e for e in effects.effects if e.arm == arm]
+        _draw_rows(ax, own, effects.lift_draws, [e.label for e in own])
+        _mark_roles(ax, own)
+        ax.set_title(
+            arm if control is None else f"{arm} vs {control}", loc="left", fontweight="bold"
+        )
+        if arm in verdicts:
+            label = f"arm verdict: {verdicts[arm]}"
+            _write_beside(ax, 1.0, label, verdicts[arm], gid=f"arm:{arm}", header=True)
+    _finish(fig, effects.hdi_prob, control)
+    return fig
+
+
+def metric_posterior_figure(
+    effects: Effects,
+    metric: str,
+    *,
+    control: str | None = None,
+    width: float = 7.5,
+    row_height: float = 0.7,
+) -> Figure:
+    """Draw the lift posterior of one metric for every arm, against ROPE, noise band and zero.
+
+    Parameters
+    ----------
+    effects : Effects
+        The effects of an analysis.
+    metric : str
+        Name of the metric (``Effect.metric``, not its display label).
+    control : str, optional
+        Name of the control arm, used in the axis label.
+    width : float
+        Figure width in inches.
+    row_height : float
+        Height of one arm row in inches.
+
+    Returns
+    -------
+    Figure
+        A single axes with one row per treatment arm.
+
+    Raises
+    ------
+    ValueError
+        If no effect has that metric.
+    """
+    own = [e for e in effects.effects if e.metric == metric]
+    if not own:
+        known = list(dict.fromkeys(e.metric for e in effects.effects))
+        raise ValueError(f"got metric {metric!r}, but expected one of {known}")
+    fig = Figure(figsize=(width, len(own) * row_height + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    _draw_rows(ax, own, effects.lift_draws, [e.arm for e in own])
+    ax.set_title(f"{own[0].label} ({own[0].role}): lift of each arm", loc="left", fontweight="bold")
+    _finish(fig, effects.hdi_prob, control)
+    return fig
+
+
+def trace_figure(
+    posterior: xr.Dataset,
+    var_names: Sequence[str],
+    *,
+    bins: int = 20,
+    width: float = 7.5,
+    row_height: float = 0.85,
+) -> Figure:
+    """Draw trace and rank histograms, per chain, of a few parameters.
+
+    Well-mixed chains overlap in the trace and give flat rank histograms (each chain
+    holds its share of every rank band); a chain stuck elsewhere stands out in both.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior draws with dims ``chain`` and ``draw``.
+    var_names : sequence of str
+        Variables to draw; each element of a vector variable gets its own row.
+    bins : int
+        Rank bands per histogram.
+    width : float
+        Figure width in inches.
+    row_height : float
+        Height of one parameter row in inches.
+
+    Returns
+    -------
+    Figure
+        Two axes per parameter element: trace (left) and rank histogram (right).
+
+    Raises
+    ------
+    ValueError
+        If a name is not a variable of ``posterior``.
+    """
+    missing = [v for v in var_names if v not in posterior.data_vars]
+    if missing:
+        raise ValueError(
+            f"got var_names {missing}, but expected names from {list(posterior.data_vars)}"
+        )
+    components = list(_components(posterior, var_names))
+    fig = Figure(figsize=(width, len(components) * row_height + 0.8), layout="constrained")
+    grid = fig.subplots(len(components), 2, sharex="col", squeeze=False, width_ratios=(2, 1))
+    for (label, values), (trace_ax, rank_ax) in zip(components, grid, strict=True):
+        for chain in values:
+            trace_ax.plot(chain, lw=0.4, alpha=0.8)
+        _rank_histogram(rank_ax, values, bins)
+        trace_ax.set_title(label, loc="left", fontsize=8)
+        trace_ax.tick_params(labelsize=7)
+        trace_ax.set_yticks([])
+        rank_ax.set_xticks([])
+        rank_ax.set_yticks([])
+    grid[0, 0].set_title("trace, one colour per chain", loc="right", fontsize=8, color=_NEUTRAL)
+    grid[0, 1].set_title(
+        "rank histogram (flat = well mixed)", loc="right", fontsize=8, color=_NEUTRAL
+    )
+    grid[-1, 0].set_xlabel("draw", fontsize=8)
+    grid[-1, 1].set_xlabel("rank of draw across chains", fontsize=8)
+    return fig
+
+
+def interval_label(hdi_prob: float) -> str:
+    """Name of the interval for ``hdi_prob``: 0.94 -> '94 % HDI'."""
+    return f"{hdi_prob * 100:g} % HDI"
+
+
+# ---- drawing helpers ----------------------------------------------------------------------
+
+
+def _draw_rows(
+    ax: Axes, effects: Sequence[Effect], draws: dict[tuple[str, str], np.ndarray], labels: list[str]
+) -> None:
+    """One lift row per effect, top to bottom, labelled on the left and with a verdict right."""
+    for y, effect in enumerate(effects):
+        _draw_lift_row(ax, y, effect, draws[(effect.arm, effect.metric)])
+    ax.set_yticks(range(len(effects)), labels, fontsize=9)
+    ax.set_ylim(len(effects) - 0.5, -0.5)
+    ax.tick_params(axis="y", length=0)
+    ax.axvline(0, color="black", lw=0.8, zorder=1.5)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.tick_params(axis="x", labelbottom=True)  # every panel readable on its own
+    ax.grid(axis="x", color="0.9", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray) -> None:
+    """ROPE band, noise band, density, HDI bar, mean and verdict of one lift at height ``y``."""
+    colour = VERDICT_COLOURS[effect.verdict]
+    key = f"{effect.arm}:{effect.metric}"
+    (r_lo, r_hi), (n_lo, n_hi) = effect.rope, effect.noise
+    ax.add_patch(
+        Rectangle(
+            (r_lo, y - 0.45),
+            r_hi - r_lo,
+            0.9,
+            facecolor=ROPE_FILL,
+            lw=0,
+            zorder=0,
+            gid=f"rope:{key}",
+        )
+    )
+    grid, half = _density(draws, max_half_height=0.4)
+    ax.fill_between(grid, y - half, y + half, color=colour, alpha=_DENSITY_ALPHA, lw=0, zorder=1)
+    ax.add_patch(
+        Rectangle(
+            (n_lo, y - 0.2),
+            n_hi - n_lo,
+            0.4,
+            facecolor="none",
+            edgecolor=NOISE_EDGE,
+            hatch=_NOISE_HATCH,
+            lw=0.8,
+            zorder=2,
+            gid=f"noise:{key}",
+        )
+    )
+    ax.hlines(
+        y, effect.lift.lower, effect.lift.upper, colors=colour, lw=5, zorder=3, gid=f"hdi:{key}"
+    )
+    ax.plot([effect.lift.mean], [y], "o", ms=5, mfc="white", mec=colour, mew=1.5, zorder=4)
+    label = f"{effect.verdict} ({pct(effect.lift.mean, sign=True)})"
+    _write_beside(ax, y, label, effect.verdict, gid=f"verdict:{key}")
+
+
+def _write_beside(
+    ax: Axes, y: float, text: str, verdict: str, *, gid: str, header: bool = False
+) -> None:
+    """Write ``text`` in the verdict's colour just right of the axes.
+
+    A row verdict sits at data height ``y``; a header (the arm verdict) sits on top of the
+    axes, heading the column of row verdicts.
+    """
+    ax.text(
+        1.02,
+        1.0 if header else y,
+        text,
+        transform=ax.transAxes if header else blended_transform_factory(ax.transAxes, ax.transData),
+        color=VERDICT_COLOURS[verdict],
+        fontsize=10 if header else 9,
+        fontweight="bold",
+        va="bottom" if header else "center",
+        gid=gid,
+    )
+
+
+def _density(draws: np.ndarray, *, max_half_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel density of ``draws`` on a grid over their central range, scaled to a half-height."""
+    lo, hi = np.quantile(draws, _TAIL_Q)
+    if not hi > lo:  # a point mass has no density to draw
+        return np.array([lo]), np.zeros(1)
+    grid = np.linspace(lo, hi, 200)
+    dens = gaussian_kde(draws)(grid)
+    return grid, dens / dens.max() * max_half_height
+
+
+def _mark_roles(ax: Axes, effects: Sequence[Effect]) -> None:
+    """Write each row's funnel role under its label and rule off engagement from the rest."""
+    ax.set_yticks(
+        [y + 0.04 for y in range(len(effects))],
+        [e.role.upper() for e in effects],
+        minor=True,
+        fontsize=6.5,
+        color=_NEUTRAL,
+        va="top",
+    )
+    for label in ax.get_yticklabels():
+        label.set_verticalalignment("bottom")
+    ax.tick_params(axis="y", which="minor", length=0)
+    n_engagement = sum(e.role == "engagement" for e in effects)
+    if 0 < n_engagement < len(effects):
+        ax.axhline(n_engagement - 0.5, color=_NEUTRAL, lw=0.8, ls=(0, (4, 3)))
+
+
+def _finish(fig: Figure, hdi_prob: float, control: str | None) -> None:
+    """Add the shared lift-axis label and the legend explaining bands and interval mass."""
+    fig.supxlabel(f"relative lift vs {control or 'control'}", fontsize=9)
+    handles: list[Artist] = [
+        Patch(facecolor=ROPE_FILL, label="ROPE: change too small to matter"),
+        Patch(
+            facecolor="white",
+            edgecolor=NOISE_EDGE,
+            hatch=_NOISE_HATCH,
+            label="noise band: what chance alone gives at this sample size",
+        ),
+        Line2D([], [], color=_NEUTRAL, lw=5, label=f"{interval_label(hdi_prob)} of the lift"),
+        Line2D([], [], color=_NEUTRAL, marker="o", ls="", mfc="white", label="posterior mean"),
+        Patch(facecolor=_NEUTRAL, alpha=_DENSITY_ALPHA, label="posterior density"),
+    ]
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=8)
+
+
+def _components(
+    posterior: xr.Dataset, var_names: Sequence[str]
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield (label, chain × draw array) for every scalar element of the named variables."""
+    for name in var_names:
+        da = posterior[name]
+        extra = [d for d in da.dims if d not in _SAMPLE_DIMS]
+        for point in itertools.product(*(da[d].to_numpy() for d in extra)):
+            label = name + (f"[{', '.join(map(str, point))}]" if point else "")
+            values = da.sel(dict(zip(extra, point, strict=True))).transpose(*_SAMPLE_DIMS)
+            yield label, values.to_numpy()
+
+
+def _rank_histogram(ax: Axes, values: np.ndarray, bins: int) -> None:
+    """Histogram, per chain, of the ranks of its draws among all draws, with the uniform level."""
+    ranks = rankdata(values, axis=None).reshape(values.shape)
+    edges = np.linspace(0.5, values.size + 0.5, bins + 1)
+    for chain_ranks in ranks:
+        ax.stairs(np.histogram(chain_ranks, bins=edges)[0], edges, baseline=None, lw=1)
+    ax.axhline(values.shape[1] / bins, color="black", lw=0.8, ls="--")
+    ax.set_ylim(bottom=0)

@@ -1,0 +1,686 @@
+"""The PDF report of an analysis, laid out with reportlab from the :class:`Analysis` alone.
+
+Page 1 speaks to leadership: what each arm did in words, its verdict, the funnel figure,
+and any warning that should stop a decision (no convergence, a failed data check). Then
+come the table of effects, one posterior plot per metric, and an appendix with the data
+checks, sampler diagnostics, priors, data fingerprint and provenance.
+
+The report renders; it never fits or recomputes a statistic. Text uses reportlab's
+built-in fonts only, so it passes through :func:`_sanitise` (WinAnsi characters only).
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Sequence
+from importlib import metadata
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from matplotlib.figure import Figure
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from channelab.checks import SRM_ALPHA
+from channelab.diagnostics import ESS_MIN, RHAT_MAX
+from channelab.effects import Effect
+from channelab.files import write_atomic
+from channelab.plots import (
+    VERDICT_COLOURS,
+    funnel_figure,
+    interval_label,
+    metric_posterior_figure,
+    trace_figure,
+)
+from channelab.spec import MetricType, Priors
+from channelab.verdicts import pct
+
+if TYPE_CHECKING:
+    from channelab.pipeline import Analysis
+
+MARGIN = 1.8 * cm
+FRAME_WIDTH = A4[0] - 2 * MARGIN
+#: Resolution of embedded figures: sharp in print, a few hundred kB per figure.
+DPI = 170
+#: A figure may shrink to fit the rest of a page down to this share of its width, no further.
+MIN_FIGURE_SCALE = 0.7
+
+_RED = colors.HexColor("#b42318")
+_AMBER_BG = colors.HexColor("#fff4d6")
+_AMBER_EDGE = colors.HexColor("#bf8700")
+_GREY = colors.HexColor("#57606a")
+_RULE = colors.HexColor("#d0d7de")
+_STRIPE = colors.HexColor("#f6f8fa")
+
+# Characters outside WinAnsi that the text may hold, and what the built-in fonts show instead.
+_REPLACEMENTS = str.maketrans(
+    {
+        "\u2212": "\u2013",  # minus sign -> en dash, the same width as digits
+        "\u2011": "-",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u2248": "~",
+        "\u2192": "->",
+    }
+)
+
+_PRIOR_MEANINGS = {
+    "intercept_sd": "Spread of the control level on the link scale (log-odds for rates, log for "
+    "counts and amounts), centred on the pooled observed level.",
+    "arm_mu": "Where each arm's effect is centred before seeing data, on the link scale; 0 "
+    "means no effect is expected (an earlier study's estimate may be entered instead).",
+    "arm_sd": "How large an arm's effect may plausibly be on the link scale; 1 allows an arm "
+    "to change odds or means up to about 7-fold either way.",
+    "covariate_sd": "Spread of the stratum (covariate) effects, which sum to zero across the "
+    "levels of each covariate.",
+    "sigma_sd": "Half-normal scale for the spread of log amounts (revenue) or of standardised "
+    "values (continuous); other metric types do not use it.",
+    "dispersion_sd": "Half-normal scale for the overdispersion of counts under the negative "
+    "binomial; other metric types do not use it.",
+}
+
+
+def write_pdf(analysis: Analysis, path: str | Path) -> Path:
+    """Render ``analysis`` as the PDF report and write it atomically to ``path``.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        A finished run; nothing is fitted or recomputed here.
+    path : str or Path
+        Where to write the PDF; missing folders are created.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    return write_atomic(Path(path), _build(analysis))
+
+
+def _build(analysis: Analysis) -> bytes:
+    """Lay out every section and return the PDF bytes (same analysis, same bytes)."""
+    spec = analysis.spec
+    st = _styles()
+    story = [
+        *_leadership_page(analysis, st),
+        PageBreak(),
+        *_effects_section(analysis, st),
+        *_posterior_section(analysis, st),
+        PageBreak(),
+        *_checks_section(analysis, st),
+        *_diagnostics_section(analysis, st),
+        *_priors_section(analysis, st),
+        *_provenance_section(analysis, st),
+    ]
+    buf = BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=_sanitise(spec.display_title),
+        author="channelab",
+        subject=_sanitise(spec.description.strip()),
+        creator=f"channelab {analysis.provenance.get('channelab', '')}",
+        invariant=1,
+    )
+    footer = _sanitise(f"channelab  ·  {spec.name}  ·  {spec.display_title}")
+    doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
+    return buf.getvalue()
+
+
+# ---- page 1: for leadership ---------------------------------------------------------------
+
+
+def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    spec, effects = analysis.spec, analysis.effects
+    arms = ", ".join([f"{spec.control} (control)", *spec.treatments])
+    design = (
+        f"{spec.design.capitalize()} experiment  ·  {analysis.cells.n_units:,} "
+        f"{spec.unit.kind}s  ·  {len(spec.arms)} arms: {arms}"
+    )
+    out: list[Flowable] = [
+        _para(spec.display_title, st["title"]),
+        _para(spec.description.strip(), st["lead"]),
+        _para(design, st["meta"]),
+        Spacer(1, 0.3 * cm),
+    ]
+    if not analysis.diagnostics.converged:
+        out += [_not_converged_banner(analysis.diagnostics.problems, st), Spacer(1, 0.3 * cm)]
+    if analysis.checks.warnings:
+        messages = [f.message for f in analysis.checks.warnings]
+        out += [_caveat_box(messages, st), Spacer(1, 0.3 * cm)]
+    out.append(_para("What each arm did", st["h1"]))
+    for arm in effects.arms:
+        heading = f"<b>{_esc(arm.arm)}</b> vs {_esc(spec.control)}"
+        out += [
+            _verdict_row(arm.verdict, f"{heading}<br/>{_esc(arm.summary)}", st),
+            Spacer(1, 0.15 * cm),
+        ]
+    mass = interval_label(effects.hdi_prob)
+    out += [
+        _para("The funnel at a glance", st["h1"]),
+        _figure(funnel_figure(effects, control=spec.control)),
+        _para(
+            f"How to read it: each bar is the {mass} of the lift against {spec.control}, the "
+            "range that holds the true lift with that probability. The blue band marks changes too "
+            "small to matter (the ROPE); the hatched grey bar is how far the lift would wander by "
+            "chance alone at this sample size. A bar clear of both is a real movement. Engagement "
+            "rows are shown for context: only outcome and revenue decide a real lift.",
+            st["small"],
+        ),
+    ]
+    return out
+
+
+def _not_converged_banner(problems: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    listed = "; ".join(_esc(p) for p in problems)
+    text = (
+        "<b>NOT CONVERGED — do not act on these numbers.</b><br/>"
+        f"The sampler failed its convergence checks: {listed}. Rerun with more tuning steps or "
+        "draws (the sampler section of the experiment file) before reading any result below."
+    )
+    return _box(Paragraph(text, st["banner"]), background=_RED, edge=_RED)
+
+
+def _caveat_box(messages: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    text = "<b>Caveat from the data checks:</b> " + " ".join(_esc(m) for m in messages)
+    return _box(Paragraph(text, st["body"]), background=_AMBER_BG, edge=_AMBER_EDGE)
+
+
+def _verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle]) -> Table:
+    """Put a coloured verdict badge beside a paragraph of plain language."""
+    badge = Paragraph(verdict.upper(), st["badge"])
+    table = Table(
+        [[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (0, 0), colors.HexColor(VERDICT_COLOURS[verdict])),
+                ("VALIGN", (0, 0), (0, 0), "MIDDLE"),
+                ("VALIGN", (1, 0), (1, 0), "TOP"),
+                ("LEFTPADDING", (1, 0), (1, 0), 8),
+            ]
+        )
+    )
+    return table
+
+
+# ---- effects and posteriors ---------------------------------------------------------------
+
+
+def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    effects, currency = analysis.effects, analysis.spec.currency
+    mass = interval_label(effects.hdi_prob)
+    header = [
+        "Arm",
+        "Metric",
+        "Role",
+        "Control mean",
+        "Arm mean",
+        f"Lift ({mass})",
+        "Change per unit",
+        "P(lift>0)",
+        "P(in ROPE)",
+        "ROPE",
+        "Verdict",
+    ]
+    rows = [[Paragraph(f"<b>{_esc(h)}</b>", st["cell"]) for h in header]]
+    rows += [_effect_row(e, currency, st) for e in effects.effects]
+    widths = [1.9, 1.9, 1.8, 1.35, 1.35, 2.3, 1.45, 1.3, 1.3, 1.1, 1.65]
+    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
+    table.setStyle(_grid_style(_arm_stripes([e.arm for e in effects.effects])))
+    note = (
+        f"Lifts are relative to {analysis.spec.control} and come from the model, averaged over the "
+        "experiment's own mix of strata; the control and arm means are the raw observed averages. "
+        f"The interval is the {mass}: the true lift lies inside it with that probability. "
+        "P(in ROPE) is the probability that the change is too small to matter. Change per unit "
+        "is the absolute difference (pp = percentage points)."
+    )
+    return [
+        _para("Effects, metric by metric", st["h1"]),
+        table,
+        Spacer(1, 0.2 * cm),
+        _para(note, st["small"]),
+    ]
+
+
+def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
+    lift = (
+        f"<b>{_esc(pct(e.lift.mean, sign=True))}</b><br/>{_esc(_span(e.lift.lower, e.lift.upper))}"
+    )
+    verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{_esc(e.verdict)}</b></font>'
+    cells = [
+        _esc(e.arm),
+        _esc(e.label),
+        _esc(e.role),
+        _esc(_level(e.control_mean, e.type, currency)),
+        _esc(_level(e.arm_mean, e.type, currency)),
+        lift,
+        _esc(_change(e.abs_lift.mean, e.type, currency)),
+        _esc(_prob(e.prob_positive)),
+        _esc(_prob(e.prob_in_rope)),
+        _esc(_rope(e.rope)),
+        verdict,
+    ]
+    return [Paragraph(c, st["cell"]) for c in cells]
+
+
+def _posterior_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    spec = analysis.spec
+    out: list[Flowable] = [
+        Spacer(1, 0.4 * cm),
+        _para("Lift posteriors, metric by metric", st["h1"]),
+        _para(
+            "Each row is one arm: the shaded curve is how plausible each lift is given the data, "
+            "the thick bar its interval, the blue band the ROPE and the hatched bar the noise "
+            "band.",
+            st["body"],
+        ),
+    ]
+    for m in spec.metrics_in_funnel_order:
+        fig = metric_posterior_figure(analysis.effects, m.name, control=spec.control)
+        out += [Spacer(1, 0.3 * cm), _figure(fig)]
+    return out
+
+
+# ---- appendix -----------------------------------------------------------------------------
+
+
+def _checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    checks = analysis.checks
+    total = sum(checks.arm_counts.values())
+    counts = [["Arm", "Units", "Share", "Planned share", "Expected units"]]
+    counts += [
+        [
+            arm,
+            f"{n:,}",
+            f"{100 * n / total:.2f} %",
+            f"{100 * checks.planned_shares[arm]:.2f} %",
+            f"{checks.planned_shares[arm] * total:,.0f}",
+        ]
+        for arm, n in checks.arm_counts.items()
+    ]
+    findings = [["Severity", "Check", "Finding", "Rows"]]
+    findings += [[f.severity, f.check, f.message, f"{f.count:,}"] for f in checks.findings]
+    srm = (
+        f"{checks.n_rows:,} rows read; no row was dropped. Sample-ratio test (chi-square of the "
+        f"arm sizes against the planned allocation): p = {checks.srm_p:.3g}, flagged below "
+        f"{SRM_ALPHA:g}."
+    )
+    return [
+        _para("Appendix A. Data checks", st["h1"]),
+        _para(srm, st["body"]),
+        Spacer(1, 0.2 * cm),
+        _table(counts, [5.0, 2.5, 2.5, 3.0, 3.0], st),
+        Spacer(1, 0.3 * cm),
+        _table(findings, [1.7, 2.8, 11.3, 1.6], st),
+    ]
+
+
+def _diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    d = analysis.diagnostics
+    gate = [
+        ["Quantity", "Value", "Required", "Result"],
+        [
+            "R-hat (r_hat), largest",
+            f"{d.rhat_max:.3f}",
+            f"at most {RHAT_MAX}",
+            _pass(d.rhat_max <= RHAT_MAX),
+        ],
+        [
+            "Bulk ESS, smallest",
+            f"{d.ess_bulk_min:,.0f}",
+            f"at least {ESS_MIN}",
+            _pass(d.ess_bulk_min >= ESS_MIN),
+        ],
+        [
+            "Tail ESS, smallest",
+            f"{d.ess_tail_min:,.0f}",
+            f"at least {ESS_MIN} (advisory)",
+            "ok" if d.ess_tail_min >= ESS_MIN else "low",
+        ],
+        ["Divergent transitions", f"{d.divergences:,}", "0", _pass(d.divergences == 0)],
+        ["Chains × draws", f"{d.chains} × {d.draws:,}", "", ""],
+    ]
+    status = (
+        "The convergence gate is passed: the posterior can be used."
+        if d.converged
+        else "NOT CONVERGED: " + "; ".join(d.problems) + "."
+    )
+    posterior = analysis.posterior["posterior"].to_dataset()
+    arm_vars = [v for v in posterior.data_vars if str(v).endswith(":arm")]
+    return [
+        Spacer(1, 0.4 * cm),
+        _para("Appendix B. Sampler diagnostics", st["h1"]),
+        _para(
+            f"Thresholds after Vehtari et al. (2021): R-hat at most {RHAT_MAX} and bulk ESS at "
+            f"least {ESS_MIN} for every free parameter, and no divergent transitions. {status}",
+            st["body"],
+        ),
+        Spacer(1, 0.2 * cm),
+        _table(gate, [5.0, 3.0, 5.0, 3.0], st),
+        Spacer(1, 0.3 * cm),
+        _para("Arm effects (link scale: log-odds for rates, log for counts and amounts)", st["h2"]),
+        _arm_parameter_table(analysis, st),
+        KeepTogether(
+            [
+                _para("Trace and rank plots of the arm effects", st["h2"]),
+                _figure(trace_figure(posterior, [str(v) for v in arm_vars])),
+            ]
+        ),
+    ]
+
+
+def _arm_parameter_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> Table:
+    table = analysis.diagnostics.table
+    rows = table[table.index.str.contains(":arm[", regex=False)]
+    lb = next(c for c in table.columns if c.endswith("_lb"))
+    ub = next(c for c in table.columns if c.endswith("_ub"))
+    mass = interval_label(analysis.effects.hdi_prob)
+    out = [
+        ["Parameter", "Mean", "SD", f"{mass} low", f"{mass} high", "ESS bulk", "ESS tail", "R-hat"]
+    ]
+    out += [
+        [
+            str(name),
+            f"{r['mean']:.3f}",
+            f"{r['sd']:.3f}",
+            f"{r[lb]:.3f}",
+            f"{r[ub]:.3f}",
+            f"{r['ess_bulk']:,.0f}",
+            f"{r['ess_tail']:,.0f}",
+            f"{r['r_hat']:.3f}",
+        ]
+        for name, r in rows.iterrows()
+    ]
+    return _table(out, [5.0, 1.5, 1.5, 2.0, 2.0, 1.6, 1.6, 1.4], st)
+
+
+def _priors_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    spec = analysis.spec
+    fields = list(_PRIOR_MEANINGS)
+    meanings = [["Prior", "What it means"], *([f, _PRIOR_MEANINGS[f]] for f in fields)]
+    values = [["Metric", *fields]]
+    values += [
+        [f"{m.display} ({m.type})", *(_prior_value(spec.priors_for(m), f) for f in fields)]
+        for m in spec.metrics_in_funnel_order
+    ]
+    return [
+        Spacer(1, 0.4 * cm),
+        _para("Appendix C. Priors in force", st["h1"]),
+        _para(
+            "Weakly informative priors on each metric's link scale. Package defaults apply to "
+            "every metric; the experiment file's priors override them, and a metric's own priors "
+            "override those.",
+            st["body"],
+        ),
+        Spacer(1, 0.2 * cm),
+        _table(meanings, [2.6, 14.8], st),
+        Spacer(1, 0.3 * cm),
+        _table(values, [4.1, 2.1, 3.2, 1.6, 2.2, 1.8, 2.4], st),
+    ]
+
+
+def _provenance_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    data = analysis.data
+    rendered = (
+        f"matplotlib {metadata.version('matplotlib')}, reportlab {metadata.version('reportlab')}"
+    )
+    rows = [
+        ["Item", "Value"],
+        ["data file", str(data.get("path"))],
+        ["data sha256", str(data.get("sha256"))],
+        ["data size", f"{data.get('bytes', 0):,} bytes, {data.get('rows', 0):,} rows"],
+        *([k, str(v)] for k, v in analysis.provenance.items()),
+        ["report drawn with", rendered],
+    ]
+    return [
+        Spacer(1, 0.4 * cm),
+        _para("Appendix D. Data fingerprint and provenance", st["h1"]),
+        _para(
+            "Enough to reproduce this report: the exact data, spec, seed and software.", st["body"]
+        ),
+        Spacer(1, 0.2 * cm),
+        _table(rows, [3.4, 14.0], st),
+    ]
+
+
+# ---- formatting ---------------------------------------------------------------------------
+
+
+def _level(value: float, kind: MetricType, currency: str) -> str:
+    """Format an observed mean per unit: rates in percent, money in the currency."""
+    if kind == "binary":
+        return f"{100 * value:.2f} %"
+    if kind == "revenue":
+        return f"{currency}{value:,.2f}"
+    return f"{value:,.3g}"
+
+
+def _change(value: float, kind: MetricType, currency: str) -> str:
+    """Format a signed absolute lift: percentage points for rates, money for revenue."""
+    sign = "+" if value >= 0 else "\u2212"
+    if kind == "binary":
+        return f"{sign}{abs(100 * value):.2f} pp"
+    if kind == "revenue":
+        return f"{sign}{currency}{abs(value):,.2f}"
+    return f"{sign}{abs(value):,.3g}"
+
+
+def _prob(p: float) -> str:
+    """Format a probability in percent, never claiming a certainty the draws cannot show."""
+    if p >= 0.9995:
+        return ">99.9 %"
+    if p < 0.0005:
+        return "<0.1 %"
+    return f"{100 * p:.1f} %"
+
+
+def _span(lower: float, upper: float) -> str:
+    return f"{pct(lower, sign=True)} to {pct(upper, sign=True)}"
+
+
+def _rope(rope: tuple[float, float]) -> str:
+    lo, hi = rope
+    return f"±{pct(hi)}" if lo == -hi else _span(lo, hi)
+
+
+def _prior_value(priors: Priors, name: str) -> str:
+    value = getattr(priors, name)
+    if isinstance(value, dict):
+        return ", ".join(f"{arm}: {mu:g}" for arm, mu in value.items()) or "0 for every arm"
+    return f"{value:g}"
+
+
+def _pass(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def _sanitise(text: str) -> str:
+    """Text the built-in fonts can draw: known symbols spelled out, accents dropped, else '?'.
+
+    Helvetica in a PDF covers WinAnsi only; anything else would print as a black box.
+    """
+    return "".join(ch if _win_ansi(ch) else _fallback(ch) for ch in text.translate(_REPLACEMENTS))
+
+
+def _win_ansi(ch: str) -> bool:
+    try:
+        ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _fallback(ch: str) -> str:
+    plain = unicodedata.normalize("NFKD", ch).encode("cp1252", "ignore").decode("cp1252")
+    return plain or "?"
+
+
+def _esc(text: str) -> str:
+    """Make plain text safe for a paragraph: sanitised, XML-escaped, unbroken before units."""
+    return escape(_sanitise(text)).replace(" %", "\u00a0%").replace(" pp", "\u00a0pp")
+
+
+# ---- building blocks ----------------------------------------------------------------------
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(_esc(text), style)
+
+
+def _table(rows: list[list[str]], widths_cm: list[float], st: dict[str, ParagraphStyle]) -> Table:
+    """Lay out a plain grid of wrapping cells; the first row is the bold header."""
+    header = [Paragraph(f"<b>{_esc(c)}</b>", st["cell"]) for c in rows[0]]
+    body = [[Paragraph(_esc(c), st["cell"]) for c in row] for row in rows[1:]]
+    table = Table(
+        [header, *body], colWidths=[w * cm for w in widths_cm], repeatRows=1, hAlign="LEFT"
+    )
+    table.setStyle(_grid_style([]))
+    return table
+
+
+def _grid_style(extra: list[tuple[Any, ...]]) -> TableStyle:
+    return TableStyle(
+        [
+            ("LINEBELOW", (0, 0), (-1, 0), 0.8, _GREY),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.3, _RULE),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            *extra,
+        ]
+    )
+
+
+def _arm_stripes(arms: list[str]) -> list[tuple[Any, ...]]:
+    """Shade every other arm's block of rows (row 0 is the header)."""
+    order = list(dict.fromkeys(arms))
+    return [
+        ("BACKGROUND", (0, i), (-1, i), _STRIPE)
+        for i, arm in enumerate(arms, start=1)
+        if order.index(arm) % 2
+    ]
+
+
+def _box(content: Flowable, *, background: colors.Color, edge: colors.Color) -> Table:
+    table = Table([[content]], colWidths=[FRAME_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), background),
+                ("BOX", (0, 0), (-1, -1), 1, edge),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return table
+
+
+def _figure(fig: Figure) -> Flowable:
+    """Embed ``fig`` as a PNG the width of the text, free to shrink into the rest of a page."""
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    buf.seek(0)
+    w, h = fig.get_size_inches()
+    return _FitImage(buf, width=FRAME_WIDTH, height=FRAME_WIDTH * h / w)
+
+
+class _FitImage(Image):
+    """An image that shrinks to fit the space left on a page, but not below a readable size."""
+
+    def __init__(self, buf: BytesIO, *, width: float, height: float) -> None:
+        super().__init__(buf, width=width, height=height)
+        self._full = (width, height)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        w, h = self._full
+        scale = min(1.0, availWidth / w, availHeight / h)
+        if scale < MIN_FIGURE_SCALE:  # too small here: keep full size so it moves to a new page
+            scale = min(1.0, availWidth / w)
+        self.drawWidth, self.drawHeight = w * scale, h * scale
+        return self.drawWidth, self.drawHeight
+
+
+class _FooterCanvas(Canvas):
+    """A canvas that holds pages back until the end, so each footer can say 'page n of N'."""
+
+    def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 7.5)
+            self.setFillColor(_GREY)
+            self.drawString(MARGIN, MARGIN / 2, self._footer)
+            self.drawRightString(A4[0] - MARGIN, MARGIN / 2, f"page {number} of {len(self._pages)}")
+            super().showPage()
+        super().save()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=12.5)
+    return {
+        "title": ParagraphStyle(
+            "title", parent=base["Title"], alignment=TA_LEFT, fontSize=20, leading=24
+        ),
+        "lead": ParagraphStyle("lead", parent=body, fontSize=11, leading=14.5),
+        "meta": ParagraphStyle("meta", parent=body, fontSize=9, textColor=_GREY),
+        "h1": ParagraphStyle(
+            "h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8
+        ),
+        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=6),
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=_GREY),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
+        "badge": ParagraphStyle(
+            "badge",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=10,
+            leading=12,
+            textColor=colors.white,
+            alignment=TA_CENTER,
+        ),
+        "banner": ParagraphStyle(
+            "banner", parent=body, fontSize=10.5, leading=14, textColor=colors.white
+        ),
+    }

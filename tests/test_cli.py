@@ -1,0 +1,88 @@
+"""The command line: exit codes 0 / 2 / 3, one-paragraph errors, outputs written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from channelab.cli import app
+from channelab.simulate import SimMetric, simulate_ab
+from conftest import EXPERIMENTS, spec_dict
+
+runner = CliRunner()
+
+
+def _write_sim(tmp_path, **overrides):
+    rows, _ = simulate_ab(n_per_arm=500, metrics={"y": SimMetric("binary", 0.2, {"treatment": 0.5})}, seed=5)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    path = tmp_path / "sim.yaml"
+    metrics = [{"name": "y", "type": "binary", "role": "outcome"}]
+    path.write_text(yaml.safe_dump(spec_dict("rows.csv", metrics, **overrides)))
+    return path
+
+
+def test_validate_the_flagship_exits_0():
+    result = runner.invoke(app, ["validate", str(EXPERIMENTS / "hillstrom_email.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "64,000 rows" in result.output
+    assert "54 cells" in result.output
+
+
+def test_bad_spec_exits_2_with_one_paragraph_and_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmetircs: []\n")
+    result = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "did you mean 'metrics'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_data_exits_2(tmp_path):
+    path = _write_sim(tmp_path, control="Control")  # wrong case: not an arm label
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "did you mean 'control'" in result.output
+
+
+@pytest.mark.slow
+def test_run_writes_pdf_and_json_and_seed_overrides(tmp_path):
+    path = _write_sim(tmp_path)
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out"), "--seed", "99"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "sim.json").read_text())
+    assert (tmp_path / "out" / "sim.pdf").stat().st_size > 10_000
+    assert doc["provenance"]["seed"] == 99
+    assert doc["arms"][0]["verdict"] == "real lift"
+    assert not list((tmp_path / "out").glob("*.tmp"))  # atomic writes leave no temporary files
+
+
+@pytest.mark.slow
+def test_not_converged_exits_3_and_still_writes_a_marked_report(tmp_path):
+    path = _write_sim(tmp_path, sampler={"draws": 100, "tune": 100, "chains": 2, "backend": "pymc"})
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    doc = json.loads((tmp_path / "sim.json").read_text())
+    assert doc["checks"]["converged"] is False
+    assert doc["checks"]["problems"]
+    assert (tmp_path / "sim.pdf").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["pymc", "nutpie"])
+def test_same_inputs_give_the_same_numbers(tmp_path, backend):
+    from channelab.pipeline import analyse
+    from channelab.spec import load_spec
+
+    path = _write_sim(tmp_path, sampler={"draws": 300, "tune": 300, "chains": 2, "backend": backend})
+    first, second = analyse(load_spec(path)), analyse(load_spec(path))
+    a, b = (
+        first.effects.lift_draws[("treatment", "y")],
+        second.effects.lift_draws[("treatment", "y")],
+    )
+    np.testing.assert_array_equal(a, b)
+    other = analyse(load_spec(path), seed=123).effects.lift_draws[("treatment", "y")]
+    assert not np.array_equal(a, other)

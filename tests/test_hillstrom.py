@@ -1,0 +1,89 @@
+"""The flagship experiment on the real Hillstrom data: exact arm means, sensible effects, JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import DATA
+
+pytestmark = pytest.mark.slow
+
+ARMS = ["Mens E-Mail", "Womens E-Mail"]
+METRICS = {"visit": "engagement", "conversion": "outcome", "spend": "revenue"}
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    return pd.read_csv(DATA / "hillstrom.csv").groupby("segment")[list(METRICS)].mean()
+
+
+def test_arm_means_equal_raw_means_exactly(hillstrom_run, raw):
+    analysis, _, _ = hillstrom_run
+    for e in analysis.effects.effects:
+        assert e.control_mean == pytest.approx(raw.loc["No E-Mail", e.metric], rel=1e-12)
+        assert e.arm_mean == pytest.approx(raw.loc[e.arm, e.metric], rel=1e-12)
+
+
+def test_effects_are_close_to_raw_differences(hillstrom_run, raw):
+    # randomised: the covariate-adjusted population lift must agree with the raw ratio
+    analysis, _, _ = hillstrom_run
+    for e in analysis.effects.effects:
+        raw_lift = raw.loc[e.arm, e.metric] / raw.loc["No E-Mail", e.metric] - 1
+        width = e.lift.upper - e.lift.lower
+        assert e.lift.lower < raw_lift < e.lift.upper
+        assert abs(e.lift.mean - raw_lift) < 0.15 * width
+        raw_abs = raw.loc[e.arm, e.metric] - raw.loc["No E-Mail", e.metric]
+        assert e.abs_lift.lower < raw_abs < e.abs_lift.upper
+
+
+def test_published_finding_both_emails_lift_purchases(hillstrom_run):
+    # Hillstrom (2008): both e-mails raised conversion; the men's e-mail most (about +119 %).
+    analysis, _, _ = hillstrom_run
+    mens = analysis.effects.get("Mens E-Mail", "conversion")
+    assert 0.8 < mens.lift.mean < 1.6
+    assert [a.verdict for a in analysis.effects.arms] == ["real lift", "real lift"]
+    assert analysis.diagnostics.converged
+    assert analysis.checks.srm_p > 0.1
+
+
+def test_json_matches_the_contract(hillstrom_run):
+    _analysis, _, json_path = hillstrom_run
+    doc = json.loads(json_path.read_text())
+    assert doc["experiment"] == "hillstrom_email"
+    assert doc["control"] == "No E-Mail"
+    assert doc["hdi_prob"] == 0.94
+    assert doc["n_units"] == 64000
+    assert doc["design"] == "randomised"
+    assert set(doc["checks"]) >= {"srm_p", "rhat_max", "ess_bulk_min", "divergences", "converged"}
+    assert doc["checks"]["converged"] is True
+    assert doc["checks"]["rhat_max"] <= 1.01
+    assert doc["checks"]["ess_bulk_min"] >= 400
+    assert [a["arm"] for a in doc["arms"]] == ARMS
+    for arm in doc["arms"]:
+        assert arm["verdict"] in {
+            "real lift",
+            "engagement only",
+            "harm",
+            "no effect",
+            "inconclusive",
+        }
+        assert arm["arm"] in arm["summary"]
+    assert len(doc["effects"]) == len(ARMS) * len(METRICS)
+    for e in doc["effects"]:
+        assert e["role"] == METRICS[e["metric"]]
+        lo, hi = e["lift"]["hdi"]
+        assert lo < e["lift"]["mean"] < hi
+        assert 0 <= e["lift"]["prob_positive"] <= 1
+        assert 0 <= e["lift"]["prob_in_rope"] <= 1
+        assert e["abs_lift"]["hdi"][0] < e["abs_lift"]["mean"] < e["abs_lift"]["hdi"][1]
+        assert e["verdict"] in {"real lift", "harm", "no effect", "inconclusive"}
+        # relative lifts are fractions of the control mean
+        assert e["lift"]["mean"] == pytest.approx(e["abs_lift"]["mean"] / e["control_mean"], rel=0.1)
+    # funnel order within each arm
+    assert [e["metric"] for e in doc["effects"][:3]] == ["visit", "conversion", "spend"]
+    assert doc["data"]["rows"] == 64000
+    assert len(doc["data"]["sha256"]) == 64
+    assert doc["provenance"]["seed"] == 2008

@@ -1,0 +1,111 @@
+"""Decision rules on hand-made posteriors, where the right verdict is known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from channelab.effects import Effect, Interval
+from channelab.spec import Decision
+from channelab.verdicts import arm_summary, arm_verdict, metric_verdict, more_data_factor, pct
+
+ROPE = (-0.05, 0.05)
+HDI_ROPE, PROB = Decision(rule="hdi_rope"), Decision(rule="probability", threshold=0.95)
+
+
+@pytest.mark.parametrize(
+    ("hdi", "expected"),
+    [
+        ((0.10, 0.30), "real lift"),
+        ((-0.30, -0.08), "harm"),
+        ((-0.03, 0.04), "no effect"),
+        ((0.02, 0.30), "inconclusive"),
+    ],
+)
+def test_hdi_rope_rule(hdi, expected):
+    assert metric_verdict(np.zeros(10), hdi, ROPE, HDI_ROPE) == expected
+
+
+def test_probability_rule_counts_mass_beyond_rope():
+    rng = np.random.default_rng(1)
+    assert metric_verdict(rng.normal(0.20, 0.05, 20_000), (0, 0), ROPE, PROB) == "real lift"
+    assert metric_verdict(rng.normal(0.07, 0.05, 20_000), (0, 0), ROPE, PROB) == "inconclusive"
+    assert metric_verdict(rng.normal(0.0, 0.01, 20_000), (0, 0), ROPE, PROB) == "no effect"
+
+
+def test_more_data_factor_follows_root_n():
+    # estimate 0.10, half-width 0.10: to clear the ROPE edge 0.05 the half-width must halve -> 4x data
+    assert more_data_factor(0.10, (0.0, 0.20), ROPE) == pytest.approx(4.0)
+    # inside the ROPE: the interval must shrink to fit between the edges
+    assert more_data_factor(0.0, (-0.10, 0.10), ROPE) == pytest.approx(4.0)
+    assert math.isinf(more_data_factor(0.05, (0.0, 0.10), ROPE))
+
+
+def _effect(metric: str, role: str, verdict: str, mean: float = 0.2) -> Effect:
+    return Effect(
+        arm="Social",
+        metric=metric,
+        label=metric,
+        role=role,
+        type="binary",
+        n_arm=1000,
+        n_control=1000,
+        control_mean=0.1,
+        arm_mean=0.1 * (1 + mean),
+        lift=Interval(mean, mean - 0.1, mean + 0.1),
+        abs_lift=Interval(0.02, 0.01, 0.03),
+        prob_positive=0.9,
+        prob_in_rope=0.1,
+        prob_above_rope=0.8,
+        prob_below_rope=0.0,
+        rope=ROPE,
+        noise=(-0.1, 0.1),
+        mcse_lift=0.001,
+        verdict=verdict,  # type: ignore[arg-type]
+        more_data_factor=2.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        ({"likes": "real lift", "meetings": "inconclusive"}, "engagement only"),
+        ({"likes": "real lift", "meetings": "no effect"}, "engagement only"),
+        ({"likes": "real lift", "meetings": "real lift"}, "real lift"),
+        ({"likes": "no effect", "meetings": "real lift"}, "real lift"),
+        ({"likes": "real lift", "meetings": "harm"}, "harm"),
+        ({"likes": "no effect", "meetings": "no effect"}, "no effect"),
+        ({"likes": "inconclusive", "meetings": "inconclusive"}, "inconclusive"),
+        ({"likes": "real lift", "meetings": "real lift", "revenue": "harm"}, "inconclusive"),
+    ],
+)
+def test_arm_verdict_reads_the_funnel(verdicts, expected):
+    roles = {"likes": "engagement", "meetings": "outcome", "revenue": "revenue"}
+    effects = [_effect(m, roles[m], v) for m, v in verdicts.items()]
+    assert arm_verdict(effects) == expected
+
+
+def test_engagement_only_summary_warns_against_reading_likes_as_results():
+    effects = [
+        _effect("likes", "engagement", "real lift", 1.5),
+        _effect("meetings", "outcome", "inconclusive", 0.01),
+    ]
+    text = arm_summary("Social", "engagement only", effects, 0.94)
+    assert "raised likes by 150 %" in text
+    assert "did not credibly move meetings" in text
+    assert "engagement only" in text
+
+
+def test_inconclusive_summary_says_how_much_more_data():
+    effects = [_effect("meetings", "outcome", "inconclusive", 0.1)]
+    text = arm_summary("Phone", "inconclusive", effects, 0.94)
+    assert "2.0× the current sample" in text
+    assert "1,000 more units per arm" in text
+
+
+def test_pct_formatting():
+    assert pct(1.19) == "119 %"
+    assert pct(0.034) == "3.4 %"
+    assert pct(-0.25, sign=True) == "−25 %"
