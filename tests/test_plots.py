@@ -39,9 +39,7 @@ def _effect(arm: str, metric: tuple, draws: np.ndarray) -> Effect:
         control_mean=0.1,
         arm_mean=0.1 * (1 + mean),
         lift=Interval(mean=mean, lower=mean - 2 * sd, upper=mean + 2 * sd),
-        abs_lift=Interval(
-            mean=0.1 * mean, lower=0.1 * (mean - 2 * sd), upper=0.1 * (mean + 2 * sd)
-        ),
+        abs_lift=Interval(mean=0.1 * mean, lower=0.1 * (mean - 2 * sd), upper=0.1 * (mean + 2 * sd)),
         prob_positive=float(np.mean(draws > 0)),
         prob_in_rope=float(np.mean((draws >= ROPE[0]) & (draws <= ROPE[1]))),
         prob_above_rope=float(np.mean(draws > ROPE[1])),
@@ -64,8 +62,7 @@ def make_effects(n_arms: int = 2, metrics: list[tuple] = METRICS, seed: int = 7)
             draws[(arm, metric[0])] = flat
             effects.append(_effect(arm, metric, flat))
     arms = tuple(
-        ArmResult(arm=f"arm {i + 1}", channel="email", verdict="harm", summary="")
-        for i in range(n_arms)
+        ArmResult(arm=f"arm {i + 1}", channel="email", verdict="harm", summary="") for i in range(n_arms)
     )
     return Effects(hdi_prob=0.94, effects=tuple(effects), arms=arms, lift_draws=draws)
 
@@ -145,9 +142,7 @@ def test_funnel_axis_is_percent_and_legend_names_interval_mass(effects):
 def test_funnel_stays_readable_with_six_arms_and_six_metrics():
     metrics = [
         (f"m{i}", f"metric {i}", role, 0.1, 0.05, "inconclusive")
-        for i, role in enumerate(
-            ["engagement", "engagement", "outcome", "outcome", "revenue", "revenue"]
-        )
+        for i, role in enumerate(["engagement", "engagement", "outcome", "outcome", "revenue", "revenue"])
     ]
     fig = funnel_figure(make_effects(n_arms=6, metrics=metrics))
     assert len(fig.axes) == 6

@@ -27,6 +27,7 @@ def test_pdf_opens_with_a_leadership_page(hillstrom_run):
         assert arm.arm in first
         assert arm.verdict.upper() in first
     assert "NOT CONVERGED" not in first
+    assert "unreliable" not in first
 
 
 def test_effects_table_names_the_interval_mass(hillstrom_run):
@@ -53,6 +54,7 @@ def test_non_converged_run_is_flagged_on_page_one(hillstrom_run, tmp_path):
     assert "NOT CONVERGED" in first
     assert "do not act on these numbers" in first
     assert "r_hat up to 1.2 (<= 1.01 required)" in first  # glyph Helvetica lacks, spelled out
+    assert first.count("(unreliable)") == len(analysis.effects.arms)
 
 
 def test_failed_data_check_is_a_caveat_on_page_one(hillstrom_run, tmp_path):

@@ -92,9 +92,7 @@ class Cells:
         g = df.groupby("arm", sort=False)[["n", "total", "sum_sq"]].sum().reindex(list(self.arms))
         g["mean"] = g["total"] / g["n"]
         g["sd"] = np.sqrt(
-            np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0)
-            * g["n"]
-            / np.maximum(g["n"] - 1, 1)
+            np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0) * g["n"] / np.maximum(g["n"] - 1, 1)
         )
         return g
 
@@ -141,9 +139,7 @@ def build_cells(source: Source, spec: Spec) -> Cells:
     for i, cov in enumerate(spec.covariates, start=1):
         lv = tuple(sorted(table[f"k{i}"].unique()))
         levels[cov] = lv
-        level_idx[cov] = (
-            table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
-        )
+        level_idx[cov] = table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
 
     metrics: dict[str, MetricCells] = {}
     for m in spec.metrics:
@@ -184,9 +180,7 @@ def _frequency_table(
         f"SELECT {group}, {y} AS value, count(*) AS units FROM (SELECT {key_sql}, * FROM {ROWS}) "
         f"GROUP BY ALL ORDER BY {group}, value"
     ).df()
-    cell_of = {
-        tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))
-    }
+    cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
     cell = np.fromiter(
         (cell_of[tuple(r)] for r in freq[key_names].itertuples(index=False, name=None)),
         dtype=np.int64,

@@ -110,7 +110,11 @@ def _apply_row_rules(source: Source, rules: list[_RowRule]) -> list[Finding]:
     for rule, n in zip(rules, counts or (), strict=True):
         if n:
             examples = _examples(source, rule.condition, quote(rule.column))
-            out.append(Finding(rule.check, "error", f"{rule.what} in {n} row(s), e.g. {examples}. {rule.fix}.", int(n)))
+            out.append(
+                Finding(
+                    rule.check, "error", f"{rule.what} in {n} row(s), e.g. {examples}. {rule.fix}.", int(n)
+                )
+            )
     return out
 
 
@@ -169,14 +173,21 @@ def _missing_value_rules(spec: Spec) -> list[_RowRule]:
 def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Finding]]:
     arm = quote(spec.arm_column)
     rows = source.con.execute(
-        f"SELECT CAST({arm} AS VARCHAR) AS a, count(*) FROM {ROWS} WHERE {arm} IS NOT NULL GROUP BY a ORDER BY a"
+        f"SELECT CAST({arm} AS VARCHAR) AS a, count(*) FROM {ROWS} "
+        f"WHERE {arm} IS NOT NULL GROUP BY a ORDER BY a"
     ).fetchall()
     counts = {str(a): int(n) for a, n in rows}
     out = []
     unknown = {a: n for a, n in counts.items() if a not in spec.arms}
     if unknown:
         listed = ", ".join(
-            f"{a!r} ({n} rows" + (f"; did you mean {m[0]!r}?" if (m := difflib.get_close_matches(a, list(spec.arms), n=1)) else "") + ")"
+            f"{a!r} ({n} row(s)"
+            + (
+                f"; did you mean {m[0]!r}?"
+                if (m := difflib.get_close_matches(a, list(spec.arms), n=1))
+                else ""
+            )
+            + ")"
             for a, n in unknown.items()
         )
         out.append(
@@ -210,12 +221,25 @@ def _metric_value_rules(metric: Metric) -> list[_RowRule]:
         (f"NOT isfinite({num})", "is infinite or NaN", "Fix or remove these values at the source"),
     ]
     if metric.type == "binary":
-        rules.append((f"{num} NOT IN (0, 1)", "is not 0 or 1", "Recode it as 0/1, or declare the metric as type count"))
+        rules.append(
+            (f"{num} NOT IN (0, 1)", "is not 0 or 1", "Recode it as 0/1, or declare the metric as type count")
+        )
     elif metric.type in ("count", "revenue"):
-        rules.append((f"{num} < 0", "is negative", f"A {metric.type} cannot be below zero; fix or explain these rows"))
+        rules.append(
+            (f"{num} < 0", "is negative", f"A {metric.type} cannot be below zero; fix or explain these rows")
+        )
     if metric.type == "count":
-        rules.append((f"{num} <> floor({num})", "is not a whole number", "Counts must be whole; use type continuous otherwise"))
-    return [_RowRule("metric_values", cond, metric.source_column, f"{name} {what}", fix) for cond, what, fix in rules]
+        rules.append(
+            (
+                f"{num} <> floor({num})",
+                "is not a whole number",
+                "Counts must be whole; use type continuous otherwise",
+            )
+        )
+    return [
+        _RowRule("metric_values", cond, metric.source_column, f"{name} {what}", fix)
+        for cond, what, fix in rules
+    ]
 
 
 def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
@@ -253,7 +277,8 @@ def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
             Finding(
                 "duplicate_units",
                 "error",
-                f"{len(repeat)} unit id(s) in column {spec.unit.id!r} occur on more than one row (e.g. {ex}). "
+                f"{len(repeat)} unit id(s) in column {spec.unit.id!r} occur on more than one row "
+                f"(e.g. {ex}). "
                 "Keep one row per unit (aggregate repeated touches first).",
                 sum(r[1] - 1 for r in repeat),
             )
@@ -298,4 +323,6 @@ def _sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Findi
                 total,
             )
         ]
-    return p, [Finding("sample_ratio", "info", f"arm sizes match the planned allocation (chi-square p = {p:.2g})")]
+    return p, [
+        Finding("sample_ratio", "info", f"arm sizes match the planned allocation (chi-square p = {p:.2g})")
+    ]

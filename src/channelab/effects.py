@@ -153,12 +153,8 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     rope=rope,
                     noise=noise,
                     mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
-                    verdict=metric_verdict(
-                        flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision
-                    ),
-                    more_data_factor=more_data_factor(
-                        lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope
-                    ),
+                    verdict=metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision),
+                    more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
                 )
             )
             draws_out[(arm, m.name)] = flat
@@ -174,9 +170,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                 summary=arm_summary(arm, verdict, own, spec.hdi_prob),
             )
         )
-    return Effects(
-        hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out
-    )
+    return Effects(hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out)
 
 
 def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:

@@ -94,9 +94,7 @@ def funnel_figure(
         own = [e for e in effects.effects if e.arm == arm]
         _draw_rows(ax, own, effects.lift_draws, [e.label for e in own])
         _mark_roles(ax, own)
-        ax.set_title(
-            arm if control is None else f"{arm} vs {control}", loc="left", fontweight="bold"
-        )
+        ax.set_title(arm if control is None else f"{arm} vs {control}", loc="left", fontweight="bold")
         if arm in verdicts:
             label = f"arm verdict: {verdicts[arm]}"
             _write_beside(ax, 1.0, label, verdicts[arm], gid=f"arm:{arm}", header=True)
@@ -187,9 +185,7 @@ def trace_figure(
     """
     missing = [v for v in var_names if v not in posterior.data_vars]
     if missing:
-        raise ValueError(
-            f"got var_names {missing}, but expected names from {list(posterior.data_vars)}"
-        )
+        raise ValueError(f"got var_names {missing}, but expected names from {list(posterior.data_vars)}")
     components = list(_components(posterior, var_names))
     fig = Figure(figsize=(width, len(components) * row_height + 0.8), layout="constrained")
     grid = fig.subplots(len(components), 2, sharex="col", squeeze=False, width_ratios=(2, 1))
@@ -203,9 +199,7 @@ def trace_figure(
         rank_ax.set_xticks([])
         rank_ax.set_yticks([])
     grid[0, 0].set_title("trace, one colour per chain", loc="right", fontsize=8, color=_NEUTRAL)
-    grid[0, 1].set_title(
-        "rank histogram (flat = well mixed)", loc="right", fontsize=8, color=_NEUTRAL
-    )
+    grid[0, 1].set_title("rank histogram (flat = well mixed)", loc="right", fontsize=8, color=_NEUTRAL)
     grid[-1, 0].set_xlabel("draw", fontsize=8)
     grid[-1, 1].set_xlabel("rank of draw across chains", fontsize=8)
     return fig
@@ -266,25 +260,21 @@ def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray) -> None:
             gid=f"noise:{key}",
         )
     )
-    ax.hlines(
-        y, effect.lift.lower, effect.lift.upper, colors=colour, lw=5, zorder=3, gid=f"hdi:{key}"
-    )
+    ax.hlines(y, effect.lift.lower, effect.lift.upper, colors=colour, lw=5, zorder=3, gid=f"hdi:{key}")
     ax.plot([effect.lift.mean], [y], "o", ms=5, mfc="white", mec=colour, mew=1.5, zorder=4)
     label = f"{effect.verdict} ({pct(effect.lift.mean, sign=True)})"
     _write_beside(ax, y, label, effect.verdict, gid=f"verdict:{key}")
 
 
-def _write_beside(
-    ax: Axes, y: float, text: str, verdict: str, *, gid: str, header: bool = False
-) -> None:
+def _write_beside(ax: Axes, y: float, text: str, verdict: str, *, gid: str, header: bool = False) -> None:
     """Write ``text`` in the verdict's colour just right of the axes.
 
-    A row verdict sits at data height ``y``; a header (the arm verdict) sits on top of the
-    axes, heading the column of row verdicts.
+    A row verdict sits at data height ``y``; a header (the arm verdict) sits at axes height
+    ``y`` (1.0 for the top edge), heading the column of row verdicts.
     """
     ax.text(
         1.02,
-        1.0 if header else y,
+        y,
         text,
         transform=ax.transAxes if header else blended_transform_factory(ax.transAxes, ax.transData),
         color=VERDICT_COLOURS[verdict],
@@ -341,9 +331,7 @@ def _finish(fig: Figure, hdi_prob: float, control: str | None) -> None:
     fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=8)
 
 
-def _components(
-    posterior: xr.Dataset, var_names: Sequence[str]
-) -> Iterator[tuple[str, np.ndarray]]:
+def _components(posterior: xr.Dataset, var_names: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
     """Yield (label, chain × draw array) for every scalar element of the named variables."""
     for name in var_names:
         da = posterior[name]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from matplotlib.figure import Figure
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -57,16 +58,19 @@ if TYPE_CHECKING:
     from channelab.pipeline import Analysis
 
 MARGIN = 1.8 * cm
-FRAME_WIDTH = A4[0] - 2 * MARGIN
+_FRAME_PADDING = 6  # reportlab's default padding inside a page frame, in points
+FRAME_WIDTH = A4[0] - 2 * MARGIN - 2 * _FRAME_PADDING
+FRAME_HEIGHT = A4[1] - 2 * MARGIN - 2 * _FRAME_PADDING
 #: Resolution of embedded figures: sharp in print, a few hundred kB per figure.
 DPI = 170
-#: A figure may shrink to fit the rest of a page down to this share of its width, no further.
+#: A figure may shrink into the rest of a page down to this share of its best size, no further.
 MIN_FIGURE_SCALE = 0.7
 
 _RED = colors.HexColor("#b42318")
 _AMBER_BG = colors.HexColor("#fff4d6")
 _AMBER_EDGE = colors.HexColor("#bf8700")
 _GREY = colors.HexColor("#57606a")
+_UNRELIABLE = "#8c959f"
 _RULE = colors.HexColor("#d0d7de")
 _STRIPE = colors.HexColor("#f6f8fa")
 
@@ -148,7 +152,12 @@ def _build(analysis: Analysis) -> bytes:
         invariant=1,
     )
     footer = _sanitise(f"channelab  ·  {spec.name}  ·  {spec.display_title}")
-    doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
+    previous = rl_config.useA85
+    rl_config.useA85 = 0  # embed images as binary: the pure-Python ASCII85 encoder costs seconds
+    try:
+        doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
+    finally:
+        rl_config.useA85 = previous
     return buf.getvalue()
 
 
@@ -176,8 +185,9 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     out.append(_para("What each arm did", st["h1"]))
     for arm in effects.arms:
         heading = f"<b>{_esc(arm.arm)}</b> vs {_esc(spec.control)}"
+        summary = f"{heading}<br/>{_esc(arm.summary)}"
         out += [
-            _verdict_row(arm.verdict, f"{heading}<br/>{_esc(arm.summary)}", st),
+            _verdict_row(arm.verdict, summary, st, reliable=analysis.diagnostics.converged),
             Spacer(1, 0.15 * cm),
         ]
     mass = interval_label(effects.hdi_prob)
@@ -211,16 +221,20 @@ def _caveat_box(messages: Sequence[str], st: dict[str, ParagraphStyle]) -> Table
     return _box(Paragraph(text, st["body"]), background=_AMBER_BG, edge=_AMBER_EDGE)
 
 
-def _verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle]) -> Table:
-    """Put a coloured verdict badge beside a paragraph of plain language."""
-    badge = Paragraph(verdict.upper(), st["badge"])
-    table = Table(
-        [[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm]
-    )
+def _verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, reliable: bool) -> Table:
+    """Put a verdict badge beside a paragraph of plain language.
+
+    The badge wears the verdict's colour, or a neutral grey marked unreliable when the
+    sampler did not converge, so no green badge contradicts the red banner above it.
+    """
+    label = _esc(verdict.upper()) if reliable else f"{_esc(verdict.upper())}<br/>(unreliable)"
+    badge = Paragraph(label, st["badge"])
+    colour = VERDICT_COLOURS[verdict] if reliable else _UNRELIABLE
+    table = Table([[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm])
     table.setStyle(
         TableStyle(
             [
-                ("BACKGROUND", (0, 0), (0, 0), colors.HexColor(VERDICT_COLOURS[verdict])),
+                ("BACKGROUND", (0, 0), (0, 0), colors.HexColor(colour)),
                 ("VALIGN", (0, 0), (0, 0), "MIDDLE"),
                 ("VALIGN", (1, 0), (1, 0), "TOP"),
                 ("LEFTPADDING", (1, 0), (1, 0), 8),
@@ -251,8 +265,8 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     ]
     rows = [[Paragraph(f"<b>{_esc(h)}</b>", st["cell"]) for h in header]]
     rows += [_effect_row(e, currency, st) for e in effects.effects]
-    widths = [1.9, 1.9, 1.8, 1.35, 1.35, 2.3, 1.45, 1.3, 1.3, 1.1, 1.65]
-    table = Table(rows, colWidths=[w * cm for w in widths], repeatRows=1)
+    weights = [1.9, 1.9, 1.8, 1.35, 1.35, 2.3, 1.45, 1.3, 1.3, 1.1, 1.65]
+    table = Table(rows, colWidths=_widths(weights), repeatRows=1)
     table.setStyle(_grid_style(_arm_stripes([e.arm for e in effects.effects])))
     note = (
         f"Lifts are relative to {analysis.spec.control} and come from the model, averaged over the "
@@ -270,9 +284,7 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
 
 
 def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
-    lift = (
-        f"<b>{_esc(pct(e.lift.mean, sign=True))}</b><br/>{_esc(_span(e.lift.lower, e.lift.upper))}"
-    )
+    lift = f"<b>{_esc(pct(e.lift.mean, sign=True))}</b><br/>{_esc(_span(e.lift.lower, e.lift.upper))}"
     verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{_esc(e.verdict)}</b></font>'
     cells = [
         _esc(e.arm),
@@ -402,9 +414,7 @@ def _arm_parameter_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> T
     lb = next(c for c in table.columns if c.endswith("_lb"))
     ub = next(c for c in table.columns if c.endswith("_ub"))
     mass = interval_label(analysis.effects.hdi_prob)
-    out = [
-        ["Parameter", "Mean", "SD", f"{mass} low", f"{mass} high", "ESS bulk", "ESS tail", "R-hat"]
-    ]
+    out = [["Parameter", "Mean", "SD", f"{mass} low", f"{mass} high", "ESS bulk", "ESS tail", "R-hat"]]
     out += [
         [
             str(name),
@@ -448,9 +458,7 @@ def _priors_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
 
 def _provenance_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     data = analysis.data
-    rendered = (
-        f"matplotlib {metadata.version('matplotlib')}, reportlab {metadata.version('reportlab')}"
-    )
+    rendered = f"matplotlib {metadata.version('matplotlib')}, reportlab {metadata.version('reportlab')}"
     rows = [
         ["Item", "Value"],
         ["data file", str(data.get("path"))],
@@ -462,9 +470,7 @@ def _provenance_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
     return [
         Spacer(1, 0.4 * cm),
         _para("Appendix D. Data fingerprint and provenance", st["h1"]),
-        _para(
-            "Enough to reproduce this report: the exact data, spec, seed and software.", st["body"]
-        ),
+        _para("Enough to reproduce this report: the exact data, spec, seed and software.", st["body"]),
         Spacer(1, 0.2 * cm),
         _table(rows, [3.4, 14.0], st),
     ]
@@ -522,7 +528,7 @@ def _pass(ok: bool) -> str:
 
 
 def _sanitise(text: str) -> str:
-    """Text the built-in fonts can draw: known symbols spelled out, accents dropped, else '?'.
+    """Return text the built-in fonts can draw: symbols spelled out, accents dropped, else '?'.
 
     Helvetica in a PDF covers WinAnsi only; anything else would print as a black box.
     """
@@ -554,15 +560,19 @@ def _para(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(_esc(text), style)
 
 
-def _table(rows: list[list[str]], widths_cm: list[float], st: dict[str, ParagraphStyle]) -> Table:
+def _table(rows: list[list[str]], weights: list[float], st: dict[str, ParagraphStyle]) -> Table:
     """Lay out a plain grid of wrapping cells; the first row is the bold header."""
     header = [Paragraph(f"<b>{_esc(c)}</b>", st["cell"]) for c in rows[0]]
     body = [[Paragraph(_esc(c), st["cell"]) for c in row] for row in rows[1:]]
-    table = Table(
-        [header, *body], colWidths=[w * cm for w in widths_cm], repeatRows=1, hAlign="LEFT"
-    )
+    table = Table([header, *body], colWidths=_widths(weights), repeatRows=1)
     table.setStyle(_grid_style([]))
     return table
+
+
+def _widths(weights: list[float]) -> list[float]:
+    """Share the text width among columns in proportion to ``weights`` (in points)."""
+    total = sum(weights)
+    return [FRAME_WIDTH * w / total for w in weights]
 
 
 def _grid_style(extra: list[tuple[Any, ...]]) -> TableStyle:
@@ -625,9 +635,10 @@ class _FitImage(Image):
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         w, h = self._full
-        scale = min(1.0, availWidth / w, availHeight / h)
-        if scale < MIN_FIGURE_SCALE:  # too small here: keep full size so it moves to a new page
-            scale = min(1.0, availWidth / w)
+        best = min(1.0, availWidth / w, FRAME_HEIGHT / h)  # on a page of its own
+        scale = min(best, availHeight / h)
+        if scale < MIN_FIGURE_SCALE * best:  # too small here: wait for the next page
+            scale = best
         self.drawWidth, self.drawHeight = w * scale, h * scale
         return self.drawWidth, self.drawHeight
 
@@ -659,14 +670,10 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontSize=9.5, leading=12.5)
     return {
-        "title": ParagraphStyle(
-            "title", parent=base["Title"], alignment=TA_LEFT, fontSize=20, leading=24
-        ),
+        "title": ParagraphStyle("title", parent=base["Title"], alignment=TA_LEFT, fontSize=20, leading=24),
         "lead": ParagraphStyle("lead", parent=body, fontSize=11, leading=14.5),
         "meta": ParagraphStyle("meta", parent=body, fontSize=9, textColor=_GREY),
-        "h1": ParagraphStyle(
-            "h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8
-        ),
+        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=6),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=_GREY),
@@ -680,7 +687,5 @@ def _styles() -> dict[str, ParagraphStyle]:
             textColor=colors.white,
             alignment=TA_CENTER,
         ),
-        "banner": ParagraphStyle(
-            "banner", parent=body, fontSize=10.5, leading=14, textColor=colors.white
-        ),
+        "banner": ParagraphStyle("banner", parent=body, fontSize=10.5, leading=14, textColor=colors.white),
     }

@@ -84,9 +84,7 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
         described = con.execute(f"DESCRIBE {ROWS}").fetchall()
         n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
     except duckdb.Error as exc:
-        if spec.data.resolved_format == "csv" and (
-            ragged := _ragged_line(path, spec.data.delimiter)
-        ):
+        if spec.data.resolved_format == "csv" and (ragged := _ragged_line(path, spec.data.delimiter)):
             line, got, want = ragged
             raise DataError(
                 f"{path}: line {line} has {got} field(s), but the header has {want}. Fix that line "

@@ -65,6 +65,11 @@ class Priors(_Strict):
         return self.model_copy(update=override.model_dump(exclude_unset=True))
 
 
+_ROPE_EXPECTED = (
+    "a relative half-width such as 0.05 (meaning ±5 %) or an interval [low, high] with -1 < low ≤ 0 ≤ high"
+)
+
+
 class Metric(_Strict):
     """One measured quantity per unit, its place in the funnel and its likelihood."""
 
@@ -77,15 +82,23 @@ class Metric(_Strict):
     count_likelihood: Literal["negative_binomial", "poisson"] = "negative_binomial"
     priors: Priors | None = None
 
+    @field_validator("rope", mode="before")
+    @classmethod
+    def _rope_shape(cls, v: Any) -> Any:
+        # one clear message instead of one per branch of the float | tuple union
+        def number(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+        if number(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(number, v))):
+            return v
+        raise ValueError(f"got {v!r}, but expected {_ROPE_EXPECTED}")
+
     @field_validator("rope")
     @classmethod
     def _rope_ordered(cls, v: float | tuple[float, float]) -> float | tuple[float, float]:
         lo, hi = (-v, v) if isinstance(v, (int, float)) else v
         if not lo <= 0 <= hi or lo == hi or lo <= -1:
-            raise ValueError(
-                f"got {v!r}, but expected a relative half-width such as 0.05 (meaning ±5 %) "
-                "or an interval [low, high] with -1 < low ≤ 0 ≤ high"
-            )
+            raise ValueError(f"got {list(v) if isinstance(v, tuple) else v!r}, but expected {_ROPE_EXPECTED}")
         return v
 
     @property
@@ -191,7 +204,9 @@ class Spec(_Strict):
     def _consistent(self) -> Self:
         problems: list[str] = []
         if len(self.arms) < 2:
-            problems.append(f"arms: got {len(self.arms)} arm(s), but expected the control and at least one treatment")
+            problems.append(
+                f"arms: got {len(self.arms)} arm(s), but expected the control and at least one treatment"
+            )
         if self.control not in self.arms:
             problems.append(
                 f"control: got {self.control!r}, but expected one of the arms {list(self.arms)}"
@@ -226,7 +241,10 @@ class Spec(_Strict):
                 )
         if len(set(self.covariates)) != len(self.covariates):
             problems.append("covariates: a column is listed twice")
-        for a in {**self.priors.arm_mu, **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()}}:
+        for a in {
+            **self.priors.arm_mu,
+            **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()},
+        }:
             if a not in self.arms or a == self.control:
                 problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + _suggest(a, list(self.arms)))
         if problems:  # one line per problem, each starting with its key path
@@ -255,7 +273,7 @@ class Spec(_Strict):
         """Absolute path of the data file, resolved against the spec's own folder."""
         p = self.data.path
         if not p.is_absolute() and self.source_path is not None:
-            p = self.source_path.parent / p
+            p = (self.source_path.parent / p).resolve()
         return p
 
     def priors_for(self, metric: Metric) -> Priors:
@@ -286,7 +304,9 @@ def load_spec(path: str | Path) -> Spec:
     """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"{path}: no such experiment file. Check the path (experiments live in experiments/).")
+        raise SpecError(
+            f"{path}: no such experiment file. Check the path (experiments live in experiments/)."
+        )
     text = path.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)
@@ -315,7 +335,9 @@ def load_spec(path: str | Path) -> Spec:
     if raw is None:
         raise SpecError(f"{path}: the file is empty; see README.md for an annotated example experiment.")
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping of keys (name:, data:, arms:, ...), got a {type(raw).__name__}.")
+        raise SpecError(
+            f"{path}: expected a mapping of keys (name:, data:, arms:, ...), got a {type(raw).__name__}."
+        )
     return parse_spec(raw, source=path)
 
 
@@ -325,20 +347,27 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        lines = [ln for err in exc.errors() for ln in _describe(err).splitlines()]
-        raise SpecError(f"{where}: invalid experiment definition:\n" + "\n".join(f"  - {ln}" for ln in lines)) from None
+        errors = exc.errors()
+        missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+        lines = [ln for err in errors for ln in _describe(err, missing).splitlines()]
+        raise SpecError(
+            f"{where}: invalid experiment definition:\n" + "\n".join(f"  - {ln}" for ln in lines)
+        ) from None
     if source is not None:
         spec = spec.model_copy(update={"source_path": source.resolve()})
     return spec
 
 
-def _describe(err: Any) -> str:
+def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
-        allowed = _allowed_keys(err["loc"][:-1])
-        return f"{loc}: unknown key{_suggest(key, allowed) or f'; allowed keys are {sorted(allowed)}'}"
+        key, parent = str(err["loc"][-1]), tuple(err["loc"][:-1])
+        allowed = _allowed_keys(parent)
+        # a misspelt required key is also reported missing: prefer it ('roel' -> 'role', not 'rope')
+        absent = [k for k in allowed if (*parent, k) in missing]
+        hint = _suggest(key, absent) or _suggest(key, allowed)
+        return f"{loc}: unknown key{hint or f'; allowed keys are {sorted(allowed)}'}"
     if kind == "missing":
         return f"{loc}: required key is missing"
     msg = err["msg"].removeprefix("Value error, ")
@@ -350,7 +379,19 @@ def _describe(err: Any) -> str:
         msg += _suggest(str(err["input"]), options)
     elif kind in _BOUND_ERRORS:
         msg = f"got {err['input']!r}, but expected a value {msg.removeprefix('Input should be ')}"
+    elif kind == "string_pattern_mismatch":
+        msg = (
+            f"got {err['input']!r}, but expected letters, digits and '_' (no spaces), "
+            f"matching {err['ctx']['pattern']}"
+        )
+    elif msg.startswith("Input should be "):  # type errors: 'a valid number', 'a valid list', ...
+        msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
     return f"{loc}: {msg}"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}

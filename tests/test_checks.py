@@ -1,0 +1,396 @@
+"""Bad data is refused before anything is fitted, with messages naming file, column and rows.
+
+Each test simulates clean rows with :func:`channelab.simulate.simulate_ab`, plants one
+problem with pandas (or by editing the CSV text) and asserts the message. Row numbers in
+messages count data rows from 1, header excluded, so pandas index ``i`` is "row i+1".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelab.checks import MAX_COVARIATE_LEVELS, SRM_ALPHA, CheckReport, run_checks
+from channelab.errors import DataError
+from channelab.simulate import SimMetric, simulate_ab
+from channelab.source import open_source
+from channelab.spec import Spec
+
+SIM = {
+    "clicks": SimMetric("count", 1.0),
+    "bought": SimMetric("binary", 0.2),
+    "spend": SimMetric("revenue", 0.3, amount=40.0),
+}
+METRICS = [
+    {"name": "clicks", "role": "engagement", "type": "count"},
+    {"name": "bought", "role": "outcome", "type": "binary"},
+    {"name": "spend", "role": "revenue", "type": "revenue"},
+]
+
+
+def sim_rows(n_per_arm: int = 40, seed: int = 3) -> pd.DataFrame:
+    return simulate_ab(n_per_arm=n_per_arm, metrics=SIM, seed=seed)[0]
+
+
+def check(spec: Spec) -> CheckReport:
+    return run_checks(open_source(spec), spec)
+
+
+def data_error(spec: Spec, pattern: str) -> str:
+    """Run the checks, assert one DataError naming the data file and matching ``pattern``."""
+    with pytest.raises(DataError, match=re.escape(str(spec.data_path)) + r":(.|\n)*" + pattern) as info:
+        check(spec)
+    return str(info.value)
+
+
+def write_csv_text(spec: Spec, text: str) -> None:
+    spec.data_path.write_text(text, encoding="utf-8")
+
+
+# ---- clean data ---------------------------------------------------------------------------
+
+
+def test_clean_rows_pass(write_experiment):
+    spec = write_experiment(sim_rows(), METRICS)
+    report = check(spec)
+    assert report.errors == []
+    assert report.warnings == []
+    assert report.n_rows == 80
+    assert report.arm_counts == {"control": 40, "treatment": 40}
+    assert report.srm_p == pytest.approx(1.0)
+
+
+# ---- columns and arms ---------------------------------------------------------------------
+
+
+def test_missing_column_suggests_the_close_one(write_experiment):
+    spec = write_experiment(sim_rows().rename(columns={"segment": "segmnet"}), METRICS)
+    data_error(
+        spec,
+        r"the spec uses column\(s\) 'segment' \(did you mean 'segmnet'\?\) that the file does "
+        r"not have\. Its columns are: unit_id, arm, segmnet, clicks, bought, spend\. Fix",
+    )
+
+
+def test_unknown_arm_label(write_experiment):
+    rows = sim_rows()
+    rows.loc[[3, 7, 50], "arm"] = "treatmnet"
+    spec = write_experiment(rows, METRICS)
+    data_error(
+        spec,
+        r"column 'arm' has arm label\(s\) the spec does not list: 'treatmnet' \(3 row\(s\); "
+        r"did you mean 'treatment'\?\)\. The spec's arms are \['control', 'treatment'\]",
+    )
+
+
+def test_spec_arm_absent_from_data(write_experiment):
+    spec = write_experiment(
+        sim_rows(),
+        METRICS,
+        arms={"control": {}, "treatment": {}, "phone_call": {"channel": "phone"}},
+    )
+    data_error(spec, r"arm\(s\) \['phone_call'\] listed in the spec have no rows in column 'arm'")
+
+
+# ---- metric values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "pattern"),
+    [
+        pytest.param(
+            "spend",
+            -5.0,
+            r"column 'spend' \(metric 'spend', type revenue\) is negative in 1 row\(s\), "
+            r"e\.g\. row 18 \(-5\.0\)\. A revenue cannot be below zero",
+            id="negative_revenue",
+        ),
+        pytest.param(
+            "clicks",
+            -1,
+            r"column 'clicks' \(metric 'clicks', type count\) is negative in 1 row\(s\), "
+            r"e\.g\. row 18 \(-1",
+            id="negative_count",
+        ),
+        pytest.param(
+            "clicks",
+            2.5,
+            r"column 'clicks' \(metric 'clicks', type count\) is not a whole number in 1 row\(s\), "
+            r"e\.g\. row 18 \(2\.5\)\. Counts must be whole",
+            id="non_integer_count",
+        ),
+        pytest.param(
+            "bought",
+            2,
+            r"column 'bought' \(metric 'bought', type binary\) is not 0 or 1 in 1 row\(s\), "
+            r"e\.g\. row 18 \(2\)\. Recode it as 0/1",
+            id="binary_not_0_1",
+        ),
+        pytest.param(
+            "spend",
+            "12,50 EUR",
+            r"column 'spend' \(metric 'spend', type revenue\) is not a number in 1 row\(s\), "
+            r"e\.g\. row 18 \('12,50 EUR'\)\. Export it as a plain number",
+            id="non_numeric_revenue",
+        ),
+        pytest.param(
+            "bought",
+            "yes",
+            r"column 'bought' \(metric 'bought', type binary\) is not a number in 1 row\(s\), "
+            r"e\.g\. row 18 \('yes'\)",
+            id="non_numeric_binary",
+        ),
+    ],
+)
+def test_impossible_metric_value(write_experiment, column, value, pattern):
+    rows = sim_rows()
+    rows[column] = rows[column].astype(object)
+    rows.loc[17, column] = value
+    spec = write_experiment(rows, METRICS)
+    message = data_error(spec, pattern)
+    assert "fail 1 check(s)" in message
+
+
+def test_infinite_value(write_experiment):
+    rows = sim_rows()
+    rows.loc[9, "spend"] = np.inf
+    spec = write_experiment(rows, METRICS)
+    data_error(spec, r"column 'spend' .* is infinite or NaN in 1 row\(s\), e\.g\. row 10 ")
+
+
+@pytest.mark.parametrize("column", ["segment", "spend", "arm", "unit_id"])
+def test_missing_values_name_column_count_and_rows(write_experiment, column):
+    rows = sim_rows()
+    rows[column] = rows[column].astype(object)
+    rows.loc[[4, 30, 61, 62], column] = None
+    spec = write_experiment(rows, METRICS)
+    data_error(
+        spec,
+        rf"column '{column}' is empty in 4 row\(s\), e\.g\. row 5, row 31, row 62\. "
+        r"Fill them in, or remove those units",
+    )
+
+
+# ---- units --------------------------------------------------------------------------------
+
+
+def test_duplicated_unit_id_in_same_arm(write_experiment):
+    rows = sim_rows()
+    rows.loc[11, "unit_id"] = rows.loc[10, "unit_id"]  # both in control
+    spec = write_experiment(rows, METRICS)
+    data_error(
+        spec,
+        r"1 unit id\(s\) in column 'unit_id' occur on more than one row \(e\.g\. 11\)\. "
+        r"Keep one row per unit",
+    )
+
+
+def test_unit_in_two_arms(write_experiment):
+    rows = sim_rows()
+    rows.loc[45, "unit_id"] = rows.loc[5, "unit_id"]  # row 6 is control, row 46 treatment
+    spec = write_experiment(rows, METRICS)
+    message = data_error(
+        spec,
+        r"1 unit\(s\) in column 'unit_id' appear in more than one arm \(e\.g\. 6\)\. "
+        r"A unit must receive one treatment",
+    )
+    assert "occur on more than one row" not in message
+
+
+def test_covariate_with_too_many_levels(write_experiment):
+    rows = sim_rows(n_per_arm=120)
+    rows["segment"] = [f"zip{i:05d}" for i in range(len(rows))]
+    spec = write_experiment(rows, METRICS)
+    data_error(
+        spec,
+        rf"covariate 'segment' has 240 distinct values; covariates are strata \(at most "
+        rf"{MAX_COVARIATE_LEVELS} levels\)\. Bin it",
+    )
+
+
+def test_covariate_at_the_level_limit_passes(write_experiment):
+    rows = sim_rows(n_per_arm=120)
+    rows["segment"] = [f"zip{i % MAX_COVARIATE_LEVELS:05d}" for i in range(len(rows))]
+    assert check(write_experiment(rows, METRICS)).errors == []
+
+
+# ---- the file itself ----------------------------------------------------------------------
+
+
+def test_data_file_missing(write_experiment):
+    spec = write_experiment(sim_rows(), METRICS)
+    spec.data_path.unlink()
+    with pytest.raises(
+        DataError,
+        match=re.escape(str(spec.data_path))
+        + r": data file not found \(data\.path in .*exp\.yaml\)\. Paths are relative",
+    ):
+        open_source(spec)
+
+
+def test_empty_data_file(write_experiment):
+    spec = write_experiment(sim_rows(), METRICS)
+    spec.data_path.write_bytes(b"")
+    with pytest.raises(
+        DataError, match=re.escape(str(spec.data_path)) + r": the data file is empty \(0 bytes\)"
+    ):
+        open_source(spec)
+
+
+@pytest.mark.parametrize("ending", ["\n", ""])
+def test_header_only_file(write_experiment, ending):
+    spec = write_experiment(sim_rows(), METRICS)
+    write_csv_text(spec, "unit_id,arm,segment,clicks,bought,spend" + ending)
+    with pytest.raises(
+        DataError, match=re.escape(str(spec.data_path)) + r": the file has a header but no data rows"
+    ):
+        open_source(spec)
+
+
+def _ragged(lines: list[str], where: str) -> tuple[list[str], int, int]:
+    """Corrupt CSV lines; return them with the expected (line number, field count)."""
+    lines = list(lines)
+    if where == "first_row":
+        lines[1] += ",99"
+        return lines, 2, 7
+    if where == "middle_row":
+        lines[30] += ",99"
+        return lines, 31, 7
+    if where == "last_row":
+        lines[-1] += ",99"
+        return lines, len(lines), 7
+    if where == "last_five_rows":
+        lines[-5:] = [ln + ",99" for ln in lines[-5:]]
+        return lines, len(lines) - 4, 7
+    if where == "missing_field":
+        lines[12] = lines[12].rsplit(",", 1)[0]
+        return lines, 13, 5
+    raise ValueError(where)
+
+
+@pytest.mark.parametrize("where", ["first_row", "middle_row", "last_row", "last_five_rows", "missing_field"])
+def test_ragged_csv_is_an_error_naming_the_line(write_experiment, where):
+    # DuckDB's sniffer would otherwise skip the rows above a ragged tail and read only the tail
+    spec = write_experiment(sim_rows(), METRICS)
+    lines = spec.data_path.read_text(encoding="utf-8").splitlines()
+    bad, line, fields = _ragged(lines, where)
+    write_csv_text(spec, "\n".join(bad) + "\n")
+    with pytest.raises(
+        DataError,
+        match=re.escape(str(spec.data_path))
+        + rf": line {line} has {fields} field\(s\), but the header has 6\. Fix that line",
+    ):
+        open_source(spec)
+
+
+def test_quoted_delimiter_is_not_ragged(write_experiment):
+    rows = sim_rows()
+    rows["segment"] = rows["segment"].map({"s0": "north, east", "s1": "south", "s2": "west"})
+    spec = write_experiment(rows, METRICS)
+    assert '"north, east"' in spec.data_path.read_text(encoding="utf-8")
+    report = check(spec)
+    assert report.errors == []
+    assert report.n_rows == len(rows)
+
+
+# ---- sample ratio -------------------------------------------------------------------------
+
+
+def test_sample_ratio_mismatch_is_a_warning_not_an_error(write_experiment):
+    rows = sim_rows(n_per_arm=1000)
+    rows = rows.drop(rows.index[rows["arm"] == "treatment"][:200])
+    spec = write_experiment(rows, METRICS)
+    report = check(spec)
+    assert report.errors == []
+    assert report.arm_counts == {"control": 1000, "treatment": 800}
+    assert report.srm_p < SRM_ALPHA
+    assert report.srm_p == pytest.approx(2.5e-6, rel=0.1)  # chi-square 22.2 on 1 df
+    [warning] = report.warnings
+    assert warning.check == "sample_ratio"
+    assert re.search(
+        r"sample-ratio mismatch: .*chi-square p = 2\.\de-06; observed vs expected: "
+        r"control 1000 vs 900, treatment 800 vs 900\)",
+        warning.message,
+    )
+
+
+def test_sample_ratio_uses_planned_shares(write_experiment):
+    rows = sim_rows(n_per_arm=1000)
+    rows = rows.drop(rows.index[rows["arm"] == "treatment"][:500])
+    spec = write_experiment(rows, METRICS, arms={"control": {"share": 2}, "treatment": {"share": 1}})
+    report = check(spec)
+    assert report.warnings == []
+    assert report.srm_p == pytest.approx(1.0)
+
+
+# ---- several problems, untouched input, row numbers ---------------------------------------
+
+
+def test_all_problems_are_listed_in_one_error(write_experiment):
+    rows = sim_rows()
+    rows.loc[3, "spend"] = -1.0
+    rows.loc[8, "bought"] = 3
+    rows.loc[12, "arm"] = "contrl"
+    rows.loc[20, "unit_id"] = rows.loc[21, "unit_id"]
+    rows.loc[25, "segment"] = None
+    spec = write_experiment(rows, METRICS)
+    message = data_error(spec, r"the data fail 5 check\(s\):\n")
+    problems = [ln for ln in message.splitlines()[1:] if ln.startswith("  - ")]
+    assert len(problems) == 5
+    for pattern in [
+        r"column 'segment' is empty in 1 row\(s\), e\.g\. row 26\.",
+        r"column 'bought' .* is not 0 or 1 in 1 row\(s\), e\.g\. row 9 \(3\)",
+        r"column 'spend' .* is negative in 1 row\(s\), e\.g\. row 4 \(-1\.0\)",
+        r"'contrl' \(1 row\(s\); did you mean 'control'\?\)",
+        r"unit id\(s\) in column 'unit_id' occur on more than one row \(e\.g\. 22\)",
+    ]:
+        assert sum(bool(re.search(pattern, p)) for p in problems) == 1, pattern
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_input_file_is_never_modified(write_experiment, corrupt):
+    rows = sim_rows()
+    if corrupt:
+        rows.loc[3, "spend"] = -1.0
+    spec = write_experiment(rows, METRICS)
+    before, mtime = _sha256(spec.data_path), spec.data_path.stat().st_mtime_ns
+    source = open_source(spec)
+    if corrupt:
+        with pytest.raises(DataError):
+            run_checks(source, spec)
+    else:
+        run_checks(source, spec)
+    assert source.sha256 == before
+    assert _sha256(spec.data_path) == before
+    assert spec.data_path.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in spec.data_path.parent.iterdir()) == ["exp.yaml", "rows.csv"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_example_rows_are_the_planted_rows_in_a_larger_file(write_experiment, fmt):
+    rows = sim_rows(n_per_arm=6000, seed=5)
+    planted = [7_000, 11_998, 2_345, 9_001]
+    rows.loc[planted, "clicks"] = -3
+    spec = write_experiment(rows, METRICS)
+    if fmt == "parquet":
+        path = spec.data_path.with_suffix(".parquet")
+        rows.to_parquet(path, index=False)
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": path})})
+    first_three = ", ".join(f"row {i + 1} (-3)" for i in sorted(planted)[:3])
+    data_error(spec, rf"is negative in 4 row\(s\), e\.g\. {re.escape(first_three)}\. ")
+
+
+def test_column_named_like_an_internal_alias(write_experiment):
+    # a data column called 'rn' used to shadow the row number in the examples
+    rows = sim_rows().rename(columns={"bought": "rn"})
+    rows.loc[33, "rn"] = 7
+    spec = write_experiment(rows, [METRICS[0], {"name": "rn", "role": "outcome", "type": "binary"}])
+    data_error(spec, r"column 'rn' .* is not 0 or 1 in 1 row\(s\), e\.g\. row 34 \(7\)\.")
