@@ -8,11 +8,10 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 EXPERIMENT ?= experiments/hillstrom_email.yaml
 
-# The first interpreter >= 3.12 among: $PYTHON, pyenv's, python3.13, python3.12, python3.
-PYTHON ?= $(shell for p in \
-	"$$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.12.1/bin/python3" \
-	$$(ls -d $$(command -v pyenv >/dev/null 2>&1 && pyenv root)/versions/3.1[2-9]*/bin/python3 2>/dev/null) \
-	python3.13 python3.12 python3; do \
+# The first interpreter >= 3.12 among: pyenv's installed versions (newest first), python3.13,
+# python3.12, python3. Override with PYTHON=...
+PYENV_PYTHONS := $(shell command -v pyenv >/dev/null 2>&1 && ls -dr "$$(pyenv root)"/versions/3.*/bin/python3 2>/dev/null)
+PYTHON ?= $(shell for p in $(PYENV_PYTHONS) python3.13 python3.12 python3; do \
 	  command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	  && { command -v "$$p"; break; }; done)
 
