@@ -75,3 +75,47 @@ def write_experiment(tmp_path: Path):
         return load_spec(path)
 
     return _write
+
+
+def make_effect(
+    *,
+    arm: str = "arm",
+    metric: str = "meetings",
+    label: str | None = None,
+    role: str = "outcome",
+    verdict: str = "inconclusive",
+    mean: float = 0.2,
+    half_width: float = 0.1,
+    draws=None,
+    rope: tuple[float, float] = (-0.05, 0.05),
+    n: int = 1000,
+    more_data_factor: float = 2.0,
+):
+    """An Effect with known numbers; probabilities come from ``draws`` when given."""
+    import numpy as np
+
+    from channelab.effects import Effect, Interval
+
+    d = np.asarray(draws if draws is not None else [mean])
+    return Effect(
+        arm=arm,
+        metric=metric,
+        label=label or metric,
+        role=role,  # type: ignore[arg-type]
+        type="binary",
+        n_arm=n,
+        n_control=n,
+        control_mean=0.1,
+        arm_mean=0.1 * (1 + mean),
+        lift=Interval(mean, mean - half_width, mean + half_width),
+        abs_lift=Interval(0.1 * mean, 0.1 * (mean - half_width), 0.1 * (mean + half_width)),
+        prob_positive=float(np.mean(d > 0)),
+        prob_in_rope=float(np.mean((d >= rope[0]) & (d <= rope[1]))),
+        prob_above_rope=float(np.mean(d > rope[1])),
+        prob_below_rope=float(np.mean(d < rope[0])),
+        rope=rope,
+        noise=(-half_width, half_width),
+        mcse_lift=0.001,
+        verdict=verdict,  # type: ignore[arg-type]
+        more_data_factor=more_data_factor,
+    )

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
-from channelab.effects import ArmResult, Effect, Effects, Interval
+from channelab.effects import ArmResult, Effect, Effects
 from channelab.plots import (
     VERDICT_COLOURS,
     funnel_figure,
@@ -16,6 +16,7 @@ from channelab.plots import (
     metric_posterior_figure,
     trace_figure,
 )
+from conftest import make_effect
 
 # (name, label, role, lift mean, lift sd, verdict) in funnel order
 METRICS = [
@@ -28,26 +29,16 @@ ROPE = (-0.05, 0.05)
 
 def _effect(arm: str, metric: tuple, draws: np.ndarray) -> Effect:
     name, label, role, mean, sd, verdict = metric
-    return Effect(
+    return make_effect(
         arm=arm,
         metric=name,
         label=label,
         role=role,
-        type="binary",
-        n_arm=1000,
-        n_control=1000,
-        control_mean=0.1,
-        arm_mean=0.1 * (1 + mean),
-        lift=Interval(mean=mean, lower=mean - 2 * sd, upper=mean + 2 * sd),
-        abs_lift=Interval(mean=0.1 * mean, lower=0.1 * (mean - 2 * sd), upper=0.1 * (mean + 2 * sd)),
-        prob_positive=float(np.mean(draws > 0)),
-        prob_in_rope=float(np.mean((draws >= ROPE[0]) & (draws <= ROPE[1]))),
-        prob_above_rope=float(np.mean(draws > ROPE[1])),
-        prob_below_rope=float(np.mean(draws < ROPE[0])),
-        rope=ROPE,
-        noise=(-2 * sd, 2 * sd),
-        mcse_lift=0.001,
         verdict=verdict,
+        mean=mean,
+        half_width=2 * sd,
+        draws=draws,
+        rope=ROPE,
         more_data_factor=1.0,
     )
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from channelab.effects import Effect, Interval
 from channelab.spec import Decision
 from channelab.verdicts import arm_summary, arm_verdict, metric_verdict, more_data_factor, pct
+from conftest import make_effect
 
 ROPE = (-0.05, 0.05)
 HDI_ROPE, PROB = Decision(rule="hdi_rope"), Decision(rule="probability", threshold=0.95)
@@ -43,29 +43,8 @@ def test_more_data_factor_follows_root_n():
     assert math.isinf(more_data_factor(0.05, (0.0, 0.10), ROPE))
 
 
-def _effect(metric: str, role: str, verdict: str, mean: float = 0.2) -> Effect:
-    return Effect(
-        arm="Social",
-        metric=metric,
-        label=metric,
-        role=role,
-        type="binary",
-        n_arm=1000,
-        n_control=1000,
-        control_mean=0.1,
-        arm_mean=0.1 * (1 + mean),
-        lift=Interval(mean, mean - 0.1, mean + 0.1),
-        abs_lift=Interval(0.02, 0.01, 0.03),
-        prob_positive=0.9,
-        prob_in_rope=0.1,
-        prob_above_rope=0.8,
-        prob_below_rope=0.0,
-        rope=ROPE,
-        noise=(-0.1, 0.1),
-        mcse_lift=0.001,
-        verdict=verdict,  # type: ignore[arg-type]
-        more_data_factor=2.0,
-    )
+def _effect(metric: str, role: str, verdict: str, mean: float = 0.2):
+    return make_effect(arm="Social", metric=metric, role=role, verdict=verdict, mean=mean, rope=ROPE)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ did not converge; the report is still written and marked).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,12 @@ console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
+
+
+def _quiet_libraries() -> None:
+    """Keep PyMC's and PyTensor's INFO chatter out of the terminal; the spinner says what runs."""
+    for name in ("pymc", "pytensor"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextmanager
@@ -65,6 +72,7 @@ def run(
     from channelab.pipeline import run_experiment
 
     os.environ.setdefault("MPLBACKEND", "Agg")
+    _quiet_libraries()
     try:
         with _steps() as step:
             analysis, pdf, js = run_experiment(spec, out_dir=out_dir, seed=seed, on_step=step)
