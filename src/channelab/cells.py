@@ -110,12 +110,15 @@ class Cells:
         return {c: uniq[:, i] for i, c in enumerate(self.levels)}, weights / weights.sum()
 
 
+#: Prefix of the cell-key aliases in the aggregation queries; chosen not to clash with data columns.
+_KEY = "__channelab_key"
+
+
 def build_cells(source: Source, spec: Spec) -> Cells:
     """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table."""
     keys = [spec.arm_column, *spec.covariates]
-    key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS k{i}" for i, k in enumerate(keys))
-    key_names = [f"k{i}" for i in range(len(keys))]
-    group = ", ".join(key_names)
+    key_names = [f"{_KEY}{i}" for i in range(len(keys))]
+    key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     aggs = ["count(*) AS n"]
     for m in spec.metrics:
         y = f"CAST({quote(m.source_column)} AS DOUBLE)"
@@ -127,33 +130,28 @@ def build_cells(source: Source, spec: Spec) -> Cells:
                 f"coalesce(fsum(ln({y}) ^ 2) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
             ]
     table = source.con.execute(
-        f"SELECT {group}, {', '.join(aggs)} FROM (SELECT {key_sql}, * FROM {ROWS}) "
-        f"GROUP BY {group} ORDER BY {group}"
+        f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} GROUP BY ALL ORDER BY ALL"
     ).df()
 
     arms = tuple(spec.arm_order)
-    arm_pos = {a: i for i, a in enumerate(arms)}
-    arm_idx = table["k0"].map(arm_pos).to_numpy(dtype=np.int64)
+    arm_idx = table[key_names[0]].map({a: i for i, a in enumerate(arms)}).to_numpy(dtype=np.int64)
     levels: dict[str, tuple[str, ...]] = {}
     level_idx: dict[str, np.ndarray] = {}
-    for i, cov in enumerate(spec.covariates, start=1):
-        lv = tuple(sorted(table[f"k{i}"].unique()))
-        levels[cov] = lv
-        level_idx[cov] = table[f"k{i}"].map({v: j for j, v in enumerate(lv)}).to_numpy(dtype=np.int64)
+    for cov, alias in zip(spec.covariates, key_names[1:], strict=True):
+        levels[cov] = tuple(sorted(table[alias].unique()))
+        level_idx[cov] = table[alias].map({v: j for j, v in enumerate(levels[cov])}).to_numpy(dtype=np.int64)
+
+    def stat(m: Metric, name: str) -> np.ndarray:
+        return table[f"{m.name}__{name}"].to_numpy(dtype=np.float64)
 
     metrics: dict[str, MetricCells] = {}
     for m in spec.metrics:
-        col = lambda s, m=m: table[f"{m.name}__{s}"].to_numpy(dtype=np.float64)  # noqa: E731
         extra: dict[str, np.ndarray] = {}
         if m.type == "revenue":
-            extra = {
-                "n_pos": col("n_pos"),
-                "sum_log": col("sum_log"),
-                "sum_log_sq": col("sum_log_sq"),
-            }
+            extra = {name: stat(m, name) for name in ("n_pos", "sum_log", "sum_log_sq")}
         elif m.type == "count":
-            extra = _frequency_table(source, spec, m, table, key_sql, key_names)
-        metrics[m.name] = MetricCells(metric=m, total=col("total"), sum_sq=col("sum_sq"), **extra)
+            extra = _frequency_table(source, m, table, key_sql, key_names)
+        metrics[m.name] = MetricCells(metric=m, total=stat(m, "total"), sum_sq=stat(m, "sum_sq"), **extra)
 
     return Cells(
         arms=arms,
@@ -166,27 +164,17 @@ def build_cells(source: Source, spec: Spec) -> Cells:
 
 
 def _frequency_table(
-    source: Source,
-    spec: Spec,
-    metric: Metric,
-    cells: pd.DataFrame,
-    key_sql: str,
-    key_names: list[str],
+    source: Source, metric: Metric, cells: pd.DataFrame, key_sql: str, key_names: list[str]
 ) -> dict[str, np.ndarray]:
     """Units per (cell, value) of a count metric: the exact data of a negative binomial."""
-    group = ", ".join(key_names)
     y = f"CAST({quote(metric.source_column)} AS BIGINT)"
     freq = source.con.execute(
-        f"SELECT {group}, {y} AS value, count(*) AS units FROM (SELECT {key_sql}, * FROM {ROWS}) "
-        f"GROUP BY ALL ORDER BY {group}, value"
+        f"SELECT {key_sql}, {y} AS {_KEY}value, count(*) AS units FROM {ROWS} GROUP BY ALL ORDER BY ALL"
     ).df()
     cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
-    cell = np.fromiter(
-        (cell_of[tuple(r)] for r in freq[key_names].itertuples(index=False, name=None)),
-        dtype=np.int64,
-    )
+    rows = freq[key_names].itertuples(index=False, name=None)
     return {
-        "freq_cell": cell,
-        "freq_value": freq["value"].to_numpy(dtype=np.int64),
+        "freq_cell": np.fromiter((cell_of[tuple(r)] for r in rows), dtype=np.int64),
+        "freq_value": freq[f"{_KEY}value"].to_numpy(dtype=np.int64),
         "freq_units": freq["units"].to_numpy(dtype=np.float64),
     }

@@ -1,0 +1,69 @@
+"""Cells are exact sufficient statistics: equal to pandas aggregates, whatever the row order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from channelab.cells import build_cells
+from channelab.simulate import SimMetric, simulate_ab
+from channelab.source import open_source
+
+METRICS = {
+    "clicked": SimMetric("binary", 0.3, {"treatment": 0.2}),
+    "replies": SimMetric("count", 1.2, {"treatment": 0.1}),
+    "revenue": SimMetric("revenue", 0.2, {"treatment": 0.3}, amount=80),
+    "score": SimMetric("continuous", 5.0, {"treatment": 0.5}),
+}
+SPEC_METRICS = [
+    {"name": "clicked", "type": "binary", "role": "engagement"},
+    {"name": "replies", "type": "count", "role": "engagement"},
+    {"name": "revenue", "type": "revenue", "role": "revenue"},
+    {"name": "score", "type": "continuous", "role": "outcome"},
+]
+
+
+def _cells(write_experiment, rows):
+    spec = write_experiment(rows, SPEC_METRICS)
+    return build_cells(open_source(spec), spec)
+
+
+def test_cells_equal_pandas_aggregates(write_experiment):
+    rows, _ = simulate_ab(n_per_arm=700, metrics=METRICS, seed=3)
+    cells = _cells(write_experiment, rows)
+    assert cells.n_units == len(rows)
+    for i in range(cells.n_cells):
+        arm, seg = cells.arms[cells.arm_idx[i]], cells.levels["segment"][cells.level_idx["segment"][i]]
+        sub = rows[(rows["arm"] == arm) & (rows["segment"] == seg)]
+        assert cells.n[i] == len(sub)
+        for name, stats in cells.metrics.items():
+            y = sub[name].to_numpy(dtype=float)
+            assert stats.total[i] == pytest.approx(y.sum(), rel=1e-12)
+            assert stats.sum_sq[i] == pytest.approx((y**2).sum(), rel=1e-12)
+        rev = cells.metrics["revenue"]
+        pos = sub["revenue"].to_numpy()[sub["revenue"].to_numpy() > 0]
+        assert rev.n_pos[i] == len(pos)
+        assert rev.sum_log[i] == pytest.approx(np.log(pos).sum(), rel=1e-12)
+        assert rev.sum_log_sq[i] == pytest.approx((np.log(pos) ** 2).sum(), rel=1e-12)
+        cnt = cells.metrics["replies"]
+        table = dict(zip(cnt.freq_value[cnt.freq_cell == i], cnt.freq_units[cnt.freq_cell == i], strict=True))
+        assert table == sub["replies"].value_counts().to_dict()
+
+
+def test_cells_do_not_depend_on_row_order(write_experiment):
+    rows, _ = simulate_ab(n_per_arm=500, metrics=METRICS, seed=4)
+    a = _cells(write_experiment, rows)
+    b = _cells(write_experiment, rows.sample(frac=1.0, random_state=np.random.default_rng(9)))
+    np.testing.assert_array_equal(a.n, b.n)
+    for name in a.metrics:
+        np.testing.assert_allclose(a.metrics[name].total, b.metrics[name].total, rtol=1e-13)
+    np.testing.assert_array_equal(a.metrics["replies"].freq_units, b.metrics["replies"].freq_units)
+
+
+def test_strata_weights_are_the_experiments_own_mix(write_experiment):
+    rows, _ = simulate_ab(n_per_arm=400, metrics=METRICS, seed=5)
+    cells = _cells(write_experiment, rows)
+    idx, weights = cells.strata()
+    shares = rows["segment"].value_counts(normalize=True)
+    for level, w in zip(idx["segment"], weights, strict=True):
+        assert w == pytest.approx(shares[cells.levels["segment"][level]])
