@@ -63,7 +63,8 @@ def test_cells_do_not_depend_on_row_order(write_experiment):
 def test_strata_weights_are_the_experiments_own_mix(write_experiment):
     rows, _ = simulate_ab(n_per_arm=400, metrics=METRICS, seed=5)
     cells = _cells(write_experiment, rows)
-    idx, weights = cells.strata()
+    strata = cells.strata()
     shares = rows["segment"].value_counts(normalize=True)
-    for level, w in zip(idx["segment"], weights, strict=True):
+    assert strata.weights.sum() == pytest.approx(1.0)
+    for level, w in zip(strata.level_idx["segment"], strata.weights, strict=True):
         assert w == pytest.approx(shares[cells.levels["segment"][level]])

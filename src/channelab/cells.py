@@ -42,6 +42,24 @@ class MetricCells:
 
 
 @dataclass(frozen=True)
+class Strata:
+    """The distinct (covariate levels, cluster) combinations of the units, and their shares.
+
+    Averaging a per-stratum mean with ``weights`` averages it over the experiment's own units
+    (g-computation): their covariate mix and, in a cluster design, their clusters.
+    """
+
+    level_idx: dict[str, np.ndarray]
+    cluster_idx: np.ndarray | None
+    weights: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of strata."""
+        return int(self.weights.size)
+
+
+@dataclass(frozen=True)
 class Cells:
     """Cells of an experiment: who is in each cell and the statistics of every metric.
 
@@ -59,6 +77,8 @@ class Cells:
         Units per cell.
     metrics
         Statistics per metric name.
+    clusters, cluster_idx
+        Cluster labels and the cluster of each cell, when clusters were randomised.
     """
 
     arms: tuple[str, ...]
@@ -67,6 +87,8 @@ class Cells:
     level_idx: dict[str, np.ndarray]
     n: np.ndarray
     metrics: dict[str, MetricCells]
+    clusters: tuple[str, ...] = ()
+    cluster_idx: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
@@ -96,18 +118,20 @@ class Cells:
         )
         return g
 
-    def strata(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Distinct covariate combinations and their share of all units (the experiment's mix).
-
-        Returns level indices per covariate (one entry per stratum) and the weights, which
-        sum to one. Lifts are averaged over this mix (g-computation).
-        """
-        if not self.levels:
-            return {}, np.ones(1)
-        keys = np.stack([self.level_idx[c] for c in self.levels], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    def strata(self) -> Strata:
+        """Distinct covariate (and cluster) combinations and their share of all units."""
+        columns = [self.level_idx[c] for c in self.levels]
+        if self.cluster_idx is not None:
+            columns.append(self.cluster_idx)
+        if not columns:
+            return Strata(level_idx={}, cluster_idx=None, weights=np.ones(1))
+        uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
         weights = np.bincount(inverse.ravel(), weights=self.n, minlength=len(uniq))
-        return {c: uniq[:, i] for i, c in enumerate(self.levels)}, weights / weights.sum()
+        return Strata(
+            level_idx={c: uniq[:, i] for i, c in enumerate(self.levels)},
+            cluster_idx=uniq[:, -1] if self.cluster_idx is not None else None,
+            weights=weights / weights.sum(),
+        )
 
 
 #: Prefix of the cell-key aliases in the aggregation queries; chosen not to clash with data columns.
@@ -116,7 +140,8 @@ _KEY = "__channelab_key"
 
 def build_cells(source: Source, spec: Spec) -> Cells:
     """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table."""
-    keys = [spec.arm_column, *spec.covariates]
+    cluster = spec.unit.randomised_by
+    keys = [spec.arm_column, *spec.covariates, *([cluster] if cluster else [])]
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
     key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     aggs = ["count(*) AS n"]
@@ -137,9 +162,9 @@ def build_cells(source: Source, spec: Spec) -> Cells:
     arm_idx = table[key_names[0]].map({a: i for i, a in enumerate(arms)}).to_numpy(dtype=np.int64)
     levels: dict[str, tuple[str, ...]] = {}
     level_idx: dict[str, np.ndarray] = {}
-    for cov, alias in zip(spec.covariates, key_names[1:], strict=True):
-        levels[cov] = tuple(sorted(table[alias].unique()))
-        level_idx[cov] = table[alias].map({v: j for j, v in enumerate(levels[cov])}).to_numpy(dtype=np.int64)
+    for cov, alias in zip(spec.covariates, key_names[1:], strict=False):
+        levels[cov], level_idx[cov] = _codes(table[alias])
+    clusters, cluster_idx = _codes(table[key_names[-1]]) if cluster else ((), None)
 
     def stat(m: Metric, name: str) -> np.ndarray:
         return table[f"{m.name}__{name}"].to_numpy(dtype=np.float64)
@@ -160,7 +185,15 @@ def build_cells(source: Source, spec: Spec) -> Cells:
         level_idx=level_idx,
         n=table["n"].to_numpy(dtype=np.float64),
         metrics=metrics,
+        clusters=clusters,
+        cluster_idx=cluster_idx,
     )
+
+
+def _codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
+    """Sorted distinct labels of a key column, and each row's index into them."""
+    labels = tuple(sorted(column.unique()))
+    return labels, column.map({v: j for j, v in enumerate(labels)}).to_numpy(dtype=np.int64)
 
 
 def _frequency_table(

@@ -73,6 +73,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
     arm_counts, arm_findings = _arm_labels(source, spec)
     findings += arm_findings
     findings += _duplicate_units(source, spec)
+    findings += _split_clusters(source, spec)
     findings += _covariate_levels(source, spec)
     srm_p, srm = _sample_ratio(spec, arm_counts)
     findings += srm
@@ -125,6 +126,8 @@ def _used_columns(spec: Spec) -> list[str]:
     cols = [spec.arm_column, *(m.source_column for m in spec.metrics), *spec.covariates]
     if spec.unit.id:
         cols.insert(0, spec.unit.id)
+    if spec.unit.randomised_by:
+        cols.append(spec.unit.randomised_by)
     return list(dict.fromkeys(cols))
 
 
@@ -284,6 +287,31 @@ def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
             )
         )
     return out
+
+
+def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
+    """In a cluster-randomised design every unit of a cluster must be in the cluster's arm."""
+    cluster = spec.unit.randomised_by
+    if not cluster:
+        return []
+    col, arm = quote(cluster), quote(spec.arm_column)
+    rows = source.con.execute(
+        f"SELECT CAST({col} AS VARCHAR), count(DISTINCT {arm}) FROM {ROWS} WHERE {col} IS NOT NULL "
+        f"GROUP BY 1 HAVING count(DISTINCT {arm}) > 1 ORDER BY 1"
+    ).fetchall()
+    if not rows:
+        return []
+    ex = ", ".join(repr(r[0]) for r in rows[:_EXAMPLES])
+    return [
+        Finding(
+            "cluster_in_two_arms",
+            "error",
+            f"{len(rows)} cluster(s) in column {cluster!r} (unit.randomised_by) have units in more than "
+            f"one arm (e.g. {ex}). In a cluster-randomised design all units of a cluster share its arm; "
+            "fix the assignment, or drop unit.randomised_by if units were randomised individually.",
+            len(rows),
+        )
+    ]
 
 
 def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:

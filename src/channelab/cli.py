@@ -1,4 +1,4 @@
-"""Command line: ``channelab run`` and ``channelab validate``.
+"""Command line: ``channelab run``, ``channelab validate`` and ``channelab simulate``.
 
 Thin by design: parse arguments, call one library function, catch :class:`ChannelabError`
 once, print it as one paragraph, and exit 0 (success), 2 (bad spec or data) or 3 (the fit
@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from channelab.errors import ChannelabError
+from channelab.simulate import DEFAULT_N_PROSPECTS, SCENARIOS, write_simulation
 
 EXIT_NOT_CONVERGED = 3
 
@@ -109,6 +110,31 @@ def validate(spec: SpecPath) -> None:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
         out.print(f"  [{colour}]{f.severity}[/]: {f.message}")
     out.print("[green]OK[/]: the spec and data pass every blocking check.")
+
+
+_SIMULATE_HELP = (
+    "Simulate an outreach experiment with a known truth: write the rows (CSV, or Parquet for a "
+    ".parquet path) and the truth beside them as STEM.truth.json.\n\nScenarios:\n\n"
+    + "\n\n".join(f"- {name}: {s.description}" for name, s in SCENARIOS.items())
+)
+
+
+@app.command(help=_SIMULATE_HELP)
+def simulate(
+    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}.", show_default=False)],
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Data file to write (.csv or .parquet).", show_default=False)
+    ],
+    n_prospects: Annotated[int, typer.Option(help="Number of prospects (rows).")] = DEFAULT_N_PROSPECTS,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same bytes.")] = 2014,
+) -> None:
+    """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
+    try:
+        files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed)
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    out.print(f"Data:  {files.data}\nTruth: {files.truth_path}")
+    out.print(files.truth.summary(), soft_wrap=True)
 
 
 def main() -> None:

@@ -76,6 +76,22 @@ class ArmResult:
 
 
 @dataclass(frozen=True)
+class SegmentEffect:
+    """The lift of one arm on one metric within one level of the ``model.lift_by`` covariate."""
+
+    arm: str
+    metric: str
+    label: str
+    role: Role
+    segment: str  # the covariate
+    level: str
+    share: float  # the level's share of all units
+    lift: Interval
+    prob_positive: float
+    verdict: MetricVerdict
+
+
+@dataclass(frozen=True)
 class Effects:
     """Every effect of an experiment, the arm verdicts, and the lift draws behind them."""
 
@@ -83,6 +99,7 @@ class Effects:
     effects: tuple[Effect, ...]
     arms: tuple[ArmResult, ...]
     lift_draws: dict[tuple[str, str], np.ndarray]
+    segments: tuple[SegmentEffect, ...] = ()
 
     def get(self, arm: str, metric: str) -> Effect:
         """The effect of ``arm`` on ``metric``."""
@@ -170,7 +187,47 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                 summary=arm_summary(arm, verdict, own, spec.hdi_prob),
             )
         )
-    return Effects(hdi_prob=spec.hdi_prob, effects=tuple(effects), arms=tuple(arms), lift_draws=draws_out)
+    return Effects(
+        hdi_prob=spec.hdi_prob,
+        effects=tuple(effects),
+        arms=tuple(arms),
+        lift_draws=draws_out,
+        segments=segment_effects(posterior, cells, spec),
+    )
+
+
+def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:
+    """Lifts within each level of ``model.lift_by`` (heterogeneous lift); empty when not asked."""
+    by = spec.model.lift_by
+    if by is None:
+        return ()
+    means = population_means(posterior, cells, spec, by=by)
+    strata = cells.strata()
+    shares = np.bincount(strata.level_idx[by], weights=strata.weights, minlength=len(cells.levels[by]))
+    out = []
+    for arm in spec.treatments:
+        for m in spec.metrics_in_funnel_order:
+            mu = means[m.name]
+            lift = mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1
+            for j, level in enumerate(cells.levels[by]):
+                draws = lift.sel({by: level})
+                iv = _interval(draws, spec.hdi_prob)
+                flat = draws.to_numpy().ravel()
+                out.append(
+                    SegmentEffect(
+                        arm=arm,
+                        metric=m.name,
+                        label=m.display,
+                        role=m.role,
+                        segment=by,
+                        level=level,
+                        share=float(shares[j]),
+                        lift=iv,
+                        prob_positive=float(np.mean(flat > 0)),
+                        verdict=metric_verdict(flat, (iv.lower, iv.upper), m.rope_interval, spec.decision),
+                    )
+                )
+    return tuple(out)
 
 
 def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:

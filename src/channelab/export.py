@@ -28,6 +28,8 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
             "n_units": analysis.cells.n_units,
             "design": spec.design,
             "unit": spec.unit.kind,
+            "randomised_by": spec.unit.randomised_by or spec.unit.kind,
+            "arm_pooling": spec.pools_arms,
             "decision_rule": spec.decision.rule,
             "checks": {
                 "srm_p": checks.srm_p,
@@ -83,6 +85,23 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
                     "more_data_factor": e.more_data_factor,
                 }
                 for e in eff.effects
+            ],
+            "segments": [
+                {
+                    "arm": g.arm,
+                    "metric": g.metric,
+                    "role": g.role,
+                    "segment": g.segment,
+                    "level": g.level,
+                    "share": g.share,
+                    "lift": {
+                        "mean": g.lift.mean,
+                        "hdi": [g.lift.lower, g.lift.upper],
+                        "prob_positive": g.prob_positive,
+                    },
+                    "verdict": g.verdict,
+                }
+                for g in eff.segments
             ],
             "data": analysis.data,
             "provenance": analysis.provenance,

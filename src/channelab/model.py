@@ -6,13 +6,17 @@ It knows nothing of files, plots or reports: it takes :class:`~channelab.cells.C
 Each metric gets one linear predictor per *part* (revenue has two: whether a unit spends,
 and how much), on the metric's link scale::
 
-    eta[cell] = intercept + arm[arm of cell] + sum_k covariate_k[level_k of cell]
+    eta[cell] = intercept + arm[arm] + sum_k covariate_k[level_k]
+                + arm_x_segment[arm, segment]     (model.lift_by, pooled toward zero)
+                + cluster[cluster]                (unit.randomised_by, random intercept)
 
-with the control arm's effect fixed at 0 and zero-sum covariate effects. Priors (see
-:class:`~channelab.spec.Priors`): intercept ~ Normal(link(pooled mean), intercept_sd);
-arm ~ Normal(arm_mu, arm_sd); covariate ~ ZeroSumNormal(covariate_sd); scale parameters
-~ HalfNormal. Every likelihood is written from the cell statistics and equals the
-row-level likelihood up to a constant.
+with the control arm's effect fixed at 0 and zero-sum covariate effects. Arm effects are
+partially pooled toward their common mean when the spec says so (by default with three or
+more treatments). Priors are documented on :class:`~channelab.spec.Priors`. Every likelihood
+is written from the cell statistics and equals the row-level likelihood up to a constant.
+
+All data are produced by :func:`model_data`, by name; for repeated fits they enter as
+``pm.Data`` containers, so one compiled model is re-run on new cells (:class:`Refitter`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import ClassVar, override
+from typing import Any, ClassVar, override
 
 import numpy as np
 import pymc as pm
@@ -28,37 +32,42 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logit
 
-from channelab.cells import Cells, MetricCells
+from channelab.cells import Cells, MetricCells, Strata
 from channelab.errors import ModelError
 from channelab.spec import Metric, Priors, Spec
+
+Tensors = dict[str, pt.TensorVariable]
+#: (estimate, standard error) per treatment arm, on the link scale.
+Contrast = tuple[np.ndarray, np.ndarray]
 
 # ---- families -----------------------------------------------------------------------------
 
 
 class Family:
-    """Likelihood and mean function of one metric type. Subclasses are a few declarative lines."""
+    """Likelihood and mean function of one metric type. Subclasses are a few declarative lines.
+
+    ``data`` returns the metric's arrays by container name; ``add_likelihood`` reads them back
+    as tensors. Container names are ``{metric}:{statistic}`` and ``{metric}[.part]:centre``.
+    """
 
     parts: ClassVar[tuple[str, ...]] = ("",)
 
-    def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        """Link-scale value of the pooled mean per part, where intercept priors are centred."""
+    def data(self, name: str, s: MetricCells, n: np.ndarray) -> dict[str, np.ndarray]:
+        """Arrays of this metric (statistics and intercept-prior centres) by container name."""
         raise NotImplementedError
 
-    def add_likelihood(
-        self,
-        name: str,
-        s: MetricCells,
-        n: np.ndarray,
-        eta: dict[str, pt.TensorVariable],
-        priors: Priors,
-    ) -> None:
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         """Add the cell-level likelihood of metric ``name`` to the model in context."""
         raise NotImplementedError
 
     def mean(
         self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
     ) -> np.ndarray:
-        """Mean per unit on the data scale, from link-scale draws (any trailing shape)."""
+        """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
+        raise NotImplementedError
+
+    def contrasts(self, s: MetricCells, n: np.ndarray, arm: np.ndarray, n_arms: int) -> dict[str, Contrast]:
+        """Raw link-scale effect of each treatment against control, and its standard error, per part."""
         raise NotImplementedError
 
 
@@ -66,48 +75,87 @@ class Binary(Family):
     """Binomial on (n, successes), logit link."""
 
     @override
-    def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        return {"": _logit_clipped(s.total.sum(), n.sum())}
+    def data(self, name, s, n):
+        return {
+            f"{name}:successes": s.total.astype(np.int64),
+            f"{name}:centre": _logit_clipped(s.total.sum(), n.sum()),
+        }
 
     @override
-    def add_likelihood(self, name, s, n, eta, priors):
-        pm.Binomial(f"{name}:obs", n=n.astype(np.int64), logit_p=eta[""], observed=s.total.astype(np.int64))
+    def add_likelihood(self, name, d, eta, priors):
+        pm.Binomial(f"{name}:obs", n=d["n"], logit_p=eta[""], observed=d[f"{name}:successes"])
 
     @override
     def mean(self, name, s, n, eta, post):
         return expit(eta[""])
+
+    @override
+    def contrasts(self, s, n, arm, n_arms):
+        return {"": _logit_contrast(_by_arm(s.total, arm, n_arms), _by_arm(n, arm, n_arms))}
 
 
 class Poisson(Family):
     """Poisson on (n, Σ y): the sum of n Poisson(μ) counts is Poisson(n μ). Log link."""
 
     @override
-    def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        return {"": float(np.log(max(s.total.sum(), 0.5) / n.sum()))}
+    def data(self, name, s, n):
+        return {
+            f"{name}:total": s.total.astype(np.int64),
+            f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
+        }
 
     @override
-    def add_likelihood(self, name, s, n, eta, priors):
-        pm.Poisson(f"{name}:obs", mu=n * pt.exp(eta[""]), observed=s.total.astype(np.int64))
+    def add_likelihood(self, name, d, eta, priors):
+        pm.Poisson(f"{name}:obs", mu=d["n"] * pt.exp(eta[""]), observed=d[f"{name}:total"])
 
     @override
     def mean(self, name, s, n, eta, post):
         return np.exp(eta[""])
 
+    @override
+    def contrasts(self, s, n, arm, n_arms):
+        total = np.maximum(_by_arm(s.total, arm, n_arms), 0.5)
+        log_mean = np.log(total / _by_arm(n, arm, n_arms))
+        return {"": (log_mean[1:] - log_mean[0], np.sqrt(1 / total[1:] + 1 / total[0]))}
+
 
 class NegativeBinomial(Poisson):
-    """Negative binomial on the per-cell frequency table of values (exact). Log link.
+    """Negative binomial from the frequency table of values, exactly and cheaply. Log link.
 
-    ``overdispersion`` = 1/alpha, so Var = μ + overdispersion · μ²; 0 is Poisson.
+    ``overdispersion`` = 1/alpha, so Var = μ + overdispersion · μ²; 0 is Poisson. With alpha
+    shared by all cells, the log-likelihood splits into a per-cell part that needs only
+    (n, Σ y) and a part that needs only how many units took each value, over all cells::
+
+        Σ_c [n_c α log(α / (α + μ_c)) + S_c log(μ_c / (α + μ_c))]
+        + Σ_v W_v [lgamma(v + α) - lgamma(α)]        (+ a constant)
+
+    so a gradient costs one term per cell plus one per distinct value.
     """
 
     @override
-    def add_likelihood(self, name, s, n, eta, priors):
-        assert s.freq_cell is not None
-        assert s.freq_value is not None
-        assert s.freq_units is not None
+    def data(self, name, s, n):
+        if s.freq_value is None or s.freq_units is None:
+            raise ModelError(f"metric {name!r}: count cells carry no frequency table")
+        values, inverse = np.unique(s.freq_value, return_inverse=True)
+        return {
+            f"{name}:total": s.total,
+            f"{name}:values": values.astype(np.float64),
+            f"{name}:value_units": np.bincount(inverse, weights=s.freq_units, minlength=values.size),
+            f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
         over = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
-        dist = pm.NegativeBinomial.dist(mu=pt.exp(eta[""])[s.freq_cell], alpha=1.0 / over)
-        pm.Potential(f"{name}:loglik", pt.sum(s.freq_units * pm.logp(dist, s.freq_value)))
+        alpha = 1.0 / over
+        log_alpha = pt.log(alpha)
+        log_denominator = pt.logaddexp(log_alpha, eta[""])  # log(α + μ)
+        per_cell = d["n_float"] * alpha * (log_alpha - log_denominator) + d[f"{name}:total"] * (
+            eta[""] - log_denominator
+        )
+        values = d[f"{name}:values"]
+        per_value = d[f"{name}:value_units"] * (pt.gammaln(values + alpha) - pt.gammaln(alpha))
+        pm.Potential(f"{name}:loglik", pt.sum(per_cell) + pt.sum(per_value))
 
 
 class Revenue(Family):
@@ -119,63 +167,82 @@ class Revenue(Family):
     parts = ("any", "amount")
 
     @override
-    def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        assert s.n_pos is not None
-        assert s.sum_log is not None
+    def data(self, name, s, n):
+        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
+            raise ModelError(f"metric {name!r}: revenue cells carry no log statistics")
         n_pos = s.n_pos.sum()
         if n_pos < 2:
             raise ModelError(
-                f"metric {s.metric.name!r}: {int(n_pos)} unit(s) have positive revenue; at least 2 are "
+                f"metric {name!r}: {int(n_pos)} unit(s) have positive revenue; at least 2 are "
                 "needed to estimate amounts. Use a binary metric for 'any revenue' instead."
             )
-        return {"any": _logit_clipped(n_pos, n.sum()), "amount": float(s.sum_log.sum() / n_pos)}
+        return {
+            f"{name}:n_pos": s.n_pos.astype(np.int64),
+            f"{name}:n_pos_float": s.n_pos,
+            f"{name}:sum_log": s.sum_log,
+            f"{name}:sum_log_sq": s.sum_log_sq,
+            f"{name}.any:centre": _logit_clipped(n_pos, n.sum()),
+            f"{name}.amount:centre": np.asarray(s.sum_log.sum() / n_pos, dtype=np.float64),
+        }
 
     @override
-    def add_likelihood(self, name, s, n, eta, priors):
-        assert s.n_pos is not None
-        assert s.sum_log is not None
-        assert s.sum_log_sq is not None
-        pm.Binomial(
-            f"{name}:any_obs",
-            n=n.astype(np.int64),
-            logit_p=eta["any"],
-            observed=s.n_pos.astype(np.int64),
-        )
+    def add_likelihood(self, name, d, eta, priors):
+        pm.Binomial(f"{name}:any_obs", n=d["n"], logit_p=eta["any"], observed=d[f"{name}:n_pos"])
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
-        m = eta["amount"]
-        quad = s.sum_log_sq - 2 * m * s.sum_log + s.n_pos * m**2
-        pm.Potential(f"{name}:amount_loglik", pt.sum(-s.n_pos * pt.log(sigma) - quad / (2 * sigma**2)))
+        m, k = eta["amount"], d[f"{name}:n_pos_float"]
+        quad = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
+        pm.Potential(f"{name}:amount_loglik", pt.sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
     def mean(self, name, s, n, eta, post):
-        sigma = post[f"{name}:sigma"].to_numpy()
-        sigma = sigma.reshape(sigma.shape + (1,) * (eta["amount"].ndim - sigma.ndim))
+        sigma = _expand(post[f"{name}:sigma"].to_numpy(), eta["amount"].ndim)
         return expit(eta["any"]) * np.exp(eta["amount"] + sigma**2 / 2)
+
+    @override
+    def contrasts(self, s, n, arm, n_arms):
+        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
+            raise ModelError(f"metric {s.metric.name!r}: revenue cells carry no log statistics")
+        k = np.maximum(_by_arm(s.n_pos, arm, n_arms), 1.0)
+        mean_log = _by_arm(s.sum_log, arm, n_arms) / k
+        sd_log = np.sqrt(
+            max(s.sum_log_sq.sum() / s.n_pos.sum() - (s.sum_log.sum() / s.n_pos.sum()) ** 2, 1e-12)
+        )
+        return {
+            "any": _logit_contrast(_by_arm(s.n_pos, arm, n_arms), _by_arm(n, arm, n_arms)),
+            "amount": (mean_log[1:] - mean_log[0], sd_log * np.sqrt(1 / k[1:] + 1 / k[0])),
+        }
 
 
 class Continuous(Family):
     """Normal from (n, Σ y, Σ y²), fitted on y standardised by its pooled mean and sd."""
 
     @override
-    def centres(self, s: MetricCells, n: np.ndarray) -> dict[str, float]:
-        return {"": 0.0}
+    def data(self, name, s, n):
+        centre, scale = _standardiser(s, n)
+        return {
+            f"{name}:z_sum": (s.total - n * centre) / scale,
+            f"{name}:z_sum_sq": (s.sum_sq - 2 * centre * s.total + n * centre**2) / scale**2,
+            f"{name}:centre": np.asarray(0.0),
+        }
 
     @override
-    def add_likelihood(self, name, s, n, eta, priors):
-        centre, scale = _standardiser(s, n)
-        z1 = (s.total - n * centre) / scale
-        z2 = (s.sum_sq - 2 * centre * s.total + n * centre**2) / scale**2
+    def add_likelihood(self, name, d, eta, priors):
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
-        mu = eta[""]
-        pm.Potential(
-            f"{name}:loglik",
-            pt.sum(-n * pt.log(sigma) - (z2 - 2 * mu * z1 + n * mu**2) / (2 * sigma**2)),
-        )
+        mu, n = eta[""], d["n_float"]
+        quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
+        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
     def mean(self, name, s, n, eta, post):
         centre, scale = _standardiser(s, n)
         return centre + scale * eta[""]
+
+    @override
+    def contrasts(self, s, n, arm, n_arms):
+        _, scale = _standardiser(s, n)
+        units = _by_arm(n, arm, n_arms)
+        mean = _by_arm(s.total, arm, n_arms) / units / scale
+        return {"": (mean[1:] - mean[0], np.sqrt(1 / units[1:] + 1 / units[0]))}
 
 
 def family_for(metric: Metric) -> Family:
@@ -194,8 +261,12 @@ _FAMILIES: dict[str, Family] = {
 }
 
 
-def _logit_clipped(successes: float, n: float) -> float:
-    return float(logit(np.clip(successes / n, 0.5 / n, 1 - 0.5 / n)))
+def _logit_clipped(successes: float, n: float) -> np.ndarray:
+    return np.asarray(logit(np.clip(successes / n, 0.5 / n, 1 - 0.5 / n)), dtype=np.float64)
+
+
+def _log_mean(total: float, n: float) -> np.ndarray:
+    return np.asarray(np.log(max(total, 0.5) / n), dtype=np.float64)
 
 
 def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
@@ -205,11 +276,55 @@ def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
     return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
 
 
-# ---- building and sampling ---------------------------------------------------------------
+def _by_arm(values: np.ndarray, arm: np.ndarray, n_arms: int) -> np.ndarray:
+    return np.bincount(arm, weights=values, minlength=n_arms)
+
+
+def _logit_contrast(successes: np.ndarray, units: np.ndarray) -> Contrast:
+    p = np.clip(successes / units, 0.5 / units, 1 - 0.5 / units)
+    est = logit(p[1:]) - logit(p[0])
+    se = np.sqrt(1 / (units[1:] * p[1:] * (1 - p[1:])) + 1 / (units[0] * p[0] * (1 - p[0])))
+    return est, se
+
+
+def centred_pooling(contrast: Contrast) -> bool:
+    """Whether the pooled arm effects of a part should use the centred parameterisation.
+
+    Centred suits arms whose effects differ by more than their noise (data dominate); the
+    non-centred form suits effects that are alike or noisy (the spread may be near zero, a
+    funnel for the centred form). The between-arm spread is estimated by moments:
+    tau² = var(estimates) - mean(se²), and centred is chosen when tau > typical se.
+    """
+    est, se = contrast
+    tau2 = float(np.var(est, ddof=1)) - float(np.mean(se**2)) if est.size > 1 else 0.0
+    return tau2 > float(np.mean(se**2))
+
+
+def _expand(x: np.ndarray, ndim: int) -> np.ndarray:
+    """Append axes to ``x`` until it broadcasts against an array of ``ndim`` dimensions."""
+    return x.reshape(x.shape + (1,) * (ndim - x.ndim))
+
+
+# ---- building -----------------------------------------------------------------------------
 
 
 def _prefix(metric: Metric, part: str) -> str:
     return f"{metric.name}.{part}" if part else metric.name
+
+
+def model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
+    """Every data-dependent array of the model, by the name of its ``pm.Data`` container."""
+    data: dict[str, np.ndarray] = {
+        "n": cells.n.astype(np.int64),
+        "n_float": cells.n,
+        "arm_idx": cells.arm_idx,
+        **{f"level_idx:{cov}": idx for cov, idx in cells.level_idx.items()},
+    }
+    if cells.cluster_idx is not None:
+        data["cluster_idx"] = cells.cluster_idx
+    for metric in spec.metrics:
+        data.update(family_for(metric).data(metric.name, cells.metrics[metric.name], cells.n))
+    return data
 
 
 @dataclass(frozen=True)
@@ -224,35 +339,88 @@ class BuiltModel:
         """Observed variables and likelihood potentials (everything but the priors)."""
         return [*self.model.observed_RVs, *self.model.potentials]
 
+    @property
+    def summary_vars(self) -> list[str]:
+        """Parameters whose convergence is checked: free variables and small deterministics."""
+        return [v.name for v in (*self.model.free_RVs, *self.model.deterministics)]
 
-def build_model(cells: Cells, spec: Spec) -> BuiltModel:
-    """Build the PyMC model of every metric in ``spec`` from ``cells``."""
+
+def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltModel:
+    """Build the PyMC model of every metric in ``spec`` from ``cells``.
+
+    With ``mutable`` the data enter as ``pm.Data`` containers that a compiled model can swap
+    (:class:`Refitter`); otherwise as constants, which PyTensor folds into a faster graph
+    (about 1.5× faster to compile and sample for a single fit).
+    """
     coords: dict[str, list[str]] = {"treatment": list(cells.arms[1:])}
     coords.update({cov: list(lv) for cov, lv in cells.levels.items() if len(lv) > 1})
+    if cells.cluster_idx is not None:
+        coords["cluster"] = list(cells.clusters)
     etas: dict[str, pt.TensorVariable] = {}
     with pm.Model(coords=coords) as model:
+        data = {
+            name: pm.Data(name, value) if mutable else pt.as_tensor_variable(value, name=name)
+            for name, value in model_data(cells, spec).items()
+        }
         for metric in spec.metrics:
-            family = family_for(metric)
-            stats, priors = cells.metrics[metric.name], spec.priors_for(metric)
+            family, priors = family_for(metric), spec.priors_for(metric)
+            stats = cells.metrics[metric.name]
+            contrasts = family.contrasts(stats, cells.n, cells.arm_idx, len(cells.arms))
             eta = {
-                part: _linear_predictor(_prefix(metric, part), centre, cells, priors)
-                for part, centre in family.centres(stats, cells.n).items()
+                part: _linear_predictor(
+                    _prefix(metric, part), data, cells, spec, priors, centred=centred_pooling(contrasts[part])
+                )
+                for part in family.parts
             }
             etas.update({_prefix(metric, part): e for part, e in eta.items()})
-            family.add_likelihood(metric.name, stats, cells.n, eta, priors)
+            family.add_likelihood(metric.name, data, eta, priors)
     return BuiltModel(model=model, eta=etas)
 
 
-def _linear_predictor(prefix: str, centre: float, cells: Cells, priors: Priors) -> pt.TensorVariable:
-    intercept = pm.Normal(f"{prefix}:intercept", mu=centre, sigma=priors.intercept_sd)
-    arm_mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
-    arm = pm.Normal(f"{prefix}:arm", mu=arm_mu, sigma=priors.arm_sd, dims="treatment")
-    eta = intercept + pt.concatenate([pt.zeros(1), arm])[cells.arm_idx]
+def _linear_predictor(
+    prefix: str, d: Tensors, cells: Cells, spec: Spec, priors: Priors, *, centred: bool
+) -> pt.TensorVariable:
+    intercept = pm.Normal(f"{prefix}:intercept", mu=d[f"{prefix}:centre"], sigma=priors.intercept_sd)
+    arm = _arm_effects(prefix, cells, spec, priors, centred=centred)
+    eta = intercept + pt.concatenate([pt.zeros(1), arm])[d["arm_idx"]]
     for cov, levels in cells.levels.items():
         if len(levels) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
-            eta = eta + effect[cells.level_idx[cov]]
+            eta = eta + effect[d[f"level_idx:{cov}"]]
+    by = spec.model.lift_by
+    if by is not None and len(cells.levels[by]) > 1:
+        spread = pm.HalfNormal(f"{prefix}:lift_by_{by}_sd", sigma=priors.heterogeneity_sd)
+        z = pm.ZeroSumNormal(f"{prefix}:arm_x_{by}_z", sigma=1.0, dims=("treatment", by), n_zerosum_axes=1)
+        het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
+        full = pt.concatenate([pt.zeros((1, len(cells.levels[by]))), het], axis=0)
+        eta = eta + full[d["arm_idx"], d[f"level_idx:{by}"]]
+    if cells.cluster_idx is not None:
+        spread = pm.HalfNormal(f"{prefix}:cluster_sd", sigma=priors.cluster_sd)
+        z = pm.Normal(f"{prefix}:cluster_z", 0.0, 1.0, dims="cluster")
+        eta = eta + pm.Deterministic(f"{prefix}:cluster", spread * z, dims="cluster")[d["cluster_idx"]]
     return eta
+
+
+def _arm_effects(
+    prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centred: bool
+) -> pt.TensorVariable:
+    """Arm effects: independent, or partially pooled toward their common mean.
+
+    The pooled form is centred or non-centred per part, as :func:`centred_pooling` decides
+    from the data; both define the same prior.
+    """
+    mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
+    if not spec.pools_arms:
+        return pm.Normal(f"{prefix}:arm", mu=mu, sigma=priors.arm_sd, dims="treatment")
+    common = pm.Normal(f"{prefix}:arm_mean", 0.0, priors.arm_sd)
+    spread = pm.HalfNormal(f"{prefix}:arm_sd", sigma=priors.arm_sd)
+    if centred:
+        return pm.Normal(f"{prefix}:arm", mu=mu + common, sigma=spread, dims="treatment")
+    z = pm.Normal(f"{prefix}:arm_z", 0.0, 1.0, dims="treatment")
+    return pm.Deterministic(f"{prefix}:arm", mu + common + spread * z, dims="treatment")
+
+
+# ---- sampling -----------------------------------------------------------------------------
 
 
 def resolve_backend(backend: str) -> str:
@@ -284,37 +452,109 @@ def sample(
         raise ModelError(f"sampling failed: {exc}. Check the data for degenerate cells.") from exc
 
 
+class Refitter:
+    """Compile the model once, then sample it on new cells of the same design in well under a second.
+
+    The design (arms, covariate levels, clusters) must match the cells it was built from; the
+    number of cells and the statistics may change. Used by calibration, power and replication
+    planning, where hundreds of fits are run. Sampling uses nutpie.
+    """
+
+    def __init__(self, cells: Cells, spec: Spec) -> None:
+        self.spec = spec
+        self.built = build_model(cells, spec, mutable=True)
+        self._levels = (cells.arms, cells.levels, cells.clusters)
+        self._compiled: Any = None
+
+    def compile(self) -> None:
+        """Compile the model (seconds); done on the first fit if not called."""
+        import nutpie
+
+        self._compiled = nutpie.compile_pymc_model(self.built.model)
+
+    def fit(
+        self, cells: Cells, *, seed: int, draws: int | None = None, tune: int | None = None
+    ) -> xr.DataTree:
+        """Sample the posterior given ``cells``; ``draws`` and ``tune`` default to the spec's."""
+        import nutpie
+
+        if (cells.arms, cells.levels, cells.clusters) != self._levels:
+            raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
+        if self._compiled is None:
+            self.compile()
+        compiled = self._compiled.with_data(**model_data(cells, self.spec))
+        cfg = self.spec.sampler
+        return nutpie.sample(
+            compiled,
+            draws=draws or cfg.draws,
+            tune=tune or cfg.tune,
+            chains=cfg.chains,
+            cores=min(cfg.chains, os.cpu_count() or 1),
+            seed=seed,
+            target_accept=cfg.target_accept,
+            save_warmup=False,
+            progress_bar=False,
+        )
+
+
 # ---- population means (g-computation) ----------------------------------------------------
 
 
-def population_means(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[str, xr.DataArray]:
-    """Posterior of each metric's mean per unit under each arm, over the experiment's own mix.
+def population_means(
+    posterior: xr.Dataset, cells: Cells, spec: Spec, *, by: str | None = None
+) -> dict[str, xr.DataArray]:
+    """Posterior of each metric's mean per unit under each arm, over the experiment's own units.
 
-    For arm a, the mean in every stratum is weighted by that stratum's share of all units
-    (g-computation), so arms are compared on the same covariate mix.
+    For arm a, the mean in every stratum (covariate levels and cluster) is weighted by that
+    stratum's share of all units (g-computation), so arms are compared on the same mix. With
+    ``by`` (a covariate), the average is taken within each of its levels instead.
 
     Returns
     -------
     dict
-        Per metric name, a DataArray with dims (chain, draw, arm).
+        Per metric name, a DataArray with dims (chain, draw, arm), plus ``by`` when given.
     """
-    strata, weights = cells.strata()
-    n_arms = len(cells.arms)
+    strata = cells.strata()
+    if by is None:
+        groups, labels = np.zeros(strata.size, dtype=np.int64), None
+    else:
+        groups, labels = strata.level_idx[by], list(cells.levels[by])
+    n_groups = int(groups.max()) + 1
+    weights = np.zeros((strata.size, n_groups))
+    weights[np.arange(strata.size), groups] = strata.weights
+    weights /= weights.sum(axis=0, keepdims=True)
     out = {}
     for metric in spec.metrics:
         family = family_for(metric)
-        eta = {}
-        for part in family.parts:
-            p = _prefix(metric, part)
-            grid = posterior[f"{p}:intercept"].to_numpy()[..., None, None] + np.zeros((n_arms, weights.size))
-            arm = posterior[f"{p}:arm"].to_numpy()
-            grid[..., 1:, :] += arm[..., :, None]
-            for cov, idx in strata.items():
-                if f"{p}:{cov}" in posterior:
-                    grid += posterior[f"{p}:{cov}"].to_numpy()[..., idx][..., None, :]
-            eta[part] = grid
-        means = family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, posterior) @ weights
-        out[metric.name] = xr.DataArray(
-            means, dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)}
-        )
+        per_chain = []
+        for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
+            post = posterior.isel(chain=[chain])
+            eta = {part: _eta_grid(post, _prefix(metric, part), cells, strata) for part in family.parts}
+            per_chain.append(
+                family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, post) @ weights
+            )
+        means = np.concatenate(per_chain, axis=0)
+        if by is None:
+            out[metric.name] = xr.DataArray(
+                means[..., 0], dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)}
+            )
+        else:
+            out[metric.name] = xr.DataArray(
+                means, dims=("chain", "draw", "arm", by), coords={"arm": list(cells.arms), by: labels}
+            )
     return out
+
+
+def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np.ndarray:
+    """Linear predictor for every arm in every stratum: dims (chain, draw, arm, stratum)."""
+    grid = _expand(post[f"{prefix}:intercept"].to_numpy(), 4) + np.zeros((len(cells.arms), strata.size))
+    grid[..., 1:, :] += post[f"{prefix}:arm"].to_numpy()[..., :, None]
+    for cov, idx in strata.level_idx.items():
+        if f"{prefix}:{cov}" in post:
+            grid += post[f"{prefix}:{cov}"].to_numpy()[..., idx][..., None, :]
+        het = f"{prefix}:arm_x_{cov}"
+        if het in post:
+            grid[..., 1:, :] += post[het].to_numpy()[..., idx]
+    if strata.cluster_idx is not None:
+        grid += post[f"{prefix}:cluster"].to_numpy()[..., strata.cluster_idx][..., None, :]
+    return grid

@@ -86,8 +86,7 @@ def analyse(
     timings["sample"] = time.perf_counter() - t1
     step("Checking convergence and computing effects")
     t2 = time.perf_counter()
-    free = [v.name for v in built.model.free_RVs]
-    diagnostics = diagnose(posterior, free, spec.hdi_prob)
+    diagnostics = diagnose(posterior, built.summary_vars, spec.hdi_prob)
     effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec)
     timings["effects"] = time.perf_counter() - t2
     return Analysis(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from channelab.errors import DataError
 from channelab.spec import Spec
@@ -104,6 +105,28 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
         n_rows=int(n_rows),
         sha256=_sha256(path),
         size_bytes=size,
+    )
+
+
+def frame_source(frame: pd.DataFrame, *, name: str = "<data frame>") -> Source:
+    """Register an in-memory DataFrame as the rows (simulations, power studies, tests).
+
+    The frame is read, not copied or modified; its fingerprint hashes the frame's contents.
+    """
+    if frame.empty:
+        raise DataError(f"{name}: the data frame has no rows.")
+    con = duckdb.connect(":memory:")
+    con.register("__channelab_frame", frame)
+    con.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM __channelab_frame")
+    described = con.execute(f"DESCRIBE {ROWS}").fetchall()
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    return Source(
+        con=con,
+        path=Path(name),
+        columns={row[0]: row[1] for row in described},
+        n_rows=len(frame),
+        sha256=digest,
+        size_bytes=int(frame.memory_usage(deep=False).sum()),
     )
 
 

@@ -45,7 +45,8 @@ class Priors(_Strict):
     Defaults apply to every metric; ``Spec.priors`` overrides them for all metrics and
     ``Metric.priors`` overrides those for one metric (that order, last wins).
     The intercept prior is centred on the link of the pooled observed mean; covariate
-    effects are zero-sum normal per covariate.
+    effects are zero-sum normal per covariate. When arm effects are pooled, ``arm_sd`` is
+    the prior scale of their common mean and the half-normal scale of their spread.
     """
 
     intercept_sd: Annotated[float, Field(gt=0)] = 2.0
@@ -57,6 +58,8 @@ class Priors(_Strict):
     covariate_sd: Annotated[float, Field(gt=0)] = 1.0
     sigma_sd: Annotated[float, Field(gt=0)] = 2.0
     dispersion_sd: Annotated[float, Field(gt=0)] = 1.0
+    cluster_sd: Annotated[float, Field(gt=0)] = 1.0
+    heterogeneity_sd: Annotated[float, Field(gt=0)] = 0.5
 
     def merged(self, override: Priors | None) -> Priors:
         """Return these priors with the fields explicitly set in ``override`` replaced."""
@@ -141,10 +144,28 @@ class DataSource(_Strict):
 
 
 class Unit(_Strict):
-    """The analysed unit. Without ``id`` each row is one unit."""
+    """The analysed unit. Without ``id`` each row is one unit.
+
+    ``randomised_by`` names the column of the cluster that was randomised (a rep, account or
+    territory) when that is not the analysed unit; the model then adds a cluster random
+    intercept, and every unit of a cluster must be in the same arm.
+    """
 
     kind: UnitKind = "prospect"
     id: str | None = None
+    randomised_by: str | None = None
+
+
+class ModelOptions(_Strict):
+    """Structure of the model beyond intercept, arm and covariate effects.
+
+    ``pool_arms``: partially pool the arm effects toward their common mean (default: when
+    there are three or more treatment arms). ``lift_by``: a covariate whose levels get their
+    own arm effects, partially pooled toward zero (heterogeneous lift), reported per level.
+    """
+
+    pool_arms: bool | None = None
+    lift_by: str | None = None
 
 
 class Sampler(_Strict):
@@ -189,6 +210,7 @@ class Spec(_Strict):
     sampler: Sampler = Sampler()
     decision: Decision = Decision()
     priors: Priors = Priors()
+    model: ModelOptions = ModelOptions()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("arms", mode="before")
@@ -239,6 +261,17 @@ class Spec(_Strict):
                     f"covariates: {c!r} is also {used[c]}; a covariate must be measured before "
                     "assignment, so remove it from 'covariates'"
                 )
+        if self.model.lift_by is not None and self.model.lift_by not in self.covariates:
+            problems.append(
+                f"model.lift_by: got {self.model.lift_by!r}, but expected one of the covariates "
+                f"{self.covariates}" + _suggest(self.model.lift_by, self.covariates)
+            )
+        cluster = self.unit.randomised_by
+        if cluster is not None and (cluster in self.covariates or cluster in used):
+            problems.append(
+                f"unit.randomised_by: {cluster!r} is also a covariate, metric or the arm column; "
+                "it must be the column naming each unit's cluster (e.g. rep_id)"
+            )
         if len(set(self.covariates)) != len(self.covariates):
             problems.append("covariates: a column is listed twice")
         for a in {
@@ -275,6 +308,11 @@ class Spec(_Strict):
         if not p.is_absolute() and self.source_path is not None:
             p = (self.source_path.parent / p).resolve()
         return p
+
+    @property
+    def pools_arms(self) -> bool:
+        """Whether arm effects are partially pooled (explicit, or three or more treatments)."""
+        return self.model.pool_arms if self.model.pool_arms is not None else len(self.treatments) >= 3
 
     def priors_for(self, metric: Metric) -> Priors:
         """Priors in force for ``metric``: package defaults, then the spec's, then the metric's."""
