@@ -67,7 +67,7 @@ class Family:
         raise NotImplementedError
 
     def contrasts(self, s: MetricCells, n: np.ndarray, arm: np.ndarray, n_arms: int) -> dict[str, Contrast]:
-        """Raw link-scale effect of each treatment against control, and its standard error, per part."""
+        """Raw link-scale effect of each group (arm, cluster) against group 0, with its standard error."""
         raise NotImplementedError
 
 
@@ -287,8 +287,11 @@ def _logit_contrast(successes: np.ndarray, units: np.ndarray) -> Contrast:
     return est, se
 
 
+_NO_CONTRAST: Contrast = (np.zeros(0), np.zeros(0))
+
+
 def centred_pooling(contrast: Contrast) -> bool:
-    """Whether the pooled arm effects of a part should use the centred parameterisation.
+    """Whether a group of pooled effects (arms, clusters) should use the centred parameterisation.
 
     Centred suits arms whose effects differ by more than their noise (data dominate); the
     non-centred form suits effects that are alike or noisy (the spread may be near zero, a
@@ -322,6 +325,9 @@ def model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     }
     if cells.cluster_idx is not None:
         data["cluster_idx"] = cells.cluster_idx
+        cluster_arm = np.zeros(len(cells.clusters), dtype=np.int64)
+        cluster_arm[cells.cluster_idx] = cells.arm_idx  # one arm per cluster (a blocking check)
+        data["cluster_arm"] = cluster_arm
     for metric in spec.metrics:
         data.update(family_for(metric).data(metric.name, cells.metrics[metric.name], cells.n))
     return data
@@ -365,10 +371,21 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
         for metric in spec.metrics:
             family, priors = family_for(metric), spec.priors_for(metric)
             stats = cells.metrics[metric.name]
-            contrasts = family.contrasts(stats, cells.n, cells.arm_idx, len(cells.arms))
+            arms = family.contrasts(stats, cells.n, cells.arm_idx, len(cells.arms))
+            clusters = (
+                family.contrasts(stats, cells.n, cells.cluster_idx, len(cells.clusters))
+                if cells.cluster_idx is not None
+                else dict.fromkeys(family.parts, _NO_CONTRAST)
+            )
             eta = {
                 part: _linear_predictor(
-                    _prefix(metric, part), data, cells, spec, priors, centred=centred_pooling(contrasts[part])
+                    _prefix(metric, part),
+                    data,
+                    cells,
+                    spec,
+                    priors,
+                    centred_arms=centred_pooling(arms[part]),
+                    centred_clusters=centred_pooling(clusters[part]),
                 )
                 for part in family.parts
             }
@@ -378,11 +395,21 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
 
 
 def _linear_predictor(
-    prefix: str, d: Tensors, cells: Cells, spec: Spec, priors: Priors, *, centred: bool
+    prefix: str,
+    d: Tensors,
+    cells: Cells,
+    spec: Spec,
+    priors: Priors,
+    *,
+    centred_arms: bool,
+    centred_clusters: bool,
 ) -> pt.TensorVariable:
     intercept = pm.Normal(f"{prefix}:intercept", mu=d[f"{prefix}:centre"], sigma=priors.intercept_sd)
-    arm = _arm_effects(prefix, cells, spec, priors, centred=centred)
-    eta = intercept + pt.concatenate([pt.zeros(1), arm])[d["arm_idx"]]
+    arm = pt.concatenate([pt.zeros(1), _arm_effects(prefix, cells, spec, priors, centred=centred_arms)])
+    if cells.cluster_idx is not None:
+        eta = _cluster_levels(prefix, intercept, arm, d, priors, centred=centred_clusters)[d["cluster_idx"]]
+    else:
+        eta = intercept + arm[d["arm_idx"]]
     for cov, levels in cells.levels.items():
         if len(levels) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
@@ -394,11 +421,33 @@ def _linear_predictor(
         het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
         full = pt.concatenate([pt.zeros((1, len(cells.levels[by]))), het], axis=0)
         eta = eta + full[d["arm_idx"], d[f"level_idx:{by}"]]
-    if cells.cluster_idx is not None:
-        spread = pm.HalfNormal(f"{prefix}:cluster_sd", sigma=priors.cluster_sd)
-        z = pm.Normal(f"{prefix}:cluster_z", 0.0, 1.0, dims="cluster")
-        eta = eta + pm.Deterministic(f"{prefix}:cluster", spread * z, dims="cluster")[d["cluster_idx"]]
     return eta
+
+
+def _cluster_levels(
+    prefix: str,
+    intercept: pt.TensorVariable,
+    arm: pt.TensorVariable,
+    d: Tensors,
+    priors: Priors,
+    *,
+    centred: bool,
+) -> pt.TensorVariable:
+    """Each cluster's level: intercept + its arm's effect + a random cluster effect.
+
+    Every cluster lies in one arm, so with much data per cluster the levels are centred on
+    intercept + arm (hierarchical centring: the intercept and arm effects are then informed
+    through the cluster levels and mix well); with little data the effects are non-centred.
+    The effects themselves are kept as ``{prefix}:cluster`` for g-computation.
+    """
+    spread = pm.HalfNormal(f"{prefix}:cluster_sd", sigma=priors.cluster_sd)
+    expected = intercept + arm[d["cluster_arm"]]
+    if centred:
+        level = pm.Normal(f"{prefix}:cluster_level", expected, spread, dims="cluster")
+        pm.Deterministic(f"{prefix}:cluster", level - expected, dims="cluster")
+        return level
+    z = pm.Normal(f"{prefix}:cluster_z", 0.0, 1.0, dims="cluster")
+    return expected + pm.Deterministic(f"{prefix}:cluster", spread * z, dims="cluster")
 
 
 def _arm_effects(

@@ -167,9 +167,16 @@ def _build(analysis: Analysis) -> bytes:
 def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     spec, effects = analysis.spec, analysis.effects
     arms = ", ".join([f"{spec.control} (control)", *spec.treatments])
+    cluster = spec.unit.randomised_by
+    randomised = (
+        f"randomised by {cluster} ({len(analysis.cells.clusters)} clusters; intervals allow for "
+        "cluster-to-cluster variation)"
+        if cluster
+        else f"randomised by {spec.unit.kind}"
+    )
     design = (
         f"{spec.design.capitalize()} experiment  ·  {analysis.cells.n_units:,} "
-        f"{spec.unit.kind}s  ·  {len(spec.arms)} arms: {arms}"
+        f"{spec.unit.kind}s, {randomised}  ·  {len(spec.arms)} arms: {arms}"
     )
     out: list[Flowable] = [
         _para(spec.display_title, st["title"]),
@@ -277,6 +284,43 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     )
     return [
         _para("Effects, metric by metric", st["h1"]),
+        table,
+        Spacer(1, 0.2 * cm),
+        _para(note, st["small"]),
+        *_segments_section(analysis, st),
+    ]
+
+
+def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Per-segment lifts of the outcome and revenue metrics, when the spec asks (model.lift_by)."""
+    segments = [g for g in analysis.effects.segments if g.role != "engagement"]
+    if not segments:
+        return []
+    by = segments[0].segment
+    mass = interval_label(analysis.effects.hdi_prob)
+    header = ["Arm", "Metric", by, "Share of units", f"Lift ({mass})", "P(lift>0)", "Verdict"]
+    rows = [[Paragraph(f"<b>{_esc(h)}</b>", st["cell"]) for h in header]]
+    for g in segments:
+        verdict = f'<font color="{VERDICT_COLOURS[g.verdict]}"><b>{_esc(g.verdict)}</b></font>'
+        cells = [
+            _esc(g.arm),
+            _esc(g.label),
+            _esc(g.level),
+            _esc(f"{g.share:.0%}"),
+            f"<b>{_esc(pct(g.lift.mean, sign=True))}</b> {_esc(_span(g.lift.lower, g.lift.upper))}",
+            _esc(_prob(g.prob_positive)),
+            verdict,
+        ]
+        rows.append([Paragraph(c, st["cell"]) for c in cells])
+    table = Table(rows, colWidths=_widths([1.9, 2.0, 1.6, 1.3, 3.2, 1.3, 1.7]), repeatRows=1)
+    table.setStyle(_grid_style(_arm_stripes([g.arm for g in segments])))
+    note = (
+        f"Arm effects may differ by {by}; each level's own effect is pooled toward the arm's "
+        "overall effect, so a level with few units borrows strength from the rest."
+    )
+    return [
+        Spacer(1, 0.4 * cm),
+        _para(f"Lift by {by}", st["h1"]),
         table,
         Spacer(1, 0.2 * cm),
         _para(note, st["small"]),

@@ -159,12 +159,13 @@ class Unit(_Strict):
 class ModelOptions(_Strict):
     """Structure of the model beyond intercept, arm and covariate effects.
 
-    ``pool_arms``: partially pool the arm effects toward their common mean (default: when
-    there are three or more treatment arms). ``lift_by``: a covariate whose levels get their
+    ``pool_arms``: partially pool the arm effects toward their common mean (opt-in: with a
+    handful of arms the spread is weakly identified and slow to sample, so arms are
+    independent by default). ``lift_by``: a covariate whose levels get their
     own arm effects, partially pooled toward zero (heterogeneous lift), reported per level.
     """
 
-    pool_arms: bool | None = None
+    pool_arms: bool = False
     lift_by: str | None = None
 
 
@@ -311,8 +312,8 @@ class Spec(_Strict):
 
     @property
     def pools_arms(self) -> bool:
-        """Whether arm effects are partially pooled (explicit, or three or more treatments)."""
-        return self.model.pool_arms if self.model.pool_arms is not None else len(self.treatments) >= 3
+        """Whether arm effects are partially pooled (needs two or more treatments)."""
+        return self.model.pool_arms and len(self.treatments) >= 2
 
     def priors_for(self, metric: Metric) -> Priors:
         """Priors in force for ``metric``: package defaults, then the spec's, then the metric's."""

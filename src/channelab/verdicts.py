@@ -124,7 +124,7 @@ def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_pr
     parts = [metric_phrase(e, hdi_prob) for e in decisive]
     text = f"{arm} " + _join(parts) + "."
     if engagement:
-        text += " Engagement: it " + _join([metric_phrase(e, hdi_prob) for e in engagement]) + "."
+        text += " " + _engagement_sentence(engagement)
     match verdict:
         case "real lift":
             text += " Verdict: real lift."
@@ -140,6 +140,21 @@ def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_pr
         case "inconclusive":
             text += " Verdict: inconclusive." + _more_data_sentence(decisive)
     return text
+
+
+def _engagement_sentence(effects: Sequence[Effect]) -> str:
+    """Engagement in one short sentence, grouped by direction (intervals are in the table)."""
+    up = [f"{e.label} by {pct(e.lift.mean)}" for e in effects if e.verdict == "real lift"]
+    down = [f"{e.label} by {pct(-e.lift.mean)}" for e in effects if e.verdict == "harm"]
+    flat = [e.label for e in effects if e.verdict not in ("real lift", "harm")]
+    parts = []
+    if up:
+        parts.append("raised " + _join(up, sep=", "))
+    if down:
+        parts.append("lowered " + _join(down, sep=", "))
+    if flat:
+        parts.append("did not credibly move " + _join(flat, sep=", "))
+    return "Engagement: it " + "; ".join(parts) + "."
 
 
 def _more_data_sentence(decisive: Sequence[Effect]) -> str:
@@ -159,7 +174,7 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
     )
 
 
-def _join(parts: list[str]) -> str:
+def _join(parts: list[str], *, sep: str = "; ") -> str:
     if len(parts) <= 1:
         return "".join(parts)
-    return "; ".join(parts[:-1]) + " and " + parts[-1]
+    return sep.join(parts[:-1]) + " and " + parts[-1]
