@@ -76,3 +76,18 @@ def test_null_scenario_gives_no_real_lift(tmp_path):
     assert result.diagnostics.converged, result.diagnostics.problems
     assert all(a.verdict != "real lift" for a in result.effects.arms)
     assert all(a.verdict != "engagement only" for a in result.effects.arms)
+
+
+def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
+    from pypdf import PdfReader
+
+    from channelab.pipeline import run_experiment
+    from conftest import EXPERIMENTS
+
+    analysis, pdf, _ = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)
+    verdicts = {a.arm: a.verdict for a in analysis.effects.arms}
+    assert verdicts["Social"] == "engagement only"
+    assert verdicts["Phone"] == verdicts["In person"] == "real lift"
+    page_one = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+    assert "engagement only" in page_one.lower()
+    assert "Social" in page_one

@@ -199,8 +199,9 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         ]
     mass = interval_label(effects.hdi_prob)
     out += [
-        _para("The funnel at a glance", st["h1"]),
-        _figure(funnel_figure(effects, control=spec.control)),
+        KeepTogether(
+            [_para("The funnel at a glance", st["h1"]), _figure(funnel_figure(effects, control=spec.control))]
+        ),
         _para(
             f"How to read it: each bar is the {mass} of the lift against {spec.control}, the "
             "range that holds the true lift with that probability. The blue band marks changes too "
