@@ -6,7 +6,6 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import PercentFormatter
 
 from channelab.effects import ArmResult, Effect, Effects
 from channelab.plots import (
@@ -14,6 +13,7 @@ from channelab.plots import (
     funnel_figure,
     interval_label,
     metric_posterior_figure,
+    segment_figure,
     trace_figure,
 )
 from conftest import make_effect
@@ -120,10 +120,16 @@ def test_funnel_titles_carry_the_arm_verdict(effects):
         assert ax.get_title(loc="right") == ""
 
 
-def test_funnel_axis_is_percent_and_legend_names_interval_mass(effects):
+def test_funnel_axis_is_a_ratio_scale_in_percent_and_legend_names_interval_mass(effects):
     fig = funnel_figure(effects)
+    fig.canvas.draw()
     for ax in fig.axes:
-        assert isinstance(ax.xaxis.get_major_formatter(), PercentFormatter)
+        # +100 % and -50 % (doubling and halving) lie equally far from 0
+        zero, double, half = ax.transData.transform([(0, 0), (1.0, 0), (-0.5, 0)])[:, 0]
+        assert double - zero == pytest.approx(zero - half)
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert "0.0%" in ticks
+        assert all(t.endswith("%") for t in ticks)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "94 % HDI of the lift" in labels
     assert any(label.startswith("ROPE") for label in labels)
@@ -199,3 +205,73 @@ def test_figures_leave_pyplot_state_alone(effects):
 def test_interval_label_prints_the_mass():
     assert interval_label(0.94) == "94 % HDI"
     assert interval_label(0.895) == "89.5 % HDI"
+
+
+def _with_segments(effects: Effects) -> Effects:
+    """Add per-level lifts of every non-engagement metric: level 'b' of arm 1 departs."""
+    from dataclasses import replace
+
+    from channelab.effects import Interval, SegmentEffect
+
+    segments = []
+    for e in effects.effects:
+        if e.role == "engagement":
+            continue
+        for level, shift, verdict in (("a", 0.0, "no effect"), ("b", 0.5, "real lift")):
+            mean = e.lift.mean + (shift if e.arm == "arm 1" else 0.0)
+            segments.append(
+                SegmentEffect(
+                    arm=e.arm,
+                    metric=e.metric,
+                    label=e.label,
+                    role=e.role,
+                    segment="size",
+                    level=level,
+                    share=0.5,
+                    lift=Interval(mean, mean - 0.1, mean + 0.1),
+                    prob_positive=0.9,
+                    verdict=verdict if e.arm == "arm 1" else "no effect",  # type: ignore[arg-type]
+                )
+            )
+    return replace(effects, segments=tuple(segments))
+
+
+def test_segment_figure_draws_every_level_over_its_arms_overall_interval():
+    effects = _with_segments(make_effects(n_arms=2))
+    fig = segment_figure(effects, control="control")
+    axes = fig.axes
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        "meetings booked (outcome)",
+        "pipeline value (revenue)",
+    ]
+    labels = [t.get_text() for t in axes[0].get_yticklabels()]
+    assert labels == ["arm 1 · a", "arm 1 · b", "arm 2 · a", "arm 2 · b"]
+    for ax in axes:
+        metric = "meetings" if "meetings" in ax.get_title(loc="left") else "pipeline"
+        bars = {c.get_gid(): c for c in ax.collections if (c.get_gid() or "").startswith("segment:")}
+        assert set(bars) == {"segment:arm 1:a", "segment:arm 1:b", "segment:arm 2:a", "segment:arm 2:b"}
+        seg = {(g.arm, g.level): g for g in effects.segments if g.metric == metric}
+        for (arm, level), g in seg.items():
+            (((start, _), (end, _)),) = bars[f"segment:{arm}:{level}"].get_segments()
+            assert (start, end) == pytest.approx((g.lift.lower, g.lift.upper))
+            assert bars[f"segment:{arm}:{level}"].get_color()[0][:3] == pytest.approx(
+                matplotlib_colour(VERDICT_COLOURS[g.verdict])
+            )
+        overall = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("overall:")}
+        for arm in ("arm 1", "arm 2"):
+            e = effects.get(arm, metric)
+            band = overall[f"overall:{arm}:{metric}"]
+            assert (band.get_x(), band.get_x() + band.get_width()) == pytest.approx(
+                (e.lift.lower, e.lift.upper)
+            )
+
+
+def test_segment_figure_needs_segments():
+    with pytest.raises(ValueError, match="lift_by"):
+        segment_figure(make_effects(n_arms=1))
+
+
+def matplotlib_colour(hex_colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(hex_colour)

@@ -37,8 +37,9 @@ from channelab.errors import ModelError
 from channelab.spec import Metric, Priors, Spec
 
 Tensors = dict[str, pt.TensorVariable]
-#: (estimate, standard error) per treatment arm, on the link scale.
-Contrast = tuple[np.ndarray, np.ndarray]
+#: Raw (estimate, standard error) per group (arm or cluster) on the link scale; NaN where a
+#: group has no information (e.g. no deals, so no deal amounts).
+GroupEstimates = tuple[np.ndarray, np.ndarray]
 
 # ---- families -----------------------------------------------------------------------------
 
@@ -66,8 +67,10 @@ class Family:
         """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
         raise NotImplementedError
 
-    def contrasts(self, s: MetricCells, n: np.ndarray, arm: np.ndarray, n_arms: int) -> dict[str, Contrast]:
-        """Raw link-scale effect of each group (arm, cluster) against group 0, with its standard error."""
+    def group_estimates(
+        self, s: MetricCells, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
+        """Per part, the raw link-scale level of each group (arm, cluster) with its standard error."""
         raise NotImplementedError
 
 
@@ -90,8 +93,8 @@ class Binary(Family):
         return expit(eta[""])
 
     @override
-    def contrasts(self, s, n, arm, n_arms):
-        return {"": _logit_contrast(_by_arm(s.total, arm, n_arms), _by_arm(n, arm, n_arms))}
+    def group_estimates(self, s, n, group, n_groups):
+        return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(n, group, n_groups))}
 
 
 class Poisson(Family):
@@ -113,10 +116,9 @@ class Poisson(Family):
         return np.exp(eta[""])
 
     @override
-    def contrasts(self, s, n, arm, n_arms):
-        total = np.maximum(_by_arm(s.total, arm, n_arms), 0.5)
-        log_mean = np.log(total / _by_arm(n, arm, n_arms))
-        return {"": (log_mean[1:] - log_mean[0], np.sqrt(1 / total[1:] + 1 / total[0]))}
+    def group_estimates(self, s, n, group, n_groups):
+        total = np.maximum(_by_group(s.total, group, n_groups), 0.5)
+        return {"": (np.log(total / _by_group(n, group, n_groups)), 1 / np.sqrt(total))}
 
 
 class NegativeBinomial(Poisson):
@@ -199,17 +201,18 @@ class Revenue(Family):
         return expit(eta["any"]) * np.exp(eta["amount"] + sigma**2 / 2)
 
     @override
-    def contrasts(self, s, n, arm, n_arms):
+    def group_estimates(self, s, n, group, n_groups):
         if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
             raise ModelError(f"metric {s.metric.name!r}: revenue cells carry no log statistics")
-        k = np.maximum(_by_arm(s.n_pos, arm, n_arms), 1.0)
-        mean_log = _by_arm(s.sum_log, arm, n_arms) / k
-        sd_log = np.sqrt(
-            max(s.sum_log_sq.sum() / s.n_pos.sum() - (s.sum_log.sum() / s.n_pos.sum()) ** 2, 1e-12)
-        )
+        k = _by_group(s.n_pos, group, n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):  # groups without deals: NaN
+            mean_log = np.where(k > 0, _by_group(s.sum_log, group, n_groups) / k, np.nan)
+            pooled = s.sum_log.sum() / s.n_pos.sum()
+            sd_log = np.sqrt(max(s.sum_log_sq.sum() / s.n_pos.sum() - pooled**2, 1e-12))
+            se = np.where(k > 0, sd_log / np.sqrt(k), np.nan)
         return {
-            "any": _logit_contrast(_by_arm(s.n_pos, arm, n_arms), _by_arm(n, arm, n_arms)),
-            "amount": (mean_log[1:] - mean_log[0], sd_log * np.sqrt(1 / k[1:] + 1 / k[0])),
+            "any": _logit_estimates(_by_group(s.n_pos, group, n_groups), _by_group(n, group, n_groups)),
+            "amount": (mean_log, se),
         }
 
 
@@ -238,11 +241,10 @@ class Continuous(Family):
         return centre + scale * eta[""]
 
     @override
-    def contrasts(self, s, n, arm, n_arms):
+    def group_estimates(self, s, n, group, n_groups):
         _, scale = _standardiser(s, n)
-        units = _by_arm(n, arm, n_arms)
-        mean = _by_arm(s.total, arm, n_arms) / units / scale
-        return {"": (mean[1:] - mean[0], np.sqrt(1 / units[1:] + 1 / units[0]))}
+        units = _by_group(n, group, n_groups)
+        return {"": (_by_group(s.total, group, n_groups) / units / scale, 1 / np.sqrt(units))}
 
 
 def family_for(metric: Metric) -> Family:
@@ -276,31 +278,36 @@ def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
     return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
 
 
-def _by_arm(values: np.ndarray, arm: np.ndarray, n_arms: int) -> np.ndarray:
-    return np.bincount(arm, weights=values, minlength=n_arms)
+def _by_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(group, weights=values, minlength=n_groups)
 
 
-def _logit_contrast(successes: np.ndarray, units: np.ndarray) -> Contrast:
+def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates:
     p = np.clip(successes / units, 0.5 / units, 1 - 0.5 / units)
-    est = logit(p[1:]) - logit(p[0])
-    se = np.sqrt(1 / (units[1:] * p[1:] * (1 - p[1:])) + 1 / (units[0] * p[0] * (1 - p[0])))
-    return est, se
+    return logit(p), np.sqrt(1 / (units * p * (1 - p)))
 
 
-_NO_CONTRAST: Contrast = (np.zeros(0), np.zeros(0))
+def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:
+    """Whether a set of pooled effects (arms, clusters) should use the centred parameterisation.
 
-
-def centred_pooling(contrast: Contrast) -> bool:
-    """Whether a group of pooled effects (arms, clusters) should use the centred parameterisation.
-
-    Centred suits arms whose effects differ by more than their noise (data dominate); the
+    Centred suits effects that differ by more than their noise (the data dominate); the
     non-centred form suits effects that are alike or noisy (the spread may be near zero, a
-    funnel for the centred form). The between-arm spread is estimated by moments:
-    tau² = var(estimates) - mean(se²), and centred is chosen when tau > typical se.
+    funnel for the centred form). The spread is estimated by moments from the groups' raw
+    estimates, less the mean of the group they sit in (``within``, e.g. each cluster's arm):
+    tau² = (residual sum of squares / degrees of freedom) - mean(se²), and centred is chosen
+    when tau² exceeds mean(se²). Groups without information (NaN) are left out.
     """
-    est, se = contrast
-    tau2 = float(np.var(est, ddof=1)) - float(np.mean(se**2)) if est.size > 1 else 0.0
-    return tau2 > float(np.mean(se**2))
+    est, se = estimates
+    keep = np.isfinite(est) & np.isfinite(se)
+    est, se = est[keep], se[keep]
+    within = np.zeros(est.size, dtype=np.int64) if within is None else within[keep]
+    _, within = np.unique(within, return_inverse=True)
+    dof = est.size - int(within.max(initial=-1)) - 1
+    if dof < 1:
+        return False
+    resid = est - (np.bincount(within, weights=est) / np.bincount(within))[within]
+    noise = float(np.mean(se**2))
+    return float(resid @ resid) / dof - noise > noise
 
 
 def _expand(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -363,20 +370,15 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
     if cells.cluster_idx is not None:
         coords["cluster"] = list(cells.clusters)
     etas: dict[str, pt.TensorVariable] = {}
+    arrays = model_data(cells, spec)
     with pm.Model(coords=coords) as model:
         data = {
             name: pm.Data(name, value) if mutable else pt.as_tensor_variable(value, name=name)
-            for name, value in model_data(cells, spec).items()
+            for name, value in arrays.items()
         }
         for metric in spec.metrics:
             family, priors = family_for(metric), spec.priors_for(metric)
-            stats = cells.metrics[metric.name]
-            arms = family.contrasts(stats, cells.n, cells.arm_idx, len(cells.arms))
-            clusters = (
-                family.contrasts(stats, cells.n, cells.cluster_idx, len(cells.clusters))
-                if cells.cluster_idx is not None
-                else dict.fromkeys(family.parts, _NO_CONTRAST)
-            )
+            centring = _centring(family, cells.metrics[metric.name], cells, arrays.get("cluster_arm"))
             eta = {
                 part: _linear_predictor(
                     _prefix(metric, part),
@@ -384,14 +386,33 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
                     cells,
                     spec,
                     priors,
-                    centred_arms=centred_pooling(arms[part]),
-                    centred_clusters=centred_pooling(clusters[part]),
+                    centred_arms=centring[part][0],
+                    centred_clusters=centring[part][1],
                 )
                 for part in family.parts
             }
             etas.update({_prefix(metric, part): e for part, e in eta.items()})
             family.add_likelihood(metric.name, data, eta, priors)
     return BuiltModel(model=model, eta=etas)
+
+
+def _centring(
+    family: Family, stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
+) -> dict[str, tuple[bool, bool]]:
+    """Per part: whether pooled arm effects, and cluster effects, are centred (:func:`centred_pooling`)."""
+    arms = family.group_estimates(stats, cells.n, cells.arm_idx, len(cells.arms))
+    clusters = (
+        family.group_estimates(stats, cells.n, cells.cluster_idx, len(cells.clusters))
+        if cells.cluster_idx is not None
+        else {}
+    )
+    return {
+        part: (
+            centred_pooling((est[1:], se[1:])),  # treatments only: the control is fixed at 0
+            part in clusters and centred_pooling(clusters[part], within=cluster_arm),
+        )
+        for part, (est, se) in arms.items()
+    }
 
 
 def _linear_predictor(
@@ -531,7 +552,10 @@ class Refitter:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
         if self._compiled is None:
             self.compile()
-        compiled = self._compiled.with_data(**model_data(cells, self.spec))
+        used = {var.name for var in self._compiled.shared_var_keys}  # e.g. no arm_idx with clusters
+        compiled = self._compiled.with_data(
+            **{name: value for name, value in model_data(cells, self.spec).items() if name in used}
+        )
         cfg = self.spec.sampler
         return nutpie.sample(
             compiled,

@@ -7,7 +7,8 @@ nothing is shown or saved here.
 
 Every lift row is drawn the same way: the posterior density of the relative lift, its HDI
 as a thick bar with the mean as a dot, the ROPE as a pale blue band and the noise band (the
-interval pure chance gives at this sample size) as a grey hatched bar around zero.
+interval pure chance gives at this sample size) as a grey hatched bar around zero. The lift
+axis is a ratio scale (spaced by log(1 + lift)), so +100 % and −50 % are equally far from 0.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, Locator, NullLocator
 from matplotlib.transforms import blended_transform_factory
 from scipy.stats import gaussian_kde, rankdata
 
@@ -45,6 +46,8 @@ _DENSITY_ALPHA = 0.22
 _SAMPLE_DIMS = ("chain", "draw")
 # Tails beyond these quantiles are not drawn: a few extreme draws would squash every row.
 _TAIL_Q = (0.002, 0.998)
+#: Lift-axis ticks (as ratios minus one), dense enough for any zoom of the ratio scale.
+_RATIO_TICKS = [-0.9, -0.75, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 9.0, 19.0, 49.0, 99.0]
 
 
 def funnel_figure(
@@ -147,6 +150,81 @@ def metric_posterior_figure(
     return fig
 
 
+def segment_figure(
+    effects: Effects,
+    *,
+    control: str | None = None,
+    width: float = 7.5,
+    row_height: float = 0.28,
+) -> Figure:
+    """Draw the per-segment lifts (``model.lift_by``) of the outcome and revenue metrics.
+
+    One panel per metric, one row per arm and level: the level's HDI as a bar in its
+    verdict's colour with the mean as a dot, over a grey band showing the arm's overall HDI,
+    so a segment that departs from its arm stands out.
+
+    Raises
+    ------
+    ValueError
+        If the effects hold no outcome or revenue segment lifts.
+    """
+    segments = [g for g in effects.segments if g.role != "engagement"]
+    if not segments:
+        raise ValueError("no per-segment lifts of outcome or revenue metrics (set model.lift_by)")
+    metrics = list(dict.fromkeys(g.metric for g in segments))
+    rows = [(g.arm, g.level) for g in segments if g.metric == metrics[0]]
+    fig = Figure(figsize=(width, len(rows) * row_height + 1.4), layout="constrained")
+    axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        own = {(g.arm, g.level): g for g in segments if g.metric == metric}
+        for arm in dict.fromkeys(a for a, _ in rows):
+            ys = [y for y, (a, _) in enumerate(rows) if a == arm]
+            overall = effects.get(arm, metric)
+            lo, hi = overall.rope
+            ax.add_patch(Rectangle((lo, ys[0] - 0.5), hi - lo, len(ys), facecolor=ROPE_FILL, lw=0, zorder=0))
+            ax.add_patch(
+                Rectangle(
+                    (overall.lift.lower, ys[0] - 0.45),
+                    overall.lift.upper - overall.lift.lower,
+                    len(ys) - 0.1,
+                    facecolor="0.85",
+                    lw=0,
+                    zorder=0.5,
+                    gid=f"overall:{arm}:{metric}",
+                )
+            )
+            if ys[0] > 0:
+                ax.axhline(ys[0] - 0.5, color=_NEUTRAL, lw=0.5)
+        for y, key in enumerate(rows):
+            g = own[key]
+            colour = VERDICT_COLOURS[g.verdict]
+            ax.hlines(
+                y, g.lift.lower, g.lift.upper, colors=colour, lw=4, zorder=3, gid=f"segment:{key[0]}:{key[1]}"
+            )
+            ax.plot([g.lift.mean], [y], "o", ms=4, mfc="white", mec=colour, mew=1.2, zorder=4)
+        first = next(iter(own.values()))
+        ax.set_title(f"{first.label} ({first.role})", loc="left", fontweight="bold", fontsize=10)
+        ax.axvline(0, color="black", lw=0.8, zorder=1.5)
+        _ratio_scale(ax)
+        ax.grid(axis="x", color="0.9", lw=0.6)
+        ax.set_axisbelow(True)
+    axes[0].set_yticks(range(len(rows)), [f"{arm} · {level}" for arm, level in rows], fontsize=8)
+    axes[0].set_ylim(len(rows) - 0.5, -0.5)
+    axes[0].tick_params(axis="y", length=0)
+    fig.supxlabel(f"relative lift vs {control or 'control'}, by {segments[0].segment}", fontsize=9)
+    handles: list[Artist] = [
+        Patch(facecolor=ROPE_FILL, label="ROPE"),
+        Patch(facecolor="0.85", label=f"arm's overall {interval_label(effects.hdi_prob)}"),
+        *(
+            Line2D([], [], color=c, lw=4, label=v)
+            for v, c in VERDICT_COLOURS.items()
+            if v != "engagement only"
+        ),
+    ]
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, frameon=False, fontsize=8)
+    return fig
+
+
 def trace_figure(
     posterior: xr.Dataset,
     var_names: Sequence[str],
@@ -223,10 +301,50 @@ def _draw_rows(
     ax.set_ylim(len(effects) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
     ax.axvline(0, color="black", lw=0.8, zorder=1.5)
-    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+    _ratio_scale(ax)
     ax.tick_params(axis="x", labelbottom=True)  # every panel readable on its own
     ax.grid(axis="x", color="0.9", lw=0.6)
     ax.set_axisbelow(True)
+
+
+def _ratio_scale(ax: Axes) -> None:
+    """Space the lift axis by log(1 + lift), so +100 % and −50 % lie equally far from 0.
+
+    Lifts are ratios: on this scale a tripling of likes does not squash a 10 % change in
+    meetings to a dot, and gains and losses of the same factor look the same size.
+    """
+    ax.set_xscale("function", functions=(_log1p, _expm1))
+    ax.xaxis.set_major_locator(_RatioLocator())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: pct(x, sign=x != 0).replace(" ", "")))
+
+
+class _RatioLocator(Locator):
+    """Ticks from :data:`_RATIO_TICKS` in view, at least a sixth of the axis apart, always with 0."""
+
+    def __call__(self) -> list[float]:
+        lo, hi = self.axis.get_view_interval() if self.axis else (-0.5, 0.5)
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin: float, vmax: float) -> list[float]:
+        gap = (_log1p(np.asarray(vmax)) - _log1p(np.asarray(vmin))) / 6
+        inside = [t for t in _RATIO_TICKS if vmin <= t <= vmax]
+        kept = [0.0] if vmin <= 0 <= vmax else []
+        for side in ([t for t in inside if t > 0], [t for t in reversed(inside) if t < 0]):
+            last = 0.0
+            for t in side:
+                if abs(np.log1p(t) - np.log1p(last)) >= gap:
+                    kept.append(t)
+                    last = t
+        return sorted(kept)
+
+
+def _log1p(x: np.ndarray) -> np.ndarray:
+    return np.log1p(np.maximum(x, -0.999))
+
+
+def _expm1(x: np.ndarray) -> np.ndarray:
+    return np.expm1(x)
 
 
 def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray) -> None:

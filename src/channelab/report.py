@@ -49,6 +49,7 @@ from channelab.plots import (
     funnel_figure,
     interval_label,
     metric_posterior_figure,
+    segment_figure,
     trace_figure,
 )
 from channelab.spec import MetricType, Priors
@@ -322,6 +323,7 @@ def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list
     return [
         Spacer(1, 0.4 * cm),
         _para(f"Lift by {by}", st["h1"]),
+        _figure(segment_figure(analysis.effects, control=analysis.spec.control)),
         table,
         Spacer(1, 0.2 * cm),
         _para(note, st["small"]),

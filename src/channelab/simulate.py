@@ -22,7 +22,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -35,7 +35,7 @@ from scipy.special import expit, logit
 
 from channelab.errors import ChannelabError
 from channelab.files import write_atomic
-from channelab.spec import Channel, DataSource, Decision, Metric, MetricType, Role
+from channelab.spec import Channel, DataSource, Decision, Metric, MetricType, Role, Spec, parse_spec
 from channelab.verdicts import ArmVerdict, arm_verdict, metric_verdict, pct
 
 if TYPE_CHECKING:
@@ -493,6 +493,10 @@ class OutreachTruth:
         """:meth:`to_dict` as indented JSON."""
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
+    def verdict(self, arm: str, metrics: Collection[str] | None = None) -> ArmVerdict:
+        """The verdict on ``arm`` that this truth implies, read over ``metrics`` only (default all)."""
+        return _true_verdict({k: v for k, v in self.lifts[arm].items() if metrics is None or k in metrics})
+
     def summary(self, metric: str = "meetings") -> str:
         """One line: the true lift of every treatment on ``metric``."""
         lifts = ", ".join(f"{arm} {pct(by[metric], sign=True)}" for arm, by in self.lifts.items())
@@ -593,6 +597,47 @@ def simulate_outreach(
         provenance={"channelab": metadata.version("channelab"), "numpy": np.__version__},
     )
     return pd.DataFrame(columns), truth
+
+
+def outreach_spec(
+    scenario: str | Scenario,
+    *,
+    metrics: Sequence[str] = tuple(OUTREACH_METRICS),
+    covariates: Sequence[str] = ("company_size",),
+    cluster: bool | None = None,
+    lift_by: str | None = None,
+    sampler: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> Spec:
+    """An experiment spec that analyses :func:`simulate_outreach` rows of ``scenario``.
+
+    The arms are the scenario's, in equal planned shares; ``metrics`` (names from
+    :data:`OUTREACH_METRICS`) keep their roles and types. ``cluster`` adds the rep random
+    intercept (``unit.randomised_by: rep_id``); by default it follows the scenario's
+    randomisation. The data path is a placeholder: pair the spec with a frame source.
+    """
+    sc = _resolve(scenario)
+    if unknown := sorted(set(metrics) - set(OUTREACH_METRICS)):
+        raise ChannelabError(f"metrics: got {unknown}, but expected some of {list(OUTREACH_METRICS)}")
+    by_rep = sc.randomised_by == "rep" if cluster is None else cluster
+    raw: dict[str, Any] = {
+        "name": f"{sc.name}_simulated",
+        "unit": {"kind": "prospect", "id": "prospect_id", "randomised_by": "rep_id" if by_rep else None},
+        "data": {"path": f"{sc.name}.csv"},
+        "arm_column": "arm",
+        "control": sc.control,
+        "arms": {label: {"channel": channel} for label, channel in sc.arms},
+        "metrics": [
+            {"name": name, "role": OUTREACH_METRICS[name], "type": BASE_METRICS[name].type}
+            for name in OUTREACH_METRICS
+            if name in metrics
+        ],
+        "covariates": list(covariates),
+        "seed": seed,
+        "sampler": dict(sampler or {}),
+        "model": {"lift_by": lift_by},
+    }
+    return parse_spec(raw)
 
 
 class SimulationFiles(NamedTuple):

@@ -1,0 +1,205 @@
+"""Calibration of channelab's intervals and verdicts on simulated outreach experiments.
+
+For every scenario of `channelab.simulate.SCENARIOS`, many experiments are simulated and
+each is fitted with one compiled model (channelab.calibrate). Prints:
+
+- coverage of the 94 % intervals of every lift (target 92-96 %), per metric role;
+- in `null`, the rate of `real lift` verdicts (target at most 5 %);
+- in `slacktivism`, the rate of correct `engagement only` verdicts for the arms that move
+  engagement alone, and how often each real lift is found;
+- in `heterogeneous`, coverage of the per-segment lifts and how often the right segment
+  stands out;
+- in `clustered`, coverage with and without the rep random intercept.
+
+    python benchmarks/calibration.py [--fits N] [--draws D] [--seed S] [--out DIR]
+
+About 2 s (3 metrics) to 5 s (6 metrics) per fit on 2 cores, plus 30-90 s of compilation
+per configuration; the defaults take about 45 minutes. `--fits 20` gives a rough picture in
+about 5 minutes. `--out` writes every interval and verdict as CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from channelab.calibrate import Calibration, calibrate
+from channelab.model import resolve_backend
+from channelab.simulate import outreach_spec
+from channelab.spec import Spec
+
+COVERAGE_TARGET = (0.92, 0.96)
+NULL_REAL_LIFT_MAX = 0.05
+FUNNEL = ("likes_comments", "meetings", "revenue")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One calibration run: a scenario, the spec that analyses it, and its size."""
+
+    label: str
+    scenario: str
+    spec: Spec
+    n_prospects: int
+    fits: int
+
+
+def configs(fits: int | None, draws: int) -> list[Config]:
+    sampler = {"draws": draws, "tune": draws}
+    full = {name: outreach_spec(name, sampler=sampler) for name in ("slacktivism", "null")}
+    return [
+        Config("slacktivism", "slacktivism", full["slacktivism"], 30_000, fits or 100),
+        Config("null", "null", full["null"], 30_000, fits or 100),
+        Config(
+            "heterogeneous",
+            "heterogeneous",
+            outreach_spec("heterogeneous", metrics=FUNNEL, lift_by="company_size", sampler=sampler),
+            30_000,
+            fits or 100,
+        ),
+        Config(
+            "clustered",
+            "clustered",
+            outreach_spec("clustered", metrics=FUNNEL, sampler=sampler),
+            12_000,
+            fits or 100,
+        ),
+        Config(
+            "clustered, no cluster term",
+            "clustered",
+            outreach_spec("clustered", metrics=FUNNEL, cluster=False, sampler=sampler),
+            12_000,
+            fits or 100,
+        ),
+    ]
+
+
+def progress(label: str):
+    start = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        if done % 10 == 0 or done == total:
+            elapsed = time.perf_counter() - start
+            print(f"  {label}: {done}/{total} fits, {elapsed:.0f} s", file=sys.stderr, flush=True)
+
+    return report
+
+
+def coverage_line(cal: Calibration) -> str:
+    by_role = cal.coverage(by="role")
+    roles = "  ".join(f"{by_role.get(r, float('nan')):>10.3f}" for r in ("engagement", "outcome", "revenue"))
+    seconds = cal.fits["seconds"].mean()
+    converged = cal.fits["converged"].mean()
+    return (
+        f"{cal.label:<28}{cal.n_fits:>5}{cal.n_prospects:>8,}{seconds:>7.1f}{cal.compile_seconds:>9.0f}"
+        f"{converged:>10.2f}{cal.coverage():>10.3f}  {roles}"
+    )
+
+
+def mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fits", type=int, help="fits per configuration (default 100)")
+    parser.add_argument("--draws", type=int, default=1000, help="draws and tuning steps per chain")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--only", nargs="*", help="configuration labels to run (default all)")
+    parser.add_argument("--out", type=Path, help="folder for the CSV of every interval and verdict")
+    args = parser.parse_args()
+
+    runs: dict[str, Calibration] = {}
+    for k, cfg in enumerate(configs(args.fits, args.draws)):
+        if args.only and cfg.label not in args.only:
+            continue
+        print(f"{cfg.label}: {cfg.fits} fits of {cfg.n_prospects:,} prospects", file=sys.stderr, flush=True)
+        runs[cfg.label] = cal = calibrate(
+            cfg.scenario,
+            cfg.spec,
+            fits=cfg.fits,
+            n_prospects=cfg.n_prospects,
+            seed=args.seed + k,
+            label=cfg.label,
+            on_fit=progress(cfg.label),
+        )
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            stem = cfg.label.replace(", ", "_").replace(" ", "_")
+            for table in ("lifts", "arms", "fits"):
+                getattr(cal, table).to_csv(args.out / f"{stem}.{table}.csv", index=False)
+
+    hdi = next(iter(runs.values())).spec.hdi_prob if runs else 0.94
+    print(
+        f"\nCalibration: {resolve_backend('auto')}, {os.cpu_count()} cores, seed {args.seed}, "
+        f"{args.draws} draws x 4 chains per fit; coverage of the {hdi:.0%} HDI of every lift"
+    )
+    print(
+        f"{'configuration':<28}{'fits':>5}{'n':>8}{'s/fit':>7}{'compile':>9}{'converged':>10}"
+        f"{'coverage':>10}  {'engagement':>10}  {'outcome':>10}  {'revenue':>10}"
+    )
+    for cal in runs.values():
+        print(coverage_line(cal))
+
+    for cal in runs.values():
+        print(f"\nArm verdicts in {cal.label} (share of fits; rows: arm and its true verdict)")
+        print(cal.verdict_table().to_string(float_format=lambda x: f"{x:.3f}"))
+
+    print("\nTargets")
+    lo, hi = COVERAGE_TARGET
+    for cal in runs.values():
+        if cal.label.endswith("no cluster term"):
+            continue
+        c = cal.coverage()
+        print(f"  coverage, {cal.label}: {c:.3f} (target {lo:.2f}-{hi:.2f}) {mark(lo <= c <= hi)}")
+    if "null" in runs:
+        rate = runs["null"].verdict_rate("real lift")
+        family = runs["null"].any_arm_rate("real lift")
+        print(
+            f"  null: real lift verdicts {rate:.3f} of arm verdicts (target <= {NULL_REAL_LIFT_MAX:.2f}) "
+            f"{mark(rate <= NULL_REAL_LIFT_MAX)}; fits with any real lift {family:.3f}"
+        )
+    if "slacktivism" in runs:
+        cal = runs["slacktivism"]
+        slack = sorted(set(cal.arms.loc[cal.arms["true_verdict"] == "engagement only", "arm"]))
+        rate = cal.verdict_rate("engagement only", arms=slack)
+        wrong = cal.verdict_rate("real lift", arms=slack)
+        print(
+            f"  slacktivism: engagement only for {', '.join(slack)}: {rate:.3f} correct, "
+            f"{wrong:.3f} called real lift"
+        )
+    if "heterogeneous" in runs:
+        cal = runs["heterogeneous"]
+        lifts = cal.lifts
+        seg = lifts[(lifts["level"] != "") & (lifts["arm"] == "Phone") & (lifts["metric"] == "meetings")]
+        top = seg.loc[seg.groupby("fit")["mean"].idxmax(), "level"]
+        enterprise = seg[seg["level"] == "enterprise"]
+        print(
+            f"  heterogeneous: per-segment coverage {cal.coverage(segments=True):.3f}; Phone meetings "
+            f"largest in enterprise in {(top == 'enterprise').mean():.3f} of fits, called real lift there "
+            f"in {(enterprise['verdict'] == 'real lift').mean():.3f}"
+        )
+    if "clustered" in runs and "clustered, no cluster term" in runs:
+        with_, without = runs["clustered"], runs["clustered, no cluster term"]
+        width = {
+            k: (c.lifts["upper"] - c.lifts["lower"]).mean()
+            for k, c in (("with", with_), ("without", without))
+        }
+        print(
+            f"  clustered: coverage {with_.coverage():.3f} with the rep intercept, {without.coverage():.3f} "
+            f"without; intervals {width['with'] / width['without']:.1f}x as wide with it; real lift calls "
+            f"for arms with no effect {with_.verdict_rate('real lift', arms=_null_arms(with_)):.3f} with, "
+            f"{without.verdict_rate('real lift', arms=_null_arms(without)):.3f} without"
+        )
+
+
+def _null_arms(cal: Calibration) -> list[str]:
+    return sorted(set(cal.arms.loc[cal.arms["true_verdict"] == "no effect", "arm"]))
+
+
+if __name__ == "__main__":
+    main()
