@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in $(PYENV_PYTHONS) python3.13 python3.12 python3; do \
 
 export MPLBACKEND := Agg
 
-.PHONY: report test lint check venv clean bench
+.PHONY: report test lint check venv clean bench calibration
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -45,6 +45,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/hillstrom.py
+	$(BIN)/python benchmarks/design.py
+
+calibration: venv
+	$(BIN)/python benchmarks/calibration.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -13,9 +13,9 @@ each is fitted with one compiled model (channelab.calibrate). Prints:
 
     python benchmarks/calibration.py [--fits N] [--draws D] [--seed S] [--out DIR]
 
-About 2 s (3 metrics) to 5 s (6 metrics) per fit on 2 cores, plus 30-90 s of compilation
-per configuration; the defaults take about 45 minutes. `--fits 20` gives a rough picture in
-about 5 minutes. `--out` writes every interval and verdict as CSV.
+About 2 s (3 metrics, no clusters) to 12 s (48 rep intercepts) per fit on 2 cores, plus
+30-60 s of compilation per configuration; the defaults take about an hour. `--fits 20` gives
+a rough picture in about 12 minutes. `--out` writes every interval and verdict as CSV.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def progress(label: str):
 
 
 def coverage_line(cal: Calibration) -> str:
-    by_role = cal.coverage(by="role")
+    by_role = cal.coverage_by("role")
     roles = "  ".join(f"{by_role.get(r, float('nan')):>10.3f}" for r in ("engagement", "outcome", "revenue"))
     seconds = cal.fits["seconds"].mean()
     converged = cal.fits["converged"].mean()

@@ -6,7 +6,21 @@ import subprocess
 import sys
 
 STATISTICS_LAYERS = ", ".join(
-    f"channelab.{m}" for m in ("spec", "cells", "model", "effects", "pipeline", "export")
+    f"channelab.{m}"
+    for m in (
+        "spec",
+        "cells",
+        "model",
+        "effects",
+        "pipeline",
+        "export",
+        "simulate",
+        "calibrate",
+        "power",
+        "assurance",
+        "assign",
+        "design",
+    )
 )
 
 

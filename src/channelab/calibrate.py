@@ -59,13 +59,16 @@ class Calibration:
         """Number of simulated experiments fitted."""
         return len(self.fits)
 
-    def coverage(self, *, by: str | None = None, segments: bool = False) -> Any:
-        """Share of intervals that contain the true lift: overall, or a Series grouped ``by`` a column.
+    def coverage(self, *, segments: bool = False) -> float:
+        """Share of intervals that contain the true lift; ``segments``: of the per-level lifts."""
+        return float(self._intervals(segments)["covered"].mean())
 
-        ``segments`` selects the per-level lifts instead of the overall ones.
-        """
-        rows = self.lifts[(self.lifts["level"] != "") == segments]
-        return rows["covered"].mean() if by is None else rows.groupby(by, sort=False)["covered"].mean()
+    def coverage_by(self, column: str, *, segments: bool = False) -> pd.Series:
+        """:meth:`coverage` per value of a column of :attr:`lifts` (``metric``, ``role``, ``arm``)."""
+        return self._intervals(segments).groupby(column, sort=False)["covered"].mean()
+
+    def _intervals(self, segments: bool) -> pd.DataFrame:
+        return self.lifts[(self.lifts["level"] != "") == segments]
 
     def verdict_rate(self, verdict: str, *, arms: list[str] | None = None) -> float:
         """Share of (fit, arm) pairs whose arm verdict is ``verdict``, over ``arms`` (default all)."""

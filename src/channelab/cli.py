@@ -1,4 +1,4 @@
-"""Command line: ``channelab run``, ``channelab validate`` and ``channelab simulate``.
+"""Command line: ``channelab run``, ``validate``, ``design``, ``assign`` and ``simulate``.
 
 Thin by design: parse arguments, call one library function, catch :class:`ChannelabError`
 once, print it as one paragraph, and exit 0 (success), 2 (bad spec or data) or 3 (the fit
@@ -12,13 +12,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from channelab.errors import ChannelabError
 from channelab.simulate import DEFAULT_N_PROSPECTS, SCENARIOS, write_simulation
+from channelab.verdicts import pct
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_NOT_CONVERGED = 3
 
@@ -110,6 +115,109 @@ def validate(spec: SpecPath) -> None:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
         out.print(f"  [{colour}]{f.severity}[/]: {f.message}")
     out.print("[green]OK[/]: the spec and data pass every blocking check.")
+
+
+@app.command()
+def design(
+    spec: SpecPath,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.design.pdf and .json.")] = Path(
+        "reports"
+    ),
+    sims: Annotated[
+        int | None,
+        typer.Option(help="Assurance simulations per metric and lift (0 skips; default plan.assurance)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+) -> None:
+    """Plan a test: sample size, MDE, design effect, weeks, and Bayesian assurance by simulation."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from channelab.design import design as plan_design
+    from channelab.design import write_design_json
+    from channelab.report import write_design_pdf
+    from channelab.spec import load_spec
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    _quiet_libraries()
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    try:
+        loaded = load_spec(spec)
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("Assurance: simulated experiments", total=None)
+
+            def on_sim(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = plan_design(loaded, sims=sims, seed=seed, on_sim=on_sim)
+        js = write_design_json(result, out_dir / f"{loaded.name}.design.json")
+        pdf = write_design_pdf(result, out_dir / f"{loaded.name}.design.pdf")
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    p = result.power
+    for m in p.metrics:
+        for q in p.powers:
+            weeks = f", {m.weeks[q]} weeks" if m.weeks else ""
+            mde = f"; MDE at n={p.n:,}: {pct(m.mde[q], sign=True)}" if m.mde else ""
+            out.print(f"[bold]{m.label}[/] at {q:.0%} power: {m.n_total[q]:,} units{weeks}{mde}")
+    if result.assurance is not None:
+        for r in result.assurance.rows:
+            rate = f"{r.real_lift:.0%} (± {2 * r.se:.0%})"
+            out.print(f"  {r.metric}, true lift {pct(r.lift, sign=True)}: channelab says real lift in {rate}")
+    out.print(f"Report: {pdf}\nJSON:   {js}")
+
+
+@app.command()
+def assign(
+    spec: SpecPath,
+    units: Annotated[
+        Path, typer.Option("--units", help="Units to assign (CSV or Parquet), one row per unit.")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="Assignment CSV to write.", show_default=False)],
+    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+) -> None:
+    """Randomise units to arms (blocked within strata, by cluster if the spec says) and show balance."""
+    from channelab.assign import assign as assign_units
+    from channelab.assign import read_units, write_assignment
+    from channelab.spec import load_spec
+
+    try:
+        loaded = load_spec(spec)
+        rows = read_units(units)
+        result = assign_units(loaded, rows, seed=loaded.seed if seed is None else seed, name=str(units))
+        written = write_assignment(result, out_path, units_path=units)
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    unit = loaded.unit.randomised_by or loaded.unit.id
+    out.print(
+        f"[bold]{loaded.name}[/]: {len(result.units):,} units assigned by {unit} in blocks of "
+        f"{len(result.pattern)} ({', '.join(f'{a} {result.pattern.count(a)}' for a in loaded.arm_order)})"
+    )
+    out.print(_frame_table("Allocation per stratum (randomised units)", result.allocation))
+    if not result.balance.empty:
+        out.print(
+            _frame_table(
+                "Balance: standardised mean difference vs control (|SMD| < 0.1 is balanced)",
+                result.balance,
+                digits=3,
+            )
+        )
+    if result.not_in_units:
+        out.print(
+            f"[dim]not in the units file, so not checked for balance: {', '.join(result.not_in_units)}[/]"
+        )
+    out.print(f"Assignments: {written}")
+
+
+def _frame_table(title: str, frame: pd.DataFrame, *, digits: int = 1) -> Table:
+    """A data frame as a rich table, numbers to ``digits`` places."""
+    from pandas.api.types import is_numeric_dtype
+
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right" if is_numeric_dtype(frame[col]) else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row))
+    return table
 
 
 _SIMULATE_HELP = (

@@ -12,6 +12,7 @@ built-in fonts only, so it passes through :func:`_sanitise` (WinAnsi characters 
 from __future__ import annotations
 
 import functools
+import math
 import unicodedata
 from collections.abc import Sequence
 from importlib import metadata
@@ -49,6 +50,7 @@ from channelab.plots import (
     funnel_figure,
     interval_label,
     metric_posterior_figure,
+    power_curve_figure,
     segment_figure,
     trace_figure,
 )
@@ -56,7 +58,9 @@ from channelab.spec import MetricType, Priors
 from channelab.verdicts import pct
 
 if TYPE_CHECKING:
+    from channelab.design import Design
     from channelab.pipeline import Analysis
+    from channelab.power import MetricPower
 
 MARGIN = 1.8 * cm
 _FRAME_PADDING = 6  # reportlab's default padding inside a page frame, in points
@@ -138,6 +142,17 @@ def _build(analysis: Analysis) -> bytes:
         *_priors_section(analysis, st),
         *_provenance_section(analysis, st),
     ]
+    return _render(
+        story,
+        title=spec.display_title,
+        subject=spec.description.strip(),
+        creator=f"channelab {analysis.provenance.get('channelab', '')}",
+        footer=f"channelab  ·  {spec.name}  ·  {spec.display_title}",
+    )
+
+
+def _render(story: list[Flowable], *, title: str, subject: str, creator: str, footer: str) -> bytes:
+    """Lay out ``story`` on A4 pages with the footer and return the PDF bytes (deterministic)."""
     buf = BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -146,20 +161,168 @@ def _build(analysis: Analysis) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=_sanitise(spec.display_title),
+        title=_sanitise(title),
         author="channelab",
-        subject=_sanitise(spec.description.strip()),
-        creator=f"channelab {analysis.provenance.get('channelab', '')}",
+        subject=_sanitise(subject),
+        creator=creator,
         invariant=1,
     )
-    footer = _sanitise(f"channelab  ·  {spec.name}  ·  {spec.display_title}")
     previous = rl_config.useA85
     rl_config.useA85 = 0  # embed images as binary: the pure-Python ASCII85 encoder costs seconds
     try:
-        doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=footer))
+        doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=_sanitise(footer)))
     finally:
         rl_config.useA85 = previous
     return buf.getvalue()
+
+
+# ---- design (channelab design) ------------------------------------------------------------
+
+
+def write_design_pdf(d: Design, path: str | Path) -> Path:
+    """Render a :class:`~channelab.design.Design` as a short PDF and write it atomically."""
+    spec, p = d.spec, d.power
+    st = _styles()
+    arms = ", ".join(f"{a} {_percent(share)}" for a, share in p.shares.items())
+    unit = spec.unit.randomised_by or spec.unit.kind
+    story: list[Flowable] = [
+        _para(f"Design: {spec.display_title}", st["title"]),
+        _para(
+            f"Arms and planned shares: {arms} · randomised by {unit} · target lift "
+            f"{pct(p.target_lift, sign=True)} · alpha = {p.alpha:g} two-sided"
+            + (
+                f", split over {p.comparisons} comparisons (Bonferroni)"
+                if p.alpha_per_comparison < p.alpha
+                else ""
+            ),
+            st["meta"],
+        ),
+        Spacer(1, 0.3 * cm),
+    ]
+    for m in p.metrics:
+        story.append(_para(_design_sentence(d, m), st["lead"]))
+        story.append(Spacer(1, 0.15 * cm))
+    powers = [f"{_percent(q)}" for q in p.powers]
+    rows = [
+        ["Metric", "Baseline (control)", "Power", "Units, all arms", "Control arm", "Weeks", "MDE at plan"]
+    ]
+    for m in p.metrics:
+        for q, label in zip(p.powers, powers, strict=True):
+            rows.append(
+                [
+                    m.label,
+                    _baseline_text(m, spec.currency),
+                    label,
+                    f"{m.n_total[q]:,}",
+                    f"{m.n_control[q]:,}",
+                    f"{m.weeks[q]:,}" if m.weeks else "–",
+                    pct(m.mde[q], sign=True) if m.mde and math.isfinite(m.mde[q]) else "–",
+                ]
+            )
+    story += [Spacer(1, 0.2 * cm), _table(rows, [2.4, 2.6, 1.0, 1.6, 1.4, 1.0, 1.4], st)]
+    if p.n is not None:
+        table = d.assurance.table if d.assurance is not None else None
+        story += [Spacer(1, 0.3 * cm), _figure(power_curve_figure(p, assurance=table))]
+    if d.assurance is not None:
+        a = d.assurance
+        rows = [["Metric", "True lift", "Units simulated", "Experiments", "channelab says real lift"]]
+        labels = {m.metric: m.label for m in p.metrics}
+        for r in a.rows:
+            rows.append(
+                [
+                    labels[r.metric],
+                    pct(r.lift, sign=True),
+                    f"{a.n_total[r.metric]:,}",
+                    f"{r.sims:,}",
+                    f"{_percent(r.real_lift)} (± {_percent(2 * r.se)})",
+                ]
+            )
+        story += [
+            _para("Assurance: what channelab itself would conclude", st["h1"]),
+            _table(rows, [2.4, 1.2, 1.6, 1.4, 2.6], st),
+        ]
+    story += [Spacer(1, 0.3 * cm), _para(_design_assumptions(d), st["small"])]
+    return write_atomic(
+        Path(path),
+        _render(
+            story,
+            title=f"Design: {spec.display_title}",
+            subject=spec.description.strip(),
+            creator=f"channelab {d.provenance.get('channelab', '')}",
+            footer=f"channelab design  ·  {spec.name}",
+        ),
+    )
+
+
+def _design_sentence(d: Design, m: MetricPower) -> str:
+    p, q = d.power, d.power.powers[0]
+    text = (
+        f"{m.label.capitalize()}: to detect a {pct(p.target_lift, sign=True)} lift with {_percent(q)} power, "
+        f"the test needs {m.n_total[q]:,} units in all ({m.n_control[q]:,} in the control arm)"
+    )
+    if m.weeks:
+        weeks = f"{m.weeks[q]} week{'s' if m.weeks[q] != 1 else ''}"
+        text += f", about {weeks} at {d.spec.plan.units_per_week:,} a week"
+    text += "."
+    if m.mde is not None and p.n is not None:
+        mde = m.mde[q]
+        found = pct(mde, sign=True) if math.isfinite(mde) else "no lift of any size"
+        text += f" With the planned {p.n:,}, the smallest lift it finds with {_percent(q)} power is {found}."
+    if d.assurance is not None:
+        parts = [
+            f"{_percent(r.real_lift)} of experiments if the true lift is "
+            + ("zero" if r.lift == 0 else pct(r.lift, sign=True))
+            for r in d.assurance.rows
+            if r.metric == m.metric
+        ]
+        text += " channelab's own verdict would be real lift in " + " and ".join(parts) + "."
+    return text
+
+
+def _percent(x: float) -> str:
+    """A probability or share as a whole percentage, in the report's style: 0.8 -> '80 %'."""
+    return f"{100 * x:.0f} %"
+
+
+def _baseline_text(m: MetricPower, currency: str) -> str:
+    b = m.baseline
+    match m.type:
+        case "binary":
+            return f"{_level(m.control_mean, 'binary', currency)}"
+        case "count":
+            return f"{m.control_mean:.3g} per unit, overdispersion {b.overdispersion:.2g}"
+        case "revenue":
+            return f"{b.share:.1%} spend, {currency}{b.amount:,.0f} each (log-sd {b.amount_sd_log:.2g})"
+        case _:
+            return f"mean {m.control_mean:.3g}, sd {m.unit_sd:.3g}"
+
+
+def _design_assumptions(d: Design) -> str:
+    p = d.power
+    sources = "; ".join(f"{m.label}: {m.baseline_source}" for m in p.metrics)
+    text = (
+        "How these numbers are made. Two-sided tests of each treatment against the control at "
+        f"alpha = {p.alpha_per_comparison:.4g} per comparison: binary metrics by Cohen's h, counts by the "
+        "negative-binomial log rate ratio, revenue by the difference in mean per unit (share who spend × "
+        "lognormal amounts), continuous metrics by the t-test; solved with statsmodels. Baselines: "
+        f"{sources}."
+    )
+    clustered = [m for m in p.metrics if m.design_effect > 1]
+    if clustered:
+        text += (
+            " Whole clusters are randomised, so sample sizes are multiplied by the design effect "
+            "1 + ((cv² + 1) m − 1) ICC: "
+            + "; ".join(f"{m.label} {m.design_effect:.2f} (ICC {m.icc:.3g})" for m in clustered)
+            + "."
+        )
+    if d.assurance is not None:
+        text += (
+            f" Assurance: experiments simulated from the baselines, each fitted with channelab's model "
+            f"(no covariates) and read with its decision rule ({d.spec.decision.rule}, "
+            f"{interval_label(d.spec.hdi_prob)}, ROPE per metric); a lift must clear the ROPE, so assurance "
+            "is lower than the z-test's power for lifts near the ROPE."
+        )
+    return text
 
 
 # ---- page 1: for leadership ---------------------------------------------------------------

@@ -71,7 +71,7 @@ class Truth:
 
 def simulate_ab(
     *,
-    n_per_arm: int,
+    n_per_arm: int | Sequence[int],
     arms: tuple[str, ...] = ("control", "treatment"),
     metrics: dict[str, SimMetric],
     segment_effects: tuple[float, ...] = (0.0, 0.4, -0.3),
@@ -80,10 +80,11 @@ def simulate_ab(
     """Simulate a randomised experiment with one segment covariate.
 
     Returns the unit rows (columns ``unit_id``, ``arm``, ``segment`` and one per metric)
-    and the :class:`Truth`. The first arm is the control.
+    and the :class:`Truth`. The first arm is the control. ``n_per_arm`` is one size for
+    every arm or one per arm.
     """
     rng = np.random.default_rng(seed)
-    n = n_per_arm * len(arms)
+    n = int(np.sum(np.broadcast_to(n_per_arm, len(arms))))
     arm = np.repeat(np.asarray(arms), n_per_arm)
     seg = rng.integers(0, len(segment_effects), size=n)
     seg_eff = np.asarray(segment_effects)
@@ -123,6 +124,8 @@ def _draw(
             return rng.binomial(1, p[arm_i, seg]), p
         case "count":
             mu = m.base * np.exp(shift)
+            if m.overdispersion == 0:
+                return rng.poisson(mu[arm_i, seg]), mu
             r = 1.0 / m.overdispersion
             return rng.negative_binomial(r, r / (r + mu[arm_i, seg])), mu
         case "revenue":

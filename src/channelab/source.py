@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from channelab.errors import DataError
-from channelab.spec import Spec
+from channelab.spec import DataSource, Spec
 
 #: Name of the DuckDB view holding the raw unit rows.
 ROWS = "unit_rows"
@@ -60,11 +60,21 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
     DataError
         If the file is missing, empty, unreadable, or has no data rows.
     """
-    path = spec.data_path
+    where = f"data.path in {spec.source_path or 'the spec'}"
+    return open_file(spec.data_path, spec.data, where=where, memory_limit=memory_limit)
+
+
+def open_file(
+    path: Path, data: DataSource, *, where: str, memory_limit: str | None = None, text: bool = False
+) -> Source:
+    """Register any rows file (CSV or Parquet, as ``data`` describes) as the view :data:`ROWS`.
+
+    ``where`` names the setting the path came from, for error messages (e.g. ``plan.pilot``).
+    ``text`` reads every CSV column as text, keeping values such as ids exactly as written.
+    """
     if not path.is_file():
         raise DataError(
-            f"{path}: data file not found (data.path in {spec.source_path or 'the spec'}). "
-            "Paths are relative to the experiment file's folder."
+            f"{path}: data file not found ({where}). Paths are relative to the experiment file's folder."
         )
     size = path.stat().st_size
     if size == 0:
@@ -74,18 +84,18 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
         con.execute(f"SET memory_limit = {_literal(memory_limit)}")
     reader = (
         f"read_parquet({_literal(str(path))})"
-        if spec.data.resolved_format == "parquet"
+        if data.resolved_format == "parquet"
         # skip = 0: otherwise the sniffer may skip leading rows to make a ragged file look
         # regular, silently dropping data instead of failing
         else f"read_csv({_literal(str(path))}, header = true, sample_size = -1, skip = 0, "
-        f"delim = {_literal(spec.data.delimiter)})"
+        f"delim = {_literal(data.delimiter)}, all_varchar = {str(text).lower()})"
     )
     try:
         con.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM {reader}")
         described = con.execute(f"DESCRIBE {ROWS}").fetchall()
         n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
     except duckdb.Error as exc:
-        if spec.data.resolved_format == "csv" and (ragged := _ragged_line(path, spec.data.delimiter)):
+        if data.resolved_format == "csv" and (ragged := _ragged_line(path, data.delimiter)):
             line, got, want = ragged
             raise DataError(
                 f"{path}: line {line} has {got} field(s), but the header has {want}. Fix that line "
@@ -93,7 +103,7 @@ def open_source(spec: Spec, *, memory_limit: str | None = None) -> Source:
             ) from None
         first = str(exc).strip().splitlines()[0].rstrip(".")
         raise DataError(
-            f"{path}: cannot be read as {spec.data.resolved_format.upper()}: {first}. "
+            f"{path}: cannot be read as {data.resolved_format.upper()}: {first}. "
             "Check the file format and that every line has the same number of fields."
         ) from None
     if n_rows == 0:

@@ -191,6 +191,68 @@ class Decision(_Strict):
     threshold: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
 
 
+class Baseline(_Strict):
+    """A metric under business as usual, for planning: its control mean and spread.
+
+    binary: ``mean`` (the rate). count: ``mean`` and ``overdispersion`` (Var = μ + φ μ²; 0 is
+    Poisson). revenue: ``share`` of units who spend, ``amount`` (the mean spend of those who
+    do) and ``amount_sd_log`` (the log-sd of amounts). continuous: ``mean`` and ``sd``.
+    """
+
+    mean: Annotated[float, Field(gt=0)] | None = None
+    sd: Annotated[float, Field(gt=0)] | None = None
+    overdispersion: Annotated[float, Field(ge=0)] = 0.0
+    share: Annotated[float, Field(gt=0, lt=1)] | None = None
+    amount: Annotated[float, Field(gt=0)] | None = None
+    amount_sd_log: Annotated[float, Field(gt=0)] = 1.0
+
+
+class Assurance(_Strict):
+    """Bayesian assurance by simulation: ``sims`` experiments per true lift in ``lifts``.
+
+    ``lifts`` defaults to 0 and the plan's target lift; 0 gives the false ``real lift`` rate.
+    """
+
+    sims: Annotated[int, Field(ge=0)] = 100
+    lifts: list[Annotated[float, Field(gt=-1)]] | None = None
+
+
+class Plan(_Strict):
+    """Inputs of ``channelab design``: the planned sample, the effect worth finding, and baselines.
+
+    ``n``: units planned in all arms together (split by the arms' shares). ``target_lift``:
+    the relative lift the test should find (0.10 = +10 %). Baselines come from ``baselines``
+    (per metric name) or, for metrics not listed there, from the control arm of ``pilot`` data.
+    With ``unit.randomised_by``, ``cluster_size`` (mean units per cluster), its coefficient of
+    variation and ``icc`` give the design effect; a pilot with the cluster column supplies them.
+    """
+
+    n: Annotated[int, Field(ge=2)] | None = None
+    target_lift: Annotated[float, Field(gt=0)] = 0.10
+    power: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9], min_length=1)
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    multiplicity: Literal["bonferroni", "none"] = "bonferroni"
+    baselines: dict[str, Baseline] = Field(default_factory=dict)
+    pilot: DataSource | None = None
+    units_per_week: Annotated[int, Field(ge=1)] | None = None
+    cluster_size: Annotated[float, Field(ge=1)] | None = None
+    cluster_size_cv: Annotated[float, Field(ge=0)] = 0.0
+    icc: Annotated[float, Field(ge=0, lt=1)] | None = None
+    assurance: Assurance = Assurance()
+
+
+class Assignment(_Strict):
+    """How ``channelab assign`` randomises: permuted blocks within strata.
+
+    ``strata``: columns of the units file to stratify on (every combination is its own block
+    sequence). ``block_multiple``: each block holds the allocation pattern this many times
+    (larger blocks are harder to predict, smaller ones balance sooner).
+    """
+
+    strata: list[str] = Field(default_factory=list)
+    block_multiple: Annotated[int, Field(ge=1, le=100)] = 1
+
+
 class Spec(_Strict):
     """A validated experiment definition."""
 
@@ -212,6 +274,8 @@ class Spec(_Strict):
     decision: Decision = Decision()
     priors: Priors = Priors()
     model: ModelOptions = ModelOptions()
+    plan: Plan = Plan()
+    assignment: Assignment = Assignment()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("arms", mode="before")
@@ -281,6 +345,12 @@ class Spec(_Strict):
         }:
             if a not in self.arms or a == self.control:
                 problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + _suggest(a, list(self.arms)))
+        names = [m.name for m in self.metrics]
+        for k in self.plan.baselines:
+            if k not in names:
+                problems.append(f"plan.baselines: {k!r} is not a metric" + _suggest(k, names))
+        if len(set(self.assignment.strata)) != len(self.assignment.strata):
+            problems.append("assignment.strata: a column is listed twice")
         if problems:  # one line per problem, each starting with its key path
             raise ValueError("\n".join(problems))
         return self
@@ -305,7 +375,10 @@ class Spec(_Strict):
     @property
     def data_path(self) -> Path:
         """Absolute path of the data file, resolved against the spec's own folder."""
-        p = self.data.path
+        return self.resolve_path(self.data.path)
+
+    def resolve_path(self, p: Path) -> Path:
+        """``p`` resolved against the spec's own folder when relative."""
         if not p.is_absolute() and self.source_path is not None:
             p = (self.source_path.parent / p).resolve()
         return p
