@@ -207,7 +207,7 @@ class Baseline(_Strict):
     amount_sd_log: Annotated[float, Field(gt=0)] = 1.0
 
 
-class Assurance(_Strict):
+class AssuranceSettings(_Strict):
     """Bayesian assurance by simulation: ``sims`` experiments per true lift in ``lifts``.
 
     ``lifts`` defaults to 0 and the plan's target lift; 0 gives the false ``real lift`` rate.
@@ -238,7 +238,7 @@ class Plan(_Strict):
     cluster_size: Annotated[float, Field(ge=1)] | None = None
     cluster_size_cv: Annotated[float, Field(ge=0)] = 0.0
     icc: Annotated[float, Field(ge=0, lt=1)] | None = None
-    assurance: Assurance = Assurance()
+    assurance: AssuranceSettings = AssuranceSettings()
 
 
 class Assignment(_Strict):
