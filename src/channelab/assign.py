@@ -81,11 +81,8 @@ def assign(spec: Spec, units: pd.DataFrame, *, seed: int, name: str = "<units>")
     rand_units["__key"] = key[first].to_numpy()
     if cluster and strata:
         _refuse_split_strata(units, cluster, strata, name)
-    rand_units["stratum"] = (
-        rand_units[strata].astype(str).agg(" / ".join, axis=1)
-        if strata
-        else pd.Series("all", index=rand_units.index)
-    )
+    labels = [rand_units[c].astype(str).to_numpy(dtype=object) for c in strata]
+    rand_units["stratum"] = [" / ".join(parts) for parts in zip(*labels, strict=True)] if strata else "all"
     pattern = allocation_pattern(spec, spec.assignment.block_multiple)
     position = rand_units.groupby("stratum", sort=False).cumcount().to_numpy()
     rand_units["block"] = position // len(pattern)
