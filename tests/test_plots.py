@@ -275,3 +275,22 @@ def matplotlib_colour(hex_colour: str) -> tuple[float, float, float]:
     from matplotlib.colors import to_rgb
 
     return to_rgb(hex_colour)
+
+
+def test_report_splits_a_many_arm_funnel_into_figures_on_one_scale():
+    from types import SimpleNamespace
+
+    from channelab.report import FUNNEL_ARMS_PER_FIGURE, _funnel_figures
+
+    effects = make_effects(n_arms=5)
+    arms = [f"arm {i + 1}" for i in range(5)]
+    analysis = SimpleNamespace(spec=SimpleNamespace(treatments=arms, control="control"), effects=effects)
+    figures = _funnel_figures(analysis)  # type: ignore[arg-type]
+    assert FUNNEL_ARMS_PER_FIGURE == 3
+    assert [[ax.get_title(loc="left") for ax in f.axes] for f in figures] == [
+        [f"{a} vs control" for a in arms[:3]],
+        [f"{a} vs control" for a in arms[3:]],
+    ]
+    limits = {ax.get_xlim() for f in figures for ax in f.axes}
+    assert len(limits) == 1  # one lift scale for every arm
+    assert figures[0].get_size_inches()[0] == pytest.approx(7.5)  # one column, full width

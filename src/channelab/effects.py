@@ -10,7 +10,8 @@ noise alone produces at this sample size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import arviz_stats as azs
 import numpy as np
@@ -100,6 +101,16 @@ class Effects:
     arms: tuple[ArmResult, ...]
     lift_draws: dict[tuple[str, str], np.ndarray]
     segments: tuple[SegmentEffect, ...] = ()
+
+    def for_arms(self, arms: Collection[str]) -> Effects:
+        """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""
+        return replace(
+            self,
+            effects=tuple(e for e in self.effects if e.arm in arms),
+            arms=tuple(a for a in self.arms if a.arm in arms),
+            lift_draws={k: v for k, v in self.lift_draws.items() if k[0] in arms},
+            segments=tuple(g for g in self.segments if g.arm in arms),
+        )
 
     def get(self, arm: str, metric: str) -> Effect:
         """The effect of ``arm`` on ``metric``."""

@@ -362,10 +362,10 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             Spacer(1, 0.15 * cm),
         ]
     mass = interval_label(effects.hdi_prob)
+    figures = _funnel_figures(analysis)
     out += [
-        KeepTogether(
-            [_para("The funnel at a glance", st["h1"]), _figure(funnel_figure(effects, control=spec.control))]
-        ),
+        KeepTogether([_para("The funnel at a glance", st["h1"]), _figure(figures[0])]),
+        *(_figure(fig) for fig in figures[1:]),
         _para(
             f"How to read it: each bar is the {mass} of the lift against {spec.control}, the "
             "range that holds the true lift with that probability. The blue band marks changes too "
@@ -376,6 +376,23 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         ),
     ]
     return out
+
+
+#: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
+FUNNEL_ARMS_PER_FIGURE = 3
+
+
+def _funnel_figures(analysis: Analysis) -> list[Figure]:
+    """The funnel, a few arms per figure in one column, all on one lift scale."""
+    spec, effects = analysis.spec, analysis.effects
+    arms = spec.treatments
+    groups = [arms[i : i + FUNNEL_ARMS_PER_FIGURE] for i in range(0, len(arms), FUNNEL_ARMS_PER_FIGURE)]
+    figures = [funnel_figure(effects.for_arms(g), control=spec.control, ncols=1) for g in groups]
+    limits = [fig.axes[0].get_xlim() for fig in figures]
+    lo, hi = min(a for a, _ in limits), max(b for _, b in limits)
+    for fig in figures:
+        fig.axes[0].set_xlim(lo, hi)  # panels share x within a figure, so one call sets all
+    return figures
 
 
 def _not_converged_banner(problems: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
