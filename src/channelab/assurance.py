@@ -117,32 +117,28 @@ def sim_metric(metric: Metric, baseline: Baseline, lift: float, treatments: Sequ
     """How to draw ``metric`` from its baseline with every treatment's mean lifted by ``lift``."""
     match metric.type:
         case "binary":
-            p = _given(baseline.mean)
+            p = baseline.require("mean")
             shift = float(logit(min(p * (1 + lift), 1 - 1e-9)) - logit(p))
             return SimMetric("binary", p, dict.fromkeys(treatments, shift))
         case "count":
             return SimMetric(
                 "count",
-                _given(baseline.mean),
+                baseline.require("mean"),
                 dict.fromkeys(treatments, math.log1p(lift)),
                 overdispersion=baseline.overdispersion,
             )
         case "revenue":
-            share, sigma = _given(baseline.share), baseline.amount_sd_log
+            share, sigma = baseline.require("share"), baseline.amount_sd_log
             shift = float(logit(min(share * (1 + lift), 1 - 1e-9)) - logit(share))
-            median = _given(baseline.amount) * math.exp(-(sigma**2) / 2)  # the lognormal's mean is `amount`
+            median = baseline.require("amount") * math.exp(
+                -(sigma**2) / 2
+            )  # the lognormal's mean is `amount`
             return SimMetric("revenue", share, dict.fromkeys(treatments, shift), amount=median, sigma=sigma)
         case _:
-            mean = _given(baseline.mean)
+            mean = baseline.require("mean")
             return SimMetric(
-                "continuous", mean, dict.fromkeys(treatments, mean * lift), sigma=_given(baseline.sd)
+                "continuous", mean, dict.fromkeys(treatments, mean * lift), sigma=baseline.require("sd")
             )
-
-
-def _given(x: float | None) -> float:
-    if x is None:  # power.plan_power() has checked every baseline first
-        raise ValueError("incomplete baseline")
-    return x
 
 
 def single_metric_spec(spec: Spec, metric: Metric) -> Spec:

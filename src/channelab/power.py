@@ -62,18 +62,18 @@ class EffectSize:
         """Mean and sd per unit implied by a (complete) baseline; see :class:`Baseline`."""
         match type:
             case "binary":
-                m = _given(b.mean)
+                m = b.require("mean")
                 return cls(type, m, math.sqrt(m * (1 - m)))
             case "count":
-                m = _given(b.mean)
+                m = b.require("mean")
                 return cls(type, m, math.sqrt(m + b.overdispersion * m**2), b.overdispersion)
             case "revenue":
-                share, amount = _given(b.share), _given(b.amount)
+                share, amount = b.require("share"), b.require("amount")
                 m = share * amount
                 second_moment = share * amount**2 * math.exp(b.amount_sd_log**2)
                 return cls(type, m, math.sqrt(second_moment - m**2))
             case _:
-                return cls(type, _given(b.mean), _given(b.sd))
+                return cls(type, b.require("mean"), b.require("sd"))
 
     def d(self, lift: float) -> float:
         """Standardised effect size of ``lift`` (relative), as the z-test sees it."""
@@ -161,12 +161,6 @@ class PowerPlan:
     def _arms(self, total: float) -> tuple[float, float]:
         control, smallest = _control_and_smallest(self.shares)
         return total * control, smallest / control
-
-
-def _given(x: float | None) -> float:
-    if x is None:  # _checked() guarantees the fields each type needs
-        raise ValueError("incomplete baseline")
-    return x
 
 
 def _control_and_smallest(shares: dict[str, float]) -> tuple[float, float]:

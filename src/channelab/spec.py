@@ -206,6 +206,13 @@ class Baseline(_Strict):
     amount: Annotated[float, Field(gt=0)] | None = None
     amount_sd_log: Annotated[float, Field(gt=0)] = 1.0
 
+    def require(self, name: str) -> float:
+        """The value of field ``name``; a :class:`SpecError` if the baseline lacks it."""
+        value = getattr(self, name)
+        if value is None:
+            raise SpecError(f"plan.baselines: the baseline needs {name!r}")
+        return float(value)
+
 
 class AssuranceSettings(_Strict):
     """Bayesian assurance by simulation: ``sims`` experiments per true lift in ``lifts``.
