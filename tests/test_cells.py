@@ -68,3 +68,22 @@ def test_strata_weights_are_the_experiments_own_mix(write_experiment):
     assert strata.weights.sum() == pytest.approx(1.0)
     for level, w in zip(strata.level_idx["segment"], strata.weights, strict=True):
         assert w == pytest.approx(shares[cells.levels["segment"][level]])
+
+
+def test_integer_weights_equal_repeated_rows(write_experiment, tmp_path):
+    from channelab.source import frame_source
+
+    rows, _ = simulate_ab(n_per_arm=300, metrics=METRICS, seed=5)
+    weights = np.random.default_rng(1).integers(0, 4, len(rows))  # 0 drops a row
+    spec = write_experiment(rows, SPEC_METRICS)
+    weighted = build_cells(frame_source(rows.assign(w=weights)), spec, weight="w")
+    repeated = build_cells(frame_source(rows.loc[rows.index.repeat(weights)].reset_index(drop=True)), spec)
+    np.testing.assert_allclose(weighted.n, repeated.n)
+    for name, stats in weighted.metrics.items():
+        other = repeated.metrics[name]
+        for field in ("total", "sum_sq", "n_pos", "sum_log", "sum_log_sq", "freq_value", "freq_units"):
+            a, b = getattr(stats, field), getattr(other, field)
+            if a is None:
+                assert b is None
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=f"{name}.{field}")

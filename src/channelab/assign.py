@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from channelab.balance import covariate_parts, smd
 from channelab.errors import DataError, SpecError
 from channelab.files import write_atomic
 from channelab.source import ROWS, open_file
@@ -122,23 +123,18 @@ def _block_order(seed: int, stratum: str, block: int, size: int) -> list[int]:
 def balance_table(rows: pd.DataFrame, covariates: list[str], spec: Spec) -> pd.DataFrame:
     """Standardised mean differences of each covariate (level) between each treatment and the control.
 
-    Numbers: (mean_t - mean_c) / sqrt((var_t + var_c) / 2). Categories: the same for each
-    level's indicator. |SMD| below 0.1 is the usual mark of balance (Austin 2009).
+    SMD on the pooled SD of the two arms (:func:`channelab.balance.smd`); categories per level.
     """
     records = []
-    is_control = rows["arm"] == spec.control
+    in_control = (rows["arm"] == spec.control).to_numpy()
     for cov in covariates:
-        as_number = pd.to_numeric(rows[cov], errors="coerce")
-        numeric = bool(as_number.notna().all()) and as_number.nunique() > 10
-        values = as_number if numeric else rows[cov].astype(str)
-        for level in [None] if numeric else sorted(values.unique()):
-            x = values.astype(float) if level is None else (values == level).astype(float)
-            record: dict[str, object] = {"covariate": cov, "level": "" if level is None else level}
+        for level, x, _ in covariate_parts(rows[cov]):
+            record: dict[str, object] = {"covariate": cov, "level": level}
             for arm in spec.treatments:
-                x_t, x_c = x[rows["arm"] == arm], x[is_control]
-                enough = len(x_t) > 1 and len(x_c) > 1
-                pooled = math.sqrt((x_t.var(ddof=1) + x_c.var(ddof=1)) / 2) if enough else 0.0
-                record[arm] = float((x_t.mean() - x_c.mean()) / pooled) if pooled > 0 else 0.0
+                pair = in_control | (rows["arm"] == arm).to_numpy()
+                treated = (rows["arm"] == arm).to_numpy()[pair]
+                enough = treated.sum() > 1 and (~treated).sum() > 1
+                record[arm] = smd(x[pair], treated, scale="pooled")[0] if enough else 0.0
             records.append(record)
     return pd.DataFrame(records, columns=["covariate", "level", *spec.treatments])
 

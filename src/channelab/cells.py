@@ -138,24 +138,31 @@ class Cells:
 _KEY = "__channelab_key"
 
 
-def build_cells(source: Source, spec: Spec) -> Cells:
-    """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table."""
+def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cells:
+    """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table.
+
+    With ``weight`` (a column of non-negative weights, e.g. from matching), every statistic is
+    a weighted sum and rows of weight 0 are left out: integer weights give exactly the cells
+    of the rows repeated that many times.
+    """
     cluster = spec.unit.randomised_by
     keys = [spec.arm_column, *spec.covariates, *([cluster] if cluster else [])]
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
     key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
-    aggs = ["count(*) AS n"]
+    w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
+    where = f"WHERE {w} > 0" if weight else ""
+    aggs = [f"fsum({w}) AS n"]
     for m in spec.metrics:
         y = f"CAST({quote(m.source_column)} AS DOUBLE)"
-        aggs += [f"fsum({y}) AS {m.name}__total", f"fsum({y} * {y}) AS {m.name}__sum_sq"]
+        aggs += [f"fsum({w} * {y}) AS {m.name}__total", f"fsum({w} * {y} * {y}) AS {m.name}__sum_sq"]
         if m.type == "revenue":
             aggs += [
-                f"count(*) FILTER (WHERE {y} > 0) AS {m.name}__n_pos",
-                f"coalesce(fsum(ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log",
-                f"coalesce(fsum(ln({y}) ^ 2) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
+                f"coalesce(fsum({w}) FILTER (WHERE {y} > 0), 0) AS {m.name}__n_pos",
+                f"coalesce(fsum({w} * ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log",
+                f"coalesce(fsum({w} * ln({y}) ^ 2) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
             ]
     table = source.con.execute(
-        f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} GROUP BY ALL ORDER BY ALL"
+        f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY ALL ORDER BY ALL"
     ).df()
 
     arms = tuple(spec.arm_order)
@@ -175,7 +182,7 @@ def build_cells(source: Source, spec: Spec) -> Cells:
         if m.type == "revenue":
             extra = {name: stat(m, name) for name in ("n_pos", "sum_log", "sum_log_sq")}
         elif m.type == "count":
-            extra = _frequency_table(source, m, table, key_sql, key_names)
+            extra = _frequency_table(source, m, table, key_sql, key_names, w, where)
         metrics[m.name] = MetricCells(metric=m, total=stat(m, "total"), sum_sq=stat(m, "sum_sq"), **extra)
 
     return Cells(
@@ -197,12 +204,19 @@ def _codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 def _frequency_table(
-    source: Source, metric: Metric, cells: pd.DataFrame, key_sql: str, key_names: list[str]
+    source: Source,
+    metric: Metric,
+    cells: pd.DataFrame,
+    key_sql: str,
+    key_names: list[str],
+    weight: str,
+    where: str,
 ) -> dict[str, np.ndarray]:
-    """Units per (cell, value) of a count metric: the exact data of a negative binomial."""
+    """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial."""
     y = f"CAST({quote(metric.source_column)} AS BIGINT)"
     freq = source.con.execute(
-        f"SELECT {key_sql}, {y} AS {_KEY}value, count(*) AS units FROM {ROWS} GROUP BY ALL ORDER BY ALL"
+        f"SELECT {key_sql}, {y} AS {_KEY}value, fsum({weight}) AS units FROM {ROWS} {where} "
+        "GROUP BY ALL ORDER BY ALL"
     ).df()
     cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
     rows = freq[key_names].itertuples(index=False, name=None)

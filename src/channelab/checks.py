@@ -128,6 +128,8 @@ def _used_columns(spec: Spec) -> list[str]:
         cols.insert(0, spec.unit.id)
     if spec.unit.randomised_by:
         cols.append(spec.unit.randomised_by)
+    if spec.design == "matched":
+        cols += [*spec.matching_covariates, *spec.matching.exact]
     return list(dict.fromkeys(cols))
 
 
@@ -332,6 +334,12 @@ def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:
 
 def _sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Finding]]:
     """Chi-square test of the observed arm sizes against the planned allocation."""
+    if spec.design == "matched":
+        return float("nan"), [
+            Finding(
+                "sample_ratio", "info", "no sample-ratio test: a matched design has no planned allocation"
+            )
+        ]
     if len(counts) != len(spec.arms):
         return float("nan"), []
     shares = spec.planned_shares()

@@ -103,10 +103,45 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
                 }
                 for g in eff.segments
             ],
+            "matching": _matching(analysis),
             "data": analysis.data,
             "provenance": analysis.provenance,
         }
     )
+
+
+def _matching(analysis: Analysis) -> dict[str, Any] | None:
+    """Method, estimand, units kept and dropped, and balance before/after (matched designs)."""
+    m = analysis.matching
+    if m is None:
+        return None
+    units = m.matched.units
+    cfg = analysis.spec.matching
+    return {
+        "estimand": "ATT",
+        "method": cfg.method,
+        "covariates": analysis.spec.matching_covariates,
+        "caliper": m.matched.caliper,
+        "ratio": cfg.ratio,
+        "replace": cfg.replace,
+        "exact": cfg.exact,
+        "treated": int(units["treated"].sum()),
+        "treated_matched": int((units["treated"] & (units["weight"] > 0)).sum()),
+        "controls_used": int((~units["treated"] & (units["weight"] > 0)).sum()),
+        "max_smd": m.max_smd,
+        "dropped_by": m.dropped_by(analysis.spec.matching_covariates).to_dict("records"),
+        "balance": [
+            {
+                "covariate": b.covariate,
+                "level": b.level,
+                "smd_before": b.smd,
+                "smd_after": a.smd,
+                "variance_ratio_before": b.variance_ratio,
+                "variance_ratio_after": a.variance_ratio,
+            }
+            for b, a in zip(m.before.itertuples(), m.after.itertuples(), strict=True)
+        ],
+    }
 
 
 def write_json(analysis: Analysis, path: Path) -> Path:

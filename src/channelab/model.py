@@ -80,13 +80,13 @@ class Binary(Family):
     @override
     def data(self, name, s, n):
         return {
-            f"{name}:successes": s.total.astype(np.int64),
+            f"{name}:successes": s.total,
             f"{name}:centre": _logit_clipped(s.total.sum(), n.sum()),
         }
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        pm.Binomial(f"{name}:obs", n=d["n"], logit_p=eta[""], observed=d[f"{name}:successes"])
+        _binomial_kernel(f"{name}:loglik", d[f"{name}:successes"], d["n_float"], eta[""])
 
     @override
     def mean(self, name, s, n, eta, post):
@@ -103,13 +103,14 @@ class Poisson(Family):
     @override
     def data(self, name, s, n):
         return {
-            f"{name}:total": s.total.astype(np.int64),
+            f"{name}:total": s.total,
             f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
         }
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        pm.Poisson(f"{name}:obs", mu=d["n"] * pt.exp(eta[""]), observed=d[f"{name}:total"])
+        # Σ y over n units is Poisson(n μ): kernel S η − n e^η (weights scale S and n alike)
+        pm.Potential(f"{name}:loglik", pt.sum(d[f"{name}:total"] * eta[""] - d["n_float"] * pt.exp(eta[""])))
 
     @override
     def mean(self, name, s, n, eta, post):
@@ -179,8 +180,7 @@ class Revenue(Family):
                 "needed to estimate amounts. Use a binary metric for 'any revenue' instead."
             )
         return {
-            f"{name}:n_pos": s.n_pos.astype(np.int64),
-            f"{name}:n_pos_float": s.n_pos,
+            f"{name}:n_pos": s.n_pos,
             f"{name}:sum_log": s.sum_log,
             f"{name}:sum_log_sq": s.sum_log_sq,
             f"{name}.any:centre": _logit_clipped(n_pos, n.sum()),
@@ -189,9 +189,9 @@ class Revenue(Family):
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        pm.Binomial(f"{name}:any_obs", n=d["n"], logit_p=eta["any"], observed=d[f"{name}:n_pos"])
+        _binomial_kernel(f"{name}:any_loglik", d[f"{name}:n_pos"], d["n_float"], eta["any"])
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
-        m, k = eta["amount"], d[f"{name}:n_pos_float"]
+        m, k = eta["amount"], d[f"{name}:n_pos"]
         quad = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
         pm.Potential(f"{name}:amount_loglik", pt.sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
 
@@ -245,6 +245,17 @@ class Continuous(Family):
         _, scale = _standardiser(s, n)
         units = _by_group(n, group, n_groups)
         return {"": (_by_group(s.total, group, n_groups) / units / scale, 1 / np.sqrt(units))}
+
+
+def _binomial_kernel(
+    name: str, successes: pt.TensorVariable, n: pt.TensorVariable, eta: pt.TensorVariable
+) -> None:
+    """Binomial log-likelihood on the logit scale, without the constant log C(n, k).
+
+    Written as a potential so that weighted (non-integer) counts from matching are allowed;
+    with whole counts it equals ``pm.Binomial`` up to that constant.
+    """
+    pm.Potential(name, pt.sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
 
 
 def family_for(metric: Metric) -> Family:
@@ -325,7 +336,6 @@ def _prefix(metric: Metric, part: str) -> str:
 def model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     """Every data-dependent array of the model, by the name of its ``pm.Data`` container."""
     data: dict[str, np.ndarray] = {
-        "n": cells.n.astype(np.int64),
         "n_float": cells.n,
         "arm_idx": cells.arm_idx,
         **{f"level_idx:{cov}": idx for cov, idx in cells.level_idx.items()},

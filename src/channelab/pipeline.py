@@ -20,6 +20,7 @@ from channelab.cells import Cells, build_cells
 from channelab.checks import CheckReport, run_checks
 from channelab.diagnostics import Diagnostics, diagnose
 from channelab.effects import Effects, compute_effects
+from channelab.matching import WEIGHT, MatchResult, match_experiment
 from channelab.model import build_model, resolve_backend, sample
 from channelab.source import open_source
 from channelab.spec import Spec, load_spec
@@ -36,6 +37,7 @@ class Validation:
     data: dict[str, object]
     checks: CheckReport
     cells: Cells
+    matching: MatchResult | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Analysis:
     effects: Effects
     provenance: dict[str, object]
     timings: dict[str, float] = field(default_factory=dict)
+    matching: MatchResult | None = None
 
 
 def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
@@ -60,10 +63,14 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     source = open_source(spec)
     step("Checking rows")
     checks = run_checks(source, spec)
+    matching = None
+    if spec.design == "matched":
+        step(f"Matching ({spec.matching.method}) and checking balance")
+        matching = match_experiment(source, spec)
     step("Aggregating cells")
-    cells = build_cells(source, spec)
+    cells = build_cells(source, spec, weight=WEIGHT if matching else None)
     source.con.close()
-    return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells)
+    return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 
 def analyse(
@@ -99,6 +106,7 @@ def analyse(
         effects=effects,
         provenance=provenance(spec, seed=spec.seed if seed is None else seed),
         timings=timings,
+        matching=checked.matching,
     )
 
 

@@ -49,7 +49,9 @@ from channelab.plots import (
     VERDICT_COLOURS,
     funnel_figure,
     interval_label,
+    love_plot,
     metric_posterior_figure,
+    overlap_figure,
     power_curve_figure,
     segment_figure,
     trace_figure,
@@ -138,6 +140,7 @@ def _build(analysis: Analysis) -> bytes:
         *_posterior_section(analysis, st),
         PageBreak(),
         *_checks_section(analysis, st),
+        *_matching_section(analysis, st),
         *_diagnostics_section(analysis, st),
         *_priors_section(analysis, st),
         *_provenance_section(analysis, st),
@@ -342,6 +345,14 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         f"{spec.design.capitalize()} experiment  ·  {analysis.cells.n_units:,} "
         f"{spec.unit.kind}s, {randomised}  ·  {len(spec.arms)} arms: {arms}"
     )
+    if analysis.matching is not None:
+        units = analysis.matching.matched.units
+        kept = units[units["weight"] > 0]
+        design = (
+            f"Matched cohorts, not randomised  ·  effect on the treated (ATT)  ·  "
+            f"{int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} treated {spec.unit.kind}s "
+            f"matched to {int((~kept['treated']).sum()):,} untreated on {', '.join(spec.matching_covariates)}"
+        )
     out: list[Flowable] = [
         _para(spec.display_title, st["title"]),
         _para(spec.description.strip(), st["lead"]),
@@ -550,32 +561,97 @@ def _posterior_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> lis
 # ---- appendix -----------------------------------------------------------------------------
 
 
+def _matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Balance before and after matching, the love plot and the propensity overlap (matched designs)."""
+    m = analysis.matching
+    if m is None:
+        return []
+    spec, units = analysis.spec, m.matched.units
+    cfg = spec.matching
+    method = {
+        "nearest": f"{cfg.ratio}:1 nearest neighbour on the logit propensity"
+        + (f", caliper {cfg.caliper:g} SD" if cfg.caliper else "")
+        + (", with replacement" if cfg.replace else ", without replacement"),
+        "exact": "exact matching",
+        "cem": f"coarsened exact matching ({cfg.bins} bins per number)",
+    }[cfg.method]
+    dropped = m.matched.dropped
+    text = (
+        f"No one randomised these {spec.unit.kind}s, so the comparison group is built by {method}"
+        + (f", exactly on {', '.join(cfg.exact)}" if cfg.exact else "")
+        + f". The effect is the one on the treated (ATT). {len(dropped):,} treated {spec.unit.kind}s found "
+        "no comparable untreated one and are left out. Balance is required within "
+        f"|SMD| {m.max_smd:g}" + (" (accepted beyond it by the spec)" if cfg.accept_imbalance else "") + ". "
+        "The model is the one used for randomised tests, on the matched units with their matching "
+        "weights, each group's weights scaled to its effective sample size."
+    )
+    rows = [["Covariate", "Level", "SMD before", "SMD after", "Variance ratio after"]]
+    before, after = m.before, m.after
+    for i in range(len(before)):
+        ratio = float(after["variance_ratio"].iloc[i])
+        rows.append(
+            [
+                str(before["covariate"].iloc[i]),
+                str(before["level"].iloc[i]),
+                f"{float(before['smd'].iloc[i]):+.3f}",
+                f"{float(after['smd'].iloc[i]):+.3f}",
+                "" if math.isnan(ratio) else f"{ratio:.2f}",
+            ]
+        )
+    lost = m.dropped_by(spec.matching_covariates)
+    lost = lost[lost["dropped"] > 0].sort_values("share", ascending=False)
+    if len(lost):
+        parts = zip(lost["covariate"], lost["level"], lost["dropped"], lost["treated"], strict=True)
+        text += (
+            " Left out, by segment: " + "; ".join(f"{c} {lv}: {n:,} of {t:,}" for c, lv, n, t in parts) + "."
+        )
+    out: list[Flowable] = [
+        _para("Matching and balance", st["h1"]),
+        _para(text, st["body"]),
+        Spacer(1, 0.2 * cm),
+        _table(rows, [2.5, 2.0, 1.5, 1.5, 2.0], st),
+        Spacer(1, 0.2 * cm),
+        _figure(love_plot(m.before, m.after, max_smd=m.max_smd)),
+    ]
+    if cfg.method == "nearest":
+        out.append(
+            _figure(
+                overlap_figure(
+                    units["propensity"].to_numpy(), units["treated"].to_numpy(), units["weight"].to_numpy()
+                )
+            )
+        )
+    return out
+
+
 def _checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     checks = analysis.checks
     total = sum(checks.arm_counts.values())
-    counts = [["Arm", "Units", "Share", "Planned share", "Expected units"]]
+    planned = analysis.spec.design != "matched"
+    counts = [["Arm", "Units", "Share"] + (["Planned share", "Expected units"] if planned else [])]
     counts += [
-        [
-            arm,
-            f"{n:,}",
-            f"{100 * n / total:.2f} %",
-            f"{100 * checks.planned_shares[arm]:.2f} %",
-            f"{checks.planned_shares[arm] * total:,.0f}",
-        ]
+        [arm, f"{n:,}", f"{100 * n / total:.2f} %"]
+        + (
+            [f"{100 * checks.planned_shares[arm]:.2f} %", f"{checks.planned_shares[arm] * total:,.0f}"]
+            if planned
+            else []
+        )
         for arm, n in checks.arm_counts.items()
     ]
     findings = [["Severity", "Check", "Finding", "Rows"]]
     findings += [[f.severity, f.check, f.message, f"{f.count:,}"] for f in checks.findings]
-    srm = (
-        f"{checks.n_rows:,} rows read; no row was dropped. Sample-ratio test (chi-square of the "
-        f"arm sizes against the planned allocation): p = {checks.srm_p:.3g}, flagged below "
-        f"{SRM_ALPHA:g}."
+    summary = f"{checks.n_rows:,} rows read; no row was dropped. " + (
+        f"Sample-ratio test (chi-square of the arm sizes against the planned allocation): "
+        f"p = {checks.srm_p:.3g}, flagged below {SRM_ALPHA:g}."
+        if planned
+        else "No sample-ratio test: in a matched design nobody planned the arm sizes. "
+        "Arm sizes are those of the data before matching."
     )
     return [
         _para("Appendix A. Data checks", st["h1"]),
-        _para(srm, st["body"]),
+        _para(summary, st["body"]),
         Spacer(1, 0.2 * cm),
-        _table(counts, [5.0, 2.5, 2.5, 3.0, 3.0], st),
+        _table(counts, [5.0, 2.5, 2.5, 3.0, 3.0][: len(counts[0])], st),
         Spacer(1, 0.3 * cm),
         _table(findings, [1.7, 2.8, 11.3, 1.6], st),
     ]

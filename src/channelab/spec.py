@@ -260,13 +260,35 @@ class Assignment(_Strict):
     block_multiple: Annotated[int, Field(ge=1, le=100)] = 1
 
 
+class Matching(_Strict):
+    """How a ``design: matched`` experiment builds its comparison group (effect on the treated).
+
+    The arm column holds who got the channel: the control label for the untreated, the one
+    treatment arm's label for the treated. ``method``: ``nearest`` (k:1 on the logit
+    propensity from a logistic regression on ``covariates``, within ``caliper`` SDs),
+    ``exact`` (identical values of ``exact``, or of every covariate) or ``cem`` (coarsened
+    exact: numbers cut into ``bins`` bins). ``covariates`` default to the spec's. The run
+    stops when any |SMD| after matching exceeds ``max_smd`` unless ``accept_imbalance``.
+    """
+
+    method: Literal["nearest", "exact", "cem"] = "nearest"
+    covariates: list[str] | None = None
+    ratio: Annotated[int, Field(ge=1, le=10)] = 1
+    replace: bool = False
+    caliper: Annotated[float, Field(gt=0)] | None = 0.2
+    exact: list[str] = Field(default_factory=list)
+    bins: Annotated[int, Field(ge=2, le=50)] = 5
+    max_smd: Annotated[float, Field(gt=0)] = 0.1
+    accept_imbalance: bool = False
+
+
 class Spec(_Strict):
     """A validated experiment definition."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     title: str | None = None
     description: str = ""
-    design: Literal["randomised"] = "randomised"
+    design: Literal["randomised", "matched"] = "randomised"
     unit: Unit = Unit()
     data: DataSource
     arm_column: str
@@ -283,6 +305,7 @@ class Spec(_Strict):
     model: ModelOptions = ModelOptions()
     plan: Plan = Plan()
     assignment: Assignment = Assignment()
+    matching: Matching = Matching()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("arms", mode="before")
@@ -352,6 +375,16 @@ class Spec(_Strict):
         }:
             if a not in self.arms or a == self.control:
                 problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + _suggest(a, list(self.arms)))
+        if self.design == "matched":
+            if len(self.arms) != 2:
+                problems.append(
+                    f"arms: a matched design compares the treated with the untreated, so it needs "
+                    f"exactly two arms (the control and one treatment), got {len(self.arms)}"
+                )
+            if not self.matching_covariates:
+                problems.append("matching.covariates: a matched design needs covariates to balance")
+            if self.unit.randomised_by is not None:
+                problems.append("unit.randomised_by: nothing was randomised in a matched design; remove it")
         names = [m.name for m in self.metrics]
         for k in self.plan.baselines:
             if k not in names:
@@ -363,6 +396,13 @@ class Spec(_Strict):
         return self
 
     # ---- derived views -------------------------------------------------------------------
+
+    @property
+    def matching_covariates(self) -> list[str]:
+        """Covariates balanced by matching: ``matching.covariates``, or the spec's covariates."""
+        return (
+            list(self.matching.covariates) if self.matching.covariates is not None else list(self.covariates)
+        )
 
     @property
     def treatments(self) -> list[str]:
