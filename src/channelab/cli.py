@@ -1,4 +1,4 @@
-"""Command line: ``channelab run``, ``validate``, ``design``, ``assign`` and ``simulate``.
+"""Command line: ``channelab run``, ``validate``, ``design``, ``assign``, ``match``, ``replicate``, ...
 
 Thin by design: parse arguments, call one library function, catch :class:`ChannelabError`
 once, print it as one paragraph, and exit 0 (success), 2 (bad spec or data) or 3 (the fit
@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from channelab.errors import ChannelabError
+from channelab.errors import ChannelabError, SpecError
 from channelab.simulate import DEFAULT_N_PROSPECTS, SCENARIOS, write_simulation
 from channelab.verdicts import pct
 
@@ -75,17 +75,23 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
+    _run(spec, out_dir=out_dir, seed=seed)
+
+
+def _run(spec: Path, *, out_dir: Path, seed: int | None, data: Path | None = None) -> None:
     from channelab.pipeline import run_experiment
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     _quiet_libraries()
     try:
         with _steps() as step:
-            analysis, pdf, js = run_experiment(spec, out_dir=out_dir, seed=seed, on_step=step)
+            analysis, pdf, js = run_experiment(spec, out_dir=out_dir, seed=seed, data=data, on_step=step)
     except ChannelabError as exc:
         raise _fail(exc) from None
     for arm in analysis.effects.arms:
         out.print(f"[bold]{arm.arm}[/]: {arm.verdict}")
+    if analysis.replication is not None:
+        out.print(f"[bold]Replication[/]: {analysis.replication.verdict}. {analysis.replication.sentence}")
     out.print(f"Report: {pdf}\nJSON:   {js}")
     if not analysis.diagnostics.converged:
         console.print(
@@ -94,6 +100,63 @@ def run(
             + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
         )
         raise typer.Exit(EXIT_NOT_CONVERGED)
+
+
+@app.command()
+def replicate(
+    spec: SpecPath,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Plan a replication (sample sizes, assurance); no data needed.")
+    ] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="Replication data to judge instead of the spec's (outputs NAME.STEM).")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and JSON.")] = Path("reports"),
+    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+) -> None:
+    """Judge a replication against the spec's original study, or plan one with --plan."""
+    from channelab.spec import load_spec
+
+    try:
+        loaded = load_spec(spec)
+        if loaded.original is None:
+            raise SpecError(
+                f"{spec}: no 'original:' block, so there is nothing to replicate; describe the original "
+                "study's arms and published numbers (see experiments/ubc_slacktivism_study1.yaml)."
+            )
+        if plan:
+            from channelab.export import write_plan_json
+            from channelab.replicate import plan as plan_replication
+            from channelab.report import write_plan_pdf
+
+            with _steps() as step:
+                step("Planning sample sizes and simulating replication Bayes factors")
+                result = plan_replication(loaded, seed=seed)
+            js = write_plan_json(result, out_dir / f"{loaded.name}.plan.json")
+            pdf = write_plan_pdf(result, loaded, out_dir / f"{loaded.name}.plan.pdf")
+        else:
+            _run(spec, out_dir=out_dir, seed=seed, data=data)
+            return
+    except ChannelabError as exc:
+        raise _fail(exc) from None
+    a, b = result.contrast
+    out.print(
+        f"[bold]Replicating {a} vs {b}[/] "
+        f"(original n = {result.n_original[0]:g} and {result.n_original[1]:g})"
+    )
+    for metric, table in result.tables.items():
+        out.print(
+            _frame_table(
+                f"{metric}: n per arm (two-sided, alpha {loaded.replication.alpha:g})", table, digits=3
+            )
+        )
+    out.print(
+        f"Small telescopes (Simonsohn 2015): {result.telescopes_n:,} per arm, 2.5 × the original's, has "
+        "about 80 % power to reject the effect the original could barely detect (d33) if the truth is zero."
+    )
+    for line in result.assumed:
+        out.print(f"[yellow]assumed[/]: {line}")
+    out.print(f"Report: {pdf}\nJSON:   {js}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from channelab.files import write_atomic
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
+    from channelab.replicate import ReplicationPlan
 
 
 def to_dict(analysis: Analysis) -> dict[str, Any]:
@@ -104,6 +106,7 @@ def to_dict(analysis: Analysis) -> dict[str, Any]:
                 for g in eff.segments
             ],
             "matching": _matching(analysis),
+            "replication": _replication(analysis),
             "data": analysis.data,
             "provenance": analysis.provenance,
         }
@@ -144,6 +147,58 @@ def _matching(analysis: Analysis) -> dict[str, Any] | None:
     }
 
 
+def _replication(analysis: Analysis) -> dict[str, Any] | None:
+    """The verdict, the Bayes factors and both priors' posteriors per metric, original vs replication."""
+    r = analysis.replication
+    if r is None:
+        return None
+
+    def est(e: Any) -> dict[str, Any]:
+        return {"mean": e.mean, "interval": [e.lower, e.upper], "prob": e.prob}
+
+    return {
+        "citation": r.citation,
+        "study": r.study,
+        "contrast": list(r.contrast),
+        "primary": r.primary,
+        "verdict": r.verdict,
+        "sentence": r.sentence,
+        "bf_threshold": r.bf_threshold,
+        "metrics": [
+            {
+                "metric": m.metric,
+                "verdict": m.verdict,
+                "bf_r0": m.bf_r0,
+                "log_bf_r0": m.log_bf_r0,
+                "method": m.method,
+                "prob_in_rope": m.prob_in_rope,
+                "rope": list(m.rope),
+                "n_original": list(m.n_original),
+                "n_replication": list(m.n_replication),
+                "original": est(m.original),
+                "replication": est(m.replication),
+                "posterior_informed_prior": est(m.informed),
+                "posterior_sceptical_prior": est(m.sceptical),
+            }
+            for m in r.metrics
+        ],
+        "contrasts": [
+            {
+                "metric": c.metric,
+                "arm": c.arm,
+                "versus": c.versus,
+                "original": est(c.original),
+                "replication": est(c.replication),
+            }
+            for c in r.contrasts
+        ],
+        "original_numbers": [
+            {"arm": arm, "quantity": q, "value": v, "source": "assumed" if why else "published", "why": why}
+            for arm, q, v, why in r.reported
+        ],
+    }
+
+
 def write_json(analysis: Analysis, path: Path) -> Path:
     """Write the JSON contract of ``analysis`` to ``path`` atomically."""
     text = json.dumps(to_dict(analysis), indent=2, ensure_ascii=False)
@@ -161,3 +216,21 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def write_plan_json(plan: ReplicationPlan, path: Path) -> Path:
+    """Write a replication plan (sample sizes and assurance per metric) to ``path`` atomically."""
+    payload = {
+        "citation": plan.citation,
+        "contrast": list(plan.contrast),
+        "n_original": list(plan.n_original),
+        "bf_threshold": plan.bf_threshold,
+        "small_telescopes_n_per_arm": plan.telescopes_n,
+        "metrics": {name: table.to_dict("records") for name, table in plan.tables.items()},
+        "assurance_curve": None if plan.curve is None else plan.curve.to_dict("records"),
+        "assurance_curve_metric": plan.curve_metric,
+        "assumed": list(plan.assumed),
+        "provenance": {"channelab": metadata.version("channelab")},
+    }
+    text = json.dumps(_clean(payload), indent=2, ensure_ascii=False)
+    return write_atomic(path, (text + "\n").encode("utf-8"))

@@ -22,6 +22,7 @@ from channelab.diagnostics import Diagnostics, diagnose
 from channelab.effects import Effects, compute_effects
 from channelab.matching import WEIGHT, MatchResult, match_experiment
 from channelab.model import build_model, resolve_backend, sample
+from channelab.replicate import ReplicationResult, judge
 from channelab.source import open_source
 from channelab.spec import Spec, load_spec
 
@@ -54,6 +55,7 @@ class Analysis:
     provenance: dict[str, object]
     timings: dict[str, float] = field(default_factory=dict)
     matching: MatchResult | None = None
+    replication: ReplicationResult | None = None
 
 
 def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
@@ -95,6 +97,11 @@ def analyse(
     t2 = time.perf_counter()
     diagnostics = diagnose(posterior, built.summary_vars, spec.hdi_prob)
     effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec)
+    run_seed = spec.seed if seed is None else seed
+    replication = None
+    if spec.original is not None:
+        step("Judging the replication against the original study")
+        replication = judge(checked.cells, spec, seed=run_seed)
     timings["effects"] = time.perf_counter() - t2
     return Analysis(
         spec=spec,
@@ -104,9 +111,10 @@ def analyse(
         posterior=posterior,
         diagnostics=diagnostics,
         effects=effects,
-        provenance=provenance(spec, seed=spec.seed if seed is None else seed),
+        provenance=provenance(spec, seed=run_seed),
         timings=timings,
         matching=checked.matching,
+        replication=replication,
     )
 
 
@@ -131,19 +139,29 @@ def run_experiment(
     *,
     out_dir: str | Path = "reports",
     seed: int | None = None,
+    data: str | Path | None = None,
     on_step: StepCallback | None = None,
     progressbar: bool = False,
 ) -> tuple[Analysis, Path, Path]:
-    """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``."""
+    """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
+
+    ``data`` analyses another data file with the same spec (e.g. a second replication);
+    the outputs are then named ``NAME.DATASTEM``.
+    """
     from channelab.export import write_json
     from channelab.report import write_pdf
 
     spec = load_spec(path)
+    stem = spec.name
+    if data is not None:
+        data = Path(data).resolve()
+        stem = f"{spec.name}.{data.stem}"
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
     analysis = analyse(spec, seed=seed, on_step=on_step, progressbar=progressbar)
     out = Path(out_dir)
     step = on_step or (lambda _: None)
     step("Writing the JSON")
-    json_path = write_json(analysis, out / f"{spec.name}.json")
+    json_path = write_json(analysis, out / f"{stem}.json")
     step("Drawing figures and writing the PDF")
-    pdf_path = write_pdf(analysis, out / f"{spec.name}.pdf")
+    pdf_path = write_pdf(analysis, out / f"{stem}.pdf")
     return analysis, pdf_path, json_path

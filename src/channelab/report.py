@@ -47,6 +47,8 @@ from channelab.effects import Effect
 from channelab.files import write_atomic
 from channelab.plots import (
     VERDICT_COLOURS,
+    assurance_curve_figure,
+    forest_figure,
     funnel_figure,
     interval_label,
     love_plot,
@@ -56,13 +58,14 @@ from channelab.plots import (
     segment_figure,
     trace_figure,
 )
-from channelab.spec import MetricType, Priors
+from channelab.spec import MetricType, Priors, Spec
 from channelab.verdicts import pct
 
 if TYPE_CHECKING:
     from channelab.design import Design
     from channelab.pipeline import Analysis
     from channelab.power import MetricPower
+    from channelab.replicate import ReplicationPlan
 
 MARGIN = 1.8 * cm
 _FRAME_PADDING = 6  # reportlab's default padding inside a page frame, in points
@@ -136,6 +139,7 @@ def _build(analysis: Analysis) -> bytes:
     story = [
         *_leadership_page(analysis, st),
         PageBreak(),
+        *_replication_section(analysis, st),
         *_effects_section(analysis, st),
         *_posterior_section(analysis, st),
         PageBreak(),
@@ -180,6 +184,82 @@ def _render(story: list[Flowable], *, title: str, subject: str, creator: str, fo
 
 
 # ---- design (channelab design) ------------------------------------------------------------
+
+
+def write_plan_pdf(plan: ReplicationPlan, spec: Spec, path: str | Path) -> Path:
+    """Render a replication plan (sample sizes, small telescopes, assurance) as a PDF, atomically."""
+    st = _styles()
+    a, b = plan.contrast
+    story: list[Flowable] = [
+        _para(f"Replication plan: {spec.display_title}", st["title"]),
+        _para(f"Original: {plan.citation}", st["meta"]),
+        Spacer(1, 0.3 * cm),
+        _para(
+            f"The claim to replicate: {a} beats {b} (original n = {plan.n_original[0]:g} and "
+            f"{plan.n_original[1]:g}). Each table gives the participants per arm a two-sided test at "
+            f"alpha = {spec.replication.alpha:g} needs to detect the original difference, half of it, "
+            "and d33, the difference the original study had only 33 % power to detect (Simonsohn 2015). "
+            f"Small telescopes: {plan.telescopes_n:,} per arm (2.5 × the original's) gives about 80 % "
+            "power to reject d33 if the true effect is zero.",
+            st["body"],
+        ),
+    ]
+    for metric, table in plan.tables.items():
+        binary = "h" in table.columns
+        size = "h" if binary else "d"
+        header = ["Effect", f"Cohen's {size}", "Difference", "Power", "Per arm", "Both arms"]
+        if "decisive_if_real" in table.columns:
+            header += ["Decisive if real", "Decisive if null"]
+        rows = [header]
+        for r in table.to_dict("records"):
+            diff = (
+                f"{100 * (r['p1'] - r['p2']):+.1f} pp" if binary else f"{spec.currency}{r['difference']:,.2f}"
+            )
+            row = [
+                r["effect"],
+                f"{r[size]:.3f}",
+                diff,
+                _percent(r["power"]),
+                f"{r['n_per_arm']:,}",
+                f"{r['n_total']:,}",
+            ]
+            if "decisive_if_real" in r:
+                row += [_percent(r["decisive_if_real"]), _percent(r["decisive_if_null"])]
+            rows.append(row)
+        label = next(m.display for m in spec.metrics if m.name == metric)
+        story += [
+            Spacer(1, 0.3 * cm),
+            _para(label, st["h1"]),
+            _table(rows, [1.6, 1.5, 1.7, 1.1, 1.3, 1.4, 2.0, 2.0][: len(header)], st),
+        ]
+    if plan.curve is not None:
+        story += [
+            Spacer(1, 0.3 * cm),
+            _para("Bayesian assurance of a decisive replication Bayes factor", st["h1"]),
+            _figure(assurance_curve_figure(plan.curve, threshold=plan.bf_threshold)),
+            _para(
+                f"Share of simulated replications of {plan.curve_metric} whose BF_r0 is decisive: at least "
+                f"{plan.bf_threshold:g} when the effect is real (rates drawn from the original study's "
+                f"posterior, so small true effects are included) and at most 1/{plan.bf_threshold:g} when "
+                "both arms share one rate. Power curves promise detection of one fixed effect; "
+                "assurance averages over what the original study leaves uncertain.",
+                st["small"],
+            ),
+        ]
+    if plan.assumed:
+        story += [
+            Spacer(1, 0.3 * cm),
+            _para("Assumed, not published", st["h1"]),
+            *(_para(line, st["small"]) for line in plan.assumed),
+        ]
+    pdf = _render(
+        story,
+        title=f"Replication plan: {spec.display_title}",
+        subject=plan.citation,
+        creator="channelab",
+        footer=f"channelab  ·  {spec.name}  ·  replication plan",
+    )
+    return write_atomic(Path(path), pdf)
 
 
 def write_design_pdf(d: Design, path: str | Path) -> Path:
@@ -364,6 +444,15 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     if analysis.checks.warnings:
         messages = [f.message for f in analysis.checks.warnings]
         out += [_caveat_box(messages, st), Spacer(1, 0.3 * cm)]
+    if analysis.replication is not None:
+        r = analysis.replication
+        out += [
+            _para("Did the original effect replicate?", st["h1"]),
+            _verdict_row(r.verdict, _esc(r.sentence), st, reliable=True),
+            Spacer(1, 0.15 * cm),
+            _para(f"Original: {r.citation}", st["small"]),
+            Spacer(1, 0.2 * cm),
+        ]
     out.append(_para("What each arm did", st["h1"]))
     for arm in effects.arms:
         heading = f"<b>{_esc(arm.arm)}</b> vs {_esc(spec.control)}"
@@ -429,7 +518,7 @@ def _verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, re
     """
     label = _esc(verdict.upper()) if reliable else f"{_esc(verdict.upper())}<br/>(unreliable)"
     badge = Paragraph(label, st["badge"])
-    colour = VERDICT_COLOURS[verdict] if reliable else _UNRELIABLE
+    colour = {**VERDICT_COLOURS, **REPLICATION_COLOURS}[verdict] if reliable else _UNRELIABLE
     table = Table([[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm])
     table.setStyle(
         TableStyle(
@@ -442,6 +531,103 @@ def _verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, re
         )
     )
     return table
+
+
+# ---- replication ---------------------------------------------------------------------------
+
+#: Badge colours of replication verdicts.
+REPLICATION_COLOURS: dict[str, str] = {
+    "replicated": VERDICT_COLOURS["real lift"],
+    "not replicated": VERDICT_COLOURS["harm"],
+    "inconclusive": VERDICT_COLOURS["inconclusive"],
+}
+
+
+def _bf(value: float) -> str:
+    """A Bayes factor in words-friendly precision."""
+    if value >= 1000:
+        return "> 1,000"
+    if value < 0.001:
+        return "< 1/1,000"
+    return f"{value:.3g}" if value >= 1 else f"1/{1 / value:.3g}"
+
+
+def _replication_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The original vs the replication: numbers used, forest plot, Bayes factors, verdicts."""
+    r = analysis.replication
+    if r is None:
+        return []
+    spec = analysis.spec
+    a, b = r.contrast
+    percent = [m.metric for m in r.metrics if m.type == "binary"]
+
+    def diff(metric: str, value: float) -> str:
+        return f"{100 * value:+.1f} pp" if metric in percent else f"{spec.currency}{value:+,.2f}"
+
+    def interval(metric: str, e: Any) -> str:
+        return f"{diff(metric, e.mean)} [{diff(metric, e.lower)}, {diff(metric, e.upper)}]"
+
+    numbers = [["Arm", "Quantity", "Value", "Source"]]
+    numbers += [
+        [arm, q, f"{v:g}", "published" if why is None else f"assumed: {why}"] for arm, q, v, why in r.reported
+    ]
+    assumed = (
+        "Some of the original's numbers were not published; the experiment file assumes them, as "
+        "marked below, and every original-study figure on this page rests on those assumptions."
+        if r.mixes_assumed
+        else "Every number of the original below is as published."
+    )
+    bfs = [
+        [
+            "Metric",
+            f"Original ({a} − {b}), 95 %",
+            f"Replication, {interval_label(spec.hdi_prob)}",
+            "Informed prior",
+            "Sceptical prior",
+            "BF_r0",
+            "P(in ROPE)",
+            "Verdict",
+        ]
+    ]
+    for m in r.metrics:
+        bfs.append(
+            [
+                m.label,
+                interval(m.metric, m.original),
+                interval(m.metric, m.replication),
+                interval(m.metric, m.informed),
+                interval(m.metric, m.sceptical),
+                _bf(m.bf_r0),
+                f"{m.prob_in_rope:.2f}",
+                m.verdict,
+            ]
+        )
+    methods = "; ".join(f"{m.label}: {m.method}" for m in r.metrics)
+    return [
+        _para("Replication of the original study", st["h1"]),
+        _para(f"{r.citation} {r.study}.", st["body"]),
+        Spacer(1, 0.15 * cm),
+        _verdict_row(r.verdict, _esc(r.sentence), st, reliable=True),
+        Spacer(1, 0.2 * cm),
+        _para(
+            f"The claim tested: {a} beats {b}. BF_r0 (Verhagen & Wagenmakers 2014) says how many times "
+            "better the original's effect predicts the replication data than no effect does; above "
+            f"{r.bf_threshold:g} the effect replicated, below 1/{r.bf_threshold:g} it did not. The "
+            "informed prior is the original study's posterior; the sceptical prior is centred on no "
+            "difference, with the original difference at its 95th percentile. P(in ROPE) is the "
+            "probability, under the sceptical prior, that the difference is too small to matter; at "
+            f"{spec.replication.equivalence:g} or more the effect did not replicate. Methods: {methods}.",
+            st["small"],
+        ),
+        Spacer(1, 0.2 * cm),
+        _table(bfs, [2.2, 2.6, 2.6, 2.4, 2.4, 1.3, 1.2, 1.9], st),
+        Spacer(1, 0.2 * cm),
+        _figure(forest_figure(r.contrasts, percent_metrics=percent)),
+        _para(assumed, st["small"]),
+        Spacer(1, 0.15 * cm),
+        _table(numbers, [3.0, 3.5, 1.6, 8.7], st),
+        PageBreak(),
+    ]
 
 
 # ---- effects and posteriors ---------------------------------------------------------------

@@ -282,6 +282,69 @@ class Matching(_Strict):
     accept_imbalance: bool = False
 
 
+class Reported(_Strict):
+    """One number from an original study: as published, or assumed (``assumed`` says why)."""
+
+    value: float
+    assumed: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_number(cls, v: Any) -> Any:
+        return {"value": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+    @property
+    def published(self) -> bool:
+        """Whether the number was published (not assumed)."""
+        return self.assumed is None
+
+
+class OriginalSummary(_Strict):
+    """An original arm's published summary of one metric: a proportion, or a mean and sd."""
+
+    proportion: Reported | None = None
+    mean: Reported | None = None
+    sd: Reported | None = None
+
+
+class OriginalArm(_Strict):
+    """One arm of the original study: its size and its summaries per metric of this spec."""
+
+    n: Reported
+    metrics: dict[str, OriginalSummary] = Field(default_factory=dict)
+
+
+class Original(_Strict):
+    """The original study a replication is judged against (``channelab replicate``).
+
+    ``contrast`` is its headline claim, ``[a, b]``: arm ``a`` does better than arm ``b`` on
+    the outcome metrics. Every number is published unless it says ``assumed: why``.
+    """
+
+    citation: str
+    study: str = ""
+    contrast: tuple[str, str]
+    arms: dict[str, OriginalArm]
+
+
+class Replication(_Strict):
+    """How a replication is planned and judged.
+
+    Verdict on each metric the original reports: ``replicated`` when the replication Bayes
+    factor BF_r0 ≥ ``bf_threshold``; ``not replicated`` when BF_r0 ≤ 1/``bf_threshold`` or the
+    contrast is inside the metric's ROPE with probability ≥ ``equivalence`` (sceptical prior);
+    otherwise ``inconclusive``. ``primary`` names the metric whose verdict is the headline
+    (default: the first outcome metric the original reports).
+    """
+
+    primary: str | None = None
+    bf_threshold: Annotated[float, Field(gt=1)] = 10.0
+    equivalence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    powers: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9, 0.95])
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    assurance_sims: Annotated[int, Field(ge=100, le=100_000)] = 4000
+
+
 class Spec(_Strict):
     """A validated experiment definition."""
 
@@ -306,6 +369,8 @@ class Spec(_Strict):
     plan: Plan = Plan()
     assignment: Assignment = Assignment()
     matching: Matching = Matching()
+    original: Original | None = None
+    replication: Replication = Replication()
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("arms", mode="before")
@@ -391,9 +456,53 @@ class Spec(_Strict):
                 problems.append(f"plan.baselines: {k!r} is not a metric" + _suggest(k, names))
         if len(set(self.assignment.strata)) != len(self.assignment.strata):
             problems.append("assignment.strata: a column is listed twice")
+        problems += self._original_problems(names)
         if problems:  # one line per problem, each starting with its key path
             raise ValueError("\n".join(problems))
         return self
+
+    def _original_problems(self, names: list[str]) -> list[str]:
+        o = self.original
+        if o is None:
+            return []
+        problems = []
+        arms = list(self.arms)
+        for i, a in enumerate(o.contrast):
+            if a not in o.arms:
+                problems.append(
+                    f"original.contrast.{i}: {a!r} has no published numbers under original.arms"
+                    + _suggest(a, list(o.arms))
+                )
+        for a, arm in o.arms.items():
+            where = f"original.arms.{a}"
+            if a not in arms:
+                problems.append(f"{where}: {a!r} is not an arm of this spec" + _suggest(a, arms))
+            if arm.n.value < 2:
+                problems.append(f"{where}.n: got {arm.n.value:g}, but expected at least 2 participants")
+            for k, summary in arm.metrics.items():
+                metric = next((m for m in self.metrics if m.name == k), None)
+                if metric is None:
+                    problems.append(f"{where}.metrics.{k}: not a metric of this spec" + _suggest(k, names))
+                elif metric.type == "binary":
+                    p = summary.proportion
+                    if p is None or not 0 < p.value < 1:
+                        problems.append(
+                            f"{where}.metrics.{k}.proportion: a binary metric needs the published "
+                            "proportion, strictly between 0 and 1"
+                        )
+                elif summary.mean is None:
+                    problems.append(
+                        f"{where}.metrics.{k}.mean: a {metric.type} metric needs the published mean"
+                    )
+                elif summary.sd is None or summary.sd.value <= 0:
+                    problems.append(
+                        f"{where}.metrics.{k}.sd: a {metric.type} metric needs the sd (> 0); give the "
+                        "published one or an assumed one, {value: 1.2, assumed: why}"
+                    )
+        primary = self.replication.primary
+        if primary is not None and primary not in names:
+            problems.append(f"replication.primary: {primary!r} is not a metric" + _suggest(primary, names))
+        return problems
 
     # ---- derived views -------------------------------------------------------------------
 
@@ -403,6 +512,23 @@ class Spec(_Strict):
         return (
             list(self.matching.covariates) if self.matching.covariates is not None else list(self.covariates)
         )
+
+    @property
+    def replicated_metrics(self) -> list[Metric]:
+        """Metrics the original reports for both arms of its contrast, in funnel order."""
+        if self.original is None:
+            return []
+        a, b = (self.original.arms[x].metrics for x in self.original.contrast)
+        return [m for m in self.metrics_in_funnel_order if m.name in a and m.name in b]
+
+    @property
+    def primary_metric(self) -> Metric | None:
+        """The metric whose replication verdict is the headline (see :class:`Replication`)."""
+        metrics = self.replicated_metrics
+        chosen = [m for m in metrics if m.name == self.replication.primary] or [
+            m for m in metrics if m.role == "outcome"
+        ]
+        return next(iter(chosen or metrics), None)
 
     @property
     def treatments(self) -> list[str]:
