@@ -12,24 +12,20 @@ errors. Then times a full `run_experiment` (three metrics, PDF and JSON) with wa
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import arviz_stats as azs
 import duckdb
-import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from channelab.cells import build_cells
 from channelab.model import build_model, resolve_backend, sample
 from channelab.pipeline import run_experiment
 from channelab.source import open_source
 from channelab.spec import load_spec
+from rowlevel import fit_rows, max_mean_gap, row_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "experiments" / "hillstrom_email.yaml"
@@ -40,54 +36,6 @@ def conversion_only(backend: str):
     metrics = [m for m in spec.metrics if m.name == "conversion"]
     sampler = spec.sampler.model_copy(update={"backend": backend})
     return spec.model_copy(update={"metrics": metrics, "sampler": sampler})
-
-
-def row_model(spec) -> pm.Model:
-    """The same model written row by row with a Bernoulli likelihood."""
-    rows = duckdb.sql(f"SELECT * FROM read_csv('{spec.data_path}')").df()
-    arms = spec.arm_order
-    arm_idx = rows[spec.arm_column].map({a: i for i, a in enumerate(arms)}).to_numpy()
-    priors = spec.priors_for(spec.metrics[0])
-    y = rows["conversion"].to_numpy()
-    coords = {"treatment": arms[1:]}
-    levels = {c: sorted(rows[c].astype(str).unique()) for c in spec.covariates}
-    coords.update(levels)
-    with pm.Model(coords=coords) as model:
-        centre = float(np.log(y.mean() / (1 - y.mean())))
-        intercept = pm.Normal("conversion:intercept", centre, priors.intercept_sd)
-        arm = pm.Normal("conversion:arm", 0.0, priors.arm_sd, dims="treatment")
-        eta = intercept + pt.concatenate([pt.zeros(1), arm])[arm_idx]
-        for c, lv in levels.items():
-            idx = rows[c].astype(str).map({v: i for i, v in enumerate(lv)}).to_numpy()
-            eta = eta + pm.ZeroSumNormal(f"conversion:{c}", sigma=priors.covariate_sd, dims=c)[idx]
-        pm.Bernoulli("conversion:obs", logit_p=eta, observed=y)
-    return model
-
-
-def fit_rows(spec, backend: str, *, seed: int):
-    with row_model(spec):
-        return pm.sample(
-            draws=spec.sampler.draws,
-            tune=spec.sampler.tune,
-            chains=spec.sampler.chains,
-            cores=min(spec.sampler.chains, os.cpu_count() or 1),  # as channelab's own fit
-            target_accept=spec.sampler.target_accept,
-            random_seed=seed,
-            nuts_sampler=backend,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
-
-
-def max_mean_gap(a, b) -> float:
-    """Largest |difference of posterior means| over all parameters, in combined MCSEs."""
-    worst = 0.0
-    for var in a["posterior"].data_vars:
-        x, y = a["posterior"][var], b["posterior"][var]
-        se = np.sqrt(azs.mcse(x).to_numpy() ** 2 + azs.mcse(y).to_numpy() ** 2)
-        gap = np.abs((x.mean(("chain", "draw")) - y.mean(("chain", "draw"))).to_numpy()) / se
-        worst = max(worst, float(np.max(gap)))
-    return worst
 
 
 def timed(fn):
@@ -119,7 +67,9 @@ def main() -> None:
     if not args.skip_rows:
         # Another seed, so the comparison is between independent chains (with the same seed the
         # two likelihoods, equal up to a constant, have equal gradients and follow one path).
-        post_rows, t_rows = timed(lambda: fit_rows(spec, backend, seed=spec.seed + 1))
+        rows = duckdb.sql(f"SELECT * FROM read_csv('{spec.data_path}')").df()
+        model = row_model(rows, spec, ["conversion"])
+        post_rows, t_rows = timed(lambda: fit_rows(model, spec, backend, seed=spec.seed + 1))
         print(f"rows (64,000 rows):  {t_rows:8.1f} s")
         print(f"ratio rows / cells:  {t_rows / t_cells:8.1f} x")
         print(

@@ -26,7 +26,7 @@ import pandas as pd
 from channelab.balance import covariate_parts, smd
 from channelab.errors import DataError, SpecError
 from channelab.files import write_atomic
-from channelab.source import ROWS, open_file
+from channelab.source import ROWS, open_file, quote
 from channelab.spec import DataSource, Spec
 
 _EXAMPLES = 3
@@ -156,9 +156,10 @@ def read_units(path: Path, *, delimiter: str = ",") -> pd.DataFrame:
     data = DataSource(path=path, delimiter=delimiter)
     source = open_file(path, data, where="--units", text=True)
     try:
-        return source.con.execute(f"SELECT * FROM {ROWS}").df()
+        columns = ", ".join(quote(c) for c in source.columns)  # not the hidden row locators
+        return source.duck.execute(f"SELECT {columns} FROM {ROWS}").df()
     finally:
-        source.con.close()
+        source.close()
 
 
 def write_assignment(result: AssignmentResult, path: Path, *, units_path: Path | None = None) -> Path:

@@ -166,4 +166,4 @@ def simulated_cells(
     try:
         return build_cells(source, spec)
     finally:
-        source.con.close()
+        source.close()

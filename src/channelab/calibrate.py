@@ -179,7 +179,7 @@ def _cells(rows: pd.DataFrame, spec: Spec) -> Cells:
     try:
         return build_cells(source, spec)
     finally:
-        source.con.close()
+        source.close()
 
 
 def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Reduce unit rows to exact sufficient statistics per cell (arm × stratum), inside DuckDB.
+"""Reduce unit rows to exact sufficient statistics per cell (arm × stratum), inside the engine.
 
 A *stratum* is one combination of covariate levels. The model only ever sees these cells,
 so its cost depends on the number of cells, not rows. Per metric type the statistics are:
@@ -139,7 +139,7 @@ _KEY = "__channelab_key"
 
 
 def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cells:
-    """Aggregate the rows of ``source`` into :class:`Cells` with one DuckDB query per table.
+    """Aggregate the rows of ``source`` into :class:`Cells` with one query per table, in its engine.
 
     With ``weight`` (a column of non-negative weights, e.g. from matching), every statistic is
     a weighted sum and rows of weight 0 are left out: integer weights give exactly the cells
@@ -159,11 +159,10 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
             aggs += [
                 f"coalesce(fsum({w}) FILTER (WHERE {y} > 0), 0) AS {m.name}__n_pos",
                 f"coalesce(fsum({w} * ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log",
-                f"coalesce(fsum({w} * ln({y}) ^ 2) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
+                f"coalesce(fsum({w} * ln({y}) * ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
             ]
-    table = source.con.execute(
-        f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY ALL ORDER BY ALL"
-    ).df()
+    by = ", ".join(str(i + 1) for i in range(len(keys)))  # ordinals: portable to Spark
+    table = source.df(f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY {by} ORDER BY {by}")
 
     arms = tuple(spec.arm_order)
     arm_idx = table[key_names[0]].map({a: i for i, a in enumerate(arms)}).to_numpy(dtype=np.int64)
@@ -214,10 +213,11 @@ def _frequency_table(
 ) -> dict[str, np.ndarray]:
     """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial."""
     y = f"CAST({quote(metric.source_column)} AS BIGINT)"
-    freq = source.con.execute(
+    by = ", ".join(str(i + 1) for i in range(len(key_names) + 1))
+    freq = source.df(
         f"SELECT {key_sql}, {y} AS {_KEY}value, fsum({weight}) AS units FROM {ROWS} {where} "
-        "GROUP BY ALL ORDER BY ALL"
-    ).df()
+        f"GROUP BY {by} ORDER BY {by}"
+    )
     cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
     rows = freq[key_names].itertuples(index=False, name=None)
     return {

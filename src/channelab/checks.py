@@ -104,9 +104,9 @@ class _RowRule:
 def _apply_row_rules(source: Source, rules: list[_RowRule]) -> list[Finding]:
     if not rules:
         return []
-    counts = source.con.execute(
+    (counts,) = source.fetchall(
         "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {ROWS}"
-    ).fetchone()
+    )
     out = []
     for rule, n in zip(rules, counts or (), strict=True):
         if n:
@@ -149,17 +149,8 @@ def _require_columns(source: Source, spec: Spec) -> None:
 
 def _examples(source: Source, condition: str, value: str) -> str:
     """First rows (1-based, header excluded) matching ``condition``, as 'row 12 (value 3)'."""
-    source.con.execute("SET threads = 1")  # row numbers must follow file order
-    try:
-        # no SELECT *: a data column named like an alias would shadow it
-        rows = source.con.execute(
-            "SELECT rn_, v_ FROM (SELECT row_number() OVER () AS rn_, "
-            f"{value} AS v_, ({condition}) AS hit_ FROM {ROWS}) "
-            f"WHERE hit_ ORDER BY rn_ LIMIT {_EXAMPLES}"
-        ).fetchall()
-    finally:
-        source.con.execute("RESET threads")
-    return ", ".join(f"row {rn}" + ("" if v is None else f" ({v!r})") for rn, v in rows)
+    rows = source.first_rows(condition, value, _EXAMPLES)
+    return ", ".join(where + ("" if v is None else f" ({v!r})") for where, v in rows)
 
 
 def _missing_value_rules(spec: Spec) -> list[_RowRule]:
@@ -177,10 +168,9 @@ def _missing_value_rules(spec: Spec) -> list[_RowRule]:
 
 def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Finding]]:
     arm = quote(spec.arm_column)
-    rows = source.con.execute(
-        f"SELECT CAST({arm} AS VARCHAR) AS a, count(*) FROM {ROWS} "
-        f"WHERE {arm} IS NOT NULL GROUP BY a ORDER BY a"
-    ).fetchall()
+    rows = source.fetchall(
+        f"SELECT CAST({arm} AS VARCHAR), count(*) FROM {ROWS} WHERE {arm} IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
     counts = {str(a): int(n) for a, n in rows}
     out = []
     unknown = {a: n for a, n in counts.items() if a not in spec.arms}
@@ -223,7 +213,11 @@ def _metric_value_rules(metric: Metric) -> list[_RowRule]:
     name = f"column {metric.source_column!r} (metric {metric.name!r}, type {metric.type})"
     rules = [
         (f"{col} IS NOT NULL AND {num} IS NULL", "is not a number", "Export it as a plain number"),
-        (f"NOT isfinite({num})", "is infinite or NaN", "Fix or remove these values at the source"),
+        (
+            f"isnan({num}) OR abs({num}) = CAST('Infinity' AS DOUBLE)",
+            "is infinite or NaN",
+            "Fix or remove these values at the source",
+        ),
     ]
     if metric.type == "binary":
         rules.append(
@@ -258,12 +252,16 @@ def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
             )
         ]
     uid, arm = quote(spec.unit.id), quote(spec.arm_column)
-    rows = source.con.execute(
-        f"SELECT {uid}, count(*) AS n, count(DISTINCT {arm}) AS arms FROM {ROWS} "
-        f"WHERE {uid} IS NOT NULL GROUP BY {uid} HAVING count(*) > 1 ORDER BY n DESC, {uid} LIMIT 100000"
-    ).fetchall()
-    cross = [r for r in rows if r[2] > 1]
-    repeat = [r for r in rows if r[2] == 1]
+    ((repeated,),) = source.fetchall(f"SELECT count({uid}) - count(DISTINCT {uid}) FROM {ROWS}")
+    if not repeated:  # the usual case, settled by the cheapest query (10M rows: 0.9 s, not 4 s)
+        return []
+    # min <> max rather than count(DISTINCT): no set of arms is kept per unit
+    rows = source.fetchall(
+        f"SELECT {uid}, count(*) AS n, min({arm}) <> max({arm}) AS two_arms FROM {ROWS} "
+        f"WHERE {uid} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 100000"
+    )
+    cross = [r for r in rows if r[2]]
+    repeat = [r for r in rows if not r[2]]
     out = []
     if cross:
         ex = ", ".join(repr(r[0]) for r in cross[:_EXAMPLES])
@@ -297,10 +295,10 @@ def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
     if not cluster:
         return []
     col, arm = quote(cluster), quote(spec.arm_column)
-    rows = source.con.execute(
-        f"SELECT CAST({col} AS VARCHAR), count(DISTINCT {arm}) FROM {ROWS} WHERE {col} IS NOT NULL "
-        f"GROUP BY 1 HAVING count(DISTINCT {arm}) > 1 ORDER BY 1"
-    ).fetchall()
+    rows = source.fetchall(
+        f"SELECT CAST({col} AS VARCHAR) FROM {ROWS} WHERE {col} IS NOT NULL "
+        f"GROUP BY 1 HAVING min({arm}) <> max({arm}) ORDER BY 1"
+    )
     if not rows:
         return []
     ex = ", ".join(repr(r[0]) for r in rows[:_EXAMPLES])
@@ -319,7 +317,7 @@ def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
 def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:
     out = []
     for cov in spec.covariates:
-        n = source.con.execute(f"SELECT count(DISTINCT {quote(cov)}) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
+        ((n,),) = source.fetchall(f"SELECT count(DISTINCT {quote(cov)}) FROM {ROWS}")
         if n > MAX_COVARIATE_LEVELS:
             out.append(
                 Finding(

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -51,6 +51,9 @@ def _steps() -> Iterator[Callable[[str], None]]:
         last: list[str] = []
 
         def step(text: str) -> None:
+            if last and text.startswith(last[-1] + " ("):  # progress of the step, e.g. "(40 %)"
+                status.update(text)
+                return
             if last:
                 console.print(f"[green]✓[/] {last[-1]}")
             last.append(text)
@@ -73,19 +76,32 @@ def run(
         "reports"
     ),
     seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+    engine: Annotated[
+        Literal["duckdb", "spark"] | None,
+        typer.Option(help="Read and aggregate the rows with this engine (overrides the spec's)."),
+    ] = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
-    _run(spec, out_dir=out_dir, seed=seed)
+    _run(spec, out_dir=out_dir, seed=seed, engine=engine)
 
 
-def _run(spec: Path, *, out_dir: Path, seed: int | None, data: Path | None = None) -> None:
+def _run(
+    spec: Path,
+    *,
+    out_dir: Path,
+    seed: int | None,
+    data: Path | None = None,
+    engine: Literal["duckdb", "spark"] | None = None,
+) -> None:
     from channelab.pipeline import run_experiment
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     _quiet_libraries()
     try:
         with _steps() as step:
-            analysis, pdf, js = run_experiment(spec, out_dir=out_dir, seed=seed, data=data, on_step=step)
+            analysis, pdf, js = run_experiment(
+                spec, out_dir=out_dir, seed=seed, data=data, engine=engine, on_step=step
+            )
     except ChannelabError as exc:
         raise _fail(exc) from None
     for arm in analysis.effects.arms:

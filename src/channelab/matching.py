@@ -348,7 +348,7 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
         raise DataError(f"{source.path}: a matched design needs unit ids (unit.id) to pair units.")
     covariates = spec.matching_covariates
     columns = list(dict.fromkeys([uid, spec.arm_column, *covariates, *cfg.exact]))
-    rows = source.con.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {ROWS}").df()
+    rows = source.duck.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {ROWS}").df()
     treated = rows[spec.arm_column].astype(str) == spec.treatments[0]
     matched = match(
         rows,
@@ -388,9 +388,9 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
     frame = matched.units[[uid]].rename(columns={uid: "__channelab_uid"})
     frame[WEIGHT] = effective_weights(matched.units["weight"].to_numpy(), matched.units["treated"].to_numpy())
     frame["__channelab_uid"] = frame["__channelab_uid"].astype(str)
-    source.con.register("__channelab_weights", frame)
-    source.con.execute(f"ALTER VIEW {ROWS} RENAME TO unit_rows_raw")
-    source.con.execute(
+    source.duck.register("__channelab_weights", frame)
+    source.duck.execute(f"ALTER VIEW {ROWS} RENAME TO unit_rows_raw")
+    source.duck.execute(
         f"CREATE VIEW {ROWS} AS SELECT r.*, w.{WEIGHT} FROM unit_rows_raw r JOIN __channelab_weights w "
         f"ON CAST(r.{quote(uid)} AS VARCHAR) = w.__channelab_uid WHERE w.{WEIGHT} > 0"
     )

@@ -23,8 +23,8 @@ from channelab.effects import Effects, compute_effects
 from channelab.matching import WEIGHT, MatchResult, match_experiment
 from channelab.model import build_model, resolve_backend, sample
 from channelab.replicate import ReplicationResult, judge
-from channelab.source import open_source
-from channelab.spec import Spec, load_spec
+from channelab.source import Engine, open_source, watch
+from channelab.spec import Spec, load_spec, parse_spec
 
 #: Receives a short description of each step as it starts (the CLI shows it as progress).
 StepCallback = Callable[[str], None]
@@ -61,7 +61,7 @@ class Analysis:
 def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     """Check the spec's data and reduce it to cells; fails in seconds, before any sampling."""
     step = on_step or (lambda _: None)
-    step("Reading data")
+    step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
     source = open_source(spec)
     step("Checking rows")
     checks = run_checks(source, spec)
@@ -70,8 +70,9 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         step(f"Matching ({spec.matching.method}) and checking balance")
         matching = match_experiment(source, spec)
     step("Aggregating cells")
-    cells = build_cells(source, spec, weight=WEIGHT if matching else None)
-    source.con.close()
+    with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
+        cells = build_cells(source, spec, weight=WEIGHT if matching else None)
+    source.close()
     return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 
@@ -140,13 +141,14 @@ def run_experiment(
     out_dir: str | Path = "reports",
     seed: int | None = None,
     data: str | Path | None = None,
+    engine: Engine | None = None,
     on_step: StepCallback | None = None,
     progressbar: bool = False,
 ) -> tuple[Analysis, Path, Path]:
     """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
 
     ``data`` analyses another data file with the same spec (e.g. a second replication);
-    the outputs are then named ``NAME.DATASTEM``.
+    the outputs are then named ``NAME.DATASTEM``. ``engine`` overrides the spec's engine.
     """
     from channelab.export import write_json
     from channelab.report import write_pdf
@@ -157,6 +159,8 @@ def run_experiment(
         data = Path(data).resolve()
         stem = f"{spec.name}.{data.stem}"
         spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
+    if engine is not None and engine != spec.engine:
+        spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
     analysis = analyse(spec, seed=seed, on_step=on_step, progressbar=progressbar)
     out = Path(out_dir)
     step = on_step or (lambda _: None)

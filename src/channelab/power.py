@@ -327,7 +327,7 @@ def resolve_baselines(spec: Spec) -> Baselines:
         where = ""
         if spec.arm_column in source.columns:
             where = f"WHERE {quote(spec.arm_column)} = ?"
-            (count,) = source.con.execute(
+            (count,) = source.duck.execute(
                 f"SELECT count(*) FROM {ROWS} {where}", [spec.control]
             ).fetchone() or (0,)
             if not count:
@@ -353,13 +353,13 @@ def resolve_baselines(spec: Spec) -> Baselines:
             if cluster is not None and cluster in source.columns:
                 clusters[m.name] = _pilot_clusters(source, quote(cluster), col, where, params)
     finally:
-        source.con.close()
+        source.close()
     return Baselines(values, sources, clusters)
 
 
 def _row(source: Source, sql: str, params: list[str]) -> tuple[Any, ...]:
     """The single row an aggregate query returns."""
-    row = source.con.execute(sql, params).fetchone()
+    row = source.duck.execute(sql, params).fetchone()
     if row is None:
         raise DataError(f"{source.path}: the query of the pilot rows returned nothing")
     return tuple(row)
@@ -406,7 +406,7 @@ def _pilot_clusters(
     sizes, means, variances = (
         np.asarray(v, dtype=float)
         for v in zip(
-            *source.con.execute(
+            *source.duck.execute(
                 f"SELECT count(*), avg(CAST({col} AS DOUBLE)), coalesce(var_samp(CAST({col} AS DOUBLE)), 0) "
                 f"FROM {ROWS} {where} GROUP BY {cluster}",
                 params,

@@ -129,18 +129,60 @@ class Arm(_Strict):
 
 
 class DataSource(_Strict):
-    """Where the unit rows live; a relative path is resolved against the YAML file's folder."""
+    """Where the unit rows live; a relative path is resolved against the YAML file's folder.
+
+    ``path`` may be a glob (``logs/week-*.parquet``): the matching files are read as one table,
+    streamed rather than loaded. A DuckDB database file (``.duckdb``/``.db``) needs ``table``
+    or ``query`` (a SQL ``SELECT`` run in that database). ``memory_limit`` caps DuckDB's
+    memory (e.g. ``"2GB"``); larger aggregations spill to disk.
+    """
 
     path: Path
-    format: Literal["csv", "parquet"] | None = None
+    format: Literal["csv", "parquet", "duckdb"] | None = None
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    table: str | None = None
+    query: str | None = None
+    memory_limit: str | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", v):
+            raise ValueError(f"got {v!r}, but expected a size such as '500MB' or '2GB'")
+        return v
 
     @property
-    def resolved_format(self) -> Literal["csv", "parquet"]:
+    def resolved_format(self) -> Literal["csv", "parquet", "duckdb"]:
         """Format given in the spec, or inferred from the file suffix."""
         if self.format is not None:
             return self.format
-        return "parquet" if self.path.suffix.lower() in {".parquet", ".pq"} else "csv"
+        suffix = self.path.suffix.lower()
+        if suffix in {".parquet", ".pq"}:
+            return "parquet"
+        return "duckdb" if suffix in {".duckdb", ".db"} else "csv"
+
+    @property
+    def is_glob(self) -> bool:
+        """Whether ``path`` names several files by a pattern."""
+        return any(ch in str(self.path) for ch in "*?[")
+
+    @model_validator(mode="after")
+    def _database_needs_one_relation(self) -> Self:
+        given = [k for k in ("table", "query") if getattr(self, k) is not None]
+        if self.resolved_format == "duckdb":
+            if len(given) != 1:
+                raise ValueError(
+                    "a DuckDB database needs exactly one of 'table' (a table or view name) "
+                    f"or 'query' (a SELECT), got {given or 'neither'}"
+                )
+            if self.is_glob:
+                raise ValueError("'path' must name one database file, not a pattern")
+        elif given:
+            raise ValueError(
+                f"'{given[0]}' is only for a DuckDB database (.duckdb/.db or format: duckdb); "
+                "for CSV or Parquet files remove it"
+            )
+        return self
 
 
 class Unit(_Strict):
@@ -352,6 +394,7 @@ class Spec(_Strict):
     title: str | None = None
     description: str = ""
     design: Literal["randomised", "matched"] = "randomised"
+    engine: Literal["duckdb", "spark"] = "duckdb"
     unit: Unit = Unit()
     data: DataSource
     arm_column: str
@@ -450,6 +493,12 @@ class Spec(_Strict):
                 problems.append("matching.covariates: a matched design needs covariates to balance")
             if self.unit.randomised_by is not None:
                 problems.append("unit.randomised_by: nothing was randomised in a matched design; remove it")
+            if self.engine == "spark":
+                problems.append(
+                    "engine: matching runs in memory on the units; use engine: duckdb for a matched design"
+                )
+        if self.engine == "spark" and self.data.resolved_format == "duckdb":
+            problems.append("engine: Spark cannot read a DuckDB database; export the rows to Parquet")
         names = [m.name for m in self.metrics]
         for k in self.plan.baselines:
             if k not in names:
