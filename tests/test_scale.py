@@ -35,6 +35,8 @@ SIM = {
     "spend": SimMetric("revenue", 0.1, {"treatment": 0.2}, amount=80.0),
 }
 
+ROOT = Path(__file__).resolve().parents[1]
+
 needs_spark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
     reason="Spark tests need the spark extra (pip install -e '.[spark]') and Java 17",
@@ -293,3 +295,14 @@ def test_spark_names_the_malformed_file(rows: pd.DataFrame, tmp_path: Path):
     spec = load_spec(write_spec(tmp_path, {"path": "csv/*.csv"}, engine="spark"))
     with pytest.raises(DataError, match=r"week-02\.csv: line 2 has 7 field\(s\), but the header has 6"):
         open_source(spec)
+
+
+def test_engine_override_is_validated_like_the_spec(tmp_path: Path):
+    from channelab.pipeline import run_experiment
+
+    spec = tmp_path / "matched.yaml"
+    shutil.copy(ROOT / "experiments" / "matched_social_selling.yaml", spec)
+    text = spec.read_text().replace("../data/", f"{ROOT / 'data'}/")
+    spec.write_text(text)
+    with pytest.raises(SpecError, match=r"engine: matching runs in memory on the units; use engine: duckdb"):
+        run_experiment(spec, out_dir=tmp_path, engine="spark")
