@@ -209,17 +209,7 @@ def open_file(
     except duckdb.Error as exc:
         con.close()
         raise _read_error(files, data, exc, text=text) from None
-    if n_rows == 0:
-        raise DataError(f"{path}: the file has a header but no data rows.")
-    return Source(
-        con=con,
-        path=path,
-        columns={row[0]: row[1] for row in described},
-        n_rows=int(n_rows),
-        sha256=_sha256(files),
-        size_bytes=sum(f.stat().st_size for f in files),
-        files=tuple(files),
-    )
+    return _file_source(path, files, {row[0]: row[1] for row in described}, int(n_rows), con=con)
 
 
 def _reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
@@ -395,21 +385,36 @@ def open_spark(path: Path, data: DataSource, *, where: str) -> Source:
         n_rows = frame.count()
     except Exception as exc:  # Spark's reader errors come as Py4J as well as PySpark exceptions
         raise _read_error(files, data, exc, text=False) from None
+    return _file_source(path, files, columns, int(n_rows), spark=spark)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _file_source(
+    path: Path,
+    files: list[Path],
+    columns: dict[str, str],
+    n_rows: int,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    spark: SparkSession | None = None,
+) -> Source:
+    """The :class:`Source` of rows read from ``files``, fingerprinted; refuses zero rows."""
     if n_rows == 0:
+        if con is not None:
+            con.close()
         raise DataError(f"{path}: the file has a header but no data rows.")
     return Source(
-        con=None,
+        con=con,
         path=path,
         columns=columns,
-        n_rows=int(n_rows),
+        n_rows=n_rows,
         sha256=_sha256(files),
         size_bytes=sum(f.stat().st_size for f in files),
         files=tuple(files),
         spark=spark,
     )
-
-
-# ---- helpers ----------------------------------------------------------------------------------
 
 
 def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
