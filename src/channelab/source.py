@@ -60,11 +60,6 @@ class Source:
     files: tuple[Path, ...] = ()
     spark: SparkSession | None = None
 
-    @property
-    def engine(self) -> Engine:
-        """The engine holding the rows."""
-        return "spark" if self.spark is not None else "duckdb"
-
     def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
         """Run ``sql`` (DuckDB dialect) and return its rows."""
         if self.spark is not None:
@@ -349,21 +344,21 @@ def spark_session() -> SparkSession:
         from pyspark.sql import SparkSession
     except ImportError:
         raise DataError("engine: spark needs PySpark and Java 17: pip install 'channelab[spark]'") from None
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        SparkSession.builder.master(os.environ.get("CHANNELAB_SPARK_MASTER", "local[*]"))
-        .appName("channelab")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        # parse every CSV field, so that a line with extra fields fails instead of being cut
-        .config("spark.sql.csv.parser.columnPruning.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("FATAL")  # failures reach the user as DataErrors
+    session = SparkSession.getActiveSession()
+    if session is None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        session = (
+            SparkSession.builder.master(os.environ.get("CHANNELAB_SPARK_MASTER", "local[*]"))
+            .appName("channelab")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("FATAL")  # failures reach the user as DataErrors
+    # on a cluster's session too: parse every CSV field, so that a line with extra fields
+    # fails instead of being cut
+    session.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     return session
 
 
