@@ -27,10 +27,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from channelab.calibrate import Calibration, calibrate
-from channelab.model import resolve_backend
-from channelab.simulate import outreach_spec
-from channelab.spec import Spec
+from channelab.analysis.model import resolve_backend
+from channelab.simulate.calibrate import Calibration, calibrate
+from channelab.simulate.outreach import outreach_spec
+from channelab.spec.schema import Spec
 
 COVERAGE_TARGET = (0.92, 0.96)
 NULL_REAL_LIFT_MAX = 0.05

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from channelab.matching import _Pool, match, propensity_scores
-from channelab.simulate import simulate_selection
+from channelab.design.matching import _Pool, match, propensity_scores
+from channelab.simulate.selection import simulate_selection
 
 
 def linear_skip(values: np.ndarray, treated_logits: np.ndarray, width: float) -> int:

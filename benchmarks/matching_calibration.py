@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from channelab.cells import build_cells
-from channelab.effects import compute_effects
-from channelab.matching import WEIGHT, match_experiment
-from channelab.model import Refitter
-from channelab.simulate import simulate_selection
-from channelab.source import frame_source
-from channelab.spec import load_spec
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.model import Refitter
+from channelab.design.matching import WEIGHT, match_experiment
+from channelab.engine.aggregate import build_cells
+from channelab.engine.source import frame_source
+from channelab.simulate.selection import simulate_selection
+from channelab.spec.loader import load_spec
 
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "matched_social_selling.yaml"
 

@@ -111,7 +111,7 @@ def generate(n: int) -> Path:
 
 def _channelab(spec_path: Path) -> dict:
     from channelab.pipeline import analyse
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     t = time.perf_counter()
     analysis = analyse(load_spec(spec_path))
@@ -164,7 +164,7 @@ def _glm(spec_path: Path) -> dict:
 
 
 def _binary_spec(spec_path: Path):
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     spec = load_spec(spec_path)
     return spec.model_copy(update={"metrics": [m for m in spec.metrics if m.name in BINARY]})
@@ -172,9 +172,9 @@ def _binary_spec(spec_path: Path):
 
 def _cell_fit(spec):
     """Channelab's fit of the binary metrics: (posterior, seconds from rows to posterior)."""
-    from channelab.cells import build_cells
-    from channelab.model import build_model, sample
-    from channelab.source import open_source
+    from channelab.analysis.model import build_model, sample
+    from channelab.engine.aggregate import build_cells
+    from channelab.engine.rows import open_source
 
     t = time.perf_counter()
     source = open_source(spec)
@@ -226,7 +226,7 @@ def _row_level(spec_path: Path) -> dict:
 
 def _posterior_check(spec_path: Path) -> dict:
     """Both models fitted in full on a subset: posterior means, times, and the estimate's accuracy."""
-    from channelab.model import resolve_backend
+    from channelab.analysis.model import resolve_backend
     from rowlevel import fit_rows, max_mean_gap, row_model
 
     folder = CACHE / f"check-{CHECK_N}"

@@ -20,7 +20,7 @@ DATA = ROOT / "data"
 @pytest.fixture(scope="session")
 def hillstrom_run(tmp_path_factory: pytest.TempPathFactory):
     """The flagship experiment run once per session: (analysis, pdf path, json path)."""
-    from channelab.pipeline import run_experiment
+    from channelab.app import run_experiment
 
     out = tmp_path_factory.mktemp("reports")
     return run_experiment(EXPERIMENTS / "hillstrom_email.yaml", out_dir=out)
@@ -66,7 +66,7 @@ def write_experiment(tmp_path: Path):
     import pandas as pd
     import yaml
 
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     def _write(rows: pd.DataFrame, metrics: list[dict], **overrides):
         rows.to_csv(tmp_path / "rows.csv", index=False)
@@ -94,7 +94,7 @@ def make_effect(
     """An Effect with known numbers; probabilities come from ``draws`` when given."""
     import numpy as np
 
-    from channelab.effects import Effect, Interval
+    from channelab.analysis.results import Effect, Interval
 
     d = np.asarray(draws if draws is not None else [mean])
     return Effect(

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from channelab.assign import allocation_pattern, assign, read_units, write_assignment
-from channelab.checks import run_checks
 from channelab.cli import app
+from channelab.design.assign import allocation_pattern, assign, read_units, write_assignment
+from channelab.engine.checks import run_checks
+from channelab.engine.source import frame_source
 from channelab.errors import DataError, SpecError
-from channelab.source import frame_source
-from channelab.spec import parse_spec
+from channelab.spec.loader import parse_spec
 
 
 def _spec(arms=None, strata=(), cluster=None, **extra):

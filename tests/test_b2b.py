@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from channelab.pipeline import analyse
-from channelab.simulate import SCENARIOS, simulate_outreach
-from channelab.spec import load_spec
+from channelab.simulate.outreach import simulate_outreach
+from channelab.simulate.scenarios import SCENARIOS
+from channelab.spec.loader import load_spec
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +84,7 @@ def test_null_scenario_gives_no_real_lift(tmp_path):
 def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
     from pypdf import PdfReader
 
-    from channelab.pipeline import run_experiment
+    from channelab.app import run_experiment
     from conftest import DATA, EXPERIMENTS
 
     analysis, pdf, _ = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)

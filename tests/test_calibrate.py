@@ -11,21 +11,15 @@ import math
 import numpy as np
 import pytest
 
-from channelab.calibrate import calibrate
-from channelab.cells import build_cells
+from channelab.analysis.model import Refitter, build_model, centred_pooling, sample
+from channelab.engine.aggregate import build_cells
+from channelab.engine.source import frame_source
 from channelab.errors import ChannelabError, ModelError
-from channelab.model import Refitter, build_model, centred_pooling, sample
-from channelab.simulate import (
-    SCENARIOS,
-    Scenario,
-    SimMetric,
-    outreach_metrics,
-    outreach_spec,
-    simulate_ab,
-    simulate_outreach,
-)
-from channelab.source import frame_source
-from channelab.spec import parse_spec
+from channelab.simulate.ab import SimMetric, simulate_ab
+from channelab.simulate.calibrate import calibrate
+from channelab.simulate.outreach import outreach_spec, simulate_outreach
+from channelab.simulate.scenarios import SCENARIOS, Scenario, outreach_metrics
+from channelab.spec.loader import parse_spec
 from conftest import spec_dict
 
 ARMS = ("control", "treatment")

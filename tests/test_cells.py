@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from channelab.cells import build_cells
-from channelab.simulate import SimMetric, simulate_ab
-from channelab.source import open_source
+from channelab.engine.aggregate import build_cells
+from channelab.engine.rows import open_source
+from channelab.simulate.ab import SimMetric, simulate_ab
 
 METRICS = {
     "clicked": SimMetric("binary", 0.3, {"treatment": 0.2}),
@@ -71,7 +71,7 @@ def test_strata_weights_are_the_experiments_own_mix(write_experiment):
 
 
 def test_integer_weights_equal_repeated_rows(write_experiment, tmp_path):
-    from channelab.source import frame_source
+    from channelab.engine.source import frame_source
 
     rows, _ = simulate_ab(n_per_arm=300, metrics=METRICS, seed=5)
     weights = np.random.default_rng(1).integers(0, 4, len(rows))  # 0 drops a row

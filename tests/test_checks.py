@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelab.checks import MAX_COVARIATE_LEVELS, SRM_ALPHA, CheckReport, run_checks
+from channelab.engine.checks import MAX_COVARIATE_LEVELS, SRM_ALPHA, CheckReport, run_checks
+from channelab.engine.rows import open_source
 from channelab.errors import DataError
-from channelab.simulate import SimMetric, simulate_ab
-from channelab.source import open_source
-from channelab.spec import Spec
+from channelab.simulate.ab import SimMetric, simulate_ab
+from channelab.spec.schema import Spec
 
 SIM = {
     "clicks": SimMetric("count", 1.0),

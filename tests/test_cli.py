@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from channelab.cli import app
-from channelab.simulate import SimMetric, simulate_ab
+from channelab.simulate.ab import SimMetric, simulate_ab
 from conftest import EXPERIMENTS, spec_dict
 
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_not_converged_exits_3_and_still_writes_a_marked_report(tmp_path):
 @pytest.mark.parametrize("backend", ["pymc", "nutpie"])
 def test_same_inputs_give_the_same_numbers(tmp_path, backend):
     from channelab.pipeline import analyse
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     path = _write_sim(tmp_path, sampler={"draws": 300, "tune": 300, "chains": 2, "backend": backend})
     first, second = analyse(load_spec(path)), analyse(load_spec(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -9,13 +10,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from channelab.assurance import assurance, sim_metric
 from channelab.cli import app
-from channelab.design import design, design_dict, write_design_json
-from channelab.plots import power_curve_figure
-from channelab.power import plan_power, resolve_baselines
-from channelab.report import write_design_pdf
-from channelab.spec import Baseline, Metric, load_spec, parse_spec
+from channelab.design.assurance import assurance, sim_metric
+from channelab.design.plan import design
+from channelab.design.power import plan_power, resolve_baselines
+from channelab.files import json_bytes
+from channelab.reporting.json_report import design_json
+from channelab.reporting.pdf.design import design_pdf
+from channelab.reporting.plots.design import power_curve_figure
+from channelab.spec.core import Metric
+from channelab.spec.loader import load_spec, parse_spec
+from channelab.spec.plan import Baseline
 
 PLAN = {
     "name": "plan",
@@ -53,7 +58,7 @@ def test_simulated_metrics_have_the_baseline_mean_and_the_lift():
         "revenue": Baseline(share=0.1, amount=200.0, amount_sd_log=0.8),
         "continuous": Baseline(mean=10.0, sd=4.0),
     }
-    from channelab.simulate import simulate_ab
+    from channelab.simulate.ab import simulate_ab
 
     for kind, lift in rng_lifts.items():
         role = "revenue" if kind == "revenue" else "outcome"
@@ -93,7 +98,7 @@ def test_design_json_and_pdf_without_assurance(tmp_path):
     d = design(spec, sims=0)
     assert d.assurance is None
     assert d.seconds["frequentist"] < 1.0
-    data = design_dict(d)
+    data = design_json(d)
     assert [m["metric"] for m in data["metrics"]] == ["meetings", "revenue"]  # engagement is not planned
     meetings = data["metrics"][0]
     assert meetings["sample_size"][0]["power"] == 0.8
@@ -101,13 +106,12 @@ def test_design_json_and_pdf_without_assurance(tmp_path):
     assert meetings["sample_size"][0]["weeks"] == -(-meetings["sample_size"][0]["n_total"] // 2500)
     assert meetings["mde"][0]["lift"] == pytest.approx(d.power.metrics[0].mde[0.8])
     assert data["alpha_per_comparison"] == pytest.approx(0.025)
-    path = write_design_json(d, tmp_path / "out" / "plan.design.json")
-    assert json.loads(path.read_text())["experiment"] == "plan"
+    assert json.loads(json_bytes(data))["experiment"] == "plan"
+    assert json.loads(json_bytes(data))["provenance"]["seed"] == spec.seed
 
     from pypdf import PdfReader
 
-    pdf = write_design_pdf(d, tmp_path / "out" / "plan.design.pdf")
-    text = " ".join(PdfReader(pdf).pages[0].extract_text().split())
+    text = " ".join(PdfReader(io.BytesIO(design_pdf(d))).pages[0].extract_text().split())
     n = d.power.metrics[0].n_total[0.8]
     assert f"Meetings booked: to detect a +20 % lift with 80 % power, the test needs {n:,} units" in text
     assert "Bonferroni" in text

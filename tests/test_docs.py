@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from channelab.spec import parse_spec
+from channelab.spec.loader import parse_spec
 from conftest import ROOT
 
 

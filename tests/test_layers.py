@@ -1,39 +1,199 @@
-"""Imports go one way: the statistics layers never load plotting or PDF libraries."""
+"""The dependency rule of the package docstring, checked by reading every import in src/.
+
+Every ``import`` counts: at module level, under ``if TYPE_CHECKING:`` and inside functions.
+A module may import its own layer and the layers below it, never above, and the import graph
+has no cycle. Heavy libraries live in one layer each (PyMC in analysis, DuckDB and Spark in the
+engine, matplotlib and reportlab in reporting, YAML in the spec loader).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import ast
+from pathlib import Path
 
-STATISTICS_LAYERS = ", ".join(
-    f"channelab.{m}"
-    for m in (
-        "spec",
-        "cells",
-        "model",
-        "effects",
-        "pipeline",
-        "export",
-        "simulate",
-        "calibrate",
-        "power",
-        "assurance",
-        "assign",
-        "design",
-    )
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+#: Layers from the bottom up, as written in ``channelab/__init__.py``.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "files"),
+    ("spec",),
+    ("provenance",),
+    ("cells",),
+    ("engine",),
+    ("analysis",),
+    ("simulate",),
+    ("design",),
+    ("replication",),
+    ("pipeline",),
+    ("reporting",),
+    ("app",),
+    ("cli", "__main__"),
 )
 
+#: Third-party libraries and the only top-level parts (layer or module) that may import them.
+HOMES: dict[str, tuple[str, ...]] = {
+    "yaml": ("spec.loader",),
+    "pymc": ("analysis",),
+    "pytensor": ("analysis",),
+    "nutpie": ("analysis",),
+    "duckdb": ("engine",),
+    "pyspark": ("engine",),
+    "sqlglot": ("engine",),
+    "matplotlib": ("reporting",),
+    "reportlab": ("reporting",),
+}
 
-def test_statistics_layers_do_not_import_plotting():
-    loaded = "sorted(m for m in ('matplotlib', 'reportlab') if m in sys.modules)"
-    code = f"import sys, {STATISTICS_LAYERS}; print({loaded})"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+
+def module_name(path: Path, root: Path) -> str:
+    """``root/pkg/sub/mod.py`` -> ``pkg.sub.mod`` (a package's ``__init__`` is the package)."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def test_only_spec_module_reads_yaml():
-    from pathlib import Path
+def imports_of(path: Path, module: str) -> list[tuple[str, int]]:
+    """Every module ``path`` imports, anywhere in the file, with the line of the import."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against the importing package
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((base, node.lineno))
+            found += [(f"{base}.{alias.name}", node.lineno) for alias in node.names]  # submodules
+    return found
 
-    src = Path(__file__).resolve().parents[1] / "src" / "channelab"
-    readers = sorted(p.name for p in src.glob("*.py") if "import yaml" in p.read_text())
-    assert readers == ["spec.py"]
+
+def check_layers(root: Path, package: str, layers: tuple[tuple[str, ...], ...]) -> list[str]:
+    """Upward imports, imports outside a library's home, and import cycles in ``root/package``."""
+    rank = {part: i for i, parts in enumerate(layers) for part in parts}
+    graph: dict[str, set[str]] = {}
+    problems: list[str] = []
+    paths = sorted((root / package).rglob("*.py"))
+    modules = {module_name(path, root) for path in paths}
+    for path in paths:
+        module = module_name(path, root)
+        graph.setdefault(module, set())
+        top = module.split(".")[1] if "." in module else None
+        for target, line in imports_of(path, module):
+            where = f"{path.relative_to(root)}:{line}"
+            if target.split(".")[0] in HOMES and package == "channelab":
+                inner = module.removeprefix(f"{package}.")
+                if not any(inner == h or inner.startswith(h + ".") for h in HOMES[target.split(".")[0]]):
+                    problems.append(
+                        f"{where}: {module} imports {target}, which lives in {HOMES[target.split('.')[0]]}"
+                    )
+            if target not in modules:  # another library, or a name imported from a module
+                continue
+            graph[module].add(target)
+            target_top = target.split(".")[1] if target != package else None
+            if top is None or target_top is None:
+                continue  # the package root re-exports the public API lazily
+            if top not in rank or target_top not in rank:
+                problems.append(f"{where}: {top!r} or {target_top!r} is in no layer; add it to the rule")
+            elif rank[target_top] > rank[top]:
+                problems.append(f"{where}: {module} (layer {top}) imports {target} (a higher layer)")
+    problems += [f"import cycle: {' -> '.join(c)}" for c in cycles(graph)]
+    return problems
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle through each strongly connected group of modules (depth-first search)."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                found.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_channelab_imports_follow_the_written_rule():
+    assert check_layers(SRC, "channelab", LAYERS) == []
+
+
+def test_the_rule_in_the_code_is_the_rule_in_the_docstring():
+    doc = (SRC / "channelab" / "__init__.py").read_text(encoding="utf-8")
+    rule = doc.split("::", 1)[1].split("Public API")[0]
+    written = [line.strip().split("  ")[0].rstrip("/") for line in rule.splitlines() if line.strip()]
+    assert written == [", ".join(p for p in parts if p != "__main__") for parts in LAYERS]
+
+
+def test_every_top_level_part_is_in_a_layer():
+    parts = {p.stem if p.is_file() else p.name for p in (SRC / "channelab").iterdir()}
+    parts -= {"__init__", "__pycache__", "py"}
+    parts = {p for p in parts if not p.startswith(".")}
+    assert parts - {"py.typed"} <= {p for layer in LAYERS for p in layer}
+
+
+def _fake_package(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / "fake" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+FAKE_LAYERS = (("low",), ("high",))
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"low.py": "from fake.high import x\n", "high.py": "x = 1\n"}, "a higher layer"),
+        (
+            {"low.py": "def f():\n    from fake import high\n", "high.py": "x = 1\n"},
+            "a higher layer",
+        ),
+        (
+            {
+                "low.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import fake.high\n",
+                "high.py": "",
+            },
+            "a higher layer",
+        ),
+        (
+            {
+                "high/__init__.py": "",
+                "high/a.py": "from fake.high.b import y\n",
+                "high/b.py": "from fake.high.a import z\n",
+            },
+            "import cycle",
+        ),
+        ({"low.py": "from . import high\n", "high.py": ""}, "a higher layer"),
+        ({"middle.py": "x = 1\n"}, "no layer"),
+    ],
+    ids=["module-level", "in-function", "type-checking", "cycle", "relative", "unlisted"],
+)
+def test_the_check_fails_on_a_broken_rule(tmp_path, files, expected):
+    files = {"__init__.py": "", **files}
+    problems = check_layers(_fake_package(tmp_path, files), "fake", FAKE_LAYERS)
+    if expected == "no layer":  # a module nobody imports is not caught; one that imports is
+        files["low.py"] = "from fake import middle\n"
+        problems = check_layers(_fake_package(tmp_path, files), "fake", FAKE_LAYERS)
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_check_passes_a_package_that_follows_its_rule(tmp_path):
+    files = {"__init__.py": "", "low.py": "x = 1\n", "high.py": "from fake.low import x\n"}
+    assert check_layers(_fake_package(tmp_path, files), "fake", FAKE_LAYERS) == []

@@ -10,10 +10,10 @@ import pytest
 from scipy import stats
 from scipy.special import expit
 
-from channelab.cells import build_cells
-from channelab.model import build_model
-from channelab.simulate import SimMetric, simulate_ab
-from channelab.source import open_source
+from channelab.analysis.model import build_model
+from channelab.engine.aggregate import build_cells
+from channelab.engine.rows import open_source
+from channelab.simulate.ab import SimMetric, simulate_ab
 
 ARMS = ("control", "treatment", "other")
 CASES = {

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from channelab.matching import balance, effective_weights, match
+from channelab.design.matching import balance, effective_weights, match
 
 TRUE_LIFT = 0.10  # social selling raises meetings 10 % among the accounts that got it
 
@@ -161,7 +161,7 @@ def test_effective_weights_count_a_reused_control_once():
 def _matched_spec(tmp_path, rows: pd.DataFrame, treated: pd.Series, **matching):
     import yaml
 
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     data = rows.drop(columns=["expected"]).assign(channel=np.where(treated, "social", "none"))
     data["size_band"] = data["size"]
@@ -255,7 +255,7 @@ def test_matched_example_report_recovers_the_simulated_truth(tmp_path):
 
     from pypdf import PdfReader
 
-    from channelab.pipeline import run_experiment
+    from channelab.app import run_experiment
     from conftest import DATA, EXPERIMENTS
 
     analysis, pdf, out = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)

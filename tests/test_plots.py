@@ -7,15 +7,10 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from channelab.effects import ArmResult, Effect, Effects
-from channelab.plots import (
-    VERDICT_COLOURS,
-    funnel_figure,
-    interval_label,
-    metric_posterior_figure,
-    segment_figure,
-    trace_figure,
-)
+from channelab.analysis.results import ArmResult, Effect, Effects
+from channelab.reporting.plots.diagnostics import trace_figure
+from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
+from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
 from conftest import make_effect
 
 # (name, label, role, lift mean, lift sd, verdict) in funnel order
@@ -211,7 +206,7 @@ def _with_segments(effects: Effects) -> Effects:
     """Add per-level lifts of every non-engagement metric: level 'b' of arm 1 departs."""
     from dataclasses import replace
 
-    from channelab.effects import Interval, SegmentEffect
+    from channelab.analysis.results import Interval, SegmentEffect
 
     segments = []
     for e in effects.effects:
@@ -280,7 +275,7 @@ def matplotlib_colour(hex_colour: str) -> tuple[float, float, float]:
 def test_report_splits_a_many_arm_funnel_into_figures_on_one_scale():
     from types import SimpleNamespace
 
-    from channelab.report import FUNNEL_ARMS_PER_FIGURE, _funnel_figures
+    from channelab.reporting.pdf.analysis import FUNNEL_ARMS_PER_FIGURE, _funnel_figures
 
     effects = make_effects(n_arms=5)
     arms = [f"arm {i + 1}" for i in range(5)]

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from channelab.design.power import EffectSize, design_effect, plan_power, resolve_baselines
 from channelab.errors import DataError, SpecError
-from channelab.power import EffectSize, design_effect, plan_power, resolve_baselines
-from channelab.spec import Baseline, parse_spec
+from channelab.spec.loader import parse_spec
+from channelab.spec.plan import Baseline
 
 Z = norm.ppf
 
@@ -36,7 +37,7 @@ def _spec(metrics, *, arms=None, tmp_path=None, **plan):
         import yaml
 
         path.write_text(yaml.safe_dump(raw))
-        from channelab.spec import load_spec
+        from channelab.spec.loader import load_spec
 
         return load_spec(path)
     return parse_spec(raw)

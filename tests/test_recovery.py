@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from channelab.pipeline import analyse
-from channelab.simulate import SimMetric, simulate_ab
+from channelab.simulate.ab import SimMetric, simulate_ab
 
 pytestmark = pytest.mark.slow
 

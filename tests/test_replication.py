@@ -12,7 +12,7 @@ from scipy import integrate, stats
 from scipy.special import betaln
 
 from channelab.errors import SpecError
-from channelab.replication import (
+from channelab.replication.stats import (
     Counts,
     binomial_bf10,
     binomial_replication_bf,
@@ -224,7 +224,7 @@ def _ubc(tmp_path, **changes) -> dict:
 
 
 def _load(tmp_path, spec: dict):
-    from channelab.spec import load_spec
+    from channelab.spec.loader import load_spec
 
     path = tmp_path / "ubc.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True))
@@ -248,9 +248,9 @@ def test_original_block_errors_name_the_field(tmp_path):
 
 
 def test_published_and_assumed_numbers_are_told_apart(tmp_path):
-    from channelab.cells import build_cells
-    from channelab.replicate import judge
-    from channelab.source import open_source
+    from channelab.engine.aggregate import build_cells
+    from channelab.engine.rows import open_source
+    from channelab.replication.judge import judge
 
     spec = _load(tmp_path, _ubc(tmp_path))
     source = open_source(spec)
@@ -269,9 +269,9 @@ def test_published_and_assumed_numbers_are_told_apart(tmp_path):
 
 
 def test_informed_posterior_is_the_conjugate_beta(tmp_path):
-    from channelab.cells import build_cells
-    from channelab.replicate import judge
-    from channelab.source import open_source
+    from channelab.engine.aggregate import build_cells
+    from channelab.engine.rows import open_source
+    from channelab.replication.judge import judge
 
     spec = _load(tmp_path, _ubc(tmp_path))
     source = open_source(spec)
@@ -295,7 +295,7 @@ def test_informed_posterior_is_the_conjugate_beta(tmp_path):
 def test_ubc_example_reaches_the_right_verdict(tmp_path, data, verdict):
     from pypdf import PdfReader
 
-    from channelab.pipeline import run_experiment
+    from channelab.app import run_experiment
 
     analysis, pdf, js = run_experiment(
         EXPERIMENTS / "ubc_slacktivism_study1.yaml", out_dir=tmp_path, data=DATA / f"{data}.csv"

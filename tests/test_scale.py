@@ -17,12 +17,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from channelab.cells import Cells, build_cells
-from channelab.checks import run_checks
+from channelab.cells import Cells
+from channelab.engine.aggregate import build_cells
+from channelab.engine.checks import run_checks
+from channelab.engine.rows import open_source
+from channelab.engine.source import ROWS, frame_source, to_spark, watch
 from channelab.errors import DataError, SpecError
-from channelab.simulate import SimMetric, simulate_ab
-from channelab.source import ROWS, frame_source, open_source, to_spark, watch
-from channelab.spec import load_spec
+from channelab.simulate.ab import SimMetric, simulate_ab
+from channelab.spec.loader import load_spec
 
 METRICS = [
     {"name": "clicks", "role": "engagement", "type": "count"},
@@ -37,10 +39,15 @@ SIM = {
 
 ROOT = Path(__file__).resolve().parents[1]
 
-needs_spark = pytest.mark.skipif(
+_no_spark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
     reason="Spark tests need the spark extra (pip install -e '.[spark]') and Java 17",
 )
+
+
+def needs_spark(test):
+    """Spark tests start a JVM (tens of seconds): slow tier, skipped without the spark extra."""
+    return pytest.mark.slow(_no_spark(test))
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +261,7 @@ def test_progress_is_reported_while_a_query_runs():
 
 
 def test_spark_sql_is_rendered_from_the_duckdb_text():
+    pytest.importorskip("sqlglot", reason="rendering SQL for Spark needs the spark extra (sqlglot)")
     sql = to_spark(
         f'SELECT CAST("arm" AS VARCHAR), fsum(1.0) AS n FROM {ROWS} WHERE TRY_CAST("x" AS DOUBLE) > 0 '
         "GROUP BY 1 ORDER BY 1"
@@ -298,7 +306,7 @@ def test_spark_names_the_malformed_file(rows: pd.DataFrame, tmp_path: Path):
 
 
 def test_engine_override_is_validated_like_the_spec(tmp_path: Path):
-    from channelab.pipeline import run_experiment
+    from channelab.app import run_experiment
 
     spec = tmp_path / "matched.yaml"
     shutil.copy(ROOT / "experiments" / "matched_social_selling.yaml", spec)

@@ -22,15 +22,8 @@ from typer.testing import CliRunner
 
 from channelab.cli import app
 from channelab.errors import ChannelabError
-from channelab.simulate import (
-    BASE_METRICS,
-    OUTREACH_METRICS,
-    SCENARIOS,
-    SEGMENTS,
-    Scenario,
-    simulate_outreach,
-    write_simulation,
-)
+from channelab.simulate.outreach import simulate_outreach, write_simulation
+from channelab.simulate.scenarios import BASE_METRICS, OUTREACH_METRICS, SCENARIOS, SEGMENTS, Scenario
 
 N_LARGE = 200_000
 Z = 4.0

@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from channelab.spec import Decision
-from channelab.verdicts import arm_summary, arm_verdict, metric_verdict, more_data_factor, pct
+from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
+from channelab.analysis.wording import arm_summary, pct
+from channelab.spec.core import Decision
 from conftest import make_effect
 
 ROPE = (-0.05, 0.05)

@@ -1,12 +1,25 @@
 """channelab: run and read outreach-channel experiments the way a careful statistician would.
 
-The flow (one module per stage, imports one way)::
+The package follows the flow of an experiment, one folder per stage. Imports go one way,
+down this list (a module may import its own layer and the layers below it, never above,
+and never in a cycle); ``tests/test_layers.py`` reads every import and enforces it::
 
-    spec → source/checks → cells → model → effects/verdicts → plots → report/export → cli
+    errors, files      base: exceptions, atomic writes and the one JSON writer
+    spec/              the experiment definition: schema and YAML loader
+    provenance         the stamp every output carries
+    cells              sufficient statistics per cell: value types only
+    engine/            DuckDB and Spark sources, row checks, the SQL that builds cells
+    analysis/          model families, PyMC model, g-computation, diagnostics, decisions, effects
+    simulate/          the public test kit: simulators with their truth, calibration
+    design/            power, assurance, planning, assignment, matching, balance
+    replication/       replication statistics, the judgement, the plan
+    pipeline           validate → cells → fit → effects; computes, writes nothing
+    reporting/         JSON data, figures and PDFs from results; never fits
+    app                each command end to end: compute, render, write the outputs
+    cli                parse, call one function of app, print, exit
 
-Public API: :func:`load_spec`, :func:`analyse`, :func:`run_experiment` and the errors.
-Tools for methods work live in their modules: :mod:`channelab.simulate` (experiments with
-known truth) and :mod:`channelab.calibrate` (coverage and verdict rates over many fits).
+Public API: :func:`load_spec`, :func:`analyse`, :func:`validate`, :func:`run_experiment`
+and the errors. The test kit is :mod:`channelab.simulate`.
 """
 
 from importlib import import_module
@@ -17,10 +30,16 @@ from channelab.errors import ChannelabError, DataError, ModelError, SpecError
 from channelab.spec import Spec, load_spec
 
 if TYPE_CHECKING:
-    from channelab.pipeline import Analysis, analyse, run_experiment, validate
+    from channelab.app import run_experiment
+    from channelab.pipeline import Analysis, analyse, validate
 
 #: Loaded on first use: the pipeline imports PyMC (seconds), which planning and checks do not need.
-_LAZY = {name: "channelab.pipeline" for name in ("Analysis", "analyse", "run_experiment", "validate")}
+_LAZY = {
+    "Analysis": "channelab.pipeline",
+    "analyse": "channelab.pipeline",
+    "validate": "channelab.pipeline",
+    "run_experiment": "channelab.app",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,33 +1,57 @@
 """Command line: ``channelab run``, ``validate``, ``design``, ``assign``, ``match``, ``replicate``, ...
 
-Thin by design: parse arguments, call one library function, catch :class:`ChannelabError`
-once, print it as one paragraph, and exit 0 (success), 2 (bad spec or data) or 3 (the fit
-did not converge; the report is still written and marked).
+Thin by design: parse arguments, call one function of :mod:`channelab.app`, print what it
+returns. :class:`ChannelabError` is caught once, for every command (:class:`_Commands`), and
+printed as one paragraph. Exit codes:
+
+==== =====================================================================================
+0    success
+1    a crash: a bug in channelab (please report it with the traceback)
+2    bad input: the spec or its data (:class:`~channelab.errors.SpecError`, ``DataError``)
+3    the fit did not converge; the report is still written and marked "NOT CONVERGED"
+4    the model could not be built or sampled from these cells (``ModelError``)
+==== =====================================================================================
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from channelab.errors import ChannelabError, SpecError
-from channelab.simulate import DEFAULT_N_PROSPECTS, SCENARIOS, write_simulation
-from channelab.verdicts import pct
+from channelab.analysis.wording import pct
+from channelab.errors import ChannelabError
+from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from channelab.app import Report
+
 EXIT_NOT_CONVERGED = 3
 
+
+class _Commands(TyperGroup):
+    """Every command runs inside one handler: a :class:`ChannelabError` becomes its message and exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; print a :class:`ChannelabError` as one paragraph and exit with its code."""
+        try:
+            return super().invoke(ctx)
+        except ChannelabError as exc:
+            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=True,
     help="Run and read outreach-channel experiments: real lift, or only engagement?",
@@ -64,11 +88,6 @@ def _steps() -> Iterator[Callable[[str], None]]:
         console.print(f"[green]✓[/] {last[-1]}")
 
 
-def _fail(exc: ChannelabError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-    return typer.Exit(exc.exit_code)
-
-
 @app.command()
 def run(
     spec: SpecPath,
@@ -82,33 +101,22 @@ def run(
     ] = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
-    _run(spec, out_dir=out_dir, seed=seed, engine=engine)
+    from channelab.app import run_experiment
 
-
-def _run(
-    spec: Path,
-    *,
-    out_dir: Path,
-    seed: int | None,
-    data: Path | None = None,
-    engine: Literal["duckdb", "spark"] | None = None,
-) -> None:
-    from channelab.pipeline import run_experiment
-
-    os.environ.setdefault("MPLBACKEND", "Agg")
     _quiet_libraries()
-    try:
-        with _steps() as step:
-            analysis, pdf, js = run_experiment(
-                spec, out_dir=out_dir, seed=seed, data=data, engine=engine, on_step=step
-            )
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+    with _steps() as step:
+        report = run_experiment(spec, out_dir=out_dir, seed=seed, engine=engine, on_step=step)
+    _print_report(report)
+
+
+def _print_report(report: Report) -> None:
+    """Verdicts, the replication's if any, where the outputs are; exit 3 when not converged."""
+    analysis = report.analysis
     for arm in analysis.effects.arms:
         out.print(f"[bold]{arm.arm}[/]: {arm.verdict}")
     if analysis.replication is not None:
         out.print(f"[bold]Replication[/]: {analysis.replication.verdict}. {analysis.replication.sentence}")
-    out.print(f"Report: {pdf}\nJSON:   {js}")
+    out.print(f"Report: {report.pdf}\nJSON:   {report.json}")
     if not analysis.diagnostics.converged:
         console.print(
             "[bold red]not converged:[/] "
@@ -131,61 +139,40 @@ def replicate(
     seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
 ) -> None:
     """Judge a replication against the spec's original study, or plan one with --plan."""
-    from channelab.spec import load_spec
+    from channelab.app import plan_replication, replicate_experiment
 
-    try:
-        loaded = load_spec(spec)
-        if loaded.original is None:
-            raise SpecError(
-                f"{spec}: no 'original:' block, so there is nothing to replicate; describe the original "
-                "study's arms and published numbers (see experiments/ubc_slacktivism_study1.yaml)."
-            )
-        if plan:
-            from channelab.export import write_plan_json
-            from channelab.replicate import plan as plan_replication
-            from channelab.report import write_plan_pdf
-
-            with _steps() as step:
-                step("Planning sample sizes and simulating replication Bayes factors")
-                result = plan_replication(loaded, seed=seed)
-            js = write_plan_json(result, out_dir / f"{loaded.name}.plan.json")
-            pdf = write_plan_pdf(result, loaded, out_dir / f"{loaded.name}.plan.pdf")
-        else:
-            _run(spec, out_dir=out_dir, seed=seed, data=data)
-            return
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+    _quiet_libraries()
+    if not plan:
+        with _steps() as step:
+            report = replicate_experiment(spec, out_dir=out_dir, seed=seed, data=data, on_step=step)
+        _print_report(report)
+        return
+    with _steps() as step:
+        planned = plan_replication(spec, out_dir=out_dir, seed=seed, on_step=step)
+    result, alpha = planned.result, planned.spec.replication.alpha
     a, b = result.contrast
     out.print(
         f"[bold]Replicating {a} vs {b}[/] "
         f"(original n = {result.n_original[0]:g} and {result.n_original[1]:g})"
     )
     for metric, table in result.tables.items():
-        out.print(
-            _frame_table(
-                f"{metric}: n per arm (two-sided, alpha {loaded.replication.alpha:g})", table, digits=3
-            )
-        )
+        out.print(_frame_table(f"{metric}: n per arm (two-sided, alpha {alpha:g})", table, digits=3))
     out.print(
         f"Small telescopes (Simonsohn 2015): {result.telescopes_n:,} per arm, 2.5 × the original's, has "
         "about 80 % power to reject the effect the original could barely detect (d33) if the truth is zero."
     )
     for line in result.assumed:
         out.print(f"[yellow]assumed[/]: {line}")
-    out.print(f"Report: {pdf}\nJSON:   {js}")
+    out.print(f"Report: {planned.pdf}\nJSON:   {planned.json}")
 
 
 @app.command()
 def validate(spec: SpecPath) -> None:
     """Check the spec and its data (seconds, no fitting) and print what the model would see."""
-    from channelab.pipeline import validate as validate_spec
-    from channelab.spec import load_spec
+    from channelab.app import validate_experiment
 
-    try:
-        with _steps() as step:
-            result = validate_spec(load_spec(spec), on_step=step)
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+    with _steps() as step:
+        result = validate_experiment(spec, on_step=step)
     checks = result.checks
     out.print(f"[bold]{result.spec.name}[/]: {checks.n_rows:,} rows, {result.cells.n_cells} cells")
     for arm, n in checks.arm_counts.items():
@@ -211,27 +198,18 @@ def design(
     """Plan a test: sample size, MDE, design effect, weeks, and Bayesian assurance by simulation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from channelab.design import design as plan_design
-    from channelab.design import write_design_json
-    from channelab.report import write_design_pdf
-    from channelab.spec import load_spec
+    from channelab.app import design_experiment
 
-    os.environ.setdefault("MPLBACKEND", "Agg")
     _quiet_libraries()
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    try:
-        loaded = load_spec(spec)
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("Assurance: simulated experiments", total=None)
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("Assurance: simulated experiments", total=None)
 
-            def on_sim(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+        def on_sim(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-            result = plan_design(loaded, sims=sims, seed=seed, on_sim=on_sim)
-        js = write_design_json(result, out_dir / f"{loaded.name}.design.json")
-        pdf = write_design_pdf(result, out_dir / f"{loaded.name}.design.pdf")
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+        planned = design_experiment(spec, out_dir=out_dir, sims=sims, seed=seed, on_sim=on_sim)
+    result = planned.result
     p = result.power
     for m in p.metrics:
         for q in p.powers:
@@ -242,7 +220,7 @@ def design(
         for r in result.assurance.rows:
             rate = f"{r.real_lift:.0%} (± {2 * r.se:.0%})"
             out.print(f"  {r.metric}, true lift {pct(r.lift, sign=True)}: channelab says real lift in {rate}")
-    out.print(f"Report: {pdf}\nJSON:   {js}")
+    out.print(f"Report: {planned.pdf}\nJSON:   {planned.json}")
 
 
 @app.command()
@@ -255,17 +233,10 @@ def assign(
     seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
 ) -> None:
     """Randomise units to arms (blocked within strata, by cluster if the spec says) and show balance."""
-    from channelab.assign import assign as assign_units
-    from channelab.assign import read_units, write_assignment
-    from channelab.spec import load_spec
+    from channelab.app import assign_experiment
 
-    try:
-        loaded = load_spec(spec)
-        rows = read_units(units)
-        result = assign_units(loaded, rows, seed=loaded.seed if seed is None else seed, name=str(units))
-        written = write_assignment(result, out_path, units_path=units)
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+    assigned = assign_experiment(spec, units=units, out=out_path, seed=seed)
+    loaded, result = assigned.spec, assigned.result
     unit = loaded.unit.randomised_by or loaded.unit.id
     out.print(
         f"[bold]{loaded.name}[/]: {len(result.units):,} units assigned by {unit} in blocks of "
@@ -284,7 +255,7 @@ def assign(
         out.print(
             f"[dim]not in the units file, so not checked for balance: {', '.join(result.not_in_units)}[/]"
         )
-    out.print(f"Assignments: {written}")
+    out.print(f"Assignments: {assigned.path}")
 
 
 def _frame_table(title: str, frame: pd.DataFrame, *, digits: int = 1) -> Table:
@@ -305,29 +276,18 @@ def match(
     out_path: Annotated[Path, typer.Option("--out", help="Matched cohort CSV to write.", show_default=False)],
 ) -> None:
     """Build the matched cohort of a ``design: matched`` spec, show balance, write it with weights."""
-    from channelab.files import write_atomic
-    from channelab.pipeline import validate as validate_spec
-    from channelab.spec import load_spec
+    from channelab.app import match_experiment_cohort
 
-    try:
-        loaded = load_spec(spec)
-        if loaded.design != "matched":
-            raise ChannelabError(
-                f"{spec}: design is {loaded.design!r}; `channelab match` needs design: matched."
-            )
-        with _steps() as step:
-            result = validate_spec(loaded, on_step=step)
-    except ChannelabError as exc:
-        raise _fail(exc) from None
-    m = result.matching
-    assert m is not None  # design: matched always matches
+    with _steps() as step:
+        matched = match_experiment_cohort(spec, out=out_path, on_step=step)
+    loaded, m = matched.validation.spec, matched.validation.matching
+    if m is None:  # pragma: no cover - match_experiment_cohort always matches
+        return
     units = m.matched.units
     kept = units[units["weight"] > 0]
-    written = write_atomic(out_path, kept.to_csv(index=False, lineterminator="\n").encode())
-    treated = int(units["treated"].sum())
     out.print(
-        f"[bold]{loaded.name}[/]: {int(kept['treated'].sum()):,} of {treated:,} treated units matched "
-        f"to {int((~kept['treated']).sum()):,} controls ({loaded.matching.method}); "
+        f"[bold]{loaded.name}[/]: {int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} "
+        f"treated units matched to {int((~kept['treated']).sum()):,} controls ({loaded.matching.method}); "
         "estimand: the effect on the treated (ATT)"
     )
     table = m.before[["covariate", "level"]].assign(before=m.before["smd"], after=m.after["smd"])
@@ -336,7 +296,7 @@ def match(
             f"Balance: standardised mean difference (|SMD| <= {m.max_smd} required)", table, digits=3
         )
     )
-    out.print(f"Matched cohort: {written}")
+    out.print(f"Matched cohort: {matched.path}")
 
 
 _SIMULATE_HELP = (
@@ -356,10 +316,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same bytes.")] = 2014,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
-    try:
-        files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed)
-    except ChannelabError as exc:
-        raise _fail(exc) from None
+    from channelab.simulate.outreach import write_simulation
+
+    files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed)
     out.print(f"Data:  {files.data}\nTruth: {files.truth_path}")
     out.print(files.truth.summary(), soft_wrap=True)
 

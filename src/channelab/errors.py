@@ -8,8 +8,10 @@ Every error a user can cause derives from one root, so the CLI catches it once::
     │                         duplicated unit, missing or impossible value, empty file)
     └── ModelError            the model cannot be built or sampled from these cells
 
-A fit that runs but fails the convergence gate is *not* an exception: the report is still
-written, marked "not converged", and the CLI exits with code 3.
+Exit codes of the CLI: 2 for a ``SpecError`` or ``DataError`` (bad input), 4 for a
+``ModelError``. A fit that runs but fails the convergence gate is *not* an exception: the
+report is still written, marked "not converged", and the CLI exits with code 3. Code 1 is
+left to crashes (a bug in channelab).
 """
 
 from __future__ import annotations
@@ -32,4 +34,4 @@ class DataError(ChannelabError):
 class ModelError(ChannelabError):
     """Raised when the model cannot be built or sampled from the given cells."""
 
-    exit_code = 1
+    exit_code = 4

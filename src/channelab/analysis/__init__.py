@@ -1,0 +1,42 @@
+"""The statistics of one experiment: from cells to a posterior, effects and verdicts.
+
+Modules: ``families`` (likelihood and mean per metric type), ``model`` (build, sample,
+refit), ``gcomp`` (population means per arm on the experiment's own mix), ``diagnostics``
+(the convergence gate), ``results`` (immutable result values), ``decisions`` (verdict rules),
+``wording`` (verdicts in words), ``effects`` (lifts, intervals and verdicts from a posterior).
+
+Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
+only; never the engine, plotting or reporting. Names load on first use (PyMC takes seconds).
+"""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+if TYPE_CHECKING:
+    from channelab.analysis.diagnostics import Diagnostics, diagnose
+    from channelab.analysis.effects import compute_effects
+    from channelab.analysis.model import Refitter, build_model, sample
+    from channelab.analysis.results import ArmResult, Effect, Effects, Interval
+
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "diagnostics": ["Diagnostics", "diagnose"],
+        "effects": ["compute_effects"],
+        "model": ["Refitter", "build_model", "sample"],
+        "results": ["ArmResult", "Effect", "Effects", "Interval"],
+    },
+)
+__all__ = [
+    "ArmResult",
+    "Diagnostics",
+    "Effect",
+    "Effects",
+    "Interval",
+    "Refitter",
+    "build_model",
+    "compute_effects",
+    "diagnose",
+    "sample",
+]

@@ -1,0 +1,82 @@
+"""Decision rules: from a lift posterior to a verdict per metric, and from verdicts to one per arm.
+
+Per arm across the funnel, ``engagement only`` means engagement credibly up while no outcome
+or revenue metric is (the slacktivism pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from channelab.analysis.results import ArmVerdict, Effect, MetricVerdict
+from channelab.spec.core import Decision
+
+#: Beyond this many times the current sample, we say "far more data" instead of a number.
+MAX_FACTOR = 100.0
+
+
+def metric_verdict(
+    draws: np.ndarray, hdi: tuple[float, float], rope: tuple[float, float], decision: Decision
+) -> MetricVerdict:
+    """Verdict on one metric's relative lift, by the spec's decision rule."""
+    lo, hi = rope
+    if decision.rule == "hdi_rope":
+        if hdi[0] > hi:
+            return "real lift"
+        if hdi[1] < lo:
+            return "harm"
+        if lo <= hdi[0] and hdi[1] <= hi:
+            return "no effect"
+        return "inconclusive"
+    t = decision.threshold
+    if np.mean(draws > hi) >= t:
+        return "real lift"
+    if np.mean(draws < lo) >= t:
+        return "harm"
+    if np.mean((draws >= lo) & (draws <= hi)) >= t:
+        return "no effect"
+    return "inconclusive"
+
+
+def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, float]) -> float:
+    """Roughly how many times the current sample would make the verdict decisive.
+
+    Interval width shrinks as 1/sqrt(n). If the estimate stays where it is, the interval
+    must shrink until it clears the nearest ROPE edge (estimate outside the ROPE) or fits
+    inside the ROPE (estimate inside). Returns ``inf`` when the estimate sits on an edge.
+    """
+    half = (hdi[1] - hdi[0]) / 2
+    lo, hi = rope
+    if mean > hi:
+        room = mean - hi
+    elif mean < lo:
+        room = lo - mean
+    else:
+        room = min(mean - lo, hi - mean)
+    if room <= 0:
+        return float("inf")
+    return max(1.0, (half / room) ** 2)
+
+
+def arm_verdict(effects: Sequence[Effect]) -> ArmVerdict:
+    """Verdict on one arm from its metrics' verdicts, reading the funnel.
+
+    A real lift needs an outcome or revenue metric credibly beyond the ROPE. Engagement
+    alone, however large, is reported as ``engagement only``.
+    """
+    decisive = [e.verdict for e in effects if e.role != "engagement"]
+    engagement = [e.verdict for e in effects if e.role == "engagement"]
+    up, down = "real lift" in decisive, "harm" in decisive
+    if up and not down:
+        return "real lift"
+    if down and not up:
+        return "harm"
+    if up and down:
+        return "inconclusive"
+    if "real lift" in engagement:
+        return "engagement only"
+    if decisive and all(v == "no effect" for v in decisive):
+        return "no effect"
+    return "inconclusive"

@@ -1,0 +1,131 @@
+"""Effects: lifts per arm and metric, derived from the posterior. Knows nothing of plotting.
+
+Lift of arm a on a metric = (population mean under a) / (population mean under control) - 1,
+both averaged over the experiment's covariate mix (see
+:func:`channelab.analysis.gcomp.population_means`); the absolute lift is the difference. The
+*noise band* of a lift is the interval its posterior would have if the true lift were zero
+(the posterior of log(1 + lift) recentred at 0): movements inside it are what sampling
+noise alone produces at this sample size.
+"""
+
+from __future__ import annotations
+
+import arviz_stats as azs
+import numpy as np
+import xarray as xr
+
+from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
+from channelab.analysis.gcomp import population_means
+from channelab.analysis.results import ArmResult, Effect, Effects, Interval, SegmentEffect
+from channelab.analysis.wording import arm_summary
+from channelab.cells import Cells
+from channelab.spec.schema import Spec
+
+
+def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
+    """Derive every lift, interval, probability and verdict from the posterior."""
+    means = population_means(posterior, cells, spec)
+    metrics = spec.metrics_in_funnel_order
+    effects: list[Effect] = []
+    draws_out: dict[tuple[str, str], np.ndarray] = {}
+    observed = {m.name: cells.arm_totals(m.name).to_dict("index") for m in metrics}
+    for arm in spec.treatments:
+        for m in metrics:
+            mu = means[m.name]
+            control, treated = mu.sel(arm=spec.control), mu.sel(arm=arm)
+            lift = treated / control - 1
+            abs_lift = treated - control
+            obs = observed[m.name]
+            rope = m.rope_interval
+            flat = lift.to_numpy().ravel()
+            lift_iv = _interval(lift, spec.hdi_prob)
+            log_ratio = np.log1p(flat)
+            noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
+            effects.append(
+                Effect(
+                    arm=arm,
+                    metric=m.name,
+                    label=m.display,
+                    role=m.role,
+                    type=m.type,
+                    n_arm=int(obs[arm]["n"]),
+                    n_control=int(obs[spec.control]["n"]),
+                    control_mean=float(obs[spec.control]["mean"]),
+                    arm_mean=float(obs[arm]["mean"]),
+                    lift=lift_iv,
+                    abs_lift=_interval(abs_lift, spec.hdi_prob),
+                    prob_positive=float(np.mean(flat > 0)),
+                    prob_in_rope=float(np.mean((flat >= rope[0]) & (flat <= rope[1]))),
+                    prob_above_rope=float(np.mean(flat > rope[1])),
+                    prob_below_rope=float(np.mean(flat < rope[0])),
+                    rope=rope,
+                    noise=noise,
+                    mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
+                    verdict=metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision),
+                    more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
+                )
+            )
+            draws_out[(arm, m.name)] = flat
+    arms = []
+    for arm in spec.treatments:
+        own = [e for e in effects if e.arm == arm]
+        verdict = arm_verdict(own)
+        arms.append(
+            ArmResult(
+                arm=arm,
+                channel=spec.arms[arm].channel,
+                verdict=verdict,
+                summary=arm_summary(arm, verdict, own, spec.hdi_prob),
+            )
+        )
+    return Effects(
+        hdi_prob=spec.hdi_prob,
+        effects=tuple(effects),
+        arms=tuple(arms),
+        lift_draws=draws_out,
+        segments=segment_effects(posterior, cells, spec),
+    )
+
+
+def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:
+    """Lifts within each level of ``model.lift_by`` (heterogeneous lift); empty when not asked."""
+    by = spec.model.lift_by
+    if by is None:
+        return ()
+    means = population_means(posterior, cells, spec, by=by)
+    strata = cells.strata()
+    shares = np.bincount(strata.level_idx[by], weights=strata.weights, minlength=len(cells.levels[by]))
+    out = []
+    for arm in spec.treatments:
+        for m in spec.metrics_in_funnel_order:
+            mu = means[m.name]
+            lift = mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1
+            for j, level in enumerate(cells.levels[by]):
+                draws = lift.sel({by: level})
+                iv = _interval(draws, spec.hdi_prob)
+                flat = draws.to_numpy().ravel()
+                out.append(
+                    SegmentEffect(
+                        arm=arm,
+                        metric=m.name,
+                        label=m.display,
+                        role=m.role,
+                        segment=by,
+                        level=level,
+                        share=float(shares[j]),
+                        lift=iv,
+                        prob_positive=float(np.mean(flat > 0)),
+                        verdict=metric_verdict(flat, (iv.lower, iv.upper), m.rope_interval, spec.decision),
+                    )
+                )
+    return tuple(out)
+
+
+def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
+    lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
+    return float(lo), float(hi)
+
+
+def _interval(draws: xr.DataArray, prob: float) -> Interval:
+    lo, hi = _hdi(draws.to_numpy().ravel(), prob)
+    return Interval(mean=float(draws.mean()), lower=lo, upper=hi)

@@ -1,0 +1,288 @@
+"""Model families: the likelihood and mean function of each metric type, from cell statistics.
+
+Each is a few declarative lines on :class:`Family`; every likelihood equals the row-level one
+up to a constant.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, override
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+from scipy.special import expit, logit
+
+from channelab.cells import MetricCells
+from channelab.errors import ModelError
+from channelab.spec.core import Metric, Priors
+
+Tensors = dict[str, pt.TensorVariable]
+#: Raw (estimate, standard error) per group (arm or cluster) on the link scale; NaN where a
+#: group has no information (e.g. no deals, so no deal amounts).
+GroupEstimates = tuple[np.ndarray, np.ndarray]
+
+
+class Family:
+    """Likelihood and mean function of one metric type. Subclasses are a few declarative lines.
+
+    ``data`` returns the metric's arrays by container name; ``add_likelihood`` reads them back
+    as tensors. Container names are ``{metric}:{statistic}`` and ``{metric}[.part]:centre``.
+    """
+
+    parts: ClassVar[tuple[str, ...]] = ("",)
+
+    def data(self, name: str, s: MetricCells, n: np.ndarray) -> dict[str, np.ndarray]:
+        """Arrays of this metric (statistics and intercept-prior centres) by container name."""
+        raise NotImplementedError
+
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
+        """Add the cell-level likelihood of metric ``name`` to the model in context."""
+        raise NotImplementedError
+
+    def mean(
+        self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
+        """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
+        raise NotImplementedError
+
+    def group_estimates(
+        self, s: MetricCells, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
+        """Per part, the raw link-scale level of each group (arm, cluster) with its standard error."""
+        raise NotImplementedError
+
+
+class Binary(Family):
+    """Binomial on (n, successes), logit link."""
+
+    @override
+    def data(self, name, s, n):
+        return {
+            f"{name}:successes": s.total,
+            f"{name}:centre": _logit_clipped(s.total.sum(), n.sum()),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        _binomial_kernel(f"{name}:loglik", d[f"{name}:successes"], d["n_float"], eta[""])
+
+    @override
+    def mean(self, name, s, n, eta, post):
+        return expit(eta[""])
+
+    @override
+    def group_estimates(self, s, n, group, n_groups):
+        return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(n, group, n_groups))}
+
+
+class Poisson(Family):
+    """Poisson on (n, Σ y): the sum of n Poisson(μ) counts is Poisson(n μ). Log link."""
+
+    @override
+    def data(self, name, s, n):
+        return {
+            f"{name}:total": s.total,
+            f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        # Σ y over n units is Poisson(n μ): kernel S η − n e^η (weights scale S and n alike)
+        pm.Potential(f"{name}:loglik", pt.sum(d[f"{name}:total"] * eta[""] - d["n_float"] * pt.exp(eta[""])))
+
+    @override
+    def mean(self, name, s, n, eta, post):
+        return np.exp(eta[""])
+
+    @override
+    def group_estimates(self, s, n, group, n_groups):
+        total = np.maximum(_by_group(s.total, group, n_groups), 0.5)
+        return {"": (np.log(total / _by_group(n, group, n_groups)), 1 / np.sqrt(total))}
+
+
+class NegativeBinomial(Poisson):
+    """Negative binomial from the frequency table of values, exactly and cheaply. Log link.
+
+    ``overdispersion`` = 1/alpha, so Var = μ + overdispersion · μ²; 0 is Poisson. With alpha
+    shared by all cells, the log-likelihood splits into a per-cell part that needs only
+    (n, Σ y) and a part that needs only how many units took each value, over all cells::
+
+        Σ_c [n_c α log(α / (α + μ_c)) + S_c log(μ_c / (α + μ_c))]
+        + Σ_v W_v [lgamma(v + α) - lgamma(α)]        (+ a constant)
+
+    so a gradient costs one term per cell plus one per distinct value.
+    """
+
+    @override
+    def data(self, name, s, n):
+        if s.freq_value is None or s.freq_units is None:
+            raise ModelError(f"metric {name!r}: count cells carry no frequency table")
+        values, inverse = np.unique(s.freq_value, return_inverse=True)
+        return {
+            f"{name}:total": s.total,
+            f"{name}:values": values.astype(np.float64),
+            f"{name}:value_units": np.bincount(inverse, weights=s.freq_units, minlength=values.size),
+            f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        over = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
+        alpha = 1.0 / over
+        log_alpha = pt.log(alpha)
+        log_denominator = pt.logaddexp(log_alpha, eta[""])  # log(α + μ)
+        per_cell = d["n_float"] * alpha * (log_alpha - log_denominator) + d[f"{name}:total"] * (
+            eta[""] - log_denominator
+        )
+        values = d[f"{name}:values"]
+        per_value = d[f"{name}:value_units"] * (pt.gammaln(values + alpha) - pt.gammaln(alpha))
+        pm.Potential(f"{name}:loglik", pt.sum(per_cell) + pt.sum(per_value))
+
+
+class Revenue(Family):
+    """Hurdle: Binomial for "any revenue" (logit) and LogNormal amounts from the log statistics.
+
+    Mean per unit = π · exp(m + σ²/2).
+    """
+
+    parts = ("any", "amount")
+
+    @override
+    def data(self, name, s, n):
+        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
+            raise ModelError(f"metric {name!r}: revenue cells carry no log statistics")
+        n_pos = s.n_pos.sum()
+        if n_pos < 2:
+            raise ModelError(
+                f"metric {name!r}: {int(n_pos)} unit(s) have positive revenue; at least 2 are "
+                "needed to estimate amounts. Use a binary metric for 'any revenue' instead."
+            )
+        return {
+            f"{name}:n_pos": s.n_pos,
+            f"{name}:sum_log": s.sum_log,
+            f"{name}:sum_log_sq": s.sum_log_sq,
+            f"{name}.any:centre": _logit_clipped(n_pos, n.sum()),
+            f"{name}.amount:centre": np.asarray(s.sum_log.sum() / n_pos, dtype=np.float64),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        _binomial_kernel(f"{name}:any_loglik", d[f"{name}:n_pos"], d["n_float"], eta["any"])
+        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
+        m, k = eta["amount"], d[f"{name}:n_pos"]
+        quad = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
+        pm.Potential(f"{name}:amount_loglik", pt.sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
+
+    @override
+    def mean(self, name, s, n, eta, post):
+        sigma = expand(post[f"{name}:sigma"].to_numpy(), eta["amount"].ndim)
+        return expit(eta["any"]) * np.exp(eta["amount"] + sigma**2 / 2)
+
+    @override
+    def group_estimates(self, s, n, group, n_groups):
+        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
+            raise ModelError(f"metric {s.metric.name!r}: revenue cells carry no log statistics")
+        k = _by_group(s.n_pos, group, n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):  # groups without deals: NaN
+            mean_log = np.where(k > 0, _by_group(s.sum_log, group, n_groups) / k, np.nan)
+            pooled = s.sum_log.sum() / s.n_pos.sum()
+            sd_log = np.sqrt(max(s.sum_log_sq.sum() / s.n_pos.sum() - pooled**2, 1e-12))
+            se = np.where(k > 0, sd_log / np.sqrt(k), np.nan)
+        return {
+            "any": _logit_estimates(_by_group(s.n_pos, group, n_groups), _by_group(n, group, n_groups)),
+            "amount": (mean_log, se),
+        }
+
+
+class Continuous(Family):
+    """Normal from (n, Σ y, Σ y²), fitted on y standardised by its pooled mean and sd."""
+
+    @override
+    def data(self, name, s, n):
+        centre, scale = _standardiser(s, n)
+        return {
+            f"{name}:z_sum": (s.total - n * centre) / scale,
+            f"{name}:z_sum_sq": (s.sum_sq - 2 * centre * s.total + n * centre**2) / scale**2,
+            f"{name}:centre": np.asarray(0.0),
+        }
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
+        mu, n = eta[""], d["n_float"]
+        quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
+        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+
+    @override
+    def mean(self, name, s, n, eta, post):
+        centre, scale = _standardiser(s, n)
+        return centre + scale * eta[""]
+
+    @override
+    def group_estimates(self, s, n, group, n_groups):
+        _, scale = _standardiser(s, n)
+        units = _by_group(n, group, n_groups)
+        return {"": (_by_group(s.total, group, n_groups) / units / scale, 1 / np.sqrt(units))}
+
+
+def _binomial_kernel(
+    name: str, successes: pt.TensorVariable, n: pt.TensorVariable, eta: pt.TensorVariable
+) -> None:
+    """Binomial log-likelihood on the logit scale, without the constant log C(n, k).
+
+    Written as a potential so that weighted (non-integer) counts from matching are allowed;
+    with whole counts it equals ``pm.Binomial`` up to that constant.
+    """
+    pm.Potential(name, pt.sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
+
+
+def family_for(metric: Metric) -> Family:
+    """The :class:`Family` for a metric's type (and count likelihood)."""
+    if metric.type == "count":
+        return _FAMILIES["count:" + metric.count_likelihood]
+    return _FAMILIES[metric.type]
+
+
+_FAMILIES: dict[str, Family] = {
+    "binary": Binary(),
+    "count:negative_binomial": NegativeBinomial(),
+    "count:poisson": Poisson(),
+    "revenue": Revenue(),
+    "continuous": Continuous(),
+}
+
+
+def _logit_clipped(successes: float, n: float) -> np.ndarray:
+    return np.asarray(logit(np.clip(successes / n, 0.5 / n, 1 - 0.5 / n)), dtype=np.float64)
+
+
+def _log_mean(total: float, n: float) -> np.ndarray:
+    return np.asarray(np.log(max(total, 0.5) / n), dtype=np.float64)
+
+
+def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
+    total_n = n.sum()
+    mean = s.total.sum() / total_n
+    var = max(s.sum_sq.sum() / total_n - mean**2, 0.0)
+    return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
+
+
+def _by_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(group, weights=values, minlength=n_groups)
+
+
+def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates:
+    p = np.clip(successes / units, 0.5 / units, 1 - 0.5 / units)
+    return logit(p), np.sqrt(1 / (units * p * (1 - p)))
+
+
+def expand(x: np.ndarray, ndim: int) -> np.ndarray:
+    """Append axes to ``x`` until it broadcasts against an array of ``ndim`` dimensions."""
+    return x.reshape(x.shape + (1,) * (ndim - x.ndim))
+
+
+def var_prefix(metric: Metric, part: str) -> str:
+    """Name prefix of one part's variables (``revenue.any``; a one-part metric's own name)."""
+    return f"{metric.name}.{part}" if part else metric.name

@@ -1,0 +1,131 @@
+"""The results of an analysis as immutable values: intervals, effects, arm verdicts.
+
+Relative lifts are fractions (0.25 = +25 %). Verdict vocabularies: per metric
+(``effects[].verdict``) ``real lift``, ``harm``, ``no effect``, ``inconclusive``; per arm across
+the funnel (``arms[].verdict``) adds ``engagement only``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from channelab.spec.base import MetricType, Role
+
+MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
+ArmVerdict = Literal["real lift", "engagement only", "harm", "no effect", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Posterior mean and highest-density interval."""
+
+    mean: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The effect of one arm on one metric, against the control."""
+
+    arm: str
+    metric: str
+    label: str
+    role: Role
+    type: MetricType
+    n_arm: int
+    n_control: int
+    control_mean: float  # observed
+    arm_mean: float  # observed
+    lift: Interval  # relative, a fraction
+    abs_lift: Interval
+    prob_positive: float
+    prob_in_rope: float
+    prob_above_rope: float
+    prob_below_rope: float
+    rope: tuple[float, float]
+    noise: tuple[float, float]
+    mcse_lift: float
+    verdict: MetricVerdict
+    more_data_factor: float
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """The funnel-wide verdict on one arm, with its plain-language summary."""
+
+    arm: str
+    channel: str
+    verdict: ArmVerdict
+    summary: str
+
+
+@dataclass(frozen=True)
+class SegmentEffect:
+    """The lift of one arm on one metric within one level of the ``model.lift_by`` covariate."""
+
+    arm: str
+    metric: str
+    label: str
+    role: Role
+    segment: str  # the covariate
+    level: str
+    share: float  # the level's share of all units
+    lift: Interval
+    prob_positive: float
+    verdict: MetricVerdict
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Every effect of an experiment, the arm verdicts, and the lift draws behind them."""
+
+    hdi_prob: float
+    effects: tuple[Effect, ...]
+    arms: tuple[ArmResult, ...]
+    lift_draws: dict[tuple[str, str], np.ndarray]
+    segments: tuple[SegmentEffect, ...] = ()
+
+    def for_arms(self, arms: Collection[str]) -> Effects:
+        """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""
+        return replace(
+            self,
+            effects=tuple(e for e in self.effects if e.arm in arms),
+            arms=tuple(a for a in self.arms if a.arm in arms),
+            lift_draws={k: v for k, v in self.lift_draws.items() if k[0] in arms},
+            segments=tuple(g for g in self.segments if g.arm in arms),
+        )
+
+    def get(self, arm: str, metric: str) -> Effect:
+        """The effect of ``arm`` on ``metric``."""
+        for e in self.effects:
+            if e.arm == arm and e.metric == metric:
+                return e
+        raise KeyError((arm, metric))
+
+    def table(self) -> pd.DataFrame:
+        """One row per arm × metric, in funnel order, with the interval mass in the headers."""
+        p = f"{self.hdi_prob * 100:.0f} %"
+        return pd.DataFrame(
+            [
+                {
+                    "arm": e.arm,
+                    "metric": e.label,
+                    "role": e.role,
+                    "control": e.control_mean,
+                    "arm mean": e.arm_mean,
+                    "lift": e.lift.mean,
+                    f"{p} HDI low": e.lift.lower,
+                    f"{p} HDI high": e.lift.upper,
+                    "P(lift>0)": e.prob_positive,
+                    "P(in ROPE)": e.prob_in_rope,
+                    "verdict": e.verdict,
+                }
+                for e in self.effects
+            ]
+        )

@@ -1,0 +1,98 @@
+"""Verdicts in plain language: percentages, one phrase per metric, one summary per arm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from channelab.analysis.decisions import MAX_FACTOR
+from channelab.analysis.results import ArmVerdict, Effect
+
+
+def pct(x: float, *, sign: bool = False) -> str:
+    """A relative change as a percentage: 1.19 -> '119 %', 0.034 -> '3.4 %'."""
+    v = 100 * x
+    fmt = ("{:+.1f}" if sign else "{:.1f}") if abs(v) < 10 else ("{:+,.0f}" if sign else "{:,.0f}")
+    return fmt.format(v).replace("-", "−") + " %"
+
+
+def _interval(e: Effect, hdi_prob: float) -> str:
+    return f"{hdi_prob * 100:.0f} % interval {pct(e.lift.lower, sign=True)} to {pct(e.lift.upper, sign=True)}"
+
+
+def metric_phrase(e: Effect, hdi_prob: float) -> str:
+    """How one metric moved, in words, with its interval."""
+    iv = _interval(e, hdi_prob)
+    match e.verdict:
+        case "real lift":
+            return f"raised {e.label} by {pct(e.lift.mean)} ({iv})"
+        case "harm":
+            return f"lowered {e.label} by {pct(-e.lift.mean)} ({iv})"
+        case "no effect":
+            return f"left {e.label} practically unchanged ({pct(e.lift.mean, sign=True)}; {iv})"
+        case _:
+            return f"did not credibly move {e.label} ({pct(e.lift.mean, sign=True)}; {iv})"
+
+
+def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_prob: float) -> str:
+    """One plain-language paragraph for leadership: what the arm did, costly steps first."""
+    decisive = [e for e in effects if e.role != "engagement"]
+    engagement = [e for e in effects if e.role == "engagement"]
+    parts = [metric_phrase(e, hdi_prob) for e in decisive]
+    text = f"{arm} " + _join(parts) + "."
+    if engagement:
+        text += " " + _engagement_sentence(engagement)
+    match verdict:
+        case "real lift":
+            text += " Verdict: real lift."
+        case "engagement only":
+            text += (
+                " Verdict: engagement only. People engaged more, but that did not turn into the "
+                "costly step; do not read the engagement rise as a business result."
+            )
+        case "harm":
+            text += " Verdict: harm."
+        case "no effect":
+            text += " Verdict: no effect of practical size."
+        case "inconclusive":
+            text += " Verdict: inconclusive." + _more_data_sentence(decisive)
+    return text
+
+
+def _engagement_sentence(effects: Sequence[Effect]) -> str:
+    """Engagement in one short sentence, grouped by direction (intervals are in the table)."""
+    up = [f"{e.label} by {pct(e.lift.mean)}" for e in effects if e.verdict == "real lift"]
+    down = [f"{e.label} by {pct(-e.lift.mean)}" for e in effects if e.verdict == "harm"]
+    flat = [e.label for e in effects if e.verdict not in ("real lift", "harm")]
+    parts = []
+    if up:
+        parts.append("raised " + _join(up, sep=", "))
+    if down:
+        parts.append("lowered " + _join(down, sep=", "))
+    if flat:
+        parts.append("did not credibly move " + _join(flat, sep=", "))
+    return "Engagement: it " + "; ".join(parts) + "."
+
+
+def _more_data_sentence(decisive: Sequence[Effect]) -> str:
+    open_ = [e for e in decisive if e.verdict == "inconclusive"]
+    if not open_:
+        return " Outcome metrics point in opposite directions."
+    factor = min(e.more_data_factor for e in open_)
+    if not np.isfinite(factor) or factor > MAX_FACTOR:
+        return (
+            " The estimate sits on the edge of practical equivalence; "
+            "far more data would be needed to settle it."
+        )
+    extra = (factor - 1) * min(e.n_arm for e in open_)
+    return (
+        f" If the estimates hold, about {factor:.1f}× the current sample "
+        f"(roughly {extra:,.0f} more units per arm) would settle it."
+    )
+
+
+def _join(parts: list[str], *, sep: str = "; ") -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return sep.join(parts[:-1]) + " and " + parts[-1]

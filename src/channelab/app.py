@@ -1,0 +1,192 @@
+"""What each command does, end to end: load the spec, compute, render, write the outputs.
+
+The only module that imports both computation (:mod:`channelab.pipeline`, design, replication)
+and rendering (:mod:`channelab.reporting`). Every function takes the experiment file's path and
+returns what it computed and wrote, so the CLI only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from channelab.design.assign import AssignmentResult, assign, read_units, write_assignment
+from channelab.design.assurance import SimCallback
+from channelab.design.plan import Design, design
+from channelab.engine import Engine
+from channelab.errors import SpecError
+from channelab.files import json_bytes, write_atomic
+from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate
+from channelab.replication.original import original_study
+from channelab.replication.plan import ReplicationPlan, plan
+from channelab.reporting.json_report import analysis_json, design_json, plan_json
+from channelab.reporting.pdf.analysis import analysis_pdf
+from channelab.reporting.pdf.design import design_pdf
+from channelab.reporting.pdf.replication import plan_pdf
+from channelab.spec.loader import load_spec, parse_spec
+from channelab.spec.schema import Spec
+
+__all__ = [
+    "Assigned",
+    "Matched",
+    "Planned",
+    "Report",
+    "assign_experiment",
+    "design_experiment",
+    "match_experiment_cohort",
+    "plan_replication",
+    "replicate_experiment",
+    "run_experiment",
+    "validate_experiment",
+]
+
+
+class Report(NamedTuple):
+    """An analysis and the PDF and JSON written from it."""
+
+    analysis: Analysis
+    pdf: Path
+    json: Path
+
+
+class Planned[T](NamedTuple):
+    """A plan (a design or a replication plan) and the PDF and JSON written from it."""
+
+    result: T
+    spec: Spec
+    pdf: Path
+    json: Path
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """An assignment of units to arms, and the CSV written."""
+
+    spec: Spec
+    result: AssignmentResult
+    path: Path
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A matched cohort (the validation that built it) and the CSV written."""
+
+    validation: Validation
+    path: Path
+
+
+def _noop(_: str) -> None:
+    """A step callback that shows nothing."""
+
+
+def _write_pair(out_dir: Path, stem: str, pdf: bytes, payload: dict[str, object]) -> tuple[Path, Path]:
+    """Write ``STEM.json`` and ``STEM.pdf`` under ``out_dir``, each atomically; JSON first."""
+    js = write_atomic(out_dir / f"{stem}.json", json_bytes(payload))
+    return write_atomic(out_dir / f"{stem}.pdf", pdf), js
+
+
+def run_experiment(
+    path: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    seed: int | None = None,
+    data: str | Path | None = None,
+    engine: Engine | None = None,
+    on_step: StepCallback | None = None,
+    progressbar: bool = False,
+) -> Report:
+    """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
+
+    ``data`` analyses another data file with the same spec (e.g. a second replication);
+    the outputs are then named ``NAME.DATASTEM``. ``engine`` overrides the spec's engine.
+    """
+    step = on_step or _noop
+    spec = load_spec(path)
+    stem = spec.name
+    if data is not None:
+        data = Path(data).resolve()
+        stem = f"{spec.name}.{data.stem}"
+        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
+    if engine is not None and engine != spec.engine:
+        spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
+    analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
+    step("Drawing figures and writing the PDF and JSON")
+    pdf, js = _write_pair(Path(out_dir), stem, analysis_pdf(analysis), analysis_json(analysis))
+    return Report(analysis, pdf, js)
+
+
+def validate_experiment(path: str | Path, *, on_step: StepCallback | None = None) -> Validation:
+    """Check the experiment at ``path`` and its data, and reduce them to cells; no fitting."""
+    return validate(load_spec(path), on_step=on_step)
+
+
+def design_experiment(
+    path: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    sims: int | None = None,
+    seed: int | None = None,
+    on_sim: SimCallback | None = None,
+) -> Planned[Design]:
+    """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``."""
+    spec = load_spec(path)
+    result = design(spec, sims=sims, seed=seed, on_sim=on_sim)
+    pdf, js = _write_pair(Path(out_dir), f"{spec.name}.design", design_pdf(result), design_json(result))
+    return Planned(result, spec, pdf, js)
+
+
+def plan_replication(
+    path: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    seed: int | None = None,
+    on_step: StepCallback | None = None,
+) -> Planned[ReplicationPlan]:
+    """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``."""
+    spec = load_spec(path)
+    original_study(spec)  # refuses a spec without an original study, before any work
+    (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
+    result = plan(spec, seed=seed)
+    pdf, js = _write_pair(Path(out_dir), f"{spec.name}.plan", plan_pdf(result, spec), plan_json(result))
+    return Planned(result, spec, pdf, js)
+
+
+def replicate_experiment(
+    path: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    seed: int | None = None,
+    data: str | Path | None = None,
+    on_step: StepCallback | None = None,
+) -> Report:
+    """Judge replication data against the original study in ``path`` (the full report)."""
+    original_study(load_spec(path))
+    return run_experiment(path, out_dir=out_dir, seed=seed, data=data, on_step=on_step)
+
+
+def assign_experiment(
+    path: str | Path, *, units: str | Path, out: str | Path, seed: int | None = None
+) -> Assigned:
+    """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``."""
+    spec = load_spec(path)
+    units, out = Path(units), Path(out)
+    rows = read_units(units)
+    result = assign(spec, rows, seed=spec.seed if seed is None else seed, name=str(units))
+    return Assigned(spec, result, write_assignment(result, out, units_path=units))
+
+
+def match_experiment_cohort(
+    path: str | Path, *, out: str | Path, on_step: StepCallback | None = None
+) -> Matched:
+    """Build the matched cohort of a ``design: matched`` experiment; write it with weights to ``out``."""
+    spec = load_spec(path)
+    if spec.design != "matched":
+        raise SpecError(f"{path}: design is {spec.design!r}; `channelab match` needs design: matched.")
+    checked = validate(spec, on_step=on_step)
+    if checked.matching is None:  # pragma: no cover - design: matched always matches
+        raise SpecError(f"{path}: no matched cohort was built.")
+    units = checked.matching.matched.units
+    kept = units[units["weight"] > 0]
+    written = write_atomic(Path(out), kept.to_csv(index=False, lineterminator="\n").encode())
+    return Matched(checked, written)

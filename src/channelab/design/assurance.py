@@ -1,0 +1,172 @@
+"""Bayesian assurance: how often channelab's own model and decision rule would say ``real lift``.
+
+For each outcome and revenue metric, experiments of the planned size are simulated from the
+metric's baseline with every treatment lifted by X, each is fitted with the spec's priors
+and decision rule (one model per metric, compiled once and re-run on every data set by
+:class:`~channelab.model.Refitter`), and the share of ``real lift`` verdicts is counted. At
+X = 0 that share is the false ``real lift`` rate. Unlike frequentist power, assurance
+accounts for the ROPE: a lift must clear it, not just zero.
+
+The simulated experiments have no covariates; in cluster designs their size is the effective
+sample, the planned units divided by the design effect.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.model import Refitter
+from channelab.cells import Cells
+from channelab.engine.aggregate import build_cells
+from channelab.engine.source import frame_source
+from channelab.simulate.ab import SimMetric, simulate_ab
+from channelab.spec.core import Metric, ModelOptions, Unit
+from channelab.spec.plan import Baseline
+from channelab.spec.schema import Spec
+
+#: Receives (simulations done, simulations asked) after every fit.
+SimCallback = Callable[[int, int], None]
+#: Draws and tuning steps per chain of each assurance fit: verdicts need the HDI, not fine tails.
+ASSURANCE_DRAWS = 500
+
+
+@dataclass(frozen=True)
+class AssuranceRow:
+    """The share of ``real lift`` verdicts on one metric when every treatment's true lift is ``lift``."""
+
+    metric: str
+    lift: float
+    sims: int
+    verdicts: int  # sims × treatments
+    real_lift: float
+    se: float  # binomial standard error of real_lift
+
+
+@dataclass(frozen=True)
+class Assurance:
+    """Assurance of every outcome and revenue metric at every simulated lift."""
+
+    rows: tuple[AssuranceRow, ...]
+    n_total: dict[str, int]  # simulated units per metric (effective n in cluster designs)
+    seconds: float
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The rows as a data frame (columns as :class:`AssuranceRow`)."""
+        return pd.DataFrame([asdict(r) for r in self.rows])
+
+    def rate(self, metric: str, lift: float) -> float:
+        """Share of ``real lift`` verdicts on ``metric`` when the true lift is ``lift``."""
+        return next(r.real_lift for r in self.rows if r.metric == metric and math.isclose(r.lift, lift))
+
+
+def assurance(
+    spec: Spec,
+    baselines: dict[str, Baseline],
+    *,
+    n_total: int,
+    lifts: Sequence[float],
+    sims: int,
+    seed: int,
+    design_effects: dict[str, float] | None = None,
+    on_sim: SimCallback | None = None,
+) -> Assurance:
+    """Simulate ``sims`` experiments of ``n_total`` units per metric and lift; count ``real lift``.
+
+    ``design_effects`` (per metric) shrink the simulated sample to the effective one.
+    """
+    start = time.perf_counter()
+    metrics = [m for m in spec.metrics_in_funnel_order if m.role != "engagement"]
+    shares = spec.planned_shares()
+    records = []
+    sizes: dict[str, int] = {}
+    done, total = 0, len(metrics) * len(lifts) * sims
+    children = iter(np.random.SeedSequence(seed).spawn(total))
+    for metric in metrics:
+        one = single_metric_spec(spec, metric)
+        n_eff = n_total / (design_effects or {}).get(metric.name, 1.0)
+        per_arm = [max(2, round(n_eff * shares[a])) for a in spec.arm_order]
+        sizes[metric.name] = sum(per_arm)
+        refitter: Refitter | None = None
+        for lift in lifts:
+            hits = 0
+            for _ in range(sims):
+                data_seed, fit_seed = (int(x) for x in next(children).generate_state(2))
+                cells = simulated_cells(one, metric, baselines[metric.name], lift, per_arm, data_seed)
+                if refitter is None:
+                    refitter = Refitter(cells, one)
+                post = refitter.fit(cells, seed=fit_seed, draws=ASSURANCE_DRAWS, tune=ASSURANCE_DRAWS)
+                effects = compute_effects(post["posterior"].to_dataset(), cells, one)
+                hits += sum(e.verdict == "real lift" for e in effects.effects)
+                done += 1
+                if on_sim is not None:
+                    on_sim(done, total)
+            verdicts = sims * len(spec.treatments)
+            rate = hits / verdicts if verdicts else math.nan
+            se = math.sqrt(rate * (1 - rate) / verdicts) if verdicts else math.nan
+            records.append(AssuranceRow(metric.name, lift, sims, verdicts, rate, se))
+    return Assurance(rows=tuple(records), n_total=sizes, seconds=time.perf_counter() - start)
+
+
+def sim_metric(metric: Metric, baseline: Baseline, lift: float, treatments: Sequence[str]) -> SimMetric:
+    """How to draw ``metric`` from its baseline with every treatment's mean lifted by ``lift``."""
+    match metric.type:
+        case "binary":
+            p = baseline.require("mean")
+            shift = float(logit(min(p * (1 + lift), 1 - 1e-9)) - logit(p))
+            return SimMetric("binary", p, dict.fromkeys(treatments, shift))
+        case "count":
+            return SimMetric(
+                "count",
+                baseline.require("mean"),
+                dict.fromkeys(treatments, math.log1p(lift)),
+                overdispersion=baseline.overdispersion,
+            )
+        case "revenue":
+            share, sigma = baseline.require("share"), baseline.amount_sd_log
+            shift = float(logit(min(share * (1 + lift), 1 - 1e-9)) - logit(share))
+            median = baseline.require("amount") * math.exp(
+                -(sigma**2) / 2
+            )  # the lognormal's mean is `amount`
+            return SimMetric("revenue", share, dict.fromkeys(treatments, shift), amount=median, sigma=sigma)
+        case _:
+            mean = baseline.require("mean")
+            return SimMetric(
+                "continuous", mean, dict.fromkeys(treatments, mean * lift), sigma=baseline.require("sd")
+            )
+
+
+def single_metric_spec(spec: Spec, metric: Metric) -> Spec:
+    """The spec reduced to one metric, no covariates and one unit per row."""
+    return spec.model_copy(
+        update={
+            "metrics": [metric],
+            "covariates": [],
+            "model": ModelOptions(),
+            "unit": Unit(kind=spec.unit.kind),
+        }
+    )
+
+
+def simulated_cells(
+    spec: Spec, metric: Metric, baseline: Baseline, lift: float, per_arm: list[int], seed: int
+) -> Cells:
+    """Cells of one simulated experiment of ``metric``: ``per_arm`` units per arm, treatments lifted."""
+    sim = sim_metric(metric, baseline, lift, spec.treatments)
+    rows, _ = simulate_ab(
+        n_per_arm=per_arm, arms=tuple(spec.arm_order), metrics={"y": sim}, segment_effects=(0.0,), seed=seed
+    )
+    rows = rows.rename(columns={"arm": spec.arm_column, "y": metric.source_column})
+    source = frame_source(rows, name="<assurance>")
+    try:
+        return build_cells(source, spec)
+    finally:
+        source.close()

@@ -1,0 +1,429 @@
+"""Frequentist planning: minimum detectable effect, sample size, design effect and duration.
+
+Every comparison of a treatment with the control is a two-sided two-sample z-test on a
+standardised effect size d, solved with statsmodels' :class:`NormalIndPower`:
+
+- binary: Cohen's h between p0 and p0 (1 + lift) (statsmodels' ``proportion_effectsize``);
+- count: the log rate ratio over the per-unit sd of a log mean, sqrt(1/μ + φ) for a negative
+  binomial with Var = μ + φ μ² (the large-sample test of Zhu & Lakkis 2014, Stat Med 33:376),
+  the variance averaged over the two arms;
+- revenue: the difference of means per unit over the sd per unit of the hurdle (a share who
+  spend, lognormal amounts), taken as equal in both arms;
+- continuous: the difference of means over the sd, with the two-sample t-test
+  (:class:`TTestIndPower`), the exact test for normal outcomes.
+
+The lift is relative to the control mean (0.10 = +10 %). With k treatments, alpha is split
+k ways (Bonferroni) unless the plan says ``multiplicity: none``. In cluster-randomised designs
+sample sizes are multiplied, and the effective sample of an MDE divided, by the design effect
+1 + ((cv² + 1) m − 1) ICC for mean cluster size m with coefficient of variation cv (Eldridge,
+Ashby & Kerry 2006, Int J Epidemiol 35:1292; Kish's 1 + (m − 1) ICC when cv = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from channelab.engine.duck import open_file
+from channelab.engine.source import ROWS, Source, quote
+from channelab.errors import DataError, SpecError
+from channelab.spec.base import MetricType
+from channelab.spec.core import Metric
+from channelab.spec.plan import Baseline
+from channelab.spec.schema import Spec
+
+#: Lifts tried when solving an MDE: beyond +10,000 % a test is not worth planning.
+_MAX_LIFT = 100.0
+_Z_TEST, _T_TEST = NormalIndPower(), TTestIndPower()
+
+
+def _solver(type: MetricType) -> NormalIndPower | TTestIndPower:
+    return _T_TEST if type == "continuous" else _Z_TEST
+
+
+@dataclass(frozen=True)
+class EffectSize:
+    """The standardised effect size of a relative lift on one metric, and its inverse.
+
+    ``control_mean`` and ``unit_sd`` are the metric's mean and sd per unit under control.
+    """
+
+    type: MetricType
+    control_mean: float
+    unit_sd: float
+    overdispersion: float = 0.0
+
+    @classmethod
+    def from_baseline(cls, type: MetricType, b: Baseline) -> EffectSize:
+        """Mean and sd per unit implied by a (complete) baseline; see :class:`Baseline`."""
+        match type:
+            case "binary":
+                m = b.require("mean")
+                return cls(type, m, math.sqrt(m * (1 - m)))
+            case "count":
+                m = b.require("mean")
+                return cls(type, m, math.sqrt(m + b.overdispersion * m**2), b.overdispersion)
+            case "revenue":
+                share, amount = b.require("share"), b.require("amount")
+                m = share * amount
+                second_moment = share * amount**2 * math.exp(b.amount_sd_log**2)
+                return cls(type, m, math.sqrt(second_moment - m**2))
+            case _:
+                return cls(type, b.require("mean"), b.require("sd"))
+
+    def d(self, lift: float) -> float:
+        """Standardised effect size of ``lift`` (relative), as the z-test sees it."""
+        m, phi = self.control_mean, self.overdispersion
+        match self.type:
+            case "binary":
+                return float(proportion_effectsize(min(m * (1 + lift), 1.0), m))
+            case "count":
+                var = (1 / m + phi + 1 / (m * (1 + lift)) + phi) / 2
+                return math.log1p(lift) / math.sqrt(var)
+            case _:
+                return m * lift / self.unit_sd
+
+    def lift(self, d: float) -> float:
+        """The (positive) relative lift whose effect size is ``d``; ``inf`` if none is."""
+        m = self.control_mean
+        match self.type:
+            case "binary":
+                angle = math.asin(math.sqrt(m)) + d / 2
+                return math.sin(angle) ** 2 / m - 1 if angle <= math.pi / 2 else math.inf
+            case "count":
+                if self.d(_MAX_LIFT) < d:
+                    return math.inf
+                return float(brentq(lambda x: self.d(x) - d, 0.0, _MAX_LIFT, xtol=1e-10))
+            case _:
+                return d * self.unit_sd / m
+
+
+@dataclass(frozen=True)
+class MetricPower:
+    """Planning numbers of one outcome or revenue metric.
+
+    ``n_control``/``n_total`` are the units needed (control arm / all arms) to find the
+    target lift with each power; ``mde`` is the smallest lift found with each power at the
+    planned ``n`` (``None`` without one); ``weeks`` the time to enrol ``n_total``.
+    """
+
+    metric: str
+    label: str
+    role: str
+    type: MetricType
+    baseline: Baseline
+    baseline_source: str
+    control_mean: float
+    unit_sd: float
+    design_effect: float
+    icc: float | None
+    n_control: dict[float, int]
+    n_total: dict[float, int]
+    mde: dict[float, float] | None
+    weeks: dict[float, int] | None
+
+
+@dataclass(frozen=True)
+class PowerPlan:
+    """Frequentist plan of an experiment: one :class:`MetricPower` per outcome/revenue metric."""
+
+    target_lift: float
+    alpha: float
+    alpha_per_comparison: float
+    multiplicity: str
+    comparisons: int
+    n: int | None
+    shares: dict[str, float]
+    powers: tuple[float, ...]
+    metrics: tuple[MetricPower, ...]
+
+    def power_at(self, metric: str, lifts: Sequence[float] | np.ndarray, n: int | None = None) -> np.ndarray:
+        """Power to detect each of ``lifts`` on ``metric`` with ``n`` units (default the planned n)."""
+        mp = next(m for m in self.metrics if m.metric == metric)
+        total = n or self.n
+        if total is None:
+            raise ValueError("no sample size: give n or set plan.n")
+        size = EffectSize.from_baseline(mp.type, mp.baseline)
+        n_control, ratio = self._arms(total / mp.design_effect)
+        return np.array(
+            [
+                _solver(mp.type).power(
+                    size.d(x), nobs1=n_control, alpha=self.alpha_per_comparison, ratio=ratio
+                )
+                for x in lifts
+            ]
+        )
+
+    def _arms(self, total: float) -> tuple[float, float]:
+        control, smallest = _control_and_smallest(self.shares)
+        return total * control, smallest / control
+
+
+def _control_and_smallest(shares: dict[str, float]) -> tuple[float, float]:
+    control, *treatments = shares.values()  # control first
+    return control, min(treatments)
+
+
+def design_effect(cluster_size: float, icc: float, cv: float = 0.0) -> float:
+    """Variance inflation of a cluster-randomised design: 1 + ((cv² + 1) m − 1) ICC."""
+    return 1.0 + ((cv**2 + 1.0) * cluster_size - 1.0) * icc
+
+
+def plan_power(
+    spec: Spec,
+    baselines: dict[str, Baseline],
+    *,
+    sources: dict[str, str] | None = None,
+    clusters: dict[str, tuple[float, float, float]] | None = None,
+) -> PowerPlan:
+    """Frequentist plan for every outcome and revenue metric of ``spec``.
+
+    Parameters
+    ----------
+    baselines
+        Per metric name, its :class:`~channelab.spec.Baseline` (see :func:`resolve_baselines`).
+    sources
+        Per metric name, where its baseline came from (for the report).
+    clusters
+        Per metric name, (mean cluster size, its cv, ICC) for cluster-randomised designs;
+        defaults to the plan's ``cluster_size``, ``cluster_size_cv`` and ``icc``.
+    """
+    plan = spec.plan
+    shares = {a: spec.planned_shares()[a] for a in spec.arm_order}
+    k = len(spec.treatments)
+    alpha = plan.alpha / k if plan.multiplicity == "bonferroni" else plan.alpha
+    control, smallest = _control_and_smallest(shares)
+    ratio = smallest / control
+    out = []
+    for metric in spec.metrics_in_funnel_order:
+        if metric.role == "engagement":
+            continue
+        baseline = _checked(metric, baselines.get(metric.name), spec)
+        size = EffectSize.from_baseline(metric.type, baseline)
+        deff, icc = 1.0, None
+        if spec.unit.randomised_by is not None:
+            m, cv, icc = (clusters or {}).get(metric.name) or _plan_clusters(spec)
+            deff = design_effect(m, icc, cv)
+        d, solver = size.d(plan.target_lift), _solver(metric.type)
+        n_control: dict[float, int] = {}
+        n_total: dict[float, int] = {}
+        for p in plan.power:
+            n_c = solver.solve_power(effect_size=d, alpha=alpha, power=p, ratio=ratio) * deff
+            n_control[p] = math.ceil(n_c)
+            n_total[p] = math.ceil(n_control[p] / control - 1e-9)
+        mde = None
+        if plan.n is not None:
+            n_eff = plan.n * control / deff
+            mde = {
+                p: size.lift(solver.solve_power(nobs1=n_eff, alpha=alpha, power=p, ratio=ratio))
+                for p in plan.power
+            }
+        weeks = (
+            {p: math.ceil(n / plan.units_per_week) for p, n in n_total.items()}
+            if plan.units_per_week
+            else None
+        )
+        out.append(
+            MetricPower(
+                metric=metric.name,
+                label=metric.display,
+                role=metric.role,
+                type=metric.type,
+                baseline=baseline,
+                baseline_source=(sources or {}).get(metric.name, "plan.baselines"),
+                control_mean=size.control_mean,
+                unit_sd=size.unit_sd,
+                design_effect=deff,
+                icc=icc,
+                n_control=n_control,
+                n_total=n_total,
+                mde=mde,
+                weeks=weeks,
+            )
+        )
+    return PowerPlan(
+        target_lift=plan.target_lift,
+        alpha=plan.alpha,
+        alpha_per_comparison=alpha,
+        multiplicity=plan.multiplicity,
+        comparisons=k,
+        n=plan.n,
+        shares=shares,
+        powers=tuple(plan.power),
+        metrics=tuple(out),
+    )
+
+
+def _plan_clusters(spec: Spec) -> tuple[float, float, float]:
+    plan = spec.plan
+    if plan.cluster_size is None or plan.icc is None:
+        raise SpecError(
+            f"{spec.source_path or '<spec>'}: plan: the design randomises by "
+            f"{spec.unit.randomised_by!r}, so the design effect needs plan.cluster_size and plan.icc "
+            "(or a pilot data file with that column)."
+        )
+    return plan.cluster_size, plan.cluster_size_cv, plan.icc
+
+
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "binary": ("mean",),
+    "count": ("mean",),
+    "revenue": ("share", "amount"),
+    "continuous": ("mean", "sd"),
+}
+
+
+def _checked(metric: Metric, baseline: Baseline | None, spec: Spec) -> Baseline:
+    where = spec.source_path or "<spec>"
+    if baseline is None:
+        raise SpecError(
+            f"{where}: plan.baselines: no baseline for metric {metric.name!r}. Add "
+            f"plan.baselines.{metric.name} ({', '.join(_NEEDS[metric.type])}) or a plan.pilot data file."
+        )
+    missing = [k for k in _NEEDS[metric.type] if getattr(baseline, k) is None]
+    if missing:
+        raise SpecError(
+            f"{where}: plan.baselines.{metric.name}: a {metric.type} metric needs {', '.join(missing)}."
+        )
+    if metric.type == "binary" and baseline.mean is not None and baseline.mean >= 1:
+        raise SpecError(f"{where}: plan.baselines.{metric.name}.mean: a rate must be below 1.")
+    return baseline
+
+
+# ---- baselines from a pilot -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """Baselines per metric with where each came from, and cluster parameters per metric."""
+
+    values: dict[str, Baseline]
+    sources: dict[str, str]
+    clusters: dict[str, tuple[float, float, float]]
+
+
+def resolve_baselines(spec: Spec) -> Baselines:
+    """Baselines of the outcome and revenue metrics: ``plan.baselines`` first, then the pilot.
+
+    The pilot's control arm (all its rows when it has no arm column) gives, per metric: the
+    mean (binary, count, continuous), the overdispersion by moments (count), the sd
+    (continuous), the share who spend, their mean spend and log-sd (revenue); and, in cluster
+    designs, the mean cluster size, its cv and the ANOVA estimate of the ICC.
+    """
+    needed = [m for m in spec.metrics if m.role != "engagement"]
+    values = {m.name: spec.plan.baselines[m.name] for m in needed if m.name in spec.plan.baselines}
+    sources = dict.fromkeys(values, "plan.baselines")
+    clusters: dict[str, tuple[float, float, float]] = {}
+    pilot = spec.plan.pilot
+    if pilot is None:
+        return Baselines(values, sources, clusters)
+    path = spec.resolve_path(pilot.path)
+    source = open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}")
+    try:
+        where = ""
+        if spec.arm_column in source.columns:
+            where = f"WHERE {quote(spec.arm_column)} = ?"
+            (count,) = source.duck.execute(
+                f"SELECT count(*) FROM {ROWS} {where}", [spec.control]
+            ).fetchone() or (0,)
+            if not count:
+                raise DataError(
+                    f"{path}: no rows of the control arm {spec.control!r} in column {spec.arm_column!r} "
+                    "(plan.pilot); the baselines are read from the control arm."
+                )
+        params = [spec.control] if where else []
+        for m in needed:
+            col = quote(m.source_column)
+            if m.source_column not in source.columns:
+                raise DataError(f"{path}: no column {m.source_column!r} for metric {m.name!r} (plan.pilot).")
+            missing = _scalar(source, f"SELECT count(*) - count({col}) FROM {ROWS} {where}", params)
+            if missing:
+                raise DataError(
+                    f"{path}: column {m.source_column!r} has {missing} missing value(s) in the pilot rows "
+                    "used for baselines (plan.pilot); fill or remove them."
+                )
+            if m.name not in values:
+                values[m.name] = _pilot_baseline(source, m, where, params, path)
+                sources[m.name] = f"pilot ({path.name})"
+            cluster = spec.unit.randomised_by
+            if cluster is not None and cluster in source.columns:
+                clusters[m.name] = _pilot_clusters(source, quote(cluster), col, where, params)
+    finally:
+        source.close()
+    return Baselines(values, sources, clusters)
+
+
+def _row(source: Source, sql: str, params: list[str]) -> tuple[Any, ...]:
+    """The single row an aggregate query returns."""
+    row = source.duck.execute(sql, params).fetchone()
+    if row is None:
+        raise DataError(f"{source.path}: the query of the pilot rows returned nothing")
+    return tuple(row)
+
+
+def _scalar(source: Source, sql: str, params: list[str]) -> int:
+    return int(_row(source, sql, params)[0] or 0)
+
+
+def _pilot_baseline(source: Source, metric: Metric, where: str, params: list[str], path: Path) -> Baseline:
+    col = f"CAST({quote(metric.source_column)} AS DOUBLE)"
+    if metric.type == "revenue":
+        share, amount, sd_log = _row(
+            source,
+            f"SELECT avg(({col} > 0)::DOUBLE), avg({col}) FILTER ({col} > 0), "
+            f"stddev_samp(ln({col})) FILTER ({col} > 0) FROM {ROWS} {where}",
+            params,
+        )
+        if not share or share >= 1 or amount is None or sd_log is None:
+            raise DataError(
+                f"{path}: metric {metric.name!r}: the pilot's control rows need some units with and some "
+                "without revenue (two or more with) to estimate a baseline; give plan.baselines instead."
+            )
+        return Baseline(share=share, amount=amount, amount_sd_log=max(sd_log, 1e-6))
+    mean, var = _row(source, f"SELECT avg({col}), var_samp({col}) FROM {ROWS} {where}", params)
+    if not mean or mean <= 0 or var is None:
+        raise DataError(
+            f"{path}: metric {metric.name!r}: the pilot's control rows have mean {mean}; a baseline needs "
+            "a positive mean from two or more rows. Give plan.baselines instead."
+        )
+    match metric.type:
+        case "count":
+            return Baseline(mean=mean, overdispersion=max((var - mean) / mean**2, 0.0))
+        case "continuous":
+            return Baseline(mean=mean, sd=math.sqrt(var) if var > 0 else None)
+        case _:
+            return Baseline(mean=mean)
+
+
+def _pilot_clusters(
+    source: Source, cluster: str, col: str, where: str, params: list[str]
+) -> tuple[float, float, float]:
+    """Mean cluster size, its cv, and the one-way ANOVA estimate of the ICC (floored at 0)."""
+    sizes, means, variances = (
+        np.asarray(v, dtype=float)
+        for v in zip(
+            *source.duck.execute(
+                f"SELECT count(*), avg(CAST({col} AS DOUBLE)), coalesce(var_samp(CAST({col} AS DOUBLE)), 0) "
+                f"FROM {ROWS} {where} GROUP BY {cluster}",
+                params,
+            ).fetchall(),
+            strict=True,
+        )
+    )
+    k, total = sizes.size, sizes.sum()
+    if k < 2 or total <= k:
+        return float(sizes.mean()), 0.0, 0.0
+    grand = (sizes @ means) / total
+    msb = sizes @ (means - grand) ** 2 / (k - 1)
+    msw = ((sizes - 1) @ variances) / (total - k)
+    n0 = (total - (sizes @ sizes) / total) / (k - 1)
+    icc = (msb - msw) / (msb + (n0 - 1) * msw) if msb + (n0 - 1) * msw > 0 else 0.0
+    return float(sizes.mean()), float(sizes.std() / sizes.mean()), float(max(icc, 0.0))

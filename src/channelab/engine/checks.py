@@ -1,0 +1,363 @@
+"""Checks on the raw unit rows, run in DuckDB before anything is fitted.
+
+Every check yields a :class:`Finding`. Errors (unknown arm labels, duplicated units, missing
+or impossible values) make analysis meaningless and stop the run with one
+:class:`~channelab.errors.DataError` listing them all; warnings (a sample-ratio mismatch)
+are counted and carried into the report. No row is ever dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from scipy import stats
+
+from channelab.engine.source import ROWS, Source, quote
+from channelab.errors import DataError
+from channelab.spec.core import Metric
+from channelab.spec.schema import Spec
+
+Severity = Literal["error", "warning", "info"]
+
+#: A covariate with more levels than this is almost certainly an id or a number, not a stratum.
+MAX_COVARIATE_LEVELS = 200
+#: Sample-ratio mismatch is flagged below this chi-square p-value.
+SRM_ALPHA = 0.001
+_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of one check: what was found, how serious, and how many rows it touches."""
+
+    check: str
+    severity: Severity
+    message: str
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """All findings on the rows, with the arm counts behind the sample-ratio test."""
+
+    n_rows: int
+    arm_counts: dict[str, int]
+    planned_shares: dict[str, float]
+    srm_p: float
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Findings that stop the run."""
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Findings carried into the report as caveats."""
+        return [f for f in self.findings if f.severity == "warning"]
+
+
+def run_checks(source: Source, spec: Spec) -> CheckReport:
+    """Run every check on the rows of ``source``.
+
+    Raises
+    ------
+    DataError
+        Listing every blocking problem at once, each naming the file, the column and
+        example rows, and saying what to do.
+    """
+    _require_columns(source, spec)
+    row_rules = _missing_value_rules(spec) + [r for m in spec.metrics for r in _metric_value_rules(m)]
+    findings = _apply_row_rules(source, row_rules)
+    arm_counts, arm_findings = _arm_labels(source, spec)
+    findings += arm_findings
+    findings += _duplicate_units(source, spec)
+    findings += _split_clusters(source, spec)
+    findings += _covariate_levels(source, spec)
+    srm_p, srm = _sample_ratio(spec, arm_counts)
+    findings += srm
+    report = CheckReport(
+        n_rows=source.n_rows,
+        arm_counts=arm_counts,
+        planned_shares=spec.planned_shares(),
+        srm_p=srm_p,
+        findings=tuple(findings),
+    )
+    if report.errors:
+        lines = "\n".join(f"  - {f.message}" for f in report.errors)
+        raise DataError(f"{source.path}: the data fail {len(report.errors)} check(s):\n{lines}")
+    return report
+
+
+@dataclass(frozen=True)
+class _RowRule:
+    """A condition no row may meet; counted for all rules in one scan of the data."""
+
+    check: str
+    condition: str  # SQL, true for offending rows
+    column: str
+    what: str  # "column 'x' is empty" style prefix
+    fix: str
+
+
+def _apply_row_rules(source: Source, rules: list[_RowRule]) -> list[Finding]:
+    if not rules:
+        return []
+    (counts,) = source.fetchall(
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {ROWS}"
+    )
+    out = []
+    for rule, n in zip(rules, counts or (), strict=True):
+        if n:
+            examples = _examples(source, rule.condition, quote(rule.column))
+            out.append(
+                Finding(
+                    rule.check, "error", f"{rule.what} in {n} row(s), e.g. {examples}. {rule.fix}.", int(n)
+                )
+            )
+    return out
+
+
+# ---- individual checks --------------------------------------------------------------------
+
+
+def _used_columns(spec: Spec) -> list[str]:
+    cols = [spec.arm_column, *(m.source_column for m in spec.metrics), *spec.covariates]
+    if spec.unit.id:
+        cols.insert(0, spec.unit.id)
+    if spec.unit.randomised_by:
+        cols.append(spec.unit.randomised_by)
+    if spec.design == "matched":
+        cols += [*spec.matching_covariates, *spec.matching.exact]
+    return list(dict.fromkeys(cols))
+
+
+def _require_columns(source: Source, spec: Spec) -> None:
+    have = list(source.columns)
+    missing = [c for c in _used_columns(spec) if c not in source.columns]
+    if missing:
+        hints = []
+        for c in missing:
+            close = difflib.get_close_matches(c, have, n=1, cutoff=0.6)
+            hints.append(f"{c!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DataError(
+            f"{source.path}: the spec uses column(s) {', '.join(hints)} that the file does not have. "
+            f"Its columns are: {', '.join(have)}. Fix the column names in the experiment file."
+        )
+
+
+def _examples(source: Source, condition: str, value: str) -> str:
+    """First rows (1-based, header excluded) matching ``condition``, as 'row 12 (value 3)'."""
+    rows = source.first_rows(condition, value, _EXAMPLES)
+    return ", ".join(where + ("" if v is None else f" ({v!r})") for where, v in rows)
+
+
+def _missing_value_rules(spec: Spec) -> list[_RowRule]:
+    return [
+        _RowRule(
+            "missing_values",
+            f"{quote(col)} IS NULL",
+            col,
+            f"column {col!r} is empty",
+            "Fill them in, or remove those units from the export and say why",
+        )
+        for col in _used_columns(spec)
+    ]
+
+
+def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Finding]]:
+    arm = quote(spec.arm_column)
+    rows = source.fetchall(
+        f"SELECT CAST({arm} AS VARCHAR), count(*) FROM {ROWS} WHERE {arm} IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
+    counts = {str(a): int(n) for a, n in rows}
+    out = []
+    unknown = {a: n for a, n in counts.items() if a not in spec.arms}
+    if unknown:
+        listed = ", ".join(
+            f"{a!r} ({n} row(s)"
+            + (
+                f"; did you mean {m[0]!r}?"
+                if (m := difflib.get_close_matches(a, list(spec.arms), n=1))
+                else ""
+            )
+            + ")"
+            for a, n in unknown.items()
+        )
+        out.append(
+            Finding(
+                "unknown_arms",
+                "error",
+                f"column {spec.arm_column!r} has arm label(s) the spec does not list: {listed}. "
+                f"The spec's arms are {list(spec.arms)}; add the label to 'arms' or fix the data.",
+                sum(unknown.values()),
+            )
+        )
+    absent = [a for a in spec.arms if a not in counts]
+    if absent:
+        out.append(
+            Finding(
+                "absent_arms",
+                "error",
+                f"arm(s) {absent} listed in the spec have no rows in column {spec.arm_column!r}. "
+                "Check the spelling of the arm labels, or remove the arm from the spec.",
+            )
+        )
+    return {a: counts[a] for a in spec.arms if a in counts}, out
+
+
+def _metric_value_rules(metric: Metric) -> list[_RowRule]:
+    col = quote(metric.source_column)
+    num = f"TRY_CAST({col} AS DOUBLE)"
+    name = f"column {metric.source_column!r} (metric {metric.name!r}, type {metric.type})"
+    rules = [
+        (f"{col} IS NOT NULL AND {num} IS NULL", "is not a number", "Export it as a plain number"),
+        (
+            f"isnan({num}) OR abs({num}) = CAST('Infinity' AS DOUBLE)",
+            "is infinite or NaN",
+            "Fix or remove these values at the source",
+        ),
+    ]
+    if metric.type == "binary":
+        rules.append(
+            (f"{num} NOT IN (0, 1)", "is not 0 or 1", "Recode it as 0/1, or declare the metric as type count")
+        )
+    elif metric.type in ("count", "revenue"):
+        rules.append(
+            (f"{num} < 0", "is negative", f"A {metric.type} cannot be below zero; fix or explain these rows")
+        )
+    if metric.type == "count":
+        rules.append(
+            (
+                f"{num} <> floor({num})",
+                "is not a whole number",
+                "Counts must be whole; use type continuous otherwise",
+            )
+        )
+    return [
+        _RowRule("metric_values", cond, metric.source_column, f"{name} {what}", fix)
+        for cond, what, fix in rules
+    ]
+
+
+def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
+    if not spec.unit.id:
+        return [
+            Finding(
+                "unit_id",
+                "info",
+                "no unit id column is declared (unit.id), so each row is taken as one unit and "
+                "duplicates cannot be checked",
+            )
+        ]
+    uid, arm = quote(spec.unit.id), quote(spec.arm_column)
+    ((repeated,),) = source.fetchall(f"SELECT count({uid}) - count(DISTINCT {uid}) FROM {ROWS}")
+    if not repeated:  # the usual case, settled by the cheapest query (10M rows: 0.9 s, not 4 s)
+        return []
+    # min <> max rather than count(DISTINCT): no set of arms is kept per unit
+    rows = source.fetchall(
+        f"SELECT {uid}, count(*) AS n, min({arm}) <> max({arm}) AS two_arms FROM {ROWS} "
+        f"WHERE {uid} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 100000"
+    )
+    cross = [r for r in rows if r[2]]
+    repeat = [r for r in rows if not r[2]]
+    out = []
+    if cross:
+        ex = ", ".join(repr(r[0]) for r in cross[:_EXAMPLES])
+        out.append(
+            Finding(
+                "unit_in_two_arms",
+                "error",
+                f"{len(cross)} unit(s) in column {spec.unit.id!r} appear in more than one arm (e.g. {ex}). "
+                "A unit must receive one treatment; fix the assignment log before analysing.",
+                len(cross),
+            )
+        )
+    if repeat:
+        ex = ", ".join(repr(r[0]) for r in repeat[:_EXAMPLES])
+        out.append(
+            Finding(
+                "duplicate_units",
+                "error",
+                f"{len(repeat)} unit id(s) in column {spec.unit.id!r} occur on more than one row "
+                f"(e.g. {ex}). "
+                "Keep one row per unit (aggregate repeated touches first).",
+                sum(r[1] - 1 for r in repeat),
+            )
+        )
+    return out
+
+
+def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
+    """In a cluster-randomised design every unit of a cluster must be in the cluster's arm."""
+    cluster = spec.unit.randomised_by
+    if not cluster:
+        return []
+    col, arm = quote(cluster), quote(spec.arm_column)
+    rows = source.fetchall(
+        f"SELECT CAST({col} AS VARCHAR) FROM {ROWS} WHERE {col} IS NOT NULL "
+        f"GROUP BY 1 HAVING min({arm}) <> max({arm}) ORDER BY 1"
+    )
+    if not rows:
+        return []
+    ex = ", ".join(repr(r[0]) for r in rows[:_EXAMPLES])
+    return [
+        Finding(
+            "cluster_in_two_arms",
+            "error",
+            f"{len(rows)} cluster(s) in column {cluster!r} (unit.randomised_by) have units in more than "
+            f"one arm (e.g. {ex}). In a cluster-randomised design all units of a cluster share its arm; "
+            "fix the assignment, or drop unit.randomised_by if units were randomised individually.",
+            len(rows),
+        )
+    ]
+
+
+def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:
+    out = []
+    for cov in spec.covariates:
+        ((n,),) = source.fetchall(f"SELECT count(DISTINCT {quote(cov)}) FROM {ROWS}")
+        if n > MAX_COVARIATE_LEVELS:
+            out.append(
+                Finding(
+                    "covariate_levels",
+                    "error",
+                    f"covariate {cov!r} has {n} distinct values; covariates are strata (at most "
+                    f"{MAX_COVARIATE_LEVELS} levels). Bin it (e.g. into quintiles) in a new column.",
+                )
+            )
+    return out
+
+
+def _sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Finding]]:
+    """Chi-square test of the observed arm sizes against the planned allocation."""
+    if spec.design == "matched":
+        return float("nan"), [
+            Finding(
+                "sample_ratio", "info", "no sample-ratio test: a matched design has no planned allocation"
+            )
+        ]
+    if len(counts) != len(spec.arms):
+        return float("nan"), []
+    shares = spec.planned_shares()
+    observed = [counts[a] for a in spec.arms]
+    total = sum(observed)
+    expected = [shares[a] * total for a in spec.arms]
+    p = float(stats.chisquare(observed, expected).pvalue)
+    detail = ", ".join(f"{a} {counts[a]} vs {e:.0f}" for a, e in zip(spec.arms, expected, strict=True))
+    if p < SRM_ALPHA:
+        return p, [
+            Finding(
+                "sample_ratio",
+                "warning",
+                f"sample-ratio mismatch: arm sizes differ from the planned allocation more than chance "
+                f"allows (chi-square p = {p:.2g}; observed vs expected: {detail}). Assignment or logging "
+                "may be broken; treat the effects with caution.",
+                total,
+            )
+        ]
+    return p, [
+        Finding("sample_ratio", "info", f"arm sizes match the planned allocation (chi-square p = {p:.2g})")
+    ]

@@ -1,0 +1,19 @@
+"""Where an experiment's rows are opened: the spec's engine and path to a :class:`Source`."""
+
+from __future__ import annotations
+
+from channelab.engine.duck import open_file
+from channelab.engine.source import Source
+from channelab.engine.spark import open_spark
+from channelab.spec.schema import Spec
+
+
+def open_source(spec: Spec) -> Source:
+    """Register the spec's rows as the view :data:`ROWS` in its engine, with their fingerprint.
+
+    Raises :class:`DataError` if the files are missing, empty, unreadable, or have no rows.
+    """
+    where = f"data.path in {spec.source_path or 'the spec'}"
+    if spec.engine == "spark":
+        return open_spark(spec.data_path, spec.data, where=where)
+    return open_file(spec.data_path, spec.data, where=where, memory_limit=spec.data.memory_limit)

@@ -1,0 +1,189 @@
+"""Rows registered as one view in an engine: the :class:`Source` every check and aggregation queries.
+
+SQL is written once, in DuckDB's dialect, and rendered for Spark by sqlglot (:func:`to_spark`).
+Input files are only ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+import pandas as pd
+
+from channelab.errors import DataError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Name of the view holding the raw unit rows.
+ROWS = "unit_rows"
+
+#: Hidden columns locating a row in its file, for error messages (Spark: both; DuckDB: the file).
+FILE_COLUMN, ROW_COLUMN = "__channelab_file", "__channelab_row"
+
+Engine = Literal["duckdb", "spark"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows registered as the view :data:`ROWS` in one engine, with their fingerprint.
+
+    Exactly one of ``con`` (DuckDB) and ``spark`` is set. ``files`` lists the files read
+    (several for a glob), in the order their rows are numbered.
+    """
+
+    con: duckdb.DuckDBPyConnection | None
+    path: Path
+    columns: dict[str, str]  # column name -> engine type
+    n_rows: int
+    sha256: str
+    size_bytes: int
+    files: tuple[Path, ...] = ()
+    spark: SparkSession | None = None
+
+    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (DuckDB dialect) and return its rows."""
+        if self.spark is not None:
+            return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
+        return self.duck.execute(sql).fetchall()
+
+    def df(self, sql: str) -> pd.DataFrame:
+        """Run ``sql`` (DuckDB dialect) and return its result as a DataFrame."""
+        if self.spark is not None:  # results are small (cells): no Arrow or pandas conversion layer
+            result = self.spark.sql(to_spark(sql))
+            return pd.DataFrame.from_records([tuple(r) for r in result.collect()], columns=result.columns)
+        return self.duck.execute(sql).df()
+
+    @property
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (for steps that only DuckDB runs, such as matching)."""
+        if self.con is None:
+            raise RuntimeError("this step needs the DuckDB engine")
+        return self.con
+
+    def first_rows(self, condition: str, value: str, limit: int) -> list[tuple[str, Any]]:
+        """Where the first ``limit`` rows meeting ``condition`` are, in file order, with ``value``.
+
+        Locations read ``row 12`` (1-based, header excluded) or, for several files,
+        ``week-03.csv row 12``.
+        """
+        several = len(self.files) > 1
+        if self.spark is not None:
+            file, window = FILE_COLUMN, f"PARTITION BY {FILE_COLUMN} ORDER BY {ROW_COLUMN}"
+        else:  # DuckDB numbers rows in file order when run on one thread
+            file, window = (FILE_COLUMN, f"PARTITION BY {FILE_COLUMN}") if several else ("NULL", "")
+        sql = (
+            "SELECT f_, rn_, v_ FROM (SELECT "
+            f"{file} AS f_, row_number() OVER ({window}) AS rn_, "
+            f"{value} AS v_, ({condition}) AS hit_ FROM {ROWS}) "
+            f"WHERE hit_ ORDER BY f_, rn_ LIMIT {int(limit)}"
+        )
+        if self.con is not None:
+            self.con.execute("SET threads = 1")  # row numbers must follow file order
+            try:
+                rows = self.con.execute(sql).fetchall()
+            finally:
+                self.con.execute("RESET threads")
+        else:
+            rows = self.fetchall(sql)
+        return [((f"{Path(str(f)).name} " if several else "") + f"row {rn}", v) for f, rn, v in rows]
+
+    def close(self) -> None:
+        """Release the DuckDB connection (a Spark session is shared and stays up)."""
+        if self.con is not None:
+            self.con.close()
+
+    def fingerprint(self) -> dict[str, object]:
+        """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
+        out: dict[str, object] = {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "bytes": self.size_bytes,
+            "rows": self.n_rows,
+        }
+        if len(self.files) > 1:
+            out["files"] = len(self.files)
+        return out
+
+
+def quote(identifier: str) -> str:
+    """Quote a column name for SQL (DuckDB and, after rendering, Spark)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """Quote a text value as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def to_spark(sql: str) -> str:
+    """Render DuckDB SQL in Spark's dialect (``fsum``, DuckDB's exact sum, becomes ``sum``)."""
+    import sqlglot
+    from sqlglot import exp
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "fsum":
+            return exp.Sum(this=node.expressions[0])
+        return node
+
+    return sqlglot.parse_one(sql, read="duckdb").transform(rename).sql(dialect="spark")
+
+
+@contextmanager
+def watch(source: Source, report: Callable[[float], None], *, every: float = 0.5) -> Iterator[None]:
+    """Report the percentage done of the DuckDB queries run inside the block, every ``every`` s."""
+    if source.con is None:
+        yield
+        return
+    con = source.con
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    stop = threading.Event()
+
+    def poll() -> None:
+        last = -1.0
+        while not stop.wait(every):
+            try:
+                pct = float(con.query_progress())
+            except duckdb.Error:
+                continue
+            if pct >= 0 and int(pct) != int(last):
+                last = pct
+                report(pct)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def frame_source(frame: pd.DataFrame, *, name: str = "<data frame>") -> Source:
+    """Register an in-memory DataFrame as the rows (simulations, power studies, tests).
+
+    The frame is read, not copied or modified; its fingerprint hashes the frame's contents.
+    """
+    if frame.empty:
+        raise DataError(f"{name}: the data frame has no rows.")
+    con = duckdb.connect(":memory:")
+    con.register("__channelab_frame", frame)
+    con.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM __channelab_frame")
+    described = con.execute(f"DESCRIBE {ROWS}").fetchall()
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    return Source(
+        con=con,
+        path=Path(name),
+        columns={row[0]: row[1] for row in described},
+        n_rows=len(frame),
+        sha256=digest,
+        size_bytes=int(frame.memory_usage(deep=False).sum()),
+    )

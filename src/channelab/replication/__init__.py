@@ -1,0 +1,35 @@
+"""Replicating an original study: the statistics, the original's numbers, the judgement, the plan.
+
+Modules: ``stats`` (replication Bayes factors, sample sizes, small telescopes, assurance),
+``original`` (the spec's original study, published or assumed numbers), ``judge`` (a
+replication's verdict from its cells), ``plan`` (``channelab replicate --plan``).
+
+Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules;
+never the model, the engine, plotting or reporting.
+"""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+if TYPE_CHECKING:
+    from channelab.replication.judge import ReplicationResult, judge
+    from channelab.replication.plan import ReplicationPlan, plan
+    from channelab.replication.stats import binomial_replication_bf, normal_replication_bf
+
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "judge": ["ReplicationResult", "judge"],
+        "plan": ["ReplicationPlan", "plan"],
+        "stats": ["binomial_replication_bf", "normal_replication_bf"],
+    },
+)
+__all__ = [
+    "ReplicationPlan",
+    "ReplicationResult",
+    "binomial_replication_bf",
+    "judge",
+    "normal_replication_bf",
+    "plan",
+]

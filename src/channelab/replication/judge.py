@@ -1,0 +1,306 @@
+"""Judge a replication against its original study (``channelab run`` / ``channelab replicate``).
+
+The statistics (replication Bayes factor, sample sizes, small telescopes, assurance) live in
+:mod:`channelab.replication.stats`; this module feeds them a spec's ``original`` block and a
+replication's cells, and returns plain results for the report and the JSON.
+
+The contrast is the original's headline claim, arm a vs arm b (e.g. private vs public token),
+as a difference on each metric's own scale: percentage points for a binary metric, units of
+the metric (dollars) otherwise.
+
+- **Binary metrics**, exactly (beta-binomial): the replication Bayes factor BF_r0 of
+  Verhagen & Wagenmakers (2014) in closed form; the posterior of the difference under an
+  original-informed prior (each arm's original posterior from a uniform prior) and under a
+  sceptical prior (both arms one beta prior at the pooled original rate, so the difference is
+  centred on zero, with its spread set so the original difference lies at its 95th percentile:
+  Spiegelhalter, Freedman & Parmar 1994).
+- **Other metrics**, by the normal approximation: the original difference and its standard
+  error from the published means and sds (assumed sds say so), the replication's from its
+  cells; the same two priors as normals.
+
+The equivalence check asks how probable it is, under the sceptical prior, that a's mean is
+within the metric's ROPE of b's (relative). The verdict per metric follows
+:func:`~channelab.replication.stats.replication_verdict`; the headline is the primary metric's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from channelab.cells import Cells
+from channelab.errors import SpecError
+from channelab.replication.original import original_moments, original_study, reported_numbers
+from channelab.replication.stats import (
+    Counts,
+    Verdict,
+    binomial_replication_bf,
+    normal_replication_bf,
+    replication_verdict,
+    reviewer_sentence,
+)
+from channelab.spec.core import Metric
+from channelab.spec.schema import Spec
+
+#: Draws used for the beta posteriors' intervals and ROPE probabilities.
+POSTERIOR_DRAWS = 40_000
+
+#: z of the sceptical prior: the original difference sits at its 95th percentile.
+SCEPTICAL_Z = stats.norm.ppf(0.95)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A difference (arm a − arm b) with an interval; ``prob`` is the interval's mass."""
+
+    mean: float
+    lower: float
+    upper: float
+    prob: float
+
+
+@dataclass(frozen=True)
+class MetricReplication:
+    """The replication of the original's contrast on one metric."""
+
+    metric: str
+    label: str
+    type: str
+    original: Estimate
+    replication: Estimate
+    informed: Estimate
+    sceptical: Estimate
+    log_bf_r0: float
+    prob_in_rope: float
+    rope: tuple[float, float]
+    verdict: Verdict
+    method: Literal["beta-binomial, exact", "normal approximation"]
+    n_original: tuple[float, float]
+    n_replication: tuple[int, int]
+    means_replication: tuple[float, float]
+
+    @property
+    def bf_r0(self) -> float:
+        """BF_r0: how many times better the original effect predicts the replication than no effect."""
+        return math.exp(self.log_bf_r0)
+
+
+@dataclass(frozen=True)
+class ArmContrast:
+    """One arm contrast on one metric, original vs replication (a row of the forest plot)."""
+
+    metric: str
+    label: str
+    arm: str
+    versus: str
+    original: Estimate
+    replication: Estimate
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """Everything the report and JSON say about a replication."""
+
+    citation: str
+    study: str
+    contrast: tuple[str, str]
+    primary: str
+    metrics: tuple[MetricReplication, ...]
+    contrasts: tuple[ArmContrast, ...]
+    reported: tuple[tuple[str, str, float, str | None], ...]  # (arm, quantity, value, assumed why)
+    bf_threshold: float
+    sentence: str
+
+    @property
+    def verdict(self) -> Verdict:
+        """The headline verdict: the primary metric's."""
+        return self.get(self.primary).verdict
+
+    def get(self, metric: str) -> MetricReplication:
+        """The replication of one metric."""
+        return next(m for m in self.metrics if m.metric == metric)
+
+    @property
+    def mixes_assumed(self) -> bool:
+        """Whether some of the original's numbers are assumed rather than published."""
+        return any(why is not None for *_, why in self.reported)
+
+
+def judge(cells: Cells, spec: Spec, *, seed: int) -> ReplicationResult:
+    """Judge the replication data in ``cells`` against ``spec.original``.
+
+    Raises
+    ------
+    SpecError
+        If the spec has no ``original`` block or no metric reported for both contrasted arms.
+    """
+    o = original_study(spec)
+    primary = spec.primary_metric
+    if primary is None:
+        raise SpecError(
+            f"original.arms: no metric has published numbers for both {o.contrast[0]!r} and "
+            f"{o.contrast[1]!r}, so there is nothing to compare; add them under each arm's metrics."
+        )
+    rng = np.random.default_rng(seed)
+    a, b = o.contrast
+    results = []
+    contrasts = []
+    for m in spec.replicated_metrics:
+        totals = cells.arm_totals(m.name)
+        results.append(_judge_metric(m, spec, totals, rng))
+        for arm, versus in _pairs(spec, m, a, b):
+            contrasts.append(
+                ArmContrast(
+                    metric=m.name,
+                    label=m.display,
+                    arm=arm,
+                    versus=versus,
+                    original=_original_difference(m, spec, arm, versus),
+                    replication=_observed_difference(totals, arm, versus, spec.hdi_prob),
+                )
+            )
+    by_name = {r.metric: r for r in results}
+    head = by_name[primary.name]
+    sentence = reviewer_sentence(
+        metric=primary.display,
+        arm=a,
+        versus=b,
+        n_per_arm=head.n_replication,
+        means=head.means_replication,
+        log_bf_r0=head.log_bf_r0,
+        verdict=head.verdict,
+        percent=primary.type == "binary",
+        threshold=spec.replication.bf_threshold,
+    )
+    return ReplicationResult(
+        citation=o.citation,
+        study=o.study,
+        contrast=(a, b),
+        primary=primary.name,
+        metrics=tuple(results),
+        contrasts=tuple(contrasts),
+        reported=reported_numbers(spec),
+        bf_threshold=spec.replication.bf_threshold,
+        sentence=sentence,
+    )
+
+
+def _pairs(spec: Spec, metric: Metric, a: str, b: str) -> list[tuple[str, str]]:
+    """The headline contrast first, then each of its arms against the control when published."""
+    control = original_study(spec).arms.get(spec.control)
+    if control is None or metric.name not in control.metrics or spec.control in (a, b):
+        return [(a, b)]
+    return [(a, b), (a, spec.control), (b, spec.control)]
+
+
+def _original_difference(metric: Metric, spec: Spec, arm: str, versus: str) -> Estimate:
+    """The original difference with its 95 % normal-approximation interval."""
+    n_a, m_a, sd_a = original_moments(metric, spec, arm)
+    n_b, m_b, sd_b = original_moments(metric, spec, versus)
+    se = math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
+    z = stats.norm.ppf(0.975)
+    return Estimate(m_a - m_b, m_a - m_b - z * se, m_a - m_b + z * se, 0.95)
+
+
+def _observed_difference(totals: pd.DataFrame, arm: str, versus: str, prob: float) -> Estimate:
+    """The replication's difference in means with its normal-approximation interval of mass ``prob``."""
+    est, se = _difference(totals, arm, versus)
+    z = stats.norm.ppf(0.5 + prob / 2)
+    return Estimate(est, est - z * se, est + z * se, prob)
+
+
+def _difference(totals: pd.DataFrame, arm: str, versus: str) -> tuple[float, float]:
+    (m_a, sd_a, n_a), (m_b, sd_b, n_b) = (_moments(totals, x) for x in (arm, versus))
+    return m_a - m_b, math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
+
+
+def _moments(totals: pd.DataFrame, arm: str) -> tuple[float, float, int]:
+    """Mean, sd and n of one arm from :meth:`~channelab.cells.Cells.arm_totals`."""
+    row = totals.to_dict("index")[arm]
+    return float(row["mean"]), float(row["sd"]), int(row["n"])
+
+
+def _judge_metric(
+    metric: Metric, spec: Spec, totals: pd.DataFrame, rng: np.random.Generator
+) -> MetricReplication:
+    o = original_study(spec)
+    a, b = o.contrast
+    cfg = spec.replication
+    prob = spec.hdi_prob
+    rope = metric.rope_interval
+    (mean_a, _, n_a), (mean_b, _, n_b) = _moments(totals, a), _moments(totals, b)
+    n_r, means_r = (n_a, n_b), (mean_a, mean_b)
+    original = _original_difference(metric, spec, a, b)
+    replication = _observed_difference(totals, a, b, prob)
+    if metric.type == "binary":
+        (n_oa, p_a, _), (n_ob, p_b, _) = (original_moments(metric, spec, x) for x in (a, b))
+        orig = (Counts(p_a * n_oa, n_oa), Counts(p_b * n_ob, n_ob))
+        rep = (Counts(round(mean_a * n_a), n_a), Counts(round(mean_b * n_b), n_b))  # counts: exact
+        log_bf = binomial_replication_bf(orig, rep)
+        informed_draws = [
+            rng.beta(1 + g.successes + r.successes, 1 + g.failures + r.failures, POSTERIOR_DRAWS)
+            for g, r in zip(orig, rep, strict=True)
+        ]
+        pooled = (orig[0].successes + orig[1].successes) / (orig[0].n + orig[1].n)
+        scale = max(abs(original.mean), 1e-6) / SCEPTICAL_Z  # prior sd of the difference
+        concentration = max(2 * pooled * (1 - pooled) / scale**2 - 1, 2.0)
+        sceptical_draws = [
+            rng.beta(
+                concentration * pooled + r.successes,
+                concentration * (1 - pooled) + r.failures,
+                POSTERIOR_DRAWS,
+            )
+            for r in rep
+        ]
+        informed = _from_draws(informed_draws[0] - informed_draws[1], prob)
+        sceptical = _from_draws(sceptical_draws[0] - sceptical_draws[1], prob)
+        ratio = sceptical_draws[0] / sceptical_draws[1] - 1
+        in_rope = float(np.mean((ratio >= rope[0]) & (ratio <= rope[1])))
+        method: Literal["beta-binomial, exact", "normal approximation"] = "beta-binomial, exact"
+    else:
+        se_o = (original.upper - original.mean) / stats.norm.ppf(0.975)
+        est, se = _difference(totals, a, b)
+        log_bf = normal_replication_bf(original.mean, se_o, est, se)
+        informed = _normal_posterior(original.mean, se_o, est, se, prob)
+        sceptical = _normal_posterior(0.0, abs(original.mean) / SCEPTICAL_Z, est, se, prob)
+        sd = (sceptical.upper - sceptical.mean) / stats.norm.ppf(0.5 + prob / 2)
+        low, high = rope[0] * means_r[1], rope[1] * means_r[1]
+        in_rope = float(stats.norm.cdf(high, sceptical.mean, sd) - stats.norm.cdf(low, sceptical.mean, sd))
+        method = "normal approximation"
+    return MetricReplication(
+        metric=metric.name,
+        label=metric.display,
+        type=metric.type,
+        original=original,
+        replication=replication,
+        informed=informed,
+        sceptical=sceptical,
+        log_bf_r0=log_bf,
+        prob_in_rope=in_rope,
+        rope=rope,
+        verdict=replication_verdict(log_bf, in_rope, threshold=cfg.bf_threshold, equivalence=cfg.equivalence),
+        method=method,
+        n_original=(o.arms[a].n.value, o.arms[b].n.value),
+        n_replication=n_r,
+        means_replication=means_r,
+    )
+
+
+def _from_draws(draws: np.ndarray, prob: float) -> Estimate:
+    import arviz_stats as azs
+
+    lo, hi = azs.hdi(draws, prob=prob)
+    return Estimate(float(draws.mean()), float(lo), float(hi), prob)
+
+
+def _normal_posterior(prior_mean: float, prior_sd: float, est: float, se: float, prob: float) -> Estimate:
+    """Normal prior × normal likelihood: the posterior's mean and central interval."""
+    precision = 1 / prior_sd**2 + 1 / se**2
+    mean = (prior_mean / prior_sd**2 + est / se**2) / precision
+    half = stats.norm.ppf(0.5 + prob / 2) / math.sqrt(precision)
+    return Estimate(mean, mean - half, mean + half, prob)

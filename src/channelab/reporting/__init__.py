@@ -1,0 +1,38 @@
+"""Rendering results for people and pipelines: JSON data, matplotlib figures and reportlab PDFs.
+
+Subpackages and modules: ``json_report`` (the JSON contract of an analysis, a design and a
+replication plan, as plain data), ``plots/`` (one module per figure family over a shared
+``style``), ``pdf/`` (``layout`` shared by ``analysis``, ``appendix``, ``design`` and
+``replication`` pages). Renderers return data or bytes; :mod:`channelab.app` writes them.
+
+Dependency rule: reads results of every computing layer (pipeline, design, replication,
+analysis, engine checks); nothing below imports it. It never fits or recomputes a statistic.
+"""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+if TYPE_CHECKING:
+    from channelab.reporting.json_report import analysis_json, design_json, plan_json
+    from channelab.reporting.pdf.analysis import analysis_pdf
+    from channelab.reporting.pdf.design import design_pdf
+    from channelab.reporting.pdf.replication import plan_pdf
+
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "json_report": ["analysis_json", "design_json", "plan_json"],
+        "pdf.analysis": ["analysis_pdf"],
+        "pdf.design": ["design_pdf"],
+        "pdf.replication": ["plan_pdf"],
+    },
+)
+__all__ = [
+    "analysis_json",
+    "analysis_pdf",
+    "design_json",
+    "design_pdf",
+    "plan_json",
+    "plan_pdf",
+]

@@ -1,0 +1,264 @@
+"""The JSON outputs as plain data: an analysis (the contract of DESIGN.md), a design, a plan.
+
+Relative lifts are fractions (0.25 = +25 %). Keys beyond the contract are additions only.
+Writing (and the one NaN policy) is :func:`channelab.files.json_bytes`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from channelab.design.plan import Design
+    from channelab.pipeline import Analysis
+    from channelab.replication.plan import ReplicationPlan
+
+
+def analysis_json(analysis: Analysis) -> dict[str, Any]:
+    """Render an analysis as the JSON contract (a plain, JSON-safe dictionary)."""
+    spec, diag, checks, eff = analysis.spec, analysis.diagnostics, analysis.checks, analysis.effects
+    return {
+        "experiment": spec.name,
+        "title": spec.display_title,
+        "control": spec.control,
+        "hdi_prob": spec.hdi_prob,
+        "n_units": analysis.cells.n_units,
+        "design": spec.design,
+        "unit": spec.unit.kind,
+        "randomised_by": spec.unit.randomised_by or spec.unit.kind,
+        "arm_pooling": spec.pools_arms,
+        "decision_rule": spec.decision.rule,
+        "checks": {
+            "srm_p": checks.srm_p,
+            "rhat_max": diag.rhat_max,
+            "ess_bulk_min": diag.ess_bulk_min,
+            "ess_tail_min": diag.ess_tail_min,
+            "divergences": diag.divergences,
+            "converged": diag.converged,
+            "problems": list(diag.problems),
+            "arm_counts": checks.arm_counts,
+            "planned_shares": checks.planned_shares,
+            "findings": [
+                {
+                    "check": f.check,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "count": f.count,
+                }
+                for f in checks.findings
+            ],
+        },
+        "arms": [
+            {"arm": a.arm, "channel": a.channel, "verdict": a.verdict, "summary": a.summary} for a in eff.arms
+        ],
+        "effects": [
+            {
+                "arm": e.arm,
+                "metric": e.metric,
+                "label": e.label,
+                "role": e.role,
+                "type": e.type,
+                "n_arm": e.n_arm,
+                "n_control": e.n_control,
+                "control_mean": e.control_mean,
+                "arm_mean": e.arm_mean,
+                "lift": {
+                    "mean": e.lift.mean,
+                    "hdi": [e.lift.lower, e.lift.upper],
+                    "prob_positive": e.prob_positive,
+                    "prob_in_rope": e.prob_in_rope,
+                    "prob_above_rope": e.prob_above_rope,
+                    "prob_below_rope": e.prob_below_rope,
+                    "mcse": e.mcse_lift,
+                    "noise_band": list(e.noise),
+                },
+                "abs_lift": {
+                    "mean": e.abs_lift.mean,
+                    "hdi": [e.abs_lift.lower, e.abs_lift.upper],
+                },
+                "rope": list(e.rope),
+                "verdict": e.verdict,
+                "more_data_factor": e.more_data_factor,
+            }
+            for e in eff.effects
+        ],
+        "segments": [
+            {
+                "arm": g.arm,
+                "metric": g.metric,
+                "role": g.role,
+                "segment": g.segment,
+                "level": g.level,
+                "share": g.share,
+                "lift": {
+                    "mean": g.lift.mean,
+                    "hdi": [g.lift.lower, g.lift.upper],
+                    "prob_positive": g.prob_positive,
+                },
+                "verdict": g.verdict,
+            }
+            for g in eff.segments
+        ],
+        "matching": _matching(analysis),
+        "replication": _replication(analysis),
+        "data": analysis.data,
+        "provenance": analysis.provenance.as_dict(),
+    }
+
+
+def _matching(analysis: Analysis) -> dict[str, Any] | None:
+    """Method, estimand, units kept and dropped, and balance before/after (matched designs)."""
+    m = analysis.matching
+    if m is None:
+        return None
+    units = m.matched.units
+    cfg = analysis.spec.matching
+    return {
+        "estimand": "ATT",
+        "method": cfg.method,
+        "covariates": analysis.spec.matching_covariates,
+        "caliper": m.matched.caliper,
+        "ratio": cfg.ratio,
+        "replace": cfg.replace,
+        "exact": cfg.exact,
+        "treated": int(units["treated"].sum()),
+        "treated_matched": int((units["treated"] & (units["weight"] > 0)).sum()),
+        "controls_used": int((~units["treated"] & (units["weight"] > 0)).sum()),
+        "max_smd": m.max_smd,
+        "dropped_by": m.dropped_by(analysis.spec.matching_covariates).to_dict("records"),
+        "balance": [
+            {
+                "covariate": b.covariate,
+                "level": b.level,
+                "smd_before": b.smd,
+                "smd_after": a.smd,
+                "variance_ratio_before": b.variance_ratio,
+                "variance_ratio_after": a.variance_ratio,
+            }
+            for b, a in zip(m.before.itertuples(), m.after.itertuples(), strict=True)
+        ],
+    }
+
+
+def _replication(analysis: Analysis) -> dict[str, Any] | None:
+    """The verdict, the Bayes factors and both priors' posteriors per metric, original vs replication."""
+    r = analysis.replication
+    if r is None:
+        return None
+
+    def est(e: Any) -> dict[str, Any]:
+        return {"mean": e.mean, "interval": [e.lower, e.upper], "prob": e.prob}
+
+    return {
+        "citation": r.citation,
+        "study": r.study,
+        "contrast": list(r.contrast),
+        "primary": r.primary,
+        "verdict": r.verdict,
+        "sentence": r.sentence,
+        "bf_threshold": r.bf_threshold,
+        "metrics": [
+            {
+                "metric": m.metric,
+                "verdict": m.verdict,
+                "bf_r0": m.bf_r0,
+                "log_bf_r0": m.log_bf_r0,
+                "method": m.method,
+                "prob_in_rope": m.prob_in_rope,
+                "rope": list(m.rope),
+                "n_original": list(m.n_original),
+                "n_replication": list(m.n_replication),
+                "original": est(m.original),
+                "replication": est(m.replication),
+                "posterior_informed_prior": est(m.informed),
+                "posterior_sceptical_prior": est(m.sceptical),
+            }
+            for m in r.metrics
+        ],
+        "contrasts": [
+            {
+                "metric": c.metric,
+                "arm": c.arm,
+                "versus": c.versus,
+                "original": est(c.original),
+                "replication": est(c.replication),
+            }
+            for c in r.contrasts
+        ],
+        "original_numbers": [
+            {"arm": arm, "quantity": q, "value": v, "source": "assumed" if why else "published", "why": why}
+            for arm, q, v, why in r.reported
+        ],
+    }
+
+
+def design_json(d: Design) -> dict[str, Any]:
+    """The design as JSON-ready data (the layout is documented in the README)."""
+    p = d.power
+    metrics = []
+    for m in p.metrics:
+        metrics.append(
+            {
+                "metric": m.metric,
+                "label": m.label,
+                "role": m.role,
+                "type": m.type,
+                "baseline": m.baseline.model_dump(exclude_none=True),
+                "baseline_source": m.baseline_source,
+                "control_mean": m.control_mean,
+                "unit_sd": m.unit_sd,
+                "design_effect": m.design_effect,
+                "icc": m.icc,
+                "sample_size": [
+                    {
+                        "power": power,
+                        "n_control": m.n_control[power],
+                        "n_total": m.n_total[power],
+                        "weeks": m.weeks[power] if m.weeks else None,
+                    }
+                    for power in p.powers
+                ],
+                "mde": [{"power": power, "lift": m.mde[power]} for power in p.powers] if m.mde else None,
+            }
+        )
+    out: dict[str, Any] = {
+        "experiment": d.spec.name,
+        "title": d.spec.display_title,
+        "arms": p.shares,
+        "control": d.spec.control,
+        "randomised_by": d.spec.unit.randomised_by,
+        "target_lift": p.target_lift,
+        "alpha": p.alpha,
+        "alpha_per_comparison": p.alpha_per_comparison,
+        "multiplicity": p.multiplicity,
+        "comparisons": p.comparisons,
+        "n_planned": p.n,
+        "units_per_week": d.spec.plan.units_per_week,
+        "metrics": metrics,
+        "assurance": None,
+        "provenance": d.provenance.as_dict(),
+    }
+    if d.assurance is not None:
+        out["assurance"] = {
+            "decision_rule": d.spec.decision.rule,
+            "hdi_prob": d.spec.hdi_prob,
+            "n_simulated": d.assurance.n_total,
+            "results": [dict(row) for row in d.assurance.table.to_dict("records")],
+        }
+    return out
+
+
+def plan_json(plan: ReplicationPlan) -> dict[str, Any]:
+    """A replication plan as JSON-ready data: sample sizes and assurance per metric."""
+    return {
+        "citation": plan.citation,
+        "contrast": list(plan.contrast),
+        "n_original": list(plan.n_original),
+        "bf_threshold": plan.bf_threshold,
+        "small_telescopes_n_per_arm": plan.telescopes_n,
+        "metrics": {name: table.to_dict("records") for name, table in plan.tables.items()},
+        "assurance_curve": None if plan.curve is None else plan.curve.to_dict("records"),
+        "assurance_curve_metric": plan.curve_metric,
+        "assumed": list(plan.assumed),
+        "provenance": plan.provenance.as_dict(),
+    }

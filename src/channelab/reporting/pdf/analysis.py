@@ -1,0 +1,302 @@
+"""The PDF report of an analysis, laid out with reportlab from the :class:`Analysis` alone.
+
+Page 1 speaks to leadership: what each arm did in words, its verdict, the funnel figure,
+and any warning that should stop a decision (no convergence, a failed data check). Then
+come the table of effects, one posterior plot per metric, and an appendix with the data
+checks, sampler diagnostics, priors, data fingerprint and provenance.
+
+The report renders; it never fits or recomputes a statistic. Text uses reportlab's
+built-in fonts only (see :mod:`~channelab.reporting.pdf.layout`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from matplotlib.figure import Figure
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+)
+
+from channelab.analysis.results import Effect
+from channelab.analysis.wording import pct
+from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
+from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
+
+if TYPE_CHECKING:
+    from channelab.pipeline import Analysis
+from channelab.reporting.pdf.appendix import (
+    checks_section,
+    diagnostics_section,
+    matching_section,
+    priors_section,
+    provenance_section,
+)
+from channelab.reporting.pdf.layout import (
+    AMBER_BG,
+    AMBER_EDGE,
+    RED,
+    arm_stripes,
+    boxed,
+    col_widths,
+    esc,
+    figure_flowable,
+    fmt_change,
+    fmt_level,
+    fmt_prob,
+    fmt_rope,
+    fmt_span,
+    grid_style,
+    para,
+    render,
+    styles,
+    verdict_row,
+)
+from channelab.reporting.pdf.replication import replication_section
+
+
+def analysis_pdf(analysis: Analysis) -> bytes:
+    """The PDF report of ``analysis``: every section laid out (same analysis, same bytes).
+
+    Nothing is fitted or recomputed here; writing the bytes is the caller's.
+    """
+    spec = analysis.spec
+    st = styles()
+    story = [
+        *_leadership_page(analysis, st),
+        PageBreak(),
+        *replication_section(analysis, st),
+        *_effects_section(analysis, st),
+        *_posterior_section(analysis, st),
+        PageBreak(),
+        *checks_section(analysis, st),
+        *matching_section(analysis, st),
+        *diagnostics_section(analysis, st),
+        *priors_section(analysis, st),
+        *provenance_section(analysis, st),
+    ]
+    return render(
+        story,
+        title=spec.display_title,
+        subject=spec.description.strip(),
+        creator=f"channelab {analysis.provenance.channelab}",
+        footer=f"channelab  ·  {spec.name}  ·  {spec.display_title}",
+    )
+
+
+def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    spec, effects = analysis.spec, analysis.effects
+    arms = ", ".join([f"{spec.control} (control)", *spec.treatments])
+    cluster = spec.unit.randomised_by
+    randomised = (
+        f"randomised by {cluster} ({len(analysis.cells.clusters)} clusters; intervals allow for "
+        "cluster-to-cluster variation)"
+        if cluster
+        else f"randomised by {spec.unit.kind}"
+    )
+    design = (
+        f"{spec.design.capitalize()} experiment  ·  {analysis.cells.n_units:,} "
+        f"{spec.unit.kind}s, {randomised}  ·  {len(spec.arms)} arms: {arms}"
+    )
+    if analysis.matching is not None:
+        units = analysis.matching.matched.units
+        kept = units[units["weight"] > 0]
+        design = (
+            f"Matched cohorts, not randomised  ·  effect on the treated (ATT)  ·  "
+            f"{int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} treated {spec.unit.kind}s "
+            f"matched to {int((~kept['treated']).sum()):,} untreated on {', '.join(spec.matching_covariates)}"
+        )
+    out: list[Flowable] = [
+        para(spec.display_title, st["title"]),
+        para(spec.description.strip(), st["lead"]),
+        para(design, st["meta"]),
+        Spacer(1, 0.3 * cm),
+    ]
+    if not analysis.diagnostics.converged:
+        out += [_not_converged_banner(analysis.diagnostics.problems, st), Spacer(1, 0.3 * cm)]
+    if analysis.checks.warnings:
+        messages = [f.message for f in analysis.checks.warnings]
+        out += [_caveat_box(messages, st), Spacer(1, 0.3 * cm)]
+    if analysis.replication is not None:
+        r = analysis.replication
+        out += [
+            para("Did the original effect replicate?", st["h1"]),
+            verdict_row(r.verdict, esc(r.sentence), st, reliable=True),
+            Spacer(1, 0.15 * cm),
+            para(f"Original: {r.citation}", st["small"]),
+            Spacer(1, 0.2 * cm),
+        ]
+    out.append(para("What each arm did", st["h1"]))
+    for arm in effects.arms:
+        heading = f"<b>{esc(arm.arm)}</b> vs {esc(spec.control)}"
+        summary = f"{heading}<br/>{esc(arm.summary)}"
+        out += [
+            verdict_row(arm.verdict, summary, st, reliable=analysis.diagnostics.converged),
+            Spacer(1, 0.15 * cm),
+        ]
+    mass = interval_label(effects.hdi_prob)
+    figures = _funnel_figures(analysis)
+    out += [
+        KeepTogether([para("The funnel at a glance", st["h1"]), figure_flowable(figures[0])]),
+        *(figure_flowable(fig) for fig in figures[1:]),
+        para(
+            f"How to read it: each bar is the {mass} of the lift against {spec.control}, the "
+            "range that holds the true lift with that probability. The blue band marks changes too "
+            "small to matter (the ROPE); the hatched grey bar is how far the lift would wander by "
+            "chance alone at this sample size. A bar clear of both is a real movement. Engagement "
+            "rows are shown for context: only outcome and revenue decide a real lift.",
+            st["small"],
+        ),
+    ]
+    return out
+
+
+#: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
+FUNNEL_ARMS_PER_FIGURE = 3
+
+
+def _funnel_figures(analysis: Analysis) -> list[Figure]:
+    """The funnel, a few arms per figure in one column, all on one lift scale."""
+    spec, effects = analysis.spec, analysis.effects
+    arms = spec.treatments
+    groups = [arms[i : i + FUNNEL_ARMS_PER_FIGURE] for i in range(0, len(arms), FUNNEL_ARMS_PER_FIGURE)]
+    figures = [funnel_figure(effects.for_arms(g), control=spec.control, ncols=1) for g in groups]
+    limits = [fig.axes[0].get_xlim() for fig in figures]
+    lo, hi = min(a for a, _ in limits), max(b for _, b in limits)
+    for fig in figures:
+        fig.axes[0].set_xlim(lo, hi)  # panels share x within a figure, so one call sets all
+    return figures
+
+
+def _not_converged_banner(problems: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    listed = "; ".join(esc(p) for p in problems)
+    text = (
+        "<b>NOT CONVERGED — do not act on these numbers.</b><br/>"
+        f"The sampler failed its convergence checks: {listed}. Rerun with more tuning steps or "
+        "draws (the sampler section of the experiment file) before reading any result below."
+    )
+    return boxed(Paragraph(text, st["banner"]), background=RED, edge=RED)
+
+
+def _caveat_box(messages: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    text = "<b>Caveat from the data checks:</b> " + " ".join(esc(m) for m in messages)
+    return boxed(Paragraph(text, st["body"]), background=AMBER_BG, edge=AMBER_EDGE)
+
+
+def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    effects, currency = analysis.effects, analysis.spec.currency
+    mass = interval_label(effects.hdi_prob)
+    header = [
+        "Arm",
+        "Metric",
+        "Role",
+        "Control mean",
+        "Arm mean",
+        f"Lift ({mass})",
+        "Change per unit",
+        "P(lift>0)",
+        "P(in ROPE)",
+        "ROPE",
+        "Verdict",
+    ]
+    rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
+    rows += [_effect_row(e, currency, st) for e in effects.effects]
+    weights = [1.9, 1.9, 1.8, 1.35, 1.35, 2.3, 1.45, 1.3, 1.3, 1.1, 1.65]
+    table = Table(rows, colWidths=col_widths(weights), repeatRows=1)
+    table.setStyle(grid_style(arm_stripes([e.arm for e in effects.effects])))
+    note = (
+        f"Lifts are relative to {analysis.spec.control} and come from the model, averaged over the "
+        "experiment's own mix of strata; the control and arm means are the raw observed averages. "
+        f"The interval is the {mass}: the true lift lies inside it with that probability. "
+        "P(in ROPE) is the probability that the change is too small to matter. Change per unit "
+        "is the absolute difference (pp = percentage points)."
+    )
+    return [
+        para("Effects, metric by metric", st["h1"]),
+        table,
+        Spacer(1, 0.2 * cm),
+        para(note, st["small"]),
+        *_segments_section(analysis, st),
+    ]
+
+
+def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Per-segment lifts of the outcome and revenue metrics, when the spec asks (model.lift_by)."""
+    segments = [g for g in analysis.effects.segments if g.role != "engagement"]
+    if not segments:
+        return []
+    by = segments[0].segment
+    mass = interval_label(analysis.effects.hdi_prob)
+    header = ["Arm", "Metric", by, "Share of units", f"Lift ({mass})", "P(lift>0)", "Verdict"]
+    rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
+    for g in segments:
+        verdict = f'<font color="{VERDICT_COLOURS[g.verdict]}"><b>{esc(g.verdict)}</b></font>'
+        cells = [
+            esc(g.arm),
+            esc(g.label),
+            esc(g.level),
+            esc(f"{g.share:.0%}"),
+            f"<b>{esc(pct(g.lift.mean, sign=True))}</b> {esc(fmt_span(g.lift.lower, g.lift.upper))}",
+            esc(fmt_prob(g.prob_positive)),
+            verdict,
+        ]
+        rows.append([Paragraph(c, st["cell"]) for c in cells])
+    table = Table(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.3, 3.2, 1.3, 1.7]), repeatRows=1)
+    table.setStyle(grid_style(arm_stripes([g.arm for g in segments])))
+    note = (
+        f"Arm effects may differ by {by}; each level's own effect is pooled toward the arm's "
+        "overall effect, so a level with few units borrows strength from the rest."
+    )
+    return [
+        Spacer(1, 0.4 * cm),
+        para(f"Lift by {by}", st["h1"]),
+        figure_flowable(segment_figure(analysis.effects, control=analysis.spec.control)),
+        table,
+        Spacer(1, 0.2 * cm),
+        para(note, st["small"]),
+    ]
+
+
+def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
+    lift = f"<b>{esc(pct(e.lift.mean, sign=True))}</b><br/>{esc(fmt_span(e.lift.lower, e.lift.upper))}"
+    verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{esc(e.verdict)}</b></font>'
+    cells = [
+        esc(e.arm),
+        esc(e.label),
+        esc(e.role),
+        esc(fmt_level(e.control_mean, e.type, currency)),
+        esc(fmt_level(e.arm_mean, e.type, currency)),
+        lift,
+        esc(fmt_change(e.abs_lift.mean, e.type, currency)),
+        esc(fmt_prob(e.prob_positive)),
+        esc(fmt_prob(e.prob_in_rope)),
+        esc(fmt_rope(e.rope)),
+        verdict,
+    ]
+    return [Paragraph(c, st["cell"]) for c in cells]
+
+
+def _posterior_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    spec = analysis.spec
+    out: list[Flowable] = [
+        Spacer(1, 0.4 * cm),
+        para("Lift posteriors, metric by metric", st["h1"]),
+        para(
+            "Each row is one arm: the shaded curve is how plausible each lift is given the data, "
+            "the thick bar its interval, the blue band the ROPE and the hatched bar the noise "
+            "band.",
+            st["body"],
+        ),
+    ]
+    for m in spec.metrics_in_funnel_order:
+        fig = metric_posterior_figure(analysis.effects, m.name, control=spec.control)
+        out += [Spacer(1, 0.3 * cm), figure_flowable(fig)]
+    return out

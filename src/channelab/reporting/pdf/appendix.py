@@ -1,0 +1,254 @@
+"""The appendix of an analysis report: data checks, matching, diagnostics, priors, provenance."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Spacer,
+    Table,
+)
+
+from channelab.analysis.diagnostics import ESS_MIN, RHAT_MAX
+from channelab.engine.checks import SRM_ALPHA
+from channelab.reporting.plots.diagnostics import trace_figure
+from channelab.reporting.plots.matching import love_plot, overlap_figure
+from channelab.reporting.plots.style import interval_label
+from channelab.spec.core import Priors
+
+if TYPE_CHECKING:
+    from channelab.pipeline import Analysis
+from channelab.reporting.pdf.layout import figure_flowable, fmt_pass, grid_table, para, provenance_block
+
+_PRIOR_MEANINGS = {
+    "intercept_sd": "Spread of the control level on the link scale (log-odds for rates, log for "
+    "counts and amounts), centred on the pooled observed level.",
+    "arm_mu": "Where each arm's effect is centred before seeing data, on the link scale; 0 "
+    "means no effect is expected (an earlier study's estimate may be entered instead).",
+    "arm_sd": "How large an arm's effect may plausibly be on the link scale; 1 allows an arm "
+    "to change odds or means up to about 7-fold either way.",
+    "covariate_sd": "Spread of the stratum (covariate) effects, which sum to zero across the "
+    "levels of each covariate.",
+    "sigma_sd": "Half-normal scale for the spread of log amounts (revenue) or of standardised "
+    "values (continuous); other metric types do not use it.",
+    "dispersion_sd": "Half-normal scale for the overdispersion of counts under the negative "
+    "binomial; other metric types do not use it.",
+}
+
+
+def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Balance before and after matching, the love plot and the propensity overlap (matched designs)."""
+    m = analysis.matching
+    if m is None:
+        return []
+    spec, units = analysis.spec, m.matched.units
+    cfg = spec.matching
+    method = {
+        "nearest": f"{cfg.ratio}:1 nearest neighbour on the logit propensity"
+        + (f", caliper {cfg.caliper:g} SD" if cfg.caliper else "")
+        + (", with replacement" if cfg.replace else ", without replacement"),
+        "exact": "exact matching",
+        "cem": f"coarsened exact matching ({cfg.bins} bins per number)",
+    }[cfg.method]
+    dropped = m.matched.dropped
+    text = (
+        f"No one randomised these {spec.unit.kind}s, so the comparison group is built by {method}"
+        + (f", exactly on {', '.join(cfg.exact)}" if cfg.exact else "")
+        + f". The effect is the one on the treated (ATT). {len(dropped):,} treated {spec.unit.kind}s found "
+        "no comparable untreated one and are left out. Balance is required within "
+        f"|SMD| {m.max_smd:g}" + (" (accepted beyond it by the spec)" if cfg.accept_imbalance else "") + ". "
+        "The model is the one used for randomised tests, on the matched units with their matching "
+        "weights, each group's weights scaled to its effective sample size."
+    )
+    rows = [["Covariate", "Level", "SMD before", "SMD after", "Variance ratio after"]]
+    before, after = m.before, m.after
+    for i in range(len(before)):
+        ratio = float(after["variance_ratio"].iloc[i])
+        rows.append(
+            [
+                str(before["covariate"].iloc[i]),
+                str(before["level"].iloc[i]),
+                f"{float(before['smd'].iloc[i]):+.3f}",
+                f"{float(after['smd'].iloc[i]):+.3f}",
+                "" if math.isnan(ratio) else f"{ratio:.2f}",
+            ]
+        )
+    lost = m.dropped_by(spec.matching_covariates)
+    lost = lost[lost["dropped"] > 0].sort_values("share", ascending=False)
+    if len(lost):
+        parts = zip(lost["covariate"], lost["level"], lost["dropped"], lost["treated"], strict=True)
+        text += (
+            " Left out, by segment: " + "; ".join(f"{c} {lv}: {n:,} of {t:,}" for c, lv, n, t in parts) + "."
+        )
+    out: list[Flowable] = [
+        para("Matching and balance", st["h1"]),
+        para(text, st["body"]),
+        Spacer(1, 0.2 * cm),
+        grid_table(rows, [2.5, 2.0, 1.5, 1.5, 2.0], st),
+        Spacer(1, 0.2 * cm),
+        figure_flowable(love_plot(m.before, m.after, max_smd=m.max_smd)),
+    ]
+    if cfg.method == "nearest":
+        out.append(
+            figure_flowable(
+                overlap_figure(
+                    units["propensity"].to_numpy(), units["treated"].to_numpy(), units["weight"].to_numpy()
+                )
+            )
+        )
+    return out
+
+
+def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Appendix A: every data check, its result and what it found."""
+    checks = analysis.checks
+    total = sum(checks.arm_counts.values())
+    planned = analysis.spec.design != "matched"
+    counts = [["Arm", "Units", "Share"] + (["Planned share", "Expected units"] if planned else [])]
+    counts += [
+        [arm, f"{n:,}", f"{100 * n / total:.2f} %"]
+        + (
+            [f"{100 * checks.planned_shares[arm]:.2f} %", f"{checks.planned_shares[arm] * total:,.0f}"]
+            if planned
+            else []
+        )
+        for arm, n in checks.arm_counts.items()
+    ]
+    findings = [["Severity", "Check", "Finding", "Rows"]]
+    findings += [[f.severity, f.check, f.message, f"{f.count:,}"] for f in checks.findings]
+    summary = f"{checks.n_rows:,} rows read; no row was dropped. " + (
+        f"Sample-ratio test (chi-square of the arm sizes against the planned allocation): "
+        f"p = {checks.srm_p:.3g}, flagged below {SRM_ALPHA:g}."
+        if planned
+        else "No sample-ratio test: in a matched design nobody planned the arm sizes. "
+        "Arm sizes are those of the data before matching."
+    )
+    return [
+        para("Appendix A. Data checks", st["h1"]),
+        para(summary, st["body"]),
+        Spacer(1, 0.2 * cm),
+        grid_table(counts, [5.0, 2.5, 2.5, 3.0, 3.0][: len(counts[0])], st),
+        Spacer(1, 0.3 * cm),
+        grid_table(findings, [1.7, 2.8, 11.3, 1.6], st),
+    ]
+
+
+def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Appendix B: the convergence gate, arm parameters and trace plots."""
+    d = analysis.diagnostics
+    gate = [
+        ["Quantity", "Value", "Required", "Result"],
+        [
+            "R-hat (r_hat), largest",
+            f"{d.rhat_max:.3f}",
+            f"at most {RHAT_MAX}",
+            fmt_pass(d.rhat_max <= RHAT_MAX),
+        ],
+        [
+            "Bulk ESS, smallest",
+            f"{d.ess_bulk_min:,.0f}",
+            f"at least {ESS_MIN}",
+            fmt_pass(d.ess_bulk_min >= ESS_MIN),
+        ],
+        [
+            "Tail ESS, smallest",
+            f"{d.ess_tail_min:,.0f}",
+            f"at least {ESS_MIN} (advisory)",
+            "ok" if d.ess_tail_min >= ESS_MIN else "low",
+        ],
+        ["Divergent transitions", f"{d.divergences:,}", "0", fmt_pass(d.divergences == 0)],
+        ["Chains × draws", f"{d.chains} × {d.draws:,}", "", ""],
+    ]
+    status = (
+        "The convergence gate is passed: the posterior can be used."
+        if d.converged
+        else "NOT CONVERGED: " + "; ".join(d.problems) + "."
+    )
+    posterior = analysis.posterior["posterior"].to_dataset()
+    arm_vars = [v for v in posterior.data_vars if str(v).endswith(":arm")]
+    return [
+        Spacer(1, 0.4 * cm),
+        para("Appendix B. Sampler diagnostics", st["h1"]),
+        para(
+            f"Thresholds after Vehtari et al. (2021): R-hat at most {RHAT_MAX} and bulk ESS at "
+            f"least {ESS_MIN} for every free parameter, and no divergent transitions. {status}",
+            st["body"],
+        ),
+        Spacer(1, 0.2 * cm),
+        grid_table(gate, [5.0, 3.0, 5.0, 3.0], st),
+        Spacer(1, 0.3 * cm),
+        para("Arm effects (link scale: log-odds for rates, log for counts and amounts)", st["h2"]),
+        _arm_parameter_table(analysis, st),
+        KeepTogether(
+            [
+                para("Trace and rank plots of the arm effects", st["h2"]),
+                figure_flowable(trace_figure(posterior, [str(v) for v in arm_vars])),
+            ]
+        ),
+    ]
+
+
+def _arm_parameter_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> Table:
+    table = analysis.diagnostics.table
+    rows = table[table.index.str.contains(":arm[", regex=False)]
+    lb = next(c for c in table.columns if c.endswith("_lb"))
+    ub = next(c for c in table.columns if c.endswith("_ub"))
+    mass = interval_label(analysis.effects.hdi_prob)
+    out = [["Parameter", "Mean", "SD", f"{mass} low", f"{mass} high", "ESS bulk", "ESS tail", "R-hat"]]
+    out += [
+        [
+            str(name),
+            f"{r['mean']:.3f}",
+            f"{r['sd']:.3f}",
+            f"{r[lb]:.3f}",
+            f"{r[ub]:.3f}",
+            f"{r['ess_bulk']:,.0f}",
+            f"{r['ess_tail']:,.0f}",
+            f"{r['r_hat']:.3f}",
+        ]
+        for name, r in rows.iterrows()
+    ]
+    return grid_table(out, [5.0, 1.5, 1.5, 2.0, 2.0, 1.6, 1.6, 1.4], st)
+
+
+def priors_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Appendix C: the priors in force per metric, and what each means."""
+    spec = analysis.spec
+    fields = list(_PRIOR_MEANINGS)
+    meanings = [["Prior", "What it means"], *([f, _PRIOR_MEANINGS[f]] for f in fields)]
+    values = [["Metric", *fields]]
+    values += [
+        [f"{m.display} ({m.type})", *(_prior_value(spec.priors_for(m), f) for f in fields)]
+        for m in spec.metrics_in_funnel_order
+    ]
+    return [
+        Spacer(1, 0.4 * cm),
+        para("Appendix C. Priors in force", st["h1"]),
+        para(
+            "Weakly informative priors on each metric's link scale. Package defaults apply to "
+            "every metric; the experiment file's priors override them, and a metric's own priors "
+            "override those.",
+            st["body"],
+        ),
+        Spacer(1, 0.2 * cm),
+        grid_table(meanings, [2.6, 14.8], st),
+        Spacer(1, 0.3 * cm),
+        grid_table(values, [4.1, 2.1, 3.2, 1.6, 2.2, 1.8, 2.4], st),
+    ]
+
+
+def provenance_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Appendix D: the data fingerprint and the provenance record."""
+    return provenance_block(analysis.provenance, st, heading="Appendix D. Data fingerprint and provenance")
+
+
+def _prior_value(priors: Priors, name: str) -> str:
+    value = getattr(priors, name)
+    if isinstance(value, dict):
+        return ", ".join(f"{arm}: {mu:g}" for arm, mu in value.items()) or "0 for every arm"
+    return f"{value:g}"

@@ -1,0 +1,172 @@
+"""The design report (``channelab design``): sample sizes, MDEs, power curves and assurance."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from reportlab.lib.units import cm
+from reportlab.platypus import (
+    Flowable,
+    Spacer,
+)
+
+from channelab.analysis.wording import pct
+from channelab.reporting.plots.design import power_curve_figure
+from channelab.reporting.plots.style import interval_label
+
+if TYPE_CHECKING:
+    from channelab.design.plan import Design
+    from channelab.design.power import MetricPower
+from channelab.reporting.pdf.layout import (
+    figure_flowable,
+    fmt_level,
+    fmt_percent,
+    grid_table,
+    para,
+    provenance_block,
+    render,
+    styles,
+)
+
+
+def design_pdf(d: Design) -> bytes:
+    """A :class:`~channelab.design.plan.Design` as a short PDF."""
+    spec, p = d.spec, d.power
+    st = styles()
+    arms = ", ".join(f"{a} {fmt_percent(share)}" for a, share in p.shares.items())
+    unit = spec.unit.randomised_by or spec.unit.kind
+    story: list[Flowable] = [
+        para(f"Design: {spec.display_title}", st["title"]),
+        para(
+            f"Arms and planned shares: {arms} · randomised by {unit} · target lift "
+            f"{pct(p.target_lift, sign=True)} · alpha = {p.alpha:g} two-sided"
+            + (
+                f", split over {p.comparisons} comparisons (Bonferroni)"
+                if p.alpha_per_comparison < p.alpha
+                else ""
+            ),
+            st["meta"],
+        ),
+        Spacer(1, 0.3 * cm),
+    ]
+    for m in p.metrics:
+        story.append(para(_design_sentence(d, m), st["lead"]))
+        story.append(Spacer(1, 0.15 * cm))
+    powers = [f"{fmt_percent(q)}" for q in p.powers]
+    rows = [
+        ["Metric", "Baseline (control)", "Power", "Units, all arms", "Control arm", "Weeks", "MDE at plan"]
+    ]
+    for m in p.metrics:
+        for q, label in zip(p.powers, powers, strict=True):
+            rows.append(
+                [
+                    m.label,
+                    _baseline_text(m, spec.currency),
+                    label,
+                    f"{m.n_total[q]:,}",
+                    f"{m.n_control[q]:,}",
+                    f"{m.weeks[q]:,}" if m.weeks else "–",
+                    pct(m.mde[q], sign=True) if m.mde and math.isfinite(m.mde[q]) else "–",
+                ]
+            )
+    story += [Spacer(1, 0.2 * cm), grid_table(rows, [2.4, 2.6, 1.0, 1.6, 1.4, 1.0, 1.4], st)]
+    if p.n is not None:
+        table = d.assurance.table if d.assurance is not None else None
+        story += [Spacer(1, 0.3 * cm), figure_flowable(power_curve_figure(p, assurance=table))]
+    if d.assurance is not None:
+        a = d.assurance
+        rows = [["Metric", "True lift", "Units simulated", "Experiments", "channelab says real lift"]]
+        labels = {m.metric: m.label for m in p.metrics}
+        for r in a.rows:
+            rows.append(
+                [
+                    labels[r.metric],
+                    pct(r.lift, sign=True),
+                    f"{a.n_total[r.metric]:,}",
+                    f"{r.sims:,}",
+                    f"{fmt_percent(r.real_lift)} (± {fmt_percent(2 * r.se)})",
+                ]
+            )
+        story += [
+            para("Assurance: what channelab itself would conclude", st["h1"]),
+            grid_table(rows, [2.4, 1.2, 1.6, 1.4, 2.6], st),
+        ]
+    story += [Spacer(1, 0.3 * cm), para(_design_assumptions(d), st["small"])]
+    story += provenance_block(d.provenance, st)
+    return render(
+        story,
+        title=f"Design: {spec.display_title}",
+        subject=spec.description.strip(),
+        creator=f"channelab {d.provenance.channelab}",
+        footer=f"channelab design  ·  {spec.name}",
+    )
+
+
+def _design_sentence(d: Design, m: MetricPower) -> str:
+    p, q = d.power, d.power.powers[0]
+    text = (
+        f"{m.label.capitalize()}: to detect a {pct(p.target_lift, sign=True)} lift with "
+        f"{fmt_percent(q)} power, the test needs {m.n_total[q]:,} units in all "
+        f"({m.n_control[q]:,} in the control arm)"
+    )
+    if m.weeks:
+        weeks = f"{m.weeks[q]} week{'s' if m.weeks[q] != 1 else ''}"
+        text += f", about {weeks} at {d.spec.plan.units_per_week:,} a week"
+    text += "."
+    if m.mde is not None and p.n is not None:
+        mde = m.mde[q]
+        found = pct(mde, sign=True) if math.isfinite(mde) else "no lift of any size"
+        text += (
+            f" With the planned {p.n:,}, the smallest lift it finds with {fmt_percent(q)} power is {found}."
+        )
+    if d.assurance is not None:
+        parts = [
+            f"{fmt_percent(r.real_lift)} of experiments if the true lift is "
+            + ("zero" if r.lift == 0 else pct(r.lift, sign=True))
+            for r in d.assurance.rows
+            if r.metric == m.metric
+        ]
+        text += " channelab's own verdict would be real lift in " + " and ".join(parts) + "."
+    return text
+
+
+def _baseline_text(m: MetricPower, currency: str) -> str:
+    b = m.baseline
+    match m.type:
+        case "binary":
+            return f"{fmt_level(m.control_mean, 'binary', currency)}"
+        case "count":
+            return f"{m.control_mean:.3g} per unit, overdispersion {b.overdispersion:.2g}"
+        case "revenue":
+            return f"{b.share:.1%} spend, {currency}{b.amount:,.0f} each (log-sd {b.amount_sd_log:.2g})"
+        case _:
+            return f"mean {m.control_mean:.3g}, sd {m.unit_sd:.3g}"
+
+
+def _design_assumptions(d: Design) -> str:
+    p = d.power
+    sources = "; ".join(f"{m.label}: {m.baseline_source}" for m in p.metrics)
+    text = (
+        "How these numbers are made. Two-sided tests of each treatment against the control at "
+        f"alpha = {p.alpha_per_comparison:.4g} per comparison: binary metrics by Cohen's h, counts by the "
+        "negative-binomial log rate ratio, revenue by the difference in mean per unit (share who spend × "
+        "lognormal amounts), continuous metrics by the t-test; solved with statsmodels. Baselines: "
+        f"{sources}."
+    )
+    clustered = [m for m in p.metrics if m.design_effect > 1]
+    if clustered:
+        text += (
+            " Whole clusters are randomised, so sample sizes are multiplied by the design effect "
+            "1 + ((cv² + 1) m − 1) ICC: "
+            + "; ".join(f"{m.label} {m.design_effect:.2f} (ICC {m.icc:.3g})" for m in clustered)
+            + "."
+        )
+    if d.assurance is not None:
+        text += (
+            f" Assurance: experiments simulated from the baselines, each fitted with channelab's model "
+            f"(no covariates) and read with its decision rule ({d.spec.decision.rule}, "
+            f"{interval_label(d.spec.hdi_prob)}, ROPE per metric); a lift must clear the ROPE, so assurance "
+            "is lower than the z-test's power for lifts near the ROPE."
+        )
+    return text

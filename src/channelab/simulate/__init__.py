@@ -1,0 +1,67 @@
+"""The public test kit: simulated experiments that return the ground truth alongside the data.
+
+The outreach simulators generate from the same additive link-scale structure the model
+assumes (intercept + arm + segment effects), so tests can check that channelab recovers what
+was put in:
+
+- :func:`simulate_ab`: a generic randomised test with one segment covariate and any metric
+  type, for tests of the statistics.
+- :func:`simulate_outreach`: realistic B2B outreach cohorts (prospects in accounts, handled by
+  sales reps, in segments, over weeks) under a :class:`Scenario` from :data:`SCENARIOS`, with
+  rep and week noise. :func:`write_simulation` writes the rows (CSV or Parquet) and the truth
+  beside them as ``<stem>.truth.json``; ``channelab simulate`` is its command line.
+- :func:`simulate_selection`: observational CRM data in which reps chose the engaged accounts
+  (for matched designs); :func:`simulate_replication`: a replication of the UBC poppy study
+  with or without the original effect. Their ``write_*`` twins write rows and truth.
+- :func:`calibrate`: coverage and verdict rates of channelab's own model over many simulated
+  experiments.
+
+The true lift is the population-average ratio over the realised population, the same
+estimand :func:`channelab.analysis.effects.compute_effects` reports.
+
+Dependency rule: imports :mod:`channelab.analysis`, :mod:`channelab.engine` and the layers
+below them; never design, replication, reporting, the pipeline or the app.
+"""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+if TYPE_CHECKING:
+    from channelab.simulate.ab import SimMetric, Truth, simulate_ab
+    from channelab.simulate.calibrate import Calibration, calibrate
+    from channelab.simulate.outreach import OutreachTruth, outreach_spec, simulate_outreach, write_simulation
+    from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
+    from channelab.simulate.selection import simulate_selection, write_selection
+    from channelab.simulate.ubc import simulate_replication, write_replication
+
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "ab": ["SimMetric", "Truth", "simulate_ab"],
+        "calibrate": ["Calibration", "calibrate"],
+        "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
+        "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
+        "selection": ["simulate_selection", "write_selection"],
+        "ubc": ["simulate_replication", "write_replication"],
+    },
+)
+__all__ = [
+    "DEFAULT_N_PROSPECTS",
+    "SCENARIOS",
+    "Calibration",
+    "OutreachTruth",
+    "Scenario",
+    "SegmentLift",
+    "SimMetric",
+    "Truth",
+    "calibrate",
+    "outreach_spec",
+    "simulate_ab",
+    "simulate_outreach",
+    "simulate_replication",
+    "simulate_selection",
+    "write_replication",
+    "write_selection",
+    "write_simulation",
+]

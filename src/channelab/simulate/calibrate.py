@@ -1,0 +1,216 @@
+"""Calibration: checks that the intervals and verdicts mean what they say.
+
+:func:`calibrate` simulates many experiments of one scenario with
+:func:`~channelab.simulate.simulate_outreach`, fits every one with a single compiled model
+(:class:`~channelab.model.Refitter`) and sets each lift interval and verdict beside the truth
+that made the data. A calibrated model covers the true lift with its 94 % intervals about
+94 % of the time, calls ``real lift`` rarely when nothing works, and says ``engagement only``
+when a channel moves engagement alone.
+
+The design (arms, covariate levels, reps) is the scenario's and stays fixed; the prospects,
+their segments, the assignment and the outcomes are drawn afresh for every fit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from channelab.analysis.diagnostics import diagnose
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.model import Refitter
+from channelab.analysis.results import Effects
+from channelab.cells import Cells
+from channelab.engine.aggregate import build_cells
+from channelab.engine.source import frame_source
+from channelab.simulate.outreach import OutreachTruth, simulate_outreach
+from channelab.simulate.scenarios import Scenario
+from channelab.spec.schema import Spec
+
+#: Receives (fits done, fits asked) after every fit.
+FitCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Every interval and verdict of a calibration run, beside the truth.
+
+    ``lifts``: one row per fit × treatment × metric, and per level of ``model.lift_by`` when the
+    scenario has segment-specific truths (``level`` is empty for the overall lift). Columns:
+    fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict.
+    ``arms``: one row per fit × treatment: fit, arm, verdict, true_verdict.
+    ``fits``: one row per fit: fit, data_seed, sampler_seed, seconds, divergences, rhat_max,
+    ess_bulk_min, converged.
+    """
+
+    scenario: str
+    label: str
+    spec: Spec
+    n_prospects: int
+    compile_seconds: float
+    lifts: pd.DataFrame
+    arms: pd.DataFrame
+    fits: pd.DataFrame
+
+    @property
+    def n_fits(self) -> int:
+        """Number of simulated experiments fitted."""
+        return len(self.fits)
+
+    def coverage(self, *, segments: bool = False) -> float:
+        """Share of intervals that contain the true lift; ``segments``: of the per-level lifts."""
+        return float(self._intervals(segments)["covered"].mean())
+
+    def coverage_by(self, column: str, *, segments: bool = False) -> pd.Series:
+        """:meth:`coverage` per value of a column of :attr:`lifts` (``metric``, ``role``, ``arm``)."""
+        return self._intervals(segments).groupby(column, sort=False)["covered"].mean()
+
+    def _intervals(self, segments: bool) -> pd.DataFrame:
+        return self.lifts[(self.lifts["level"] != "") == segments]
+
+    def verdict_rate(self, verdict: str, *, arms: list[str] | None = None) -> float:
+        """Share of (fit, arm) pairs whose arm verdict is ``verdict``, over ``arms`` (default all)."""
+        rows = self.arms if arms is None else self.arms[self.arms["arm"].isin(arms)]
+        return float((rows["verdict"] == verdict).mean())
+
+    def any_arm_rate(self, verdict: str) -> float:
+        """Share of fits in which at least one arm gets ``verdict`` (the family-wise rate)."""
+        return float(self.arms.assign(hit=self.arms["verdict"] == verdict).groupby("fit")["hit"].any().mean())
+
+    def verdict_table(self) -> pd.DataFrame:
+        """Per treatment: its true verdict and the share of fits giving each verdict."""
+        arms = self.arms
+        table = pd.crosstab([arms["arm"], arms["true_verdict"]], arms["verdict"], normalize="index")
+        order = [a for a in self.spec.treatments if a in table.index.get_level_values("arm")]
+        return table.reindex(order, level="arm")
+
+
+def calibrate(
+    scenario: str | Scenario,
+    spec: Spec,
+    *,
+    fits: int,
+    n_prospects: int,
+    seed: int,
+    draws: int | None = None,
+    tune: int | None = None,
+    label: str | None = None,
+    on_fit: FitCallback | None = None,
+) -> Calibration:
+    """Simulate ``fits`` experiments of ``scenario``, fit each with ``spec``'s model, and score them.
+
+    Parameters
+    ----------
+    scenario
+        A name in :data:`~channelab.simulate.SCENARIOS` or a :class:`~channelab.simulate.Scenario`.
+    spec
+        The analysis, e.g. from :func:`~channelab.simulate.outreach_spec`; its data path is unused.
+    fits, n_prospects
+        Number of simulated experiments, and prospects in each.
+    seed
+        Seeds every simulation and every fit (through ``numpy.random.SeedSequence``); the same
+        arguments give the same numbers.
+    draws, tune
+        Per chain; default to the spec's sampler settings.
+    label
+        Name of this configuration in printed tables (default: the scenario's name).
+    on_fit
+        Called after every fit, for progress.
+    """
+    if fits < 1:
+        raise ValueError(f"fits: got {fits}, but expected at least 1")
+    children = np.random.SeedSequence(seed).spawn(fits)
+    seeds = [tuple(int(x) for x in child.generate_state(2)) for child in children]
+
+    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seeds[0][0])
+    cells = _cells(rows, spec)
+    t0 = time.perf_counter()
+    refitter = Refitter(cells, spec)
+    refitter.compile()
+    compile_seconds = time.perf_counter() - t0
+
+    metrics = [m.name for m in spec.metrics]
+    lifts: list[dict[str, Any]] = []
+    arms: list[dict[str, Any]] = []
+    fit_rows: list[dict[str, Any]] = []
+    for i, (data_seed, sampler_seed) in enumerate(seeds):
+        if i > 0:
+            rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
+            cells = _cells(rows, spec)
+        t = time.perf_counter()
+        posterior = refitter.fit(cells, seed=sampler_seed, draws=draws, tune=tune)
+        effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
+        diagnostics = diagnose(posterior, refitter.built.summary_vars, spec.hdi_prob)
+        lifts += _score_lifts(i, effects, truth, spec)
+        arms += [
+            {"fit": i, "arm": a.arm, "verdict": a.verdict, "true_verdict": truth.verdict(a.arm, metrics)}
+            for a in effects.arms
+        ]
+        fit_rows.append(
+            {
+                "fit": i,
+                "data_seed": data_seed,
+                "sampler_seed": sampler_seed,
+                "seconds": time.perf_counter() - t,
+                "divergences": diagnostics.divergences,
+                "rhat_max": diagnostics.rhat_max,
+                "ess_bulk_min": diagnostics.ess_bulk_min,
+                "converged": diagnostics.converged,
+            }
+        )
+        if on_fit is not None:
+            on_fit(i + 1, fits)
+    return Calibration(
+        scenario=truth.scenario,
+        label=label or truth.scenario,
+        spec=spec,
+        n_prospects=n_prospects,
+        compile_seconds=compile_seconds,
+        lifts=pd.DataFrame(lifts),
+        arms=pd.DataFrame(arms),
+        fits=pd.DataFrame(fit_rows),
+    )
+
+
+def _cells(rows: pd.DataFrame, spec: Spec) -> Cells:
+    source = frame_source(rows, name="<simulated>")
+    try:
+        return build_cells(source, spec)
+    finally:
+        source.close()
+
+
+def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> list[dict[str, Any]]:
+    """One record per estimated lift, with the true lift and whether the interval covers it."""
+
+    def record(arm: str, metric: str, role: str, level: str, true: float, iv: Any, verdict: str) -> dict:
+        return {
+            "fit": fit,
+            "arm": arm,
+            "metric": metric,
+            "role": role,
+            "level": level,
+            "true_lift": true,
+            "mean": iv.mean,
+            "lower": iv.lower,
+            "upper": iv.upper,
+            "covered": bool(iv.lower <= true <= iv.upper),
+            "verdict": verdict,
+        }
+
+    out = [
+        record(e.arm, e.metric, e.role, "", truth.lifts[e.arm][e.metric], e.lift, e.verdict)
+        for e in effects.effects
+    ]
+    by_level = truth.segment_lifts.get(spec.model.lift_by or "", {})
+    out += [
+        record(g.arm, g.metric, g.role, g.level, by_level[g.level][g.arm][g.metric], g.lift, g.verdict)
+        for g in effects.segments
+        if g.level in by_level
+    ]
+    return out

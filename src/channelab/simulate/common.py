@@ -1,0 +1,31 @@
+"""What the simulators share: unit ids, and writing rows with their truth beside them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from channelab.files import write_atomic, write_json
+
+if TYPE_CHECKING:
+    pass
+
+
+def unit_ids(prefix: str, count: int) -> pd.api.extensions.ExtensionArray:
+    """``count`` zero-padded labels such as ``R01`` ... ``R48``."""
+    digits = pd.Series(np.arange(1, count + 1)).astype(str).str.zfill(len(str(count)))
+    return (prefix + digits).array
+
+
+def write_with_truth(path: str | Path, rows: pd.DataFrame, truth: dict[str, Any]) -> Path:
+    """Write ``rows`` as CSV and ``truth`` (with the data's hash) as ``<stem>.truth.json``."""
+    path = Path(path)
+    payload = rows.to_csv(index=False, lineterminator="\n").encode()
+    truth["data"] = {"file": path.name, "rows": len(rows), "sha256": hashlib.sha256(payload).hexdigest()}
+    write_atomic(path, payload)
+    write_json(path.with_name(f"{path.stem}.truth.json"), truth)
+    return path

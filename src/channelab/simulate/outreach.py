@@ -1,0 +1,431 @@
+"""Realistic B2B outreach cohorts under a :class:`Scenario`, with rep and week noise, and their truth."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from channelab.analysis.decisions import arm_verdict, metric_verdict
+from channelab.analysis.results import ArmVerdict
+from channelab.analysis.wording import pct
+from channelab.errors import ChannelabError
+from channelab.files import json_bytes, write_atomic, write_json
+from channelab.provenance import stamp
+from channelab.spec.base import Channel, Role
+from channelab.spec.core import DataSource, Decision, Metric
+from channelab.spec.loader import parse_spec
+from channelab.spec.schema import Spec
+
+if TYPE_CHECKING:
+    from channelab.analysis.results import Effect
+from channelab.simulate.ab import SimMetric, draw_metric
+from channelab.simulate.common import unit_ids
+from channelab.simulate.scenarios import (
+    ACCOUNT_COLUMNS,
+    ACCOUNT_SIZES,
+    BASE_METRICS,
+    DEFAULT_N_PROSPECTS,
+    OUTREACH_METRICS,
+    REP_WORKLOAD_SHAPE,
+    SCENARIOS,
+    SEGMENTS,
+    WEEKS,
+    Randomisation,
+    Scenario,
+)
+
+_LEVEL_PART = {m: "engagement" for m, r in OUTREACH_METRICS.items() if r == "engagement"} | {
+    "meetings": "meetings",
+    "revenue": "deal",
+}
+#: ROPE used to read verdicts off a truth: the spec's default.
+_TRUTH_ROPE = Metric(name="m", role="outcome", type="count").rope_interval
+
+
+@dataclass(frozen=True)
+class OutreachTruth:
+    """What :func:`simulate_outreach` put into the data.
+
+    The mean of a metric under arm a is the average, over every simulated prospect (with its
+    own segments, rep and week), of the metric's expected value with the arm set to a; the
+    lift of a treatment is its mean over the control's, minus 1. This is the g-computation
+    estimand channelab reports. ``segment_lifts`` applies the same definition within each
+    level of a column that has a segment-specific arm effect. ``verdicts`` are the arm
+    verdicts this truth implies under the default ROPE of ±5 % (what an experiment large
+    enough to leave no doubt would conclude; a real one may read ``inconclusive``).
+
+    :meth:`to_dict` gives the stable layout of a truth file::
+
+        scenario, description, seed, n, randomised_by, control   scalars
+        arms            {label: channel}, control first
+        metrics         {metric: role}, funnel order
+        means           {arm: {metric: true mean per prospect}}
+        lifts           {treatment: {metric: relative lift}}, 0.2 = +20 %
+        segment_lifts   {column: {level: {treatment: {metric: relative lift}}}}
+        verdicts        {treatment: arm verdict}
+        parameters      the generating parameters (Scenario.to_dict)
+        provenance      {"channelab": version, "numpy": version}
+
+    :func:`write_simulation` adds ``data``: the data file's name, format, rows and SHA-256.
+    """
+
+    scenario: str
+    description: str
+    seed: int
+    n: int
+    arms: dict[str, Channel]
+    control: str
+    randomised_by: Randomisation
+    means: dict[str, dict[str, float]]
+    lifts: dict[str, dict[str, float]]
+    segment_lifts: dict[str, dict[str, dict[str, dict[str, float]]]]
+    verdicts: dict[str, ArmVerdict]
+    parameters: dict[str, Any] = field(repr=False)
+    provenance: dict[str, str] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The truth as JSON-ready data, in the layout documented on the class."""
+        return {
+            "scenario": self.scenario,
+            "description": self.description,
+            "seed": self.seed,
+            "n": self.n,
+            "randomised_by": self.randomised_by,
+            "control": self.control,
+            "arms": self.arms,
+            "metrics": dict(OUTREACH_METRICS),
+            "means": self.means,
+            "lifts": self.lifts,
+            "segment_lifts": self.segment_lifts,
+            "verdicts": self.verdicts,
+            "parameters": self.parameters,
+            "provenance": self.provenance,
+        }
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON."""
+        return json_bytes(self.to_dict()).decode()
+
+    def verdict(self, arm: str, metrics: Collection[str] | None = None) -> ArmVerdict:
+        """The verdict on ``arm`` that this truth implies, read over ``metrics`` only (default all)."""
+        return _true_verdict({k: v for k, v in self.lifts[arm].items() if metrics is None or k in metrics})
+
+    def summary(self, metric: str = "meetings") -> str:
+        """One line: the true lift of every treatment on ``metric``."""
+        lifts = ", ".join(f"{arm} {pct(by[metric], sign=True)}" for arm, by in self.lifts.items())
+        return f"{self.scenario}: true lift in {metric.replace('_', ' ')}: {lifts}"
+
+
+def simulate_outreach(
+    scenario: str | Scenario, *, n_prospects: int = DEFAULT_N_PROSPECTS, seed: int
+) -> tuple[pd.DataFrame, OutreachTruth]:
+    """Simulate a B2B outreach experiment; return its rows and its truth.
+
+    Prospects come in accounts of 1 to 8 (:data:`ACCOUNT_SIZES`) that share industry, company
+    size and region; each account belongs to one rep; each prospect has a seniority and a
+    week of first touch. Every metric is drawn from its :class:`SimMetric` with link-scale
+    predictor intercept + segment main effects (:data:`SEGMENTS`) + rep effect + week effect
+    (engagement metrics) + arm effect (+ segment-specific arm effect). Arms are assigned by
+    complete randomisation in equal shares: of the prospects, or of the reps when the
+    scenario is randomised by rep; when the count does not divide evenly, the first arms in
+    order get one more.
+
+    Parameters
+    ----------
+    scenario
+        A name in :data:`SCENARIOS` or a :class:`Scenario`.
+    n_prospects
+        Number of prospects (rows).
+    seed
+        Seed of ``numpy.random.default_rng``, the only source of randomness.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per prospect: ``prospect_id``, ``account_id``, ``rep_id``, ``industry``,
+        ``company_size``, ``region``, ``seniority``, ``week``, ``arm``, then the metrics of
+        :data:`OUTREACH_METRICS` (``revenue`` in dollars to the cent, 0 without a deal).
+    truth : OutreachTruth
+        True means, lifts and verdicts.
+
+    Raises
+    ------
+    ChannelabError
+        If the scenario is unknown or ``n_prospects`` is smaller than the number of arms.
+    """
+    sc = _resolve(scenario)
+    if n_prospects < len(sc.arms):
+        raise ChannelabError(
+            f"n_prospects: got {n_prospects}, but expected at least one prospect per arm ({len(sc.arms)})"
+        )
+    rng = np.random.default_rng(seed)
+    pop = _population(n_prospects, sc.n_reps, rng)
+    by_rep = sc.randomised_by == "rep"
+    arm_of_unit = rng.permutation(np.arange(sc.n_reps if by_rep else n_prospects) % len(sc.arms))
+    arm = arm_of_unit[pop.rep] if by_rep else arm_of_unit
+    eta, amount_eta = _predictors(sc, pop, rng)
+    columns: dict[str, Any] = {
+        "prospect_id": unit_ids("P", n_prospects),
+        "account_id": _labels(unit_ids("A", int(pop.account[-1]) + 1), pop.account),
+        "rep_id": _labels(unit_ids("R", sc.n_reps), pop.rep),
+        **{c: _labels(list(SEGMENTS[c]), codes) for c, codes in pop.segments.items()},
+        "week": pop.week,
+        "arm": _labels(sc.labels, arm),
+    }
+    # expected value of every metric for every prospect under every arm: (metric, arm, prospect)
+    expected = np.empty((len(OUTREACH_METRICS), len(sc.arms), n_prospects))
+    for j, name in enumerate(OUTREACH_METRICS):
+        m = sc.metrics[name]
+        shift = eta[name] + _per_arm(m.effects, sc.labels)
+        for s in sc.segment_lifts:
+            if s.metric == name:
+                in_level = pop.segments[s.column] == list(SEGMENTS[s.column]).index(s.level)
+                shift[sc.labels.index(s.arm)] += s.effect * in_level
+        amount_shift = amount_eta + _per_arm(m.amount_effects, sc.labels)
+        columns[name], expected[j] = draw_metric(
+            m, _calibrated(m, shift), amount_shift, arm, np.arange(n_prospects), rng
+        )
+    lifts = _lifts(expected, sc.labels)
+    segment_lifts = {
+        s.column: {
+            level: _lifts(expected[..., pop.segments[s.column] == i], sc.labels)
+            for i, level in enumerate(SEGMENTS[s.column])
+            if np.any(pop.segments[s.column] == i)
+        }
+        for s in sc.segment_lifts
+    }
+    truth = OutreachTruth(
+        scenario=sc.name,
+        description=sc.description,
+        seed=seed,
+        n=n_prospects,
+        arms=dict(sc.arms),
+        control=sc.control,
+        randomised_by=sc.randomised_by,
+        means=_by_arm(expected.mean(axis=2), sc.labels),
+        lifts=lifts,
+        segment_lifts=segment_lifts,
+        verdicts={a: _true_verdict(by_metric) for a, by_metric in lifts.items()},
+        parameters=sc.to_dict(),
+        provenance=stamp(seed=seed, timed=False).as_dict(),
+    )
+    return pd.DataFrame(columns), truth
+
+
+def outreach_spec(
+    scenario: str | Scenario,
+    *,
+    metrics: Sequence[str] = tuple(OUTREACH_METRICS),
+    covariates: Sequence[str] = ("company_size",),
+    cluster: bool | None = None,
+    lift_by: str | None = None,
+    sampler: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> Spec:
+    """An experiment spec that analyses :func:`simulate_outreach` rows of ``scenario``.
+
+    The arms are the scenario's, in equal planned shares; ``metrics`` (names from
+    :data:`OUTREACH_METRICS`) keep their roles and types. ``cluster`` adds the rep random
+    intercept (``unit.randomised_by: rep_id``); by default it follows the scenario's
+    randomisation. The data path is a placeholder: pair the spec with a frame source.
+    """
+    sc = _resolve(scenario)
+    if unknown := sorted(set(metrics) - set(OUTREACH_METRICS)):
+        raise ChannelabError(f"metrics: got {unknown}, but expected some of {list(OUTREACH_METRICS)}")
+    by_rep = sc.randomised_by == "rep" if cluster is None else cluster
+    raw: dict[str, Any] = {
+        "name": f"{sc.name}_simulated",
+        "unit": {"kind": "prospect", "id": "prospect_id", "randomised_by": "rep_id" if by_rep else None},
+        "data": {"path": f"{sc.name}.csv"},
+        "arm_column": "arm",
+        "control": sc.control,
+        "arms": {label: {"channel": channel} for label, channel in sc.arms},
+        "metrics": [
+            {"name": name, "role": OUTREACH_METRICS[name], "type": BASE_METRICS[name].type}
+            for name in OUTREACH_METRICS
+            if name in metrics
+        ],
+        "covariates": list(covariates),
+        "seed": seed,
+        "sampler": dict(sampler or {}),
+        "model": {"lift_by": lift_by},
+    }
+    return parse_spec(raw)
+
+
+class SimulationFiles(NamedTuple):
+    """What :func:`write_simulation` wrote: the data file, the truth file, and the truth."""
+
+    data: Path
+    truth_path: Path
+    truth: OutreachTruth
+
+
+def write_simulation(
+    scenario: str | Scenario,
+    path: str | Path,
+    *,
+    n_prospects: int = DEFAULT_N_PROSPECTS,
+    seed: int,
+    format: Literal["csv", "parquet"] | None = None,
+) -> SimulationFiles:
+    """Simulate with :func:`simulate_outreach` and write the rows and the truth.
+
+    The rows go to ``path`` (CSV, or Parquet for a ``.parquet``/``.pq`` suffix unless
+    ``format`` says otherwise) and the truth, with the data file's SHA-256 under ``data``, to
+    ``<stem>.truth.json`` beside it. Both files are written atomically and overwritten if they
+    exist, data first: a truth file whose ``data.sha256`` differs from the data file's hash
+    comes from an interrupted run. The same arguments give byte-identical files.
+
+    Returns
+    -------
+    SimulationFiles
+        The two paths and the :class:`OutreachTruth`.
+    """
+    path = Path(path)
+    fmt = DataSource(path=path, format=format).resolved_format
+    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seed)
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        rows.to_parquet(buffer, index=False)
+        payload = buffer.getvalue()
+    else:
+        payload = rows.to_csv(index=False, lineterminator="\n").encode()
+    data = {
+        "file": path.name,
+        "format": fmt,
+        "rows": len(rows),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    truth_path = path.with_name(f"{path.stem}.truth.json")
+    write_atomic(path, payload)
+    write_json(truth_path, truth.to_dict() | {"data": data})
+    return SimulationFiles(path, truth_path, truth)
+
+
+def _resolve(scenario: str | Scenario) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if scenario in SCENARIOS:
+        return SCENARIOS[scenario]
+    close = difflib.get_close_matches(scenario, list(SCENARIOS), n=1)
+    raise ChannelabError(
+        f"scenario: got {scenario!r}, but expected one of {', '.join(SCENARIOS)}"
+        + (f"; did you mean {close[0]!r}?" if close else ".")
+    )
+
+
+@dataclass(frozen=True)
+class _Population:
+    """Who is in the cohort, as integer codes per prospect."""
+
+    account: np.ndarray
+    rep: np.ndarray
+    segments: dict[str, np.ndarray]  # level index into SEGMENTS[column]
+    week: np.ndarray  # 1 .. WEEKS
+
+
+def _population(n: int, n_reps: int, rng: np.random.Generator) -> _Population:
+    sizes = rng.choice(len(ACCOUNT_SIZES), size=n, p=ACCOUNT_SIZES) + 1
+    n_accounts = int(np.searchsorted(np.cumsum(sizes), n)) + 1
+    sizes = sizes[:n_accounts]
+    sizes[-1] -= sizes.sum() - n  # the last account is cut to fit n prospects
+    account = np.repeat(np.arange(n_accounts), sizes)
+    workload = rng.gamma(REP_WORKLOAD_SHAPE, size=n_reps)
+    rep = rng.choice(n_reps, size=n_accounts, p=workload / workload.sum())[account]
+    segments = {}
+    for column, levels in SEGMENTS.items():
+        shares = np.array([lv.share for lv in levels.values()])
+        on_account = column in ACCOUNT_COLUMNS
+        codes = rng.choice(len(levels), size=n_accounts if on_account else n, p=shares / shares.sum())
+        segments[column] = codes[account] if on_account else codes
+    return _Population(account, rep, segments, rng.integers(1, WEEKS + 1, size=n))
+
+
+def _predictors(
+    sc: Scenario, pop: _Population, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Link-scale predictor of every metric under control before calibration, and of amounts."""
+    rep_effects = rng.normal(0.0, sc.rep_sd, size=(len(OUTREACH_METRICS), sc.n_reps))
+    week_effects = rng.normal(0.0, sc.week_sd, size=(len(OUTREACH_METRICS), WEEKS))
+    eta = {}
+    for j, (name, role) in enumerate(OUTREACH_METRICS.items()):
+        eta[name] = _segment_effects(pop, _LEVEL_PART[name]) + rep_effects[j, pop.rep]
+        if role == "engagement":
+            eta[name] += week_effects[j, pop.week - 1]
+    # centred over deals (P(deal) ∝ exp(logit) for rare deals): the median deal is about `amount`
+    amount = _segment_effects(pop, "amount")
+    return eta, amount - np.average(amount, weights=np.exp(eta["revenue"]))
+
+
+def _segment_effects(pop: _Population, part: str) -> np.ndarray:
+    """Sum over segment columns of each prospect's level effect ``part`` (a field of Level)."""
+    total = np.zeros(pop.week.size)
+    for column, levels in SEGMENTS.items():
+        total += np.array([getattr(lv, part) for lv in levels.values()])[pop.segments[column]]
+    return total
+
+
+def _per_arm(effects: Mapping[str, float], labels: tuple[str, ...]) -> np.ndarray:
+    """Arm effects as a column, one row per arm (0 for arms without one)."""
+    return np.array([effects.get(a, 0.0) for a in labels])[:, None]
+
+
+def _calibrated(m: SimMetric, shift: np.ndarray) -> np.ndarray:
+    """``shift`` (arm × prospect) moved so the population mean under control is ``m.base``."""
+    control = shift[0]
+    if m.type == "count":
+        return shift - np.log(np.mean(np.exp(control)))
+    if m.type == "revenue":
+        gap = brentq(lambda c: float(np.mean(expit(logit(m.base) + control + c))) - m.base, -30.0, 30.0)
+        return shift + gap
+    raise ValueError(f"outreach metrics are counts or revenue, got {m.type!r}")
+
+
+def _labels(
+    values: Sequence[str] | pd.api.extensions.ExtensionArray, codes: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """String column of ``values[codes]`` (pandas' string dtype, built without Python loops)."""
+    return pd.Series(values, dtype="str").array.take(codes)
+
+
+def _by_arm(table: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """(metric, arm) array as ``{arm: {metric: value}}``."""
+    return {
+        a: {k: float(v) for k, v in zip(OUTREACH_METRICS, table[:, i], strict=True)}
+        for i, a in enumerate(labels)
+    }
+
+
+def _lifts(expected: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Relative lifts ``{treatment: {metric: lift}}`` from expected values (metric, arm, prospect)."""
+    means = expected.mean(axis=2)
+    return _by_arm(means[:, 1:] / means[:, :1] - 1, labels[1:])
+
+
+class _TrueEffect(NamedTuple):
+    role: Role
+    verdict: str
+
+
+def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
+    """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
+    rope, decision = _TRUTH_ROPE, Decision()
+    effects = [
+        _TrueEffect(OUTREACH_METRICS[k], metric_verdict(np.array([v]), (v, v), rope, decision))
+        for k, v in lifts.items()
+    ]
+    return arm_verdict(cast("list[Effect]", effects))  # arm_verdict reads only .role and .verdict
+
+
+# ---- observational data with selection ---------------------------------------------------------

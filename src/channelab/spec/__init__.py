@@ -1,0 +1,43 @@
+"""The experiment definition: a YAML file parsed once into a strict, typed :class:`Spec`.
+
+Nothing downstream reads YAML or dictionaries: every stage takes the :class:`Spec`.
+Unknown keys are rejected with a suggestion, and every problem is reported on one line
+with its key path, e.g. ``metrics.1.role: got 'outcom', but expected one of ...``.
+
+Modules: ``base`` (vocabularies, the strict model), ``core`` (metrics, arms, data, model,
+sampler, decision, priors), ``plan`` (power, assurance, assignment, matching settings),
+``original`` (a study to replicate), ``schema`` (:class:`Spec`), ``loader`` (YAML in).
+
+Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`, pydantic and PyYAML;
+only ``loader`` reads YAML.
+"""
+
+from channelab.spec.base import FUNNEL_ORDER, Channel, MetricType, Role
+from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.loader import load_spec, parse_spec
+from channelab.spec.original import Original, Replication
+from channelab.spec.plan import Baseline, Matching, Plan
+from channelab.spec.schema import Spec
+
+__all__ = [
+    "FUNNEL_ORDER",
+    "Arm",
+    "Baseline",
+    "Channel",
+    "DataSource",
+    "Decision",
+    "Matching",
+    "Metric",
+    "MetricType",
+    "ModelOptions",
+    "Original",
+    "Plan",
+    "Priors",
+    "Replication",
+    "Role",
+    "Sampler",
+    "Spec",
+    "Unit",
+    "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,28 @@
+"""Vocabularies and the strict base model shared by every part of the spec."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Role = Literal["engagement", "outcome", "revenue"]
+MetricType = Literal["binary", "count", "revenue", "continuous"]
+Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
+UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant"]
+
+#: Funnel order used everywhere metrics are listed: engagement first, money last.
+FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2}
+
+
+class Strict(BaseModel):
+    """Every spec model: unknown keys refused, values frozen, strings stripped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def suggest(word: str, options: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``options``, or nothing."""
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""

@@ -1,0 +1,205 @@
+"""The core of an experiment: metrics, arms, data, unit, model, sampler, decision rule, priors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from channelab.spec.base import Channel, MetricType, Role, Strict, UnitKind
+
+
+class Priors(Strict):
+    """Weakly informative priors, on the link scale of each metric.
+
+    Defaults apply to every metric; ``Spec.priors`` overrides them for all metrics and
+    ``Metric.priors`` overrides those for one metric (that order, last wins).
+    The intercept prior is centred on the link of the pooled observed mean; covariate
+    effects are zero-sum normal per covariate. When arm effects are pooled, ``arm_sd`` is
+    the prior scale of their common mean and the half-normal scale of their spread.
+    """
+
+    intercept_sd: Annotated[float, Field(gt=0)] = 2.0
+    arm_mu: dict[str, float] = Field(
+        default_factory=dict,
+        description="Prior mean of the arm effect (link scale) per arm, e.g. from an earlier study.",
+    )
+    arm_sd: Annotated[float, Field(gt=0)] = 1.0
+    covariate_sd: Annotated[float, Field(gt=0)] = 1.0
+    sigma_sd: Annotated[float, Field(gt=0)] = 2.0
+    dispersion_sd: Annotated[float, Field(gt=0)] = 1.0
+    cluster_sd: Annotated[float, Field(gt=0)] = 1.0
+    heterogeneity_sd: Annotated[float, Field(gt=0)] = 0.5
+
+    def merged(self, override: Priors | None) -> Priors:
+        """Return these priors with the fields explicitly set in ``override`` replaced."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+_ROPE_EXPECTED = (
+    "a relative half-width such as 0.05 (meaning ±5 %) or an interval [low, high] with -1 < low ≤ 0 ≤ high"
+)
+
+
+class Metric(Strict):
+    """One measured quantity per unit, its place in the funnel and its likelihood."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    column: str | None = None
+    label: str | None = None
+    role: Role
+    type: MetricType
+    rope: float | tuple[float, float] = 0.05
+    count_likelihood: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    priors: Priors | None = None
+
+    @field_validator("rope", mode="before")
+    @classmethod
+    def _rope_shape(cls, v: Any) -> Any:
+        # one clear message instead of one per branch of the float | tuple union
+        def number(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+        if number(v) or (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(number, v))):
+            return v
+        raise ValueError(f"got {v!r}, but expected {_ROPE_EXPECTED}")
+
+    @field_validator("rope")
+    @classmethod
+    def _rope_ordered(cls, v: float | tuple[float, float]) -> float | tuple[float, float]:
+        lo, hi = (-v, v) if isinstance(v, (int, float)) else v
+        if not lo <= 0 <= hi or lo == hi or lo <= -1:
+            raise ValueError(f"got {list(v) if isinstance(v, tuple) else v!r}, but expected {_ROPE_EXPECTED}")
+        return v
+
+    @property
+    def source_column(self) -> str:
+        """Column of the data holding this metric (defaults to the metric name)."""
+        return self.column or self.name
+
+    @property
+    def display(self) -> str:
+        """Plain-language name used in sentences and figures."""
+        return self.label or self.name.replace("_", " ")
+
+    @property
+    def rope_interval(self) -> tuple[float, float]:
+        """Region of practical equivalence for the relative lift, as (low, high)."""
+        r = self.rope
+        return (-float(r), float(r)) if isinstance(r, (int, float)) else (float(r[0]), float(r[1]))
+
+
+class Arm(Strict):
+    """One arm of the experiment: its channel and its planned share of units."""
+
+    channel: Channel = "other"
+    share: Annotated[float, Field(gt=0)] = 1.0
+
+
+class DataSource(Strict):
+    """Where the unit rows live; a relative path is resolved against the YAML file's folder.
+
+    ``path`` may be a glob (``logs/week-*.parquet``): the matching files are read as one table,
+    streamed rather than loaded. A DuckDB database file (``.duckdb``/``.db``) needs ``table``
+    or ``query`` (a SQL ``SELECT`` run in that database). ``memory_limit`` caps DuckDB's
+    memory (e.g. ``"2GB"``); larger aggregations spill to disk.
+    """
+
+    path: Path
+    format: Literal["csv", "parquet", "duckdb"] | None = None
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    table: str | None = None
+    query: str | None = None
+    memory_limit: str | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", v):
+            raise ValueError(f"got {v!r}, but expected a size such as '500MB' or '2GB'")
+        return v
+
+    @property
+    def resolved_format(self) -> Literal["csv", "parquet", "duckdb"]:
+        """Format given in the spec, or inferred from the file suffix."""
+        if self.format is not None:
+            return self.format
+        suffix = self.path.suffix.lower()
+        if suffix in {".parquet", ".pq"}:
+            return "parquet"
+        return "duckdb" if suffix in {".duckdb", ".db"} else "csv"
+
+    @property
+    def is_glob(self) -> bool:
+        """Whether ``path`` names several files by a pattern."""
+        return any(ch in str(self.path) for ch in "*?[")
+
+    @model_validator(mode="after")
+    def _database_needs_one_relation(self) -> Self:
+        given = [k for k in ("table", "query") if getattr(self, k) is not None]
+        if self.resolved_format == "duckdb":
+            if len(given) != 1:
+                raise ValueError(
+                    "a DuckDB database needs exactly one of 'table' (a table or view name) "
+                    f"or 'query' (a SELECT), got {given or 'neither'}"
+                )
+            if self.is_glob:
+                raise ValueError("'path' must name one database file, not a pattern")
+        elif given:
+            raise ValueError(
+                f"'{given[0]}' is only for a DuckDB database (.duckdb/.db or format: duckdb); "
+                "for CSV or Parquet files remove it"
+            )
+        return self
+
+
+class Unit(Strict):
+    """The analysed unit. Without ``id`` each row is one unit.
+
+    ``randomised_by`` names the column of the cluster that was randomised (a rep, account or
+    territory) when that is not the analysed unit; the model then adds a cluster random
+    intercept, and every unit of a cluster must be in the same arm.
+    """
+
+    kind: UnitKind = "prospect"
+    id: str | None = None
+    randomised_by: str | None = None
+
+
+class ModelOptions(Strict):
+    """Structure of the model beyond intercept, arm and covariate effects.
+
+    ``pool_arms``: partially pool the arm effects toward their common mean (opt-in: with a
+    handful of arms the spread is weakly identified and slow to sample, so arms are
+    independent by default). ``lift_by``: a covariate whose levels get their
+    own arm effects, partially pooled toward zero (heterogeneous lift), reported per level.
+    """
+
+    pool_arms: bool = False
+    lift_by: str | None = None
+
+
+class Sampler(Strict):
+    """MCMC settings. ``backend: auto`` uses nutpie when installed, else PyMC's NUTS."""
+
+    draws: Annotated[int, Field(ge=100)] = 1000
+    tune: Annotated[int, Field(ge=100)] = 1000
+    chains: Annotated[int, Field(ge=1, le=16)] = 4
+    target_accept: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
+    backend: Literal["auto", "nutpie", "pymc"] = "auto"
+
+
+class Decision(Strict):
+    """How a metric's verdict is read off its lift posterior.
+
+    ``hdi_rope`` (Kruschke): the HDI wholly above the ROPE is a real lift, wholly below is
+    harm, wholly inside is no effect, otherwise inconclusive. ``probability``: the same
+    verdicts when the posterior mass beyond (or inside) the ROPE reaches ``threshold``.
+    """
+
+    rule: Literal["hdi_rope", "probability"] = "hdi_rope"
+    threshold: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95

@@ -1,0 +1,255 @@
+"""The whole experiment definition, :class:`Spec`, and the checks that span its parts."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from channelab.spec.base import FUNNEL_ORDER, Strict, suggest
+from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.original import Original, Replication
+from channelab.spec.plan import Assignment, Matching, Plan
+
+
+class Spec(Strict):
+    """A validated experiment definition."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    title: str | None = None
+    description: str = ""
+    design: Literal["randomised", "matched"] = "randomised"
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    unit: Unit = Unit()
+    data: DataSource
+    arm_column: str
+    control: str
+    arms: dict[str, Arm]
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    covariates: list[str] = Field(default_factory=list)
+    currency: str = "$"
+    hdi_prob: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.94
+    seed: int = 20261123
+    sampler: Sampler = Sampler()
+    decision: Decision = Decision()
+    priors: Priors = Priors()
+    model: ModelOptions = ModelOptions()
+    plan: Plan = Plan()
+    assignment: Assignment = Assignment()
+    matching: Matching = Matching()
+    original: Original | None = None
+    replication: Replication = Replication()
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("arms", mode="before")
+    @classmethod
+    def _arms_may_be_bare(cls, v: Any) -> Any:
+        if isinstance(v, list):  # allow a bare list of arm names
+            return {str(a): {} for a in v}
+        if isinstance(v, dict):
+            return {str(k): ({} if a is None else a) for k, a in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[str] = []
+        if len(self.arms) < 2:
+            problems.append(
+                f"arms: got {len(self.arms)} arm(s), but expected the control and at least one treatment"
+            )
+        if self.control not in self.arms:
+            problems.append(
+                f"control: got {self.control!r}, but expected one of the arms {list(self.arms)}"
+                + suggest(self.control, list(self.arms))
+            )
+        first: dict[str, int] = {}
+        for i, m in enumerate(self.metrics):
+            if m.name in first:
+                problems.append(
+                    f"metrics.{i}.name: {m.name!r} is already the name of metrics.{first[m.name]}; "
+                    "give each metric its own name"
+                )
+            first.setdefault(m.name, i)
+        if not any(m.role in ("outcome", "revenue") for m in self.metrics):
+            problems.append(
+                "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
+                "costly steps (meetings, purchases, money), so add at least one"
+            )
+        for i, m in enumerate(self.metrics):
+            if m.type == "revenue" and m.role != "revenue":
+                problems.append(
+                    f"metrics.{i}.role: got {m.role!r} for metric {m.name!r} of type 'revenue', "
+                    "but expected role 'revenue'"
+                )
+        used = {m.source_column: f"the column of metric {m.name!r}" for m in self.metrics}
+        used[self.arm_column] = "the arm column"
+        for c in dict.fromkeys(self.covariates):
+            if c in used:
+                problems.append(
+                    f"covariates: {c!r} is also {used[c]}; a covariate must be measured before "
+                    "assignment, so remove it from 'covariates'"
+                )
+        if self.model.lift_by is not None and self.model.lift_by not in self.covariates:
+            problems.append(
+                f"model.lift_by: got {self.model.lift_by!r}, but expected one of the covariates "
+                f"{self.covariates}" + suggest(self.model.lift_by, self.covariates)
+            )
+        cluster = self.unit.randomised_by
+        if cluster is not None and (cluster in self.covariates or cluster in used):
+            problems.append(
+                f"unit.randomised_by: {cluster!r} is also a covariate, metric or the arm column; "
+                "it must be the column naming each unit's cluster (e.g. rep_id)"
+            )
+        if len(set(self.covariates)) != len(self.covariates):
+            problems.append("covariates: a column is listed twice")
+        for a in {
+            **self.priors.arm_mu,
+            **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()},
+        }:
+            if a not in self.arms or a == self.control:
+                problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + suggest(a, list(self.arms)))
+        if self.design == "matched":
+            if len(self.arms) != 2:
+                problems.append(
+                    f"arms: a matched design compares the treated with the untreated, so it needs "
+                    f"exactly two arms (the control and one treatment), got {len(self.arms)}"
+                )
+            if not self.matching_covariates:
+                problems.append("matching.covariates: a matched design needs covariates to balance")
+            if self.unit.randomised_by is not None:
+                problems.append("unit.randomised_by: nothing was randomised in a matched design; remove it")
+            if self.engine == "spark":
+                problems.append(
+                    "engine: matching runs in memory on the units; use engine: duckdb for a matched design"
+                )
+        if self.engine == "spark" and self.data.resolved_format == "duckdb":
+            problems.append("engine: Spark cannot read a DuckDB database; export the rows to Parquet")
+        names = [m.name for m in self.metrics]
+        for k in self.plan.baselines:
+            if k not in names:
+                problems.append(f"plan.baselines: {k!r} is not a metric" + suggest(k, names))
+        if len(set(self.assignment.strata)) != len(self.assignment.strata):
+            problems.append("assignment.strata: a column is listed twice")
+        problems += self._original_problems(names)
+        if problems:  # one line per problem, each starting with its key path
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _original_problems(self, names: list[str]) -> list[str]:
+        o = self.original
+        if o is None:
+            return []
+        problems = []
+        arms = list(self.arms)
+        for i, a in enumerate(o.contrast):
+            if a not in o.arms:
+                problems.append(
+                    f"original.contrast.{i}: {a!r} has no published numbers under original.arms"
+                    + suggest(a, list(o.arms))
+                )
+        for a, arm in o.arms.items():
+            where = f"original.arms.{a}"
+            if a not in arms:
+                problems.append(f"{where}: {a!r} is not an arm of this spec" + suggest(a, arms))
+            if arm.n.value < 2:
+                problems.append(f"{where}.n: got {arm.n.value:g}, but expected at least 2 participants")
+            for k, summary in arm.metrics.items():
+                metric = next((m for m in self.metrics if m.name == k), None)
+                if metric is None:
+                    problems.append(f"{where}.metrics.{k}: not a metric of this spec" + suggest(k, names))
+                elif metric.type == "binary":
+                    p = summary.proportion
+                    if p is None or not 0 < p.value < 1:
+                        problems.append(
+                            f"{where}.metrics.{k}.proportion: a binary metric needs the published "
+                            "proportion, strictly between 0 and 1"
+                        )
+                elif summary.mean is None:
+                    problems.append(
+                        f"{where}.metrics.{k}.mean: a {metric.type} metric needs the published mean"
+                    )
+                elif summary.sd is None or summary.sd.value <= 0:
+                    problems.append(
+                        f"{where}.metrics.{k}.sd: a {metric.type} metric needs the sd (> 0); give the "
+                        "published one or an assumed one, {value: 1.2, assumed: why}"
+                    )
+        primary = self.replication.primary
+        if primary is not None and primary not in names:
+            problems.append(f"replication.primary: {primary!r} is not a metric" + suggest(primary, names))
+        return problems
+
+    # ---- derived views -------------------------------------------------------------------
+
+    @property
+    def matching_covariates(self) -> list[str]:
+        """Covariates balanced by matching: ``matching.covariates``, or the spec's covariates."""
+        return (
+            list(self.matching.covariates) if self.matching.covariates is not None else list(self.covariates)
+        )
+
+    @property
+    def replicated_metrics(self) -> list[Metric]:
+        """Metrics the original reports for both arms of its contrast, in funnel order."""
+        if self.original is None:
+            return []
+        a, b = (self.original.arms[x].metrics for x in self.original.contrast)
+        return [m for m in self.metrics_in_funnel_order if m.name in a and m.name in b]
+
+    @property
+    def primary_metric(self) -> Metric | None:
+        """The metric whose replication verdict is the headline (see :class:`Replication`)."""
+        metrics = self.replicated_metrics
+        chosen = [m for m in metrics if m.name == self.replication.primary] or [
+            m for m in metrics if m.role == "outcome"
+        ]
+        return next(iter(chosen or metrics), None)
+
+    @property
+    def treatments(self) -> list[str]:
+        """Arm labels other than the control, in the order the spec lists them."""
+        return [a for a in self.arms if a != self.control]
+
+    @property
+    def arm_order(self) -> list[str]:
+        """Control first, then treatments."""
+        return [self.control, *self.treatments]
+
+    @property
+    def metrics_in_funnel_order(self) -> list[Metric]:
+        """Metrics sorted engagement → outcome → revenue, keeping the spec's order within a role."""
+        return sorted(self.metrics, key=lambda m: FUNNEL_ORDER[m.role])
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute path of the data file, resolved against the spec's own folder."""
+        return self.resolve_path(self.data.path)
+
+    def resolve_path(self, p: Path) -> Path:
+        """``p`` resolved against the spec's own folder when relative."""
+        if not p.is_absolute() and self.source_path is not None:
+            p = (self.source_path.parent / p).resolve()
+        return p
+
+    @property
+    def pools_arms(self) -> bool:
+        """Whether arm effects are partially pooled (needs two or more treatments)."""
+        return self.model.pool_arms and len(self.treatments) >= 2
+
+    def priors_for(self, metric: Metric) -> Priors:
+        """Priors in force for ``metric``: package defaults, then the spec's, then the metric's."""
+        return self.priors.merged(metric.priors)
+
+    def planned_shares(self) -> dict[str, float]:
+        """Planned allocation of units to arms, normalised to sum to one."""
+        total = math.fsum(a.share for a in self.arms.values())
+        return {k: a.share / total for k, a in self.arms.items()}
+
+    @property
+    def display_title(self) -> str:
+        """Human title for reports."""
+        return self.title or self.name.replace("_", " ")
+
+
+# ---- loading ------------------------------------------------------------------------------
