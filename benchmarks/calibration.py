@@ -1,7 +1,7 @@
 """Calibration of channelab's intervals and verdicts on simulated outreach experiments.
 
 For every scenario of `channelab.simulate.SCENARIOS`, many experiments are simulated and
-each is fitted with one compiled model (channelab.calibrate). Prints:
+each is fitted with one compiled model (channelab.simulate.calibrate). Prints:
 
 - coverage of the 94 % intervals of every lift (target 92-96 %), per metric role;
 - in `null`, the rate of `real lift` verdicts (target at most 5 %);

@@ -12,18 +12,33 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ROOT / "experiments"
-DATA = ROOT / "data"
+from helpers import DATA, EXPERIMENTS, mocked_sampling, spec_dict
 
 
 @pytest.fixture(scope="session")
 def hillstrom_run(tmp_path_factory: pytest.TempPathFactory):
-    """The flagship experiment run once per session: (analysis, pdf path, json path)."""
+    """The flagship experiment run once per session, sampled for real: (analysis, pdf, json)."""
     from channelab.app import run_experiment
 
     out = tmp_path_factory.mktemp("reports")
     return run_experiment(EXPERIMENTS / "hillstrom_email.yaml", out_dir=out)
+
+
+@pytest.fixture(scope="session")
+def hillstrom_mock_run(tmp_path_factory: pytest.TempPathFactory):
+    """The flagship experiment with prior draws in place of NUTS (fast tier): (analysis, pdf, json)."""
+    from channelab.app import run_experiment
+
+    out = tmp_path_factory.mktemp("mock_reports")
+    with mocked_sampling():
+        return run_experiment(EXPERIMENTS / "hillstrom_email.yaml", out_dir=out)
+
+
+@pytest.fixture
+def mock_sampling():
+    """Prior draws in place of NUTS for the duration of one test."""
+    with mocked_sampling():
+        yield
 
 
 @pytest.fixture
@@ -42,24 +57,6 @@ def experiment_copy(tmp_path: Path):
     return _copy
 
 
-def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:
-    """A minimal valid spec mapping for simulated data written by ``simulate_ab``."""
-    spec = {
-        "name": "sim",
-        "unit": {"kind": "prospect", "id": "unit_id"},
-        "data": {"path": data_file},
-        "arm_column": "arm",
-        "control": "control",
-        "arms": {"control": {"channel": "control"}, "treatment": {"channel": "email"}},
-        "metrics": metrics,
-        "covariates": ["segment"],
-        "seed": 7,
-        "sampler": {"draws": 500, "tune": 500, "chains": 4, "backend": "pymc"},
-    }
-    spec.update(overrides)
-    return spec
-
-
 @pytest.fixture
 def write_experiment(tmp_path: Path):
     """Write rows and a spec into tmp_path; return the loaded Spec."""
@@ -75,47 +72,3 @@ def write_experiment(tmp_path: Path):
         return load_spec(path)
 
     return _write
-
-
-def make_effect(
-    *,
-    arm: str = "arm",
-    metric: str = "meetings",
-    label: str | None = None,
-    role: str = "outcome",
-    verdict: str = "inconclusive",
-    mean: float = 0.2,
-    half_width: float = 0.1,
-    draws=None,
-    rope: tuple[float, float] = (-0.05, 0.05),
-    n: int = 1000,
-    more_data_factor: float = 2.0,
-):
-    """An Effect with known numbers; probabilities come from ``draws`` when given."""
-    import numpy as np
-
-    from channelab.analysis.results import Effect, Interval
-
-    d = np.asarray(draws if draws is not None else [mean])
-    return Effect(
-        arm=arm,
-        metric=metric,
-        label=label or metric,
-        role=role,  # type: ignore[arg-type]
-        type="binary",
-        n_arm=n,
-        n_control=n,
-        control_mean=0.1,
-        arm_mean=0.1 * (1 + mean),
-        lift=Interval(mean, mean - half_width, mean + half_width),
-        abs_lift=Interval(0.1 * mean, 0.1 * (mean - half_width), 0.1 * (mean + half_width)),
-        prob_positive=float(np.mean(d > 0)),
-        prob_in_rope=float(np.mean((d >= rope[0]) & (d <= rope[1]))),
-        prob_above_rope=float(np.mean(d > rope[1])),
-        prob_below_rope=float(np.mean(d < rope[0])),
-        rope=rope,
-        noise=(-half_width, half_width),
-        mcse_lift=0.001,
-        verdict=verdict,  # type: ignore[arg-type]
-        more_data_factor=more_data_factor,
-    )

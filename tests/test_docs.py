@@ -7,7 +7,7 @@ import re
 import yaml
 
 from channelab.spec.loader import parse_spec
-from conftest import ROOT
+from helpers import ROOT
 
 
 def test_readme_schema_example_parses():

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from channelab.app import Report
 
-EXIT_NOT_CONVERGED = 3
+_EXIT_NOT_CONVERGED = 3
 
 
 class _Commands(TyperGroup):
@@ -46,7 +46,7 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChannelabError as exc:
-            console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            _console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -56,10 +56,10 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Run and read outreach-channel experiments: real lift, or only engagement?",
 )
-console = Console(stderr=True, highlight=False)
+_console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
+_SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
 
 
 def _quiet_libraries() -> None:
@@ -71,7 +71,7 @@ def _quiet_libraries() -> None:
 @contextmanager
 def _steps() -> Iterator[Callable[[str], None]]:
     """A spinner showing the current step, and a tick per finished step."""
-    with console.status("Starting") as status:
+    with _console.status("Starting") as status:
         last: list[str] = []
 
         def step(text: str) -> None:
@@ -79,18 +79,18 @@ def _steps() -> Iterator[Callable[[str], None]]:
                 status.update(text)
                 return
             if last:
-                console.print(f"[green]✓[/] {last[-1]}")
+                _console.print(f"[green]✓[/] {last[-1]}")
             last.append(text)
             status.update(text)
 
         yield step
     if last:
-        console.print(f"[green]✓[/] {last[-1]}")
+        _console.print(f"[green]✓[/] {last[-1]}")
 
 
 @app.command()
 def run(
-    spec: SpecPath,
+    spec: _SpecPath,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path(
         "reports"
     ),
@@ -118,17 +118,17 @@ def _print_report(report: Report) -> None:
         out.print(f"[bold]Replication[/]: {analysis.replication.verdict}. {analysis.replication.sentence}")
     out.print(f"Report: {report.pdf}\nJSON:   {report.json}")
     if not analysis.diagnostics.converged:
-        console.print(
+        _console.print(
             "[bold red]not converged:[/] "
             + "; ".join(analysis.diagnostics.problems)
             + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
         )
-        raise typer.Exit(EXIT_NOT_CONVERGED)
+        raise typer.Exit(_EXIT_NOT_CONVERGED)
 
 
 @app.command()
 def replicate(
-    spec: SpecPath,
+    spec: _SpecPath,
     plan: Annotated[
         bool, typer.Option("--plan", help="Plan a replication (sample sizes, assurance); no data needed.")
     ] = False,
@@ -167,7 +167,7 @@ def replicate(
 
 
 @app.command()
-def validate(spec: SpecPath) -> None:
+def validate(spec: _SpecPath) -> None:
     """Check the spec and its data (seconds, no fitting) and print what the model would see."""
     from channelab.app import validate_experiment
 
@@ -185,7 +185,7 @@ def validate(spec: SpecPath) -> None:
 
 @app.command()
 def design(
-    spec: SpecPath,
+    spec: _SpecPath,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.design.pdf and .json.")] = Path(
         "reports"
     ),
@@ -202,7 +202,7 @@ def design(
 
     _quiet_libraries()
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=_console, transient=True) as progress:
         task = progress.add_task("Assurance: simulated experiments", total=None)
 
         def on_sim(done: int, total: int) -> None:
@@ -225,7 +225,7 @@ def design(
 
 @app.command()
 def assign(
-    spec: SpecPath,
+    spec: _SpecPath,
     units: Annotated[
         Path, typer.Option("--units", help="Units to assign (CSV or Parquet), one row per unit.")
     ],
@@ -272,7 +272,7 @@ def _frame_table(title: str, frame: pd.DataFrame, *, digits: int = 1) -> Table:
 
 @app.command()
 def match(
-    spec: SpecPath,
+    spec: _SpecPath,
     out_path: Annotated[Path, typer.Option("--out", help="Matched cohort CSV to write.", show_default=False)],
 ) -> None:
     """Build the matched cohort of a ``design: matched`` spec, show balance, write it with weights."""

@@ -34,12 +34,12 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def json_safe(value: Any) -> Any:
+def _json_safe(value: Any) -> Any:
     """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``."""
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
+        return [_json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -48,8 +48,8 @@ def json_safe(value: Any) -> Any:
 
 
 def json_bytes(payload: Any) -> bytes:
-    """``payload`` as indented UTF-8 JSON text, made safe by :func:`json_safe`."""
-    return (json.dumps(json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    """``payload`` as indented UTF-8 JSON text, made safe by :func:`_json_safe`."""
+    return (json.dumps(_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
 def write_json(path: Path, payload: Any) -> Path:

@@ -15,7 +15,7 @@ partially pooled toward their common mean when the spec says so (by default with
 more treatments). Priors are documented on :class:`~channelab.spec.Priors`. Every likelihood
 is written from the cell statistics and equals the row-level likelihood up to a constant.
 
-All data are produced by :func:`model_data`, by name; for repeated fits they enter as
+All data are produced by :func:`_model_data`, by name; for repeated fits they enter as
 ``pm.Data`` containers, so one compiled model is re-run on new cells (:class:`Refitter`).
 """
 
@@ -61,7 +61,7 @@ def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None)
     return float(resid @ resid) / dof - noise > noise
 
 
-def model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
+def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     """Every data-dependent array of the model, by the name of its ``pm.Data`` container."""
     data: dict[str, np.ndarray] = {
         "n_float": cells.n,
@@ -108,7 +108,7 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
     if cells.cluster_idx is not None:
         coords["cluster"] = list(cells.clusters)
     etas: dict[str, pt.TensorVariable] = {}
-    arrays = model_data(cells, spec)
+    arrays = _model_data(cells, spec)
     with pm.Model(coords=coords) as model:
         data = {
             name: pm.Data(name, value) if mutable else pt.as_tensor_variable(value, name=name)
@@ -292,7 +292,7 @@ class Refitter:
             self.compile()
         used = {var.name for var in self._compiled.shared_var_keys}  # e.g. no arm_idx with clusters
         compiled = self._compiled.with_data(
-            **{name: value for name, value in model_data(cells, self.spec).items() if name in used}
+            **{name: value for name, value in _model_data(cells, self.spec).items() if name in used}
         )
         cfg = self.spec.sampler
         return nutpie.sample(

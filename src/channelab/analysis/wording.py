@@ -21,7 +21,7 @@ def _interval(e: Effect, hdi_prob: float) -> str:
     return f"{hdi_prob * 100:.0f} % interval {pct(e.lift.lower, sign=True)} to {pct(e.lift.upper, sign=True)}"
 
 
-def metric_phrase(e: Effect, hdi_prob: float) -> str:
+def _metric_phrase(e: Effect, hdi_prob: float) -> str:
     """How one metric moved, in words, with its interval."""
     iv = _interval(e, hdi_prob)
     match e.verdict:
@@ -39,7 +39,7 @@ def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_pr
     """One plain-language paragraph for leadership: what the arm did, costly steps first."""
     decisive = [e for e in effects if e.role != "engagement"]
     engagement = [e for e in effects if e.role == "engagement"]
-    parts = [metric_phrase(e, hdi_prob) for e in decisive]
+    parts = [_metric_phrase(e, hdi_prob) for e in decisive]
     text = f"{arm} " + _join(parts) + "."
     if engagement:
         text += " " + _engagement_sentence(engagement)

@@ -107,7 +107,7 @@ def assign(spec: Spec, units: pd.DataFrame, *, seed: int, name: str = "<units>")
     return AssignmentResult(
         units=out,
         pattern=pattern,
-        balance=balance_table(units.assign(arm=out["arm"].to_numpy()), covariates, spec),
+        balance=_balance_table(units.assign(arm=out["arm"].to_numpy()), covariates, spec),
         allocation=_allocation(rand_units, spec),
         not_in_units=tuple(c for c in spec.covariates if c not in units.columns),
     )
@@ -122,10 +122,10 @@ def _block_order(seed: int, stratum: str, block: int, size: int) -> list[int]:
     return sorted(range(size), key=draw)
 
 
-def balance_table(rows: pd.DataFrame, covariates: list[str], spec: Spec) -> pd.DataFrame:
+def _balance_table(rows: pd.DataFrame, covariates: list[str], spec: Spec) -> pd.DataFrame:
     """Standardised mean differences of each covariate (level) between each treatment and the control.
 
-    SMD on the pooled SD of the two arms (:func:`channelab.balance.smd`); categories per level.
+    SMD on the pooled SD of the two arms (:func:`channelab.design.balance.smd`); categories per level.
     """
     records = []
     in_control = (rows["arm"] == spec.control).to_numpy()

@@ -3,7 +3,7 @@
 For each outcome and revenue metric, experiments of the planned size are simulated from the
 metric's baseline with every treatment lifted by X, each is fitted with the spec's priors
 and decision rule (one model per metric, compiled once and re-run on every data set by
-:class:`~channelab.model.Refitter`), and the share of ``real lift`` verdicts is counted. At
+:class:`~channelab.analysis.model.Refitter`), and the share of ``real lift`` verdicts is counted. At
 X = 0 that share is the false ``real lift`` rate. Unlike frequentist power, assurance
 accounts for the ROPE: a lift must clear it, not just zero.
 

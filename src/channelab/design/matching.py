@@ -246,7 +246,7 @@ def balance(
     """Standardised mean differences and variance ratios (numbers), per covariate or level.
 
     SMD on the SD of the treated before matching (the ATT convention), so before and after
-    are on one scale; weighted when ``weights`` is given. See :func:`channelab.balance.smd`.
+    are on one scale; weighted when ``weights`` is given. See :func:`channelab.design.balance.smd`.
     """
     t = treated.to_numpy(dtype=bool)
     records = []
@@ -332,7 +332,7 @@ def effective_weights(weight: np.ndarray, treated: np.ndarray) -> np.ndarray:
 def match_experiment(source: Source, spec: Spec) -> MatchResult:
     """Match the treated units of ``source`` to controls as the spec says, and weight the rows.
 
-    Afterwards the view :data:`~channelab.source.ROWS` holds only the matched units with
+    Afterwards the view :data:`~channelab.engine.source.ROWS` holds only the matched units with
     their :func:`effective_weights` in column :data:`WEIGHT` (the raw rows stay under
     ``unit_rows_raw``).
 

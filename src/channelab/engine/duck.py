@@ -116,7 +116,7 @@ def read_error(files: list[Path], data: DataSource, exc: Exception, *, text: boo
     fmt = data.resolved_format
     if fmt == "csv":
         for f in files:
-            if ragged := ragged_line(f, data.delimiter):
+            if ragged := _ragged_line(f, data.delimiter):
                 line, got, want = ragged
                 return DataError(
                     f"{f}: line {line} has {got} field(s), but the header has {want}. Fix that line "
@@ -161,14 +161,14 @@ def file_source(
         path=path,
         columns=columns,
         n_rows=n_rows,
-        sha256=sha256_of(files),
+        sha256=_sha256_of(files),
         size_bytes=sum(f.stat().st_size for f in files),
         files=tuple(files),
         spark=spark,
     )
 
 
-def ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
+def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
     """First line whose field count differs from the header's, as (line, fields, header fields)."""
     try:
         with path.open(newline="", encoding="utf-8", errors="replace") as f:
@@ -182,7 +182,7 @@ def ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
     return None
 
 
-def sha256_of(files: list[Path]) -> str:
+def _sha256_of(files: list[Path]) -> str:
     """SHA-256 of one file's bytes; for several, of their names and hashes in order."""
     digests = []
     for path in files:

@@ -48,10 +48,10 @@ from channelab.spec.core import Metric
 from channelab.spec.schema import Spec
 
 #: Draws used for the beta posteriors' intervals and ROPE probabilities.
-POSTERIOR_DRAWS = 40_000
+_POSTERIOR_DRAWS = 40_000
 
 #: z of the sceptical prior: the original difference sits at its 95th percentile.
-SCEPTICAL_Z = stats.norm.ppf(0.95)
+_SCEPTICAL_Z = stats.norm.ppf(0.95)
 
 
 @dataclass(frozen=True)
@@ -243,17 +243,17 @@ def _judge_metric(
         rep = (Counts(round(mean_a * n_a), n_a), Counts(round(mean_b * n_b), n_b))  # counts: exact
         log_bf = binomial_replication_bf(orig, rep)
         informed_draws = [
-            rng.beta(1 + g.successes + r.successes, 1 + g.failures + r.failures, POSTERIOR_DRAWS)
+            rng.beta(1 + g.successes + r.successes, 1 + g.failures + r.failures, _POSTERIOR_DRAWS)
             for g, r in zip(orig, rep, strict=True)
         ]
         pooled = (orig[0].successes + orig[1].successes) / (orig[0].n + orig[1].n)
-        scale = max(abs(original.mean), 1e-6) / SCEPTICAL_Z  # prior sd of the difference
+        scale = max(abs(original.mean), 1e-6) / _SCEPTICAL_Z  # prior sd of the difference
         concentration = max(2 * pooled * (1 - pooled) / scale**2 - 1, 2.0)
         sceptical_draws = [
             rng.beta(
                 concentration * pooled + r.successes,
                 concentration * (1 - pooled) + r.failures,
-                POSTERIOR_DRAWS,
+                _POSTERIOR_DRAWS,
             )
             for r in rep
         ]
@@ -267,7 +267,7 @@ def _judge_metric(
         est, se = _difference(totals, a, b)
         log_bf = normal_replication_bf(original.mean, se_o, est, se)
         informed = _normal_posterior(original.mean, se_o, est, se, prob)
-        sceptical = _normal_posterior(0.0, abs(original.mean) / SCEPTICAL_Z, est, se, prob)
+        sceptical = _normal_posterior(0.0, abs(original.mean) / _SCEPTICAL_Z, est, se, prob)
         sd = (sceptical.upper - sceptical.mean) / stats.norm.ppf(0.5 + prob / 2)
         low, high = rope[0] * means_r[1], rope[1] * means_r[1]
         in_rope = float(stats.norm.cdf(high, sceptical.mean, sd) - stats.norm.cdf(low, sceptical.mean, sd))

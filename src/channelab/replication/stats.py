@@ -1,6 +1,6 @@
 """Statistics of replication: replication Bayes factors, sample-size plans, small telescopes, assurance.
 
-Depends only on NumPy, SciPy and statsmodels (no PyMC, no files); :mod:`channelab.replicate`
+Depends only on NumPy, SciPy and statsmodels (no PyMC, no files); :mod:`channelab.replication.judge`
 feeds it a spec's original study and a replication's data.
 
 - Replication Bayes factor BF_r0 (Verhagen & Wagenmakers 2014): how much better the effect the
@@ -32,7 +32,7 @@ from channelab.errors import SpecError
 Verdict = Literal["replicated", "not replicated", "inconclusive"]
 
 #: Small telescopes: the replication n per arm is this multiple of the original's (Simonsohn 2015).
-TELESCOPE_FACTOR = 2.5
+_TELESCOPE_FACTOR = 2.5
 
 _Z, _T = NormalIndPower(), TTestIndPower()
 
@@ -147,7 +147,7 @@ def d33_means(n1: float, n2: float, alpha: float = 0.05) -> float:
 
 def small_telescopes_n(n_original_per_arm: float) -> int:
     """Simonsohn's (2015) replication size: 2.5 × the original's n per arm."""
-    return math.ceil(TELESCOPE_FACTOR * n_original_per_arm)
+    return math.ceil(_TELESCOPE_FACTOR * n_original_per_arm)
 
 
 def plan_proportions(
@@ -286,7 +286,7 @@ def replication_verdict(
     return "inconclusive"
 
 
-def format_bf(log_bf: float) -> str:
+def _format_bf(log_bf: float) -> str:
     """BF_r0 as a reviewer would print it: 14.2, 1/8.3, > 1,000, < 1/1,000."""
     if log_bf >= math.log(1000):
         return "> 1,000"
@@ -316,7 +316,7 @@ def reviewer_sentence(
         if n_per_arm[0] != n_per_arm[1]
         else f"n = {n_per_arm[0]:,} per arm"
     )
-    bf = format_bf(log_bf_r0)
+    bf = _format_bf(log_bf_r0)
     bf = bf if bf[0] in "<>" else f"= {bf}"
     outcome = {
         "replicated": "favours the original effect over no effect, so the effect replicated",

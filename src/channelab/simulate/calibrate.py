@@ -2,7 +2,7 @@
 
 :func:`calibrate` simulates many experiments of one scenario with
 :func:`~channelab.simulate.simulate_outreach`, fits every one with a single compiled model
-(:class:`~channelab.model.Refitter`) and sets each lift interval and verdict beside the truth
+(:class:`~channelab.analysis.model.Refitter`) and sets each lift interval and verdict beside the truth
 that made the data. A calibrated model covers the true lift with its 94 % intervals about
 94 % of the time, calls ``real lift`` rarely when nothing works, and says ``engagement only``
 when a channel moves engagement alone.

@@ -1,6 +1,6 @@
 """PDF layout shared by every report: page geometry, styles, tables, boxes, figures and number formats.
 
-Text uses reportlab's built-in fonts only, so it passes through :func:`sanitise` (WinAnsi
+Text uses reportlab's built-in fonts only, so it passes through :func:`_sanitise` (WinAnsi
 characters only) and :func:`esc` (markup).
 """
 
@@ -39,22 +39,22 @@ if TYPE_CHECKING:
     from channelab.provenance import Provenance
 
 
-MARGIN = 1.8 * cm
+_MARGIN = 1.8 * cm
 _FRAME_PADDING = 6  # reportlab's default padding inside a page frame, in points
-FRAME_WIDTH = A4[0] - 2 * MARGIN - 2 * _FRAME_PADDING
-FRAME_HEIGHT = A4[1] - 2 * MARGIN - 2 * _FRAME_PADDING
+FRAME_WIDTH = A4[0] - 2 * _MARGIN - 2 * _FRAME_PADDING
+_FRAME_HEIGHT = A4[1] - 2 * _MARGIN - 2 * _FRAME_PADDING
 #: Resolution of embedded figures: sharp in print, a few hundred kB per figure.
-DPI = 170
+_DPI = 170
 #: A figure may shrink into the rest of a page down to this share of its best size, no further.
-MIN_FIGURE_SCALE = 0.7
+_MIN_FIGURE_SCALE = 0.7
 
 RED = colors.HexColor("#b42318")
 AMBER_BG = colors.HexColor("#fff4d6")
 AMBER_EDGE = colors.HexColor("#bf8700")
-GREY = colors.HexColor("#57606a")
-UNRELIABLE = "#8c959f"
-RULE = colors.HexColor("#d0d7de")
-STRIPE = colors.HexColor("#f6f8fa")
+_GREY = colors.HexColor("#57606a")
+_UNRELIABLE = "#8c959f"
+_RULE = colors.HexColor("#d0d7de")
+_STRIPE = colors.HexColor("#f6f8fa")
 
 # Characters outside WinAnsi that the text may hold, and what the built-in fonts show instead.
 _REPLACEMENTS = str.maketrans(
@@ -77,20 +77,20 @@ def render(story: list[Flowable], *, title: str, subject: str, creator: str, foo
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=sanitise(title),
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN,
+        title=_sanitise(title),
         author="channelab",
-        subject=sanitise(subject),
+        subject=_sanitise(subject),
         creator=creator,
         invariant=1,
     )
     previous = rl_config.useA85
     rl_config.useA85 = 0  # embed images as binary: the pure-Python ASCII85 encoder costs seconds
     try:
-        doc.build(story, canvasmaker=functools.partial(FooterCanvas, footer=sanitise(footer)))
+        doc.build(story, canvasmaker=functools.partial(_FooterCanvas, footer=_sanitise(footer)))
     finally:
         rl_config.useA85 = previous
     return buf.getvalue()
@@ -109,7 +109,7 @@ def verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, rel
     """
     label = esc(verdict.upper()) if reliable else f"{esc(verdict.upper())}<br/>(unreliable)"
     badge = Paragraph(label, st["badge"])
-    colour = {**VERDICT_COLOURS, **REPLICATION_COLOURS}[verdict] if reliable else UNRELIABLE
+    colour = {**VERDICT_COLOURS, **_REPLICATION_COLOURS}[verdict] if reliable else _UNRELIABLE
     table = Table([[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm])
     table.setStyle(
         TableStyle(
@@ -125,7 +125,7 @@ def verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, rel
 
 
 #: Badge colours of replication verdicts.
-REPLICATION_COLOURS: dict[str, str] = {
+_REPLICATION_COLOURS: dict[str, str] = {
     "replicated": VERDICT_COLOURS["real lift"],
     "not replicated": VERDICT_COLOURS["harm"],
     "inconclusive": VERDICT_COLOURS["inconclusive"],
@@ -176,7 +176,7 @@ def fmt_pass(ok: bool) -> str:
     return "pass" if ok else "FAIL"
 
 
-def sanitise(text: str) -> str:
+def _sanitise(text: str) -> str:
     """Return text the built-in fonts can draw: symbols spelled out, accents dropped, else '?'.
 
     Helvetica in a PDF covers WinAnsi only; anything else would print as a black box.
@@ -199,7 +199,7 @@ def _fallback(ch: str) -> str:
 
 def esc(text: str) -> str:
     """Make plain text safe for a paragraph: sanitised, XML-escaped, unbroken before units."""
-    return escape(sanitise(text)).replace(" %", "\u00a0%").replace(" pp", "\u00a0pp")
+    return escape(_sanitise(text)).replace(" %", "\u00a0%").replace(" pp", "\u00a0pp")
 
 
 # ---- building blocks ----------------------------------------------------------------------
@@ -229,8 +229,8 @@ def grid_style(extra: list[tuple[Any, ...]]) -> TableStyle:
     """The house table style (header rule, grid, padding), plus ``extra`` commands."""
     return TableStyle(
         [
-            ("LINEBELOW", (0, 0), (-1, 0), 0.8, GREY),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.8, _GREY),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.3, _RULE),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("TOPPADDING", (0, 0), (-1, -1), 2),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
@@ -245,7 +245,9 @@ def arm_stripes(arms: list[str]) -> list[tuple[Any, ...]]:
     """Shade every other arm's block of rows (row 0 is the header)."""
     order = list(dict.fromkeys(arms))
     return [
-        ("BACKGROUND", (0, i), (-1, i), STRIPE) for i, arm in enumerate(arms, start=1) if order.index(arm) % 2
+        ("BACKGROUND", (0, i), (-1, i), _STRIPE)
+        for i, arm in enumerate(arms, start=1)
+        if order.index(arm) % 2
     ]
 
 
@@ -270,13 +272,13 @@ def boxed(content: Flowable, *, background: colors.Color, edge: colors.Color) ->
 def figure_flowable(fig: Figure) -> Flowable:
     """Embed ``fig`` as a PNG the width of the text, free to shrink into the rest of a page."""
     buf = BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=_DPI)
     buf.seek(0)
     w, h = fig.get_size_inches()
-    return FitImage(buf, width=FRAME_WIDTH, height=FRAME_WIDTH * h / w)
+    return _FitImage(buf, width=FRAME_WIDTH, height=FRAME_WIDTH * h / w)
 
 
-class FitImage(Image):
+class _FitImage(Image):
     """An image that shrinks to fit the space left on a page, but not below a readable size."""
 
     def __init__(self, buf: BytesIO, *, width: float, height: float) -> None:
@@ -284,17 +286,17 @@ class FitImage(Image):
         self._full = (width, height)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        """Shrink to the space left on the page, down to :data:`MIN_FIGURE_SCALE`."""
+        """Shrink to the space left on the page, down to :data:`_MIN_FIGURE_SCALE`."""
         w, h = self._full
-        best = min(1.0, availWidth / w, FRAME_HEIGHT / h)  # on a page of its own
+        best = min(1.0, availWidth / w, _FRAME_HEIGHT / h)  # on a page of its own
         scale = min(best, availHeight / h)
-        if scale < MIN_FIGURE_SCALE * best:  # too small here: wait for the next page
+        if scale < _MIN_FIGURE_SCALE * best:  # too small here: wait for the next page
             scale = best
         self.drawWidth, self.drawHeight = w * scale, h * scale
         return self.drawWidth, self.drawHeight
 
 
-class FooterCanvas(Canvas):
+class _FooterCanvas(Canvas):
     """A canvas that holds pages back until the end, so each footer can say 'page n of N'."""
 
     def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
@@ -312,9 +314,9 @@ class FooterCanvas(Canvas):
         for number, state in enumerate(self._pages, start=1):
             self.__dict__.update(state)
             self.setFont("Helvetica", 7.5)
-            self.setFillColor(GREY)
-            self.drawString(MARGIN, MARGIN / 2, self._footer)
-            self.drawRightString(A4[0] - MARGIN, MARGIN / 2, f"page {number} of {len(self._pages)}")
+            self.setFillColor(_GREY)
+            self.drawString(_MARGIN, _MARGIN / 2, self._footer)
+            self.drawRightString(A4[0] - _MARGIN, _MARGIN / 2, f"page {number} of {len(self._pages)}")
             super().showPage()
         super().save()
 
@@ -326,11 +328,11 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", parent=base["Title"], alignment=TA_LEFT, fontSize=20, leading=24),
         "lead": ParagraphStyle("lead", parent=body, fontSize=11, leading=14.5),
-        "meta": ParagraphStyle("meta", parent=body, fontSize=9, textColor=GREY),
+        "meta": ParagraphStyle("meta", parent=body, fontSize=9, textColor=_GREY),
         "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=6),
         "body": body,
-        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=GREY),
+        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=_GREY),
         "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
         "badge": ParagraphStyle(
             "badge",

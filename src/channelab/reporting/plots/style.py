@@ -31,7 +31,7 @@ SAMPLE_DIMS = ("chain", "draw")
 # Tails beyond these quantiles are not drawn: a few extreme draws would squash every row.
 TAIL_Q = (0.002, 0.998)
 #: Lift-axis ticks (as ratios minus one), dense enough for any zoom of the ratio scale.
-RATIO_TICKS = [-0.9, -0.75, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 9.0, 19.0, 49.0, 99.0]
+_RATIO_TICKS = [-0.9, -0.75, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 9.0, 19.0, 49.0, 99.0]
 
 
 def interval_label(hdi_prob: float) -> str:
@@ -49,13 +49,13 @@ def ratio_scale(ax: Axes) -> None:
     meetings to a dot, and gains and losses of the same factor look the same size.
     """
     ax.set_xscale("function", functions=(log1p, expm1))
-    ax.xaxis.set_major_locator(RatioLocator())
+    ax.xaxis.set_major_locator(_RatioLocator())
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: pct(x, sign=x != 0).replace(" ", "")))
 
 
-class RatioLocator(Locator):
-    """Ticks from :data:`RATIO_TICKS` in view, at least a sixth of the axis apart, always with 0."""
+class _RatioLocator(Locator):
+    """Ticks from :data:`_RATIO_TICKS` in view, at least a sixth of the axis apart, always with 0."""
 
     def __call__(self) -> list[float]:
         """The tick values within the axis' current view."""
@@ -65,7 +65,7 @@ class RatioLocator(Locator):
     def tick_values(self, vmin: float, vmax: float) -> list[float]:
         """The ratio ticks between ``vmin`` and ``vmax``, at least two."""
         gap = (log1p(np.asarray(vmax)) - log1p(np.asarray(vmin))) / 6
-        inside = [t for t in RATIO_TICKS if vmin <= t <= vmax]
+        inside = [t for t in _RATIO_TICKS if vmin <= t <= vmax]
         kept = [0.0] if vmin <= 0 <= vmax else []
         for side in ([t for t in inside if t > 0], [t for t in reversed(inside) if t < 0]):
             last = 0.0

@@ -10,7 +10,7 @@ import pytest
 from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
 from channelab.analysis.wording import arm_summary, pct
 from channelab.spec.core import Decision
-from conftest import make_effect
+from helpers import make_effect
 
 ROPE = (-0.05, 0.05)
 HDI_ROPE, PROB = Decision(rule="hdi_rope"), Decision(rule="probability", threshold=0.95)

@@ -27,7 +27,7 @@ from channelab.replication.stats import (
     reviewer_sentence,
     small_telescopes_n,
 )
-from conftest import DATA, EXPERIMENTS
+from helpers import DATA, EXPERIMENTS
 
 #: Study 1 as published, with the assumed equal-thirds cell sizes: private vs public on donating.
 ORIGINAL = (Counts(0.78 * 31, 31), Counts(0.58 * 31, 31))

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
 from channelab.engine.checks import Finding
 from channelab.reporting.pdf.analysis import analysis_pdf
-
-pytestmark = pytest.mark.slow
 
 
 def _pages(pdf: Path | bytes) -> list[str]:
@@ -18,8 +16,8 @@ def _pages(pdf: Path | bytes) -> list[str]:
     return [" ".join(p.extract_text().replace("\xa0", " ").split()) for p in PdfReader(source).pages]
 
 
-def test_pdf_opens_with_a_leadership_page(hillstrom_run):
-    analysis, pdf_path, _ = hillstrom_run
+def test_pdf_opens_with_a_leadership_page(hillstrom_mock_run):
+    analysis, pdf_path, _ = hillstrom_mock_run
     pages = _pages(pdf_path)
     assert len(pages) >= 4
     first = pages[0]
@@ -32,13 +30,13 @@ def test_pdf_opens_with_a_leadership_page(hillstrom_run):
     assert "unreliable" not in first
 
 
-def test_effects_table_names_the_interval_mass(hillstrom_run):
-    _, pdf_path, _ = hillstrom_run
+def test_effects_table_names_the_interval_mass(hillstrom_mock_run):
+    _, pdf_path, _ = hillstrom_mock_run
     assert "Lift (94 % HDI)" in _pages(pdf_path)[1]
 
 
-def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_run):
-    analysis, pdf_path, _ = hillstrom_run
+def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_mock_run):
+    analysis, pdf_path, _ = hillstrom_mock_run
     appendix = " ".join(_pages(pdf_path)[1:])
     assert "R-hat" in appendix
     assert "visit:arm[Mens E-Mail]" in appendix
@@ -47,8 +45,8 @@ def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_run):
     assert "intercept_sd" in appendix
 
 
-def test_non_converged_run_is_flagged_on_page_one(hillstrom_run, tmp_path):
-    analysis, _, _ = hillstrom_run
+def test_non_converged_run_is_flagged_on_page_one(hillstrom_mock_run, tmp_path):
+    analysis, _, _ = hillstrom_mock_run
     problem = "r_hat up to 1.2 (≤ 1.01 required) for visit:arm[Mens E-Mail]"
     bad = dataclasses.replace(analysis.diagnostics, problems=(problem,))
     first = _pages(analysis_pdf(dataclasses.replace(analysis, diagnostics=bad)))[0]
@@ -58,8 +56,8 @@ def test_non_converged_run_is_flagged_on_page_one(hillstrom_run, tmp_path):
     assert first.count("(unreliable)") == len(analysis.effects.arms)
 
 
-def test_failed_data_check_is_a_caveat_on_page_one(hillstrom_run, tmp_path):
-    analysis, _, _ = hillstrom_run
+def test_failed_data_check_is_a_caveat_on_page_one(hillstrom_mock_run, tmp_path):
+    analysis, _, _ = hillstrom_mock_run
     srm = Finding("sample_ratio", "warning", "sample-ratio mismatch: arm sizes differ", 64000)
     checks = dataclasses.replace(analysis.checks, findings=(*analysis.checks.findings, srm))
     first = _pages(analysis_pdf(dataclasses.replace(analysis, checks=checks)))[0]
@@ -67,6 +65,18 @@ def test_failed_data_check_is_a_caveat_on_page_one(hillstrom_run, tmp_path):
     assert "sample-ratio mismatch" in first
 
 
-def test_same_analysis_gives_the_same_bytes(hillstrom_run, tmp_path):
-    analysis, pdf_path, _ = hillstrom_run
+def test_same_analysis_gives_the_same_bytes(hillstrom_mock_run, tmp_path):
+    analysis, pdf_path, _ = hillstrom_mock_run
     assert analysis_pdf(analysis) == pdf_path.read_bytes()
+
+
+def test_json_contract_keys_and_funnel_order(hillstrom_mock_run):
+    analysis, _, json_path = hillstrom_mock_run
+    doc = json.loads(json_path.read_text())
+    assert {"experiment", "control", "hdi_prob", "n_units", "design", "checks", "arms", "effects"} <= set(doc)
+    assert set(doc["checks"]) >= {"srm_p", "rhat_max", "ess_bulk_min", "divergences", "converged"}
+    assert [a["arm"] for a in doc["arms"]] == list(analysis.spec.treatments)
+    assert len(doc["effects"]) == len(analysis.spec.treatments) * len(analysis.spec.metrics)
+    assert [e["metric"] for e in doc["effects"][:3]] == ["visit", "conversion", "spend"]
+    assert doc["data"] == doc["provenance"]["data"] == analysis.data
+    assert doc["provenance"]["seed"] == analysis.spec.seed

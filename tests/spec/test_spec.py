@@ -1,4 +1,4 @@
-"""The experiment definition: every bad file in tests/bad_specs is refused with a precise message."""
+"""The experiment definition: every bad file in tests/spec/bad_specs is refused with a precise message."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from channelab.errors import SpecError
 from channelab.spec.core import Priors
 from channelab.spec.loader import load_spec, parse_spec
 from channelab.spec.schema import Spec
-from conftest import EXPERIMENTS, spec_dict
+from helpers import EXPERIMENTS, spec_dict
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"
 
-#: File in tests/bad_specs -> regex its SpecError must match (after the file name).
+#: File in tests/spec/bad_specs -> regex its SpecError must match (after the file name).
 #: Each regex names the key path (or, for files that are not valid YAML, the line).
 EXPECTED: dict[str, str] = {
     "unknown_top_level_key.yaml": r"metircs: unknown key; did you mean 'metrics'\?",

@@ -256,7 +256,7 @@ def test_matched_example_report_recovers_the_simulated_truth(tmp_path):
     from pypdf import PdfReader
 
     from channelab.app import run_experiment
-    from conftest import DATA, EXPERIMENTS
+    from helpers import DATA, EXPERIMENTS
 
     analysis, pdf, out = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
     truth = json.loads((DATA / "matched_social_selling.truth.json").read_text())

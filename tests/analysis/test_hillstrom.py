@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import DATA
+from helpers import DATA
 
 pytestmark = pytest.mark.slow
 

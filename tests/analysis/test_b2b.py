@@ -85,7 +85,7 @@ def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
     from pypdf import PdfReader
 
     from channelab.app import run_experiment
-    from conftest import DATA, EXPERIMENTS
+    from helpers import DATA, EXPERIMENTS
 
     analysis, pdf, _ = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)
     verdicts = {a.arm: a.verdict for a in analysis.effects.arms}

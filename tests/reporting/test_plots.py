@@ -11,7 +11,7 @@ from channelab.analysis.results import ArmResult, Effect, Effects
 from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
-from conftest import make_effect
+from helpers import make_effect
 
 # (name, label, role, lift mean, lift sd, verdict) in funnel order
 METRICS = [

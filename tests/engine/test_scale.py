@@ -37,7 +37,7 @@ SIM = {
     "spend": SimMetric("revenue", 0.1, {"treatment": 0.2}, amount=80.0),
 }
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 _no_spark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,

@@ -20,7 +20,7 @@ from channelab.simulate.calibrate import calibrate
 from channelab.simulate.outreach import outreach_spec, simulate_outreach
 from channelab.simulate.scenarios import SCENARIOS, Scenario, outreach_metrics
 from channelab.spec.loader import parse_spec
-from conftest import spec_dict
+from helpers import spec_dict
 
 ARMS = ("control", "treatment")
 

@@ -1,0 +1,96 @@
+"""Shared test builders: paths, spec mappings, effects with known numbers, and mocked sampling.
+
+Fast tests replace NUTS by prior draws (:func:`pymc.testing.mock_sample`) so that report,
+JSON-contract and CLI tests exercise the whole flow in seconds; the slow tier samples for real.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+DATA = ROOT / "data"
+
+
+@contextmanager
+def mocked_sampling() -> Iterator[None]:
+    """Inside the block, ``pm.sample`` returns prior draws with no divergences: no compile, no NUTS."""
+    import numpy as np
+    import pymc as pm
+    from pymc.testing import mock_sample
+
+    original = pm.sample
+    pm.sample = partial(mock_sample, sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)})
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+            yield
+    finally:
+        pm.sample = original
+
+
+def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:
+    """A minimal valid spec mapping for simulated data written by ``simulate_ab``."""
+    spec = {
+        "name": "sim",
+        "unit": {"kind": "prospect", "id": "unit_id"},
+        "data": {"path": data_file},
+        "arm_column": "arm",
+        "control": "control",
+        "arms": {"control": {"channel": "control"}, "treatment": {"channel": "email"}},
+        "metrics": metrics,
+        "covariates": ["segment"],
+        "seed": 7,
+        "sampler": {"draws": 500, "tune": 500, "chains": 4, "backend": "pymc"},
+    }
+    spec.update(overrides)
+    return spec
+
+
+def make_effect(
+    *,
+    arm: str = "arm",
+    metric: str = "meetings",
+    label: str | None = None,
+    role: str = "outcome",
+    verdict: str = "inconclusive",
+    mean: float = 0.2,
+    half_width: float = 0.1,
+    draws=None,
+    rope: tuple[float, float] = (-0.05, 0.05),
+    n: int = 1000,
+    more_data_factor: float = 2.0,
+):
+    """An Effect with known numbers; probabilities come from ``draws`` when given."""
+    import numpy as np
+
+    from channelab.analysis.results import Effect, Interval
+
+    d = np.asarray(draws if draws is not None else [mean])
+    return Effect(
+        arm=arm,
+        metric=metric,
+        label=label or metric,
+        role=role,  # type: ignore[arg-type]
+        type="binary",
+        n_arm=n,
+        n_control=n,
+        control_mean=0.1,
+        arm_mean=0.1 * (1 + mean),
+        lift=Interval(mean, mean - half_width, mean + half_width),
+        abs_lift=Interval(0.1 * mean, 0.1 * (mean - half_width), 0.1 * (mean + half_width)),
+        prob_positive=float(np.mean(d > 0)),
+        prob_in_rope=float(np.mean((d >= rope[0]) & (d <= rope[1]))),
+        prob_above_rope=float(np.mean(d > rope[1])),
+        prob_below_rope=float(np.mean(d < rope[0])),
+        rope=rope,
+        noise=(-half_width, half_width),
+        mcse_lift=0.001,
+        verdict=verdict,  # type: ignore[arg-type]
+        more_data_factor=more_data_factor,
+    )

@@ -1,0 +1,61 @@
+"""One provenance record, stamped the same way on every JSON and PDF channelab writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from channelab.app import design_experiment, plan_replication
+from channelab.provenance import stamp
+from channelab.spec import load_spec
+from helpers import EXPERIMENTS
+
+
+def _copy(tmp_path, name: str, **changes) -> str:
+    raw = yaml.safe_load((EXPERIMENTS / f"{name}.yaml").read_text())
+    for key, value in changes.items():
+        raw.setdefault(key, {}).update(value)
+    raw["data"]["path"] = str((EXPERIMENTS / raw["data"]["path"]).resolve())
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_every_output_carries_the_same_record(tmp_path, hillstrom_mock_run):
+    analysis_doc = json.loads(hillstrom_mock_run.json.read_text())
+    designed = design_experiment(_copy(tmp_path, "social_selling_pilot"), out_dir=tmp_path, sims=0, seed=5)
+    planned = plan_replication(
+        _copy(tmp_path, "ubc_slacktivism_study1", replication={"assurance_sims": 100}),
+        out_dir=tmp_path,
+        seed=6,
+    )
+    docs = [analysis_doc, *(json.loads(p.json.read_text()) for p in (designed, planned))]
+    keys = [set(d["provenance"]) for d in docs]
+    assert keys[0] == keys[1] == keys[2]
+    assert [d["provenance"]["seed"] for d in docs] == [2008, 5, 6]
+    for planned_output in (designed, planned):
+        text = " ".join(page.extract_text() for page in PdfReader(planned_output.pdf).pages)
+        assert planned_output.result.provenance.spec_sha256 in " ".join(text.split())
+
+
+def test_stamp_hashes_the_spec_file_and_honours_source_date_epoch(monkeypatch):
+    import hashlib
+
+    path = EXPERIMENTS / "hillstrom_email.yaml"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    record = stamp(load_spec(path), seed=3, sampler="nutpie", data={"rows": 1})
+    assert record.spec_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record.created == "1970-01-01T00:00:00+00:00"
+    assert record.as_dict()["data"] == {"rows": 1}
+    assert stamp(seed=1, timed=False).created is None
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_one_json_writer_writes_non_finite_numbers_as_null(value):
+    from channelab.files import json_bytes
+
+    assert json.loads(json_bytes({"x": value, "y": [value]})) == {"x": None, "y": [None]}
+    assert json_bytes({}).endswith(b"\n")
