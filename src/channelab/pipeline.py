@@ -63,8 +63,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     """Check the spec's data and reduce it to cells; fails in seconds, before any sampling."""
     step = on_step or (lambda _: None)
     step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
-    source = open_source(spec)
-    try:
+    with open_source(spec) as source:
         step("Checking rows")
         checks = run_checks(source, spec)
         matching = None
@@ -74,8 +73,6 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         step("Aggregating cells")
         with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
             cells = build_cells(source, spec, weight=WEIGHT if matching else None)
-    finally:
-        source.close()
     return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 

@@ -156,12 +156,9 @@ def _allocation(rand_units: pd.DataFrame, spec: Spec) -> pd.DataFrame:
 def read_units(path: Path, *, delimiter: str = ",") -> pd.DataFrame:
     """Read the units file (CSV or Parquet) with every column as text, keeping ids exactly as written."""
     data = DataSource(path=path, delimiter=delimiter)
-    source = open_file(path, data, where="--units", text=True)
-    try:
+    with open_file(path, data, where="--units", text=True) as source:
         columns = ", ".join(quote(c) for c in source.columns)  # not the hidden row locators
         return source.duck.execute(f"SELECT {columns} FROM {ROWS}").df()
-    finally:
-        source.close()
 
 
 def write_assignment(result: AssignmentResult, path: Path, *, units_path: Path | None = None) -> Path:

@@ -25,8 +25,7 @@ from scipy.special import logit
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
 from channelab.cells import Cells
-from channelab.engine.aggregate import build_cells
-from channelab.engine.source import frame_source
+from channelab.engine.aggregate import frame_cells
 from channelab.simulate.ab import SimMetric, simulate_ab
 from channelab.spec.core import Metric, ModelOptions, Unit
 from channelab.spec.plan import Baseline
@@ -165,8 +164,4 @@ def simulated_cells(
         n_per_arm=per_arm, arms=tuple(spec.arm_order), metrics={"y": sim}, segment_effects=(0.0,), seed=seed
     )
     rows = rows.rename(columns={"arm": spec.arm_column, "y": metric.source_column})
-    source = frame_source(rows, name="<assurance>")
-    try:
-        return build_cells(source, spec)
-    finally:
-        source.close()
+    return frame_cells(rows, spec, name="<assurance>")

@@ -326,8 +326,7 @@ def resolve_baselines(spec: Spec) -> Baselines:
     if pilot is None:
         return Baselines(values, sources, clusters)
     path = spec.resolve_path(pilot.path)
-    source = open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}")
-    try:
+    with open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}") as source:
         where = ""
         if spec.arm_column in source.columns:
             where = f"WHERE {quote(spec.arm_column)} = ?"
@@ -356,8 +355,6 @@ def resolve_baselines(spec: Spec) -> Baselines:
             cluster = spec.unit.randomised_by
             if cluster is not None and cluster in source.columns:
                 clusters[m.name] = _pilot_clusters(source, quote(cluster), col, where, params)
-    finally:
-        source.close()
     return Baselines(values, sources, clusters)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from channelab.cells import Cells, MetricCells
-from channelab.engine.source import ROWS, Source, quote
+from channelab.engine.source import ROWS, Source, frame_source, quote
 from channelab.spec.core import Metric
 from channelab.spec.schema import Spec
 
@@ -104,3 +104,9 @@ def _frequency_table(
         "freq_value": freq[f"{_KEY}value"].to_numpy(dtype=np.int64),
         "freq_units": freq["units"].to_numpy(dtype=np.float64),
     }
+
+
+def frame_cells(rows: pd.DataFrame, spec: Spec, *, name: str = "<data frame>") -> Cells:
+    """The :class:`Cells` of an in-memory frame of unit rows (simulations, assurance, calibration)."""
+    with frame_source(rows, name=name) as source:
+        return build_cells(source, spec)

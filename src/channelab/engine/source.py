@@ -100,6 +100,12 @@ class Source:
         if self.con is not None:
             self.con.close()
 
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def fingerprint(self) -> dict[str, object]:
         """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
         out: dict[str, object] = {

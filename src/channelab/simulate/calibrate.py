@@ -25,9 +25,7 @@ from channelab.analysis.diagnostics import diagnose
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
 from channelab.analysis.results import Effects
-from channelab.cells import Cells
-from channelab.engine.aggregate import build_cells
-from channelab.engine.source import frame_source
+from channelab.engine.aggregate import frame_cells
 from channelab.simulate.outreach import OutreachTruth, simulate_outreach
 from channelab.simulate.scenarios import Scenario
 from channelab.spec.schema import Spec
@@ -128,7 +126,7 @@ def calibrate(
     seeds = [tuple(int(x) for x in child.generate_state(2)) for child in children]
 
     rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seeds[0][0])
-    cells = _cells(rows, spec)
+    cells = frame_cells(rows, spec, name="<simulated>")
     t0 = time.perf_counter()
     refitter = Refitter(cells, spec)
     refitter.compile()
@@ -141,7 +139,7 @@ def calibrate(
     for i, (data_seed, sampler_seed) in enumerate(seeds):
         if i > 0:
             rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
-            cells = _cells(rows, spec)
+            cells = frame_cells(rows, spec, name="<simulated>")
         t = time.perf_counter()
         posterior = refitter.fit(cells, seed=sampler_seed, draws=draws, tune=tune)
         effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
@@ -175,14 +173,6 @@ def calibrate(
         arms=pd.DataFrame(arms),
         fits=pd.DataFrame(fit_rows),
     )
-
-
-def _cells(rows: pd.DataFrame, spec: Spec) -> Cells:
-    source = frame_source(rows, name="<simulated>")
-    try:
-        return build_cells(source, spec)
-    finally:
-        source.close()
 
 
 def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> list[dict[str, Any]]:
