@@ -1,4 +1,4 @@
-"""The command line: exit codes 0 / 2 / 3, one-paragraph errors, outputs written."""
+"""The command line: exit codes 0 / 1 / 2 / 3 / 4, one-paragraph errors, outputs written."""
 
 from __future__ import annotations
 
@@ -86,3 +86,29 @@ def test_same_inputs_give_the_same_numbers(tmp_path, backend):
     np.testing.assert_array_equal(a, b)
     other = analyse(load_spec(path), seed=123).effects.lift_draws[("treatment", "y")]
     assert not np.array_equal(a, other)
+
+
+def test_a_model_error_exits_4_with_its_message(tmp_path, monkeypatch):
+    from channelab import pipeline
+    from channelab.errors import ModelError
+
+    def fail(*_args, **_kwargs):
+        raise ModelError("sampling failed: all NaN. Check the data for degenerate cells.")
+
+    monkeypatch.setattr(pipeline, "sample", fail)
+    result = runner.invoke(app, ["run", str(_write_sim(tmp_path)), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 4
+    assert "sampling failed" in result.output
+    assert not (tmp_path / "out").exists()  # nothing is written when the fit fails
+
+
+def test_a_crash_is_exit_1_not_an_input_error(tmp_path, monkeypatch):
+    from channelab import pipeline
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline, "sample", crash)
+    result = runner.invoke(app, ["run", str(_write_sim(tmp_path)), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)

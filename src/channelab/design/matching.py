@@ -25,7 +25,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from channelab.design.balance import MAX_LEVELS, covariate_parts, smd
 from channelab.engine.source import ROWS, Source, quote
@@ -118,6 +117,8 @@ def match(
 
 def propensity_scores(rows: pd.DataFrame, treated: np.ndarray, covariates: list[str]) -> np.ndarray:
     """P(treated | covariates) from a logistic regression (categories one-hot, first level dropped)."""
+    import statsmodels.api as sm  # here, not at import: randomised runs never need it
+
     design = pd.get_dummies(rows[covariates], drop_first=True, dtype=float)
     design = sm.add_constant(design, has_constant="add")
     fit = sm.Logit(treated.astype(float), design).fit(disp=0, method="newton", maxiter=100)
