@@ -33,7 +33,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from channelab.engine.duck import open_file
-from channelab.engine.source import ROWS, Source, quote
+from channelab.engine.source import ROWS, Source, metric_value, quote
 from channelab.errors import DataError, SpecError
 from channelab.spec.base import MetricType
 from channelab.spec.core import Metric
@@ -371,7 +371,7 @@ def _scalar(source: Source, sql: str, params: list[str]) -> int:
 
 
 def _pilot_baseline(source: Source, metric: Metric, where: str, params: list[str], path: Path) -> Baseline:
-    col = f"CAST({quote(metric.source_column)} AS DOUBLE)"
+    col = metric_value(metric)
     if metric.type == "revenue":
         share, amount, sd_log = _row(
             source,

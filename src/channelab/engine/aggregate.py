@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from channelab.cells import Cells, MetricCells
-from channelab.engine.source import ROWS, Source, frame_source, quote
+from channelab.engine.source import ROWS, Source, frame_source, metric_value, quote
 from channelab.spec.core import Metric
 from channelab.spec.schema import Spec
 
@@ -32,7 +32,7 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     where = f"WHERE {w} > 0" if weight else ""
     aggs = [f"fsum({w}) AS n"]
     for m in spec.metrics:
-        y = f"CAST({quote(m.source_column)} AS DOUBLE)"
+        y = metric_value(m)
         aggs += [f"fsum({w} * {y}) AS {m.name}__total", f"fsum({w} * {y} * {y}) AS {m.name}__sum_sq"]
         if m.type == "revenue":
             aggs += [
@@ -91,7 +91,7 @@ def _frequency_table(
     where: str,
 ) -> dict[str, np.ndarray]:
     """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial."""
-    y = f"CAST({quote(metric.source_column)} AS BIGINT)"
+    y = f"CAST({metric_value(metric)} AS BIGINT)"
     by = ", ".join(str(i + 1) for i in range(len(key_names) + 1))
     freq = source.df(
         f"SELECT {key_sql}, {y} AS {_KEY}value, fsum({weight}) AS units FROM {ROWS} {where} "

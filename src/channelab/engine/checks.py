@@ -14,7 +14,7 @@ from typing import Literal
 
 from scipy import stats
 
-from channelab.engine.source import ROWS, Source, quote
+from channelab.engine.source import MAX_MAGNITUDE, ROWS, Source, metric_value, quote
 from channelab.errors import DataError
 from channelab.spec.core import Metric
 from channelab.spec.schema import Spec
@@ -210,14 +210,20 @@ def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Findin
 
 def _metric_value_rules(metric: Metric) -> list[_RowRule]:
     col = quote(metric.source_column)
-    num = f"TRY_CAST({col} AS DOUBLE)"
+    num = metric_value(metric)
     name = f"column {metric.source_column!r} (metric {metric.name!r}, type {metric.type})"
+    number = "0/1 or true/false" if metric.type == "binary" else "a plain number"
     rules = [
-        (f"{col} IS NOT NULL AND {num} IS NULL", "is not a number", "Export it as a plain number"),
+        (f"{col} IS NOT NULL AND {num} IS NULL", "is not a number", f"Export it as {number}"),
         (
             f"isnan({num}) OR abs({num}) = CAST('Infinity' AS DOUBLE)",
             "is infinite or NaN",
             "Fix or remove these values at the source",
+        ),
+        (
+            f"abs({num}) > {MAX_MAGNITUDE:.0e} AND abs({num}) <> CAST('Infinity' AS DOUBLE)",
+            f"is larger than {MAX_MAGNITUDE:.0e} in size",
+            "No real count, amount or score is that large; it is a data error (or a unit mix-up)",
         ),
     ]
     if metric.type == "binary":

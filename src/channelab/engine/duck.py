@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,52 @@ def data_files(path: Path, data: DataSource, *, where: str) -> list[Path]:
     for f in files:
         if f.stat().st_size == 0:
             raise DataError(f"{f}: the data file is empty (0 bytes). Export the unit rows again.")
+        if not os.access(f, os.R_OK):
+            raise DataError(f"{f}: the data file cannot be read (permission denied); check its permissions.")
     return files
+
+
+def csv_header(path: Path, delimiter: str) -> tuple[int, list[str]]:
+    """Blank lines before the header, and the header's field names; refuses a header DuckDB would alter.
+
+    A blank first line would make DuckDB read the header as data; repeated names would be
+    renamed silently (``arm``, ``arm_1``). Only the first lines of the file are read.
+    """
+    blank = 0
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    header = next(csv.reader([line], delimiter=delimiter))
+                    break
+                blank += 1
+            else:
+                raise DataError(f"{path}: the file holds only blank lines; export the unit rows again.")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
+    names = [h.strip() for h in header]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}: the header names column(s) {repeated} more than once; give every column its own "
+            "name (a reader would otherwise rename or drop one)."
+        )
+    if "" in names:
+        raise DataError(
+            f"{path}: column {names.index('') + 1} of the header has no name; name it or remove it."
+        )
+    return blank, names
+
+
+def delimiter_hint(names: list[str], delimiter: str) -> str:
+    """Advice when a one-column header looks split by another delimiter (e.g. ';' from Excel)."""
+    if len(names) != 1:
+        return ""
+    for other in (";", "\t", "|", ","):
+        if other != delimiter and other in names[0]:
+            shown = "\\t" if other == "\t" else other
+            return f" The header looks separated by {shown!r}: set data.delimiter: '{shown}'."
+    return ""
 
 
 def open_file(
@@ -50,51 +96,156 @@ def open_file(
 
     ``where`` names the setting the path came from, for error messages (e.g. ``plan.pilot``).
     ``text`` reads every CSV column as text, keeping values such as ids exactly as written.
+    A database is attached read-only and then locked down (:func:`lock_down`) before its
+    table or query is touched.
     """
     files = data_files(path, data, where=where)
     fmt = data.resolved_format
     con = duckdb.connect(":memory:")
-    con.execute("SET enable_progress_bar_print = false")  # progress is reported by watch()
+    con.execute("SET enable_progress_bar = true")  # read by watch(), never printed
+    con.execute("SET enable_progress_bar_print = false")
     con.execute(f"SET temp_directory = {literal(str(Path(tempfile.gettempdir()) / 'channelab-duckdb'))}")
     if memory_limit:
         con.execute(f"SET memory_limit = {literal(memory_limit)}")
         con.execute("SET preserve_insertion_order = false")  # lets big scans stream within the limit
     try:
-        relation = attach(con, path, data) if fmt == "duckdb" else reader(files, data, text=text)
+        if fmt == "parquet" and len(files) > 1:
+            same_columns(con, files, data)
+        relation = attach(con, path, data, where=where) if fmt == "duckdb" else reader(files, data, text=text)
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         hidden = f", filename AS {FILE_COLUMN}" if len(files) > 1 else ""  # to locate rows in messages
         con.execute(f"CREATE VIEW {ROWS} AS SELECT *{hidden} FROM {relation}")
         n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
+    except DataError:
+        con.close()
+        raise
     except duckdb.Error as exc:
         con.close()
         raise read_error(files, data, exc, text=text) from None
-    return file_source(path, files, {row[0]: row[1] for row in described}, int(n_rows), con=con)
+    columns = {row[0]: row[1] for row in described}
+    return file_source(path, files, columns, int(n_rows), con=con, locked=fmt == "duckdb")
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """No file or network access from here on, and no further change of any setting."""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def single_select(sql: str, *, where: str) -> str:
+    """``sql`` if it is exactly one SELECT statement (its text, without a final ';'); else a DataError.
+
+    DuckDB's own parser decides, so that no second statement, and no other kind of statement,
+    can hide in the text.
+    """
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise DataError(f"{where}: data.query is not valid SQL: {_first_line(exc)}. Fix the query.") from None
+    if len(statements) != 1:
+        raise DataError(
+            f"{where}: data.query holds {len(statements)} statements; channelab runs exactly one SELECT "
+            "(remove the ';'-separated statements)."
+        )
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        raise DataError(
+            f"{where}: data.query is a {statement.type.name} statement; channelab runs only one SELECT "
+            "(reading, never writing or configuring)."
+        )
+    return statement.query.strip().removesuffix(";")
+
+
+def same_columns(con: duckdb.DuckDBPyConnection, files: list[Path], data: DataSource) -> None:
+    """Refuse Parquet files that disagree on their columns or on a column's kind (number, text, ...).
+
+    DuckDB would otherwise cast every file to the first file's types (1.5 read as 2), or fail
+    later with a message that names no file. Whole and fractional numbers may mix: the files
+    are read by column name and the numbers widened (``union_by_name``).
+    """
+    first, reference = files[0], _kinds(con, files[0])
+    for f in files[1:]:
+        kinds = _kinds(con, f)
+        missing = [c for c in reference if c not in kinds]
+        extra = [c for c in kinds if c not in reference]
+        if missing or extra:
+            what = "; ".join(
+                part
+                for part in (
+                    f"no column(s) {missing}" if missing else "",
+                    f"extra column(s) {extra}" if extra else "",
+                )
+                if part
+            )
+            raise DataError(
+                f"{f}: {what} compared with {first.name}. Every file of data.path must have the same "
+                "columns; export them again with one schema."
+            )
+        for col, kind in kinds.items():
+            if kind != reference[col]:
+                raise DataError(
+                    f"{f}: column {col!r} holds {kind} values where {first.name} holds {reference[col]}. "
+                    "Every file must give a column the same kind of value; export them again."
+                )
+
+
+_NUMBER = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+
+
+def _kinds(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """Each column of one Parquet file and its kind: number, text, true/false or the type itself."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))})").fetchall()
+    out = {}
+    for name, dtype, *_ in rows:
+        base = str(dtype).split("(")[0]
+        out[str(name)] = (
+            "number"
+            if base in _NUMBER
+            else "text"
+            if base == "VARCHAR"
+            else "true/false"
+            if base == "BOOLEAN"
+            else str(dtype)
+        )
+    return out
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0].rstrip(".")[:300]
 
 
 def reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
     """DuckDB table function reading ``files`` as one table."""
     listed = "[" + ", ".join(literal(str(f)) for f in files) + "]"
-    if data.resolved_format == "parquet":
-        return f"read_parquet({listed})"
-    # skip = 0: otherwise the sniffer may skip leading rows to make a ragged file look
-    # regular, silently dropping data instead of failing
+    if data.resolved_format == "parquet":  # by column name: see same_columns
+        return f"read_parquet({listed}, union_by_name = true)"
+    # skip: exactly the blank lines before the header, never more, or the sniffer may skip rows to
+    # make a ragged file look regular; quote given, so that an unbalanced quote fails
+    blanks = {csv_header(f, data.delimiter)[0] for f in files}
+    if len(blanks) > 1:
+        raise DataError(
+            f"{files[0].parent}: the files of data.path start with different numbers of blank lines; "
+            "remove the blank lines before each header."
+        )
     return (
-        f"read_csv({listed}, header = true, sample_size = -1, skip = 0, "
-        f"delim = {literal(data.delimiter)}, all_varchar = {str(text).lower()})"
+        f"read_csv({listed}, header = true, sample_size = -1, skip = {blanks.pop()}, "
+        f"delim = {literal(data.delimiter)}, quote = '\"', escape = '\"', all_varchar = {str(text).lower()})"
     )
 
 
-def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource) -> str:
-    """Attach a DuckDB database read-only; the relation of its ``table`` or ``query``."""
+def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource, *, where: str) -> str:
+    """Attach a DuckDB database read-only, lock the connection down, and return its relation.
+
+    The relation is the spec's ``table``, or a view of its ``query``, which must be exactly one
+    SELECT (:func:`single_select`). After :func:`lock_down` nothing can read or write a file,
+    attach another database or change a setting, whatever the query says.
+    """
+    query = single_select(data.query, where=f"{path} ({where})") if data.query is not None else None
     con.execute(f"ATTACH {literal(str(path))} AS source_db (READ_ONLY)")
     con.execute("SET search_path = 'memory.main,source_db.main'")
-    if data.query is not None:
-        try:
-            con.execute(f"DESCRIBE ({data.query})")
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise DataError(f"{path}: data.query fails in this database: {first}. Fix the query.") from None
-        return f"({data.query})"
     tables = [
         r[0]
         for r in con.execute(
@@ -103,6 +254,20 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource) -> str:
             "ORDER BY 1"
         ).fetchall()
     ]
+    lock_down(con)
+    if query is not None:
+        view = f"CREATE VIEW memory.main.__channelab_query AS {query}"
+        statements = duckdb.extract_statements(view)  # defence in depth: still one statement
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.CREATE:
+            raise DataError(f"{path}: data.query must be one plain SELECT; simplify it.")
+        try:
+            con.execute(view)
+            con.execute("DESCRIBE SELECT * FROM memory.main.__channelab_query")
+        except duckdb.Error as exc:
+            raise DataError(
+                f"{path}: data.query fails in this database: {_first_line(exc)}. Fix the query."
+            ) from None
+        return "memory.main.__channelab_query"
     if data.table not in tables:
         raise DataError(
             f"{path}: data.table {data.table!r} is not in this database; its tables and views are: "
@@ -114,8 +279,15 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource) -> str:
 def read_error(files: list[Path], data: DataSource, exc: Exception, *, text: bool) -> DataError:
     """A message naming the file (and line) that could not be read."""
     fmt = data.resolved_format
+    if isinstance(exc, DataError):
+        return exc
     if fmt == "csv":
         for f in files:
+            if line := open_quote(f):
+                return DataError(
+                    f'{f}: line {line} opens a quoted field (") that is never closed. Close the quote, '
+                    'or double it ("") if it is part of the value.'
+                )
             if ragged := _ragged_line(f, data.delimiter):
                 line, got, want = ragged
                 return DataError(
@@ -150,6 +322,7 @@ def file_source(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     spark: SparkSession | None = None,
+    locked: bool = False,
 ) -> Source:
     """The :class:`Source` of rows read from ``files``, fingerprinted; refuses zero rows."""
     if n_rows == 0:
@@ -165,7 +338,18 @@ def file_source(
         size_bytes=sum(f.stat().st_size for f in files),
         files=tuple(files),
         spark=spark,
+        locked=locked,
     )
+
+
+def open_quote(path: Path) -> int | None:
+    """The line where a quoted field opens and, by the end of the file, has not closed."""
+    opened = None
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            if line.count('"') % 2:
+                opened = number if opened is None else None
+    return opened
 
 
 def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:

@@ -22,6 +22,8 @@ from channelab.errors import DataError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from channelab.spec import Metric
+
 #: Name of the view holding the raw unit rows.
 ROWS = "unit_rows"
 
@@ -47,6 +49,7 @@ class Source:
     size_bytes: int
     files: tuple[Path, ...] = ()
     spark: SparkSession | None = None
+    locked: bool = False  # settings locked (a database source): no SET, as for user SQL
 
     def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
         """Run ``sql`` (DuckDB dialect) and return its rows."""
@@ -85,7 +88,7 @@ class Source:
             f"{value} AS v_, ({condition}) AS hit_ FROM {ROWS}) "
             f"WHERE hit_ ORDER BY f_, rn_ LIMIT {int(limit)}"
         )
-        if self.con is not None:
+        if self.con is not None and not self.locked:
             self.con.execute("SET threads = 1")  # row numbers must follow file order
             try:
                 rows = self.con.execute(sql).fetchall()
@@ -124,6 +127,24 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+#: Largest magnitude accepted as a real value: beyond it sums of squares lose all precision.
+MAX_MAGNITUDE = 1e15
+
+
+def metric_value(metric: Metric) -> str:
+    """SQL for a metric's value as a DOUBLE, NULL where it is not a number.
+
+    Binary metrics also accept ``true``/``false`` in any case (as many exports write them),
+    as 1 and 0. Every check and aggregation reads values through this one expression.
+    """
+    col = quote(metric.source_column)
+    number = f"TRY_CAST({col} AS DOUBLE)"
+    if metric.type != "binary":
+        return number
+    text = f"lower(trim(CAST({col} AS VARCHAR)))"
+    return f"(CASE {text} WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE {number} END)"
+
+
 def literal(text: str) -> str:
     """Quote a text value as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -148,9 +169,7 @@ def watch(source: Source, report: Callable[[float], None], *, every: float = 0.5
     if source.con is None:
         yield
         return
-    con = source.con
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
+    con = source.con  # progress is switched on, silently, when the source is opened
     stop = threading.Event()
 
     def poll() -> None:
@@ -181,6 +200,8 @@ def frame_source(frame: pd.DataFrame, *, name: str = "<data frame>") -> Source:
     if frame.empty:
         raise DataError(f"{name}: the data frame has no rows.")
     con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = true")  # read by watch(), never printed
+    con.execute("SET enable_progress_bar_print = false")
     con.register("__channelab_frame", frame)
     con.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM __channelab_frame")
     described = con.execute(f"DESCRIBE {ROWS}").fetchall()

@@ -49,10 +49,10 @@ def spark_session() -> SparkSession:
 
 def open_spark(path: Path, data: DataSource, *, where: str) -> Source:
     """Register CSV or Parquet files as the Spark temporary view :data:`ROWS`."""
+    files = data_files(path, data, where=where)
+    spark = spark_session()  # says how to install PySpark when it is missing
     from pyspark.sql import functions as F
 
-    files = data_files(path, data, where=where)
-    spark = spark_session()
     names = [str(f) for f in files]
     try:
         if data.resolved_format == "parquet":

@@ -17,9 +17,9 @@ FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2}
 
 
 class Strict(BaseModel):
-    """Every spec model: unknown keys refused, values frozen, strings stripped."""
+    """Every spec model: unknown keys refused, values frozen, strings stripped, numbers finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def suggest(word: str, options: list[str]) -> str:

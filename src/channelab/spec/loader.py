@@ -14,23 +14,93 @@ from channelab.errors import SpecError
 from channelab.spec.base import suggest
 from channelab.spec.schema import Spec
 
+#: Experiment files are a page or two of YAML; anything far larger is not one.
+MAX_SPEC_BYTES = 1_000_000
+#: Deepest nesting of mappings and lists a spec may have (the schema needs five levels).
+MAX_DEPTH = 20
 
-def load_spec(path: str | Path) -> Spec:
-    """Read, parse and validate an experiment definition.
 
-    Raises
-    ------
-    SpecError
-        With one line per problem, each naming the file and the key path.
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter: no aliases, no duplicate keys, bounded nesting.
+
+    Aliases (``*name``) are refused because a few lines of them expand to billions of nodes
+    ("billion laughs"); a duplicated key is refused because YAML would silently keep the last.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(
-            f"{path}: no such experiment file. Check the path (experiments live in experiments/)."
-        )
-    text = path.read_text(encoding="utf-8")
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                event.start_mark, "an alias (*name) refers to an anchor; write the value out instead"
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(self.peek_event().start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _Refused(
+                    key_node.start_mark,
+                    f"key {_short(key)} appears twice in one mapping (first at line {seen[key]}); "
+                    "keep one, since YAML would silently use the last",
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, mark: yaml.Mark, problem: str) -> None:
+        super().__init__(problem)
+        self.problem_mark, self.problem = mark, problem
+
+
+def _read_text(path: Path) -> str:
+    """The spec's text: UTF-8 (with or without a byte-order mark), of a sensible size."""
     try:
-        raw = yaml.safe_load(text)
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"{path}: {size:,} bytes is far too large for an experiment file (at most "
+                f"{MAX_SPEC_BYTES:,}); data belongs in the file that data.path names."
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            f"{path}: cannot be read ({exc.strerror}); check the path and its permissions."
+        ) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(
+            f"{path}: the file is UTF-16 text; save it as UTF-8 (e.g. 'Save as' UTF-8 in your editor)."
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: byte {exc.start + 1} is not UTF-8 text (the file may be Latin-1 or Windows-1252); "
+            "save it as UTF-8."
+        ) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse the spec's YAML as plain data, or raise a :class:`SpecError` naming the line."""
+    text = _read_text(path)
+    try:
+        return yaml.load(text, Loader=_SpecLoader)  # a SafeLoader: plain data only
+    except _Refused as exc:
+        raise SpecError(
+            f"{path}: refused at line {exc.problem_mark.line + 1}: {exc.problem}. "
+            "Experiment files are plain data."
+        ) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = f" at line {mark.line + 1}" if mark is not None else ""
@@ -53,6 +123,24 @@ def load_spec(path: str | Path) -> Spec:
             f"{path}: not valid YAML{where}: {problem}. Check indentation and quoting "
             "(labels containing ':' or '#' need quotes)."
         ) from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be an experiment file.") from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, parse and validate an experiment definition.
+
+    Raises
+    ------
+    SpecError
+        With one line per problem, each naming the file and the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(
+            f"{path}: no such experiment file. Check the path (experiments live in experiments/)."
+        )
+    raw = _read_yaml(path)
     if raw is None:
         raise SpecError(f"{path}: the file is empty; see README.md for an annotated example experiment.")
     if not isinstance(raw, dict):
@@ -96,17 +184,22 @@ def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
         return msg  # cross-key problems from Spec._consistent, each already led by its key path
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", err["ctx"]["expected"])
-        msg = f"got {err['input']!r}, but expected {msg.removeprefix('Input should be ')}"
+        msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
         msg += suggest(str(err["input"]), options)
     elif kind in _BOUND_ERRORS:
-        msg = f"got {err['input']!r}, but expected a value {msg.removeprefix('Input should be ')}"
+        msg = f"got {_short(err['input'])}, but expected a value {msg.removeprefix('Input should be ')}"
     elif kind == "string_pattern_mismatch":
         msg = (
-            f"got {err['input']!r}, but expected letters, digits and '_' (no spaces), "
+            f"got {_short(err['input'])}, but expected letters, digits and '_' (no spaces), "
             f"matching {err['ctx']['pattern']}"
         )
     elif msg.startswith("Input should be "):  # type errors: 'a valid number', 'a valid list', ...
         msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
+        if kind == "string_type" and isinstance(err["input"], (bool, int, float)):
+            kind_read = "boolean" if isinstance(err["input"], bool) else "number"
+            msg += (
+                f"; YAML read an unquoted {_short(err['input'])} as a {kind_read}: quote it (e.g. '0', 'no')"
+            )
     return f"{loc}: {msg}"
 
 
