@@ -99,7 +99,7 @@ def test_a_model_error_exits_4_with_its_message(tmp_path, monkeypatch):
     result = runner.invoke(app, ["run", str(_write_sim(tmp_path)), "--out", str(tmp_path / "out")])
     assert result.exit_code == 4
     assert "sampling failed" in result.output
-    assert not (tmp_path / "out").exists()  # nothing is written when the fit fails
+    assert not any((tmp_path / "out").iterdir())  # nothing is written when the fit fails
 
 
 def test_a_crash_is_exit_1_not_an_input_error(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ returns what it computed and wrote, so the CLI only parses arguments and prints.
 
 from __future__ import annotations
 
+import glob
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -16,7 +17,7 @@ from channelab.design.assurance import SimCallback
 from channelab.design.plan import Design, design
 from channelab.engine import Engine
 from channelab.errors import SpecError
-from channelab.files import json_bytes, write_atomic
+from channelab.files import check_outputs, commit, json_bytes, write_atomic
 from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate
 from channelab.replication.original import original_study
 from channelab.replication.plan import ReplicationPlan, plan
@@ -80,10 +81,30 @@ def _noop(_: str) -> None:
     """A step callback that shows nothing."""
 
 
-def _write_pair(out_dir: Path, stem: str, pdf: bytes, payload: dict[str, object]) -> tuple[Path, Path]:
-    """Write ``STEM.json`` and ``STEM.pdf`` under ``out_dir``, each atomically; JSON first."""
-    js = write_atomic(out_dir / f"{stem}.json", json_bytes(payload))
-    return write_atomic(out_dir / f"{stem}.pdf", pdf), js
+def inputs_of(spec: Spec, *extra: Path) -> list[Path]:
+    """Every file the spec reads (itself, its data files, its pilot) and ``extra``: never overwritten."""
+    found = [*extra]
+    if spec.source_path is not None:
+        found.append(spec.source_path)
+    for source in (spec.data, spec.plan.pilot):
+        if source is not None:
+            path = spec.resolve_path(source.path)
+            found += [Path(p) for p in glob.glob(str(path), recursive=True)] if source.is_glob else [path]
+    return found
+
+
+def _pair(out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+    """Where a report's JSON and PDF go."""
+    return Path(out_dir) / f"{stem}.json", Path(out_dir) / f"{stem}.pdf"
+
+
+def _commit_pair(
+    paths: tuple[Path, Path], pdf: bytes, payload: dict[str, object], inputs: list[Path]
+) -> tuple[Path, Path]:
+    """Commit a report's JSON and PDF together (:func:`channelab.files.commit`); (pdf, json)."""
+    js, pd = paths
+    commit({js: json_bytes(payload), pd: pdf}, inputs=inputs)
+    return pd, js
 
 
 def run_experiment(
@@ -110,9 +131,11 @@ def run_experiment(
         spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
     if engine is not None and engine != spec.engine:
         spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
+    paths, inputs = _pair(out_dir, stem), inputs_of(spec)
+    check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
     step("Drawing figures and writing the PDF and JSON")
-    pdf, js = _write_pair(Path(out_dir), stem, analysis_pdf(analysis), analysis_json(analysis))
+    pdf, js = _commit_pair(paths, analysis_pdf(analysis), analysis_json(analysis), inputs)
     return Report(analysis, pdf, js)
 
 
@@ -131,8 +154,10 @@ def design_experiment(
 ) -> Planned[Design]:
     """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``."""
     spec = load_spec(path)
+    paths, inputs = _pair(out_dir, f"{spec.name}.design"), inputs_of(spec)
+    check_outputs(paths, inputs=inputs)
     result = design(spec, sims=sims, seed=seed, on_sim=on_sim)
-    pdf, js = _write_pair(Path(out_dir), f"{spec.name}.design", design_pdf(result), design_json(result))
+    pdf, js = _commit_pair(paths, design_pdf(result), design_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
 
@@ -146,9 +171,11 @@ def plan_replication(
     """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``."""
     spec = load_spec(path)
     original_study(spec)  # refuses a spec without an original study, before any work
+    paths, inputs = _pair(out_dir, f"{spec.name}.plan"), inputs_of(spec)
+    check_outputs(paths, inputs=inputs)
     (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
     result = plan(spec, seed=seed)
-    pdf, js = _write_pair(Path(out_dir), f"{spec.name}.plan", plan_pdf(result, spec), plan_json(result))
+    pdf, js = _commit_pair(paths, plan_pdf(result, spec), plan_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
 
@@ -171,9 +198,11 @@ def assign_experiment(
     """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``."""
     spec = load_spec(path)
     units, out = Path(units), Path(out)
+    inputs = inputs_of(spec, units)
+    check_outputs([out], inputs=inputs)
     rows = read_units(units)
     result = assign(spec, rows, seed=spec.seed if seed is None else seed, name=str(units))
-    return Assigned(spec, result, write_assignment(result, out, units_path=units))
+    return Assigned(spec, result, write_assignment(result, out, inputs=inputs))
 
 
 def match_experiment_cohort(
@@ -183,10 +212,12 @@ def match_experiment_cohort(
     spec = load_spec(path)
     if spec.design != "matched":
         raise SpecError(f"{path}: design is {spec.design!r}; `channelab match` needs design: matched.")
+    inputs = inputs_of(spec)
+    check_outputs([Path(out)], inputs=inputs)
     checked = validate(spec, on_step=on_step)
     if checked.matching is None:  # pragma: no cover - design: matched always matches
         raise SpecError(f"{path}: no matched cohort was built.")
     units = checked.matching.matched.units
     kept = units[units["weight"] > 0]
-    written = write_atomic(Path(out), kept.to_csv(index=False, lineterminator="\n").encode())
+    written = write_atomic(Path(out), kept.to_csv(index=False, lineterminator="\n").encode(), inputs=inputs)
     return Matched(checked, written)

@@ -10,6 +10,7 @@ printed as one paragraph. Exit codes:
 2    bad input: the spec or its data (:class:`~channelab.errors.SpecError`, ``DataError``)
 3    the fit did not converge; the report is still written and marked "NOT CONVERGED"
 4    the model could not be built or sampled from these cells (``ModelError``)
+130  interrupted (Ctrl-C): stopped cleanly, earlier outputs left as they were
 ==== =====================================================================================
 """
 
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from channelab.app import Report
 
 _EXIT_NOT_CONVERGED = 3
+_EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 
 class _Commands(TyperGroup):
@@ -46,8 +49,11 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChannelabError as exc:
-            _console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            _console.print(f"[bold red]error:[/] {_e(exc)}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _console.print("[bold red]interrupted:[/] stopped; outputs written by earlier runs are intact.")
+            raise typer.Exit(_EXIT_INTERRUPTED) from None
 
 
 app = typer.Typer(
@@ -56,8 +62,14 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Run and read outreach-channel experiments: real lift, or only engagement?",
 )
-_console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+_console = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False)
+
+
+def _e(value: object) -> str:
+    """User text (labels, paths, messages) made inert for the console: no markup, no emoji."""
+    return escape(str(value))
+
 
 _SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
 
@@ -76,16 +88,16 @@ def _steps() -> Iterator[Callable[[str], None]]:
 
         def step(text: str) -> None:
             if last and text.startswith(last[-1] + " ("):  # progress of the step, e.g. "(40 %)"
-                status.update(text)
+                status.update(_e(text))
                 return
             if last:
-                _console.print(f"[green]✓[/] {last[-1]}")
+                _console.print(f"[green]✓[/] {_e(last[-1])}")
             last.append(text)
-            status.update(text)
+            status.update(_e(text))
 
         yield step
     if last:
-        _console.print(f"[green]✓[/] {last[-1]}")
+        _console.print(f"[green]✓[/] {_e(last[-1])}")
 
 
 @app.command()
@@ -94,7 +106,7 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path(
         "reports"
     ),
-    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
     engine: Annotated[
         Literal["duckdb", "spark"] | None,
         typer.Option(help="Read and aggregate the rows with this engine (overrides the spec's)."),
@@ -113,14 +125,15 @@ def _print_report(report: Report) -> None:
     """Verdicts, the replication's if any, where the outputs are; exit 3 when not converged."""
     analysis = report.analysis
     for arm in analysis.effects.arms:
-        out.print(f"[bold]{arm.arm}[/]: {arm.verdict}")
+        out.print(f"[bold]{_e(arm.arm)}[/]: {_e(arm.verdict)}")
     if analysis.replication is not None:
-        out.print(f"[bold]Replication[/]: {analysis.replication.verdict}. {analysis.replication.sentence}")
-    out.print(f"Report: {report.pdf}\nJSON:   {report.json}")
+        replication = analysis.replication
+        out.print(f"[bold]Replication[/]: {_e(replication.verdict)}. {_e(replication.sentence)}")
+    out.print(f"Report: {_e(report.pdf)}\nJSON:   {_e(report.json)}")
     if not analysis.diagnostics.converged:
         _console.print(
             "[bold red]not converged:[/] "
-            + "; ".join(analysis.diagnostics.problems)
+            + _e("; ".join(analysis.diagnostics.problems))
             + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
         )
         raise typer.Exit(_EXIT_NOT_CONVERGED)
@@ -136,7 +149,7 @@ def replicate(
         Path | None, typer.Option(help="Replication data to judge instead of the spec's (outputs NAME.STEM).")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and JSON.")] = Path("reports"),
-    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
 ) -> None:
     """Judge a replication against the spec's original study, or plan one with --plan."""
     from channelab.app import plan_replication, replicate_experiment
@@ -152,18 +165,18 @@ def replicate(
     result, alpha = planned.result, planned.spec.replication.alpha
     a, b = result.contrast
     out.print(
-        f"[bold]Replicating {a} vs {b}[/] "
+        f"[bold]Replicating {_e(a)} vs {_e(b)}[/] "
         f"(original n = {result.n_original[0]:g} and {result.n_original[1]:g})"
     )
     for metric, table in result.tables.items():
-        out.print(_frame_table(f"{metric}: n per arm (two-sided, alpha {alpha:g})", table, digits=3))
+        out.print(_frame_table(f"{_e(metric)}: n per arm (two-sided, alpha {alpha:g})", table, digits=3))
     out.print(
         f"Small telescopes (Simonsohn 2015): {result.telescopes_n:,} per arm, 2.5 × the original's, has "
         "about 80 % power to reject the effect the original could barely detect (d33) if the truth is zero."
     )
     for line in result.assumed:
-        out.print(f"[yellow]assumed[/]: {line}")
-    out.print(f"Report: {planned.pdf}\nJSON:   {planned.json}")
+        out.print(f"[yellow]assumed[/]: {_e(line)}")
+    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}")
 
 
 @app.command()
@@ -174,12 +187,12 @@ def validate(spec: _SpecPath) -> None:
     with _steps() as step:
         result = validate_experiment(spec, on_step=step)
     checks = result.checks
-    out.print(f"[bold]{result.spec.name}[/]: {checks.n_rows:,} rows, {result.cells.n_cells} cells")
+    out.print(f"[bold]{_e(result.spec.name)}[/]: {checks.n_rows:,} rows, {result.cells.n_cells} cells")
     for arm, n in checks.arm_counts.items():
-        out.print(f"  {arm}: {n:,} units (planned share {checks.planned_shares[arm]:.1%})")
+        out.print(f"  {_e(arm)}: {n:,} units (planned share {checks.planned_shares[arm]:.1%})")
     for f in checks.findings:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
-        out.print(f"  [{colour}]{f.severity}[/]: {f.message}")
+        out.print(f"  [{colour}]{f.severity}[/]: {_e(f.message)}")
     out.print("[green]OK[/]: the spec and data pass every blocking check.")
 
 
@@ -191,9 +204,11 @@ def design(
     ),
     sims: Annotated[
         int | None,
-        typer.Option(help="Assurance simulations per metric and lift (0 skips; default plan.assurance)."),
+        typer.Option(
+            min=0, help="Assurance simulations per metric and lift (0 skips; default plan.assurance)."
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
 ) -> None:
     """Plan a test: sample size, MDE, design effect, weeks, and Bayesian assurance by simulation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -215,12 +230,13 @@ def design(
         for q in p.powers:
             weeks = f", {m.weeks[q]} weeks" if m.weeks else ""
             mde = f"; MDE at n={p.n:,}: {pct(m.mde[q], sign=True)}" if m.mde else ""
-            out.print(f"[bold]{m.label}[/] at {q:.0%} power: {m.n_total[q]:,} units{weeks}{mde}")
+            out.print(f"[bold]{_e(m.label)}[/] at {q:.0%} power: {m.n_total[q]:,} units{weeks}{mde}")
     if result.assurance is not None:
         for r in result.assurance.rows:
             rate = f"{r.real_lift:.0%} (± {2 * r.se:.0%})"
-            out.print(f"  {r.metric}, true lift {pct(r.lift, sign=True)}: channelab says real lift in {rate}")
-    out.print(f"Report: {planned.pdf}\nJSON:   {planned.json}")
+            lift = pct(r.lift, sign=True)
+            out.print(f"  {_e(r.metric)}, true lift {lift}: channelab says real lift in {rate}")
+    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}")
 
 
 @app.command()
@@ -230,7 +246,7 @@ def assign(
         Path, typer.Option("--units", help="Units to assign (CSV or Parquet), one row per unit.")
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Assignment CSV to write.", show_default=False)],
-    seed: Annotated[int | None, typer.Option(help="Override the spec's random seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
 ) -> None:
     """Randomise units to arms (blocked within strata, by cluster if the spec says) and show balance."""
     from channelab.app import assign_experiment
@@ -239,8 +255,8 @@ def assign(
     loaded, result = assigned.spec, assigned.result
     unit = loaded.unit.randomised_by or loaded.unit.id
     out.print(
-        f"[bold]{loaded.name}[/]: {len(result.units):,} units assigned by {unit} in blocks of "
-        f"{len(result.pattern)} ({', '.join(f'{a} {result.pattern.count(a)}' for a in loaded.arm_order)})"
+        f"[bold]{_e(loaded.name)}[/]: {len(result.units):,} units assigned by {_e(unit)} in blocks of "
+        f"{len(result.pattern)} ({', '.join(f'{_e(a)} {result.pattern.count(a)}' for a in loaded.arm_order)})"
     )
     out.print(_frame_table("Allocation per stratum (randomised units)", result.allocation))
     if not result.balance.empty:
@@ -253,20 +269,20 @@ def assign(
         )
     if result.not_in_units:
         out.print(
-            f"[dim]not in the units file, so not checked for balance: {', '.join(result.not_in_units)}[/]"
+            f"[dim]not in the units file, so not checked for balance: {_e(', '.join(result.not_in_units))}[/]"
         )
-    out.print(f"Assignments: {assigned.path}")
+    out.print(f"Assignments: {_e(assigned.path)}")
 
 
 def _frame_table(title: str, frame: pd.DataFrame, *, digits: int = 1) -> Table:
     """A data frame as a rich table, numbers to ``digits`` places."""
     from pandas.api.types import is_numeric_dtype
 
-    table = Table(title=title, title_justify="left", show_edge=False)
+    table = Table(title=_e(title), title_justify="left", show_edge=False)
     for col in frame.columns:
-        table.add_column(str(col), justify="right" if is_numeric_dtype(frame[col]) else "left")
+        table.add_column(_e(col), justify="right" if is_numeric_dtype(frame[col]) else "left")
     for row in frame.itertuples(index=False):
-        table.add_row(*(f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(f"{v:.{digits}f}" if isinstance(v, float) else _e(v) for v in row))
     return table
 
 
@@ -286,7 +302,7 @@ def match(
     units = m.matched.units
     kept = units[units["weight"] > 0]
     out.print(
-        f"[bold]{loaded.name}[/]: {int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} "
+        f"[bold]{_e(loaded.name)}[/]: {int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} "
         f"treated units matched to {int((~kept['treated']).sum()):,} controls ({loaded.matching.method}); "
         "estimand: the effect on the treated (ATT)"
     )
@@ -296,7 +312,7 @@ def match(
             f"Balance: standardised mean difference (|SMD| <= {m.max_smd} required)", table, digits=3
         )
     )
-    out.print(f"Matched cohort: {matched.path}")
+    out.print(f"Matched cohort: {_e(matched.path)}")
 
 
 _SIMULATE_HELP = (
@@ -312,15 +328,19 @@ def simulate(
     out_path: Annotated[
         Path, typer.Option("--out", help="Data file to write (.csv or .parquet).", show_default=False)
     ],
-    n_prospects: Annotated[int, typer.Option(help="Number of prospects (rows).")] = DEFAULT_N_PROSPECTS,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same bytes.")] = 2014,
+    n_prospects: Annotated[
+        int, typer.Option(min=1, help="Number of prospects (rows).")
+    ] = DEFAULT_N_PROSPECTS,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Random seed; the same seed writes the same bytes.")
+    ] = 2014,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
     from channelab.simulate.outreach import write_simulation
 
     files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed)
-    out.print(f"Data:  {files.data}\nTruth: {files.truth_path}")
-    out.print(files.truth.summary(), soft_wrap=True)
+    out.print(f"Data:  {_e(files.data)}\nTruth: {_e(files.truth_path)}")
+    out.print(_e(files.truth.summary()), soft_wrap=True)
 
 
 def main() -> None:

@@ -6,9 +6,11 @@ Every error a user can cause derives from one root, so the CLI catches it once::
     ├── SpecError             the experiment definition (YAML) is malformed or inconsistent
     ├── DataError             the data cannot be read, or fails a blocking check (unknown arm,
     │                         duplicated unit, missing or impossible value, empty file)
+    ├── OutputError           an output cannot be written, would overwrite an input, or its
+    │                         folder is being written by another run
     └── ModelError            the model cannot be built or sampled from these cells
 
-Exit codes of the CLI: 2 for a ``SpecError`` or ``DataError`` (bad input), 4 for a
+Exit codes of the CLI: 2 for a ``SpecError``, ``DataError`` or ``OutputError`` (bad input), 4 for a
 ``ModelError``. A fit that runs but fails the convergence gate is *not* an exception: the
 report is still written, marked "not converged", and the CLI exits with code 3. Code 1 is
 left to crashes (a bug in channelab).
@@ -29,6 +31,10 @@ class SpecError(ChannelabError):
 
 class DataError(ChannelabError):
     """Raised when data cannot be read or fails a check that makes analysis meaningless."""
+
+
+class OutputError(ChannelabError):
+    """Raised when an output path cannot be written, is an input, or is locked by another run."""
 
 
 class ModelError(ChannelabError):

@@ -73,6 +73,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         step("Aggregating cells")
         with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
             cells = build_cells(source, spec, weight=WEIGHT if matching else None)
+        source.verify_unchanged()
     return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 

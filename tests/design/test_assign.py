@@ -11,7 +11,7 @@ from channelab.cli import app
 from channelab.design.assign import allocation_pattern, assign, read_units, write_assignment
 from channelab.engine.checks import run_checks
 from channelab.engine.source import frame_source
-from channelab.errors import DataError, SpecError
+from channelab.errors import DataError, OutputError, SpecError
 from channelab.spec.loader import parse_spec
 
 
@@ -148,10 +148,10 @@ def test_ids_are_kept_as_written_and_the_units_file_is_never_overwritten(tmp_pat
     units = read_units(path)
     assert units["prospect_id"].tolist() == ["007", "010"]
     result = assign(_spec(), units, seed=1)
-    with pytest.raises(SpecError, match="input files are never modified"):
-        write_assignment(result, path, units_path=path)
+    with pytest.raises(OutputError, match="would overwrite an input"):
+        write_assignment(result, path, inputs=[path])
     assert path.read_bytes() == before
-    written = write_assignment(result, tmp_path / "out.csv", units_path=path)
+    written = write_assignment(result, tmp_path / "out.csv", inputs=[path])
     assert written.read_text().splitlines()[1].startswith("007,")
 
 

@@ -23,7 +23,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -241,23 +246,54 @@ def resolve_backend(backend: str) -> str:
 def sample(
     built: BuiltModel, spec: Spec, *, seed: int | None = None, progressbar: bool = False
 ) -> xr.DataTree:
-    """Draw from the posterior with the spec's sampler settings and seed."""
+    """Draw from the posterior with the spec's sampler settings and seed.
+
+    Ctrl-C raises :class:`KeyboardInterrupt` even when the sampler (nutpie) catches it and hands
+    back a truncated trace, so that an interrupted fit is never analysed as if it were whole.
+    """
     cfg = spec.sampler
+    with _interrupts() as interrupted:
+        try:
+            with built.model:
+                posterior = pm.sample(
+                    draws=cfg.draws,
+                    tune=cfg.tune,
+                    chains=cfg.chains,
+                    cores=min(cfg.chains, os.cpu_count() or 1),
+                    target_accept=cfg.target_accept,
+                    random_seed=spec.seed if seed is None else seed,
+                    nuts_sampler=resolve_backend(cfg.backend),
+                    progressbar=progressbar,
+                    compute_convergence_checks=False,
+                )
+        except (ValueError, RuntimeError, FloatingPointError) as exc:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            raise ModelError(f"sampling failed: {exc}. Check the data for degenerate cells.") from exc
+    if interrupted or posterior["posterior"].sizes.get("draw", 0) < cfg.draws:
+        raise KeyboardInterrupt
+    return posterior
+
+
+@contextmanager
+def _interrupts() -> Iterator[list[bool]]:
+    """Note a Ctrl-C (the list becomes non-empty) while still delivering it as usual."""
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        seen.append(True)
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
     try:
-        with built.model:
-            return pm.sample(
-                draws=cfg.draws,
-                tune=cfg.tune,
-                chains=cfg.chains,
-                cores=min(cfg.chains, os.cpu_count() or 1),
-                target_accept=cfg.target_accept,
-                random_seed=spec.seed if seed is None else seed,
-                nuts_sampler=resolve_backend(cfg.backend),
-                progressbar=progressbar,
-                compute_convergence_checks=False,
-            )
-    except (ValueError, RuntimeError, FloatingPointError) as exc:
-        raise ModelError(f"sampling failed: {exc}. Check the data for degenerate cells.") from exc
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Refitter:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -161,13 +162,9 @@ def read_units(path: Path, *, delimiter: str = ",") -> pd.DataFrame:
         return source.duck.execute(f"SELECT {columns} FROM {ROWS}").df()
 
 
-def write_assignment(result: AssignmentResult, path: Path, *, units_path: Path | None = None) -> Path:
-    """Write the assignment CSV atomically; refuses to overwrite the units file itself."""
-    if units_path is not None and path.resolve() == units_path.resolve():
-        raise SpecError(
-            f"{path}: --out is the units file itself; input files are never modified. Choose another path."
-        )
-    return write_atomic(path, result.units.to_csv(index=False, lineterminator="\n").encode())
+def write_assignment(result: AssignmentResult, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """Write the assignment CSV; refuses to overwrite any of ``inputs`` (the units file, the spec)."""
+    return write_atomic(path, result.units.to_csv(index=False, lineterminator="\n").encode(), inputs=inputs)
 
 
 # ---- refusals -------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -18,7 +17,7 @@ import duckdb
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-from channelab.engine.source import FILE_COLUMN, ROWS, Source, literal, quote
+from channelab.engine.source import FILE_COLUMN, ROWS, Source, files_sha256, literal, quote
 from channelab.errors import DataError
 from channelab.spec.core import DataSource
 
@@ -334,7 +333,7 @@ def file_source(
         path=path,
         columns=columns,
         n_rows=n_rows,
-        sha256=_sha256_of(files),
+        sha256=files_sha256(files),
         size_bytes=sum(f.stat().st_size for f in files),
         files=tuple(files),
         spark=spark,
@@ -364,18 +363,3 @@ def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
     except csv.Error:
         return None
     return None
-
-
-def _sha256_of(files: list[Path]) -> str:
-    """SHA-256 of one file's bytes; for several, of their names and hashes in order."""
-    digests = []
-    for path in files:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        digests.append(h.hexdigest())
-    if len(files) == 1:
-        return digests[0]
-    combined = "\n".join(f"{p.name} {d}" for p, d in zip(files, digests, strict=True))
-    return hashlib.sha256(combined.encode()).hexdigest()

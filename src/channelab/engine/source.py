@@ -109,6 +109,18 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def verify_unchanged(self) -> None:
+        """Refuse to go on if a file was changed after it was opened (checked ≠ analysed ≠ hashed).
+
+        Checks, matching and aggregation each read the files; hashing them again at the end
+        proves that all of them saw the bytes the fingerprint names.
+        """
+        if self.files and files_sha256(self.files) != self.sha256:
+            raise DataError(
+                f"{self.path}: the data changed while channelab was reading it (its SHA-256 differs "
+                "from when it was opened). Wait until the file is written completely, then run again."
+            )
+
     def fingerprint(self) -> dict[str, object]:
         """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
         out: dict[str, object] = {
@@ -214,3 +226,18 @@ def frame_source(frame: pd.DataFrame, *, name: str = "<data frame>") -> Source:
         sha256=digest,
         size_bytes=int(frame.memory_usage(deep=False).sum()),
     )
+
+
+def files_sha256(files: list[Path] | tuple[Path, ...]) -> str:
+    """SHA-256 of one file's bytes; for several, of their names and hashes in order."""
+    digests = []
+    for path in files:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digests.append(h.hexdigest())
+    if len(files) == 1:
+        return digests[0]
+    combined = "\n".join(f"{p.name} {d}" for p, d in zip(files, digests, strict=True))
+    return hashlib.sha256(combined.encode()).hexdigest()

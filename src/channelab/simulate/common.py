@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from channelab.files import write_atomic, write_json
+from channelab.files import commit, json_bytes
 
 if TYPE_CHECKING:
     pass
@@ -26,6 +26,5 @@ def write_with_truth(path: str | Path, rows: pd.DataFrame, truth: dict[str, Any]
     path = Path(path)
     payload = rows.to_csv(index=False, lineterminator="\n").encode()
     truth["data"] = {"file": path.name, "rows": len(rows), "sha256": hashlib.sha256(payload).hexdigest()}
-    write_atomic(path, payload)
-    write_json(path.with_name(f"{path.stem}.truth.json"), truth)
+    commit({path: payload, path.with_name(f"{path.stem}.truth.json"): json_bytes(truth)})
     return path

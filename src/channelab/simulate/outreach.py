@@ -19,7 +19,7 @@ from channelab.analysis.decisions import arm_verdict, metric_verdict
 from channelab.analysis.results import ArmVerdict
 from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
-from channelab.files import json_bytes, write_atomic, write_json
+from channelab.files import commit, json_bytes
 from channelab.provenance import stamp
 from channelab.spec.base import Channel, Role
 from channelab.spec.core import DataSource, Decision, Metric
@@ -283,9 +283,8 @@ def write_simulation(
 
     The rows go to ``path`` (CSV, or Parquet for a ``.parquet``/``.pq`` suffix unless
     ``format`` says otherwise) and the truth, with the data file's SHA-256 under ``data``, to
-    ``<stem>.truth.json`` beside it. Both files are written atomically and overwritten if they
-    exist, data first: a truth file whose ``data.sha256`` differs from the data file's hash
-    comes from an interrupted run. The same arguments give byte-identical files.
+    ``<stem>.truth.json`` beside it. Both are committed together (:func:`channelab.files.commit`)
+    and overwrite earlier files of those names. The same arguments give byte-identical files.
 
     Returns
     -------
@@ -308,8 +307,7 @@ def write_simulation(
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
     truth_path = path.with_name(f"{path.stem}.truth.json")
-    write_atomic(path, payload)
-    write_json(truth_path, truth.to_dict() | {"data": data})
+    commit({path: payload, truth_path: json_bytes(truth.to_dict() | {"data": data})})
     return SimulationFiles(path, truth_path, truth)
 
 
