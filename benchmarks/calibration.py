@@ -30,7 +30,7 @@ from pathlib import Path
 from channelab.analysis.model import resolve_backend
 from channelab.simulate.calibrate import Calibration, calibrate
 from channelab.simulate.outreach import outreach_spec
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 COVERAGE_TARGET = (0.92, 0.96)
 NULL_REAL_LIFT_MAX = 0.05

@@ -24,7 +24,7 @@ from channelab.analysis.model import build_model, resolve_backend, sample
 from channelab.app import run_experiment
 from channelab.engine.aggregate import build_cells
 from channelab.engine.rows import open_source
-from channelab.spec.loader import load_spec
+from channelab.spec import load_spec
 from rowlevel import fit_rows, max_mean_gap, row_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from channelab.design.matching import WEIGHT, match_experiment
 from channelab.engine.aggregate import build_cells
 from channelab.engine.source import frame_source
 from channelab.simulate.selection import simulate_selection
-from channelab.spec.loader import load_spec
+from channelab.spec import load_spec
 
 SPEC = Path(__file__).resolve().parents[1] / "experiments" / "matched_social_selling.yaml"
 

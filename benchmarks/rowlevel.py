@@ -14,7 +14,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 
 def row_model(rows: pd.DataFrame, spec: Spec, metrics: list[str]) -> pm.Model:

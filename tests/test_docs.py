@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from channelab.spec.loader import parse_spec
+from channelab.spec import parse_spec
 from helpers import ROOT
 
 

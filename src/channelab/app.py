@@ -25,8 +25,7 @@ from channelab.reporting.json_report import analysis_json, design_json, plan_jso
 from channelab.reporting.pdf.analysis import analysis_pdf
 from channelab.reporting.pdf.design import design_pdf
 from channelab.reporting.pdf.replication import plan_pdf
-from channelab.spec.loader import load_spec, parse_spec
-from channelab.spec.schema import Spec
+from channelab.spec import Spec, load_spec, parse_spec
 
 __all__ = [
     "Assigned",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from channelab.spec.core import Metric
+from channelab.spec import Metric
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from channelab.design.matching import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 #: Receives a short description of each step as it starts (the CLI shows it as progress).
 StepCallback = Callable[[str], None]

@@ -10,7 +10,7 @@ import yaml
 from channelab.pipeline import analyse
 from channelab.simulate.outreach import simulate_outreach
 from channelab.simulate.scenarios import SCENARIOS
-from channelab.spec.loader import load_spec
+from channelab.spec import load_spec
 
 pytestmark = pytest.mark.slow
 

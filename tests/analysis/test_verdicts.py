@@ -9,7 +9,7 @@ import pytest
 
 from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
 from channelab.analysis.wording import arm_summary, pct
-from channelab.spec.core import Decision
+from channelab.spec import Decision
 from helpers import make_effect
 
 ROPE = (-0.05, 0.05)

@@ -12,7 +12,7 @@ from channelab.design.assign import allocation_pattern, assign, read_units, writ
 from channelab.engine.checks import run_checks
 from channelab.engine.source import frame_source
 from channelab.errors import DataError, OutputError, SpecError
-from channelab.spec.loader import parse_spec
+from channelab.spec import parse_spec
 
 
 def _spec(arms=None, strata=(), cluster=None, **extra):

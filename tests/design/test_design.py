@@ -18,9 +18,7 @@ from channelab.files import json_bytes
 from channelab.reporting.json_report import design_json
 from channelab.reporting.pdf.design import design_pdf
 from channelab.reporting.plots.design import power_curve_figure
-from channelab.spec.core import Metric
-from channelab.spec.loader import load_spec, parse_spec
-from channelab.spec.plan import Baseline
+from channelab.spec import Baseline, Metric, load_spec, parse_spec
 
 PLAN = {
     "name": "plan",

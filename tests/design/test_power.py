@@ -16,8 +16,7 @@ from scipy.stats import norm
 
 from channelab.design.power import EffectSize, design_effect, plan_power, resolve_baselines
 from channelab.errors import DataError, SpecError
-from channelab.spec.loader import parse_spec
-from channelab.spec.plan import Baseline
+from channelab.spec import Baseline, parse_spec
 
 Z = norm.ppf
 

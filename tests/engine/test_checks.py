@@ -18,7 +18,7 @@ from channelab.engine.checks import MAX_COVARIATE_LEVELS, SRM_ALPHA, CheckReport
 from channelab.engine.rows import open_source
 from channelab.errors import DataError
 from channelab.simulate.ab import SimMetric, simulate_ab
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 SIM = {
     "clicks": SimMetric("count", 1.0),

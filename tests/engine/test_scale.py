@@ -24,7 +24,7 @@ from channelab.engine.rows import open_source
 from channelab.engine.source import ROWS, frame_source, to_spark, watch
 from channelab.errors import DataError, SpecError
 from channelab.simulate.ab import SimMetric, simulate_ab
-from channelab.spec.loader import load_spec
+from channelab.spec import load_spec
 
 METRICS = [
     {"name": "clicks", "role": "engagement", "type": "count"},

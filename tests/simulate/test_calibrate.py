@@ -19,7 +19,7 @@ from channelab.simulate.ab import SimMetric, simulate_ab
 from channelab.simulate.calibrate import calibrate
 from channelab.simulate.outreach import outreach_spec, simulate_outreach
 from channelab.simulate.scenarios import SCENARIOS, Scenario, outreach_metrics
-from channelab.spec.loader import parse_spec
+from channelab.spec import parse_spec
 from helpers import spec_dict
 
 ARMS = ("control", "treatment")

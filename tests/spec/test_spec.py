@@ -9,9 +9,7 @@ import pytest
 import yaml
 
 from channelab.errors import SpecError
-from channelab.spec.core import Priors
-from channelab.spec.loader import load_spec, parse_spec
-from channelab.spec.schema import Spec
+from channelab.spec import Priors, Spec, load_spec, parse_spec
 from helpers import EXPERIMENTS, spec_dict
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"

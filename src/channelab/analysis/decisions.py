@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from channelab.analysis.results import ArmVerdict, Effect, MetricVerdict
-from channelab.spec.core import Decision
+from channelab.spec import Decision
 
 #: Beyond this many times the current sample, we say "far more data" instead of a number.
 MAX_FACTOR = 100.0

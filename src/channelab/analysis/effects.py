@@ -19,7 +19,7 @@ from channelab.analysis.gcomp import population_means
 from channelab.analysis.results import ArmResult, Effect, Effects, Interval, SegmentEffect
 from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells
-from channelab.spec.schema import Spec
+from channelab.spec import Metric, Spec
 
 
 def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
@@ -41,6 +41,8 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
             lift_iv = _interval(lift, spec.hdi_prob)
             log_ratio = np.log1p(flat)
             noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
+            empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
+            judged = metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision)
             effects.append(
                 Effect(
                     arm=arm,
@@ -61,8 +63,9 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     rope=rope,
                     noise=noise,
                     mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
-                    verdict=metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision),
+                    verdict="inconclusive" if empty else judged,
                     more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
+                    no_events=empty,
                 )
             )
             draws_out[(arm, m.name)] = flat
@@ -85,6 +88,13 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
         lift_draws=draws_out,
         segments=segment_effects(posterior, cells, spec),
     )
+
+
+def _no_events(metric: Metric, observed_mean: float) -> bool:
+    """Whether an arm's data say nothing about the metric's level: it never (or, binary, always) happened."""
+    if metric.type == "continuous":
+        return False
+    return observed_mean == 0 or (metric.type == "binary" and observed_mean == 1)
 
 
 def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:

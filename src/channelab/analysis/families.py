@@ -16,7 +16,7 @@ from scipy.special import expit, logit
 
 from channelab.cells import MetricCells
 from channelab.errors import ModelError
-from channelab.spec.core import Metric, Priors
+from channelab.spec import Metric, Priors
 
 Tensors = dict[str, pt.TensorVariable]
 #: Raw (estimate, standard error) per group (arm or cluster) on the link scale; NaN where a

@@ -7,7 +7,7 @@ import xarray as xr
 
 from channelab.analysis.families import expand, family_for, var_prefix
 from channelab.cells import Cells, Strata
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 
 def population_means(

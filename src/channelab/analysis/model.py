@@ -39,8 +39,7 @@ import xarray as xr
 from channelab.analysis.families import Family, GroupEstimates, Tensors, family_for, var_prefix
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
-from channelab.spec.core import Priors
-from channelab.spec.schema import Spec
+from channelab.spec import Priors, Spec
 
 
 def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from channelab.spec.base import MetricType, Role
+from channelab.spec import MetricType, Role
 
 MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
 ArmVerdict = Literal["real lift", "engagement only", "harm", "no effect", "inconclusive"]
@@ -53,6 +53,9 @@ class Effect:
     mcse_lift: float
     verdict: MetricVerdict
     more_data_factor: float
+    #: Arms (of this one and the control) where the metric never or always happened: there the
+    #: rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
+    no_events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

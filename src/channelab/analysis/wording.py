@@ -23,6 +23,11 @@ def _interval(e: Effect, hdi_prob: float) -> str:
 
 def _metric_phrase(e: Effect, hdi_prob: float) -> str:
     """How one metric moved, in words, with its interval."""
+    if e.no_events:
+        return (
+            f"could not be judged on {e.label}: it never or always happened in {_join(list(e.no_events))}, "
+            "so the estimate rests on the prior alone"
+        )
     iv = _interval(e, hdi_prob)
     match e.verdict:
         case "real lift":
@@ -76,7 +81,9 @@ def _engagement_sentence(effects: Sequence[Effect]) -> str:
 
 
 def _more_data_sentence(decisive: Sequence[Effect]) -> str:
-    open_ = [e for e in decisive if e.verdict == "inconclusive"]
+    open_ = [e for e in decisive if e.verdict == "inconclusive" and not e.no_events]
+    if not open_ and any(e.no_events for e in decisive):
+        return " An arm without events cannot be compared; collect data in which the outcome occurs."
     if not open_:
         return " Outcome metrics point in opposite directions."
     factor = min(e.more_data_factor for e in open_)

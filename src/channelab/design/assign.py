@@ -29,8 +29,7 @@ from channelab.engine.duck import open_file
 from channelab.engine.source import ROWS, quote
 from channelab.errors import DataError, SpecError
 from channelab.files import write_atomic
-from channelab.spec.core import DataSource
-from channelab.spec.schema import Spec
+from channelab.spec import DataSource, Spec
 
 _EXAMPLES = 3
 #: Shares are turned into whole-number weights with denominators up to this.

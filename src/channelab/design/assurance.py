@@ -27,9 +27,7 @@ from channelab.analysis.model import Refitter
 from channelab.cells import Cells
 from channelab.engine.aggregate import frame_cells
 from channelab.simulate.ab import SimMetric, simulate_ab
-from channelab.spec.core import Metric, ModelOptions, Unit
-from channelab.spec.plan import Baseline
-from channelab.spec.schema import Spec
+from channelab.spec import Baseline, Metric, ModelOptions, Spec, Unit
 
 #: Receives (simulations done, simulations asked) after every fit.
 SimCallback = Callable[[int, int], None]

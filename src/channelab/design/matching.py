@@ -29,7 +29,7 @@ import pandas as pd
 from channelab.design.balance import MAX_LEVELS, covariate_parts, smd
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 Method = Literal["nearest", "exact", "cem"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from channelab.design.assurance import Assurance, SimCallback, assurance
 from channelab.design.power import PowerPlan, plan_power, resolve_baselines
 from channelab.provenance import Provenance, stamp
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from channelab.engine.duck import open_file
 from channelab.engine.source import ROWS, Source, metric_value, quote
 from channelab.errors import DataError, SpecError
-from channelab.spec.base import MetricType
-from channelab.spec.core import Metric
-from channelab.spec.plan import Baseline
-from channelab.spec.schema import Spec
+from channelab.spec import Baseline, Metric, MetricType, Spec
 
 #: Lifts tried when solving an MDE: beyond +10,000 % a test is not worth planning.
 _MAX_LIFT = 100.0
@@ -217,6 +214,11 @@ def plan_power(
         n_total: dict[float, int] = {}
         for p in plan.power:
             n_c = solver.solve_power(effect_size=d, alpha=alpha, power=p, ratio=ratio) * deff
+            if not math.isfinite(n_c) or n_c > 1e12:
+                raise DataError(
+                    f"plan: {metric.label} cannot reach {p:.0%} power for a {plan.target_lift:+.1%} lift "
+                    "at any practical sample size (over 10^12 units); plan a larger target_lift."
+                )
             n_control[p] = math.ceil(n_c)
             n_total[p] = math.ceil(n_control[p] / control - 1e-9)
         mde = None

@@ -10,8 +10,7 @@ import pandas as pd
 
 from channelab.cells import Cells, MetricCells
 from channelab.engine.source import ROWS, Source, frame_source, metric_value, quote
-from channelab.spec.core import Metric
-from channelab.spec.schema import Spec
+from channelab.spec import Metric, Spec
 
 #: Prefix of the cell-key aliases in the aggregation queries; chosen not to clash with data columns.
 _KEY = "__channelab_key"

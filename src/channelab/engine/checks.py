@@ -16,8 +16,7 @@ from scipy import stats
 
 from channelab.engine.source import MAX_MAGNITUDE, ROWS, Source, metric_value, quote
 from channelab.errors import DataError
-from channelab.spec.core import Metric
-from channelab.spec.schema import Spec
+from channelab.spec import Metric, Spec
 
 Severity = Literal["error", "warning", "info"]
 
@@ -76,6 +75,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
     findings += _duplicate_units(source, spec)
     findings += _split_clusters(source, spec)
     findings += _covariate_levels(source, spec)
+    findings += _confounded_covariates(source, spec)
     srm_p, srm = _sample_ratio(spec, arm_counts)
     findings += srm
     report = CheckReport(
@@ -334,6 +334,50 @@ def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:
                     f"{MAX_COVARIATE_LEVELS} levels). Bin it (e.g. into quintiles) in a new column.",
                 )
             )
+    return out
+
+
+def _confounded_covariates(source: Source, spec: Spec) -> list[Finding]:
+    """Covariates that stand in for the arm (or the cluster): their effect cannot be told apart.
+
+    A covariate whose every level holds units of one arm only separates the arms; adjusting for
+    it leaves nothing to estimate the arm effect from. One whose levels and clusters pair off one
+    to one is the cluster under another name.
+    """
+    arm, out = quote(spec.arm_column), []
+    for cov in spec.covariates:
+        c = quote(cov)
+        ((levels, shared),) = source.fetchall(
+            f"SELECT count(*), count(*) FILTER (WHERE k > 1) FROM "
+            f"(SELECT {c}, count(DISTINCT {arm}) AS k FROM {ROWS} GROUP BY {c})"
+        )
+        if levels > 1 and shared == 0:
+            out.append(
+                Finding(
+                    "confounded_covariate",
+                    "error",
+                    f"covariate {cov!r} separates the arms: each of its {levels} levels holds units of one "
+                    "arm only, so its effect cannot be told apart from the arm's. Remove it from covariates "
+                    "(it is the treatment under another name, or it was measured after assignment).",
+                )
+            )
+        cluster = spec.unit.randomised_by
+        if cluster and cluster != cov:
+            k = quote(cluster)
+            ((pairs, n_cov, n_cluster),) = source.fetchall(
+                f"SELECT count(*), count(DISTINCT {c}), count(DISTINCT {k}) "
+                f"FROM (SELECT DISTINCT {c}, {k} FROM {ROWS})"
+            )
+            if n_cov > 1 and pairs == n_cov == n_cluster:
+                out.append(
+                    Finding(
+                        "confounded_covariate",
+                        "error",
+                        f"covariate {cov!r} pairs one to one with the clusters of {cluster!r} (unit."
+                        "randomised_by): it is the cluster under another name. Remove it from covariates; "
+                        "the cluster term already adjusts for it.",
+                    )
+                )
     return out
 
 

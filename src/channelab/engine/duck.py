@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 from channelab.engine.source import FILE_COLUMN, ROWS, Source, files_sha256, literal, quote
 from channelab.errors import DataError
-from channelab.spec.core import DataSource
+from channelab.spec import DataSource
 
 
 def data_files(path: Path, data: DataSource, *, where: str) -> list[Path]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from channelab.engine.duck import open_file
 from channelab.engine.source import Source
 from channelab.engine.spark import open_spark
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 
 def open_source(spec: Spec) -> Source:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from channelab.engine.duck import data_files, file_source, read_error
 from channelab.engine.source import FILE_COLUMN, ROW_COLUMN, ROWS, Source
 from channelab.errors import DataError
-from channelab.spec.core import DataSource
+from channelab.spec import DataSource
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

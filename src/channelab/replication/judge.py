@@ -44,8 +44,7 @@ from channelab.replication.stats import (
     replication_verdict,
     reviewer_sentence,
 )
-from channelab.spec.core import Metric
-from channelab.spec.schema import Spec
+from channelab.spec import Metric, Spec
 
 #: Draws used for the beta posteriors' intervals and ROPE probabilities.
 _POSTERIOR_DRAWS = 40_000

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 
 from channelab.errors import SpecError
-from channelab.spec.core import Metric
-from channelab.spec.original import Original
-from channelab.spec.schema import Spec
+from channelab.spec import Metric, Original, Spec
 
 
 def reported_numbers(spec: Spec) -> tuple[tuple[str, str, float, str | None], ...]:

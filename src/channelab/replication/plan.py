@@ -17,7 +17,7 @@ from channelab.replication.stats import (
     replication_assurance,
     small_telescopes_n,
 )
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 
 @dataclass(frozen=True)

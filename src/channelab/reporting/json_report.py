@@ -79,6 +79,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                 "rope": list(e.rope),
                 "verdict": e.verdict,
                 "more_data_factor": e.more_data_factor,
+                "no_events_in": list(e.no_events),  # there the estimate rests on the prior
             }
             for e in eff.effects
         ],

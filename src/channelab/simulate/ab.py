@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from channelab.spec.base import MetricType
+from channelab.spec import MetricType
 
 if TYPE_CHECKING:
     pass

@@ -28,7 +28,7 @@ from channelab.analysis.results import Effects
 from channelab.engine.aggregate import frame_cells
 from channelab.simulate.outreach import OutreachTruth, simulate_outreach
 from channelab.simulate.scenarios import Scenario
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 #: Receives (fits done, fits asked) after every fit.
 FitCallback = Callable[[int, int], None]

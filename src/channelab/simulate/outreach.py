@@ -21,10 +21,7 @@ from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
 from channelab.files import commit, json_bytes
 from channelab.provenance import stamp
-from channelab.spec.base import Channel, Role
-from channelab.spec.core import DataSource, Decision, Metric
-from channelab.spec.loader import parse_spec
-from channelab.spec.schema import Spec
+from channelab.spec import Channel, DataSource, Decision, Metric, Role, Spec, parse_spec
 
 if TYPE_CHECKING:
     from channelab.analysis.results import Effect

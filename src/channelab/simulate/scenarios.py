@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from channelab.errors import ChannelabError
-from channelab.spec.base import Channel, Role
+from channelab.spec import Channel, Role
 
 if TYPE_CHECKING:
     pass

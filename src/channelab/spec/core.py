@@ -97,7 +97,7 @@ class Arm(Strict):
     """One arm of the experiment: its channel and its planned share of units."""
 
     channel: Channel = "other"
-    share: Annotated[float, Field(gt=0)] = 1.0
+    share: Annotated[float, Field(gt=0, le=1e6)] = 1.0
 
 
 class DataSource(Strict):

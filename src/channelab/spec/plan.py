@@ -55,7 +55,7 @@ class Plan(Strict):
     """
 
     n: Annotated[int, Field(ge=2)] | None = None
-    target_lift: Annotated[float, Field(gt=0)] = 0.10
+    target_lift: Annotated[float, Field(ge=0.001, le=100)] = 0.10
     power: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9], min_length=1)
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     multiplicity: Literal["bonferroni", "none"] = "bonferroni"

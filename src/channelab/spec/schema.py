@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -54,7 +55,7 @@ class Spec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        problems: list[str] = []
+        problems: list[str] = _label_problems(self)
         if len(self.arms) < 2:
             problems.append(
                 f"arms: got {len(self.arms)} arm(s), but expected the control and at least one treatment"
@@ -253,3 +254,33 @@ class Spec(Strict):
 
 
 # ---- loading ------------------------------------------------------------------------------
+
+
+#: Longest arm or metric label (and title) that tables and figures can lay out.
+MAX_LABEL = 80
+MAX_TITLE = 160
+MAX_DESCRIPTION = 4000
+
+
+def _label_problems(spec: Spec) -> list[str]:
+    """Labels that reports cannot print: too long, or holding control characters."""
+    texts = [(f"arms.{_short_label(a)}", a, MAX_LABEL) for a in spec.arms]
+    texts += [(f"metrics.{i}.label", m.label, MAX_LABEL) for i, m in enumerate(spec.metrics) if m.label]
+    texts += [("title", spec.title, MAX_TITLE)] if spec.title else []
+    out = []
+    for where, text, limit in texts:
+        if len(text) > limit:
+            out.append(
+                f"{where}: got {len(text):,} characters, but expected at most {limit}; shorten the label"
+            )
+        if any(unicodedata.category(ch).startswith("C") for ch in text):
+            out.append(f"{where}: holds a control character (tab, newline, ...); use plain text")
+    if len(spec.description) > MAX_DESCRIPTION:
+        out.append(
+            f"description: got {len(spec.description):,} characters, but expected at most {MAX_DESCRIPTION}"
+        )
+    return out
+
+
+def _short_label(text: str) -> str:
+    return text if len(text) <= 30 else text[:27] + "..."

@@ -55,6 +55,7 @@ from channelab.reporting.pdf.layout import (
     fmt_rope,
     fmt_span,
     grid_style,
+    literal_text,
     para,
     render,
     styles,
@@ -63,6 +64,7 @@ from channelab.reporting.pdf.layout import (
 from channelab.reporting.pdf.replication import replication_section
 
 
+@literal_text
 def analysis_pdf(analysis: Analysis) -> bytes:
     """The PDF report of ``analysis``: every section laid out (same analysis, same bytes).
 

@@ -19,7 +19,7 @@ from channelab.engine.checks import SRM_ALPHA
 from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.matching import love_plot, overlap_figure
 from channelab.reporting.plots.style import interval_label
-from channelab.spec.core import Priors
+from channelab.spec import Priors
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis

@@ -23,6 +23,7 @@ from channelab.reporting.pdf.layout import (
     fmt_level,
     fmt_percent,
     grid_table,
+    literal_text,
     para,
     provenance_block,
     render,
@@ -30,6 +31,7 @@ from channelab.reporting.pdf.layout import (
 )
 
 
+@literal_text
 def design_pdf(d: Design) -> bytes:
     """A :class:`~channelab.design.plan.Design` as a short PDF."""
     spec, p = d.spec, d.power

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Callable
 from importlib import metadata
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+import matplotlib
 from matplotlib.figure import Figure
 from reportlab import rl_config
 from reportlab.lib import colors
@@ -33,7 +35,7 @@ from reportlab.platypus import (
 
 from channelab.analysis.wording import pct
 from channelab.reporting.plots.style import VERDICT_COLOURS
-from channelab.spec.base import MetricType
+from channelab.spec import MetricType
 
 if TYPE_CHECKING:
     from channelab.provenance import Provenance
@@ -69,6 +71,21 @@ _REPLACEMENTS = str.maketrans(
         "\u2192": "->",
     }
 )
+
+
+def literal_text[**P](build: Callable[P, bytes]) -> Callable[P, bytes]:
+    """Build a PDF with figure text taken literally: a '$' in a user's label is a dollar sign.
+
+    matplotlib reads text between two '$' as math and fails on an unbalanced brace; labels come
+    from users, so every PDF renderer draws its figures with math text switched off.
+    """
+
+    @functools.wraps(build)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return build(*args, **kwargs)
+
+    return wrapper
 
 
 def render(story: list[Flowable], *, title: str, subject: str, creator: str, footer: str) -> bytes:

@@ -14,7 +14,7 @@ from reportlab.platypus import (
 
 from channelab.reporting.plots.replication import assurance_curve_figure, forest_figure
 from channelab.reporting.plots.style import interval_label
-from channelab.spec.schema import Spec
+from channelab.spec import Spec
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
@@ -24,6 +24,7 @@ from channelab.reporting.pdf.layout import (
     figure_flowable,
     fmt_percent,
     grid_table,
+    literal_text,
     para,
     provenance_block,
     render,
@@ -32,6 +33,7 @@ from channelab.reporting.pdf.layout import (
 )
 
 
+@literal_text
 def plan_pdf(plan: ReplicationPlan, spec: Spec) -> bytes:
     """A replication plan (sample sizes, small telescopes, assurance) as a PDF."""
     st = styles()
