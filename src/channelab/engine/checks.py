@@ -9,11 +9,13 @@ are counted and carried into the report. No row is ever dropped.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 from scipy import stats
 
+from channelab.engine.duck import delimiter_hint
 from channelab.engine.source import MAX_MAGNITUDE, ROWS, Source, metric_value, quote
 from channelab.errors import DataError
 from channelab.spec import Metric, Spec
@@ -138,14 +140,24 @@ def _require_columns(source: Source, spec: Spec) -> None:
     have = list(source.columns)
     missing = [c for c in _used_columns(spec) if c not in source.columns]
     if missing:
-        hints = []
-        for c in missing:
-            close = difflib.get_close_matches(c, have, n=1, cutoff=0.6)
-            hints.append(f"{c!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        hints = [f"{c!r}" + (f" ({hint})" if (hint := _closest(c, have)) else "") for c in missing]
         raise DataError(
             f"{source.path}: the spec uses column(s) {', '.join(hints)} that the file does not have. "
-            f"Its columns are: {', '.join(have)}. Fix the column names in the experiment file."
+            f"Its columns are: {', '.join(have)}."
+            + (delimiter_hint(have, spec.data.delimiter) or " Fix the column names in the experiment file.")
         )
+
+
+def _closest(word: str, options: list[str]) -> str:
+    """``did you mean 'x'?``, or that the two differ only in Unicode normalisation; else nothing."""
+    same = [o for o in options if unicodedata.normalize("NFC", o) == unicodedata.normalize("NFC", word)]
+    if same:
+        return (
+            f"it looks like {same[0]!r} but is written with other Unicode characters (NFC vs NFD "
+            "normalisation); retype one of the two"
+        )
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def _examples(source: Source, condition: str, value: str) -> str:
@@ -177,13 +189,7 @@ def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Findin
     unknown = {a: n for a, n in counts.items() if a not in spec.arms}
     if unknown:
         listed = ", ".join(
-            f"{a!r} ({n} row(s)"
-            + (
-                f"; did you mean {m[0]!r}?"
-                if (m := difflib.get_close_matches(a, list(spec.arms), n=1))
-                else ""
-            )
-            + ")"
+            f"{a!r} ({n} row(s)" + (f"; {hint}" if (hint := _closest(a, list(spec.arms))) else "") + ")"
             for a, n in unknown.items()
         )
         out.append(
