@@ -378,6 +378,19 @@ CASES: dict[str, Case] = {
     "csv-duplicate-ids": Case(
         {"exp.yaml": to_yaml(spec()), "rows.csv": edited(id=[(4, 1)])}, VALIDATE, 2, "id"
     ),
+    "csv-long-segment-label": Case(
+        {"exp.yaml": to_yaml(spec()), "rows.csv": edited(segment=[(4, "s" * 20_000)])},
+        VALIDATE,
+        2,
+        "a level of 20,000 characters",
+    ),
+    "csv-huge-arm-label-in-data": Case(
+        {"exp.yaml": to_yaml(spec()), "rows.csv": edited(arm=[(4, "x" * 20_000)])},
+        VALIDATE,
+        2,
+        r"x\.\.\. \(1 row",
+        absent="x" * 100,
+    ),
     "csv-covariate-is-the-arm": Case(
         {
             "exp.yaml": to_yaml(spec(covariates=["copy"])),

@@ -22,6 +22,8 @@ from channelab.spec import Metric, Spec
 
 Severity = Literal["error", "warning", "info"]
 
+#: Longest covariate level (it is printed as a label in tables and figures).
+MAX_LEVEL_LENGTH = 80
 #: A covariate with more levels than this is almost certainly an id or a number, not a stratum.
 MAX_COVARIATE_LEVELS = 200
 #: Sample-ratio mismatch is flagged below this chi-square p-value.
@@ -163,7 +165,7 @@ def _closest(word: str, options: list[str]) -> str:
 def _examples(source: Source, condition: str, value: str) -> str:
     """First rows (1-based, header excluded) matching ``condition``, as 'row 12 (value 3)'."""
     rows = source.first_rows(condition, value, _EXAMPLES)
-    return ", ".join(where + ("" if v is None else f" ({v!r})") for where, v in rows)
+    return ", ".join(where + ("" if v is None else f" ({shown(v)})") for where, v in rows)
 
 
 def _missing_value_rules(spec: Spec) -> list[_RowRule]:
@@ -189,7 +191,7 @@ def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Findin
     unknown = {a: n for a, n in counts.items() if a not in spec.arms}
     if unknown:
         listed = ", ".join(
-            f"{a!r} ({n} row(s)" + (f"; {hint}" if (hint := _closest(a, list(spec.arms))) else "") + ")"
+            f"{shown(a)} ({n} row(s)" + (f"; {hint}" if (hint := _closest(a, list(spec.arms))) else "") + ")"
             for a, n in unknown.items()
         )
         out.append(
@@ -277,7 +279,7 @@ def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
     repeat = [r for r in rows if not r[2]]
     out = []
     if cross:
-        ex = ", ".join(repr(r[0]) for r in cross[:_EXAMPLES])
+        ex = ", ".join(shown(r[0]) for r in cross[:_EXAMPLES])
         out.append(
             Finding(
                 "unit_in_two_arms",
@@ -288,7 +290,7 @@ def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
             )
         )
     if repeat:
-        ex = ", ".join(repr(r[0]) for r in repeat[:_EXAMPLES])
+        ex = ", ".join(shown(r[0]) for r in repeat[:_EXAMPLES])
         out.append(
             Finding(
                 "duplicate_units",
@@ -327,10 +329,27 @@ def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
     ]
 
 
+def shown(value: object, width: int = 60) -> str:
+    """A value from the data as it appears in a message: its repr, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _covariate_levels(source: Source, spec: Spec) -> list[Finding]:
     out = []
     for cov in spec.covariates:
-        ((n,),) = source.fetchall(f"SELECT count(DISTINCT {quote(cov)}) FROM {ROWS}")
+        ((n, longest),) = source.fetchall(
+            f"SELECT count(DISTINCT {quote(cov)}), max(length(CAST({quote(cov)} AS VARCHAR))) FROM {ROWS}"
+        )
+        if (longest or 0) > MAX_LEVEL_LENGTH:
+            out.append(
+                Finding(
+                    "covariate_levels",
+                    "error",
+                    f"covariate {cov!r} has a level of {longest:,} characters; reports print levels as "
+                    f"labels (at most {MAX_LEVEL_LENGTH}). Recode it into short level names.",
+                )
+            )
         if n > MAX_COVARIATE_LEVELS:
             out.append(
                 Finding(
