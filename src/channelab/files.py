@@ -3,7 +3,7 @@
 :func:`commit` writes every file of one run (the JSON and the PDF of a report) so that a reader
 sees either the previous set or the new one:
 
-1. the output folder is locked (a second run into it is refused while the first writes);
+1. the output folder itself is locked (a second run into it is refused while the first writes);
 2. temporary files of a run that was killed are removed, and a commit that was cut off half
    way is completed first (a journal lists its renames);
 3. each file is written to a temporary file beside its target and flushed to disk;
@@ -34,7 +34,6 @@ from channelab.errors import OutputError
 
 #: Suffix of channelab's temporary files, so that only its own are ever cleaned up.
 TMP_SUFFIX = ".channelab-tmp"
-LOCK_NAME = ".channelab.lock"
 JOURNAL_NAME = ".channelab.journal"
 
 
@@ -128,8 +127,8 @@ def write_json(path: Path, payload: Any) -> Path:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock file exclusively, or refuse at once if another run holds it."""
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    """Hold an exclusive lock on the folder itself (no lock file), or refuse if another run holds it."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

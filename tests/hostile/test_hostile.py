@@ -514,6 +514,12 @@ CASES: dict[str, Case] = {
         2,
         "would overwrite an input",
     ),
+    "simulate-writes-only-its-two-files": Case(
+        {},
+        ["simulate", "null", "--out", "sim.csv", "--n-prospects", "300", "--seed", "1"],
+        0,
+        "Truth: sim.truth.json",
+    ),
     "simulate-out-is-a-folder": Case(
         {"sim": lambda p: p.mkdir()}, ["simulate", "null", "--out", "sim"], 2, "is a folder"
     ),

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from channelab import pipeline
 from channelab.cli import app
 from channelab.errors import DataError, OutputError
-from channelab.files import JOURNAL_NAME, LOCK_NAME, TMP_SUFFIX, _locked, commit
+from channelab.files import JOURNAL_NAME, TMP_SUFFIX, _locked, commit
 from helpers import mocked_sampling
 
 runner = CliRunner()
@@ -71,7 +71,7 @@ def test_a_cut_off_commit_is_completed_by_the_next(tmp_path: Path):
     (tmp_path / f".stale.json.9{TMP_SUFFIX}").write_bytes(b"half")
     commit({tmp_path / "x.txt": b"x"})
     assert _pair_state(tmp_path) == (b"new", b"new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([LOCK_NAME, "r.json", "r.pdf", "x.txt"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.pdf", "x.txt"]
 
 
 def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(tmp_path: Path):
