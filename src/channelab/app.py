@@ -80,7 +80,7 @@ def _noop(_: str) -> None:
     """A step callback that shows nothing."""
 
 
-def inputs_of(spec: Spec, *extra: Path) -> list[Path]:
+def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
     """Every file the spec reads (itself, its data files, its pilot) and ``extra``: never overwritten."""
     found = [*extra]
     if spec.source_path is not None:
@@ -130,7 +130,7 @@ def run_experiment(
         spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
     if engine is not None and engine != spec.engine:
         spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
-    paths, inputs = _pair(out_dir, stem), inputs_of(spec)
+    paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
     step("Drawing figures and writing the PDF and JSON")
@@ -153,7 +153,7 @@ def design_experiment(
 ) -> Planned[Design]:
     """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``."""
     spec = load_spec(path)
-    paths, inputs = _pair(out_dir, f"{spec.name}.design"), inputs_of(spec)
+    paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     result = design(spec, sims=sims, seed=seed, on_sim=on_sim)
     pdf, js = _commit_pair(paths, design_pdf(result), design_json(result), inputs)
@@ -170,7 +170,7 @@ def plan_replication(
     """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``."""
     spec = load_spec(path)
     original_study(spec)  # refuses a spec without an original study, before any work
-    paths, inputs = _pair(out_dir, f"{spec.name}.plan"), inputs_of(spec)
+    paths, inputs = _pair(out_dir, f"{spec.name}.plan"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
     result = plan(spec, seed=seed)
@@ -197,7 +197,7 @@ def assign_experiment(
     """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``."""
     spec = load_spec(path)
     units, out = Path(units), Path(out)
-    inputs = inputs_of(spec, units)
+    inputs = _inputs_of(spec, units)
     check_outputs([out], inputs=inputs)
     rows = read_units(units)
     result = assign(spec, rows, seed=spec.seed if seed is None else seed, name=str(units))
@@ -211,7 +211,7 @@ def match_experiment_cohort(
     spec = load_spec(path)
     if spec.design != "matched":
         raise SpecError(f"{path}: design is {spec.design!r}; `channelab match` needs design: matched.")
-    inputs = inputs_of(spec)
+    inputs = _inputs_of(spec)
     check_outputs([Path(out)], inputs=inputs)
     checked = validate(spec, on_step=on_step)
     if checked.matching is None:  # pragma: no cover - design: matched always matches

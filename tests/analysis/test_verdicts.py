@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import arviz_stats as azs
 import numpy as np
 import pytest
 
 from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
+from channelab.analysis.effects import relative_interval
 from channelab.analysis.wording import arm_summary, pct
 from channelab.spec import Decision
 from helpers import make_effect
@@ -89,3 +92,35 @@ def test_pct_formatting():
     assert pct(1.19) == "119 %"
     assert pct(0.034) == "3.4 %"
     assert pct(-0.25, sign=True) == "−25 %"
+
+
+def test_a_credible_drop_inside_the_rope_question_is_said_as_such():
+    """The interval is below zero but overlaps the ROPE: the sign is settled, the size is not."""
+    e = make_effect(label="7-day retention", mean=-0.043, half_width=0.0265, rope=(-0.05, 0.05))
+    e = dataclasses.replace(e, lift=dataclasses.replace(e.lift, lower=-0.069, upper=-0.016))
+    text = arm_summary("New onboarding", "inconclusive", [e], 0.94)
+    assert (
+        "lowered 7-day retention by 4.3 % (94 % interval −6.9 % to −1.6 %); a drop is credible, but "
+        "whether it exceeds the 5.0 % that matters is not settled" in text
+    )
+    # if the estimate (-4.3 %) holds, more data settle that the drop is too small to matter
+    assert (
+        "would settle whether the change in 7-day retention is within the 5.0 % too small to matter" in text
+    )
+    assert "did not credibly move" not in text
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_relative_and_absolute_intervals_agree_about_zero_on_a_skewed_ratio(seed):
+    """A control rate near zero skews the ratio; the relative interval must not straddle zero
+    when the difference's excludes it (the raw-scale HDI did: -7.7 % to +304 %)."""
+    rng = np.random.default_rng(seed)
+    control = rng.beta(3, 600, 8000)  # about 0.5 %, a few events
+    treated = rng.beta(14, 600, 8000)  # about 2.3 %
+    lift, diff = treated / control - 1, treated - control
+    lo, _ = azs.hdi(diff, prob=0.94)
+    rel = relative_interval(lift, 0.94)
+    assert lo > 0
+    assert rel.lower > 0
+    raw_lo, _ = azs.hdi(lift, prob=0.94)
+    assert rel.lower > raw_lo  # the raw-scale HDI reaches further down the long tail's other side

@@ -38,7 +38,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
             obs = observed[m.name]
             rope = m.rope_interval
             flat = lift.to_numpy().ravel()
-            lift_iv = _interval(lift, spec.hdi_prob)
+            lift_iv = relative_interval(flat, spec.hdi_prob)
             log_ratio = np.log1p(flat)
             noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
             empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
@@ -63,6 +63,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     rope=rope,
                     noise=noise,
                     mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
+                    mcse_abs_lift=float(azs.mcse(abs_lift.rename("abs_lift")).to_numpy()),
                     verdict="inconclusive" if empty else judged,
                     more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
                     no_events=empty,
@@ -134,6 +135,23 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
 def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
     return float(lo), float(hi)
+
+
+def relative_interval(lift: np.ndarray, prob: float) -> Interval:
+    """Posterior mean and HDI of a relative lift, the HDI taken on log(1 + lift) and mapped back.
+
+    A ratio's posterior is skewed (a control mean near zero stretches it far to the right), and
+    its HDI on the raw scale can straddle zero while the difference's excludes it. On the log
+    scale the interval is transformation-consistent: it excludes zero exactly when the log
+    ratio's does, and then agrees with the absolute difference about the sign in all but
+    knife-edge cases. Draws at or below −100 % (a non-positive mean) fall back to the raw HDI.
+    """
+    lift = np.asarray(lift, dtype=float).ravel()
+    if np.all(lift > -1):
+        lo, hi = np.expm1(_hdi(np.log1p(lift), prob))
+    else:
+        lo, hi = _hdi(lift, prob)
+    return Interval(mean=float(lift.mean()), lower=float(lo), upper=float(hi))
 
 
 def _interval(draws: xr.DataArray, prob: float) -> Interval:

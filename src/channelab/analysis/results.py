@@ -56,6 +56,7 @@ class Effect:
     #: Arms (of this one and the control) where the metric never or always happened: there the
     #: rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
     no_events: tuple[str, ...] = ()
+    mcse_abs_lift: float = float("nan")  # Monte Carlo standard error of the absolute lift's mean
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,24 @@ def _metric_phrase(e: Effect, hdi_prob: float) -> str:
             return f"lowered {e.label} by {pct(-e.lift.mean)} ({iv})"
         case "no effect":
             return f"left {e.label} practically unchanged ({pct(e.lift.mean, sign=True)}; {iv})"
+        case _ if e.lift.lower > 0:
+            return (
+                f"raised {e.label} by {pct(e.lift.mean)} ({iv}); a rise is credible, but whether it "
+                f"exceeds the {_rope_text(e.rope)} that matters is not settled"
+            )
+        case _ if e.lift.upper < 0:
+            return (
+                f"lowered {e.label} by {pct(-e.lift.mean)} ({iv}); a drop is credible, but whether it "
+                f"exceeds the {_rope_text(e.rope)} that matters is not settled"
+            )
         case _:
             return f"did not credibly move {e.label} ({pct(e.lift.mean, sign=True)}; {iv})"
+
+
+def _rope_text(rope: tuple[float, float]) -> str:
+    """The ROPE as a size: '5 %' when symmetric, else '−3 % to +5 %'."""
+    lo, hi = rope
+    return pct(hi) if lo == -hi else f"{pct(lo, sign=True)} to {pct(hi, sign=True)}"
 
 
 def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_prob: float) -> str:
@@ -86,16 +102,22 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
         return " An arm without events cannot be compared; collect data in which the outcome occurs."
     if not open_:
         return " Outcome metrics point in opposite directions."
-    factor = min(e.more_data_factor for e in open_)
+    e = min(open_, key=lambda x: x.more_data_factor)
+    factor = e.more_data_factor
+    lo, hi = e.rope
+    question = (
+        f"whether {e.label} changed by more than the {_rope_text(e.rope)} that matters"
+        if e.lift.mean > hi or e.lift.mean < lo
+        else f"whether the change in {e.label} is within the {_rope_text(e.rope)} too small to matter"
+    )
     if not np.isfinite(factor) or factor > MAX_FACTOR:
         return (
-            " The estimate sits on the edge of practical equivalence; "
-            "far more data would be needed to settle it."
+            f" The estimate sits on the edge of the ROPE; far more data would be needed to settle {question}."
         )
-    extra = (factor - 1) * min(e.n_arm for e in open_)
+    extra = (factor - 1) * e.n_arm
     return (
         f" If the estimates hold, about {factor:.1f}× the current sample "
-        f"(roughly {extra:,.0f} more units per arm) would settle it."
+        f"(roughly {extra:,.0f} more units per arm) would settle {question}."
     )
 
 

@@ -75,6 +75,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                 "abs_lift": {
                     "mean": e.abs_lift.mean,
                     "hdi": [e.abs_lift.lower, e.abs_lift.upper],
+                    "mcse": e.mcse_abs_lift,
                 },
                 "rope": list(e.rope),
                 "verdict": e.verdict,
