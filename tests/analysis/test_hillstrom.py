@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -87,3 +88,24 @@ def test_json_matches_the_contract(hillstrom_run):
     assert doc["data"]["rows"] == 64000
     assert len(doc["data"]["sha256"]) == 64
     assert doc["provenance"]["seed"] == 2008
+
+
+@pytest.mark.parametrize("arm", ARMS)
+def test_spend_lift_is_the_raw_difference_in_mean_spend(hillstrom_run, arm):
+    """Money as the data say it: amounts are not lognormal and spread differently by arm."""
+    analysis, _, _ = hillstrom_run
+    rows = pd.read_csv(DATA / "hillstrom.csv")
+    spend = {a: rows.loc[rows["segment"] == a, "spend"] for a in (arm, "No E-Mail")}
+    diff = spend[arm].mean() - spend["No E-Mail"].mean()  # +$0.770 (Mens), +$0.424 (Womens)
+    se = (spend[arm].var() / len(spend[arm]) + spend["No E-Mail"].var() / len(spend["No E-Mail"])) ** 0.5
+    z = 1.881  # the normal quantile of a 94 % interval
+    e = analysis.effects.get(arm, "spend")
+    assert e.abs_lift.mean == pytest.approx(diff, abs=0.01)
+    assert e.abs_lift.lower == pytest.approx(diff - z * se, abs=0.03)  # Welch's interval, within cents
+    assert e.abs_lift.upper == pytest.approx(diff + z * se, abs=0.03)
+    raw_rel = diff / spend["No E-Mail"].mean()
+    assert e.lift.mean == pytest.approx(raw_rel, abs=0.02)
+    summary = next(a.summary for a in analysis.effects.arms if a.arm == arm)
+    said = re.search(r"spend per customer by (\d+) %", summary)
+    assert said is not None
+    assert abs(int(said.group(1)) - 100 * raw_rel) <= 2  # page 1 says the raw percentage

@@ -119,8 +119,9 @@ def test_relative_and_absolute_intervals_agree_about_zero_on_a_skewed_ratio(seed
     treated = rng.beta(14, 600, 8000)  # about 2.3 %
     lift, diff = treated / control - 1, treated - control
     lo, _ = azs.hdi(diff, prob=0.94)
-    rel = relative_interval(lift, 0.94)
+    rel = relative_interval(treated, control, 0.94)
     assert lo > 0
     assert rel.lower > 0
     raw_lo, _ = azs.hdi(lift, prob=0.94)
     assert rel.lower > raw_lo  # the raw-scale HDI reaches further down the long tail's other side
+    assert rel.mean == pytest.approx(diff.mean() / control.mean())  # the difference over the control level

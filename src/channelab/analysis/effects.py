@@ -38,7 +38,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
             obs = observed[m.name]
             rope = m.rope_interval
             flat = lift.to_numpy().ravel()
-            lift_iv = relative_interval(flat, spec.hdi_prob)
+            lift_iv = relative_interval(treated.to_numpy(), control.to_numpy(), spec.hdi_prob)
             log_ratio = np.log1p(flat)
             noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
             empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
@@ -137,21 +137,24 @@ def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def relative_interval(lift: np.ndarray, prob: float) -> Interval:
-    """Posterior mean and HDI of a relative lift, the HDI taken on log(1 + lift) and mapped back.
+def relative_interval(treated: np.ndarray, control: np.ndarray, prob: float) -> Interval:
+    """Relative lift of ``treated`` over ``control`` (draws of their means): estimate and HDI.
 
-    A ratio's posterior is skewed (a control mean near zero stretches it far to the right), and
-    its HDI on the raw scale can straddle zero while the difference's excludes it. On the log
-    scale the interval is transformation-consistent: it excludes zero exactly when the log
-    ratio's does, and then agrees with the absolute difference about the sign in all but
-    knife-edge cases. Draws at or below −100 % (a non-positive mean) fall back to the raw HDI.
+    The estimate is the ratio of the posterior means less one, so it is the absolute lift's
+    estimate divided by the control level (the posterior mean of a ratio is pulled up by a
+    noisy denominator). The HDI is taken on log(1 + lift) and mapped back: a ratio's posterior
+    is skewed (a control mean near zero stretches it far to the right), and on the raw scale its
+    HDI can straddle zero while the difference's excludes it; on the log scale it agrees with
+    the difference about the sign in all but knife-edge cases. Draws at or below −100 % (a
+    non-positive mean) fall back to the raw HDI.
     """
-    lift = np.asarray(lift, dtype=float).ravel()
+    treated, control = np.asarray(treated, dtype=float).ravel(), np.asarray(control, dtype=float).ravel()
+    lift = treated / control - 1
     if np.all(lift > -1):
         lo, hi = np.expm1(_hdi(np.log1p(lift), prob))
     else:
         lo, hi = _hdi(lift, prob)
-    return Interval(mean=float(lift.mean()), lower=float(lo), upper=float(hi))
+    return Interval(mean=float(treated.mean() / control.mean() - 1), lower=float(lo), upper=float(hi))
 
 
 def _interval(draws: xr.DataArray, prob: float) -> Interval:

@@ -227,6 +227,24 @@ class Continuous(Family):
         return {"": (_by_group(s.total, group, n_groups) / units / scale, 1 / np.sqrt(units))}
 
 
+class CellMeans(Continuous):
+    """Revenue as a mean per unit: Normal from (n, Σ y, Σ y²) with one spread per arm.
+
+    The estimand is the mean per unit, so the likelihood is the one whose arm means are the
+    sample means whatever the shape of the amounts (zeros, a few large deals, bounded orders):
+    with many units each cell's mean is close to normal (central limit theorem), and one spread
+    per arm gives Welch's, not the pooled, variance of a difference. Fitted on revenue
+    standardised by its pooled mean and sd, like :class:`Continuous`.
+    """
+
+    @override
+    def add_likelihood(self, name, d, eta, priors):
+        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
+        mu, n = eta[""], d["n_float"]
+        quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
+        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+
+
 def _binomial_kernel(
     name: str, successes: pt.TensorVariable, n: pt.TensorVariable, eta: pt.TensorVariable
 ) -> None:
@@ -242,6 +260,8 @@ def family_for(metric: Metric) -> Family:
     """The :class:`Family` for a metric's type (and count likelihood)."""
     if metric.type == "count":
         return _FAMILIES["count:" + metric.count_likelihood]
+    if metric.type == "revenue":
+        return _FAMILIES["revenue:" + metric.revenue_likelihood]
     return _FAMILIES[metric.type]
 
 
@@ -249,7 +269,8 @@ _FAMILIES: dict[str, Family] = {
     "binary": Binary(),
     "count:negative_binomial": NegativeBinomial(),
     "count:poisson": Poisson(),
-    "revenue": Revenue(),
+    "revenue:lognormal_hurdle": Revenue(),
+    "revenue:cell_means": CellMeans(),
     "continuous": Continuous(),
 }
 

@@ -107,7 +107,7 @@ def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltMode
     (:class:`Refitter`); otherwise as constants, which PyTensor folds into a faster graph
     (about 1.5× faster to compile and sample for a single fit).
     """
-    coords: dict[str, list[str]] = {"treatment": list(cells.arms[1:])}
+    coords: dict[str, list[str]] = {"arm": list(cells.arms), "treatment": list(cells.arms[1:])}
     coords.update({cov: list(lv) for cov, lv in cells.levels.items() if len(lv) > 1})
     if cells.cluster_idx is not None:
         coords["cluster"] = list(cells.clusters)

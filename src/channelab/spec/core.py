@@ -55,6 +55,10 @@ class Metric(Strict):
     type: MetricType
     rope: float | tuple[float, float] = 0.05
     count_likelihood: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    #: ``cell_means``: normal likelihood of each cell's mean per unit with one spread per arm;
+    #: right for the mean whatever the amounts' shape. ``lognormal_hurdle``: any revenue ×
+    #: lognormal amounts, right only when amounts are lognormal with one log-spread.
+    revenue_likelihood: Literal["cell_means", "lognormal_hurdle"] = "cell_means"
     priors: Priors | None = None
 
     @field_validator("rope", mode="before")
