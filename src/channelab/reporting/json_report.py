@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from channelab.design.plan import Design
     from channelab.pipeline import Analysis
     from channelab.replication.plan import ReplicationPlan
+    from channelab.spec import Spec
 
 
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
@@ -81,6 +82,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                 "verdict": e.verdict,
                 "more_data_factor": e.more_data_factor,
                 "no_events_in": list(e.no_events),  # there the estimate rests on the prior
+                "likelihood": _likelihood(analysis.spec, e.metric),
             }
             for e in eff.effects
         ],
@@ -106,6 +108,14 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "data": analysis.data,
         "provenance": analysis.provenance.as_dict(),
     }
+
+
+def _likelihood(spec: Spec, metric: str) -> str:
+    """The likelihood an effect's figures come from (``type`` or ``type:variant``)."""
+    m = next(m for m in spec.metrics if m.name == metric)
+    if m.type == "revenue":
+        return f"revenue:{m.revenue_likelihood}"
+    return f"count:{m.count_likelihood}" if m.type == "count" else m.type
 
 
 def _matching(analysis: Analysis) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from channelab.analysis.results import Effect
 from channelab.analysis.wording import pct
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
+from channelab.spec import Metric
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
@@ -219,7 +220,9 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         "experiment's own mix of strata; the control and arm means are the raw observed averages. "
         f"The interval is the {mass}: the true lift lies inside it with that probability. "
         "P(in ROPE) is the probability that the change is too small to matter. Change per unit "
-        "is the absolute difference (pp = percentage points)."
+        "is the absolute difference (pp = percentage points). The relative interval is taken on "
+        "the log of the ratio, so it agrees with the change per unit about zero."
+        + "".join(f" {_revenue_model_note(m)}" for m in analysis.spec.metrics if m.type == "revenue")
     )
     return [
         para("Effects, metric by metric", st["h1"]),
@@ -228,6 +231,19 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         para(note, st["small"]),
         *_segments_section(analysis, st),
     ]
+
+
+def _revenue_model_note(metric: Metric) -> str:
+    """Which model a revenue figure comes from, in a sentence."""
+    if metric.revenue_likelihood == "cell_means":
+        return (
+            f"{metric.display.capitalize()} is modelled as a mean per unit (a normal likelihood of "
+            "each cell's mean, one spread per arm), which is right whatever the shape of the amounts."
+        )
+    return (
+        f"{metric.display.capitalize()} is modelled as a hurdle: whether a unit spends, then lognormal "
+        "amounts with one log-spread; right only if the amounts are lognormal with that spread in every arm."
+    )
 
 
 def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
