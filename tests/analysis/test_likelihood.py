@@ -23,7 +23,11 @@ CASES = {
         SimMetric("count", 1.5, {"treatment": 0.2}),
         {"type": "count", "role": "outcome", "count_likelihood": "poisson"},
     ),
-    "revenue": (
+    "revenue_lognormal": (
+        SimMetric("revenue", 0.3, {"treatment": 0.2}, amount=40.0),
+        {"type": "revenue", "role": "revenue", "revenue_likelihood": "lognormal_hurdle"},
+    ),
+    "revenue_cell_means": (
         SimMetric("revenue", 0.3, {"treatment": 0.2}, amount=40.0),
         {"type": "revenue", "role": "revenue"},
     ),
@@ -35,7 +39,12 @@ CASES = {
 
 
 def _row_loglik(
-    kind: str, y: np.ndarray, eta: dict[str, np.ndarray], params: dict[str, float], scale
+    kind: str,
+    y: np.ndarray,
+    eta: dict[str, np.ndarray],
+    params: dict[str, np.ndarray],
+    scale,
+    arm: np.ndarray,
 ) -> float:
     """Row-level log-likelihood written independently with scipy, on the original data scale."""
     if kind == "binary":
@@ -46,13 +55,14 @@ def _row_loglik(
         alpha = 1.0 / params["y:overdispersion"]
         mu = np.exp(eta[""])
         return stats.nbinom.logpmf(y, alpha, alpha / (alpha + mu)).sum()
-    if kind == "revenue":
+    if kind == "revenue_lognormal":
         pos = y > 0
         ll = stats.bernoulli.logpmf(pos, expit(eta["any"])).sum()
         sigma = params["y:sigma"]
         return ll + stats.lognorm.logpdf(y[pos], sigma, scale=np.exp(eta["amount"][pos])).sum()
     centre, sd = scale
-    return stats.norm.logpdf(y, centre + sd * eta[""], sd * params["y:sigma"]).sum()
+    sigma = params["y:sigma"][arm] if kind == "revenue_cell_means" else params["y:sigma"]  # one per arm
+    return stats.norm.logpdf(y, centre + sd * eta[""], sd * sigma).sum()
 
 
 @pytest.mark.parametrize("kind", list(CASES))
@@ -91,7 +101,8 @@ def test_cell_likelihood_equals_row_likelihood_up_to_constant(kind, write_experi
         point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in model.initial_point().items()}
         values = outputs(point)
         eta = {k.split(".")[1] if "." in k else "": values[i][row_cell] for i, k in enumerate(names)}
-        params = {v.name: float(values[len(names) + j]) for j, v in enumerate(scalars)}
-        gaps.append(loglik(point) - _row_loglik(kind, y, eta, params, scale))
+        params = {v.name: np.asarray(values[len(names) + j]) for j, v in enumerate(scalars)}
+        arm = rows["arm"].map({a: i for i, a in enumerate(cells.arms)}).to_numpy()
+        gaps.append(loglik(point) - _row_loglik(kind, y, eta, params, scale, arm))
     # the likelihood itself moves by many units between points; the gap must not move at all
     assert np.ptp(gaps) < 1e-6 * max(1.0, abs(gaps[0]))
