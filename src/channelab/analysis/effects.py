@@ -39,8 +39,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
             rope = m.rope_interval
             flat = lift.to_numpy().ravel()
             lift_iv = relative_interval(treated.to_numpy(), control.to_numpy(), spec.hdi_prob)
-            log_ratio = np.log1p(flat)
-            noise = _hdi(np.expm1(log_ratio - log_ratio.mean()), spec.hdi_prob)
+            noise = _noise_band(flat, spec.hdi_prob)
             empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
             judged = metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision)
             effects.append(
@@ -135,6 +134,19 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
 def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
     return float(lo), float(hi)
+
+
+def _noise_band(lift: np.ndarray, prob: float) -> tuple[float, float]:
+    """The interval the lift's posterior would have if the true lift were zero: recentred at 0.
+
+    On log(1 + lift) where every draw allows it; else (a mean per unit that can reach zero)
+    on the lift itself.
+    """
+    if np.all(lift > -1):
+        log_ratio = np.log1p(lift)
+        lo, hi = np.expm1(_hdi(log_ratio - log_ratio.mean(), prob))
+        return float(lo), float(hi)
+    return _hdi(lift - lift.mean(), prob)
 
 
 def relative_interval(treated: np.ndarray, control: np.ndarray, prob: float) -> Interval:
