@@ -21,7 +21,6 @@ their order, and the text ends with a newline.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -127,7 +126,15 @@ def write_json(path: Path, payload: Any) -> Path:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the folder itself (no lock file), or refuse if another run holds it."""
+    """Hold an exclusive lock on the folder itself (no lock file), or refuse if another run holds it.
+
+    POSIX only (``fcntl``); where it is missing (Windows) runs into one folder are not serialised.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         try:
@@ -194,6 +201,9 @@ def _sync_folder(folder: Path) -> None:
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
     """Hold back Ctrl-C and termination while the renames run; they take effect just after."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
     held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
