@@ -210,10 +210,14 @@ class Continuous(Family):
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
+        sigma = self.spread(name, d, priors)
         mu, n = eta[""], d["n_float"]
         quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
         pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+
+    def spread(self, name: str, d: Tensors, priors: Priors) -> pt.TensorVariable:
+        """The sd of standardised values in each cell: one for all cells."""
+        return pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
 
     @override
     def mean(self, name, s, n, eta, post):
@@ -238,11 +242,9 @@ class CellMeans(Continuous):
     """
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
-        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
-        mu, n = eta[""], d["n_float"]
-        quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
-        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+    def spread(self, name, d, priors):
+        """One sd per arm, so that a difference gets Welch's variance, not the pooled one."""
+        return pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
 
 
 def _binomial_kernel(
