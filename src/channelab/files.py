@@ -119,11 +119,6 @@ def json_bytes(payload: Any) -> bytes:
     return (json.dumps(_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
-def write_json(path: Path, payload: Any) -> Path:
-    """Write ``payload`` as JSON (:func:`json_bytes`) to ``path`` atomically."""
-    return write_atomic(path, json_bytes(payload))
-
-
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on the folder itself (no lock file), or refuse if another run holds it.
