@@ -555,7 +555,11 @@ def _materialise(root: Path, files: dict[str, str | bytes | Callable[[Path], Non
             path.write_text(content, encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(
+    "name",
+    # the cases that fit and draw a PDF take seconds each: slow tier
+    [pytest.param(name, marks=pytest.mark.slow) if case.fit else name for name, case in CASES.items()],
+)
 def test_hostile_input(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     case = CASES[name]
     _materialise(tmp_path, case.files)

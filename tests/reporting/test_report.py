@@ -5,6 +5,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from channelab.engine.checks import Finding
@@ -45,26 +46,22 @@ def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_mock_r
     assert "intercept_sd" in appendix
 
 
-def test_non_converged_run_is_flagged_on_page_one(hillstrom_mock_run, tmp_path):
+def test_no_convergence_and_a_failed_check_are_flagged_on_page_one(hillstrom_mock_run):
     analysis, _, _ = hillstrom_mock_run
     problem = "r_hat up to 1.2 (≤ 1.01 required) for visit:arm[Mens E-Mail]"
     bad = dataclasses.replace(analysis.diagnostics, problems=(problem,))
-    first = _pages(analysis_pdf(dataclasses.replace(analysis, diagnostics=bad)))[0]
+    srm = Finding("sample_ratio", "warning", "sample-ratio mismatch: arm sizes differ", 64000)
+    checks = dataclasses.replace(analysis.checks, findings=(*analysis.checks.findings, srm))
+    first = _pages(analysis_pdf(dataclasses.replace(analysis, diagnostics=bad, checks=checks)))[0]
     assert "NOT CONVERGED" in first
     assert "do not act on these numbers" in first
     assert "r_hat up to 1.2 (<= 1.01 required)" in first  # glyph Helvetica lacks, spelled out
     assert first.count("(unreliable)") == len(analysis.effects.arms)
-
-
-def test_failed_data_check_is_a_caveat_on_page_one(hillstrom_mock_run, tmp_path):
-    analysis, _, _ = hillstrom_mock_run
-    srm = Finding("sample_ratio", "warning", "sample-ratio mismatch: arm sizes differ", 64000)
-    checks = dataclasses.replace(analysis.checks, findings=(*analysis.checks.findings, srm))
-    first = _pages(analysis_pdf(dataclasses.replace(analysis, checks=checks)))[0]
     assert "Caveat from the data checks" in first
     assert "sample-ratio mismatch" in first
 
 
+@pytest.mark.slow  # draws the whole PDF again (seconds)
 def test_same_analysis_gives_the_same_bytes(hillstrom_mock_run, tmp_path):
     analysis, pdf_path, _ = hillstrom_mock_run
     assert analysis_pdf(analysis) == pdf_path.read_bytes()
