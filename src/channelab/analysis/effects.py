@@ -112,7 +112,12 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
             lift = mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1
             for j, level in enumerate(cells.levels[by]):
                 draws = lift.sel({by: level})
-                iv = _interval(draws, spec.hdi_prob)
+                at = {by: level}
+                iv = relative_interval(  # the same interval as the overall lift's
+                    mu.sel(arm=arm).sel(at).to_numpy(),
+                    mu.sel(arm=spec.control).sel(at).to_numpy(),
+                    spec.hdi_prob,
+                )
                 flat = draws.to_numpy().ravel()
                 out.append(
                     SegmentEffect(
