@@ -16,5 +16,6 @@ def test_readme_schema_example_parses():
     block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
     spec = parse_spec(yaml.safe_load(block))
     assert spec.name == "hillstrom_email"
-    assert [m.role for m in spec.metrics_in_funnel_order] == ["engagement", "outcome", "revenue"]
-    assert spec.priors_for(spec.metrics[2]).arm_sd == 0.5
+    assert [m.role for m in spec.metrics_in_funnel_order] == ["engagement", "outcome", "outcome", "revenue"]
+    assert spec.metrics[2].denominator == "visit"
+    assert spec.priors_for(spec.metrics[3]).arm_sd == 0.5

@@ -25,7 +25,7 @@ from channelab.reporting.json_report import analysis_json, design_json, plan_jso
 from channelab.reporting.pdf.analysis import analysis_pdf
 from channelab.reporting.pdf.design import design_pdf
 from channelab.reporting.pdf.replication import plan_pdf
-from channelab.spec import Spec, load_spec, parse_spec
+from channelab.spec import DataSource, Spec, load_spec, parse_spec
 
 __all__ = [
     "Assigned",
@@ -86,7 +86,7 @@ def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
     if spec.source_path is not None:
         found.append(spec.source_path)
     for source in (spec.data, spec.plan.pilot):
-        if source is not None:
+        if source is not None and source.path is not None:
             path = spec.resolve_path(source.path)
             found += [Path(p) for p in glob.glob(str(path), recursive=True)] if source.is_glob else [path]
     return found
@@ -127,7 +127,12 @@ def run_experiment(
     if data is not None:
         data = Path(data).resolve()
         stem = f"{spec.name}.{data.stem}"
-        spec = spec.model_copy(update={"data": spec.data.model_copy(update={"path": data})})
+        given = (
+            DataSource(path=data)
+            if spec.data is None or spec.data.summaries is not None
+            else spec.data.model_copy(update={"path": data})
+        )
+        spec = spec.model_copy(update={"data": given})
     if engine is not None and engine != spec.engine:
         spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
     paths, inputs = _pair(out_dir, stem), _inputs_of(spec)

@@ -4,7 +4,7 @@ A *stratum* is one combination of covariate levels. The model only ever sees the
 so its cost depends on the number of cells, not rows. Per metric type the statistics are:
 
 ========== ==========================================================
-binary     n, successes
+binary     n, successes (and the trials, for a metric with a denominator)
 count      n, Σ y, Σ y² and a frequency table (cell, value, units)
 revenue    n, Σ y, Σ y², n_pos, Σ log y, Σ (log y)² over y > 0
 continuous n, Σ y, Σ y²
@@ -28,8 +28,10 @@ from channelab.spec import Metric
 class MetricCells:
     """Sufficient statistics of one metric, one entry per cell.
 
-    ``n_pos``, ``sum_log`` and ``sum_log_sq`` are filled for revenue metrics; ``freq_cell``,
-    ``freq_value`` and ``freq_units`` (the frequency table) for count metrics.
+    ``n_pos``, ``sum_log`` and ``sum_log_sq`` are filled for revenue metrics when the data give
+    them; ``freq_cell``, ``freq_value`` and ``freq_units`` (the frequency table) for count metrics
+    from unit rows; ``trials`` (units who reached the earlier stage) for a binary metric with a
+    ``denominator``. ``sum_sq`` is NaN where aggregated rows do not give it.
     """
 
     metric: Metric
@@ -41,6 +43,24 @@ class MetricCells:
     freq_cell: np.ndarray | None = None
     freq_value: np.ndarray | None = None
     freq_units: np.ndarray | None = None
+    trials: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FunnelCounts:
+    """Per arm (in :attr:`Cells.arms` order), how many engaged units took an outcome step.
+
+    ``engaged``: units with the engagement metric above zero; ``engaged_outcome``: of those,
+    units with the outcome above zero. The ``unengaged`` pair is the same among the others,
+    ``None`` where the data cannot tell (aggregated rows).
+    """
+
+    engagement: str
+    outcome: str
+    engaged: np.ndarray
+    engaged_outcome: np.ndarray
+    unengaged: np.ndarray | None = None
+    unengaged_outcome: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,8 @@ class Cells:
         Statistics per metric name.
     clusters, cluster_idx
         Cluster labels and the cluster of each cell, when clusters were randomised.
+    funnel
+        Follow-through counts from each engagement metric to each outcome, per arm.
     """
 
     arms: tuple[str, ...]
@@ -91,6 +113,7 @@ class Cells:
     metrics: dict[str, MetricCells]
     clusters: tuple[str, ...] = ()
     cluster_idx: np.ndarray | None = None
+    funnel: tuple[FunnelCounts, ...] = ()
 
     @property
     def n_cells(self) -> int:
@@ -103,12 +126,15 @@ class Cells:
         return int(self.n.sum())
 
     def arm_totals(self, metric: str) -> pd.DataFrame:
-        """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells)."""
+        """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells).
+
+        For a metric with a denominator, ``n`` counts the units who reached that earlier stage.
+        """
         m = self.metrics[metric]
         df = pd.DataFrame(
             {
                 "arm": np.asarray(self.arms)[self.arm_idx],
-                "n": self.n,
+                "n": self.n if m.trials is None else m.trials,
                 "total": m.total,
                 "sum_sq": m.sum_sq,
             }

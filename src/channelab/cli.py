@@ -189,7 +189,8 @@ def validate(spec: _SpecPath) -> None:
     checks = result.checks
     out.print(f"[bold]{_e(result.spec.name)}[/]: {checks.n_rows:,} rows, {result.cells.n_cells} cells")
     for arm, n in checks.arm_counts.items():
-        out.print(f"  {_e(arm)}: {n:,} units (planned share {checks.planned_shares[arm]:.1%})")
+        share = checks.planned_shares.get(arm)
+        out.print(f"  {_e(arm)}: {n:,} units" + (f" (planned share {share:.1%})" if share else ""))
     for f in checks.findings:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
         out.print(f"  [{colour}]{f.severity}[/]: {_e(f.message)}")

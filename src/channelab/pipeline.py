@@ -19,6 +19,8 @@ from channelab.analysis.results import Effects
 from channelab.cells import Cells
 from channelab.design.matching import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
+from channelab.engine.aggregate import summary_cells
+from channelab.engine.checks import summary_checks
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
 from channelab.spec import Spec
@@ -60,8 +62,18 @@ class Analysis:
 
 
 def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
-    """Check the spec's data and reduce it to cells; fails in seconds, before any sampling."""
+    """Check the spec's data and reduce it to cells; fails in seconds, before any sampling.
+
+    The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
+    cannot support are replaced as the checks report (``CheckReport.fallbacks``).
+    """
     step = on_step or (lambda _: None)
+    if spec.data is not None and spec.data.summaries is not None:
+        step("Reading the published summaries")
+        checks = summary_checks(spec)
+        data: dict[str, object] = {"summaries": "data.summaries in the spec", "rows": checks.n_rows}
+        fitted = spec.with_likelihoods(checks.fallbacks)
+        return Validation(spec=fitted, data=data, checks=checks, cells=summary_cells(fitted))
     step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
     with open_source(spec) as source:
         step("Checking rows")
@@ -71,10 +83,11 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
             step(f"Matching ({spec.matching.method}) and checking balance")
             matching = match_experiment(source, spec)
         step("Aggregating cells")
+        fitted = spec.with_likelihoods(checks.fallbacks)
         with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
-            cells = build_cells(source, spec, weight=WEIGHT if matching else None)
+            cells = build_cells(source, fitted, weight=WEIGHT if matching else None)
         source.verify_unchanged()
-    return Validation(spec=spec, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
+    return Validation(spec=fitted, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 
 def analyse(
@@ -89,6 +102,7 @@ def analyse(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     checked = validate(spec, on_step=step)
+    spec = checked.spec
     timings["validate"] = time.perf_counter() - t0
     step(f"Sampling the posterior ({resolve_backend(spec.sampler.backend)}, {spec.sampler.chains} chains)")
     t1 = time.perf_counter()
@@ -98,8 +112,8 @@ def analyse(
     step("Checking convergence and computing effects")
     t2 = time.perf_counter()
     diagnostics = diagnose(posterior, built.summary_vars, spec.hdi_prob)
-    effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec)
     run_seed = spec.seed if seed is None else seed
+    effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec, seed=run_seed)
     replication = None
     if spec.original is not None:
         step("Judging the replication against the original study")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
-from channelab.analysis.effects import relative_interval
+from channelab.analysis.intervals import relative_interval
 from channelab.analysis.wording import arm_summary, pct
 from channelab.spec import Decision
 from helpers import make_effect

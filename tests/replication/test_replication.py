@@ -335,6 +335,21 @@ def test_cli_plan_writes_sample_sizes_and_assurance(tmp_path):
     assert "assumed" in " ".join(result.output.split())
 
 
+def test_cli_plan_needs_no_data(tmp_path):
+    from typer.testing import CliRunner
+
+    from channelab.cli import app
+
+    spec = _ubc(tmp_path, replication={"primary": "donated", "assurance_sims": 200})
+    del spec["data"]
+    _load(tmp_path, spec)
+    result = CliRunner().invoke(
+        app, ["replicate", str(tmp_path / "ubc.yaml"), "--plan", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ubc_slacktivism_study1.plan.json").exists()
+
+
 def test_cli_replicate_without_an_original_says_what_to_add(tmp_path):
     from typer.testing import CliRunner
 

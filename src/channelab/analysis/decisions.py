@@ -45,19 +45,21 @@ def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, f
 
     Interval width shrinks as 1/sqrt(n). If the estimate stays where it is, the interval
     must shrink until it clears the nearest ROPE edge (estimate outside the ROPE) or fits
-    inside the ROPE (estimate inside). Returns ``inf`` when the estimate sits on an edge.
+    inside the ROPE (estimate inside). Each side of the interval is scaled on its own, since
+    a relative lift's interval (taken on the log scale) is not symmetric. Returns ``inf``
+    when the estimate sits on an edge.
     """
-    half = (hdi[1] - hdi[0]) / 2
     lo, hi = rope
+    below, above = mean - hdi[0], hdi[1] - mean  # the interval's reach on each side
     if mean > hi:
-        room = mean - hi
+        needs = [(below, mean - hi)]
     elif mean < lo:
-        room = lo - mean
+        needs = [(above, lo - mean)]
     else:
-        room = min(mean - lo, hi - mean)
-    if room <= 0:
+        needs = [(below, mean - lo), (above, hi - mean)]
+    if any(room <= 0 for _, room in needs):
         return float("inf")
-    return max(1.0, (half / room) ** 2)
+    return max(1.0, *((reach / room) ** 2 for reach, room in needs))
 
 
 def arm_verdict(effects: Sequence[Effect]) -> ArmVerdict:

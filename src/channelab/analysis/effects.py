@@ -15,15 +15,20 @@ import numpy as np
 import xarray as xr
 
 from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
+from channelab.analysis.funnel import follow_through
 from channelab.analysis.gcomp import population_means
-from channelab.analysis.results import ArmResult, Effect, Effects, Interval, SegmentEffect
+from channelab.analysis.intervals import interval, noise_band, relative_interval
+from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
 from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells
 from channelab.spec import Metric, Spec
 
 
-def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
-    """Derive every lift, interval, probability and verdict from the posterior."""
+def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: int | None = None) -> Effects:
+    """Derive every lift, interval, probability and verdict from the posterior.
+
+    ``seed`` (default the spec's) draws the follow-through posteriors.
+    """
     means = population_means(posterior, cells, spec)
     metrics = spec.metrics_in_funnel_order
     effects: list[Effect] = []
@@ -39,14 +44,14 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
             rope = m.rope_interval
             flat = lift.to_numpy().ravel()
             lift_iv = relative_interval(treated.to_numpy(), control.to_numpy(), spec.hdi_prob)
-            noise = _noise_band(flat, spec.hdi_prob)
+            noise = noise_band(flat, spec.hdi_prob)
             empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
             judged = metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision)
             effects.append(
                 Effect(
                     arm=arm,
                     metric=m.name,
-                    label=m.display,
+                    label=effect_label(m, spec),
                     role=m.role,
                     type=m.type,
                     n_arm=int(obs[arm]["n"]),
@@ -54,7 +59,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                     control_mean=float(obs[spec.control]["mean"]),
                     arm_mean=float(obs[arm]["mean"]),
                     lift=lift_iv,
-                    abs_lift=_interval(abs_lift, spec.hdi_prob),
+                    abs_lift=interval(abs_lift.to_numpy(), spec.hdi_prob),
                     prob_positive=float(np.mean(flat > 0)),
                     prob_in_rope=float(np.mean((flat >= rope[0]) & (flat <= rope[1]))),
                     prob_above_rope=float(np.mean(flat > rope[1])),
@@ -69,6 +74,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                 )
             )
             draws_out[(arm, m.name)] = flat
+    follow = follow_through(cells, spec, seed=spec.seed if seed is None else seed)
     arms = []
     for arm in spec.treatments:
         own = [e for e in effects if e.arm == arm]
@@ -78,7 +84,13 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
                 arm=arm,
                 channel=spec.arms[arm].channel,
                 verdict=verdict,
-                summary=arm_summary(arm, verdict, own, spec.hdi_prob),
+                summary=arm_summary(
+                    arm,
+                    verdict,
+                    own,
+                    spec.hdi_prob,
+                    follow=[(f, c) for f in follow if f.arm == arm for c in follow if _same_pair(c, f, spec)],
+                ),
             )
         )
     return Effects(
@@ -87,7 +99,21 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
         arms=tuple(arms),
         lift_draws=draws_out,
         segments=segment_effects(posterior, cells, spec),
+        follow_through=follow,
     )
+
+
+def _same_pair(control: FollowThrough, f: FollowThrough, spec: Spec) -> bool:
+    """Whether ``control`` is the control's follow-through for ``f``'s pair of metrics."""
+    return control.arm == spec.control and (control.engagement, control.outcome) == (f.engagement, f.outcome)
+
+
+def effect_label(metric: Metric, spec: Spec) -> str:
+    """The metric's name in sentences and tables; a conditional rate says what it is among."""
+    if metric.denominator is None:
+        return metric.display
+    den = next(m for m in spec.metrics if m.name == metric.denominator)
+    return f"{metric.display} among {den.display}"
 
 
 def _no_events(metric: Metric, observed_mean: float) -> bool:
@@ -123,7 +149,7 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
                     SegmentEffect(
                         arm=arm,
                         metric=m.name,
-                        label=m.display,
+                        label=effect_label(m, spec),
                         role=m.role,
                         segment=by,
                         level=level,
@@ -134,46 +160,3 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
                     )
                 )
     return tuple(out)
-
-
-def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
-    lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
-    return float(lo), float(hi)
-
-
-def _noise_band(lift: np.ndarray, prob: float) -> tuple[float, float]:
-    """The interval the lift's posterior would have if the true lift were zero: recentred at 0.
-
-    On log(1 + lift) where every draw allows it; else (a mean per unit that can reach zero)
-    on the lift itself.
-    """
-    if np.all(lift > -1):
-        log_ratio = np.log1p(lift)
-        lo, hi = np.expm1(_hdi(log_ratio - log_ratio.mean(), prob))
-        return float(lo), float(hi)
-    return _hdi(lift - lift.mean(), prob)
-
-
-def relative_interval(treated: np.ndarray, control: np.ndarray, prob: float) -> Interval:
-    """Relative lift of ``treated`` over ``control`` (draws of their means): estimate and HDI.
-
-    The estimate is the ratio of the posterior means less one, so it is the absolute lift's
-    estimate divided by the control level (the posterior mean of a ratio is pulled up by a
-    noisy denominator). The HDI is taken on log(1 + lift) and mapped back: a ratio's posterior
-    is skewed (a control mean near zero stretches it far to the right), and on the raw scale its
-    HDI can straddle zero while the difference's excludes it; on the log scale it agrees with
-    the difference about the sign in all but knife-edge cases. Draws at or below −100 % (a
-    non-positive mean) fall back to the raw HDI.
-    """
-    treated, control = np.asarray(treated, dtype=float).ravel(), np.asarray(control, dtype=float).ravel()
-    lift = treated / control - 1
-    if np.all(lift > -1):
-        lo, hi = np.expm1(_hdi(np.log1p(lift), prob))
-    else:
-        lo, hi = _hdi(lift, prob)
-    return Interval(mean=float(treated.mean() / control.mean() - 1), lower=float(lo), upper=float(hi))
-
-
-def _interval(draws: xr.DataArray, prob: float) -> Interval:
-    lo, hi = _hdi(draws.to_numpy().ravel(), prob)
-    return Interval(mean=float(draws.mean()), lower=lo, upper=hi)

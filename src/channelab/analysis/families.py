@@ -55,18 +55,24 @@ class Family:
 
 
 class Binary(Family):
-    """Binomial on (n, successes), logit link."""
+    """Binomial on (trials, successes), logit link.
+
+    Trials are the units or, for a metric with a denominator, the units who reached the earlier
+    stage (its rate is then conditional on that stage).
+    """
 
     @override
     def data(self, name, s, n):
+        trials = n if s.trials is None else s.trials
         return {
             f"{name}:successes": s.total,
-            f"{name}:centre": _logit_clipped(s.total.sum(), n.sum()),
+            f"{name}:trials": trials,
+            f"{name}:centre": _logit_clipped(s.total.sum(), max(trials.sum(), 1.0)),
         }
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        _binomial_kernel(f"{name}:loglik", d[f"{name}:successes"], d["n_float"], eta[""])
+        _binomial_kernel(f"{name}:loglik", d[f"{name}:successes"], d[f"{name}:trials"], eta[""])
 
     @override
     def mean(self, name, s, n, eta, post):
@@ -74,7 +80,8 @@ class Binary(Family):
 
     @override
     def group_estimates(self, s, n, group, n_groups):
-        return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(n, group, n_groups))}
+        trials = n if s.trials is None else s.trials
+        return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(trials, group, n_groups))}
 
 
 class Poisson(Family):
@@ -273,6 +280,7 @@ _FAMILIES: dict[str, Family] = {
     "count:poisson": Poisson(),
     "revenue:lognormal_hurdle": Revenue(),
     "revenue:cell_means": CellMeans(),
+    "count:cell_means": CellMeans(),
     "continuous": Continuous(),
 }
 
@@ -297,8 +305,12 @@ def _by_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarra
 
 
 def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates:
-    p = np.clip(successes / units, 0.5 / units, 1 - 0.5 / units)
-    return logit(p), np.sqrt(1 / (units * p * (1 - p)))
+    """Logit of each group's rate and its standard error; NaN for a group without units."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.clip(successes / units, 0.5 / units, 1 - 0.5 / units)
+        est, se = logit(p), np.sqrt(1 / (units * p * (1 - p)))
+    empty = units <= 0
+    return np.where(empty, np.nan, est), np.where(empty, np.nan, se)
 
 
 def expand(x: np.ndarray, ndim: int) -> np.ndarray:

@@ -86,6 +86,35 @@ class SegmentEffect:
 
 
 @dataclass(frozen=True)
+class FollowThrough:
+    """How often one arm's engaged units took an outcome step: P(outcome | engaged).
+
+    ``lift`` is relative to the control's follow-through (``None`` for the control, or when
+    either arm has no engaged units); ``unengaged`` is P(outcome | not engaged) where unit rows
+    allow it. Intervals are posterior (Beta) HDIs.
+    """
+
+    arm: str
+    engagement: str
+    outcome: str
+    engagement_label: str
+    outcome_label: str
+    engaged: float
+    took: float
+    rate: Interval
+    unengaged: Interval | None
+    lift: Interval | None
+    prob_lower: float | None  # P(follow-through below the control's)
+
+    @property
+    def credible_change(self) -> int:
+        """+1 if the follow-through credibly rose against the control, −1 if it fell, else 0."""
+        if self.lift is None:
+            return 0
+        return 1 if self.lift.lower > 0 else -1 if self.lift.upper < 0 else 0
+
+
+@dataclass(frozen=True)
 class Effects:
     """Every effect of an experiment, the arm verdicts, and the lift draws behind them."""
 
@@ -94,6 +123,7 @@ class Effects:
     arms: tuple[ArmResult, ...]
     lift_draws: dict[tuple[str, str], np.ndarray]
     segments: tuple[SegmentEffect, ...] = ()
+    follow_through: tuple[FollowThrough, ...] = ()
 
     def for_arms(self, arms: Collection[str]) -> Effects:
         """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""
@@ -103,6 +133,7 @@ class Effects:
             arms=tuple(a for a in self.arms if a.arm in arms),
             lift_draws={k: v for k, v in self.lift_draws.items() if k[0] in arms},
             segments=tuple(g for g in self.segments if g.arm in arms),
+            follow_through=tuple(f for f in self.follow_through if f.arm in arms),
         )
 
     def get(self, arm: str, metric: str) -> Effect:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from channelab.analysis.decisions import MAX_FACTOR
-from channelab.analysis.results import ArmVerdict, Effect
+from channelab.analysis.results import ArmVerdict, Effect, FollowThrough
 
 
 def pct(x: float, *, sign: bool = False) -> str:
@@ -56,14 +56,25 @@ def _rope_text(rope: tuple[float, float]) -> str:
     return pct(hi) if lo == -hi else f"{pct(lo, sign=True)} to {pct(hi, sign=True)}"
 
 
-def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_prob: float) -> str:
-    """One plain-language paragraph for leadership: what the arm did, costly steps first."""
+def arm_summary(
+    arm: str,
+    verdict: ArmVerdict,
+    effects: Sequence[Effect],
+    hdi_prob: float,
+    *,
+    follow: Sequence[tuple[FollowThrough, FollowThrough]] = (),
+) -> str:
+    """One plain-language paragraph for leadership: what the arm did, costly steps first.
+
+    ``follow`` pairs the arm's follow-through with the control's; credible changes are named.
+    """
     decisive = [e for e in effects if e.role != "engagement"]
     engagement = [e for e in effects if e.role == "engagement"]
     parts = [_metric_phrase(e, hdi_prob) for e in decisive]
     text = f"{arm} " + _join(parts) + "."
     if engagement:
         text += " " + _engagement_sentence(engagement)
+    text += "".join(" " + follow_through_sentence(f, c, hdi_prob) for f, c in follow if f.credible_change)
     match verdict:
         case "real lift":
             text += " Verdict: real lift."
@@ -79,6 +90,18 @@ def arm_summary(arm: str, verdict: ArmVerdict, effects: Sequence[Effect], hdi_pr
         case "inconclusive":
             text += " Verdict: inconclusive." + _more_data_sentence(decisive)
     return text
+
+
+def follow_through_sentence(f: FollowThrough, control: FollowThrough, hdi_prob: float) -> str:
+    """How the share of engaged units who took the outcome step compares with the control's."""
+    assert f.lift is not None
+    moved = "rose" if f.lift.mean > 0 else "fell"
+    return (
+        f"Follow-through {moved}: {pct(f.rate.mean)} of those with {f.engagement_label} went on to "
+        f"{f.outcome_label}, against {pct(control.rate.mean)} under the control "
+        f"({pct(f.lift.mean, sign=True)}; {hdi_prob * 100:.0f} % interval {pct(f.lift.lower, sign=True)} "
+        f"to {pct(f.lift.upper, sign=True)})."
+    )
 
 
 def _engagement_sentence(effects: Sequence[Effect]) -> str:
@@ -115,6 +138,8 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
             f" The estimate sits on the edge of the ROPE; far more data would be needed to settle {question}."
         )
     extra = (factor - 1) * e.n_arm
+    if extra < 1:
+        return f" If the estimates hold, slightly more data would settle {question}."
     return (
         f" If the estimates hold, about {factor:.1f}× the current sample "
         f"(roughly {extra:,.0f} more units per arm) would settle {question}."

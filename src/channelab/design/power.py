@@ -325,7 +325,7 @@ def resolve_baselines(spec: Spec) -> Baselines:
     sources = dict.fromkeys(values, "plan.baselines")
     clusters: dict[str, tuple[float, float, float]] = {}
     pilot = spec.plan.pilot
-    if pilot is None:
+    if pilot is None or pilot.path is None:  # a pilot always has a path (Plan checks it)
         return Baselines(values, sources, clusters)
     path = spec.resolve_path(pilot.path)
     with open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}") as source:

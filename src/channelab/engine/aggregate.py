@@ -5,11 +5,22 @@ Written once in DuckDB's dialect; Spark runs the same text rendered by sqlglot.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
-from channelab.cells import Cells, MetricCells
-from channelab.engine.source import ROWS, Source, frame_source, metric_value, quote
+from channelab.cells import Cells, FunnelCounts, MetricCells
+from channelab.engine.source import (
+    HURDLE_STATS,
+    ROWS,
+    Source,
+    aggregate_columns,
+    frame_source,
+    metric_value,
+    number,
+    quote,
+)
 from channelab.spec import Metric, Spec
 
 #: Prefix of the cell-key aliases in the aggregation queries; chosen not to clash with data columns.
@@ -21,7 +32,8 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
 
     With ``weight`` (a column of non-negative weights, e.g. from matching), every statistic is
     a weighted sum and rows of weight 0 are left out: integer weights give exactly the cells
-    of the rows repeated that many times.
+    of the rows repeated that many times. Aggregated rows (``data.layout: aggregated``) are
+    summed statistic by statistic, so they give exactly the cells of the unit rows behind them.
     """
     cluster = spec.unit.randomised_by
     keys = [spec.arm_column, *spec.covariates, *([cluster] if cluster else [])]
@@ -29,16 +41,8 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
     where = f"WHERE {w} > 0" if weight else ""
-    aggs = [f"fsum({w}) AS n"]
-    for m in spec.metrics:
-        y = metric_value(m)
-        aggs += [f"fsum({w} * {y}) AS {m.name}__total", f"fsum({w} * {y} * {y}) AS {m.name}__sum_sq"]
-        if m.type == "revenue":
-            aggs += [
-                f"coalesce(fsum({w}) FILTER (WHERE {y} > 0), 0) AS {m.name}__n_pos",
-                f"coalesce(fsum({w} * ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log",
-                f"coalesce(fsum({w} * ln({y}) * ln({y})) FILTER (WHERE {y} > 0), 0) AS {m.name}__sum_log_sq",
-            ]
+    per_row = _row_statistics(spec, source.columns)
+    aggs = [f"fsum({w} * {expr}) AS {alias}" for alias, expr in per_row.items()]
     by = ", ".join(str(i + 1) for i in range(len(keys)))  # ordinals: portable to Spark
     table = source.df(f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY {by} ORDER BY {by}")
 
@@ -50,17 +54,27 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         levels[cov], level_idx[cov] = _codes(table[alias])
     clusters, cluster_idx = _codes(table[key_names[-1]]) if cluster else ((), None)
 
-    def stat(m: Metric, name: str) -> np.ndarray:
-        return table[f"{m.name}__{name}"].to_numpy(dtype=np.float64)
+    def stat(m: Metric, name: str) -> np.ndarray | None:
+        alias = f"{m.name}__{name}"
+        return table[alias].to_numpy(dtype=np.float64) if alias in table else None
 
     metrics: dict[str, MetricCells] = {}
     for m in spec.metrics:
-        extra: dict[str, np.ndarray] = {}
+        extra: dict[str, np.ndarray | None] = {}
         if m.type == "revenue":
-            extra = {name: stat(m, name) for name in ("n_pos", "sum_log", "sum_log_sq")}
-        elif m.type == "count":
-            extra = _frequency_table(source, m, table, key_sql, key_names, w, where)
-        metrics[m.name] = MetricCells(metric=m, total=stat(m, "total"), sum_sq=stat(m, "sum_sq"), **extra)
+            extra = {name: stat(m, name) for name in HURDLE_STATS}
+        elif m.type == "count" and not _aggregated(spec):
+            extra = dict(_frequency_table(source, m, table, key_sql, key_names, w, where))
+        total = stat(m, "total")
+        assert total is not None
+        sum_sq = stat(m, "sum_sq")
+        metrics[m.name] = MetricCells(
+            metric=m,
+            total=total,
+            sum_sq=np.full_like(total, np.nan) if sum_sq is None else sum_sq,
+            trials=stat(m, "trials"),
+            **extra,
+        )
 
     return Cells(
         arms=arms,
@@ -71,7 +85,116 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         metrics=metrics,
         clusters=clusters,
         cluster_idx=cluster_idx,
+        funnel=_funnel_counts(source, spec, w, where),
     )
+
+
+def _aggregated(spec: Spec) -> bool:
+    return spec.data is not None and spec.data.layout == "aggregated"
+
+
+def _row_statistics(spec: Spec, columns: Collection[str]) -> dict[str, str]:
+    """Per statistic alias, the SQL of one row's contribution: a unit's, or an aggregated row's."""
+    out = {}
+    by_name = {m.name: m for m in spec.metrics}
+    if _aggregated(spec):
+        assert spec.data is not None
+        out["n"] = number(spec.data.units)
+        for m in spec.metrics:
+            present, _ = aggregate_columns(m, columns)
+            stats = {stat: number(col) for stat, col in present.items()}
+            if m.type == "binary":  # y² = y for 0/1 values
+                stats["sum_sq"] = stats["total"]
+            if m.denominator is not None:
+                stats["trials"] = number(by_name[m.denominator].source_column)
+            out.update({f"{m.name}__{stat}": expr for stat, expr in stats.items()})
+        return out
+    out["n"] = "1.0"
+    for m in spec.metrics:
+        y = metric_value(m)
+        out[f"{m.name}__total"] = y
+        out[f"{m.name}__sum_sq"] = f"{y} * {y}"
+        if m.type == "revenue":
+            out[f"{m.name}__n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
+            out[f"{m.name}__sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
+            out[f"{m.name}__sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
+        if m.denominator is not None:
+            out[f"{m.name}__trials"] = (
+                f"(CASE WHEN {metric_value(by_name[m.denominator])} > 0 THEN 1.0 ELSE 0.0 END)"
+            )
+    return out
+
+
+def funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
+    """(engagement, outcome) pairs whose follow-through the data can show.
+
+    From unit rows every engagement metric with every binary or count outcome; from aggregated
+    rows only an outcome measured among an engagement metric (``denominator``).
+    """
+    engagement = [m for m in spec.metrics if m.role == "engagement"]
+    outcomes = [m for m in spec.metrics if m.role == "outcome" and m.type in ("binary", "count")]
+    if _aggregated(spec):
+        return [(e, o) for o in outcomes for e in engagement if o.denominator == e.name]
+    return [(e, o) for e in engagement for o in outcomes]
+
+
+def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[FunnelCounts, ...]:
+    """Per arm, the engaged units and those of them who took each outcome step (one query)."""
+    pairs = funnel_pairs(spec)
+    if not pairs:
+        return ()
+    aggs = []
+    for i, (e, o) in enumerate(pairs):
+        if _aggregated(spec):
+            aggs += [f"fsum({number(e.source_column)}) AS e{i}", f"fsum({number(o.source_column)}) AS eo{i}"]
+            continue
+        engaged, took = f"{metric_value(e)} > 0", f"{metric_value(o)} > 0"
+        for alias, cond in (
+            (f"e{i}", engaged),
+            (f"eo{i}", f"{engaged} AND {took}"),
+            (f"u{i}", f"NOT ({engaged})"),
+            (f"uo{i}", f"NOT ({engaged}) AND {took}"),
+        ):
+            aggs.append(f"fsum(CASE WHEN {cond} THEN {w} ELSE 0.0 END) AS {alias}")
+    arm = f"CAST({quote(spec.arm_column)} AS VARCHAR)"
+    table = source.df(f"SELECT {arm} AS {_KEY}arm, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY 1")
+    table = table.set_index(f"{_KEY}arm").reindex(spec.arm_order)
+
+    def col(alias: str) -> np.ndarray | None:
+        return table[alias].to_numpy(dtype=np.float64) if alias in table else None
+
+    out = []
+    for i, (e, o) in enumerate(pairs):
+        reached, both = col(f"e{i}"), col(f"eo{i}")
+        assert reached is not None
+        assert both is not None
+        out.append(FunnelCounts(e.name, o.name, reached, both, col(f"u{i}"), col(f"uo{i}")))
+    return tuple(out)
+
+
+def summary_cells(spec: Spec) -> Cells:
+    """The cells of a published per-arm table (``data.summaries``): one cell per arm.
+
+    A proportion p of n gives n·p successes; a mean and sd give Σ y = n·mean and
+    Σ y² = (n − 1)·sd² + n·mean², the statistics the model of cell means needs.
+    """
+    assert spec.data is not None
+    assert spec.data.summaries is not None
+    table = spec.data.summaries
+    arms = tuple(spec.arm_order)
+    n = np.array([table[a].n.value for a in arms], dtype=np.float64)
+    metrics = {}
+    for m in spec.metrics:
+        given = [table[a].metrics[m.name] for a in arms]
+        if m.type == "binary":
+            total = n * np.array([g.proportion.value for g in given if g.proportion is not None])
+            sum_sq = total
+        else:
+            mean = np.array([g.mean.value for g in given if g.mean is not None])
+            sd = np.array([g.sd.value for g in given if g.sd is not None])
+            total, sum_sq = n * mean, (n - 1) * sd**2 + n * mean**2
+        metrics[m.name] = MetricCells(metric=m, total=total, sum_sq=sum_sq)
+    return Cells(arms=arms, arm_idx=np.arange(len(arms)), levels={}, level_idx={}, n=n, metrics=metrics)
 
 
 def _codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:

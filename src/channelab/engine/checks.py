@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
 from scipy import stats
 
 from channelab.engine.duck import delimiter_hint
-from channelab.engine.source import MAX_MAGNITUDE, ROWS, Source, metric_value, quote
+from channelab.engine.source import (
+    MAX_MAGNITUDE,
+    ROWS,
+    Source,
+    aggregate_columns,
+    metric_value,
+    number,
+    quote,
+)
 from channelab.errors import DataError
 from channelab.spec import Metric, Spec
 
@@ -50,6 +59,9 @@ class CheckReport:
     planned_shares: dict[str, float]
     srm_p: float
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    #: Metrics fitted with another likelihood than the spec's, because the data cannot support
+    #: it (aggregated counts hold no per-unit frequencies): metric name -> likelihood used.
+    fallbacks: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -72,7 +84,12 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
         example rows, and saying what to do.
     """
     _require_columns(source, spec)
-    row_rules = _missing_value_rules(spec) + [r for m in spec.metrics for r in _metric_value_rules(m)]
+    aggregated = _layout(spec) == "aggregated"
+    row_rules = _missing_value_rules(spec, source.columns)
+    if aggregated:
+        row_rules += _aggregate_rules(spec, source.columns)
+    else:
+        row_rules += [r for m in spec.metrics for r in _metric_value_rules(m)] + _denominator_rules(spec)
     findings = _apply_row_rules(source, row_rules)
     arm_counts, arm_findings = _arm_labels(source, spec)
     findings += arm_findings
@@ -80,14 +97,16 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
     findings += _split_clusters(source, spec)
     findings += _covariate_levels(source, spec)
     findings += _confounded_covariates(source, spec)
-    srm_p, srm = _sample_ratio(spec, arm_counts)
+    srm_p, srm = sample_ratio(spec, arm_counts)
     findings += srm
+    fallbacks, notes = _fallbacks(spec, source.columns) if aggregated else ({}, [])
     report = CheckReport(
         n_rows=source.n_rows,
         arm_counts=arm_counts,
-        planned_shares=spec.planned_shares(),
+        planned_shares=spec.planned_shares() if spec.shares_known else {},
         srm_p=srm_p,
-        findings=tuple(findings),
+        findings=tuple(findings + notes),
+        fallbacks=fallbacks,
     )
     if report.errors:
         lines = "\n".join(f"  - {f.message}" for f in report.errors)
@@ -127,8 +146,80 @@ def _apply_row_rules(source: Source, rules: list[_RowRule]) -> list[Finding]:
 # ---- individual checks --------------------------------------------------------------------
 
 
-def _used_columns(spec: Spec) -> list[str]:
-    cols = [spec.arm_column, *(m.source_column for m in spec.metrics), *spec.covariates]
+def summary_checks(spec: Spec) -> CheckReport:
+    """What can be said of a published per-arm table (``data.summaries``) before fitting.
+
+    Its values were checked when the spec was read; what cannot be checked, and which numbers
+    are assumed rather than published, become notes in the report.
+    """
+    assert spec.data is not None
+    table = spec.data.summaries
+    assert table is not None
+    counts = {a: round(table[a].n.value) for a in spec.arm_order}
+    assumed = [
+        f"{a} {what}: {r.value:g} ({r.assumed})"
+        for a in spec.arm_order
+        for what, r in [
+            ("n", table[a].n),
+            *[
+                (f"{k} {field}", getattr(summary, field))
+                for k, summary in table[a].metrics.items()
+                for field in ("proportion", "mean", "sd")
+            ],
+        ]
+        if r is not None and r.assumed is not None
+    ]
+    findings = [
+        Finding(
+            "published_summaries",
+            "info",
+            "from published summaries: per-arm sizes, proportions, means and sds, as the paper gives "
+            "them; duplicates, arm labels, single values and the sample ratio cannot be checked",
+        )
+    ]
+    if assumed:
+        findings.append(
+            Finding(
+                "assumed_values", "warning", "assumed, not published: " + "; ".join(assumed), len(assumed)
+            )
+        )
+    fallbacks = {
+        m.name: "cell_means"
+        for m in spec.metrics
+        if m.type == "count" and m.count_likelihood == "negative_binomial"
+    }
+    findings += [
+        Finding(
+            "likelihood",
+            "info",
+            f"metric {k!r} is fitted as cell means (from each arm's mean and sd); the negative binomial "
+            "needs each unit's count",
+        )
+        for k in fallbacks
+    ]
+    return CheckReport(
+        n_rows=len(counts),
+        arm_counts=counts,
+        planned_shares=spec.planned_shares() if spec.shares_known else {},
+        srm_p=float("nan"),
+        findings=tuple(findings),
+        fallbacks=fallbacks,
+    )
+
+
+def _layout(spec: Spec) -> str:
+    return spec.data.layout if spec.data is not None else "rows"
+
+
+def _used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
+    cols = [spec.arm_column]
+    if _layout(spec) == "aggregated":
+        assert spec.data is not None
+        cols.append(spec.data.units)
+        cols += [c for m in spec.metrics for c in aggregate_columns(m, columns)[0].values()]
+    else:
+        cols += [m.source_column for m in spec.metrics]
+    cols += spec.covariates
     if spec.unit.id:
         cols.insert(0, spec.unit.id)
     if spec.unit.randomised_by:
@@ -140,13 +231,30 @@ def _used_columns(spec: Spec) -> list[str]:
 
 def _require_columns(source: Source, spec: Spec) -> None:
     have = list(source.columns)
-    missing = [c for c in _used_columns(spec) if c not in source.columns]
+    if _layout(spec) == "aggregated":
+        stats = [
+            f"{c!r} (metric {m.name!r}, {m.type})"
+            for m in spec.metrics
+            for c in aggregate_columns(m, have)[1]
+        ]
+        if stats:
+            raise DataError(
+                f"{source.path}: aggregated rows lack the statistic column(s) {', '.join(stats)}. "
+                "Each row needs the metric's sum in its own column, Σ y² in '<column>_sum_sq' "
+                "(continuous, revenue) and, for the lognormal hurdle, '<column>_n_pos', "
+                "'<column>_sum_log' and '<column>_sum_log_sq'. Add them to the export, or choose a "
+                f"likelihood the statistics support. Its columns are: {', '.join(have)}."
+            )
+    missing = [c for c in _used_columns(spec, have) if c not in source.columns]
     if missing:
         hints = [f"{c!r}" + (f" ({hint})" if (hint := _closest(c, have)) else "") for c in missing]
         raise DataError(
             f"{source.path}: the spec uses column(s) {', '.join(hints)} that the file does not have. "
             f"Its columns are: {', '.join(have)}."
-            + (delimiter_hint(have, spec.data.delimiter) or " Fix the column names in the experiment file.")
+            + (
+                delimiter_hint(have, spec.data.delimiter if spec.data else ",")
+                or " Fix the column names in the experiment file."
+            )
         )
 
 
@@ -168,7 +276,7 @@ def _examples(source: Source, condition: str, value: str) -> str:
     return ", ".join(where + ("" if v is None else f" ({shown(v)})") for where, v in rows)
 
 
-def _missing_value_rules(spec: Spec) -> list[_RowRule]:
+def _missing_value_rules(spec: Spec, columns: Collection[str]) -> list[_RowRule]:
     return [
         _RowRule(
             "missing_values",
@@ -177,14 +285,20 @@ def _missing_value_rules(spec: Spec) -> list[_RowRule]:
             f"column {col!r} is empty",
             "Fill them in, or remove those units from the export and say why",
         )
-        for col in _used_columns(spec)
+        for col in _used_columns(spec, columns)
     ]
 
 
 def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Finding]]:
+    """Units per arm label (rows, or the sum of the units column of aggregated rows)."""
     arm = quote(spec.arm_column)
+    units = (
+        f"CAST(coalesce(fsum({number(spec.data.units)}), 0) AS BIGINT)"
+        if spec.data is not None and spec.data.layout == "aggregated"
+        else "count(*)"
+    )
     rows = source.fetchall(
-        f"SELECT CAST({arm} AS VARCHAR), count(*) FROM {ROWS} WHERE {arm} IS NOT NULL GROUP BY 1 ORDER BY 1"
+        f"SELECT CAST({arm} AS VARCHAR), {units} FROM {ROWS} WHERE {arm} IS NOT NULL GROUP BY 1 ORDER BY 1"
     )
     counts = {str(a): int(n) for a, n in rows}
     out = []
@@ -256,7 +370,156 @@ def _metric_value_rules(metric: Metric) -> list[_RowRule]:
     ]
 
 
+def _denominator_rules(spec: Spec) -> list[_RowRule]:
+    """A unit cannot take a later step (enrol) without the earlier one (click)."""
+    by_name = {m.name: m for m in spec.metrics}
+    out = []
+    for m in spec.metrics:
+        if m.denominator is None:
+            continue
+        d = by_name[m.denominator]
+        out.append(
+            _RowRule(
+                "funnel",
+                f"{metric_value(m)} > 0 AND NOT coalesce({metric_value(d)} > 0, false)",
+                m.source_column,
+                f"column {m.source_column!r} (metric {m.name!r}, measured among {d.name!r}) is above 0 "
+                f"where {d.source_column!r} is not",
+                f"A unit cannot reach {m.display!r} without {d.display!r}; fix the funnel data, or remove "
+                "the metric's denominator",
+            )
+        )
+    return out
+
+
+def _aggregate_rules(spec: Spec, columns: Collection[str]) -> list[_RowRule]:
+    """Impossible values in aggregated rows: each names the column, the row and what to fix."""
+    assert spec.data is not None
+    units_col = spec.data.units
+    units = number(units_col)
+    rules: list[tuple[str, str, str, str]] = [  # (column, condition, what, fix)
+        *_number_rules(units_col, "units column"),
+        (
+            units_col,
+            f"{units} < 0 OR {units} <> floor({units})",
+            "units column is not a whole number ≥ 0",
+            "It counts the units of the row",
+        ),
+    ]
+    by_name = {m.name: m for m in spec.metrics}
+    for m in spec.metrics:
+        present, _ = aggregate_columns(m, columns)
+        for stat, col in present.items():
+            rules += _number_rules(col, f"{_STAT_WORDS[stat]} of metric {m.name!r}")
+        total, what = number(present["total"]), f"sum of metric {m.name!r} ({m.type})"
+        if m.type in ("binary", "count"):
+            rules.append(
+                (
+                    present["total"],
+                    f"{total} <> floor({total})",
+                    f"{what} is not whole",
+                    "It counts units or events; export whole numbers",
+                )
+            )
+        if m.type != "continuous":
+            rules.append((present["total"], f"{total} < 0", f"{what} is negative", "Fix it at the source"))
+        if m.type == "binary":
+            bound, name = (units, units_col)
+            if m.denominator is not None:
+                d = by_name[m.denominator]
+                bound, name = number(d.source_column), d.source_column
+            rules.append(
+                (
+                    present["total"],
+                    f"{total} > {bound}",
+                    f"{what} is above {name!r}",
+                    f"Successes cannot outnumber {name!r}; check the two columns",
+                )
+            )
+        if "sum_sq" in present:
+            sq = number(present["sum_sq"])
+            rules.append(
+                (
+                    present["sum_sq"],
+                    f"{sq} * {units} < {total} * {total} * (1 - 1e-9) - 1e-9",
+                    f"Σ y² of metric {m.name!r} is below (Σ y)² / units",
+                    "No numbers have that; check that the column holds the sum of squares",
+                )
+            )
+        if "n_pos" in present:
+            k = number(present["n_pos"])
+            rules.append(
+                (
+                    present["n_pos"],
+                    f"{k} < 0 OR {k} <> floor({k}) OR {k} > {units}",
+                    f"count of positive amounts of metric {m.name!r} is not a whole number "
+                    "between 0 and the units",
+                    "Fix it at the source",
+                )
+            )
+    return [
+        _RowRule("aggregate_values", cond, col, f"column {col!r}: the {what}", fix)
+        for col, cond, what, fix in rules
+    ]
+
+
+_STAT_WORDS = {
+    "total": "sum",
+    "sum_sq": "Σ y²",
+    "n_pos": "count of positive amounts",
+    "sum_log": "Σ log y",
+    "sum_log_sq": "Σ (log y)²",
+}
+
+
+def _number_rules(column: str, what: str) -> list[tuple[str, str, str, str]]:
+    v, col = number(column), quote(column)
+    return [
+        (column, f"{col} IS NOT NULL AND {v} IS NULL", f"{what} is not a number", "Export plain numbers"),
+        (
+            column,
+            f"isnan({v}) OR abs({v}) > {MAX_MAGNITUDE:.0e}",
+            f"{what} is NaN, infinite or too large",
+            "Fix these values at the source",
+        ),
+    ]
+
+
+def _fallbacks(spec: Spec, columns: Collection[str]) -> tuple[dict[str, str], list[Finding]]:
+    """Count metrics whose negative binomial aggregated rows cannot support, and what replaces it."""
+    fallbacks, notes = {}, []
+    for m in spec.metrics:
+        if m.type == "count" and m.count_likelihood == "negative_binomial":
+            has_sq = "sum_sq" in aggregate_columns(m, columns)[0]
+            used = "cell_means" if has_sq else "poisson"
+            fallbacks[m.name] = used
+            why = (
+                "the normal model of cell means (from Σ y and Σ y²), which allows any spread"
+                if has_sq
+                else f"a Poisson model: its intervals are too narrow if the counts vary more than a "
+                f"Poisson's; add '{m.source_column}_sum_sq' (Σ y²) to fit cell means instead"
+            )
+            notes.append(
+                Finding(
+                    "likelihood",
+                    "info",
+                    f"metric {m.name!r} is fitted with {why}; the negative binomial needs each unit's "
+                    "count, which aggregated rows do not hold",
+                )
+            )
+    return fallbacks, notes
+
+
 def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
+    if _layout(spec) == "aggregated":
+        return [
+            Finding(
+                "unit_id",
+                "info",
+                "not checkable on aggregated rows: duplicated units, units in two arms, and missing "
+                "or impossible values of single units (the export's own checks must vouch for them)",
+            )
+        ]
     if not spec.unit.id:
         return [
             Finding(
@@ -406,13 +669,17 @@ def _confounded_covariates(source: Source, spec: Spec) -> list[Finding]:
     return out
 
 
-def _sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Finding]]:
+def sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Finding]]:
     """Chi-square test of the observed arm sizes against the planned allocation."""
     if spec.design == "matched":
         return float("nan"), [
             Finding(
                 "sample_ratio", "info", "no sample-ratio test: a matched design has no planned allocation"
             )
+        ]
+    if not spec.shares_known:
+        return float("nan"), [
+            Finding("sample_ratio", "info", "sample ratio not checked: the planned shares are unknown")
         ]
     if len(counts) != len(spec.arms):
         return float("nan"), []

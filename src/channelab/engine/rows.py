@@ -13,7 +13,9 @@ def open_source(spec: Spec) -> Source:
 
     Raises :class:`DataError` if the files are missing, empty, unreadable, or have no rows.
     """
+    path = spec.data_path  # raises SpecError when the spec names no data file
+    assert spec.data is not None
     where = f"data.path in {spec.source_path or 'the spec'}"
     if spec.engine == "spark":
-        return open_spark(spec.data_path, spec.data, where=where)
-    return open_file(spec.data_path, spec.data, where=where, memory_limit=spec.data.memory_limit)
+        return open_spark(path, spec.data, where=where)
+    return open_file(path, spec.data, where=where, memory_limit=spec.data.memory_limit)

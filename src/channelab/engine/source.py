@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +155,37 @@ def metric_value(metric: Metric) -> str:
         return number
     text = f"lower(trim(CAST({col} AS VARCHAR)))"
     return f"(CASE {text} WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE {number} END)"
+
+
+#: Statistics of positive amounts that aggregated revenue rows may carry (the lognormal hurdle's).
+HURDLE_STATS = ("n_pos", "sum_log", "sum_log_sq")
+
+
+def number(column: str) -> str:
+    """SQL for a column read as a DOUBLE, NULL where it is not a number."""
+    return f"TRY_CAST({quote(column)} AS DOUBLE)"
+
+
+def aggregate_columns(metric: Metric, columns: Collection[str]) -> tuple[dict[str, str], list[str]]:
+    """For aggregated rows: the columns of ``metric``'s statistics present, and those missing.
+
+    The metric's own column holds its sum (successes for binary); ``<column>_sum_sq`` holds
+    Σ y², and ``<column>_n_pos``, ``_sum_log``, ``_sum_log_sq`` the lognormal hurdle's
+    statistics. Missing means needed by the metric's likelihood but absent.
+    """
+    col = metric.source_column
+    wanted = {"total": col, **{stat: f"{col}_{stat}" for stat in ("sum_sq", *HURDLE_STATS)}}
+    needed = {"total"}
+    if metric.type in ("continuous", "revenue") or (
+        metric.type == "count" and metric.count_likelihood == "cell_means"
+    ):
+        needed.add("sum_sq")
+    if metric.type == "revenue" and metric.revenue_likelihood == "lognormal_hurdle":
+        needed.update(HURDLE_STATS)
+    if metric.type == "binary":
+        wanted = {"total": col}
+    present = {stat: c for stat, c in wanted.items() if c in columns}
+    return present, [wanted[stat] for stat in wanted if stat in needed and stat not in present]
 
 
 def literal(text: str) -> str:

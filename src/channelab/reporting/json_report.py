@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from channelab.analysis.results import Interval
     from channelab.design.plan import Design
     from channelab.pipeline import Analysis
     from channelab.replication.plan import ReplicationPlan
-    from channelab.spec import Spec
+    from channelab.spec import Metric, Spec
 
 
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
@@ -25,6 +26,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "hdi_prob": spec.hdi_prob,
         "n_units": analysis.cells.n_units,
         "design": spec.design,
+        "input": spec.input_kind,
         "unit": spec.unit.kind,
         "randomised_by": spec.unit.randomised_by or spec.unit.kind,
         "arm_pooling": spec.pools_arms,
@@ -73,6 +75,10 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                     "mcse": e.mcse_lift,
                     "noise_band": list(e.noise),
                 },
+                "ratio": {  # arm mean ÷ control mean: 1 + lift
+                    "mean": 1 + e.lift.mean,
+                    "hdi": [1 + e.lift.lower, 1 + e.lift.upper],
+                },
                 "abs_lift": {
                     "mean": e.abs_lift.mean,
                     "hdi": [e.abs_lift.lower, e.abs_lift.upper],
@@ -83,8 +89,23 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                 "more_data_factor": e.more_data_factor,
                 "no_events_in": list(e.no_events),  # there the estimate rests on the prior
                 "likelihood": _likelihood(analysis.spec, e.metric),
+                "denominator": _metric(spec, e.metric).denominator,
             }
             for e in eff.effects
+        ],
+        "follow_through": [
+            {
+                "arm": f.arm,
+                "engagement": f.engagement,
+                "outcome": f.outcome,
+                "engaged": f.engaged,
+                "took_outcome": f.took,
+                "rate": _iv(f.rate),
+                "rate_unengaged": None if f.unengaged is None else _iv(f.unengaged),
+                "lift": None if f.lift is None else _iv(f.lift),
+                "prob_below_control": f.prob_lower,
+            }
+            for f in eff.follow_through
         ],
         "segments": [
             {
@@ -110,9 +131,17 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def _iv(iv: Interval) -> dict[str, Any]:
+    return {"mean": iv.mean, "hdi": [iv.lower, iv.upper]}
+
+
+def _metric(spec: Spec, name: str) -> Metric:
+    return next(m for m in spec.metrics if m.name == name)
+
+
 def _likelihood(spec: Spec, metric: str) -> str:
     """The likelihood an effect's figures come from (``type`` or ``type:variant``)."""
-    m = next(m for m in spec.metrics if m.name == metric)
+    m = _metric(spec, metric)
     if m.type == "revenue":
         return f"revenue:{m.revenue_likelihood}"
     return f"count:{m.count_likelihood}" if m.type == "count" else m.type

@@ -13,6 +13,9 @@ was put in:
 - :func:`simulate_selection`: observational CRM data in which reps chose the engaged accounts
   (for matched designs); :func:`simulate_replication`: a replication of the UBC poppy study
   with or without the original effect. Their ``write_*`` twins write rows and truth.
+- :func:`simulate_funnel`: a click → enrol → pay funnel in which one arm engages more and
+  follows through less; :func:`daily_report` aggregates it per day and arm, as a platform
+  shares it, and :func:`write_funnel` writes that report with the truth.
 - :func:`calibrate`: coverage and verdict rates of channelab's own model over many simulated
   experiments.
 
@@ -30,6 +33,7 @@ import lazy_loader
 if TYPE_CHECKING:
     from channelab.simulate.ab import SimMetric, Truth, simulate_ab
     from channelab.simulate.calibrate import Calibration, calibrate
+    from channelab.simulate.funnel import daily_report, simulate_funnel, write_funnel
     from channelab.simulate.outreach import OutreachTruth, outreach_spec, simulate_outreach, write_simulation
     from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
     from channelab.simulate.selection import simulate_selection, write_selection
@@ -40,6 +44,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     submod_attrs={
         "ab": ["SimMetric", "Truth", "simulate_ab"],
         "calibrate": ["Calibration", "calibrate"],
+        "funnel": ["daily_report", "simulate_funnel", "write_funnel"],
         "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
         "selection": ["simulate_selection", "write_selection"],
@@ -56,11 +61,14 @@ __all__ = [
     "SimMetric",
     "Truth",
     "calibrate",
+    "daily_report",
     "outreach_spec",
     "simulate_ab",
+    "simulate_funnel",
     "simulate_outreach",
     "simulate_replication",
     "simulate_selection",
+    "write_funnel",
     "write_replication",
     "write_selection",
     "write_simulation",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 Role = Literal["engagement", "outcome", "revenue"]
 MetricType = Literal["binary", "count", "revenue", "continuous"]
 Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
-UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant"]
+UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant", "visitor", "user"]
 
 #: Funnel order used everywhere metrics are listed: engagement first, money last.
 FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2}

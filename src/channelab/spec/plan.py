@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from channelab.errors import SpecError
 from channelab.spec.base import Strict
@@ -66,6 +66,13 @@ class Plan(Strict):
     cluster_size_cv: Annotated[float, Field(ge=0)] = 0.0
     icc: Annotated[float, Field(ge=0, lt=1)] | None = None
     assurance: AssuranceSettings = AssuranceSettings()
+
+    @field_validator("pilot")
+    @classmethod
+    def _pilot_rows(cls, v: DataSource | None) -> DataSource | None:
+        if v is not None and (v.path is None or v.layout != "rows"):
+            raise ValueError("a pilot is a file of unit rows: give its path (no summaries or aggregates)")
+        return v
 
 
 class Assignment(Strict):

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from channelab.errors import SpecError
 from channelab.spec.base import FUNNEL_ORDER, Strict, suggest
 from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
-from channelab.spec.original import Original, Replication
+from channelab.spec.original import Original, OriginalArm, Replication
 from channelab.spec.plan import Assignment, Matching, Plan
 
 
@@ -24,7 +25,7 @@ class Spec(Strict):
     design: Literal["randomised", "matched"] = "randomised"
     engine: Literal["duckdb", "spark"] = "duckdb"
     unit: Unit = Unit()
-    data: DataSource
+    data: DataSource | None = None  # not needed to plan a replication
     arm_column: str
     control: str
     arms: dict[str, Arm]
@@ -125,8 +126,10 @@ class Spec(Strict):
                 problems.append(
                     "engine: matching runs in memory on the units; use engine: duckdb for a matched design"
                 )
-        if self.engine == "spark" and self.data.resolved_format == "duckdb":
+        if self.engine == "spark" and self.data is not None and self.data.resolved_format == "duckdb":
             problems.append("engine: Spark cannot read a DuckDB database; export the rows to Parquet")
+        problems += self._data_problems()
+        problems += self._denominator_problems()
         names = [m.name for m in self.metrics]
         for k in self.plan.baselines:
             if k not in names:
@@ -138,24 +141,108 @@ class Spec(Strict):
             raise ValueError("\n".join(problems))
         return self
 
+    def _data_problems(self) -> list[str]:
+        """What aggregated rows and published summaries cannot be combined with."""
+        d = self.data
+        if d is None:
+            return []
+        problems = []
+        kind = "aggregated rows" if d.layout == "aggregated" else "published summaries"
+        if d.layout == "aggregated" or d.summaries is not None:
+            if self.unit.id is not None:
+                problems.append(
+                    f"unit.id: {kind} hold many units per row, so there is no unit id; remove it "
+                    "(duplicate units cannot be checked, and the report says so)"
+                )
+            if self.design == "matched":
+                problems.append(f"design: matching needs one row per unit, not {kind}")
+        if d.summaries is None:
+            return problems
+        if self.covariates or self.unit.randomised_by:
+            problems.append(
+                "data.summaries: a per-arm table has no strata or clusters; remove covariates "
+                "and unit.randomised_by"
+            )
+        if self.engine == "spark":
+            problems.append("engine: published summaries need no engine; remove engine: spark")
+        problems += self._summary_problems("data.summaries", d.summaries, every_metric=True)
+        for i, m in enumerate(self.metrics):
+            if m.type == "revenue" and m.revenue_likelihood == "lognormal_hurdle":
+                problems.append(
+                    f"metrics.{i}.revenue_likelihood: a mean and sd per arm cannot fit the lognormal "
+                    "hurdle (it needs the amounts); use cell_means"
+                )
+        return problems
+
+    def _denominator_problems(self) -> list[str]:
+        problems: list[str] = []
+        seen: dict[str, Metric] = {}
+        for i, m in enumerate(self.metrics):
+            if m.denominator is not None:
+                where = f"metrics.{i}.denominator"
+                earlier = seen.get(m.denominator)
+                if m.type != "binary":
+                    problems.append(
+                        f"{where}: only a binary metric can be measured among the units of an earlier "
+                        f"stage; {m.name!r} is {m.type}"
+                    )
+                elif earlier is None:
+                    problems.append(
+                        f"{where}: got {m.denominator!r}, but expected a metric listed before {m.name!r}"
+                        + suggest(m.denominator, list(seen))
+                    )
+                elif earlier.type not in ("binary", "count"):
+                    problems.append(
+                        f"{where}: {m.denominator!r} is {earlier.type}; a denominator counts units "
+                        "(binary, or a count whose sum is the units reaching that stage)"
+                    )
+                elif self.data is not None and self.data.summaries is not None:
+                    problems.append(f"{where}: not available with published summaries")
+            seen[m.name] = m
+        return problems
+
     def _original_problems(self, names: list[str]) -> list[str]:
         o = self.original
         if o is None:
             return []
         problems = []
-        arms = list(self.arms)
         for i, a in enumerate(o.contrast):
             if a not in o.arms:
                 problems.append(
                     f"original.contrast.{i}: {a!r} has no published numbers under original.arms"
                     + suggest(a, list(o.arms))
                 )
-        for a, arm in o.arms.items():
-            where = f"original.arms.{a}"
+        problems += self._summary_problems("original.arms", o.arms, every_metric=False)
+        primary = self.replication.primary
+        if primary is not None and primary not in names:
+            problems.append(f"replication.primary: {primary!r} is not a metric" + suggest(primary, names))
+        return problems
+
+    def _summary_problems(
+        self, key: str, arms_given: dict[str, OriginalArm], *, every_metric: bool
+    ) -> list[str]:
+        """Problems of a per-arm table of published numbers (``original.arms``, ``data.summaries``)."""
+        names = [m.name for m in self.metrics]
+        arms = list(self.arms)
+        problems = []
+        if every_metric:
+            problems += [
+                f"{key}: arm {a!r} has no summaries; give its n and metrics"
+                for a in arms
+                if a not in arms_given
+            ]
+        for a, arm in arms_given.items():
+            where = f"{key}.{a}"
             if a not in arms:
                 problems.append(f"{where}: {a!r} is not an arm of this spec" + suggest(a, arms))
             if arm.n.value < 2:
                 problems.append(f"{where}.n: got {arm.n.value:g}, but expected at least 2 participants")
+            if every_metric:
+                problems += [
+                    f"{where}.metrics.{k}: missing; give the published (or an assumed) summary"
+                    for k in names
+                    if k not in arm.metrics
+                ]
             for k, summary in arm.metrics.items():
                 metric = next((m for m in self.metrics if m.name == k), None)
                 if metric is None:
@@ -176,9 +263,8 @@ class Spec(Strict):
                         f"{where}.metrics.{k}.sd: a {metric.type} metric needs the sd (> 0); give the "
                         "published one or an assumed one, {value: 1.2, assumed: why}"
                     )
-        primary = self.replication.primary
-        if primary is not None and primary not in names:
-            problems.append(f"replication.primary: {primary!r} is not a metric" + suggest(primary, names))
+                elif metric.type != "continuous" and summary.mean.value < 0:
+                    problems.append(f"{where}.metrics.{k}.mean: a {metric.type} cannot be negative")
         return problems
 
     # ---- derived views -------------------------------------------------------------------
@@ -225,7 +311,31 @@ class Spec(Strict):
     @property
     def data_path(self) -> Path:
         """Absolute path of the data file, resolved against the spec's own folder."""
+        if self.data is None or self.data.path is None:
+            raise SpecError(f"{self.source_path or 'the spec'}: it names no data file (data.path)")
         return self.resolve_path(self.data.path)
+
+    def with_likelihoods(self, likelihoods: dict[str, str]) -> Spec:
+        """The spec with the count likelihoods of the named metrics replaced (data fallbacks)."""
+        metrics = [
+            m.model_copy(update={"count_likelihood": likelihoods[m.name]}) if m.name in likelihoods else m
+            for m in self.metrics
+        ]
+        return self.model_copy(update={"metrics": metrics})
+
+    @property
+    def input_kind(self) -> Literal["unit rows", "aggregated rows", "published summaries", "none"]:
+        """What the data are: one row per unit, aggregated rows, or a paper's per-arm table."""
+        if self.data is None:
+            return "none"
+        if self.data.summaries is not None:
+            return "published summaries"
+        return "aggregated rows" if self.data.layout == "aggregated" else "unit rows"
+
+    @property
+    def shares_known(self) -> bool:
+        """Whether every arm has a planned share (none is ``unknown``)."""
+        return all(a.share != "unknown" for a in self.arms.values())
 
     def resolve_path(self, p: Path) -> Path:
         """``p`` resolved against the spec's own folder when relative."""
@@ -243,9 +353,20 @@ class Spec(Strict):
         return self.priors.merged(metric.priors)
 
     def planned_shares(self) -> dict[str, float]:
-        """Planned allocation of units to arms, normalised to sum to one."""
-        total = math.fsum(a.share for a in self.arms.values())
-        return {k: a.share / total for k, a in self.arms.items()}
+        """Planned allocation of units to arms, normalised to sum to one.
+
+        Raises :class:`SpecError` when a share is ``unknown`` (see :attr:`shares_known`).
+        """
+        shares = {k: a.share for k, a in self.arms.items()}
+        known = {k: v for k, v in shares.items() if v != "unknown"}
+        if len(known) < len(shares):
+            unknown = [k for k in shares if k not in known]
+            raise SpecError(
+                f"{self.source_path or 'the spec'}: arms {unknown} have share: unknown; planning and "
+                "assigning need each arm's planned share (e.g. share: 1)"
+            )
+        total = math.fsum(known.values())
+        return {k: v / total for k, v in known.items()}
 
     @property
     def display_title(self) -> str:

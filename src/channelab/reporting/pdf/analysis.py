@@ -56,6 +56,7 @@ from channelab.reporting.pdf.layout import (
     fmt_rope,
     fmt_span,
     grid_style,
+    grid_table,
     literal_text,
     para,
     render,
@@ -117,6 +118,11 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             f"{int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} treated {spec.unit.kind}s "
             f"matched to {int((~kept['treated']).sum()):,} untreated on {', '.join(spec.matching_covariates)}"
         )
+    kind = spec.input_kind
+    if kind == "published summaries":
+        design += "  ·  from published summaries (per-arm n, proportions, means and sds), not unit data"
+    elif kind == "aggregated rows":
+        design += "  ·  from aggregated rows (counts and sums per row)"
     out: list[Flowable] = [
         para(spec.display_title, st["title"]),
         para(spec.description.strip(), st["lead"]),
@@ -158,8 +164,62 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             "rows are shown for context: only outcome and revenue decide a real lift.",
             st["small"],
         ),
+        *_follow_through_section(analysis, st),
     ]
     return out
+
+
+def _follow_through_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Of the engaged, how many took the costly step, per arm: the slacktivism number itself."""
+    items = analysis.effects.follow_through
+    if not items:
+        return []
+    mass = interval_label(analysis.effects.hdi_prob)
+    with_unengaged = any(f.unengaged is not None for f in items)
+    rows = [
+        [
+            "Arm",
+            "Engaged on",
+            "Went on to",
+            "Engaged",
+            f"Follow-through ({mass})",
+            *(["Not engaged"] if with_unengaged else []),
+            f"vs {analysis.spec.control} ({mass})",
+        ]
+    ]
+    for f in items:
+        rows.append(
+            [
+                f.arm,
+                f.engagement_label,
+                f.outcome_label,
+                f"{f.took:,.0f} of {f.engaged:,.0f}",
+                f"{pct(f.rate.mean)} ({pct(f.rate.lower)} to {pct(f.rate.upper)})",
+                *(["–" if f.unengaged is None else f"{pct(f.unengaged.mean)}"] if with_unengaged else []),
+                "–"
+                if f.lift is None
+                else f"{pct(f.lift.mean, sign=True)} ({fmt_span(f.lift.lower, f.lift.upper)})",
+            ]
+        )
+    weights = [2.2, 2.2, 2.2, 1.8, 2.6, *([1.4] if with_unengaged else []), 2.8]
+    return [
+        Spacer(1, 0.2 * cm),
+        KeepTogether(
+            [
+                para("Follow-through: of the engaged, who took the costly step?", st["h1"]),
+                grid_table(rows, weights, st),
+            ]
+        ),
+        Spacer(1, 0.15 * cm),
+        para(
+            "Follow-through is the share of the units an arm engaged who then took the outcome step: "
+            "an arm can raise engagement and lower this share, the slacktivism pattern. It describes "
+            "each arm's engaged pool (an arm that engages more people engages different people), so "
+            "its change is a description, not a causal effect on the same people. Not engaged: the "
+            "same share among the units who did not engage.",
+            st["small"],
+        ),
+    ]
 
 
 #: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
@@ -222,7 +282,7 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         "P(in ROPE) is the probability that the change is too small to matter. Change per unit "
         "is the absolute difference (pp = percentage points). The relative interval is taken on "
         "the log of the ratio, so it agrees with the change per unit about zero."
-        + "".join(f" {_revenue_model_note(m)}" for m in analysis.spec.metrics if m.type == "revenue")
+        + "".join(f" {note}" for m in analysis.spec.metrics if (note := _model_note(m, analysis)))
     )
     return [
         para("Effects, metric by metric", st["h1"]),
@@ -233,8 +293,16 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     ]
 
 
-def _revenue_model_note(metric: Metric) -> str:
-    """Which model a revenue figure comes from, in a sentence."""
+def _model_note(metric: Metric, analysis: Analysis) -> str:
+    """Which model a figure comes from, in a sentence, where it is not the obvious one."""
+    if metric.name in analysis.checks.fallbacks:
+        return (
+            f"{metric.display.capitalize()} is fitted as {metric.count_likelihood.replace('_', ' ')}, "
+            "not the negative binomial the spec asks for: the data hold no per-unit counts (see the "
+            "data checks)."
+        )
+    if metric.type != "revenue":
+        return ""
     if metric.revenue_likelihood == "cell_means":
         return (
             f"{metric.display.capitalize()} is modelled as a mean per unit (a normal likelihood of "

@@ -30,8 +30,9 @@ _PRIOR_MEANINGS = {
     "counts and amounts), centred on the pooled observed level.",
     "arm_mu": "Where each arm's effect is centred before seeing data, on the link scale; 0 "
     "means no effect is expected (an earlier study's estimate may be entered instead).",
-    "arm_sd": "How large an arm's effect may plausibly be on the link scale; 1 allows an arm "
-    "to change odds or means up to about 7-fold either way.",
+    "arm_sd": "How large an arm's effect may plausibly be on the link scale (the standardised "
+    "scale for means); 2.5, the default, is weakly informative: it barely shrinks even a small "
+    "study's estimate.",
     "covariate_sd": "Spread of the stratum (covariate) effects, which sum to zero across the "
     "levels of each covariate.",
     "sigma_sd": "Half-normal scale for the spread of log amounts (revenue) or of standardised "
@@ -108,7 +109,7 @@ def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
     """Appendix A: every data check, its result and what it found."""
     checks = analysis.checks
     total = sum(checks.arm_counts.values())
-    planned = analysis.spec.design != "matched"
+    planned = bool(checks.planned_shares)
     counts = [["Arm", "Units", "Share"] + (["Planned share", "Expected units"] if planned else [])]
     counts += [
         [arm, f"{n:,}", f"{100 * n / total:.2f} %"]
@@ -124,9 +125,11 @@ def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
     summary = f"{checks.n_rows:,} rows read; no row was dropped. " + (
         f"Sample-ratio test (chi-square of the arm sizes against the planned allocation): "
         f"p = {checks.srm_p:.3g}, flagged below {SRM_ALPHA:g}."
-        if planned
+        if planned and checks.srm_p == checks.srm_p  # not NaN: the test ran
         else "No sample-ratio test: in a matched design nobody planned the arm sizes. "
         "Arm sizes are those of the data before matching."
+        if analysis.spec.design == "matched"
+        else "No sample-ratio test (see the findings below)."
     )
     return [
         para("Appendix A. Data checks", st["h1"]),
