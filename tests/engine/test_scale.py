@@ -25,6 +25,7 @@ from channelab.engine.source import ROWS, frame_source, to_spark, watch
 from channelab.errors import DataError, SpecError
 from channelab.simulate.ab import SimMetric, simulate_ab
 from channelab.spec import load_spec
+from helpers import DATA, EXPERIMENTS
 
 METRICS = [
     {"name": "clicks", "role": "engagement", "type": "count"},
@@ -314,3 +315,18 @@ def test_engine_override_is_validated_like_the_spec(tmp_path: Path):
     spec.write_text(text)
     with pytest.raises(SpecError, match=r"engine: matching runs in memory on the units; use engine: duckdb"):
         run_experiment(spec, out_dir=tmp_path, engine="spark")
+
+
+@needs_spark
+def test_spark_reads_aggregated_funnels_as_duckdb_does(tmp_path: Path):
+    from channelab.pipeline import validate
+
+    spec = yaml.safe_load((EXPERIMENTS / "course_funnel_daily.yaml").read_text())
+    spec["data"]["path"] = str(DATA / "course_funnel_daily.csv")
+    (tmp_path / "duck.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "spark.yaml").write_text(yaml.safe_dump({**spec, "engine": "spark"}))
+    duck, spark = (validate(load_spec(tmp_path / f"{e}.yaml")).cells for e in ("duck", "spark"))
+    assert_same_cells(duck, spark)
+    for name in ("enrolled", "paid"):
+        np.testing.assert_array_equal(duck.metrics[name].trials, spark.metrics[name].trials)
+    np.testing.assert_array_equal(duck.funnel[0].engaged_outcome, spark.funnel[0].engaged_outcome)
