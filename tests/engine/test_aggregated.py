@@ -229,3 +229,26 @@ def test_unknown_shares_skip_the_sample_ratio_test_and_say_why(write_experiment)
 
     with pytest.raises(SpecError, match="share: unknown; planning and assigning need"):
         spec.planned_shares()
+
+
+def test_a_lognormal_hurdle_without_its_statistics_falls_back_to_cell_means(tmp_path):
+    rows = pd.DataFrame({"arm": ["control", "a"] * 50, "spend": (np.arange(100) % 5) * 10.0})
+    spec = {
+        "name": "hurdle",
+        "arm_column": "arm",
+        "control": "control",
+        "arms": ["control", "a"],
+        "metrics": [
+            {"name": "spend", "role": "revenue", "type": "revenue", "revenue_likelihood": "lognormal_hurdle"}
+        ],
+    }
+    _, agg = write_pair(tmp_path, spec, rows, {"spend": "revenue"})
+    assert validate(agg).checks.fallbacks == {}  # the statistics are there: the hurdle is fitted
+    table = pd.read_csv(tmp_path / "agg.csv")
+    table.drop(columns=["spend_n_pos", "spend_sum_log", "spend_sum_log_sq"]).to_csv(
+        tmp_path / "agg.csv", index=False
+    )
+    checked = validate(load_spec(tmp_path / "agg.yaml"))
+    assert checked.spec.metrics[0].revenue_likelihood == "cell_means"
+    note = next(f.message for f in checked.checks.findings if f.check == "likelihood")
+    assert "the lognormal hurdle needs 'spend_n_pos'" in note

@@ -18,6 +18,7 @@ from scipy import stats
 
 from channelab.engine.duck import delimiter_hint
 from channelab.engine.source import (
+    HURDLE_STATS,
     MAX_MAGNITUDE,
     ROWS,
     Source,
@@ -486,27 +487,31 @@ def _number_rules(column: str, what: str) -> list[tuple[str, str, str, str]]:
 
 
 def _fallbacks(spec: Spec, columns: Collection[str]) -> tuple[dict[str, str], list[Finding]]:
-    """Count metrics whose negative binomial aggregated rows cannot support, and what replaces it."""
+    """Likelihoods aggregated rows cannot support, what replaces each, and a note saying so."""
     fallbacks, notes = {}, []
     for m in spec.metrics:
+        present = aggregate_columns(m, columns)[0]
         if m.type == "count" and m.count_likelihood == "negative_binomial":
-            has_sq = "sum_sq" in aggregate_columns(m, columns)[0]
-            used = "cell_means" if has_sq else "poisson"
-            fallbacks[m.name] = used
+            used = "cell_means" if "sum_sq" in present else "poisson"
             why = (
                 "the normal model of cell means (from Σ y and Σ y²), which allows any spread"
-                if has_sq
+                if used == "cell_means"
                 else f"a Poisson model: its intervals are too narrow if the counts vary more than a "
                 f"Poisson's; add '{m.source_column}_sum_sq' (Σ y²) to fit cell means instead"
             )
-            notes.append(
-                Finding(
-                    "likelihood",
-                    "info",
-                    f"metric {m.name!r} is fitted with {why}; the negative binomial needs each unit's "
-                    "count, which aggregated rows do not hold",
-                )
+            lacks = "the negative binomial needs each unit's count, which aggregated rows do not hold"
+        elif m.type == "revenue" and m.revenue_likelihood == "lognormal_hurdle":
+            if all(stat in present for stat in HURDLE_STATS):
+                continue
+            used, why = "cell_means", "the normal model of cell means (from Σ y and Σ y²)"
+            lacks = (
+                f"the lognormal hurdle needs '{m.source_column}_n_pos', '_sum_log' and '_sum_log_sq', "
+                "which the file does not have"
             )
+        else:
+            continue
+        fallbacks[m.name] = used
+        notes.append(Finding("likelihood", "info", f"metric {m.name!r} is fitted with {why}; {lacks}"))
     return fallbacks, notes
 
 

@@ -171,7 +171,8 @@ def aggregate_columns(metric: Metric, columns: Collection[str]) -> tuple[dict[st
 
     The metric's own column holds its sum (successes for binary); ``<column>_sum_sq`` holds
     Σ y², and ``<column>_n_pos``, ``_sum_log``, ``_sum_log_sq`` the lognormal hurdle's
-    statistics. Missing means needed by the metric's likelihood but absent.
+    statistics. Missing means needed by the metric's likelihood, or by the fallback for it (a
+    lognormal hurdle without its statistics is fitted as cell means), but absent.
     """
     col = metric.source_column
     wanted = {"total": col, **{stat: f"{col}_{stat}" for stat in ("sum_sq", *HURDLE_STATS)}}
@@ -180,8 +181,6 @@ def aggregate_columns(metric: Metric, columns: Collection[str]) -> tuple[dict[st
         metric.type == "count" and metric.count_likelihood == "cell_means"
     ):
         needed.add("sum_sq")
-    if metric.type == "revenue" and metric.revenue_likelihood == "lognormal_hurdle":
-        needed.update(HURDLE_STATS)
     if metric.type == "binary":
         wanted = {"total": col}
     present = {stat: c for stat, c in wanted.items() if c in columns}

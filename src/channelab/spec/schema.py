@@ -316,9 +316,9 @@ class Spec(Strict):
         return self.resolve_path(self.data.path)
 
     def with_likelihoods(self, likelihoods: dict[str, str]) -> Spec:
-        """The spec with the count likelihoods of the named metrics replaced (data fallbacks)."""
+        """The spec with the likelihoods of the named metrics replaced (data fallbacks)."""
         metrics = [
-            m.model_copy(update={"count_likelihood": likelihoods[m.name]}) if m.name in likelihoods else m
+            m.model_copy(update={f"{m.type}_likelihood": likelihoods[m.name]}) if m.name in likelihoods else m
             for m in self.metrics
         ]
         return self.model_copy(update={"metrics": metrics})

@@ -296,10 +296,11 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
 def _model_note(metric: Metric, analysis: Analysis) -> str:
     """Which model a figure comes from, in a sentence, where it is not the obvious one."""
     if metric.name in analysis.checks.fallbacks:
+        asked = "negative binomial" if metric.type == "count" else "lognormal hurdle"
+        used = analysis.checks.fallbacks[metric.name].replace("_", " ")
         return (
-            f"{metric.display.capitalize()} is fitted as {metric.count_likelihood.replace('_', ' ')}, "
-            "not the negative binomial the spec asks for: the data hold no per-unit counts (see the "
-            "data checks)."
+            f"{metric.display.capitalize()} is fitted as {used}, not the {asked} the spec asks for: "
+            "the data lack the statistics it needs (see the data checks)."
         )
     if metric.type != "revenue":
         return ""
