@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in $(PYENV_PYTHONS) python3.13 python3.12 python3; do \
 
 export MPLBACKEND := Agg
 
-.PHONY: report test lint check venv clean bench calibration
+.PHONY: report test lint check venv clean bench calibration examples
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -49,6 +49,16 @@ bench: venv
 
 calibration: venv
 	$(BIN)/python benchmarks/calibration.py
+
+# Every example report in reports/ (about 5 minutes): each experiment, the replication, its
+# plan, and the pilot's design.
+examples: venv
+	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
+	         crm_weekly_aggregated course_funnel_daily ubc_study1_published; do \
+	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
+	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports
+	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports
+	$(BIN)/channelab design experiments/social_selling_pilot.yaml --out reports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

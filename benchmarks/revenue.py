@@ -12,7 +12,7 @@ with one log-spread (`lognormal_hurdle`). Printed per shape, lift and model:
 - width of that interval ÷ the Welch t-interval's on the same data;
 - with a true lift of 0, the share of `real lift` verdicts (target at most 5 %).
 
-    python benchmarks/revenue.py [--reps R] [--n N] [--seed S]
+    python benchmarks/revenue.py [--reps R] [--n N] [--seed S] [--shape TEXT] [--lifts 0,0.2]
 
 One compiled model per shape and likelihood is re-run on every simulated data set
 (`Refitter`, 4 chains of 1,000 draws after 500 tuning steps); about 0.7 s a fit on 2 cores, so
@@ -202,11 +202,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4000, help="units per arm")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--models", default="cell_means,lognormal_hurdle")
+    parser.add_argument("--shape", help="run only the shapes whose name contains this text")
+    parser.add_argument("--lifts", default="0,0.2", help="true lifts to run, from 0 and 0.2")
     args = parser.parse_args()
+    lifts = [float(x) for x in args.lifts.split(",")]
     out = []
     for i, shape in enumerate(SHAPES):
+        if args.shape and args.shape not in shape.name:
+            continue
         for model in args.models.split(","):
             for j, lift in enumerate((0.0, 0.2)):
+                if lift not in lifts:
+                    continue
                 t = time.perf_counter()
                 out.append(run(shape, model, lift, args.reps, args.n, args.seed + 1000 * i + 100 * j))
                 print(f"{shape.name} / {model} / {lift:+.0%}: {time.perf_counter() - t:.0f} s", flush=True)

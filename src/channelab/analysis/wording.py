@@ -74,7 +74,7 @@ def arm_summary(
     text = f"{arm} " + _join(parts) + "."
     if engagement:
         text += " " + _engagement_sentence(engagement)
-    text += "".join(" " + follow_through_sentence(f, c, hdi_prob) for f, c in follow if f.credible_change)
+    text += _follow_through_sentences([(f, c) for f, c in follow if f.credible_change], hdi_prob)
     match verdict:
         case "real lift":
             text += " Verdict: real lift."
@@ -92,15 +92,34 @@ def arm_summary(
     return text
 
 
-def follow_through_sentence(f: FollowThrough, control: FollowThrough, hdi_prob: float) -> str:
-    """How the share of engaged units who took the outcome step compares with the control's."""
+def _follow_through_sentences(moved: Sequence[tuple[FollowThrough, FollowThrough]], hdi_prob: float) -> str:
+    """Credible changes of follow-through, one sentence per outcome and direction.
+
+    One pair reads in full (the two rates); several to the same outcome list each lift.
+    """
+    out = ""
+    groups: dict[tuple[str, bool], list[tuple[FollowThrough, FollowThrough]]] = {}
+    for f, c in moved:
+        groups.setdefault((f.outcome_label, f.credible_change > 0), []).append((f, c))
+    for (outcome, up), items in groups.items():
+        verb = "rose" if up else "fell"
+        if len(items) == 1:
+            f, c = items[0]
+            out += (
+                f" Follow-through {verb}: {pct(f.rate.mean)} of those with {f.engagement_label} went on "
+                f"to {outcome}, against {pct(c.rate.mean)} under the control ({_lift_span(f, hdi_prob)})."
+            )
+        else:
+            parts = [f"{f.engagement_label} ({_lift_span(f, hdi_prob)})" for f, _ in items]
+            out += f" Follow-through to {outcome} {verb} among those with " + _join(parts, sep=", ") + "."
+    return out
+
+
+def _lift_span(f: FollowThrough, hdi_prob: float) -> str:
     assert f.lift is not None
-    moved = "rose" if f.lift.mean > 0 else "fell"
     return (
-        f"Follow-through {moved}: {pct(f.rate.mean)} of those with {f.engagement_label} went on to "
-        f"{f.outcome_label}, against {pct(control.rate.mean)} under the control "
-        f"({pct(f.lift.mean, sign=True)}; {hdi_prob * 100:.0f} % interval {pct(f.lift.lower, sign=True)} "
-        f"to {pct(f.lift.upper, sign=True)})."
+        f"{pct(f.lift.mean, sign=True)}; {hdi_prob * 100:.0f} % interval "
+        f"{pct(f.lift.lower, sign=True)} to {pct(f.lift.upper, sign=True)}"
     )
 
 
