@@ -106,3 +106,27 @@ def test_cell_likelihood_equals_row_likelihood_up_to_constant(kind, write_experi
         gaps.append(loglik(point) - _row_loglik(kind, y, eta, params, scale, arm))
     # the likelihood itself moves by many units between points; the gap must not move at all
     assert np.ptp(gaps) < 1e-6 * max(1.0, abs(gaps[0]))
+
+
+@pytest.mark.parametrize("phi", [1.0, 1e-3, 1.0001e-6, 0.9999e-6, 1e-9, 1e-30])
+def test_negative_binomial_value_term_stays_accurate_in_the_poisson_limit(phi):
+    """lgamma(v + 1/φ) − lgamma(1/φ) − v log(1/φ) = Σ_{k<v} log1p(k φ), and its derivative in φ.
+
+    The textbook form cancels numbers of size α log α as φ → 0; a chain that wanders there
+    used to get NaN gradients and stick (every draw divergent).
+    """
+    import pytensor
+    import pytensor.tensor as pt
+
+    from channelab.analysis.families import _log_rising_ratio
+
+    v, o = pt.dvector(), pt.dscalar()
+    total = _log_rising_ratio(v, o).sum()
+    f = pytensor.function([v, o], [total, pytensor.grad(total, o)])
+    values = np.array([0.0, 1, 2, 5, 20, 100, 5000])
+    k = [np.arange(int(x)) for x in values]
+    exact = sum(np.log1p(ks * phi).sum() for ks in k)
+    slope = sum((ks / (1 + ks * phi)).sum() for ks in k)
+    value, grad = f(values, phi)
+    assert value == pytest.approx(exact, rel=1e-8, abs=1e-300)
+    assert grad == pytest.approx(slope, rel=1e-8)
