@@ -19,19 +19,30 @@ DATA = ROOT / "data"
 
 @contextmanager
 def mocked_sampling() -> Iterator[None]:
-    """Inside the block, ``pm.sample`` returns prior draws with no divergences: no compile, no NUTS."""
+    """Inside the block, sampling returns prior draws with no divergences: no compile, no NUTS.
+
+    Both samplers are replaced: ``pm.sample`` and channelab's nutpie path.
+    """
     import numpy as np
     import pymc as pm
     from pymc.testing import mock_sample
 
-    original = pm.sample
-    pm.sample = partial(mock_sample, sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)})
+    from channelab.analysis import model as model_module
+
+    fake = partial(mock_sample, sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)})
+
+    def fake_nutpie(model, cfg, *, seed, progressbar=False):
+        with model:
+            return fake(draws=cfg.draws, chains=cfg.chains, random_seed=seed)
+
+    original, original_nutpie = pm.sample, model_module.sample_nutpie
+    pm.sample, model_module.sample_nutpie = fake, fake_nutpie
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
             yield
     finally:
-        pm.sample = original
+        pm.sample, model_module.sample_nutpie = original, original_nutpie
 
 
 def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:

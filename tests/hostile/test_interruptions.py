@@ -108,13 +108,20 @@ def test_a_truncated_trace_counts_as_an_interruption(tmp_path: Path, monkeypatch
     import pymc as pm
     from pymc.testing import mock_sample
 
+    from channelab.analysis import model as model_module
     from channelab.analysis.model import build_model, sample
     from channelab.app import validate_experiment
 
     checked = validate_experiment(_experiment(tmp_path))
     built = build_model(checked.cells, checked.spec)
     short = checked.spec.sampler.draws // 2
+
+    def truncated(model, cfg, *, seed, progressbar=False):
+        with model:
+            return mock_sample(draws=short, chains=cfg.chains, random_seed=seed)
+
     monkeypatch.setattr(pm, "sample", lambda **kw: mock_sample(**{**kw, "draws": short}))
+    monkeypatch.setattr(model_module, "sample_nutpie", truncated)
     with pytest.raises(KeyboardInterrupt):
         sample(built, checked.spec)
 

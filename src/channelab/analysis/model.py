@@ -36,10 +36,11 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from channelab.analysis.compiled import compile_nutpie
 from channelab.analysis.families import Family, GroupEstimates, Tensors, family_for, var_prefix
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
-from channelab.spec import Priors, Spec
+from channelab.spec import Priors, Sampler, Spec
 
 
 def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:
@@ -251,20 +252,24 @@ def sample(
     back a truncated trace, so that an interrupted fit is never analysed as if it were whole.
     """
     cfg = spec.sampler
+    run_seed = spec.seed if seed is None else seed
     with _interrupts() as interrupted:
         try:
-            with built.model:
-                posterior = pm.sample(
-                    draws=cfg.draws,
-                    tune=cfg.tune,
-                    chains=cfg.chains,
-                    cores=min(cfg.chains, os.cpu_count() or 1),
-                    target_accept=cfg.target_accept,
-                    random_seed=spec.seed if seed is None else seed,
-                    nuts_sampler=resolve_backend(cfg.backend),
-                    progressbar=progressbar,
-                    compute_convergence_checks=False,
-                )
+            if resolve_backend(cfg.backend) == "nutpie":
+                posterior = sample_nutpie(built.model, cfg, seed=run_seed, progressbar=progressbar)
+            else:
+                with built.model:
+                    posterior = pm.sample(
+                        draws=cfg.draws,
+                        tune=cfg.tune,
+                        chains=cfg.chains,
+                        cores=min(cfg.chains, os.cpu_count() or 1),
+                        target_accept=cfg.target_accept,
+                        random_seed=run_seed,
+                        nuts_sampler="pymc",
+                        progressbar=progressbar,
+                        compute_convergence_checks=False,
+                    )
         except (ValueError, RuntimeError, FloatingPointError) as exc:
             if interrupted:
                 raise KeyboardInterrupt from None
@@ -272,6 +277,23 @@ def sample(
     if interrupted or posterior["posterior"].sizes.get("draw", 0) < cfg.draws:
         raise KeyboardInterrupt
     return posterior
+
+
+def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
+    """Sample ``model`` with nutpie, compiled through the on-disk cache (:mod:`.compiled`)."""
+    import nutpie
+
+    return nutpie.sample(
+        compile_nutpie(model),
+        draws=cfg.draws,
+        tune=cfg.tune,
+        chains=cfg.chains,
+        cores=min(cfg.chains, os.cpu_count() or 1),
+        seed=seed,
+        target_accept=cfg.target_accept,
+        save_warmup=False,
+        progress_bar=progressbar,
+    )
 
 
 @contextmanager
@@ -311,9 +333,7 @@ class Refitter:
 
     def compile(self) -> None:
         """Compile the model (seconds); done on the first fit if not called."""
-        import nutpie
-
-        self._compiled = nutpie.compile_pymc_model(self.built.model)
+        self._compiled = compile_nutpie(self.built.model)
 
     def fit(
         self, cells: Cells, *, seed: int, draws: int | None = None, tune: int | None = None
