@@ -109,6 +109,13 @@ def analyse(
     built = build_model(checked.cells, spec)
     posterior = sample(built, spec, seed=seed, progressbar=progressbar)
     timings["sample"] = time.perf_counter() - t1
+    timings.update(
+        {
+            k: float(posterior.attrs[k])
+            for k in ("compile_seconds", "sampling_seconds")
+            if k in posterior.attrs
+        }
+    )
     step("Checking convergence and computing effects")
     t2 = time.perf_counter()
     diagnostics = diagnose(posterior, built.summary_vars, spec.hdi_prob)

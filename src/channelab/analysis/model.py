@@ -25,6 +25,7 @@ import importlib.util
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -280,11 +281,17 @@ def sample(
 
 
 def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
-    """Sample ``model`` with nutpie, compiled through the on-disk cache (:mod:`.compiled`)."""
+    """Sample ``model`` with nutpie, compiled through the on-disk cache (:mod:`.compiled`).
+
+    The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
+    """
     import nutpie
 
-    return nutpie.sample(
-        compile_nutpie(model),
+    start = time.perf_counter()
+    compiled = compile_nutpie(model)
+    compiled_at = time.perf_counter()
+    trace = nutpie.sample(
+        compiled,
         draws=cfg.draws,
         tune=cfg.tune,
         chains=cfg.chains,
@@ -294,6 +301,10 @@ def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool
         save_warmup=False,
         progress_bar=progressbar,
     )
+    trace.attrs.update(
+        compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
+    )
+    return trace
 
 
 @contextmanager
