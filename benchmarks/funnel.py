@@ -24,7 +24,7 @@ import numpy as np
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
 from channelab.engine.aggregate import frame_cells
-from channelab.simulate.funnel import FUNNEL_RATES, simulate_funnel
+from channelab.simulate.funnel import FUNNEL_METRICS, FUNNEL_RATES, simulate_funnel
 from channelab.spec import parse_spec
 
 ARM, CONTROL = "Social proof ad", "Plain ad"
@@ -35,23 +35,7 @@ SPEC = parse_spec(
         "arm_column": "arm",
         "control": CONTROL,
         "arms": {CONTROL: {"channel": "control"}, ARM: {"channel": "social"}},
-        "metrics": [
-            {"name": "clicked", "label": "clicks", "role": "engagement", "type": "binary"},
-            {
-                "name": "enrolled",
-                "label": "enrolments",
-                "role": "outcome",
-                "type": "binary",
-                "denominator": "clicked",
-            },
-            {
-                "name": "paid",
-                "label": "payments",
-                "role": "outcome",
-                "type": "binary",
-                "denominator": "enrolled",
-            },
-        ],
+        "metrics": FUNNEL_METRICS,
     }
 )
 

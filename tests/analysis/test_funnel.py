@@ -13,19 +13,8 @@ import yaml
 
 from channelab.pipeline import analyse, validate
 from channelab.simulate import daily_report, simulate_funnel
+from channelab.simulate.funnel import FUNNEL_METRICS
 from channelab.spec import load_spec
-
-METRICS = [
-    {"name": "clicked", "label": "clicks", "role": "engagement", "type": "binary"},
-    {
-        "name": "enrolled",
-        "label": "enrolments",
-        "role": "outcome",
-        "type": "binary",
-        "denominator": "clicked",
-    },
-    {"name": "paid", "label": "payments", "role": "outcome", "type": "binary", "denominator": "enrolled"},
-]
 
 
 def funnel_spec(tmp_path, rows: pd.DataFrame, *, aggregated: bool = False, **extra):
@@ -38,7 +27,7 @@ def funnel_spec(tmp_path, rows: pd.DataFrame, *, aggregated: bool = False, **ext
         "arm_column": "arm",
         "control": "Plain ad",
         "arms": {"Plain ad": {"channel": "control"}, "Social proof ad": {"channel": "social"}},
-        "metrics": METRICS,
+        "metrics": FUNNEL_METRICS,
         "seed": 11,
         **extra,
     }

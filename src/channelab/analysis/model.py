@@ -285,15 +285,32 @@ def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool
 
     The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
     """
-    import nutpie
-
     start = time.perf_counter()
     compiled = compile_nutpie(model)
     compiled_at = time.perf_counter()
-    trace = nutpie.sample(
+    trace = _run_nutpie(compiled, cfg, seed=seed, progressbar=progressbar)
+    trace.attrs.update(
+        compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
+    )
+    return trace
+
+
+def _run_nutpie(
+    compiled: Any,
+    cfg: Sampler,
+    *,
+    seed: int,
+    draws: int | None = None,
+    tune: int | None = None,
+    progressbar: bool = False,
+) -> xr.DataTree:
+    """Run the nutpie sampler on a compiled model with the spec's settings (``draws``, ``tune`` override)."""
+    import nutpie
+
+    return nutpie.sample(
         compiled,
-        draws=cfg.draws,
-        tune=cfg.tune,
+        draws=draws or cfg.draws,
+        tune=tune or cfg.tune,
         chains=cfg.chains,
         cores=min(cfg.chains, os.cpu_count() or 1),
         seed=seed,
@@ -301,10 +318,6 @@ def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool
         save_warmup=False,
         progress_bar=progressbar,
     )
-    trace.attrs.update(
-        compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
-    )
-    return trace
 
 
 @contextmanager
@@ -350,8 +363,6 @@ class Refitter:
         self, cells: Cells, *, seed: int, draws: int | None = None, tune: int | None = None
     ) -> xr.DataTree:
         """Sample the posterior given ``cells``; ``draws`` and ``tune`` default to the spec's."""
-        import nutpie
-
         if (cells.arms, cells.levels, cells.clusters) != self._levels:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
         if self._compiled is None:
@@ -360,15 +371,4 @@ class Refitter:
         compiled = self._compiled.with_data(
             **{name: value for name, value in _model_data(cells, self.spec).items() if name in used}
         )
-        cfg = self.spec.sampler
-        return nutpie.sample(
-            compiled,
-            draws=draws or cfg.draws,
-            tune=tune or cfg.tune,
-            chains=cfg.chains,
-            cores=min(cfg.chains, os.cpu_count() or 1),
-            seed=seed,
-            target_accept=cfg.target_accept,
-            save_warmup=False,
-            progress_bar=False,
-        )
+        return _run_nutpie(compiled, self.spec.sampler, seed=seed, draws=draws, tune=tune)

@@ -63,7 +63,7 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         extra: dict[str, np.ndarray | None] = {}
         if m.type == "revenue":
             extra = {name: stat(m, name) for name in HURDLE_STATS}
-        elif m.type == "count" and not _aggregated(spec):
+        elif m.type == "count" and spec.input_kind != "aggregated rows":
             extra = dict(_frequency_table(source, m, table, key_sql, key_names, w, where))
         total = stat(m, "total")
         assert total is not None
@@ -89,15 +89,11 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     )
 
 
-def _aggregated(spec: Spec) -> bool:
-    return spec.data is not None and spec.data.layout == "aggregated"
-
-
 def _row_statistics(spec: Spec, columns: Collection[str]) -> dict[str, str]:
     """Per statistic alias, the SQL of one row's contribution: a unit's, or an aggregated row's."""
     out = {}
     by_name = {m.name: m for m in spec.metrics}
-    if _aggregated(spec):
+    if spec.input_kind == "aggregated rows":
         assert spec.data is not None
         out["n"] = number(spec.data.units)
         for m in spec.metrics:
@@ -133,7 +129,7 @@ def funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
     """
     engagement = [m for m in spec.metrics if m.role == "engagement"]
     outcomes = [m for m in spec.metrics if m.role == "outcome" and m.type in ("binary", "count")]
-    if _aggregated(spec):
+    if spec.input_kind == "aggregated rows":
         return [(e, o) for o in outcomes for e in engagement if o.denominator == e.name]
     return [(e, o) for e in engagement for o in outcomes]
 
@@ -145,7 +141,7 @@ def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[Funn
         return ()
     aggs = []
     for i, (e, o) in enumerate(pairs):
-        if _aggregated(spec):
+        if spec.input_kind == "aggregated rows":
             aggs += [f"fsum({number(e.source_column)}) AS e{i}", f"fsum({number(o.source_column)}) AS eo{i}"]
             continue
         engaged, took = f"{metric_value(e)} > 0", f"{metric_value(o)} > 0"

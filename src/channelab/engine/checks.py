@@ -85,7 +85,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
         example rows, and saying what to do.
     """
     _require_columns(source, spec)
-    aggregated = _layout(spec) == "aggregated"
+    aggregated = spec.input_kind == "aggregated rows"
     row_rules = _missing_value_rules(spec, source.columns)
     if aggregated:
         row_rules += _aggregate_rules(spec, source.columns)
@@ -208,13 +208,9 @@ def summary_checks(spec: Spec) -> CheckReport:
     )
 
 
-def _layout(spec: Spec) -> str:
-    return spec.data.layout if spec.data is not None else "rows"
-
-
 def _used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
     cols = [spec.arm_column]
-    if _layout(spec) == "aggregated":
+    if spec.input_kind == "aggregated rows":
         assert spec.data is not None
         cols.append(spec.data.units)
         cols += [c for m in spec.metrics for c in aggregate_columns(m, columns)[0].values()]
@@ -232,7 +228,7 @@ def _used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
 
 def _require_columns(source: Source, spec: Spec) -> None:
     have = list(source.columns)
-    if _layout(spec) == "aggregated":
+    if spec.input_kind == "aggregated rows":
         stats = [
             f"{c!r} (metric {m.name!r}, {m.type})"
             for m in spec.metrics
@@ -295,7 +291,7 @@ def _arm_labels(source: Source, spec: Spec) -> tuple[dict[str, int], list[Findin
     arm = quote(spec.arm_column)
     units = (
         f"CAST(coalesce(fsum({number(spec.data.units)}), 0) AS BIGINT)"
-        if spec.data is not None and spec.data.layout == "aggregated"
+        if spec.data is not None and spec.input_kind == "aggregated rows"
         else "count(*)"
     )
     rows = source.fetchall(
@@ -516,7 +512,7 @@ def _fallbacks(spec: Spec, columns: Collection[str]) -> tuple[dict[str, str], li
 
 
 def _duplicate_units(source: Source, spec: Spec) -> list[Finding]:
-    if _layout(spec) == "aggregated":
+    if spec.input_kind == "aggregated rows":
         return [
             Finding(
                 "unit_id",

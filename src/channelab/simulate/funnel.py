@@ -24,6 +24,20 @@ FUNNEL_RATES: dict[str, tuple[float, float, float]] = {
 }
 
 
+#: The three stages as spec metrics: clicks, enrolments among clicks, payments among enrolments.
+FUNNEL_METRICS: list[dict[str, str]] = [
+    {"name": "clicked", "label": "clicks", "role": "engagement", "type": "binary"},
+    {
+        "name": "enrolled",
+        "label": "enrolments",
+        "role": "outcome",
+        "type": "binary",
+        "denominator": "clicked",
+    },
+    {"name": "paid", "label": "payments", "role": "outcome", "type": "binary", "denominator": "enrolled"},
+]
+
+
 def simulate_funnel(
     n_per_arm: int,
     *,
