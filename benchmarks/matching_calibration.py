@@ -50,7 +50,8 @@ def main() -> None:
         cells = build_cells(source, spec, weight=WEIGHT)
         source.con.close()
         refitter = refitter or Refitter(cells, spec)
-        post = refitter.fit(cells, seed=seed, draws=500, tune=500)
+        short = spec.sampler.model_copy(update={"draws": 500, "tune": 500})
+        post = refitter.fit(cells, seed=seed, settings=short)
         effects = compute_effects(post["posterior"].to_dataset(), cells, spec)
         for metric in cover:
             e = effects.get("social", metric)

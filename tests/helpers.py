@@ -31,8 +31,8 @@ def mocked_sampling() -> Iterator[None]:
 
     fake = partial(mock_sample, sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)})
 
-    def fake_nutpie(model, cfg, *, seed, progressbar=False):
-        with model:
+    def fake_nutpie(built, cfg, *, seed, progressbar=False):
+        with built.model:
             return fake(draws=cfg.draws, chains=cfg.chains, random_seed=seed)
 
     original, original_nutpie = pm.sample, model_module.sample_nutpie

@@ -134,7 +134,8 @@ def _print_report(report: Report) -> None:
         _console.print(
             "[bold red]not converged:[/] "
             + _e("; ".join(analysis.diagnostics.problems))
-            + ". The report is marked; raise sampler.tune/draws or simplify the model before acting on it."
+            + f". {_e(analysis.diagnostics.refit_sentence())} The report is marked; simplify the model "
+            "(fewer covariates, no pooling or lift_by) or raise sampler.tune/draws before acting on it."
         )
         raise typer.Exit(_EXIT_NOT_CONVERGED)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import xarray as xr
 
-from channelab.analysis.diagnostics import Diagnostics, diagnose
-from channelab.analysis.effects import compute_effects
+from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
+from channelab.analysis.effects import compute_effects, reported_draws
 from channelab.analysis.model import build_model, resolve_backend, sample
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
@@ -23,7 +23,7 @@ from channelab.engine.aggregate import summary_cells
 from channelab.engine.checks import summary_checks
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
-from channelab.spec import Spec
+from channelab.spec import Sampler, Spec
 
 #: Receives a short description of each step as it starts (the CLI shows it as progress).
 StepCallback = Callable[[str], None]
@@ -107,19 +107,29 @@ def analyse(
     step(f"Sampling the posterior ({resolve_backend(spec.sampler.backend)}, {spec.sampler.chains} chains)")
     t1 = time.perf_counter()
     built = build_model(checked.cells, spec)
-    posterior = sample(built, spec, seed=seed, progressbar=progressbar)
-    timings["sample"] = time.perf_counter() - t1
-    timings.update(
-        {
-            k: float(posterior.attrs[k])
-            for k in ("compile_seconds", "sampling_seconds")
-            if k in posterior.attrs
-        }
-    )
-    step("Checking convergence and computing effects")
-    t2 = time.perf_counter()
-    diagnostics = diagnose(posterior, built.summary_vars, spec.hdi_prob)
     run_seed = spec.seed if seed is None else seed
+    spent: dict[str, float] = {}
+
+    def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
+        if draw_seed != run_seed:
+            step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
+        posterior = sample(built, spec, seed=draw_seed, settings=settings, progressbar=progressbar)
+        for key in ("compile_seconds", "sampling_seconds"):
+            spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
+        return posterior
+
+    def gate(posterior: xr.DataTree) -> Diagnostics:
+        step("Checking convergence")
+        reported = reported_draws(posterior["posterior"].to_dataset(), checked.cells, spec)
+        return diagnose(posterior, spec.hdi_prob, reported=reported)
+
+    posterior, diagnostics = fit_until_converged(
+        draw, gate, spec.sampler, run_seed, retries=spec.sampler.retries
+    )
+    timings["sample"] = time.perf_counter() - t1
+    timings.update(spent)
+    step("Computing effects")
+    t2 = time.perf_counter()
     effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec, seed=run_seed)
     replication = None
     if spec.original is not None:

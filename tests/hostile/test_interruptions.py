@@ -116,8 +116,8 @@ def test_a_truncated_trace_counts_as_an_interruption(tmp_path: Path, monkeypatch
     built = build_model(checked.cells, checked.spec)
     short = checked.spec.sampler.draws // 2
 
-    def truncated(model, cfg, *, seed, progressbar=False):
-        with model:
+    def truncated(built, cfg, *, seed, progressbar=False):
+        with built.model:
             return mock_sample(draws=short, chains=cfg.chains, random_seed=seed)
 
     monkeypatch.setattr(pm, "sample", lambda **kw: mock_sample(**{**kw, "draws": short}))

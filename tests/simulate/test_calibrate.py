@@ -6,8 +6,6 @@ few dozen small experiments check the same properties with a wider tolerance.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -66,7 +64,7 @@ def test_centring_of_clusters_ignores_arm_differences_and_empty_groups():
 
 
 @pytest.mark.slow
-def test_refit_matches_a_fresh_fit_and_is_reproducible(tmp_path):
+def test_a_refit_draws_exactly_what_a_fresh_fit_on_the_same_cells_draws(tmp_path):
     spec = parse_spec(
         spec_dict(
             "unused.csv",
@@ -80,14 +78,11 @@ def test_refit_matches_a_fresh_fit_and_is_reproducible(tmp_path):
     refitter = Refitter(first, spec)
     refit = refitter.fit(second, seed=5)["posterior"]
     again = refitter.fit(second, seed=5)["posterior"]
-    fresh = sample(build_model(second, spec), spec, seed=6)["posterior"]
+    fresh = sample(build_model(second, spec), spec, seed=5)["posterior"]
 
     np.testing.assert_array_equal(refit["y:arm"].to_numpy(), again["y:arm"].to_numpy())
-    for var in ("y:arm", "y:intercept"):
-        a, b = refit[var].to_numpy().ravel(), fresh[var].to_numpy().ravel()
-        se = math.sqrt(a.var() / 500 + b.var() / 500)  # ESS well above 500 per run for this model
-        assert abs(a.mean() - b.mean()) < 4 * se, var
-        assert a.std() == pytest.approx(b.std(), rel=0.1)
+    for var in ("y:arm", "y:intercept"):  # one compiled model, one initial point: the same draws
+        np.testing.assert_array_equal(refit[var].to_numpy(), fresh[var].to_numpy())
     # the refit saw the second data set, not the first
     built_on_first = refitter.fit(first, seed=5)["posterior"]["y:arm"].to_numpy()
     assert abs(built_on_first.mean() - refit["y:arm"].to_numpy().mean()) > 0.01

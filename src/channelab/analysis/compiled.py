@@ -1,38 +1,59 @@
-"""nutpie's compiled model, paid for once per model rather than once per process.
+"""nutpie's compiled model, paid for once per model structure rather than once per run.
 
-nutpie compiles a PyMC model in two steps: PyTensor's numba function for the log-density and
-its gradient, which PyTensor caches on disk keyed by the graph, and two small C wrappers
-(``numba.cfunc``) around it, which numba cannot cache as nutpie writes them (they close over
-a numba dispatcher, whose pickle carries a random id, so every process computes a new cache
-key; ``cache=True`` only grows the cache). Building the wrappers links and optimises the
-whole log-density again: 5-8 s of a run's 10 s of compilation.
+The model of a run sees its data only through ``pm.Data`` containers (the cell statistics),
+so one compiled log-density serves every data set of the same structure. Compiling it costs
+seconds: PyMC and PyTensor build and rewrite the graph of the log-density and its gradient,
+numba compiles it, and nutpie's two C wrappers (``numba.cfunc``) link and optimise it again.
+numba cannot cache nutpie's own wrappers (they close over objects whose pickle differs in
+every process) and PyTensor's cache of the inner function still needs the graph rewritten
+first, so on its own every run paid most of the cost again.
 
-:func:`compile_nutpie` writes the same two wrappers with the log-density as a module global,
-so numba caches them under PyTensor's key for the graph. A repeat run of the same model (the
-data are constants of the graph) loads both from disk. Only models without shared data
-(``build_model(..., mutable=False)``) take this path; anything unexpected falls back to
-:func:`nutpie.compile_pymc_model`, which gives the same model, uncached.
-It relies on helpers private to nutpie, so it is used only with the nutpie minor version it
-was written for (:data:`NUTPIE_VERSION`).
+:func:`compiled_model` looks the model up by a key computed from its structure before anything
+is built (:func:`structure_key`: the spec's model settings, the design, the names, ranks and
+dtypes of the data containers, and the versions of the code that builds and compiles it):
 
-Both paths compile without numba's fast-math flags. With them, the compiled arithmetic
-depends on whether the log-density was compiled in this process (its code can be inlined
-into the wrapper and re-associated) or loaded from the cache (it cannot): the first run on a
-machine and every later run drew different posteriors from the same seed. Without them, a
-run gives the same draws whatever the state of the cache, and is no slower for these models.
+- in this process (refits, retries, repeated fits);
+- on disk: a JSON entry beside PyTensor's cache (sizes, names, shapes, dims, coords, the
+  initial point and the layout of the data) plus the two C wrappers, which numba caches under
+  the same key because they are written here with fixed names and no closures. A hit builds
+  no PyMC graph at all;
+- otherwise it builds the model, compiles it and writes both.
+
+Every path gives the same draws for the same seed: the initial point (the model's, which
+:mod:`.model` makes independent of the data, plus uniform(-1, 1) jitter drawn from nutpie's
+seed) and the compiled arithmetic are the same. Compilation never uses numba's fast-math
+flags, whose results depend on whether code was inlined in this process or loaded from disk.
+The helpers of nutpie it relies on are private, so the disk cache is used only with the
+nutpie minor version it was written for (:data:`NUTPIE_VERSION`); with another, every run
+compiles through :func:`nutpie.compile_pymc_model`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
+import json
+import os
+import platform
 import warnings
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pymc as pm
 
-#: The nutpie minor version whose private helpers this module calls; others fall back.
+if TYPE_CHECKING:
+    import pymc as pm
+
+#: The nutpie minor version whose private helpers this module calls; others are not cached.
 NUTPIE_VERSION = "0.16."
+#: Bumped when the entry's layout changes.
+FORMAT = 1
+#: Modules whose code decides the compiled graph: a change to any of them is a new key.
+_GRAPH_CODE = ("model.py", "families.py", "compiled.py")
+_VERSIONS = ("pymc", "pytensor", "nutpie", "numba", "numpy", "llvmlite")
 
 _LOGP = """
 def {name}(dim, x_, out_, logp_, user_data_):
@@ -42,7 +63,7 @@ def {name}(dim, x_, out_, logp_, user_data_):
         x = carray(x_, ({n},))
         out = carray(out_, ({n},))
         logp = carray(logp_, ())
-        logp_val, grad = inner(x)
+        logp_val, grad = extract(x, user_data_)
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -63,92 +84,216 @@ def {name}(dim, expanded, x_, out_, user_data_):
     try:
         x = carray(x_, ({n},))
         out = carray(out_, ({m},))
-        (values,) = inner(x)
+        (values,) = extract(x, user_data_)
         out[...] = values
     except Exception:
         return -2
     return 0
 """
 
+_MEMO: dict[str, Any] = {}
 
-def compile_nutpie(model: pm.Model) -> Any:
-    """The model compiled for nutpie, its C wrappers cached on disk when the model allows it."""
+
+@dataclass(frozen=True)
+class SharedVar:
+    """A data container as nutpie's ``shared_var_keys`` needs it: its name and rank."""
+
+    name: str
+    ndim: int
+
+
+def structure_key(structure: Mapping[str, Any]) -> str:
+    """The cache key of a model: its structure, the graph-building code and the library versions."""
+    here = Path(__file__).parent
+    payload = {
+        "format": FORMAT,
+        "structure": structure,
+        "code": {name: hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _GRAPH_CODE},
+        "versions": {name: importlib.metadata.version(name) for name in _VERSIONS},
+        "platform": [platform.python_version(), platform.machine()],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[], pm.Model]) -> Any:
+    """The compiled model (nutpie's) for ``key``, with ``data`` in its containers.
+
+    ``build`` returns the PyMC model of this structure; it is called only when neither this
+    process nor the disk cache holds the compiled model.
+    """
     import nutpie
     import pytensor
 
     with pytensor.config.change_flags(numba__fastmath=False):
-        if nutpie.__version__.startswith(NUTPIE_VERSION):
-            try:
-                return _compile_cached(model)
-            except _NotCacheable:
-                pass
-        return nutpie.compile_pymc_model(model)
+        compiled = _MEMO.get(key)
+        if compiled is None and nutpie.__version__.startswith(NUTPIE_VERSION):
+            compiled = _load(key)
+            if compiled is None:
+                compiled = _compile(build(), key)
+        if compiled is None:
+            compiled = _uncached(build())
+        _MEMO[key] = compiled
+    used = {var.name for var in compiled.shared_var_keys}
+    return compiled.with_data(**{name: value for name, value in data.items() if name in used})
 
 
-class _NotCacheable(Exception):
-    """The model has shared data, or PyTensor gave its graph no cache key."""
+def _entry_path(key: str) -> Path:
+    import pytensor
+
+    return Path(pytensor.config.base_compiledir) / "channelab" / f"{key}.json"
 
 
-def _compile_cached(model: pm.Model) -> Any:
+def _load(key: str) -> Any:
+    """The compiled model from the disk cache, or None when it is not (wholly) there."""
+    path = _entry_path(key)
+    try:
+        entry = json.loads(path.read_text())
+        logp = _cfunc(_LOGP, "logp", key, entry["n"], entry["m"], extract=None)
+        expand = _cfunc(_EXPAND, "expand", key, entry["n"], entry["m"], extract=None)
+    except (OSError, ValueError, KeyError, _NotCached):
+        return None
+    return _assemble(entry, logp, expand, {})
+
+
+def _compile(model: pm.Model, key: str) -> Any:
+    """Compile ``model``, cache its C wrappers under ``key`` and write its entry."""
     import nutpie.compile_pymc as cp
     from pymc.initial_point import make_initial_point_fn
 
-    initial_point = cp._wrap_with_lock(
-        make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
-    )
+    start = make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=True)
     n, m, logp_fn, expand_fn, initial_fn, shape_info, reparameterized = cp._make_functions(
-        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=initial_point
+        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start
     )
-    if logp_fn.get_shared() or expand_fn.get_shared():
-        raise _NotCacheable
-    logp = _cached_cfunc(_LOGP, logp_fn.vm.jit_fn, "logp", n=n)
-    expand = _cached_cfunc(_EXPAND, expand_fn.vm.jit_fn, "expand", n=n, m=m)
+    shared = list(dict.fromkeys([*logp_fn.get_shared(), *expand_fn.get_shared()]))
+    values = {var.name: np.array(var.get_value(), order="C", copy=True) for var in shared}
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized)
+    names, slices, shapes = shape_info
+    entry = {
+        "n": int(n),
+        "m": int(m),
+        "names": list(names),
+        "slices": [[int(s.start), int(s.stop)] for s in slices],
+        "shapes": [[int(k) for k in shape] for shape in shapes],
+        "reparameterized": list(reparameterized),
+        "dims": {k: list(v) for k, v in dims.items()},
+        "coords": {k: [str(x) for x in v] for k, v in coords.items()},
+        "initial": [float(x) for x in initial_fn(0)],
+        "shared": [{"name": v.name, "ndim": v.ndim, "dtype": str(values[v.name].dtype)} for v in shared],
+        "logp_args": [v.name for v in logp_fn.get_shared()],
+        "expand_args": [v.name for v in expand_fn.get_shared()],
+    }
+    compiled = _assemble(entry, None, None, values)
+    keys = {var.name: k for var, k in compiled.shared_var_keys.items()}
+    logp = _cfunc(
+        _LOGP, "logp", key, n, m, extract=_extractor(cp, logp_fn, entry["logp_args"], keys, compiled)
+    )
+    expand = _cfunc(
+        _EXPAND, "expand", key, n, m, extract=_extractor(cp, expand_fn, entry["expand_args"], keys, compiled)
+    )
+    _write_atomically(_entry_path(key), json.dumps(entry))
+    return _assemble(entry, logp, expand, values)
+
+
+def _extractor(cp: Any, fn: Any, args: list[str], keys: dict[str, str], compiled: Any) -> Any:
+    """The numba function (nutpie's) that reads the data containers from its user data and calls ``fn``."""
+    return cp.make_extraction_fn(
+        fn.vm.jit_fn, compiled.shared_data, [keys[name] for name in args], compiled.user_data.dtype
+    )
+
+
+def _assemble(entry: dict[str, Any], logp: Any, expand: Any, values: Mapping[str, np.ndarray]) -> Any:
+    """A nutpie compiled model from an entry, its C wrappers and (optionally) the data values."""
+    import nutpie.compile_pymc as cp
+    import pandas as pd
+
+    variables = {SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
+    shared_data = {}
+    for (var, k), spec in zip(variables.items(), entry["shared"], strict=True):
+        value = values.get(var.name, np.zeros((0,) * var.ndim))
+        shared_data[k] = np.array(value, dtype=spec["dtype"], order="C", copy=True)
+        shared_data[k].flags.writeable = False
+    shapes = [tuple(s) for s in entry["shapes"]]
+    shape_info = (entry["names"], [slice(a, b) for a, b in entry["slices"]], shapes)
+    initial = np.asarray(entry["initial"], dtype=np.float64)
     return cp.CompiledPyMCModel(
-        _n_dim=n,
-        dims=dims,
-        _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        _n_dim=entry["n"],
+        dims={k: tuple(v) for k, v in entry["dims"].items()},
+        _coords={k: pd.Index(v) for k, v in entry["coords"].items()},
+        _shapes=dict(zip(entry["names"], shapes, strict=True)),
         compiled_logp_func=logp,
         compiled_expand_func=expand,
-        initial_point_func=initial_fn,
-        shared_data={},
-        shared_var_keys={},
-        user_data=cp.make_user_data({}, {}),
-        n_expanded=m,
+        initial_point_func=_jittered(initial),
+        shared_data=shared_data,
+        shared_var_keys=variables,
+        user_data=cp.make_user_data(variables, shared_data),
+        n_expanded=entry["m"],
         shape_info=shape_info,
-        logp_func=logp_fn,
-        expand_func=expand_fn,
-        reparameterized_names=reparameterized,
+        logp_func=None,
+        expand_func=None,
+        reparameterized_names=entry["reparameterized"],
     )
 
 
-def _cached_cfunc(template: str, jit_fn: Any, tag: str, **sizes: int) -> Any:
-    """A C wrapper around ``jit_fn`` that numba caches under PyTensor's key for its graph."""
+def _jittered(initial: np.ndarray) -> Callable[[Any], np.ndarray]:
+    """The initial point plus uniform(-1, 1) jitter on the unconstrained scale, as PyMC draws it."""
+
+    def initial_point(seed: Any) -> np.ndarray:
+        return initial + np.random.default_rng(seed).uniform(-1.0, 1.0, initial.size)
+
+    return initial_point
+
+
+class _NotCached(Exception):
+    """numba's cache does not hold the C wrapper asked for."""
+
+
+def _cfunc(template: str, tag: str, key: str, n: int, m: int, *, extract: Any) -> Any:
+    """A C wrapper named and cached by ``key``: compiled around ``extract``, or with None only loaded."""
     import numba
-    import nutpie
-    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+    from numba.core.ccallback import CFunc
+    from pytensor.link.numba.cache import compile_numba_function_src
 
-    graph_key = CACHED_SRC_FUNCTIONS.get(jit_fn.py_func)
-    if graph_key is None:
-        raise _NotCacheable
-    key = (
-        f"{tag}-{graph_key}-" + "-".join(f"{k}{v}" for k, v in sizes.items()) + f"-nutpie{nutpie.__version__}"
-    )
-    digest = hashlib.sha256(f"{key}-numba{numba.__version__}".encode()).hexdigest()[:16]
-    name = f"channelab_nutpie_{tag}_{digest}"  # a distinct symbol per graph
+    name = f"channelab_{tag}_{key[:24]}"
     fn = compile_numba_function_src(
-        template.format(name=name, **sizes),
+        template.format(name=name, n=n, m=m),
         name,
-        global_env={"__name__": __name__, "np": np, "carray": numba.carray, "inner": jit_fn},
-        cache_key=key,
+        global_env={"__name__": __name__, "np": np, "carray": numba.carray, "extract": extract},
+        cache_key=f"channelab-{tag}-{key}",
     )
     pointer = numba.types.CPointer(numba.types.double)
-    signature = (
-        numba.types.int64(numba.types.uint64, pointer, pointer, pointer, numba.types.voidptr)
-        if tag == "logp"
-        else numba.types.int64(numba.types.uint64, numba.types.uint64, pointer, pointer, numba.types.voidptr)
+    count = numba.types.uint64
+    args = (count, pointer, pointer, pointer) if tag == "logp" else (count, count, pointer, pointer)
+    cfunc = (CFunc if extract is not None else _load_only())(
+        fn, ((*args, numba.types.voidptr), numba.types.int64), locals={}, options={}
     )
+    cfunc.enable_caching()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=numba.NumbaWarning)
-        return numba.cfunc(signature, cache=True)(fn)
+        cfunc.compile()
+    return cfunc
+
+
+@functools.cache
+def _load_only() -> type:
+    """A ``CFunc`` that only loads from numba's cache: it raises :class:`_NotCached` instead of compiling."""
+    from numba.core.ccallback import CFunc
+
+    class LoadOnly(CFunc):
+        def _compile_uncached(self) -> Any:
+            raise _NotCached
+
+    return LoadOnly
+
+
+def _uncached(model: pm.Model) -> Any:
+    """Compilation by nutpie itself, for nutpie versions this module was not written for."""
+    import nutpie
+
+    return nutpie.compile_pymc_model(model)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -103,6 +103,22 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
     )
 
 
+def reported_draws(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[str, xr.DataArray]:
+    """The quantities a report states, as draws with ``chain`` and ``draw`` dims.
+
+    Per metric: every arm's population mean, and every treatment's lift over the control;
+    within each level of ``model.lift_by`` too when asked. The convergence gate checks them
+    (:func:`channelab.analysis.diagnostics.diagnose`).
+    """
+    out: dict[str, xr.DataArray] = {}
+    for by in (None, spec.model.lift_by) if spec.model.lift_by else (None,):
+        for metric, mu in population_means(posterior, cells, spec, by=by).items():
+            key = metric if by is None else f"{metric} by {by}"
+            out[f"{key}: mean"] = mu
+            out[f"{key}: lift"] = mu.sel(arm=list(spec.treatments)) / mu.sel(arm=spec.control) - 1
+    return out
+
+
 def _same_pair(control: FollowThrough, f: FollowThrough, spec: Spec) -> bool:
     """Whether ``control`` is the control's follow-through for ``f``'s pair of metrics."""
     return control.arm == spec.control and (control.engagement, control.outcome) == (f.engagement, f.outcome)

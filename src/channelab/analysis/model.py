@@ -15,20 +15,21 @@ partially pooled toward their common mean when the spec says so (by default with
 more treatments). Priors are documented on :class:`~channelab.spec.Priors`. Every likelihood
 is written from the cell statistics and equals the row-level likelihood up to a constant.
 
-All data are produced by :func:`_model_data`, by name; for repeated fits they enter as
-``pm.Data`` containers, so one compiled model is re-run on new cells (:class:`Refitter`).
+All data are produced by :func:`_model_data`, by name, and enter as ``pm.Data`` containers,
+so one compiled model serves any cells of the same structure: in a later run (the cache of
+:mod:`.compiled`) and on new cells (:class:`Refitter`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -37,7 +38,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from channelab.analysis.compiled import compile_nutpie
+from channelab.analysis.compiled import compiled_model, structure_key
 from channelab.analysis.families import Family, GroupEstimates, Tensors, family_for, var_prefix
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
@@ -84,60 +85,90 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     return data
 
 
-@dataclass(frozen=True)
-class BuiltModel:
-    """A PyMC model of the cells, with each linear predictor (per cell) kept for inspection."""
+class CellModel:
+    """The model of every metric in a spec, given cells: built and compiled only when needed.
 
-    model: pm.Model
-    eta: dict[str, pt.TensorVariable]
+    The structure (coords, centring, data layout, spec settings) is fixed on construction and
+    gives the key of the compiled model (:func:`~channelab.analysis.compiled.structure_key`).
+    The PyMC graph (:attr:`model`, :attr:`eta`) is built on first use, which a fit whose
+    compiled model is cached never makes.
+    """
+
+    def __init__(self, cells: Cells, spec: Spec) -> None:
+        self.cells, self.spec = cells, spec
+        self.data = _model_data(cells, spec)
+        self.coords: dict[str, list[str]] = {"arm": list(cells.arms), "treatment": list(cells.arms[1:])}
+        self.coords.update({cov: list(lv) for cov, lv in cells.levels.items() if len(lv) > 1})
+        if cells.cluster_idx is not None:
+            self.coords["cluster"] = list(cells.clusters)
+        self.centring = {
+            m.name: _centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
+            for m in spec.metrics
+        }
+        self.key = structure_key(
+            {
+                "coords": self.coords,
+                "centring": self.centring,
+                "data": {k: [str(v.dtype), v.ndim] for k, v in self.data.items()},
+                "metrics": [m.model_dump(mode="json") for m in spec.metrics],
+                "priors": {m.name: spec.priors_for(m).model_dump(mode="json") for m in spec.metrics},
+                "model": spec.model.model_dump(mode="json"),
+                "pools_arms": spec.pools_arms,
+            }
+        )
+
+    @property
+    def model(self) -> pm.Model:
+        """The PyMC model (built on first use)."""
+        return self._graph[0]
+
+    @property
+    def eta(self) -> dict[str, pt.TensorVariable]:
+        """Each part's linear predictor per cell, by variable prefix (built on first use)."""
+        return self._graph[1]
 
     @property
     def likelihood_terms(self) -> list[pt.TensorVariable]:
         """Observed variables and likelihood potentials (everything but the priors)."""
         return [*self.model.observed_RVs, *self.model.potentials]
 
-    @property
-    def summary_vars(self) -> list[str]:
-        """Parameters whose convergence is checked: free variables and small deterministics."""
-        return [v.name for v in (*self.model.free_RVs, *self.model.deterministics)]
+    def compiled(self, data: Mapping[str, np.ndarray] | None = None) -> Any:
+        """The compiled model (nutpie's) with this model's data (or ``data``), from the cache when it can."""
+        return compiled_model(self.key, self.data if data is None else data, lambda: self.model)
+
+    @functools.cached_property
+    def _graph(self) -> tuple[pm.Model, dict[str, pt.TensorVariable]]:
+        cells, spec = self.cells, self.spec
+        etas: dict[str, pt.TensorVariable] = {}
+        with pm.Model(coords=self.coords) as model:
+            data = {name: pm.Data(name, value) for name, value in self.data.items()}
+            for metric in spec.metrics:
+                family, priors = family_for(metric), spec.priors_for(metric)
+                centring = self.centring[metric.name]
+                eta = {
+                    part: _linear_predictor(
+                        var_prefix(metric, part),
+                        data,
+                        cells,
+                        spec,
+                        priors,
+                        centred_arms=centring[part][0],
+                        centred_clusters=centring[part][1],
+                    )
+                    for part in family.parts
+                }
+                etas.update({var_prefix(metric, part): e for part, e in eta.items()})
+                family.add_likelihood(metric.name, data, eta, priors)
+        return model, etas
 
 
-def build_model(cells: Cells, spec: Spec, *, mutable: bool = False) -> BuiltModel:
-    """Build the PyMC model of every metric in ``spec`` from ``cells``.
+def build_model(cells: Cells, spec: Spec) -> CellModel:
+    """The model of every metric in ``spec`` given ``cells`` (its PyMC graph is built on first use).
 
-    With ``mutable`` the data enter as ``pm.Data`` containers that a compiled model can swap
-    (:class:`Refitter`); otherwise as constants, which PyTensor folds into a faster graph
-    (about 1.5× faster to compile and sample for a single fit).
+    The data enter as ``pm.Data`` containers, so the compiled model serves any data of the
+    same structure: other runs (the on-disk cache) and other cells (:class:`Refitter`).
     """
-    coords: dict[str, list[str]] = {"arm": list(cells.arms), "treatment": list(cells.arms[1:])}
-    coords.update({cov: list(lv) for cov, lv in cells.levels.items() if len(lv) > 1})
-    if cells.cluster_idx is not None:
-        coords["cluster"] = list(cells.clusters)
-    etas: dict[str, pt.TensorVariable] = {}
-    arrays = _model_data(cells, spec)
-    with pm.Model(coords=coords) as model:
-        data = {
-            name: pm.Data(name, value) if mutable else pt.as_tensor_variable(value, name=name)
-            for name, value in arrays.items()
-        }
-        for metric in spec.metrics:
-            family, priors = family_for(metric), spec.priors_for(metric)
-            centring = _centring(family, cells.metrics[metric.name], cells, arrays.get("cluster_arm"))
-            eta = {
-                part: _linear_predictor(
-                    var_prefix(metric, part),
-                    data,
-                    cells,
-                    spec,
-                    priors,
-                    centred_arms=centring[part][0],
-                    centred_clusters=centring[part][1],
-                )
-                for part in family.parts
-            }
-            etas.update({var_prefix(metric, part): e for part, e in eta.items()})
-            family.add_likelihood(metric.name, data, eta, priors)
-    return BuiltModel(model=model, eta=etas)
+    return CellModel(cells, spec)
 
 
 def _centring(
@@ -169,12 +200,21 @@ def _linear_predictor(
     centred_arms: bool,
     centred_clusters: bool,
 ) -> pt.TensorVariable:
-    intercept = pm.Normal(f"{prefix}:intercept", mu=d[f"{prefix}:centre"], sigma=priors.intercept_sd)
+    """The part's linear predictor per cell: the data's pooled centre plus data-free terms.
+
+    The intercept is the centre plus ``{prefix}:intercept_offset`` ~ Normal(0, intercept_sd),
+    which is the prior intercept ~ Normal(centre, intercept_sd). Writing every free parameter
+    relative to the centre makes the model's initial point independent of the data, so a model
+    compiled for one data set starts the same way on any other (:mod:`.compiled`).
+    """
+    centre = d[f"{prefix}:centre"]
+    offset = pm.Normal(f"{prefix}:intercept_offset", mu=0.0, sigma=priors.intercept_sd)
+    pm.Deterministic(f"{prefix}:intercept", centre + offset)
     arm = pt.concatenate([pt.zeros(1), _arm_effects(prefix, cells, spec, priors, centred=centred_arms)])
     if cells.cluster_idx is not None:
-        eta = _cluster_levels(prefix, intercept, arm, d, priors, centred=centred_clusters)[d["cluster_idx"]]
+        eta = _cluster_levels(prefix, offset, arm, d, priors, centred=centred_clusters)[d["cluster_idx"]]
     else:
-        eta = intercept + arm[d["arm_idx"]]
+        eta = offset + arm[d["arm_idx"]]
     for cov, levels in cells.levels.items():
         if len(levels) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
@@ -186,27 +226,27 @@ def _linear_predictor(
         het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
         full = pt.concatenate([pt.zeros((1, len(cells.levels[by]))), het], axis=0)
         eta = eta + full[d["arm_idx"], d[f"level_idx:{by}"]]
-    return eta
+    return centre + eta
 
 
 def _cluster_levels(
     prefix: str,
-    intercept: pt.TensorVariable,
+    offset: pt.TensorVariable,
     arm: pt.TensorVariable,
     d: Tensors,
     priors: Priors,
     *,
     centred: bool,
 ) -> pt.TensorVariable:
-    """Each cluster's level: intercept + its arm's effect + a random cluster effect.
+    """Each cluster's level relative to the centre: intercept offset + its arm's effect + a random effect.
 
     Every cluster lies in one arm, so with much data per cluster the levels are centred on
-    intercept + arm (hierarchical centring: the intercept and arm effects are then informed
+    offset + arm (hierarchical centring: the intercept and arm effects are then informed
     through the cluster levels and mix well); with little data the effects are non-centred.
     The effects themselves are kept as ``{prefix}:cluster`` for g-computation.
     """
     spread = pm.HalfNormal(f"{prefix}:cluster_sd", sigma=priors.cluster_sd)
-    expected = intercept + arm[d["cluster_arm"]]
+    expected = offset + arm[d["cluster_arm"]]
     if centred:
         level = pm.Normal(f"{prefix}:cluster_level", expected, spread, dims="cluster")
         pm.Deterministic(f"{prefix}:cluster", level - expected, dims="cluster")
@@ -245,19 +285,24 @@ def resolve_backend(backend: str) -> str:
 
 
 def sample(
-    built: BuiltModel, spec: Spec, *, seed: int | None = None, progressbar: bool = False
+    built: CellModel,
+    spec: Spec,
+    *,
+    seed: int | None = None,
+    settings: Sampler | None = None,
+    progressbar: bool = False,
 ) -> xr.DataTree:
-    """Draw from the posterior with the spec's sampler settings and seed.
+    """Draw from the posterior with the spec's sampler settings (or ``settings``) and seed.
 
     Ctrl-C raises :class:`KeyboardInterrupt` even when the sampler (nutpie) catches it and hands
     back a truncated trace, so that an interrupted fit is never analysed as if it were whole.
     """
-    cfg = spec.sampler
+    cfg = settings or spec.sampler
     run_seed = spec.seed if seed is None else seed
     with _interrupts() as interrupted:
         try:
             if resolve_backend(cfg.backend) == "nutpie":
-                posterior = sample_nutpie(built.model, cfg, seed=run_seed, progressbar=progressbar)
+                posterior = sample_nutpie(built, cfg, seed=run_seed, progressbar=progressbar)
             else:
                 with built.model:
                     posterior = pm.sample(
@@ -280,13 +325,13 @@ def sample(
     return posterior
 
 
-def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
-    """Sample ``model`` with nutpie, compiled through the on-disk cache (:mod:`.compiled`).
+def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
+    """Sample the model with nutpie, compiled through the cache (:mod:`.compiled`).
 
     The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
     """
     start = time.perf_counter()
-    compiled = compile_nutpie(model)
+    compiled = built.compiled()
     compiled_at = time.perf_counter()
     trace = _run_nutpie(compiled, cfg, seed=seed, progressbar=progressbar)
     trace.attrs.update(
@@ -295,22 +340,14 @@ def sample_nutpie(model: pm.Model, cfg: Sampler, *, seed: int, progressbar: bool
     return trace
 
 
-def _run_nutpie(
-    compiled: Any,
-    cfg: Sampler,
-    *,
-    seed: int,
-    draws: int | None = None,
-    tune: int | None = None,
-    progressbar: bool = False,
-) -> xr.DataTree:
-    """Run the nutpie sampler on a compiled model with the spec's settings (``draws``, ``tune`` override)."""
+def _run_nutpie(compiled: Any, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
+    """Run the nutpie sampler on a compiled model with the settings ``cfg``."""
     import nutpie
 
     return nutpie.sample(
         compiled,
-        draws=draws or cfg.draws,
-        tune=tune or cfg.tune,
+        draws=cfg.draws,
+        tune=cfg.tune,
         chains=cfg.chains,
         cores=min(cfg.chains, os.cpu_count() or 1),
         seed=seed,
@@ -351,24 +388,16 @@ class Refitter:
 
     def __init__(self, cells: Cells, spec: Spec) -> None:
         self.spec = spec
-        self.built = build_model(cells, spec, mutable=True)
+        self.built = build_model(cells, spec)
         self._levels = (cells.arms, cells.levels, cells.clusters)
-        self._compiled: Any = None
 
     def compile(self) -> None:
-        """Compile the model (seconds); done on the first fit if not called."""
-        self._compiled = compile_nutpie(self.built.model)
+        """Compile the model (seconds, or less from the cache); done on the first fit if not called."""
+        self.built.compiled()
 
-    def fit(
-        self, cells: Cells, *, seed: int, draws: int | None = None, tune: int | None = None
-    ) -> xr.DataTree:
-        """Sample the posterior given ``cells``; ``draws`` and ``tune`` default to the spec's."""
+    def fit(self, cells: Cells, *, seed: int, settings: Sampler | None = None) -> xr.DataTree:
+        """Sample the posterior given ``cells``, with the spec's sampler settings or ``settings``."""
         if (cells.arms, cells.levels, cells.clusters) != self._levels:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
-        if self._compiled is None:
-            self.compile()
-        used = {var.name for var in self._compiled.shared_var_keys}  # e.g. no arm_idx with clusters
-        compiled = self._compiled.with_data(
-            **{name: value for name, value in _model_data(cells, self.spec).items() if name in used}
-        )
-        return _run_nutpie(compiled, self.spec.sampler, seed=seed, draws=draws, tune=tune)
+        compiled = self.built.compiled(_model_data(cells, self.spec))
+        return _run_nutpie(compiled, settings or self.spec.sampler, seed=seed)

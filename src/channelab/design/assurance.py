@@ -87,6 +87,7 @@ def assurance(
     sizes: dict[str, int] = {}
     done, total = 0, len(metrics) * len(lifts) * sims
     children = iter(np.random.SeedSequence(seed).spawn(total))
+    settings = spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS})
     for metric in metrics:
         one = single_metric_spec(spec, metric)
         n_eff = n_total / (design_effects or {}).get(metric.name, 1.0)
@@ -100,7 +101,7 @@ def assurance(
                 cells = simulated_cells(one, metric, baselines[metric.name], lift, per_arm, data_seed)
                 if refitter is None:
                     refitter = Refitter(cells, one)
-                post = refitter.fit(cells, seed=fit_seed, draws=ASSURANCE_DRAWS, tune=ASSURANCE_DRAWS)
+                post = refitter.fit(cells, seed=fit_seed, settings=settings)
                 effects = compute_effects(post["posterior"].to_dataset(), cells, one)
                 hits += sum(e.verdict == "real lift" for e in effects.effects)
                 done += 1

@@ -39,6 +39,17 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
             "divergences": diag.divergences,
             "converged": diag.converged,
             "problems": list(diag.problems),
+            "notes": list(diag.notes),
+            "fits": [
+                {
+                    "draws": a.draws,
+                    "tune": a.tune,
+                    "target_accept": a.target_accept,
+                    "seed": a.seed,
+                    "problems": list(a.problems),
+                }
+                for a in diag.attempts
+            ],
             "arm_counts": checks.arm_counts,
             "planned_shares": checks.planned_shares,
             "findings": [

@@ -20,15 +20,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from channelab.analysis.diagnostics import diagnose
-from channelab.analysis.effects import compute_effects
+from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
+from channelab.analysis.effects import compute_effects, reported_draws
 from channelab.analysis.model import Refitter
 from channelab.analysis.results import Effects
+from channelab.cells import Cells
 from channelab.engine.aggregate import frame_cells
 from channelab.simulate.outreach import OutreachTruth, simulate_outreach
 from channelab.simulate.scenarios import Scenario
-from channelab.spec import Spec
+from channelab.spec import Sampler, Spec
 
 #: Receives (fits done, fits asked) after every fit.
 FitCallback = Callable[[int, int], None]
@@ -43,7 +45,7 @@ class Calibration:
     fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict.
     ``arms``: one row per fit × treatment: fit, arm, verdict, true_verdict.
     ``fits``: one row per fit: fit, data_seed, sampler_seed, seconds, divergences, rhat_max,
-    ess_bulk_min, converged.
+    ess_bulk_min, converged (after any refits), converged_first (the first fit alone), refits.
     """
 
     scenario: str
@@ -114,7 +116,8 @@ def calibrate(
         Seeds every simulation and every fit (through ``numpy.random.SeedSequence``); the same
         arguments give the same numbers.
     draws, tune
-        Per chain; default to the spec's sampler settings.
+        Per chain; default to the spec's sampler settings. A fit that fails the convergence
+        gate is refitted as a run would be (``sampler.retries``).
     label
         Name of this configuration in printed tables (default: the scenario's name).
     on_fit
@@ -132,6 +135,9 @@ def calibrate(
     refitter.compile()
     compile_seconds = time.perf_counter() - t0
 
+    settings = spec.sampler.model_copy(
+        update={"draws": draws or spec.sampler.draws, "tune": tune or spec.sampler.tune}
+    )
     metrics = [m.name for m in spec.metrics]
     lifts: list[dict[str, Any]] = []
     arms: list[dict[str, Any]] = []
@@ -141,9 +147,8 @@ def calibrate(
             rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
             cells = frame_cells(rows, spec, name="<simulated>")
         t = time.perf_counter()
-        posterior = refitter.fit(cells, seed=sampler_seed, draws=draws, tune=tune)
+        posterior, diagnostics = _fit(refitter, cells, settings, sampler_seed)
         effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
-        diagnostics = diagnose(posterior, refitter.built.summary_vars, spec.hdi_prob)
         lifts += _score_lifts(i, effects, truth, spec)
         arms += [
             {"fit": i, "arm": a.arm, "verdict": a.verdict, "true_verdict": truth.verdict(a.arm, metrics)}
@@ -159,6 +164,8 @@ def calibrate(
                 "rhat_max": diagnostics.rhat_max,
                 "ess_bulk_min": diagnostics.ess_bulk_min,
                 "converged": diagnostics.converged,
+                "converged_first": not diagnostics.attempts[0].problems,
+                "refits": diagnostics.refits,
             }
         )
         if on_fit is not None:
@@ -172,6 +179,23 @@ def calibrate(
         lifts=pd.DataFrame(lifts),
         arms=pd.DataFrame(arms),
         fits=pd.DataFrame(fit_rows),
+    )
+
+
+def _fit(refitter: Refitter, cells: Cells, settings: Sampler, seed: int) -> tuple[xr.DataTree, Diagnostics]:
+    """One fit as a run makes it: refitted when the convergence gate fails."""
+    spec = refitter.spec
+
+    def gate(posterior: xr.DataTree) -> Diagnostics:
+        reported = reported_draws(posterior["posterior"].to_dataset(), cells, spec)
+        return diagnose(posterior, spec.hdi_prob, reported=reported)
+
+    return fit_until_converged(
+        lambda cfg, s: refitter.fit(cells, seed=s, settings=cfg),
+        gate,
+        settings,
+        seed,
+        retries=spec.sampler.retries,
     )
 
 

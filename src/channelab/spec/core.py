@@ -223,13 +223,18 @@ class ModelOptions(Strict):
 
 
 class Sampler(Strict):
-    """MCMC settings. ``backend: auto`` uses nutpie when installed, else PyMC's NUTS."""
+    """MCMC settings. ``backend: auto`` uses nutpie when installed, else PyMC's NUTS.
+
+    ``retries``: refits allowed when the convergence gate fails, each with longer tuning, more
+    draws and a higher target acceptance (:func:`channelab.analysis.diagnostics.escalation`).
+    """
 
     draws: Annotated[int, Field(ge=100)] = 1000
     tune: Annotated[int, Field(ge=100)] = 1000
     chains: Annotated[int, Field(ge=1, le=16)] = 4
     target_accept: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
     backend: Literal["auto", "nutpie", "pymc"] = "auto"
+    retries: Annotated[int, Field(ge=0, le=3)] = 2
 
 
 class Decision(Strict):

@@ -14,7 +14,7 @@ from reportlab.platypus import (
     Table,
 )
 
-from channelab.analysis.diagnostics import ESS_MIN, RHAT_MAX
+from channelab.analysis.diagnostics import ESS_MIN, RHAT_MAX, Diagnostics
 from channelab.engine.checks import SRM_ALPHA
 from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.matching import love_plot, overlap_figure
@@ -150,13 +150,13 @@ def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
             "R-hat (r_hat), largest",
             f"{d.rhat_max:.3f}",
             f"at most {RHAT_MAX}",
-            fmt_pass(d.rhat_max <= RHAT_MAX),
+            _mixing_mark(d, d.rhat_max <= RHAT_MAX),
         ],
         [
             "Bulk ESS, smallest",
             f"{d.ess_bulk_min:,.0f}",
             f"at least {ESS_MIN}",
-            fmt_pass(d.ess_bulk_min >= ESS_MIN),
+            _mixing_mark(d, d.ess_bulk_min >= ESS_MIN),
         ],
         [
             "Tail ESS, smallest",
@@ -167,10 +167,14 @@ def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
         ["Divergent transitions", f"{d.divergences:,}", "0", fmt_pass(d.divergences == 0)],
         ["Chains × draws", f"{d.chains} × {d.draws:,}", "", ""],
     ]
-    status = (
-        "The convergence gate is passed: the posterior can be used."
-        if d.converged
-        else "NOT CONVERGED: " + "; ".join(d.problems) + "."
+    status = " ".join(
+        [
+            "The convergence gate is passed: the posterior can be used."
+            if d.converged
+            else "NOT CONVERGED: " + "; ".join(d.problems) + ".",
+            *(f"{note[0].upper()}{note[1:]}." for note in d.notes),
+            d.refit_sentence(),
+        ]
     )
     posterior = analysis.posterior["posterior"].to_dataset()
     arm_vars = [v for v in posterior.data_vars if str(v).endswith(":arm")]
@@ -194,6 +198,11 @@ def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
             ]
         ),
     ]
+
+
+def _mixing_mark(d: Diagnostics, ok: bool) -> str:
+    """Pass or fail; a failure only in parameters the reported quantities barely depend on says so."""
+    return fmt_pass(ok) if ok or not d.notes else "nuisance only (see note)"
 
 
 def _arm_parameter_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> Table:
