@@ -1,20 +1,26 @@
-"""What a `channelab run` costs, first and repeat, against a statsmodels process on the same file.
+"""What a `channelab run` costs, first and repeat, against a statsmodels process on the same data.
 
-On Hillstrom (64,000 rows, three metrics with covariates, PDF and JSON), each in its own
-process, as a user runs them:
+Two data sets, each analysed as a user runs it (`channelab run`, PDF and JSON included), every
+measurement in its own process so that its wall time and peak memory are its own:
 
-- channelab, first run: an empty compile cache (a fresh PyTensor ``base_compiledir``);
-- channelab, repeat run of the same experiment (the cache warm);
-- channelab on other data of the same structure (a 90 % subsample of the rows): the data are
-  constants of the compiled graph, so this compiles again;
-- the baseline: a Python process that reads the CSV with pandas and fits the three frequentist
-  GLMs with statsmodels (logit visit, logit conversion, OLS spend with HC1 errors);
+- Hillstrom (64,000 rows of CSV, three metrics with three covariates);
+- a simulated outreach log of 10M rows (Parquet parts, four arms, two covariates, two binary
+  metrics and revenue, read under a 500 MB DuckDB memory limit; `benchmarks/scale.py` writes
+  it once under `benchmarks/.cache/`); with `--rows 100000000` a 100M-row log too.
+
+For each: channelab's first run (an empty compile cache: a fresh PyTensor `base_compiledir`),
+its repeat run (the cache warm), and, for Hillstrom, a run on other data of the same structure
+(a 90 % subsample, which reuses the compiled model). Baselines in the same run:
+
+- a Python process that reads the same data with pandas and fits the frequentist models with
+  statsmodels (a logit per binary metric and OLS with HC1 errors for money, on the arm and the
+  covariates); skipped above 10M rows, where the rows do not fit in pandas comfortably;
 - the I/O floor: DuckDB reading the used columns with trivial aggregates.
 
-Prints each wall time, its ratio to the statsmodels process, and the share of compile,
-sampling, rendering and reading in channelab's own timings.
+Prints each wall time, its ratio to both baselines, the peak resident memory, and the share of
+imports, reading + checks + cells, compile, sampling, effects and rendering in the run.
 
-    python benchmarks/speed.py [--repeats 2]
+    python benchmarks/speed.py [--repeats 2] [--rows 10000000 100000000]
 """
 
 from __future__ import annotations
@@ -26,17 +32,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT / "experiments" / "hillstrom_email.yaml"
-DATA = ROOT / "data" / "hillstrom.csv"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from scale import generate  # noqa: E402  (writes the simulated logs once)
+
+HILLSTROM_SPEC = ROOT / "experiments" / "hillstrom_email.yaml"
+HILLSTROM = ROOT / "data" / "hillstrom.csv"
+GLM_MAX_ROWS = 10_000_000
 
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 start = time.perf_counter()
 from channelab.app import run_experiment
-from channelab.engine.rows import open_source  # noqa: F401  (imports counted like the CLI's)
 imported = time.perf_counter()
 steps = {}
 def on_step(name, t=[None, None]):
@@ -53,7 +63,8 @@ total = time.perf_counter() - start
 print(json.dumps({"imports": imported - start, "render": render, **timings, "total_in_process": total}))
 """
 
-GLM = """
+HILLSTROM_GLM = """
+import sys
 import pandas as pd, statsmodels.formula.api as smf
 rows = pd.read_csv(sys.argv[1])
 f = "~ C(segment, Treatment('No E-Mail')) + C(zip_code) + C(channel) + newbie"
@@ -62,47 +73,89 @@ smf.logit("conversion " + f, rows).fit(disp=0)
 smf.ols("spend " + f, rows).fit(cov_type="HC1")
 """
 
-FLOOR = """
-import duckdb
+HILLSTROM_FLOOR = """
+import sys, duckdb
 duckdb.sql("SELECT segment, zip_code, channel, newbie, count(*), sum(visit), sum(conversion), sum(spend), "
            "sum(spend * spend) FROM read_csv(?) GROUP BY ALL", params=[sys.argv[1]]).fetchall()
 """
 
+LOG_GLM = """
+import sys, glob
+import numpy as np, pandas as pd, statsmodels.api as sm
+parts = sorted(glob.glob(sys.argv[1] + "/part-*.parquet"))
+cols = ["arm", "size", "region", "liked", "meeting", "revenue"]
+rows = pd.concat([pd.read_parquet(p, columns=cols) for p in parts], ignore_index=True)
+x = pd.get_dummies(rows[["arm", "size", "region"]], drop_first=True, dtype=np.float64)
+x.insert(0, "const", 1.0)
+for name in ("liked", "meeting"):
+    sm.GLM(rows[name].to_numpy(np.float64), x, family=sm.families.Binomial()).fit()
+sm.OLS(rows["revenue"].to_numpy(np.float64), x).fit(cov_type="HC1")
+"""
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+LOG_FLOOR = """
+import sys, glob, duckdb
+parts = sorted(glob.glob(sys.argv[1] + "/part-*.parquet"))
+con = duckdb.connect()
+con.execute("SET memory_limit = '500MB'")
+con.execute("SELECT arm, size, region, count(*), sum(liked), sum(meeting), sum(revenue), "
+            "sum(revenue * revenue), max(prospect_id) FROM read_parquet(?) GROUP BY ALL", [parts]).fetchall()
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A data set: its spec, the baselines' scripts and their argument."""
+
+    label: str
+    spec: Path
+    glm: str | None
+    floor: str
+    data_arg: str
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a process: (wall seconds, peak resident MB of that process alone, stdout)."""
     start = time.perf_counter()
-    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
-    return time.perf_counter() - start, out
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(args[:4])} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return wall, usage.ru_maxrss / 1024, out
 
 
-def channelab(cache: Path, out: Path, data: Path | None = None) -> dict:
+def channelab(spec: Path, cache: Path, out: Path, data: Path | None = None) -> dict:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}", "MPLBACKEND": "Agg"}
-    args = [sys.executable, "-c", CHILD, str(SPEC), str(out), *([str(data)] if data else [])]
-    wall, out_text = timed(args, env)
-    return {"wall": wall, **json.loads(out_text.strip().splitlines()[-1])}
+    args = [sys.executable, "-c", CHILD, str(spec), str(out), *([str(data)] if data else [])]
+    wall, peak, text = run(args, env)
+    return {"wall": wall, "peak_mb": peak, **json.loads(text.strip().splitlines()[-1])}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def baseline(script: str, arg: str, repeats: int = 2) -> tuple[float, float]:
+    """(fastest wall seconds, its peak MB) of a baseline process."""
+    return min(run([sys.executable, "-c", script, arg])[:2] for _ in range(repeats))
+
+
+def measure(case: Case, tmp: Path, repeats: int, other: Path | None) -> None:
+    cache = tmp / f"cache-{case.label}"
+    out = tmp / "out"
+    runs = {"first run (empty cache)": channelab(case.spec, cache, out)}
+    again = sorted((channelab(case.spec, cache, out) for _ in range(repeats)), key=lambda r: r["wall"])
+    runs["repeat run"] = again[len(again) // 2]
+    if other is not None:
+        runs["other data, same structure"] = channelab(case.spec, cache, out, other)
+    glm = baseline(case.glm, case.data_arg) if case.glm else None
+    floor = baseline(case.floor, case.data_arg)
+    head = f"\n{case.label}: DuckDB I/O floor process {floor[0]:.1f} s ({floor[1]:.0f} MB)"
+    if glm:
+        head += f"; statsmodels GLM process {glm[0]:.1f} s ({glm[1]:.0f} MB)"
+    print(head)
+    print(
+        f"{'channelab run':<28}{'wall s':>7}{'÷ GLM':>7}{'÷ floor':>8}{'peak MB':>9}   "
+        "share of in-process time"
     )
-    parser.add_argument("--repeats", type=int, default=2, help="repeat runs (the median is shown)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        import pandas as pd
-
-        other = tmp_path / "hillstrom_90.csv"
-        pd.read_csv(DATA).sample(frac=0.9, random_state=1).to_csv(other, index=False)
-        cache = tmp_path / "cache"
-        runs = {"first run (empty cache)": channelab(cache, tmp_path / "out")}
-        repeats = [channelab(cache, tmp_path / "out") for _ in range(args.repeats)]
-        runs["repeat run"] = sorted(repeats, key=lambda r: r["wall"])[len(repeats) // 2]
-        runs["other data, same structure"] = channelab(cache, tmp_path / "out", other)
-        glm = min(timed([sys.executable, "-c", "import sys\n" + GLM, str(DATA)])[0] for _ in range(2))
-        floor = min(timed([sys.executable, "-c", "import sys\n" + FLOOR, str(DATA)])[0] for _ in range(2))
-    print(f"statsmodels GLM process: {glm:.1f} s;  DuckDB I/O floor process: {floor:.1f} s\n")
-    print(f"{'channelab run':<30}{'wall s':>8}{'÷ GLM':>8}{'÷ floor':>9}   share of in-process time")
     for label, r in runs.items():
         total = r["total_in_process"]
         parts = {
@@ -114,7 +167,35 @@ def main() -> None:
             "render": r["render"],
         }
         shares = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in parts.items())
-        print(f"{label:<30}{r['wall']:>8.1f}{r['wall'] / glm:>8.1f}{r['wall'] / floor:>9.1f}   {shares}")
+        ratio = f"{r['wall'] / glm[0]:>7.1f}" if glm else f"{'-':>7}"
+        print(
+            f"{label:<28}{r['wall']:>7.1f}{ratio}{r['wall'] / floor[0]:>8.1f}{r['peak_mb']:>9.0f}   {shares}",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="repeat runs (the median is shown)")
+    parser.add_argument("--rows", type=int, nargs="*", default=[10_000_000], help="simulated log sizes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        import pandas as pd
+
+        other = tmp_path / "hillstrom_90.csv"
+        pd.read_csv(HILLSTROM).sample(frac=0.9, random_state=1).to_csv(other, index=False)
+        hillstrom = Case(
+            "Hillstrom (64,000 rows)", HILLSTROM_SPEC, HILLSTROM_GLM, HILLSTROM_FLOOR, str(HILLSTROM)
+        )
+        measure(hillstrom, tmp_path, args.repeats, other)
+        for n in args.rows:
+            spec = generate(n)
+            glm = LOG_GLM if n <= GLM_MAX_ROWS else None
+            log = Case(f"simulated log ({n:,} rows)", spec, glm, LOG_FLOOR, str(spec.parent))
+            measure(log, tmp_path, args.repeats, None)
 
 
 if __name__ == "__main__":

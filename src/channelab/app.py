@@ -10,22 +10,19 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from channelab.design.assign import AssignmentResult, assign, read_units, write_assignment
-from channelab.design.assurance import SimCallback
-from channelab.design.plan import Design, design
 from channelab.engine import Engine
 from channelab.errors import SpecError
 from channelab.files import check_outputs, commit, json_bytes, write_atomic
 from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate
-from channelab.replication.original import original_study
-from channelab.replication.plan import ReplicationPlan, plan
-from channelab.reporting.json_report import analysis_json, design_json, plan_json
-from channelab.reporting.pdf.analysis import analysis_pdf
-from channelab.reporting.pdf.design import design_pdf
-from channelab.reporting.pdf.replication import plan_pdf
 from channelab.spec import DataSource, Spec, load_spec, parse_spec
+
+if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+    from channelab.design.assign import AssignmentResult
+    from channelab.design.assurance import SimCallback
+    from channelab.design.plan import Design
+    from channelab.replication.plan import ReplicationPlan
 
 __all__ = [
     "Assigned",
@@ -138,6 +135,9 @@ def run_experiment(
     paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
+    from channelab.reporting.json_report import analysis_json
+    from channelab.reporting.pdf.analysis import analysis_pdf
+
     step("Drawing figures and writing the PDF and JSON")
     pdf, js = _commit_pair(paths, analysis_pdf(analysis), analysis_json(analysis), inputs)
     return Report(analysis, pdf, js)
@@ -157,6 +157,10 @@ def design_experiment(
     on_sim: SimCallback | None = None,
 ) -> Planned[Design]:
     """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``."""
+    from channelab.design.plan import design
+    from channelab.reporting.json_report import design_json
+    from channelab.reporting.pdf.design import design_pdf
+
     spec = load_spec(path)
     paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
@@ -173,6 +177,11 @@ def plan_replication(
     on_step: StepCallback | None = None,
 ) -> Planned[ReplicationPlan]:
     """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``."""
+    from channelab.replication.original import original_study
+    from channelab.replication.plan import plan
+    from channelab.reporting.json_report import plan_json
+    from channelab.reporting.pdf.replication import plan_pdf
+
     spec = load_spec(path)
     original_study(spec)  # refuses a spec without an original study, before any work
     paths, inputs = _pair(out_dir, f"{spec.name}.plan"), _inputs_of(spec)
@@ -192,6 +201,8 @@ def replicate_experiment(
     on_step: StepCallback | None = None,
 ) -> Report:
     """Judge replication data against the original study in ``path`` (the full report)."""
+    from channelab.replication.original import original_study
+
     original_study(load_spec(path))
     return run_experiment(path, out_dir=out_dir, seed=seed, data=data, on_step=on_step)
 
@@ -200,6 +211,8 @@ def assign_experiment(
     path: str | Path, *, units: str | Path, out: str | Path, seed: int | None = None
 ) -> Assigned:
     """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``."""
+    from channelab.design.assign import assign, read_units, write_assignment
+
     spec = load_spec(path)
     units, out = Path(units), Path(out)
     inputs = _inputs_of(spec, units)

@@ -28,7 +28,6 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
 from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS
 
@@ -215,6 +214,7 @@ def design(
     """Plan a test: sample size, MDE, design effect, weeks, and Bayesian assurance by simulation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from channelab.analysis.wording import pct
     from channelab.app import design_experiment
 
     _quiet_libraries()

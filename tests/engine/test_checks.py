@@ -189,6 +189,26 @@ def test_duplicated_unit_id_in_same_arm(write_experiment):
     )
 
 
+@pytest.mark.parametrize(
+    ("ids", "duplicated"),
+    [
+        (lambda n: np.arange(n) * 3 - 50, False),  # integers with gaps and negatives: a bitset
+        (lambda n: np.arange(n) * 10**11, False),  # too wide a range for a bitset: count(DISTINCT)
+        (lambda n: np.r_[np.arange(n - 1), 7] * 3 - 50, True),
+        (lambda n: np.r_[np.arange(n - 1), 7] * 10**11, True),
+    ],
+)
+def test_integer_unit_ids_are_checked_exactly_whatever_their_range(write_experiment, ids, duplicated):
+    rows = sim_rows()
+    rows["unit_id"] = ids(len(rows))
+    rows.loc[len(rows) - 1, "arm"] = rows.loc[7, "arm"]  # a repeated id stays in its arm
+    spec = write_experiment(rows, METRICS)
+    if duplicated:
+        data_error(spec, r"1 unit id\(s\) in column 'unit_id' occur on more than one row")
+    else:
+        assert not check(spec).errors
+
+
 def test_unit_in_two_arms(write_experiment):
     rows = sim_rows()
     rows.loc[45, "unit_id"] = rows.loc[5, "unit_id"]  # row 6 is control, row 46 treatment

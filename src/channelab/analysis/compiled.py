@@ -168,7 +168,7 @@ def _compile(model: pm.Model, key: str) -> Any:
     values = {var.name: np.array(var.get_value(), order="C", copy=True) for var in shared}
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized)
     names, slices, shapes = shape_info
-    entry = {
+    entry: dict[str, Any] = {
         "n": int(n),
         "m": int(m),
         "names": list(names),

@@ -373,7 +373,7 @@ def _scalar(source: Source, sql: str, params: list[str]) -> int:
 
 
 def _pilot_baseline(source: Source, metric: Metric, where: str, params: list[str], path: Path) -> Baseline:
-    col = metric_value(metric)
+    col = metric_value(metric, source.columns)
     if metric.type == "revenue":
         share, amount, sd_log = _row(
             source,

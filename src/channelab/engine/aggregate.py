@@ -5,7 +5,7 @@ Written once in DuckDB's dialect; Spark runs the same text rendered by sqlglot.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,7 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     )
 
 
-def _row_statistics(spec: Spec, columns: Collection[str]) -> dict[str, str]:
+def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
     """Per statistic alias, the SQL of one row's contribution: a unit's, or an aggregated row's."""
     out = {}
     by_name = {m.name: m for m in spec.metrics}
@@ -107,7 +107,7 @@ def _row_statistics(spec: Spec, columns: Collection[str]) -> dict[str, str]:
         return out
     out["n"] = "1.0"
     for m in spec.metrics:
-        y = metric_value(m)
+        y = metric_value(m, columns)
         out[f"{m.name}__total"] = y
         out[f"{m.name}__sum_sq"] = f"{y} * {y}"
         if m.type == "revenue":
@@ -116,7 +116,7 @@ def _row_statistics(spec: Spec, columns: Collection[str]) -> dict[str, str]:
             out[f"{m.name}__sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
         if m.denominator is not None:
             out[f"{m.name}__trials"] = (
-                f"(CASE WHEN {metric_value(by_name[m.denominator])} > 0 THEN 1.0 ELSE 0.0 END)"
+                f"(CASE WHEN {metric_value(by_name[m.denominator], columns)} > 0 THEN 1.0 ELSE 0.0 END)"
             )
     return out
 
@@ -144,7 +144,7 @@ def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[Funn
         if spec.input_kind == "aggregated rows":
             aggs += [f"fsum({number(e.source_column)}) AS e{i}", f"fsum({number(o.source_column)}) AS eo{i}"]
             continue
-        engaged, took = f"{metric_value(e)} > 0", f"{metric_value(o)} > 0"
+        engaged, took = f"{metric_value(e, source.columns)} > 0", f"{metric_value(o, source.columns)} > 0"
         for alias, cond in (
             (f"e{i}", engaged),
             (f"eo{i}", f"{engaged} AND {took}"),
@@ -209,7 +209,7 @@ def _frequency_table(
     where: str,
 ) -> dict[str, np.ndarray]:
     """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial."""
-    y = f"CAST({metric_value(metric)} AS BIGINT)"
+    y = f"CAST({metric_value(metric, source.columns)} AS BIGINT)"
     by = ", ".join(str(i + 1) for i in range(len(key_names) + 1))
     freq = source.df(
         f"SELECT {key_sql}, {y} AS {_KEY}value, fsum({weight}) AS units FROM {ROWS} {where} "

@@ -7,8 +7,9 @@ Input files are only ever read.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,18 +144,33 @@ def quote(identifier: str) -> str:
 MAX_MAGNITUDE = 1e15
 
 
-def metric_value(metric: Metric) -> str:
+def metric_value(metric: Metric, types: Mapping[str, str]) -> str:
     """SQL for a metric's value as a DOUBLE, NULL where it is not a number.
 
-    Binary metrics also accept ``true``/``false`` in any case (as many exports write them),
-    as 1 and 0. Every check and aggregation reads values through this one expression.
+    Binary metrics in a text column also accept ``true``/``false`` in any case (as many
+    exports write them), as 1 and 0. ``types`` (column name to engine type, as in
+    :attr:`Source.columns`) spares numeric columns that text handling, which costs more than
+    the rest of a scan. Every check and aggregation reads values through this one expression.
     """
     col = quote(metric.source_column)
     number = f"TRY_CAST({col} AS DOUBLE)"
-    if metric.type != "binary":
+    if metric.type != "binary" or _numeric_type(types.get(metric.source_column, "")):
         return number
     text = f"lower(trim(CAST({col} AS VARCHAR)))"
     return f"(CASE {text} WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE {number} END)"
+
+
+#: Engine types (DuckDB's and Spark's spellings) read as numbers without text handling. Not
+#: BOOLEAN: DuckDB pushes a cast of a CSV column into its reader, which then fails on ``TRUE``.
+_NUMERIC_TYPES = re.compile(
+    r"(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|LONG|SHORT|BYTE|FLOAT|REAL|DOUBLE|DECIMAL|NUMERIC)"
+    r"(\(\s*\d+\s*(,\s*\d+\s*)?\))?",
+    re.IGNORECASE,
+)
+
+
+def _numeric_type(engine_type: str) -> bool:
+    return _NUMERIC_TYPES.fullmatch(engine_type.strip()) is not None
 
 
 #: Statistics of positive amounts that aggregated revenue rows may carry (the lognormal hurdle's).

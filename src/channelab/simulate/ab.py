@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy.special import expit, logit
 
 from channelab.spec import MetricType
 
-if TYPE_CHECKING:
-    pass
+if TYPE_CHECKING:  # pandas and scipy are imported where data are drawn: the CLI lists scenarios fast
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,8 @@ def simulate_ab(
         for i, a in enumerate(arms):
             means[(a, name)] = float(mean_grid[i] @ mix)
     lifts = {(a, k): means[(a, k)] / means[(arms[0], k)] - 1 for a in arms[1:] for k in metrics}
+    import pandas as pd
+
     return pd.DataFrame(data), Truth(means=means, lifts=lifts)
 
 
@@ -92,6 +92,8 @@ def draw_metric(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one metric for every unit; return the draws and the mean per (arm, segment)."""
+    from scipy.special import expit, logit
+
     match m.type:
         case "binary":
             p = expit(logit(m.base) + shift)

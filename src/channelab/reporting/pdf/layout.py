@@ -47,6 +47,7 @@ FRAME_WIDTH = A4[0] - 2 * _MARGIN - 2 * _FRAME_PADDING
 _FRAME_HEIGHT = A4[1] - 2 * _MARGIN - 2 * _FRAME_PADDING
 #: Resolution of embedded figures: sharp in print, a few hundred kB per figure.
 _DPI = 170
+_PNG_COMPRESSION = 3  # zlib level: about 20 % faster than the default 6, files about 10 % larger
 #: A figure may shrink into the rest of a page down to this share of its best size, no further.
 _MIN_FIGURE_SCALE = 0.7
 
@@ -289,7 +290,7 @@ def boxed(content: Flowable, *, background: colors.Color, edge: colors.Color) ->
 def figure_flowable(fig: Figure) -> Flowable:
     """Embed ``fig`` as a PNG the width of the text, free to shrink into the rest of a page."""
     buf = BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
+    fig.savefig(buf, format="png", dpi=_DPI, pil_kwargs={"compress_level": _PNG_COMPRESSION})
     buf.seek(0)
     w, h = fig.get_size_inches()
     return _FitImage(buf, width=FRAME_WIDTH, height=FRAME_WIDTH * h / w)
