@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import xarray as xr
 
-from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
-from channelab.analysis.effects import compute_effects, reported_draws
+from channelab.analysis.diagnostics import Diagnostics
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import build_model, resolve_backend, sample
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
@@ -118,13 +119,8 @@ def analyse(
             spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
         return posterior
 
-    def gate(posterior: xr.DataTree) -> Diagnostics:
-        step("Checking convergence")
-        reported = reported_draws(posterior["posterior"].to_dataset(), checked.cells, spec)
-        return diagnose(posterior, spec.hdi_prob, reported=reported)
-
-    posterior, diagnostics = fit_until_converged(
-        draw, gate, spec.sampler, run_seed, retries=spec.sampler.retries
+    posterior, diagnostics = converged_fit(
+        draw, checked.cells, spec, seed=run_seed, on_gate=lambda: step("Checking convergence")
     )
     timings["sample"] = time.perf_counter() - t1
     timings.update(spent)

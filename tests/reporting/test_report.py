@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from channelab.analysis.diagnostics import Attempt
 from channelab.engine.checks import Finding
+from channelab.reporting.json_report import analysis_json
 from channelab.reporting.pdf.analysis import analysis_pdf
 
 
@@ -59,6 +61,29 @@ def test_no_convergence_and_a_failed_check_are_flagged_on_page_one(hillstrom_moc
     assert first.count("(unreliable)") == len(analysis.effects.arms)
     assert "Caveat from the data checks" in first
     assert "sample-ratio mismatch" in first
+
+
+def test_refits_and_a_slow_nuisance_parameter_are_reported_not_hidden(hillstrom_mock_run):
+    analysis, _, _ = hillstrom_mock_run
+    failed = "r_hat up to 1.018 (> 1.01) for visit:cluster_sd"
+    note = f"{failed}: parameters the reported quantities barely depend on mixed slowly, but ..."
+    attempts = (
+        Attempt(1000, 1000, 0.9, 2008, (failed,)),
+        Attempt(2000, 2000, 0.95, 2009, ()),
+    )
+    refitted = dataclasses.replace(analysis.diagnostics, attempts=attempts, notes=(note,))
+    redone = dataclasses.replace(analysis, diagnostics=refitted)
+    pages = _pages(analysis_pdf(redone))
+    assert "NOT CONVERGED" not in pages[0]
+    appendix = " ".join(pages[1:])
+    assert "The first fit (1,000 draws after 1,000 tuning steps" in appendix
+    assert "refitted 1 time, the last with 2,000 draws" in appendix
+    assert "seed 2009" in appendix
+    assert "visit:cluster_sd" in appendix
+    doc = analysis_json(redone)
+    assert [f["seed"] for f in doc["checks"]["fits"]] == [2008, 2009]
+    assert doc["checks"]["fits"][0]["problems"] == [failed]
+    assert doc["checks"]["notes"] == [note]
 
 
 @pytest.mark.slow  # draws the whole PDF again (seconds)

@@ -1,9 +1,11 @@
 """The statistics of one experiment: from cells to a posterior, effects and verdicts.
 
 Modules: ``families`` (likelihood and mean per metric type), ``model`` (build, sample,
-refit), ``gcomp`` (population means per arm on the experiment's own mix), ``diagnostics``
-(the convergence gate), ``results`` (immutable result values), ``decisions`` (verdict rules),
-``wording`` (verdicts in words), ``effects`` (lifts, intervals and verdicts from a posterior).
+refit), ``compiled`` (the compiled model, cached by structure across runs), ``gcomp``
+(population means per arm on the experiment's own mix), ``diagnostics`` (the convergence
+gate and the refits when it fails), ``fitting`` (a fit as a run makes it), ``results``
+(immutable result values), ``decisions`` (verdict rules), ``wording`` (verdicts in words),
+``effects`` (lifts, intervals and verdicts from a posterior).
 
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
 only; never the engine, plotting or reporting. Names load on first use (PyMC takes seconds).

@@ -134,6 +134,8 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
             compiled = _uncached(build())
         _MEMO[key] = compiled
     used = {var.name for var in compiled.shared_var_keys}
+    if missing := sorted(used - set(data)):  # a container left at another run's values: never
+        raise KeyError(f"the compiled model needs data {missing} that were not given")
     return compiled.with_data(**{name: value for name, value in data.items() if name in used})
 
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
-from channelab.analysis.effects import compute_effects, reported_draws
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import Refitter
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
@@ -147,7 +148,9 @@ def calibrate(
             rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
             cells = frame_cells(rows, spec, name="<simulated>")
         t = time.perf_counter()
-        posterior, diagnostics = _fit(refitter, cells, settings, sampler_seed)
+        posterior, diagnostics = converged_fit(
+            partial(_refit, refitter, cells), cells, spec, seed=sampler_seed, settings=settings
+        )
         effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
         lifts += _score_lifts(i, effects, truth, spec)
         arms += [
@@ -182,21 +185,8 @@ def calibrate(
     )
 
 
-def _fit(refitter: Refitter, cells: Cells, settings: Sampler, seed: int) -> tuple[xr.DataTree, Diagnostics]:
-    """One fit as a run makes it: refitted when the convergence gate fails."""
-    spec = refitter.spec
-
-    def gate(posterior: xr.DataTree) -> Diagnostics:
-        reported = reported_draws(posterior["posterior"].to_dataset(), cells, spec)
-        return diagnose(posterior, spec.hdi_prob, reported=reported)
-
-    return fit_until_converged(
-        lambda cfg, s: refitter.fit(cells, seed=s, settings=cfg),
-        gate,
-        settings,
-        seed,
-        retries=spec.sampler.retries,
-    )
+def _refit(refitter: Refitter, cells: Cells, settings: Sampler, seed: int) -> xr.DataTree:
+    return refitter.fit(cells, seed=seed, settings=settings)
 
 
 def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> list[dict[str, Any]]:
