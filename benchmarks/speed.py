@@ -85,8 +85,11 @@ import numpy as np, pandas as pd, statsmodels.api as sm
 parts = sorted(glob.glob(sys.argv[1] + "/part-*.parquet"))
 cols = ["arm", "size", "region", "liked", "meeting", "revenue"]
 rows = pd.concat([pd.read_parquet(p, columns=cols) for p in parts], ignore_index=True)
-x = pd.get_dummies(rows[["arm", "size", "region"]], drop_first=True, dtype=np.float64)
-x.insert(0, "const", 1.0)
+codes = [pd.Categorical(rows.pop(c)).codes for c in ("arm", "size", "region")]
+dummies = [(c, j) for c in codes for j in range(1, int(c.max()) + 1)]
+x = np.ones((len(rows), 1 + len(dummies)))  # the design matrix, built without a frame of dummies
+for k, (c, j) in enumerate(dummies, start=1):
+    x[:, k] = c == j
 for name in ("liked", "meeting"):
     sm.GLM(rows[name].to_numpy(np.float64), x, family=sm.families.Binomial()).fit()
 sm.OLS(rows["revenue"].to_numpy(np.float64), x).fit(cov_type="HC1")
