@@ -15,9 +15,10 @@ each is fitted with one compiled model (channelab.simulate.calibrate). Prints:
 
     python benchmarks/calibration.py [--fits N] [--draws D] [--seed S] [--out DIR]
 
-About 2 s (3 metrics, no clusters) to 12 s (48 rep intercepts) per fit on 2 cores, plus
-30-60 s of compilation per configuration; the defaults take about an hour. `--fits 20` gives
-a rough picture in about 12 minutes. `--out` writes every interval and verdict as CSV.
+About 2 s (6 metrics, no clusters) to 5 s (48 rep intercepts, with the refits of fits that
+fail the gate) per fit on 2 cores, plus 15-70 s of compilation per configuration (once per
+machine: the compiled model is cached); the defaults take about 30 minutes. `--fits 20` gives
+a rough picture in a few minutes. `--out` writes every interval and verdict as CSV.
 """
 
 from __future__ import annotations
