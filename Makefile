@@ -54,11 +54,13 @@ calibration: venv
 # plan, and the pilot's design.
 examples: venv
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
-	         crm_weekly_aggregated course_funnel_daily ubc_study1_published; do \
+	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
+	         hillstrom_email_adjusted; do \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports
 	$(BIN)/channelab design experiments/social_selling_pilot.yaml --out reports
+	$(BIN)/channelab design experiments/expansion_pilot_adjusted.yaml --out reports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

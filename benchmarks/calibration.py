@@ -10,6 +10,8 @@ each is fitted with one compiled model (channelab.simulate.calibrate). Prints:
 - in `heterogeneous`, coverage of the per-segment lifts and how often the right segment
   stands out;
 - in `clustered`, coverage with and without the rep random intercept;
+- in `pre_period`, coverage with the pre-period columns adjusted for, and each metric's
+  interval width against the same data's fit without them;
 - the share of fits that pass the convergence gate at the first fit (`first`) and after the
   refits a run makes when the gate fails (`gate`, target at least 99 %).
 
@@ -33,6 +35,7 @@ from pathlib import Path
 from channelab.analysis.model import resolve_backend
 from channelab.simulate.calibrate import Calibration, calibrate
 from channelab.simulate.outreach import outreach_spec
+from channelab.simulate.scenarios import PRE_PERIOD_COLUMNS
 from channelab.spec import Spec
 
 COVERAGE_TARGET = (0.92, 0.96)
@@ -50,6 +53,7 @@ class Config:
     spec: Spec
     n_prospects: int
     fits: int
+    same_data_as: str | None = None  # label of a configuration whose simulated data it reuses
 
 
 def configs(fits: int | None, draws: int) -> list[Config]:
@@ -78,6 +82,21 @@ def configs(fits: int | None, draws: int) -> list[Config]:
             outreach_spec("clustered", metrics=FUNNEL, cluster=False, sampler=sampler),
             12_000,
             fits or 100,
+        ),
+        Config(
+            "pre_period",
+            "pre_period",
+            outreach_spec("pre_period", metrics=FUNNEL, adjust=PRE_PERIOD_COLUMNS, sampler=sampler),
+            12_000,
+            fits or 100,
+        ),
+        Config(
+            "pre_period, no adjustment",
+            "pre_period",
+            outreach_spec("pre_period", metrics=FUNNEL, sampler=sampler),
+            12_000,
+            fits or 100,
+            same_data_as="pre_period",
         ),
     ]
 
@@ -118,7 +137,9 @@ def main() -> None:
     args = parser.parse_args()
 
     runs: dict[str, Calibration] = {}
-    for k, cfg in enumerate(configs(args.fits, args.draws)):
+    every = configs(args.fits, args.draws)
+    seeds = {cfg.label: args.seed + k for k, cfg in enumerate(every)}
+    for cfg in every:
         if args.only and cfg.label not in args.only:
             continue
         print(f"{cfg.label}: {cfg.fits} fits of {cfg.n_prospects:,} prospects", file=sys.stderr, flush=True)
@@ -127,7 +148,7 @@ def main() -> None:
             cfg.spec,
             fits=cfg.fits,
             n_prospects=cfg.n_prospects,
-            seed=args.seed + k,
+            seed=seeds[cfg.same_data_as or cfg.label],
             label=cfg.label,
             on_fit=progress(cfg.label),
         )
@@ -163,7 +184,7 @@ def main() -> None:
             f"{(cal.fits['refits'] > 0).mean():.3f} refitted) {mark(rate >= GATE_PASS_MIN)}"
         )
     for cal in runs.values():
-        if cal.label.endswith("no cluster term"):
+        if cal.label.endswith(("no cluster term", "no adjustment")):
             continue
         c = cal.coverage()
         print(f"  coverage, {cal.label}: {c:.3f} (target {lo:.2f}-{hi:.2f}) {mark(lo <= c <= hi)}")
@@ -205,6 +226,30 @@ def main() -> None:
             f"without; intervals {width['with'] / width['without']:.1f}x as wide with it; real lift calls "
             f"for arms with no effect {with_.verdict_rate('real lift', arms=_null_arms(with_)):.3f} with, "
             f"{without.verdict_rate('real lift', arms=_null_arms(without)):.3f} without"
+        )
+    if "pre_period" in runs and "pre_period, no adjustment" in runs:
+        adjusted, plain = runs["pre_period"], runs["pre_period, no adjustment"]
+        keys = ["fit", "arm", "metric"]
+        pair = adjusted.lifts.merge(plain.lifts, on=[*keys, "level"], suffixes=("", "_plain"))
+        pair = pair[pair["level"] == ""]
+        pair["ratio"] = (pair["abs_upper"] - pair["abs_lower"]) / (
+            pair["abs_upper_plain"] - pair["abs_lower_plain"]
+        )
+        # how far adjusting moves an estimate, in widths of the unadjusted interval
+        pair["shift"] = (pair["abs_mean"] - pair["abs_mean_plain"]) / (
+            pair["abs_upper_plain"] - pair["abs_lower_plain"]
+        )
+        by = pair.groupby("metric", sort=False)
+        covered = plain.coverage_by("metric")
+        print(
+            "  pre_period: interval width for the change per unit, adjusted / unadjusted on the same "
+            "data (median): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in by["ratio"].median().items())
+            + "; the estimate moved by (sd over fits, in unadjusted widths) "
+            + ", ".join(f"{k} {v:.3f}" for k, v in by["shift"].std().items())
+            + f"; coverage without adjustment {plain.coverage():.3f} ("
+            + ", ".join(f"{k} {v:.3f}" for k, v in covered.items())
+            + ")"
         )
 
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -60,50 +61,63 @@ BINARY = ["liked", "meeting"]
 
 def generate(n: int) -> Path:
     """Write ``n`` simulated rows as Parquet parts (once) and the spec; return the spec's path."""
-    folder = CACHE / str(n)
-    spec = folder / "spec.yaml"
+    return write_log(CACHE / str(n), n, SPEC, _rows)
+
+
+def write_log(folder: Path, n: int, spec: dict, rows: Callable[[int, int], str]) -> Path:
+    """Write ``n`` rows as Parquet parts in ``folder`` (once) and ``spec`` beside them.
+
+    ``rows(lo, hi)`` is the SELECT of rows ``lo ≤ i < hi``. Returns the spec's path.
+    """
+    path = folder / "spec.yaml"
     if (folder / "done").exists():
-        return spec
+        return path
     folder.mkdir(parents=True, exist_ok=True)
     parts = max(4, n // 2_000_000)
     con = duckdb.connect()
     for k in range(parts):
-        lo, hi = n * k // parts, n * (k + 1) // parts
-        con.execute(
-            f"""COPY (
-            WITH u AS (
-                SELECT i,
-                    CAST(hash(i * 16 + 1) % 4 AS BIGINT) + 1 AS a,
-                    CAST(hash(i * 16 + 2) % 3 AS BIGINT) + 1 AS s,
-                    CAST(hash(i * 16 + 3) % 4 AS BIGINT) + 1 AS r,
-                    (hash(i * 16 + 4) % 1000003) / 1000003.0 AS u1,
-                    (hash(i * 16 + 5) % 1000003) / 1000003.0 AS u2,
-                    (hash(i * 16 + 6) % 1000003) / 1000003.0 AS u3,
-                    (hash(i * 16 + 7) % 1000003 + 1) / 1000004.0 AS u4,
-                    (hash(i * 16 + 8) % 1000003) / 1000003.0 AS u5
-                FROM range({lo}, {hi}) t(i)
-            ), p AS (
-                SELECT *,
-                    [0.05, 0.07, 0.06, 0.15][a] * [0.8, 1.0, 1.3][s] AS p_like,
-                    [0.020, 0.024, 0.028, 0.020][a] * [0.8, 1.0, 1.3][s] AS p_meet
-                FROM u
-            )
-            SELECT i AS prospect_id,
-                {list(ARMS)}[a] AS arm,
-                ['small', 'mid', 'large'][s] AS size,
-                ['na', 'emea', 'apac', 'latam'][r] AS region,
-                CAST(u1 < p_like AS INTEGER) AS liked,
-                CAST(u2 < p_meet AS INTEGER) AS meeting,
-                CASE WHEN u2 < p_meet AND u3 < 0.4
-                     THEN round(exp(7 + 0.9 * sqrt(-2 * ln(u4)) * cos(2 * pi() * u5)), 2)
-                     ELSE 0 END AS revenue
-            FROM p
-            ) TO '{folder / f"part-{k:03d}.parquet"}' (FORMAT parquet, COMPRESSION zstd)"""
-        )
+        query = rows(n * k // parts, n * (k + 1) // parts)
+        target = folder / f"part-{k:03d}.parquet"
+        con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
     con.close()
-    spec.write_text(yaml.safe_dump(SPEC, sort_keys=False))
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
     (folder / "done").touch()
-    return spec
+    return path
+
+
+#: Per row i, from hashes of i: arm a (1-4), size s (1-3), region r (1-4) and uniforms u1-u3.
+DRAWS = """CAST(hash(i * 16 + 1) % 4 AS BIGINT) + 1 AS a,
+    CAST(hash(i * 16 + 2) % 3 AS BIGINT) + 1 AS s,
+    CAST(hash(i * 16 + 3) % 4 AS BIGINT) + 1 AS r,
+    (hash(i * 16 + 4) % 1000003) / 1000003.0 AS u1,
+    (hash(i * 16 + 5) % 1000003) / 1000003.0 AS u2,
+    (hash(i * 16 + 6) % 1000003) / 1000003.0 AS u3"""
+
+
+def _rows(lo: int, hi: int) -> str:
+    return f"""
+        WITH u AS (
+            SELECT i,
+                {DRAWS},
+                (hash(i * 16 + 7) % 1000003 + 1) / 1000004.0 AS u4,
+                (hash(i * 16 + 8) % 1000003) / 1000003.0 AS u5
+            FROM range({lo}, {hi}) t(i)
+        ), p AS (
+            SELECT *,
+                [0.05, 0.07, 0.06, 0.15][a] * [0.8, 1.0, 1.3][s] AS p_like,
+                [0.020, 0.024, 0.028, 0.020][a] * [0.8, 1.0, 1.3][s] AS p_meet
+            FROM u
+        )
+        SELECT i AS prospect_id,
+            {list(ARMS)}[a] AS arm,
+            ['small', 'mid', 'large'][s] AS size,
+            ['na', 'emea', 'apac', 'latam'][r] AS region,
+            CAST(u1 < p_like AS INTEGER) AS liked,
+            CAST(u2 < p_meet AS INTEGER) AS meeting,
+            CASE WHEN u2 < p_meet AND u3 < 0.4
+                 THEN round(exp(7 + 0.9 * sqrt(-2 * ln(u4)) * cos(2 * pi() * u5)), 2)
+                 ELSE 0 END AS revenue
+        FROM p"""
 
 
 # ---- measurements, each run in a child process -----------------------------------------------

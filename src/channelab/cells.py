@@ -10,13 +10,18 @@ revenue    n, Σ y, Σ y², n_pos, Σ log y, Σ (log y)² over y > 0
 continuous n, Σ y, Σ y²
 ========== ==========================================================
 
+With pre-period columns to adjust for (``adjust``), every cell also carries Σ x and Σ x xᵀ,
+and every metric with a normal model Σ x y: the exact statistics of a linear adjustment. For
+the other metrics the engine splits the cells by quantile strata of each column, which enter
+the model as levels (:attr:`PrePeriod.cuts`).
+
 The engine builds them (:func:`channelab.engine.aggregate.build_cells`); this module holds
 only the types, so the model layer never loads a data engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -44,6 +49,42 @@ class MetricCells:
     freq_value: np.ndarray | None = None
     freq_units: np.ndarray | None = None
     trials: np.ndarray | None = None
+    sum_xy: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PrePeriod:
+    """The pre-period columns adjusted for, per cell: their sums and cross-products.
+
+    ``sum_x`` has dims (cell, column) and ``sum_xx`` (cell, column, column). ``cuts`` holds,
+    per column split into quantile strata, the cut points (a value above ``cuts[j - 1]`` and
+    at most ``cuts[j]`` is in stratum j). The strata with units are levels of
+    :attr:`Cells.levels`, named ``1``, ``2``, ... in order; ``strata`` gives their ranges in words.
+    """
+
+    columns: tuple[str, ...]
+    sum_x: np.ndarray
+    sum_xx: np.ndarray
+    cuts: dict[str, tuple[float, ...]]
+    strata: dict[str, tuple[str, ...]]
+
+    def moments(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd of each column over all units (``n`` units per cell); an sd of 0 reads 1."""
+        total = n.sum()
+        mean = self.sum_x.sum(axis=0) / total
+        var = np.diagonal(self.sum_xx.sum(axis=0)) / total - mean**2
+        sd = np.sqrt(np.maximum(var, 0.0))
+        return mean, np.where(sd > 0, sd, 1.0)
+
+    def standardised(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell Σ u and Σ u uᵀ of the columns standardised over all units, u = (x − mean) / sd."""
+        mean, sd = self.moments(n)
+        u_sum = (self.sum_x - n[:, None] * mean) / sd
+        outer = self.sum_x[:, :, None] * mean[None, None, :]
+        uu_sum = (
+            self.sum_xx - outer - outer.transpose(0, 2, 1) + n[:, None, None] * np.outer(mean, mean)
+        ) / np.outer(sd, sd)
+        return u_sum, uu_sum
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,8 @@ class Cells:
         Cluster labels and the cluster of each cell, when clusters were randomised.
     funnel
         Follow-through counts from each engagement metric to each outcome, per arm.
+    pre_period
+        Sums of the pre-period columns adjusted for (``adjust``), when there are any.
     """
 
     arms: tuple[str, ...]
@@ -114,6 +157,7 @@ class Cells:
     clusters: tuple[str, ...] = ()
     cluster_idx: np.ndarray | None = None
     funnel: tuple[FunnelCounts, ...] = ()
+    pre_period: PrePeriod | None = None
 
     @property
     def n_cells(self) -> int:
@@ -124,6 +168,59 @@ class Cells:
     def n_units(self) -> int:
         """Number of units over all cells."""
         return int(self.n.sum())
+
+    @property
+    def covariates(self) -> dict[str, tuple[str, ...]]:
+        """Levels of the spec's covariates: :attr:`levels` without the pre-period strata."""
+        cuts = self.pre_period.cuts if self.pre_period is not None else {}
+        return {c: lv for c, lv in self.levels.items() if c not in cuts}
+
+    def without_adjustment(self) -> Cells:
+        """The cells of the same units without the pre-period columns: strata merged, sums dropped.
+
+        Exactly what aggregating the rows without ``adjust`` gives, so that a fit on them shows
+        what the adjustment gained.
+        """
+        if self.pre_period is None:
+            return self
+        keep = list(self.covariates)
+        columns = [self.arm_idx, *(self.level_idx[c] for c in keep)]
+        if self.cluster_idx is not None:
+            columns.append(self.cluster_idx)
+        uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+
+        def merged(x: np.ndarray) -> np.ndarray:
+            return np.bincount(inverse, weights=x, minlength=len(uniq))
+
+        def merged_or_none(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None else merged(x)
+
+        metrics = {
+            name: MetricCells(
+                metric=m.metric,
+                total=merged(m.total),
+                sum_sq=merged(m.sum_sq),
+                n_pos=merged_or_none(m.n_pos),
+                sum_log=merged_or_none(m.sum_log),
+                sum_log_sq=merged_or_none(m.sum_log_sq),
+                freq_cell=None if m.freq_cell is None else inverse[m.freq_cell],
+                freq_value=m.freq_value,
+                freq_units=m.freq_units,
+                trials=merged_or_none(m.trials),
+            )
+            for name, m in self.metrics.items()
+        }
+        return replace(
+            self,
+            arm_idx=uniq[:, 0],
+            levels={c: self.levels[c] for c in keep},
+            level_idx={c: uniq[:, 1 + i] for i, c in enumerate(keep)},
+            n=merged(self.n),
+            metrics=metrics,
+            cluster_idx=uniq[:, -1] if self.cluster_idx is not None else None,
+            pre_period=None,
+        )
 
     def arm_totals(self, metric: str) -> pd.DataFrame:
         """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells).

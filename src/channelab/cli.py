@@ -233,6 +233,9 @@ def design(
             weeks = f", {m.weeks[q]} weeks" if m.weeks else ""
             mde = f"; MDE at n={p.n:,}: {pct(m.mde[q], sign=True)}" if m.mde else ""
             out.print(f"[bold]{_e(m.label)}[/] at {q:.0%} power: {m.n_total[q]:,} units{weeks}{mde}")
+            if m.r_squared is not None and m.n_total_adjusted is not None:
+                mde = f"; MDE {pct(m.mde_adjusted[q], sign=True)}" if m.mde_adjusted else ""
+                out.print(f"  adjusted (R² {m.r_squared:.0%}): {m.n_total_adjusted[q]:,} units{mde}")
     if result.assurance is not None:
         for r in result.assurance.rows:
             rate = f"{r.real_lift:.0%} (± {2 * r.se:.0%})"

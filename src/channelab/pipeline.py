@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import xarray as xr
 
+from channelab.analysis.adjustment import compare as compare_adjustment
 from channelab.analysis.diagnostics import Diagnostics
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import build_model, resolve_backend, sample
-from channelab.analysis.results import Effects
+from channelab.analysis.results import Adjustment, Effects
 from channelab.cells import Cells
 from channelab.design.matching import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
@@ -55,6 +56,7 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
     matching: MatchResult | None = None
     replication: ReplicationResult | None = None
+    adjustment: Adjustment | None = None
 
     @property
     def data(self) -> dict[str, object]:
@@ -107,23 +109,24 @@ def analyse(
     timings["validate"] = time.perf_counter() - t0
     step(f"Sampling the posterior ({resolve_backend(spec.sampler.backend)}, {spec.sampler.chains} chains)")
     t1 = time.perf_counter()
-    built = build_model(checked.cells, spec)
     run_seed = spec.seed if seed is None else seed
     spent: dict[str, float] = {}
 
-    def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
-        if draw_seed != run_seed:
-            step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
-        posterior = sample(built, spec, seed=draw_seed, settings=settings, progressbar=progressbar)
-        for key in ("compile_seconds", "sampling_seconds"):
-            spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
-        return posterior
+    def fit(cells: Cells, fitted: Spec) -> tuple[xr.DataTree, Diagnostics]:
+        built = build_model(cells, fitted)
 
-    posterior, diagnostics = converged_fit(
-        draw, checked.cells, spec, seed=run_seed, on_gate=lambda: step("Checking convergence")
-    )
+        def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
+            if draw_seed != run_seed:
+                step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
+            posterior = sample(built, fitted, seed=draw_seed, settings=settings, progressbar=progressbar)
+            for key in ("compile_seconds", "sampling_seconds"):
+                spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
+            return posterior
+
+        return converged_fit(draw, cells, fitted, seed=run_seed, on_gate=lambda: step("Checking convergence"))
+
+    posterior, diagnostics = fit(checked.cells, spec)
     timings["sample"] = time.perf_counter() - t1
-    timings.update(spent)
     step("Computing effects")
     t2 = time.perf_counter()
     effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec, seed=run_seed)
@@ -132,6 +135,20 @@ def analyse(
         step("Judging the replication against the original study")
         replication = judge(checked.cells, spec, seed=run_seed)
     timings["effects"] = time.perf_counter() - t2
+    adjustment = None
+    if checked.cells.pre_period is not None:  # the same units without adjust: what it gained
+        step("Fitting without the pre-period adjustment, to show what it gained")
+        t3 = time.perf_counter()
+        plain_cells, plain_spec = checked.cells.without_adjustment(), spec.model_copy(update={"adjust": []})
+        plain, plain_diagnostics = fit(plain_cells, plain_spec)
+        plain_effects = compute_effects(
+            plain["posterior"].to_dataset(), plain_cells, plain_spec, seed=run_seed
+        )
+        adjustment = compare_adjustment(
+            effects, plain_effects, checked.cells, spec, unadjusted_converged=plain_diagnostics.converged
+        )
+        timings["unadjusted fit"] = time.perf_counter() - t3
+    timings.update(spent)
     return Analysis(
         spec=spec,
         checks=checked.checks,
@@ -145,4 +162,5 @@ def analyse(
         timings=timings,
         matching=checked.matching,
         replication=replication,
+        adjustment=adjustment,
     )

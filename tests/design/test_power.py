@@ -21,7 +21,7 @@ from channelab.spec import Baseline, parse_spec
 Z = norm.ppf
 
 
-def _spec(metrics, *, arms=None, tmp_path=None, **plan):
+def _spec(metrics, *, arms=None, tmp_path=None, adjust=(), **plan):
     raw = {
         "name": "plan",
         "data": {"path": "rows.csv"},
@@ -29,6 +29,7 @@ def _spec(metrics, *, arms=None, tmp_path=None, **plan):
         "control": "control",
         "arms": arms or {"control": {}, "treatment": {}},
         "metrics": metrics,
+        "adjust": list(adjust),
         "plan": plan,
     }
     if tmp_path is not None:
@@ -176,6 +177,48 @@ def test_missing_or_incomplete_baselines_say_what_to_add():
 def _pilot(tmp_path, rows: pd.DataFrame, metrics, **plan):
     rows.to_csv(tmp_path / "pilot.csv", index=False)
     return _spec(metrics, tmp_path=tmp_path, pilot={"path": "pilot.csv"}, **plan)
+
+
+def test_expected_r_squared_scales_the_sample_size_and_the_mde():
+    """ANCOVA's variance is (1 - R²) times the raw one: n x 0.64 and MDE x 0.8 at R² = 0.36."""
+    metric = {"name": "y", "role": "outcome", "type": "continuous"}
+    spec = _spec(
+        [metric], adjust=["x"], baselines={"y": {"mean": 10, "sd": 2}}, r_squared={"y": 0.36}, n=2000
+    )
+    m = plan_power(spec, resolve_baselines(spec).values).metrics[0]
+    assert m.r_squared == 0.36
+    assert m.r_squared_source == "plan.r_squared"
+    for q, n in m.n_total.items():
+        assert m.n_total_adjusted[q] == pytest.approx(0.64 * n, abs=2)
+        assert m.mde_adjusted[q] == pytest.approx(0.8 * m.mde[q], rel=0.01)
+
+
+def test_pilot_r_squared_is_the_control_arms_regression(tmp_path):
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    x1, x2 = rng.gamma(2.0, 2.0, n), rng.poisson(3.0, n)
+    rows = pd.DataFrame(
+        {
+            "arm": np.where(np.arange(n) % 2 == 0, "control", "treatment"),
+            "x1": x1,
+            "x2": x2,
+            "meetings": rng.poisson(np.exp(-1 + 0.15 * x1 + 0.1 * x2)),
+        }
+    )
+    spec = _pilot(tmp_path, rows, [METRICS[1]], adjust=["x1", "x2"])
+    r2, source = resolve_baselines(spec).r_squared["meetings"]
+    control = rows[rows["arm"] == "control"]
+    assert r2 == pytest.approx(smf.ols("meetings ~ x1 + x2", control).fit().rsquared, rel=1e-9)
+    assert source == "pilot (pilot.csv)"
+    plan = plan_power(spec, resolve_baselines(spec).values, r_squared={"meetings": (r2, source)})
+    assert plan.metrics[0].n_total_adjusted[0.8] < plan.metrics[0].n_total[0.8]
+
+
+def test_r_squared_needs_adjust_columns():
+    with pytest.raises(SpecError, match=r"plan\.r_squared: it is the variance the adjust columns explain"):
+        _spec([METRICS[3]], baselines={"score": {"mean": 1, "sd": 1}}, r_squared={"score": 0.3})
 
 
 METRICS = [

@@ -414,3 +414,73 @@ def test_column_named_like_an_internal_alias(write_experiment):
     rows.loc[33, "rn"] = 7
     spec = write_experiment(rows, [METRICS[0], {"name": "rn", "role": "outcome", "type": "binary"}])
     data_error(spec, r"column 'rn' .* is not 0 or 1 in 1 row\(s\), e\.g\. row 34 \(7\)\.")
+
+
+# ---- pre-period columns (adjust) ----------------------------------------------------------
+
+
+def _with_history(n_per_arm: int = 200, seed: int = 3) -> pd.DataFrame:
+    rows = sim_rows(n_per_arm=n_per_arm, seed=seed)
+    rng = np.random.default_rng(seed)
+    rows["prior_spend"] = np.round(rng.gamma(2.0, 30.0, len(rows)), 2)
+    rows["prior_visits"] = rng.poisson(3.0, len(rows))
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern"),
+    [
+        (
+            "n/a",
+            r"column 'prior_spend' \(adjust\): the pre-period value is not a number in 1 row\(s\), "
+            r"e\.g\. row 8 \('n/a'\)",
+        ),
+        (None, r"column 'prior_spend' is empty in 1 row\(s\), e\.g\. row 8\. Fill them in"),
+        (
+            "inf",
+            r"column 'prior_spend' \(adjust\): the pre-period value is NaN, infinite or too large in 1 row",
+        ),
+    ],
+)
+def test_bad_pre_period_values_are_refused_naming_column_and_row(write_experiment, value, pattern):
+    rows = _with_history()
+    rows["prior_spend"] = rows["prior_spend"].astype(object)
+    rows.loc[7, "prior_spend"] = value
+    spec = write_experiment(rows, METRICS, adjust=["prior_spend", "prior_visits"])
+    data_error(spec, pattern)
+
+
+def test_balanced_pre_period_columns_pass_and_are_reported(write_experiment):
+    rows = _with_history()
+    spec = write_experiment(rows, METRICS, adjust=["prior_spend", "prior_visits"])
+    report = check(spec)
+    assert report.warnings == []
+    spend = report.balance[0]
+    assert spend.column == "prior_spend"
+    by_arm = rows.groupby("arm")["prior_spend"]
+    assert spend.mean == pytest.approx(by_arm.mean().to_dict(), rel=1e-12)
+    assert spend.sd == pytest.approx(by_arm.std().to_dict(), rel=1e-9)
+    from scipy import stats
+
+    groups = [g.to_numpy() for _, g in by_arm]
+    assert spend.p_value == pytest.approx(stats.f_oneway(*groups).pvalue, rel=1e-9)
+
+
+def test_imbalanced_pre_period_column_is_a_randomisation_red_flag(write_experiment):
+    rows = _with_history(n_per_arm=500)
+    rows.loc[rows["arm"] == "treatment", "prior_spend"] *= 1.5  # measured after assignment?
+    spec = write_experiment(rows, METRICS, adjust=["prior_spend"])
+    [warning] = check(spec).warnings
+    assert warning.check == "pre_period_balance"
+    assert re.search(
+        r"pre-period column 'prior_spend' differs across the arms more than randomisation allows "
+        r"\(F test p = .*; treatment vs control: standardised difference \+0\.\d\d\)",
+        warning.message,
+    )
+
+
+def test_constant_pre_period_column_is_flagged(write_experiment):
+    rows = _with_history().assign(prior_visits=4)
+    spec = write_experiment(rows, METRICS, adjust=["prior_visits"])
+    [warning] = check(spec).warnings
+    assert "does not vary within any arm; adjusting for it changes nothing" in warning.message

@@ -101,6 +101,14 @@ def assert_same_cells(a: Cells, b: Cells) -> None:
                 assert y is None
             else:
                 np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, err_msg=f"{name}.{field}")
+        if m.sum_xy is not None:
+            np.testing.assert_allclose(m.sum_xy, other.sum_xy, rtol=1e-12, err_msg=f"{name}.sum_xy")
+    if a.pre_period is not None:
+        assert b.pre_period is not None
+        assert a.pre_period.cuts == b.pre_period.cuts
+        assert a.pre_period.strata == b.pre_period.strata
+        np.testing.assert_allclose(a.pre_period.sum_x, b.pre_period.sum_x, rtol=1e-12)
+        np.testing.assert_allclose(a.pre_period.sum_xx, b.pre_period.sum_xx, rtol=1e-12)
 
 
 def split(rows: pd.DataFrame, folder: Path, fmt: str) -> None:
@@ -280,6 +288,22 @@ def test_spark_sql_is_rendered_from_the_duckdb_text():
 def test_spark_cells_equal_duckdb_cells(layouts: Path, data: dict):
     duck = cells_of(write_spec(layouts, data))
     spark = cells_of(write_spec(layouts, data, engine="spark"))
+    assert_same_cells(duck, spark)
+
+
+@needs_spark
+def test_spark_adjusts_for_pre_period_columns_as_duckdb_does(rows: pd.DataFrame, tmp_path: Path):
+    """Exact quantile strata and the same sums: Spark runs percentile_disc, not an approximation."""
+    rng = np.random.default_rng(2)
+    history = rows.assign(
+        prior=np.round(rng.gamma(2.0, 20.0, len(rows)), 2), visits=rng.poisson(2, len(rows))
+    )
+    split(history, tmp_path / "parquet", "parquet")
+    data = {"path": "parquet/*.parquet"}
+    duck = cells_of(write_spec(tmp_path, data, adjust=["prior", "visits"]))
+    spark = cells_of(write_spec(tmp_path, data, adjust=["prior", "visits"], engine="spark"))
+    assert duck.pre_period is not None
+    assert len(duck.pre_period.cuts["prior"]) == 4  # quintiles of a continuous column
     assert_same_cells(duck, spark)
 
 

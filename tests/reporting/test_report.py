@@ -102,3 +102,71 @@ def test_json_contract_keys_and_funnel_order(hillstrom_mock_run):
     assert [e["metric"] for e in doc["effects"][:3]] == ["visit", "conversion", "spend"]
     assert doc["data"] == doc["provenance"]["data"] == analysis.data
     assert doc["provenance"]["seed"] == analysis.spec.seed
+
+
+@pytest.fixture(scope="module")
+def adjusted_mock_run(tmp_path_factory: pytest.TempPathFactory):
+    """The worked example with pre-period adjustment, prior draws in place of NUTS."""
+    from channelab.app import run_experiment
+    from helpers import EXPERIMENTS, mocked_sampling
+
+    with mocked_sampling():
+        return run_experiment(
+            EXPERIMENTS / "expansion_pilot_adjusted.yaml", out_dir=tmp_path_factory.mktemp("adjusted")
+        )
+
+
+def test_adjustment_is_stated_on_page_one_and_tabled_with_and_without(adjusted_mock_run):
+    analysis, pdf_path, _ = adjusted_mock_run
+    pages = _pages(pdf_path)
+    assert (
+        "Adjusted for pre-period prior_meetings and prior_engagement, measured before assignment" in pages[0]
+    )
+    assert "Same estimand: each lift is still averaged over all the experiment's units" in pages[0]
+    rest = " ".join(pages[1:])
+    assert "Adjusted for pre-period values" in rest
+    assert "Without adjustment" in rest
+    assert "quantiles" in rest  # the approximation for counts is stated
+    assert "Balance of the pre-period columns" in rest
+    assert analysis.adjustment is not None
+
+
+def test_json_carries_both_widths_per_arm_and_metric(adjusted_mock_run):
+    analysis, _, json_path = adjusted_mock_run
+    block = json.loads(json_path.read_text())["adjustment"]
+    assert block["columns"] == ["prior_meetings", "prior_engagement"]
+    assert block["methods"] == {"likes_comments": "strata", "meetings": "exact", "revenue": "exact"}
+    assert set(block["strata"]) == {"prior_meetings", "prior_engagement"}
+    pairs = {(e["arm"], e["metric"]) for e in block["effects"]}
+    assert pairs == {(a, m.name) for a in analysis.spec.treatments for m in analysis.spec.metrics}
+    for e in block["effects"]:
+        for side in ("adjusted", "unadjusted"):
+            lo, hi = e[side]["abs_lift"]["hdi"]
+            assert e[side]["width"] == pytest.approx(hi - lo)
+            assert e[side]["lift"]["hdi"][0] <= e[side]["lift"]["mean"] <= e[side]["lift"]["hdi"][1]
+        assert e["width_ratio"] == pytest.approx(e["adjusted"]["width"] / e["unadjusted"]["width"])
+    assert 0.3 < block["r_squared"]["meetings"] < 0.5
+    assert [b["column"] for b in json.loads(json_path.read_text())["checks"]["balance"]] == block["columns"]
+
+
+def test_runs_without_adjust_have_no_adjustment_block(hillstrom_mock_run):
+    _, _, json_path = hillstrom_mock_run
+    doc = json.loads(json_path.read_text())
+    assert doc["adjustment"] is None
+    assert doc["checks"]["balance"] == []
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "said"),
+    [
+        (0.75, 0.79, "21–25 % narrower than"),
+        (0.8, 0.8, "20 % narrower than"),
+        (0.98, 1.015, "about as wide as"),
+        (1.05, 1.10, "5–10 % wider than"),
+        (0.9, 1.05, "between 5 % wider and 10 % narrower than"),
+    ],
+)
+def test_width_change_is_said_as_measured(lo, hi, said):
+    from channelab.reporting.pdf.analysis import _width_change
+
+    assert _width_change(lo, hi) == said

@@ -16,8 +16,10 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from channelab.cli import app
@@ -82,7 +84,8 @@ def test_empirical_lifts_match_the_truth(large, name):
 def test_control_means_are_the_base_rates_and_data_agree(large, name):
     rows, truth = large[name]
     base = {"profile_views": 2.0, "likes_comments": 1.0, "connection_accepts": 0.3, "email_replies": 0.2}
-    for metric, mean in (base | {"meetings": 0.15}).items():
+    base["meetings"] = 1.0 if name == "pre_period" else 0.15  # contacts of customers meet more
+    for metric, mean in base.items():
         assert truth.means["Control"][metric] == pytest.approx(mean, rel=1e-9)
     control = rows[rows["arm"] == "Control"]
     unit = control["rep_id"] if _clusters(rows) is not None else None
@@ -304,3 +307,28 @@ def test_cli_unknown_scenario_exits_2(tmp_path):
     assert "did you mean 'slacktivism'" in result.output
     assert "heterogeneous" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_pre_period_columns_are_measured_before_and_predict_the_test(large):
+    rows, truth = large["pre_period"]
+    columns = list(rows.columns)
+    assert columns.index("prior_engagement") == columns.index("arm") - 1
+    assert pd.api.types.is_integer_dtype(rows["prior_meetings"])
+    assert (rows["prior_engagement"] > 0).all()
+    control = rows[rows["arm"] == "Control"]
+    for column, by_metric in truth.explained.items():
+        for metric, r2 in by_metric.items():  # the truth file's R², from the control prospects
+            assert r2 == pytest.approx(np.corrcoef(control[column], control[metric])[0, 1] ** 2, rel=1e-9)
+    assert 0.3 <= truth.explained["prior_meetings"]["meetings"] <= 0.5  # as documented
+    assert truth.explained["prior_engagement"]["meetings"] > 0.05
+    # measured before assignment: the arms do not differ in them beyond chance
+    for column in ("prior_meetings", "prior_engagement"):
+        groups = [g.to_numpy() for _, g in rows.groupby("arm")[column]]
+        assert stats.f_oneway(*groups).pvalue > 1e-4
+
+
+def test_scenarios_without_a_history_have_no_pre_period_columns(large):
+    rows, truth = large["null"]
+    assert "prior_meetings" not in rows
+    assert truth.explained == {}
+    assert "explained" not in truth.to_dict()

@@ -202,3 +202,41 @@ def test_prior_for_unknown_arm_suggests():
 def test_parse_spec_without_file_names_spec():
     with pytest.raises(SpecError, match=r"^<spec>: invalid experiment definition:\n  - name: got 'my exp'"):
         parse_spec(spec_dict("rows.csv", [{"name": "y", "role": "outcome", "type": "binary"}], name="my exp"))
+
+
+_Y = {"name": "y", "role": "outcome", "type": "binary"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"adjust": ["y"]}, r"adjust\.0: 'y' is also the column of metric 'y'; a pre-period column must be"),
+        ({"adjust": ["arm"]}, r"adjust\.0: 'arm' is also the arm column"),
+        ({"adjust": ["segment"]}, r"adjust\.0: 'segment' is also a covariate \(a stratum\)"),
+        ({"adjust": ["unit_id"]}, r"adjust\.0: 'unit_id' is also the unit id"),
+        ({"adjust": ["x", "x"]}, r"adjust: a column is listed twice"),
+        (
+            {
+                "adjust": ["x"],
+                "data": {"path": "rows.csv", "layout": "aggregated"},
+                "unit": {"kind": "prospect"},
+            },
+            r"adjust: aggregated rows hold no pre-period value per unit",
+        ),
+        (
+            {"adjust": ["a", "b", "c", "d"], "model": {"adjust_bins": 10}},
+            r"adjust: 4 columns x 10 bins make 10,000 strata per arm, but at most 1,000",
+        ),
+        ({"adjust": ["x"], "model": {"adjust_bins": 1}}, r"model\.adjust_bins: .*greater than or equal to 2"),
+    ],
+)
+def test_adjust_refuses_what_cannot_be_a_pre_period_column(overrides, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(spec_dict("rows.csv", [_Y], **overrides))
+
+
+def test_many_adjusted_columns_are_allowed_when_every_metric_adjusts_exactly():
+    metric = {"name": "y", "role": "outcome", "type": "continuous"}
+    spec = parse_spec(spec_dict("rows.csv", [metric], adjust=["a", "b", "c", "d"]))
+    assert not spec.binned_adjustment
+    assert parse_spec(spec_dict("rows.csv", [_Y], adjust=["a"])).binned_adjustment

@@ -14,7 +14,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logit
 
-from channelab.cells import MetricCells
+from channelab.cells import MetricCells, PrePeriod
 from channelab.errors import ModelError
 from channelab.spec import Metric, Priors
 
@@ -32,10 +32,19 @@ class Family:
     """
 
     parts: ClassVar[tuple[str, ...]] = ("",)
+    #: Whether pre-period columns enter exactly, as slopes from cell sums (normal models); the
+    #: others adjust through the columns' quantile strata (levels of the cells).
+    exact_adjustment: ClassVar[bool] = False
 
     def data(self, name: str, s: MetricCells, n: np.ndarray) -> dict[str, np.ndarray]:
         """Arrays of this metric (statistics and intercept-prior centres) by container name."""
         raise NotImplementedError
+
+    def adjustment_data(
+        self, name: str, s: MetricCells, n: np.ndarray, pre: PrePeriod
+    ) -> dict[str, np.ndarray]:
+        """Arrays of the exact adjustment for pre-period columns (none unless :attr:`exact_adjustment`)."""
+        return {}
 
     def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         """Add the cell-level likelihood of metric ``name`` to the model in context."""
@@ -219,7 +228,16 @@ class Revenue(Family):
 
 
 class Continuous(Family):
-    """Normal from (n, Σ y, Σ y²), fitted on y standardised by its pooled mean and sd."""
+    """Normal from (n, Σ y, Σ y²), fitted on y standardised by its pooled mean and sd.
+
+    With pre-period columns u (standardised over all units), each unit's mean is the cell's
+    plus its arm's slopes times u (ANCOVA with a slope per arm, as Lin 2013 recommends), and
+    the likelihood stays exact from cell sums: the residual sum of squares needs only Σ z,
+    Σ z², Σ u, Σ u uᵀ and Σ u z. As u averages 0 over the units, the population mean is
+    unchanged: the adjustment moves precision, not the estimand.
+    """
+
+    exact_adjustment = True
 
     @override
     def data(self, name, s, n):
@@ -231,10 +249,27 @@ class Continuous(Family):
         }
 
     @override
+    def adjustment_data(self, name, s, n, pre):
+        if s.sum_xy is None:
+            raise ModelError(f"metric {name!r}: cells carry no Σ x y for the adjusted columns")
+        centre, scale = _standardiser(s, n)
+        mean, sd = pre.moments(n)
+        uz = s.sum_xy - centre * pre.sum_x - s.total[:, None] * mean + n[:, None] * centre * mean
+        return {f"{name}:uz_sum": uz / (sd * scale)}
+
+    @override
     def add_likelihood(self, name, d, eta, priors):
         sigma = self.spread(name, d, priors)
         mu, n = eta[""], d["n_float"]
         quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
+        if f"{name}:uz_sum" in d:  # Σ (z − μ − b·u)² = the above − 2 b·Σuz + 2 μ b·Σu + b Σuuᵀ b
+            b = pm.Normal(f"{name}:slope", 0.0, priors.slope_sd, dims=("arm", "adjust"))[d["arm_idx"]]
+            u, uu = d["adjust:u_sum"], d["adjust:uu_sum"]
+            quad += (
+                -2 * pt.sum(b * d[f"{name}:uz_sum"], axis=1)
+                + 2 * mu * pt.sum(b * u, axis=1)
+                + pt.sum(b[:, :, None] * uu * b[:, None, :], axis=(1, 2))
+            )
         pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
 
     def spread(self, name: str, d: Tensors, priors: Priors) -> pt.TensorVariable:

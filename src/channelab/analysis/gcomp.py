@@ -15,9 +15,10 @@ def population_means(
 ) -> dict[str, xr.DataArray]:
     """Posterior of each metric's mean per unit under each arm, over the experiment's own units.
 
-    For arm a, the mean in every stratum (covariate levels and cluster) is weighted by that
-    stratum's share of all units (g-computation), so arms are compared on the same mix. With
-    ``by`` (a covariate), the average is taken within each of its levels instead.
+    For arm a, the mean in every stratum (covariate levels, pre-period strata and cluster) is
+    weighted by that stratum's share of all units (g-computation), so arms are compared on the
+    same mix. With ``by`` (a covariate), the average is taken within each of its levels instead.
+    Pre-period slopes (normal models) need no term overall: the standardised values average 0.
 
     Returns
     -------
@@ -40,6 +41,8 @@ def population_means(
         for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
             post = posterior.isel(chain=[chain])
             eta = {part: _eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
+            if by is not None and f"{metric.name}:slope" in post:
+                eta[""] += _slope_shift(post[f"{metric.name}:slope"].to_numpy(), cells, by)[..., groups]
             per_chain.append(
                 family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, post) @ weights
             )
@@ -68,3 +71,17 @@ def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np
     if strata.cluster_idx is not None:
         grid += post[f"{prefix}:cluster"].to_numpy()[..., strata.cluster_idx][..., None, :]
     return grid
+
+
+def _slope_shift(slope: np.ndarray, cells: Cells, by: str) -> np.ndarray:
+    """Per level of ``by``, each arm's slopes times that level's mean standardised pre-period values.
+
+    Over all units the values average 0, so an overall mean needs no shift; within a level of
+    ``by`` they average what its units had. Dims (chain, draw, arm, level).
+    """
+    assert cells.pre_period is not None
+    u_sum, _ = cells.pre_period.standardised(cells.n)
+    idx, k = cells.level_idx[by], len(cells.levels[by])
+    units = np.bincount(idx, weights=cells.n, minlength=k)
+    u_mean = np.stack([np.bincount(idx, weights=u_sum[:, j], minlength=k) for j in range(u_sum.shape[1])], 1)
+    return np.einsum("cdak,gk->cdag", slope, u_mean / units[:, None])

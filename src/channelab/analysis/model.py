@@ -9,6 +9,10 @@ and how much), on the metric's link scale::
     eta[cell] = intercept + arm[arm] + sum_k covariate_k[level_k]
                 + arm_x_segment[arm, segment]     (model.lift_by, pooled toward zero)
                 + cluster[cluster]                (unit.randomised_by, random intercept)
+                + stratum_j[stratum_j]            (adjust: quantile strata; not normal models)
+
+and, for normal models with pre-period columns (``adjust``), each unit's mean adds its arm's
+slopes times its standardised pre-period values (exact from the cells' sums).
 
 with the control arm's effect fixed at 0 and zero-sum covariate effects. Arm effects are
 partially pooled toward their common mean when the spec says so (by default with three or
@@ -80,8 +84,14 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
         cluster_arm = np.zeros(len(cells.clusters), dtype=np.int64)
         cluster_arm[cells.cluster_idx] = cells.arm_idx  # one arm per cluster (a blocking check)
         data["cluster_arm"] = cluster_arm
+    pre = cells.pre_period
+    if pre is not None:
+        data["adjust:u_sum"], data["adjust:uu_sum"] = pre.standardised(cells.n)
     for metric in spec.metrics:
-        data.update(family_for(metric).data(metric.name, cells.metrics[metric.name], cells.n))
+        family, stats = family_for(metric), cells.metrics[metric.name]
+        data.update(family.data(metric.name, stats, cells.n))
+        if pre is not None:
+            data.update(family.adjustment_data(metric.name, stats, cells.n, pre))
     return data
 
 
@@ -101,6 +111,8 @@ class CellModel:
         self.coords.update({cov: list(lv) for cov, lv in cells.levels.items() if len(lv) > 1})
         if cells.cluster_idx is not None:
             self.coords["cluster"] = list(cells.clusters)
+        if cells.pre_period is not None:
+            self.coords["adjust"] = list(cells.pre_period.columns)
         self.centring = {
             m.name: _centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
             for m in spec.metrics
@@ -132,6 +144,13 @@ class CellModel:
         """Observed variables and likelihood potentials (everything but the priors)."""
         return [*self.model.observed_RVs, *self.model.potentials]
 
+    def adaptation(self, cfg: Sampler) -> str:
+        """The mass-matrix adaptation nutpie uses with ``cfg`` (``auto``: low rank where strata cross)."""
+        if cfg.adaptation != "auto":
+            return cfg.adaptation
+        pre = self.cells.pre_period
+        return "low_rank" if pre is not None and pre.cuts else "diag"
+
     def compiled(self, data: Mapping[str, np.ndarray] | None = None) -> Any:
         """The compiled model (nutpie's) with this model's data (or ``data``), from the cache when it can."""
         return compiled_model(self.key, self.data if data is None else data, lambda: self.model)
@@ -154,6 +173,7 @@ class CellModel:
                         priors,
                         centred_arms=centring[part][0],
                         centred_clusters=centring[part][1],
+                        levels=_levels_used(family, cells),
                     )
                     for part in family.parts
                 }
@@ -169,6 +189,14 @@ def build_model(cells: Cells, spec: Spec) -> CellModel:
     same structure: other runs (the on-disk cache) and other cells (:class:`Refitter`).
     """
     return CellModel(cells, spec)
+
+
+def _levels_used(family: Family, cells: Cells) -> dict[str, tuple[str, ...]]:
+    """The levels a family's predictor has effects for.
+
+    Covariates, and the pre-period strata unless the family adjusts exactly (by slopes).
+    """
+    return cells.covariates if family.exact_adjustment else cells.levels
 
 
 def _centring(
@@ -199,6 +227,7 @@ def _linear_predictor(
     *,
     centred_arms: bool,
     centred_clusters: bool,
+    levels: dict[str, tuple[str, ...]],
 ) -> pt.TensorVariable:
     """The part's linear predictor per cell: the data's pooled centre plus data-free terms.
 
@@ -215,8 +244,8 @@ def _linear_predictor(
         eta = _cluster_levels(prefix, offset, arm, d, priors, centred=centred_clusters)[d["cluster_idx"]]
     else:
         eta = offset + arm[d["arm_idx"]]
-    for cov, levels in cells.levels.items():
-        if len(levels) > 1:
+    for cov, values in levels.items():
+        if len(values) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
             eta = eta + effect[d[f"level_idx:{cov}"]]
     by = spec.model.lift_by
@@ -333,14 +362,16 @@ def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: boo
     start = time.perf_counter()
     compiled = built.compiled()
     compiled_at = time.perf_counter()
-    trace = _run_nutpie(compiled, cfg, seed=seed, progressbar=progressbar)
+    trace = _run_nutpie(compiled, cfg, seed=seed, adaptation=built.adaptation(cfg), progressbar=progressbar)
     trace.attrs.update(
         compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
     )
     return trace
 
 
-def _run_nutpie(compiled: Any, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
+def _run_nutpie(
+    compiled: Any, cfg: Sampler, *, seed: int, adaptation: str, progressbar: bool = False
+) -> xr.DataTree:
     """Run the nutpie sampler on a compiled model with the settings ``cfg``."""
     import nutpie
 
@@ -352,6 +383,7 @@ def _run_nutpie(compiled: Any, cfg: Sampler, *, seed: int, progressbar: bool = F
         cores=min(cfg.chains, os.cpu_count() or 1),
         seed=seed,
         target_accept=cfg.target_accept,
+        adaptation=adaptation,
         save_warmup=False,
         progress_bar=progressbar,
     )
@@ -400,4 +432,5 @@ class Refitter:
         if (cells.arms, cells.levels, cells.clusters) != self._levels:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
         compiled = self.built.compiled(_model_data(cells, self.spec))
-        return _run_nutpie(compiled, settings or self.spec.sampler, seed=seed)
+        cfg = settings or self.spec.sampler
+        return _run_nutpie(compiled, cfg, seed=seed, adaptation=self.built.adaptation(cfg))

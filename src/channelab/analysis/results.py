@@ -164,3 +164,43 @@ class Effects:
                 for e in self.effects
             ]
         )
+
+
+@dataclass(frozen=True)
+class AdjustedLift:
+    """One arm and metric's lift with and without the pre-period adjustment (same units)."""
+
+    arm: str
+    metric: str
+    label: str
+    adjusted: Interval  # relative lift
+    unadjusted: Interval
+    abs_adjusted: Interval
+    abs_unadjusted: Interval
+
+    @property
+    def width_ratio(self) -> float:
+        """Width of the adjusted interval over the unadjusted one (below 1: narrower).
+
+        Of the difference in means per unit: the relative lift's interval also carries the
+        control mean's skew, which makes its width a noisy measure of precision.
+        """
+        plain = self.abs_unadjusted.upper - self.abs_unadjusted.lower
+        return (self.abs_adjusted.upper - self.abs_adjusted.lower) / plain if plain > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What adjusting for pre-period columns (``adjust``) did.
+
+    ``methods``: per metric, ``exact`` (slopes from cell sums, normal models) or ``strata``
+    (quantile strata of each column, whose labels are in ``strata``). ``r_squared``: the
+    share of each metric's within-arm variance the pre-period model explains.
+    """
+
+    columns: tuple[str, ...]
+    methods: dict[str, str]
+    strata: dict[str, tuple[str, ...]]
+    r_squared: dict[str, float]
+    lifts: tuple[AdjustedLift, ...]
+    unadjusted_converged: bool

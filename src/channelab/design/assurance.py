@@ -143,11 +143,16 @@ def sim_metric(metric: Metric, baseline: Baseline, lift: float, treatments: Sequ
 
 
 def single_metric_spec(spec: Spec, metric: Metric) -> Spec:
-    """The spec reduced to one metric, no covariates and one unit per row."""
+    """The spec reduced to one metric, no covariates or pre-period columns, one unit per row.
+
+    Assurance is thus that of the unadjusted analysis: what adjusting adds is in the plan's
+    sample sizes with R² (:func:`~channelab.design.power.plan_power`).
+    """
     return spec.model_copy(
         update={
             "metrics": [metric],
             "covariates": [],
+            "adjust": [],
             "model": ModelOptions(),
             "unit": Unit(kind=spec.unit.kind),
         }

@@ -49,7 +49,13 @@ def design(
     step("Reading baselines")
     baselines = resolve_baselines(spec)
     step("Computing power and sample sizes")
-    plan = plan_power(spec, baselines.values, sources=baselines.sources, clusters=baselines.clusters)
+    plan = plan_power(
+        spec,
+        baselines.values,
+        sources=baselines.sources,
+        clusters=baselines.clusters,
+        r_squared=baselines.r_squared,
+    )
     seconds["frequentist"] = time.perf_counter() - t0
     n_sims = spec.plan.assurance.sims if sims is None else sims
     result = None

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from channelab.engine.duck import open_file
-from channelab.engine.source import ROWS, Source, metric_value, quote
+from channelab.engine.source import ROWS, Source, metric_value, number, quote
 from channelab.errors import DataError, SpecError
 from channelab.spec import Baseline, Metric, MetricType, Spec
 
@@ -109,7 +109,9 @@ class MetricPower:
 
     ``n_control``/``n_total`` are the units needed (control arm / all arms) to find the
     target lift with each power; ``mde`` is the smallest lift found with each power at the
-    planned ``n`` (``None`` without one); ``weeks`` the time to enrol ``n_total``.
+    planned ``n`` (``None`` without one); ``weeks`` the time to enrol ``n_total``. With an
+    expected ``r_squared`` from the ``adjust`` columns, ``n_total_adjusted`` and ``mde_adjusted``
+    are the same with the variance times 1 − R² (ANCOVA in large samples).
     """
 
     metric: str
@@ -126,6 +128,10 @@ class MetricPower:
     n_total: dict[float, int]
     mde: dict[float, float] | None
     weeks: dict[float, int] | None
+    r_squared: float | None = None
+    r_squared_source: str = ""
+    n_total_adjusted: dict[float, int] | None = None
+    mde_adjusted: dict[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ def plan_power(
     *,
     sources: dict[str, str] | None = None,
     clusters: dict[str, tuple[float, float, float]] | None = None,
+    r_squared: dict[str, tuple[float, str]] | None = None,
 ) -> PowerPlan:
     """Frequentist plan for every outcome and revenue metric of ``spec``.
 
@@ -192,6 +199,9 @@ def plan_power(
     clusters
         Per metric name, (mean cluster size, its cv, ICC) for cluster-randomised designs;
         defaults to the plan's ``cluster_size``, ``cluster_size_cv`` and ``icc``.
+    r_squared
+        Per metric name, (R² of the ``adjust`` columns, where it came from); defaults to
+        ``plan.r_squared``.
     """
     plan = spec.plan
     shares = {a: spec.planned_shares()[a] for a in spec.arm_order}
@@ -228,6 +238,18 @@ def plan_power(
                 p: size.lift(solver.solve_power(nobs1=n_eff, alpha=alpha, power=p, ratio=ratio))
                 for p in plan.power
             }
+        r2, r2_source = (r_squared or {}).get(metric.name) or (
+            (plan.r_squared[metric.name], "plan.r_squared") if metric.name in plan.r_squared else (None, "")
+        )
+        n_adjusted = mde_adjusted = None
+        if r2 is not None:  # the adjusted estimator's variance is (1 - R²) times the raw one's
+            n_adjusted = {p: math.ceil(n * (1 - r2) - 1e-9) for p, n in n_total.items()}
+            if plan.n is not None:
+                n_eff = plan.n * control / deff / (1 - r2)
+                mde_adjusted = {
+                    p: size.lift(solver.solve_power(nobs1=n_eff, alpha=alpha, power=p, ratio=ratio))
+                    for p in plan.power
+                }
         weeks = (
             {p: math.ceil(n / plan.units_per_week) for p, n in n_total.items()}
             if plan.units_per_week
@@ -249,6 +271,10 @@ def plan_power(
                 n_total=n_total,
                 mde=mde,
                 weeks=weeks,
+                r_squared=r2,
+                r_squared_source=r2_source,
+                n_total_adjusted=n_adjusted,
+                mde_adjusted=mde_adjusted,
             )
         )
     return PowerPlan(
@@ -310,6 +336,7 @@ class Baselines:
     values: dict[str, Baseline]
     sources: dict[str, str]
     clusters: dict[str, tuple[float, float, float]]
+    r_squared: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 
 def resolve_baselines(spec: Spec) -> Baselines:
@@ -324,6 +351,7 @@ def resolve_baselines(spec: Spec) -> Baselines:
     values = {m.name: spec.plan.baselines[m.name] for m in needed if m.name in spec.plan.baselines}
     sources = dict.fromkeys(values, "plan.baselines")
     clusters: dict[str, tuple[float, float, float]] = {}
+    r_squared: dict[str, tuple[float, str]] = {}
     pilot = spec.plan.pilot
     if pilot is None or pilot.path is None:  # a pilot always has a path (Plan checks it)
         return Baselines(values, sources, clusters)
@@ -357,7 +385,39 @@ def resolve_baselines(spec: Spec) -> Baselines:
             cluster = spec.unit.randomised_by
             if cluster is not None and cluster in source.columns:
                 clusters[m.name] = _pilot_clusters(source, quote(cluster), col, where, params)
-    return Baselines(values, sources, clusters)
+            if spec.adjust and m.name not in spec.plan.r_squared and set(spec.adjust) <= set(source.columns):
+                r2 = _pilot_r_squared(source, m, spec.adjust, where, params)
+                r_squared[m.name] = (r2, f"pilot ({path.name})")
+    return Baselines(values, sources, clusters, r_squared)
+
+
+def _pilot_r_squared(
+    source: Source, metric: Metric, columns: list[str], where: str, params: list[str]
+) -> float:
+    """R² of the least-squares fit of the metric on the pre-period columns, in the pilot's control rows."""
+    y, xs = metric_value(metric, source.columns), [number(c) for c in columns]
+    k = len(xs)
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    row = _row(
+        source,
+        "SELECT "
+        + ", ".join(
+            [f"covar_pop({xs[i]}, {xs[j]})" for i, j in pairs]
+            + [f"covar_pop({x}, {y})" for x in xs]
+            + [f"var_pop({y})"]
+        )
+        + f" FROM {ROWS} {where}",
+        params,
+    )
+    values = np.array([np.nan if v is None else float(v) for v in row])
+    if not np.all(np.isfinite(values)) or values[-1] <= 0:
+        return 0.0
+    sxx = np.zeros((k, k))
+    for (i, j), v in zip(pairs, values, strict=False):
+        sxx[i, j] = sxx[j, i] = v
+    sxy = values[len(pairs) : len(pairs) + k]
+    explained = float(sxy @ np.linalg.lstsq(sxx, sxy, rcond=None)[0])
+    return min(max(explained / values[-1], 0.0), 0.999)
 
 
 def _row(source: Source, sql: str, params: list[str]) -> tuple[Any, ...]:

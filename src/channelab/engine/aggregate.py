@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from channelab.cells import Cells, FunnelCounts, MetricCells
+from channelab.cells import Cells, FunnelCounts, MetricCells, PrePeriod
 from channelab.engine.source import (
     HURDLE_STATS,
     ROWS,
@@ -36,9 +36,11 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     summed statistic by statistic, so they give exactly the cells of the unit rows behind them.
     """
     cluster = spec.unit.randomised_by
-    keys = [spec.arm_column, *spec.covariates, *([cluster] if cluster else [])]
+    cuts = strata_cuts(source, spec)
+    keys = [quote(k) for k in (spec.arm_column, *spec.covariates)]
+    keys += [_stratum(c, v) for c, v in cuts.items()] + ([quote(cluster)] if cluster else [])
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
-    key_sql = ", ".join(f"CAST({quote(k)} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
+    key_sql = ", ".join(f"CAST({k} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
     where = f"WHERE {w} > 0" if weight else ""
     per_row = _row_statistics(spec, source.columns)
@@ -52,6 +54,14 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     level_idx: dict[str, np.ndarray] = {}
     for cov, alias in zip(spec.covariates, key_names[1:], strict=False):
         levels[cov], level_idx[cov] = _codes(table[alias])
+    strata: dict[str, tuple[str, ...]] = {}
+    for (col, at), alias in zip(cuts.items(), key_names[1 + len(spec.covariates) :], strict=False):
+        codes = table[alias].astype(np.int64).to_numpy()
+        observed = np.unique(codes)
+        # levels named by rank, so that data with as many strata share the compiled model
+        levels[col] = tuple(str(j + 1) for j in range(observed.size))
+        level_idx[col] = np.searchsorted(observed, codes)
+        strata[col] = tuple(_stratum_label(at, int(j)) for j in observed)
     clusters, cluster_idx = _codes(table[key_names[-1]]) if cluster else ((), None)
 
     def stat(m: Metric, name: str) -> np.ndarray | None:
@@ -73,6 +83,7 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
             total=total,
             sum_sq=np.full_like(total, np.nan) if sum_sq is None else sum_sq,
             trials=stat(m, "trials"),
+            sum_xy=_stack(table, [f"{m.name}__xy{i}" for i in range(len(spec.adjust))]),
             **extra,
         )
 
@@ -86,7 +97,60 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         clusters=clusters,
         cluster_idx=cluster_idx,
         funnel=_funnel_counts(source, spec, w, where),
+        pre_period=_pre_period(table, spec, cuts, strata),
     )
+
+
+def strata_cuts(source: Source, spec: Spec) -> dict[str, tuple[float, ...]]:
+    """Cut points of ``model.adjust_bins`` quantile strata of each ``adjust`` column, when needed.
+
+    Exact quantiles of the rows (deterministic), without repeats: a column with many ties (a
+    count of last quarter's meetings) gets fewer, unequal strata.
+    """
+    if not spec.binned_adjustment:
+        return {}
+    bins = spec.model.adjust_bins
+    cuts = source.quantiles(spec.adjust, [k / bins for k in range(1, bins)])
+    return {c: tuple(sorted(set(values))) for c, values in zip(spec.adjust, cuts, strict=True)}
+
+
+def _stratum(column: str, cuts: tuple[float, ...]) -> str:
+    """SQL of a row's stratum: how many cut points its value exceeds, zero-padded for sorting."""
+    above = " + ".join(f"CAST({number(column)} > {c!r} AS INTEGER)" for c in cuts) or "0"
+    return f"lpad(CAST({above} AS VARCHAR), 3, '0')"
+
+
+def _stratum_label(cuts: tuple[float, ...], j: int) -> str:
+    """Plain label of stratum ``j``: ``≤ 2``, ``2–5``, ``> 40`` (bounds as in :class:`PrePeriod`)."""
+    if not cuts:
+        return "all"
+    if j == 0:
+        return f"≤ {cuts[0]:g}"
+    if j == len(cuts):
+        return f"> {cuts[-1]:g}"
+    return f"{cuts[j - 1]:g}–{cuts[j]:g}"
+
+
+def _stack(table: pd.DataFrame, aliases: list[str]) -> np.ndarray | None:
+    """Columns of ``table`` as one (cell, k) array; ``None`` when absent."""
+    if not aliases or aliases[0] not in table:
+        return None
+    return table[aliases].to_numpy(dtype=np.float64)
+
+
+def _pre_period(
+    table: pd.DataFrame, spec: Spec, cuts: dict[str, tuple[float, ...]], strata: dict[str, tuple[str, ...]]
+) -> PrePeriod | None:
+    k = len(spec.adjust)
+    if not k:
+        return None
+    sum_x = _stack(table, [f"adjust__{i}" for i in range(k)])
+    assert sum_x is not None
+    sum_xx = np.empty((len(table), k, k))
+    for i in range(k):
+        for j in range(i, k):
+            sum_xx[:, i, j] = sum_xx[:, j, i] = table[f"adjust__{i}_{j}"].to_numpy(dtype=np.float64)
+    return PrePeriod(columns=tuple(spec.adjust), sum_x=sum_x, sum_xx=sum_xx, cuts=cuts, strata=strata)
 
 
 def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
@@ -106,9 +170,15 @@ def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
             out.update({f"{m.name}__{stat}": expr for stat, expr in stats.items()})
         return out
     out["n"] = "1.0"
+    x = [number(c) for c in spec.adjust]
+    for i, xi in enumerate(x):
+        out[f"adjust__{i}"] = xi
+        out.update({f"adjust__{i}_{j}": f"{xi} * {x[j]}" for j in range(i, len(x))})
     for m in spec.metrics:
         y = metric_value(m, columns)
         out[f"{m.name}__total"] = y
+        if m.adjusts_exactly:
+            out.update({f"{m.name}__xy{i}": f"{xi} * {y}" for i, xi in enumerate(x)})
         out[f"{m.name}__sum_sq"] = f"{y} * {y}"
         if m.type == "revenue":
             out[f"{m.name}__n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"

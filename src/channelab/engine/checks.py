@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from scipy import stats
 
 from channelab.engine.duck import delimiter_hint
@@ -52,6 +53,21 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Balance:
+    """A pre-period column across the arms, as randomisation should leave it: alike.
+
+    ``smd``: each treatment's standardised mean difference from the control (pooled sd);
+    ``p_value``: the one-way ANOVA F test that all arm means are equal.
+    """
+
+    column: str
+    mean: dict[str, float]
+    sd: dict[str, float]
+    smd: dict[str, float]
+    p_value: float
+
+
+@dataclass(frozen=True)
 class CheckReport:
     """All findings on the rows, with the arm counts behind the sample-ratio test."""
 
@@ -63,6 +79,8 @@ class CheckReport:
     #: Metrics fitted with another likelihood than the spec's, because the data cannot support
     #: it (aggregated counts hold no per-unit frequencies): metric name -> likelihood used.
     fallbacks: dict[str, str] = field(default_factory=dict)
+    #: Balance of each pre-period column adjusted for (``adjust``) across the arms.
+    balance: tuple[Balance, ...] = ()
 
     @property
     def errors(self) -> list[Finding]:
@@ -93,6 +111,11 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
         types = source.columns
         row_rules += [r for m in spec.metrics for r in _metric_value_rules(m, types)]
         row_rules += _denominator_rules(spec, types)
+        row_rules += [
+            _RowRule("pre_period_values", cond, col, f"column {col!r} (adjust): the {what}", fix)
+            for c in spec.adjust
+            for col, cond, what, fix in _number_rules(c, "pre-period value")
+        ]
     findings = _apply_row_rules(source, row_rules)
     arm_counts, arm_findings = _arm_labels(source, spec)
     findings += arm_findings
@@ -102,6 +125,8 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
     findings += _confounded_covariates(source, spec)
     srm_p, srm = sample_ratio(spec, arm_counts)
     findings += srm
+    balance, balance_findings = pre_period_balance(source, spec) if not _has_errors(findings) else ((), [])
+    findings += balance_findings
     fallbacks, notes = _fallbacks(spec, source.columns) if aggregated else ({}, [])
     report = CheckReport(
         n_rows=source.n_rows,
@@ -110,6 +135,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
         srm_p=srm_p,
         findings=tuple(findings + notes),
         fallbacks=fallbacks,
+        balance=balance,
     )
     if report.errors:
         lines = "\n".join(f"  - {f.message}" for f in report.errors)
@@ -222,7 +248,7 @@ def _used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
         cols += [c for m in spec.metrics for c in aggregate_columns(m, columns)[0].values()]
     else:
         cols += [m.source_column for m in spec.metrics]
-    cols += spec.covariates
+    cols += spec.covariates + spec.adjust
     if spec.unit.id:
         cols.insert(0, spec.unit.id)
     if spec.unit.randomised_by:
@@ -698,6 +724,80 @@ def _confounded_covariates(source: Source, spec: Spec) -> list[Finding]:
                     )
                 )
     return out
+
+
+def _has_errors(findings: list[Finding]) -> bool:
+    """Whether any finding is an error (later checks would only repeat it)."""
+    return any(f.severity == "error" for f in findings)
+
+
+def pre_period_balance(source: Source, spec: Spec) -> tuple[tuple[Balance, ...], list[Finding]]:
+    """Each ``adjust`` column per arm (mean, sd), and a warning where the arms differ beyond chance.
+
+    A pre-period column is measured before assignment, so randomisation leaves its arm means
+    alike up to chance; an F test p-value below :data:`SRM_ALPHA` is a red flag (assignment
+    broken, or the column measured after it). A matched design is balanced by matching instead.
+    """
+    if not spec.adjust:
+        return (), []
+    arm = quote(spec.arm_column)
+    stats_sql = ", ".join(f"avg({number(c)}), coalesce(var_samp({number(c)}), 0)" for c in spec.adjust)
+    rows = {
+        str(r[0]): r[1:]
+        for r in source.fetchall(
+            f"SELECT CAST({arm} AS VARCHAR), count(*), {stats_sql} FROM {ROWS} GROUP BY 1"
+        )
+    }
+    arms = [a for a in spec.arm_order if a in rows]
+    n = np.array([rows[a][0] for a in arms], dtype=np.float64)
+    out, findings = [], []
+    for i, col in enumerate(spec.adjust):
+        mean = np.array([rows[a][1 + 2 * i] for a in arms], dtype=np.float64)
+        var = np.array([rows[a][2 + 2 * i] for a in arms], dtype=np.float64)
+        grand = n @ mean / n.sum()
+        between, within = n @ (mean - grand) ** 2, (n - 1) @ var
+        dof = (len(arms) - 1, n.sum() - len(arms))
+        p = (
+            float(stats.f.sf(between / dof[0] / (within / dof[1]), *dof))
+            if within > 0 and dof[1] > 0
+            else 1.0
+        )
+        smd = {
+            a: float((mean[j] - mean[0]) / np.sqrt((var[j] + var[0]) / 2)) if var[j] + var[0] > 0 else 0.0
+            for j, a in enumerate(arms)
+            if j
+        }
+        out.append(
+            Balance(
+                col,
+                dict(zip(arms, mean.tolist(), strict=True)),
+                dict(zip(arms, np.sqrt(var).tolist(), strict=True)),
+                smd,
+                p,
+            )
+        )
+        if within <= 0:
+            findings.append(
+                Finding(
+                    "pre_period_balance",
+                    "warning",
+                    f"pre-period column {col!r} (adjust) does not vary within any arm; adjusting for it "
+                    "changes nothing. Remove it from adjust",
+                )
+            )
+        elif p < SRM_ALPHA and spec.design == "randomised":
+            worst = max(smd, key=lambda a: abs(smd[a]))
+            findings.append(
+                Finding(
+                    "pre_period_balance",
+                    "warning",
+                    f"pre-period column {col!r} differs across the arms more than randomisation allows "
+                    f"(F test p = {p:.2g}; {worst} vs {spec.control}: standardised difference "
+                    f"{smd[worst]:+.2f}). Assignment may be broken, or the column was measured after "
+                    "assignment; treat the effects with caution.",
+                )
+            )
+    return tuple(out), findings
 
 
 def sample_ratio(spec: Spec, counts: dict[str, int]) -> tuple[float, list[Finding]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,27 @@ class Source:
         if self.spark is not None:
             return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
         return self.duck.execute(sql).fetchall()
+
+    def quantiles(self, columns: Sequence[str], probs: Sequence[float]) -> list[list[float]]:
+        """Exact quantiles of numeric columns: values of the data (``percentile_disc``), per column.
+
+        Written per engine: sqlglot renders DuckDB's exact quantiles as Spark's approximate ones.
+        """
+        if self.spark is not None:
+            aggs = [
+                f"percentile_disc({p!r}) WITHIN GROUP (ORDER BY TRY_CAST(`{c.replace('`', '``')}` AS DOUBLE))"
+                for c in columns
+                for p in probs
+            ]
+            flat = [float(v) for v in self.spark.sql(f"SELECT {', '.join(aggs)} FROM {ROWS}").collect()[0]]
+            return [flat[i * len(probs) : (i + 1) * len(probs)] for i in range(len(columns))]
+        listed = ", ".join(map(repr, probs))
+        (row,) = self.duck.execute(
+            "SELECT "
+            + ", ".join(f"quantile_disc({number(c)}, [{listed}])" for c in columns)
+            + f" FROM {ROWS}"
+        ).fetchall()
+        return [[float(v) for v in values] for values in row]
 
     def df(self, sql: str) -> pd.DataFrame:
         """Run ``sql`` (DuckDB dialect) and return its result as a DataFrame."""

@@ -52,6 +52,10 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
             ],
             "arm_counts": checks.arm_counts,
             "planned_shares": checks.planned_shares,
+            "balance": [
+                {"column": b.column, "mean": b.mean, "sd": b.sd, "smd": b.smd, "p_value": b.p_value}
+                for b in checks.balance
+            ],
             "findings": [
                 {
                     "check": f.check,
@@ -137,8 +141,41 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         ],
         "matching": _matching(analysis),
         "replication": _replication(analysis),
+        "adjustment": _adjustment(analysis),
         "data": analysis.data,
         "provenance": analysis.provenance.as_dict(),
+    }
+
+
+def _adjustment(analysis: Analysis) -> dict[str, Any] | None:
+    """The pre-period adjustment: columns, method and R² per metric, each lift with and without."""
+    a = analysis.adjustment
+    if a is None:
+        return None
+
+    def lift(iv: Interval, abs_iv: Interval) -> dict[str, Any]:
+        return {
+            "lift": {"mean": iv.mean, "hdi": [iv.lower, iv.upper]},
+            "abs_lift": {"mean": abs_iv.mean, "hdi": [abs_iv.lower, abs_iv.upper]},
+            "width": abs_iv.upper - abs_iv.lower,  # of the difference in means per unit
+        }
+
+    return {
+        "columns": list(a.columns),
+        "methods": a.methods,
+        "strata": {c: list(labels) for c, labels in a.strata.items()},
+        "r_squared": a.r_squared,
+        "unadjusted_converged": a.unadjusted_converged,
+        "effects": [
+            {
+                "arm": x.arm,
+                "metric": x.metric,
+                "adjusted": lift(x.adjusted, x.abs_adjusted),
+                "unadjusted": lift(x.unadjusted, x.abs_unadjusted),
+                "width_ratio": x.width_ratio,
+            }
+            for x in a.lifts
+        ],
     }
 
 
@@ -271,6 +308,17 @@ def design_json(d: Design) -> dict[str, Any]:
                     for power in p.powers
                 ],
                 "mde": [{"power": power, "lift": m.mde[power]} for power in p.powers] if m.mde else None,
+                "adjustment": None
+                if m.r_squared is None
+                else {
+                    "columns": list(d.spec.adjust),
+                    "r_squared": m.r_squared,
+                    "r_squared_source": m.r_squared_source,
+                    "n_total": [{"power": q, "n_total": n} for q, n in (m.n_total_adjusted or {}).items()],
+                    "mde": [{"power": q, "lift": x} for q, x in m.mde_adjusted.items()]
+                    if m.mde_adjusted
+                    else None,
+                },
             }
         )
     out: dict[str, Any] = {

@@ -8,7 +8,8 @@ that made the data. A calibrated model covers the true lift with its 94 % interv
 when a channel moves engagement alone.
 
 The design (arms, covariate levels, reps) is the scenario's and stays fixed; the prospects,
-their segments, the assignment and the outcomes are drawn afresh for every fit.
+their segments, the assignment and the outcomes are drawn afresh for every fit. A fit whose
+cells have another number of pre-period strata (ties in a count) gets its own compiled model.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Calibration:
 
     ``lifts``: one row per fit × treatment × metric, and per level of ``model.lift_by`` when the
     scenario has segment-specific truths (``level`` is empty for the overall lift). Columns:
-    fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict.
+    fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict, and the change
+    per unit's abs_mean, abs_lower, abs_upper (NaN for per-level lifts).
     ``arms``: one row per fit × treatment: fit, arm, verdict, true_verdict.
     ``fits``: one row per fit: fit, data_seed, sampler_seed, seconds, divergences, rhat_max,
     ess_bulk_min, converged (after any refits), converged_first (the first fit alone), refits.
@@ -131,10 +133,20 @@ def calibrate(
 
     rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seeds[0][0])
     cells = frame_cells(rows, spec, name="<simulated>")
-    t0 = time.perf_counter()
-    refitter = Refitter(cells, spec)
-    refitter.compile()
-    compile_seconds = time.perf_counter() - t0
+    refitters: dict[str, Refitter] = {}  # by design: pre-period strata may number differently
+    compile_seconds = 0.0
+
+    def refitter_for(cells: Cells) -> Refitter:
+        nonlocal compile_seconds
+        key = repr((cells.arms, cells.levels, cells.clusters))
+        if key not in refitters:
+            t0 = time.perf_counter()
+            refitters[key] = Refitter(cells, spec)
+            refitters[key].compile()
+            compile_seconds += time.perf_counter() - t0
+        return refitters[key]
+
+    refitter_for(cells)
 
     settings = spec.sampler.model_copy(
         update={"draws": draws or spec.sampler.draws, "tune": tune or spec.sampler.tune}
@@ -149,7 +161,7 @@ def calibrate(
             cells = frame_cells(rows, spec, name="<simulated>")
         t = time.perf_counter()
         posterior, diagnostics = converged_fit(
-            partial(_refit, refitter, cells), cells, spec, seed=sampler_seed, settings=settings
+            partial(_refit, refitter_for(cells), cells), cells, spec, seed=sampler_seed, settings=settings
         )
         effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
         lifts += _score_lifts(i, effects, truth, spec)
@@ -192,7 +204,9 @@ def _refit(refitter: Refitter, cells: Cells, settings: Sampler, seed: int) -> xr
 def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> list[dict[str, Any]]:
     """One record per estimated lift, with the true lift and whether the interval covers it."""
 
-    def record(arm: str, metric: str, role: str, level: str, true: float, iv: Any, verdict: str) -> dict:
+    def record(
+        arm: str, metric: str, role: str, level: str, true: float, iv: Any, verdict: str, change: Any = None
+    ) -> dict:
         return {
             "fit": fit,
             "arm": arm,
@@ -205,10 +219,13 @@ def _score_lifts(fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -
             "upper": iv.upper,
             "covered": bool(iv.lower <= true <= iv.upper),
             "verdict": verdict,
+            "abs_mean": np.nan if change is None else change.mean,
+            "abs_lower": np.nan if change is None else change.lower,
+            "abs_upper": np.nan if change is None else change.upper,
         }
 
     out = [
-        record(e.arm, e.metric, e.role, "", truth.lifts[e.arm][e.metric], e.lift, e.verdict)
+        record(e.arm, e.metric, e.role, "", truth.lifts[e.arm][e.metric], e.lift, e.verdict, e.abs_lift)
         for e in effects.effects
     ]
     by_level = truth.segment_lifts.get(spec.model.lift_by or "", {})

@@ -33,10 +33,12 @@ from channelab.simulate.scenarios import (
     BASE_METRICS,
     DEFAULT_N_PROSPECTS,
     OUTREACH_METRICS,
+    PRE_PERIOD_COLUMNS,
     REP_WORKLOAD_SHAPE,
     SCENARIOS,
     SEGMENTS,
     WEEKS,
+    PrePeriod,
     Randomisation,
     Scenario,
 )
@@ -70,6 +72,8 @@ class OutreachTruth:
         lifts           {treatment: {metric: relative lift}}, 0.2 = +20 %
         segment_lifts   {column: {level: {treatment: {metric: relative lift}}}}
         verdicts        {treatment: arm verdict}
+        explained       {pre-period column: {metric: R²}}, with a history only (PrePeriod):
+                        the R² of a least-squares line on the column, among control prospects
         parameters      the generating parameters (Scenario.to_dict)
         provenance      {"channelab": version, "numpy": version}
 
@@ -87,8 +91,9 @@ class OutreachTruth:
     lifts: dict[str, dict[str, float]]
     segment_lifts: dict[str, dict[str, dict[str, dict[str, float]]]]
     verdicts: dict[str, ArmVerdict]
-    parameters: dict[str, Any] = field(repr=False)
-    provenance: dict[str, str] = field(repr=False)
+    explained: dict[str, dict[str, float]] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(repr=False, default_factory=dict)
+    provenance: dict[str, str] = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The truth as JSON-ready data, in the layout documented on the class."""
@@ -105,6 +110,7 @@ class OutreachTruth:
             "lifts": self.lifts,
             "segment_lifts": self.segment_lifts,
             "verdicts": self.verdicts,
+            **({"explained": self.explained} if self.explained else {}),
             "parameters": self.parameters,
             "provenance": self.provenance,
         }
@@ -171,12 +177,21 @@ def simulate_outreach(
     arm_of_unit = rng.permutation(np.arange(sc.n_reps if by_rep else n_prospects) % len(sc.arms))
     arm = arm_of_unit[pop.rep] if by_rep else arm_of_unit
     eta, amount_eta = _predictors(sc, pop, rng)
+    # a history draws from its own stream, so that scenarios without one keep their draws
+    history_rng = np.random.default_rng([seed, 1])
+    h = sc.pre_period
+    propensity = history_rng.normal(0.0, h.propensity_sd, size=n_prospects) if h else np.zeros(n_prospects)
+    if h is not None:
+        loading = {"engagement": h.engagement_loading, "outcome": 1.0, "revenue": h.deal_loading}
+        for name, role in OUTREACH_METRICS.items():
+            eta[name] = eta[name] + loading[role] * propensity
     columns: dict[str, Any] = {
         "prospect_id": unit_ids("P", n_prospects),
         "account_id": _labels(unit_ids("A", int(pop.account[-1]) + 1), pop.account),
         "rep_id": _labels(unit_ids("R", sc.n_reps), pop.rep),
         **{c: _labels(list(SEGMENTS[c]), codes) for c, codes in pop.segments.items()},
         "week": pop.week,
+        **dict.fromkeys(PRE_PERIOD_COLUMNS if sc.pre_period else ()),  # filled below, before the arm
         "arm": _labels(sc.labels, arm),
     }
     # expected value of every metric for every prospect under every arm: (metric, arm, prospect)
@@ -193,6 +208,16 @@ def simulate_outreach(
             m, _calibrated(m, shift), amount_shift, arm, np.arange(n_prospects), rng
         )
     lifts = _lifts(expected, sc.labels)
+    explained: dict[str, dict[str, float]] = {}
+    if h is not None:
+        meetings = expected[list(OUTREACH_METRICS).index("meetings"), 0]
+        history = _history(h, propensity, meetings, history_rng)
+        columns.update(history)
+        control = arm == 0
+        explained = {
+            c: {k: _r_squared(x[control], columns[k][control]) for k in OUTREACH_METRICS}
+            for c, x in history.items()
+        }
     segment_lifts = {
         s.column: {
             level: _lifts(expected[..., pop.segments[s.column] == i], sc.labels)
@@ -213,6 +238,7 @@ def simulate_outreach(
         lifts=lifts,
         segment_lifts=segment_lifts,
         verdicts={a: _true_verdict(by_metric) for a, by_metric in lifts.items()},
+        explained=explained,
         parameters=sc.to_dict(),
         provenance=stamp(seed=seed, timed=False).as_dict(),
     )
@@ -226,6 +252,7 @@ def outreach_spec(
     covariates: Sequence[str] = ("company_size",),
     cluster: bool | None = None,
     lift_by: str | None = None,
+    adjust: Sequence[str] = (),
     sampler: Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> Spec:
@@ -234,7 +261,8 @@ def outreach_spec(
     The arms are the scenario's, in equal planned shares; ``metrics`` (names from
     :data:`OUTREACH_METRICS`) keep their roles and types. ``cluster`` adds the rep random
     intercept (``unit.randomised_by: rep_id``); by default it follows the scenario's
-    randomisation. The data path is a placeholder: pair the spec with a frame source.
+    randomisation. ``adjust`` names pre-period columns (:data:`PRE_PERIOD_COLUMNS`, for a
+    scenario with a history). The data path is a placeholder: pair the spec with a frame source.
     """
     sc = _resolve(scenario)
     if unknown := sorted(set(metrics) - set(OUTREACH_METRICS)):
@@ -253,6 +281,7 @@ def outreach_spec(
             if name in metrics
         ],
         "covariates": list(covariates),
+        "adjust": list(adjust),
         "seed": seed,
         "sampler": dict(sampler or {}),
         "model": {"lift_by": lift_by},
@@ -361,6 +390,23 @@ def _predictors(
     # centred over deals (P(deal) ∝ exp(logit) for rare deals): the median deal is about `amount`
     amount = _segment_effects(pop, "amount")
     return eta, amount - np.average(amount, weights=np.exp(eta["revenue"]))
+
+
+def _history(
+    h: PrePeriod, propensity: np.ndarray, meetings_control: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The pre-period columns of :class:`PrePeriod`, given each prospect's propensity and meetings."""
+    noise = rng.normal(0.0, h.engagement_noise, size=propensity.size)
+    return {
+        "prior_meetings": rng.poisson(h.periods * meetings_control),
+        "prior_engagement": np.round(h.periods * 10 * np.exp(h.engagement_loading * propensity + noise), 2),
+    }
+
+
+def _r_squared(x: np.ndarray, y: np.ndarray) -> float:
+    """R² of the least-squares line of ``y`` on ``x``."""
+    r = np.corrcoef(x, y)[0, 1]
+    return float(r * r) if np.isfinite(r) else 0.0
 
 
 def _segment_effects(pop: _Population, part: str) -> np.ndarray:

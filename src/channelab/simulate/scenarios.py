@@ -123,6 +123,34 @@ class SegmentLift:
     effect: float
 
 
+#: The pre-period columns :func:`~channelab.simulate.simulate_outreach` writes for a scenario
+#: with a :class:`PrePeriod`.
+PRE_PERIOD_COLUMNS = ("prior_meetings", "prior_engagement")
+
+
+@dataclass(frozen=True)
+class PrePeriod:
+    """A history before the test that predicts it: each prospect's lasting propensity to engage and meet.
+
+    Each prospect has a propensity u ~ Normal(0, ``propensity_sd``) added to the log rate of its
+    meetings, ``engagement_loading`` × u to each engagement metric and ``deal_loading`` × u to
+    the logit of a deal, in the test as before it. The history covers ``periods`` stretches as
+    long as the test, under business as usual:
+
+    - ``prior_meetings`` ~ Poisson(periods × the prospect's expected meetings under control);
+    - ``prior_engagement``: minutes of engagement, periods × 10 × exp(engagement_loading × u +
+      Normal(0, ``engagement_noise``)), to the second.
+
+    The truth file records how much of each metric's variance each column explains.
+    """
+
+    propensity_sd: float = 0.8
+    periods: int = 4
+    engagement_loading: float = 0.5
+    deal_loading: float = 0.5
+    engagement_noise: float = 0.5
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A data-generating truth for :func:`simulate_outreach`.
@@ -148,6 +176,9 @@ class Scenario:
         and metric).
     n_reps
         Number of sales reps; accounts go to reps in proportion to gamma-distributed workloads.
+    pre_period
+        A history before the test (:class:`PrePeriod`): adds the columns of
+        :data:`PRE_PERIOD_COLUMNS`, measured before assignment.
     """
 
     name: str
@@ -159,6 +190,7 @@ class Scenario:
     rep_sd: float = 0.2
     week_sd: float = 0.15
     n_reps: int = 48
+    pre_period: PrePeriod | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -226,6 +258,7 @@ class Scenario:
             "segments": {c: {k: asdict(v) for k, v in levels.items()} for c, levels in SEGMENTS.items()},
             "account_sizes": list(ACCOUNT_SIZES),
             "weeks": WEEKS,
+            **({"pre_period": asdict(self.pre_period)} if self.pre_period else {}),
         }
 
 
@@ -292,6 +325,29 @@ SCENARIOS: dict[str, Scenario] = {
             metrics=outreach_metrics({"Phone": {"meetings": 1.2}}),
             randomised_by="rep",
             rep_sd=0.5,
+        ),
+        Scenario(
+            name="pre_period",
+            description=(
+                "Existing customers' contacts, who meet often (1 meeting per prospect in the test "
+                "under business as usual) and differ in a lasting propensity (log-sd 0.8) that their "
+                "last four periods' meetings and engagement minutes reveal (prior_meetings, "
+                "prior_engagement). Phone: meetings x1.15 (+15 %). Social: profile views, likes/"
+                "comments and connection accepts x2 (+100 %), meetings +0 %. Every other arm and "
+                "metric +0 %."
+            ),
+            metrics={
+                **outreach_metrics(
+                    {
+                        "Phone": {"meetings": 1.15},
+                        "Social": {"profile_views": 2.0, "likes_comments": 2.0, "connection_accepts": 2.0},
+                    }
+                ),
+                "meetings": replace(
+                    BASE_METRICS["meetings"], base=1.0, overdispersion=0.05, effects={"Phone": math.log(1.15)}
+                ),
+            },
+            pre_period=PrePeriod(),
         ),
     )
 }

@@ -52,6 +52,8 @@ class Plan(Strict):
     (per metric name) or, for metrics not listed there, from the control arm of ``pilot`` data.
     With ``unit.randomised_by``, ``cluster_size`` (mean units per cluster), its coefficient of
     variation and ``icc`` give the design effect; a pilot with the cluster column supplies them.
+    With ``adjust`` columns, ``r_squared`` (or a pilot holding them) gives each metric's sample
+    size and MDE with the adjustment too: it divides the variance by 1 − R².
     """
 
     n: Annotated[int, Field(ge=2)] | None = None
@@ -65,6 +67,9 @@ class Plan(Strict):
     cluster_size: Annotated[float, Field(ge=1)] | None = None
     cluster_size_cv: Annotated[float, Field(ge=0)] = 0.0
     icc: Annotated[float, Field(ge=0, lt=1)] | None = None
+    #: Per metric, the share of its variance the ``adjust`` columns are expected to explain;
+    #: metrics not listed take it from the pilot when it has those columns.
+    r_squared: dict[str, Annotated[float, Field(ge=0, lt=1)]] = Field(default_factory=dict)
     assurance: AssuranceSettings = AssuranceSettings()
 
     @field_validator("pilot")

@@ -31,6 +31,9 @@ class Spec(Strict):
     arms: dict[str, Arm]
     metrics: Annotated[list[Metric], Field(min_length=1)]
     covariates: list[str] = Field(default_factory=list)
+    #: Numeric pre-period columns (measured before assignment) to adjust for: ANCOVA exactly for
+    #: normal models (continuous, cell means), quantile strata for the others (see ModelOptions).
+    adjust: list[str] = Field(default_factory=list)
     currency: str = "$"
     hdi_prob: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.94
     seed: int = 20261123
@@ -106,6 +109,7 @@ class Spec(Strict):
             )
         if len(set(self.covariates)) != len(self.covariates):
             problems.append("covariates: a column is listed twice")
+        problems += self._adjust_problems(used)
         for a in {
             **self.priors.arm_mu,
             **{k: v for m in self.metrics if m.priors for k, v in m.priors.arm_mu.items()},
@@ -134,12 +138,52 @@ class Spec(Strict):
         for k in self.plan.baselines:
             if k not in names:
                 problems.append(f"plan.baselines: {k!r} is not a metric" + suggest(k, names))
+        for k in self.plan.r_squared:
+            if k not in names:
+                problems.append(f"plan.r_squared: {k!r} is not a metric" + suggest(k, names))
+        if self.plan.r_squared and not self.adjust:
+            problems.append(
+                "plan.r_squared: it is the variance the adjust columns explain; list them in adjust"
+            )
         if len(set(self.assignment.strata)) != len(self.assignment.strata):
             problems.append("assignment.strata: a column is listed twice")
         problems += self._original_problems(names)
         if problems:  # one line per problem, each starting with its key path
             raise ValueError("\n".join(problems))
         return self
+
+    def _adjust_problems(self, used: dict[str, str]) -> list[str]:
+        """What the pre-period columns to adjust for cannot be."""
+        if not self.adjust:
+            return []
+        problems = []
+        taken = {
+            **dict.fromkeys(self.covariates, "a covariate (a stratum); list it in one place only"),
+            **({self.unit.id: "the unit id"} if self.unit.id else {}),
+            **({self.unit.randomised_by: "the cluster column"} if self.unit.randomised_by else {}),
+            **{
+                c: f"{what}; a pre-period column must be measured before assignment"
+                for c, what in used.items()
+            },
+        }
+        for i, c in enumerate(self.adjust):
+            if c in taken:
+                problems.append(f"adjust.{i}: {c!r} is also {taken[c]}")
+        if len(set(self.adjust)) != len(self.adjust):
+            problems.append("adjust: a column is listed twice")
+        if self.input_kind in ("aggregated rows", "published summaries"):
+            problems.append(
+                f"adjust: {self.input_kind} hold no pre-period value per unit; adjusting needs one row "
+                "per unit (remove adjust, or export unit rows)"
+            )
+        cells = self.model.adjust_bins ** len(self.adjust)
+        if self.binned_adjustment and cells > MAX_ADJUST_STRATA:
+            problems.append(
+                f"adjust: {len(self.adjust)} columns x {self.model.adjust_bins} bins make {cells:,} "
+                f"strata per arm, but at most {MAX_ADJUST_STRATA:,} are allowed; adjust for fewer "
+                "columns or lower model.adjust_bins"
+            )
+        return problems
 
     def _data_problems(self) -> list[str]:
         """What aggregated rows and published summaries cannot be combined with."""
@@ -294,6 +338,11 @@ class Spec(Strict):
         return next(iter(chosen or metrics), None)
 
     @property
+    def binned_adjustment(self) -> bool:
+        """Whether some metric is adjusted through quantile strata of the ``adjust`` columns."""
+        return bool(self.adjust) and not all(m.adjusts_exactly for m in self.metrics)
+
+    @property
     def treatments(self) -> list[str]:
         """Arm labels other than the control, in the order the spec lists them."""
         return [a for a in self.arms if a != self.control]
@@ -376,6 +425,9 @@ class Spec(Strict):
 
 # ---- loading ------------------------------------------------------------------------------
 
+
+#: Most quantile strata per arm from the adjusted columns (model.adjust_bins ** len(adjust)).
+MAX_ADJUST_STRATA = 1000
 
 #: Longest arm or metric label (and title) that tables and figures can lay out.
 MAX_LABEL = 80

@@ -26,7 +26,7 @@ from reportlab.platypus import (
     Table,
 )
 
-from channelab.analysis.results import Effect
+from channelab.analysis.results import Effect, Interval
 from channelab.analysis.wording import pct
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
@@ -143,6 +143,8 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             para(f"Original: {r.citation}", st["small"]),
             Spacer(1, 0.2 * cm),
         ]
+    if sentence := adjustment_sentence(analysis):
+        out += [para(sentence, st["meta"]), Spacer(1, 0.2 * cm)]
     out.append(para("What each arm did", st["h1"]))
     for arm in effects.arms:
         heading = f"<b>{esc(arm.arm)}</b> vs {esc(spec.control)}"
@@ -289,7 +291,98 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         table,
         Spacer(1, 0.2 * cm),
         para(note, st["small"]),
+        *_adjustment_section(analysis, st),
         *_segments_section(analysis, st),
+    ]
+
+
+def adjustment_sentence(analysis: Analysis) -> str:
+    """Page 1: what was adjusted for and what it gained on the outcome and revenue lifts."""
+    a = analysis.adjustment
+    if a is None:
+        return ""
+    decisive = {m.name for m in analysis.spec.metrics if m.role != "engagement"}
+    ratios = [x.width_ratio for x in a.lifts if x.metric in decisive]
+    r2 = max(a.r_squared[k] for k in decisive)
+    return (
+        f"Adjusted for pre-period {_join(a.columns)}, measured before assignment: the outcome and "
+        f"revenue intervals are {_width_change(min(ratios), max(ratios))} without it (the pre-period "
+        f"explains up to {pct(r2)} of an outcome's variance within arms). Same estimand: each lift "
+        "is still averaged over all the experiment's units."
+    )
+
+
+def _width_change(lo: float, hi: float) -> str:
+    """How the widths changed, from the lowest and highest width ratio (1 = no change)."""
+    least, most = round(100 * (1 - hi)), round(100 * (1 - lo))  # % narrower; negative is wider
+    if max(abs(least), abs(most)) <= 2:
+        return "about as wide as"
+    if least >= 0:
+        return f"{most} % narrower than" if least == most else f"{least}–{most} % narrower than"
+    if most <= 0:
+        return f"{-most}–{-least} % wider than"
+    return f"between {-least} % wider and {most} % narrower than"
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _lift_text(iv: Interval) -> str:
+    return f"{esc(pct(iv.mean, sign=True))} {esc(fmt_span(iv.lower, iv.upper))}"
+
+
+def _adjustment_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Each lift with and without the pre-period adjustment, and how each metric was adjusted."""
+    a = analysis.adjustment
+    if a is None:
+        return []
+    mass = interval_label(analysis.effects.hdi_prob)
+    header = ["Arm", "Metric", "How", "R²", f"Lift, adjusted ({mass})", "Without adjustment", "Width ratio"]
+    rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
+    for x in a.lifts:
+        cells = [
+            esc(x.arm),
+            esc(x.label),
+            "slopes (exact)" if a.methods[x.metric] == "exact" else "strata",
+            esc(pct(a.r_squared[x.metric])),
+            f"<b>{_lift_text(x.adjusted)}</b>",
+            _lift_text(x.unadjusted),
+            esc(f"{x.width_ratio:.2f}"),
+        ]
+        rows.append([Paragraph(c, st["cell"]) for c in cells])
+    table = Table(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.0, 3.2, 3.0, 1.3]), repeatRows=1)
+    table.setStyle(grid_style(arm_stripes([x.arm for x in a.lifts])))
+    strata = "; ".join(f"{c}: {len(labels)} strata ({', '.join(labels)})" for c, labels in a.strata.items())
+    note = (
+        f"Adjusted for {_join(a.columns)}, each measured before assignment. Normal models (continuous "
+        "metrics and means per unit) adjust exactly: each arm has its own slope on the standardised "
+        "values, fitted from the cells' sums of values, squares and cross-products, as a regression "
+        "on the rows would (ANCOVA with a slope per arm)."
+        + (
+            " The other metrics (rates, counts) have no such exact summary for a number, so they adjust "
+            "through strata of equal shares of the units (quantiles), one effect per stratum: a "
+            f"post-stratification that captures most of what a smooth curve would ({strata})."
+            if a.strata
+            else ""
+        )
+        + " R² is the share of each metric's within-arm variance the adjustment explains; the width "
+        "ratio is that of the intervals for the change per unit, adjusted over unadjusted, from a "
+        "second fit to the same units without the pre-period columns. Both lifts average over all "
+        "the experiment's units, so the adjustment changes precision, not what is estimated; a "
+        "pre-period column that explains little gains little."
+        + (
+            ""
+            if a.unadjusted_converged
+            else " The unadjusted fit did not pass the convergence gate; its widths are indicative only."
+        )
+    )
+    return [
+        Spacer(1, 0.4 * cm),
+        para("Adjusted for pre-period values", st["h1"]),
+        table,
+        Spacer(1, 0.2 * cm),
+        para(note, st["small"]),
     ]
 
 

@@ -122,6 +122,16 @@ def _design_sentence(d: Design, m: MetricPower) -> str:
         text += (
             f" With the planned {p.n:,}, the smallest lift it finds with {fmt_percent(q)} power is {found}."
         )
+    if m.r_squared is not None and m.n_total_adjusted is not None:
+        columns = " and ".join(d.spec.adjust)
+        text += (
+            f" Adjusted for {columns}, which explain {m.r_squared:.0%} of its variance "
+            f"({m.r_squared_source}), it needs {m.n_total_adjusted[q]:,} instead"
+        )
+        if m.mde_adjusted is not None:
+            adjusted = m.mde_adjusted[q]
+            text += f" and finds {pct(adjusted, sign=True) if math.isfinite(adjusted) else 'no lift'} at plan"
+        text += "."
     if d.assurance is not None:
         parts = [
             f"{fmt_percent(r.real_lift)} of experiments if the true lift is "
