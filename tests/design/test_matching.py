@@ -269,3 +269,41 @@ def test_matched_example_report_recovers_the_simulated_truth(tmp_path):
     assert report["design"] == "matched"
     assert max(abs(r["smd_after"]) for r in report["matching"]["balance"]) <= 0.1
     assert "effect on the treated" in " ".join(PdfReader(pdf).pages[0].extract_text().split()).lower()
+
+
+def test_cem_bins_follow_the_treated_on_a_skewed_zero_inflated_covariate():
+    """Earnings zero for many, long-tailed for the rest, with treated poorer than the pool.
+
+    Equal-width bins lump most treated units into the first bin, so the SMD barely moves; bins
+    at the treated units' quantiles give zero a stratum of its own and remove most of the gap
+    (what is left within bins is for an outcome model to adjust).
+    """
+    rng = np.random.default_rng(12)
+    n_t, n_c = 300, 6000
+    earnings = np.concatenate(
+        [
+            np.where(rng.random(n_t) < 0.6, 0.0, rng.lognormal(8.0, 1.0, n_t)),
+            np.where(rng.random(n_c) < 0.1, 0.0, rng.lognormal(9.5, 1.0, n_c)),
+        ]
+    )
+    rows = pd.DataFrame({"id": np.arange(n_t + n_c), "earnings": np.round(earnings, 2)})
+    treated = pd.Series(np.arange(n_t + n_c) < n_t)
+    m = match(rows, id_column="id", treated=treated, covariates=["earnings"], method="cem", bins=5)
+    aligned = m.units.set_index("id").loc[rows["id"], "weight"].to_numpy()
+    kept = aligned[treated.to_numpy()] > 0
+    assert kept.mean() > 0.95  # every treated stratum has controls
+    zero = rows["earnings"].to_numpy() == 0
+    strata = m.units.set_index("id").loc[rows["id"], "subclass"].to_numpy()
+    assert len(set(strata[zero & treated.to_numpy()])) == 1  # zero earnings: one stratum
+    assert set(strata[zero]) & set(strata[~zero]) == set()  # of its own
+    equal_width = rows.assign(band=pd.cut(rows["earnings"], bins=5, labels=False, include_lowest=True))
+    old = match(equal_width, id_column="id", treated=treated, covariates=["band"], method="exact")
+    old_weights = old.units.set_index("id").loc[rows["id"], "weight"].to_numpy()
+    smd = {
+        k: balance(rows, treated, w, ["earnings"])["smd"].abs().max()
+        for k, w in (("before", None), ("equal width", old_weights), ("quantiles", aligned))
+    }
+    assert smd["before"] > 3  # the treated earn far less
+    assert smd["equal width"] > 2  # equal-width bins hardly help
+    assert smd["quantiles"] < 0.3 * smd["equal width"]
+    assert smd["quantiles"] < 1

@@ -9,7 +9,7 @@ Three methods, each returning weights that make the matched controls mirror the 
   control used by treated unit i gets weight 1/k_i, with k_i the controls i found.
 - ``exact``: strata of identical values of the ``exact`` columns.
 - ``cem``: coarsened exact matching (Iacus, King & Porro 2012): numeric covariates cut into
-  ``bins`` equal-width bins, categories kept, strata as in ``exact``.
+  ``bins`` bins at the treated units' quantiles, categories kept, strata as in ``exact``.
 
 In strata (``exact``, ``cem``) a stratum with treated and control units keeps them all:
 treated weight 1, controls (treated / controls in the stratum) × (matched controls / matched
@@ -94,7 +94,7 @@ def match(
         columns = (
             exact + [c for c in covariates if c not in exact] if method == "cem" else exact or covariates
         )
-        strata = _strata(data, columns, bins=bins if method == "cem" else None)
+        strata = _strata(data, columns, bins=bins if method == "cem" else None, treated=t)
         _stratum_weights(strata, t, weight, subclass)
     out = pd.DataFrame(
         {
@@ -213,13 +213,24 @@ class _Pool:
         return found
 
 
-def _strata(rows: pd.DataFrame, columns: list[str], *, bins: int | None = None) -> np.ndarray:
-    """An integer stratum per row: the combination of the columns' values (numbers binned when asked)."""
+def _strata(
+    rows: pd.DataFrame, columns: list[str], *, bins: int | None = None, treated: np.ndarray | None = None
+) -> np.ndarray:
+    """An integer stratum per row: the combination of the columns' values (numbers binned when asked).
+
+    Numbers are cut at quantiles of the treated units (of all rows without ``treated``), so each
+    bin holds about as many treated units: equal-width bins put a skewed column's treated units
+    (earnings, zero for many) into one or two bins. Tied quantiles merge, so a value shared by
+    many (zero) gets a bin of its own; controls beyond the treated range join the end bins.
+    """
     keys = []
     for c in columns:
         col = rows[c]
         if bins is not None and pd.api.types.is_numeric_dtype(col) and col.nunique() > bins:
-            col = pd.cut(col, bins=bins, labels=False, include_lowest=True)
+            values = col.to_numpy(dtype=np.float64)
+            reference = values if treated is None else values[treated]
+            cuts = np.unique(np.quantile(reference, np.arange(1, bins) / bins, method="inverted_cdf"))
+            col = pd.Series(np.searchsorted(cuts, values, side="left"))
         keys.append(col.astype(str).to_numpy())
     combined = pd.Series(["\x1f".join(parts) for parts in zip(*keys, strict=True)])
     return pd.factorize(combined, sort=True)[0]

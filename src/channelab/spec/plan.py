@@ -99,8 +99,9 @@ class Matching(Strict):
     treatment arm's label for the treated. ``method``: ``nearest`` (k:1 on the logit
     propensity from a logistic regression on ``covariates``, within ``caliper`` SDs),
     ``exact`` (identical values of ``exact``, or of every covariate) or ``cem`` (coarsened
-    exact: numbers cut into ``bins`` bins). ``covariates`` default to the spec's. The run
-    stops when any |SMD| after matching exceeds ``max_smd`` unless ``accept_imbalance``.
+    exact: numbers cut into ``bins`` bins at the treated units' quantiles). ``covariates``
+    default to the spec's. The run stops when any |SMD| after matching exceeds ``max_smd``
+    unless ``accept_imbalance``.
     """
 
     method: Literal["nearest", "exact", "cem"] = "nearest"
