@@ -170,3 +170,20 @@ def test_width_change_is_said_as_measured(lo, hi, said):
     from channelab.reporting.pdf.analysis import _width_change
 
     assert _width_change(lo, hi) == said
+
+
+def test_matched_counts_say_which_are_units_and_which_effective_sizes(mock_sampling, tmp_path):
+    from channelab.app import run_experiment
+    from helpers import EXPERIMENTS
+
+    analysis, _, json_path = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
+    doc = json.loads(json_path.read_text())
+    block = doc["matching"]
+    units = analysis.matching.matched.units
+    controls = units.loc[~units["treated"], "weight"].to_numpy()
+    assert block["controls_effective"] == pytest.approx(controls.sum() ** 2 / (controls**2).sum())
+    assert block["controls_effective"] <= block["controls_used"]
+    assert block["treated_effective"] <= block["treated_matched"]
+    for e in doc["effects"]:  # the effects count effective units, as the matching block names them
+        assert e["n_control"] == int(block["controls_effective"] + 1e-6)
+        assert e["n_arm"] == int(block["treated_effective"] + 1e-6)

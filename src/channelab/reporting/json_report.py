@@ -213,6 +213,9 @@ def _matching(analysis: Analysis) -> dict[str, Any] | None:
         "treated": int(units["treated"].sum()),
         "treated_matched": int((units["treated"] & (units["weight"] > 0)).sum()),
         "controls_used": int((~units["treated"] & (units["weight"] > 0)).sum()),
+        # Kish's effective sizes, (Σw)² / Σw²: what the effects' n_arm and n_control count
+        "treated_effective": _kish(units.loc[units["treated"], "weight"].to_numpy()),
+        "controls_effective": _kish(units.loc[~units["treated"], "weight"].to_numpy()),
         "max_smd": m.max_smd,
         "dropped_by": m.dropped_by(analysis.spec.matching_covariates).to_dict("records"),
         "balance": [
@@ -227,6 +230,12 @@ def _matching(analysis: Analysis) -> dict[str, Any] | None:
             for b, a in zip(m.before.itertuples(), m.after.itertuples(), strict=True)
         ],
     }
+
+
+def _kish(weights: Any) -> float:
+    """Kish's effective sample size of a group's weights, (Σw)² / Σw² (0 without weight)."""
+    square = float((weights**2).sum())
+    return float(weights.sum()) ** 2 / square if square > 0 else 0.0
 
 
 def _replication(analysis: Analysis) -> dict[str, Any] | None:
