@@ -484,3 +484,8 @@ def test_constant_pre_period_column_is_flagged(write_experiment):
     spec = write_experiment(rows, METRICS, adjust=["prior_visits"])
     [warning] = check(spec).warnings
     assert "does not vary within any arm; adjusting for it changes nothing" in warning.message
+
+
+def test_absent_pre_period_column_is_named_with_a_suggestion(write_experiment):
+    spec = write_experiment(_with_history(), METRICS, adjust=["prior_spnd"])
+    data_error(spec, r"the spec uses column\(s\) 'prior_spnd' \(did you mean 'prior_spend'\?\)")

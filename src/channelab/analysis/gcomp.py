@@ -34,6 +34,8 @@ def population_means(
     weights = np.zeros((strata.size, n_groups))
     weights[np.arange(strata.size), groups] = strata.weights
     weights /= weights.sum(axis=0, keepdims=True)
+    # per stratum, the mean standardised pre-period values of its level of ``by`` (0 overall)
+    u_by_stratum = _pre_period_means(cells, by)[groups] if by is not None and cells.pre_period else None
     out = {}
     for metric in spec.metrics:
         family = family_for(metric)
@@ -41,8 +43,8 @@ def population_means(
         for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
             post = posterior.isel(chain=[chain])
             eta = {part: _eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
-            if by is not None and f"{metric.name}:slope" in post:
-                eta[""] += _slope_shift(post[f"{metric.name}:slope"].to_numpy(), cells, by)[..., groups]
+            if u_by_stratum is not None and f"{metric.name}:slope" in post:
+                eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
             per_chain.append(
                 family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, post) @ weights
             )
@@ -73,15 +75,15 @@ def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np
     return grid
 
 
-def _slope_shift(slope: np.ndarray, cells: Cells, by: str) -> np.ndarray:
-    """Per level of ``by``, each arm's slopes times that level's mean standardised pre-period values.
+def _pre_period_means(cells: Cells, by: str) -> np.ndarray:
+    """Per level of ``by``, the mean standardised pre-period values of its units: (level, column).
 
-    Over all units the values average 0, so an overall mean needs no shift; within a level of
-    ``by`` they average what its units had. Dims (chain, draw, arm, level).
+    Over all units they average 0, so an overall mean needs no slope term; within a level of
+    ``by`` each arm's slopes times these means shift its units' mean.
     """
     assert cells.pre_period is not None
     u_sum, _ = cells.pre_period.standardised(cells.n)
     idx, k = cells.level_idx[by], len(cells.levels[by])
     units = np.bincount(idx, weights=cells.n, minlength=k)
-    u_mean = np.stack([np.bincount(idx, weights=u_sum[:, j], minlength=k) for j in range(u_sum.shape[1])], 1)
-    return np.einsum("cdak,gk->cdag", slope, u_mean / units[:, None])
+    totals = np.stack([np.bincount(idx, weights=u_sum[:, j], minlength=k) for j in range(u_sum.shape[1])], 1)
+    return totals / units[:, None]

@@ -24,8 +24,9 @@ def _interval(e: Effect, hdi_prob: float) -> str:
 def _metric_phrase(e: Effect, hdi_prob: float) -> str:
     """How one metric moved, in words, with its interval."""
     if e.no_events:
+        where = join_words(list(e.no_events))
         return (
-            f"could not be judged on {e.label}: it never or always happened in {_join(list(e.no_events))}, "
+            f"could not be judged on {e.label}: it never or always happened in {where}, "
             "so the estimate rests on the prior alone"
         )
     iv = _interval(e, hdi_prob)
@@ -71,7 +72,7 @@ def arm_summary(
     decisive = [e for e in effects if e.role != "engagement"]
     engagement = [e for e in effects if e.role == "engagement"]
     parts = [_metric_phrase(e, hdi_prob) for e in decisive]
-    text = f"{arm} " + _join(parts) + "."
+    text = f"{arm} " + join_words(parts) + "."
     if engagement:
         text += " " + _engagement_sentence(engagement)
     text += _follow_through_sentences([(f, c) for f, c in follow if f.credible_change], hdi_prob)
@@ -111,7 +112,9 @@ def _follow_through_sentences(moved: Sequence[tuple[FollowThrough, FollowThrough
             )
         else:
             parts = [f"{f.engagement_label} ({_lift_span(f, hdi_prob)})" for f, _ in items]
-            out += f" Follow-through to {outcome} {verb} among those with " + _join(parts, sep=", ") + "."
+            out += (
+                f" Follow-through to {outcome} {verb} among those with " + join_words(parts, sep=", ") + "."
+            )
     return out
 
 
@@ -130,11 +133,11 @@ def _engagement_sentence(effects: Sequence[Effect]) -> str:
     flat = [e.label for e in effects if e.verdict not in ("real lift", "harm")]
     parts = []
     if up:
-        parts.append("raised " + _join(up, sep=", "))
+        parts.append("raised " + join_words(up, sep=", "))
     if down:
-        parts.append("lowered " + _join(down, sep=", "))
+        parts.append("lowered " + join_words(down, sep=", "))
     if flat:
-        parts.append("did not credibly move " + _join(flat, sep=", "))
+        parts.append("did not credibly move " + join_words(flat, sep=", "))
     return "Engagement: it " + "; ".join(parts) + "."
 
 
@@ -165,7 +168,8 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
     )
 
 
-def _join(parts: list[str], *, sep: str = "; ") -> str:
+def join_words(parts: Sequence[str], *, sep: str = "; ") -> str:
+    """'a; b and c' (with ``sep`` between all but the last two)."""
     if len(parts) <= 1:
         return "".join(parts)
     return sep.join(parts[:-1]) + " and " + parts[-1]

@@ -27,7 +27,7 @@ from reportlab.platypus import (
 )
 
 from channelab.analysis.results import Effect, Interval
-from channelab.analysis.wording import pct
+from channelab.analysis.wording import join_words, pct
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
 from channelab.spec import Metric
@@ -303,9 +303,9 @@ def adjustment_sentence(analysis: Analysis) -> str:
         return ""
     decisive = {m.name for m in analysis.spec.metrics if m.role != "engagement"}
     ratios = [x.width_ratio for x in a.lifts if x.metric in decisive]
-    r2 = max(a.r_squared[k] for k in decisive)
+    r2, columns = max(a.r_squared[k] for k in decisive), join_words(a.columns, sep=", ")
     return (
-        f"Adjusted for pre-period {_join(a.columns)}, measured before assignment: the outcome and "
+        f"Adjusted for pre-period {columns}, measured before assignment: the outcome and "
         f"revenue intervals are {_width_change(min(ratios), max(ratios))} without it (the pre-period "
         f"explains up to {pct(r2)} of an outcome's variance within arms). Same estimand: each lift "
         "is still averaged over all the experiment's units."
@@ -322,10 +322,6 @@ def _width_change(lo: float, hi: float) -> str:
     if most <= 0:
         return f"{-most}–{-least} % wider than"
     return f"between {-least} % wider and {most} % narrower than"
-
-
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _lift_text(iv: Interval) -> str:
@@ -354,8 +350,9 @@ def _adjustment_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
     table = Table(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.0, 3.2, 3.0, 1.3]), repeatRows=1)
     table.setStyle(grid_style(arm_stripes([x.arm for x in a.lifts])))
     strata = "; ".join(f"{c}: {len(labels)} strata ({', '.join(labels)})" for c, labels in a.strata.items())
+    columns = join_words(a.columns, sep=", ")
     note = (
-        f"Adjusted for {_join(a.columns)}, each measured before assignment. Normal models (continuous "
+        f"Adjusted for {columns}, each measured before assignment. Normal models (continuous "
         "metrics and means per unit) adjust exactly: each arm has its own slope on the standardised "
         "values, fitted from the cells' sums of values, squares and cross-products, as a regression "
         "on the rows would (ANCOVA with a slope per arm)."
