@@ -55,7 +55,7 @@ calibration: venv
 examples: venv
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
 	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
-	         hillstrom_email_adjusted; do \
+	         hillstrom_email_adjusted job_training_weighted; do \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports

@@ -14,8 +14,10 @@ import time
 
 import numpy as np
 
-from channelab.design.matching import _Pool, match, propensity_scores
+from channelab.design.matching import _Pool, match
+from channelab.design.propensity import design_matrix, propensity_scores
 from channelab.simulate.selection import simulate_selection
+from channelab.spec.formula import Formula
 
 
 def linear_skip(values: np.ndarray, treated_logits: np.ndarray, width: float) -> int:
@@ -50,7 +52,8 @@ def main() -> None:
     whole = time.perf_counter() - t
     print(f"channelab match, {args.n:,} accounts ({int(treated.sum()):,} treated): {whole:.2f} s in all")
 
-    p = propensity_scores(rows, treated.to_numpy(), covariates)
+    design = design_matrix(rows, Formula.main_effects(covariates), where="benchmark")
+    p = propensity_scores(design, treated.to_numpy().astype(np.int64))[:, 1]
     logit = np.log(p / (1 - p))
     width = 0.2 * float(np.std(logit, ddof=1))
     t_mask = treated.to_numpy()

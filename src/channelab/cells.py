@@ -243,15 +243,20 @@ class Cells:
         )
         return g
 
-    def strata(self) -> Strata:
-        """Distinct covariate (and cluster) combinations and their share of all units."""
+    def strata(self, *, within: list[int] | None = None) -> Strata:
+        """Distinct covariate (and cluster) combinations and their share of all units.
+
+        With ``within`` (arm indices), the shares are those of those arms' units: the
+        treated mix, for an effect on the treated.
+        """
         columns = [self.level_idx[c] for c in self.levels]
         if self.cluster_idx is not None:
             columns.append(self.cluster_idx)
         if not columns:
             return Strata(level_idx={}, cluster_idx=None, weights=np.ones(1))
         uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
-        weights = np.bincount(inverse.ravel(), weights=self.n, minlength=len(uniq))
+        n = self.n if within is None else np.where(np.isin(self.arm_idx, within), self.n, 0.0)
+        weights = np.bincount(inverse.ravel(), weights=n, minlength=len(uniq))
         return Strata(
             level_idx={c: uniq[:, i] for i, c in enumerate(self.levels)},
             cluster_idx=uniq[:, -1] if self.cluster_idx is not None else None,

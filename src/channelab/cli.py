@@ -304,13 +304,12 @@ def match(
     loaded, m = matched.validation.spec, matched.validation.matching
     if m is None:  # pragma: no cover - match_experiment_cohort always matches
         return
-    units = m.matched.units
-    kept = units[units["weight"] > 0]
     out.print(
-        f"[bold]{_e(loaded.name)}[/]: {int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} "
-        f"treated units matched to {int((~kept['treated']).sum()):,} controls ({loaded.matching.method}); "
-        "estimand: the effect on the treated (ATT)"
+        f"[bold]{_e(loaded.name)}[/]: {_e(m.summary(loaded.unit.kind, loaded.matching_covariates))}; "
+        f"estimand: {m.estimand_words}"
     )
+    for note in m.notes:
+        out.print(f"[yellow]{_e(note)}[/]")
     table = m.before[["covariate", "level"]].assign(before=m.before["smd"], after=m.after["smd"])
     out.print(
         _frame_table(

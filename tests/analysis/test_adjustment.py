@@ -221,6 +221,41 @@ def test_per_level_means_shift_by_the_slopes_times_the_levels_pre_period_mean(wr
             )
 
 
+def test_effect_on_the_treated_averages_every_arm_over_the_treated_units(write_experiment):
+    """Observational ATT (``Spec.target_arms``): each arm's prediction for the treated units, averaged."""
+    rows = _rows(CASES["continuous"][0], n_per_arm=150)
+    spec = _spec(write_experiment, rows, "continuous")
+    spec = spec.model_copy(update={"design": "matched"})  # the target, without re-validating arms
+    assert spec.target_arms == tuple(spec.treatments)
+    cells = build_cells(open_source(spec), spec)
+    rng = np.random.default_rng(8)
+    levels = list(cells.levels["segment"])
+    draw = {
+        "y:intercept": rng.normal(size=(1, 1)),
+        "y:arm": rng.normal(size=(1, 1, 2)),
+        "y:segment": rng.normal(size=(1, 1, len(levels))),
+        "y:slope": rng.normal(size=(1, 1, 3, 2)),
+    }
+    post = xr.Dataset(
+        {k: (("chain", "draw", *[f"d{k}{i}" for i in range(v.ndim - 2)]), v) for k, v in draw.items()}
+    )
+    means = population_means(post, cells, spec)["y"]
+
+    y = rows["y"].to_numpy(dtype=float)
+    x = rows[ADJUST].to_numpy(dtype=float)
+    u = (x - x.mean(0)) / x.std(0)
+    seg = rows["segment"].map({s: i for i, s in enumerate(levels)}).to_numpy()
+    treated = rows["arm"].isin(spec.target_arms).to_numpy()
+    for a in range(3):
+        eta = (
+            draw["y:intercept"][0, 0]
+            + (draw["y:arm"][0, 0, a - 1] if a else 0.0)
+            + draw["y:segment"][0, 0, seg]
+        )
+        per_unit = y.mean() + y.std() * (eta + u @ draw["y:slope"][0, 0, a])
+        assert float(means.isel(chain=0, draw=0, arm=a)) == pytest.approx(per_unit[treated].mean(), rel=1e-9)
+
+
 # ---- fitted (slow tier) ---------------------------------------------------------------------
 
 

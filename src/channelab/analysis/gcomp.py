@@ -16,16 +16,20 @@ def population_means(
     """Posterior of each metric's mean per unit under each arm, over the experiment's own units.
 
     For arm a, the mean in every stratum (covariate levels, pre-period strata and cluster) is
-    weighted by that stratum's share of all units (g-computation), so arms are compared on the
-    same mix. With ``by`` (a covariate), the average is taken within each of its levels instead.
-    Pre-period slopes (normal models) need no term overall: the standardised values average 0.
+    weighted by that stratum's share of the target units (g-computation), so arms are compared
+    on the same mix: all units, or for an effect on the treated (:attr:`Spec.target_arms`) the
+    treated units (of all treated arms). With ``by`` (a covariate), the average is taken
+    within each of its levels instead (on all units' mix in a level without target units).
+    Pre-period slopes (normal models) add each arm's slopes times the target units' mean
+    standardised values (0 over all units).
 
     Returns
     -------
     dict
         Per metric name, a DataArray with dims (chain, draw, arm), plus ``by`` when given.
     """
-    strata = cells.strata()
+    within = [list(cells.arms).index(a) for a in spec.target_arms if a in cells.arms] or None
+    strata = cells.strata(within=within)
     if by is None:
         groups, labels = np.zeros(strata.size, dtype=np.int64), None
     else:
@@ -33,9 +37,18 @@ def population_means(
     n_groups = int(groups.max()) + 1
     weights = np.zeros((strata.size, n_groups))
     weights[np.arange(strata.size), groups] = strata.weights
+    empty = weights.sum(axis=0) == 0
+    if empty.any():  # a level of ``by`` without target units: its mix of all units
+        everyone = cells.strata().weights
+        for g in np.flatnonzero(empty):
+            weights[groups == g, g] = everyone[groups == g]
     weights /= weights.sum(axis=0, keepdims=True)
-    # per stratum, the mean standardised pre-period values of its level of ``by`` (0 overall)
-    u_by_stratum = _pre_period_means(cells, by)[groups] if by is not None and cells.pre_period else None
+    # per stratum, the mean standardised pre-period values of its target units (0 over all units)
+    u_by_stratum = (
+        _pre_period_means(cells, by, within)[groups]
+        if cells.pre_period and (by is not None or within is not None)
+        else None
+    )
     out = {}
     for metric in spec.metrics:
         family = family_for(metric)
@@ -75,15 +88,28 @@ def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np
     return grid
 
 
-def _pre_period_means(cells: Cells, by: str) -> np.ndarray:
-    """Per level of ``by``, the mean standardised pre-period values of its units: (level, column).
+def _pre_period_means(cells: Cells, by: str | None, within: list[int] | None) -> np.ndarray:
+    """Per level of ``by`` (one group without), the mean standardised pre-period values: (level, column).
 
-    Over all units they average 0, so an overall mean needs no slope term; within a level of
-    ``by`` each arm's slopes times these means shift its units' mean.
+    Of the units of the arms ``within`` when given (all units' in a level where it has none), else
+    of all units. Over all units they average 0, so an overall mean on all units needs no
+    slope term; elsewhere each arm's slopes times these means shift its units' mean.
     """
     assert cells.pre_period is not None
     u_sum, _ = cells.pre_period.standardised(cells.n)
-    idx, k = cells.level_idx[by], len(cells.levels[by])
-    units = np.bincount(idx, weights=cells.n, minlength=k)
-    totals = np.stack([np.bincount(idx, weights=u_sum[:, j], minlength=k) for j in range(u_sum.shape[1])], 1)
-    return totals / units[:, None]
+    idx = cells.level_idx[by] if by is not None else np.zeros(len(cells.n), dtype=np.int64)
+    k = len(cells.levels[by]) if by is not None else 1
+
+    def mean_over(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        units = np.bincount(idx, weights=n, minlength=k)
+        scale = n / np.where(cells.n > 0, cells.n, 1.0)
+        totals = np.stack(
+            [np.bincount(idx, weights=u_sum[:, j] * scale, minlength=k) for j in range(u_sum.shape[1])], 1
+        )
+        return totals / np.where(units > 0, units, 1.0)[:, None], units > 0
+
+    means, _ = mean_over(cells.n)
+    if within is not None:
+        target, present = mean_over(np.where(np.isin(cells.arm_idx, within), cells.n, 0.0))
+        means = np.where(present[:, None], target, means)
+    return means

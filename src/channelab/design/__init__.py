@@ -1,9 +1,12 @@
-"""Planning and building a test: power, assurance, assignment, matching and balance.
+"""Planning and building a test: power, assurance, assignment, matching, weighting and balance.
 
 Modules: ``power`` (MDE, sample size, design effect with statsmodels), ``assurance`` (how
 often channelab's own verdict says real lift, by simulation), ``plan`` (``channelab design``),
-``assign`` (hash-based blocked randomisation), ``matching`` (propensity, exact and CEM matching
-of observational cohorts), ``balance`` (standardised mean differences).
+``assign`` (hash-based blocked randomisation); for observational cohorts ``cohort`` (an
+experiment's matched or weighted cohort, its gate and its weighted rows), ``matching``
+(propensity, exact and CEM matching), ``weighting`` (entropy balancing, inverse-propensity and
+overlap weights), ``propensity`` (the formula's design matrix, the propensity fit, overlap),
+and ``balance`` (standardised mean differences).
 
 Dependency rule: imports :mod:`channelab.simulate`, :mod:`channelab.analysis`,
 :mod:`channelab.engine` and the layers below them; never reporting, the pipeline or the app.
@@ -16,7 +19,7 @@ import lazy_loader
 if TYPE_CHECKING:
     from channelab.design.assign import AssignmentResult, assign
     from channelab.design.assurance import Assurance, assurance
-    from channelab.design.matching import MatchResult, match_experiment
+    from channelab.design.cohort import MatchResult, match_experiment
     from channelab.design.plan import Design, design
     from channelab.design.power import PowerPlan, plan_power
 
@@ -25,7 +28,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     submod_attrs={
         "assign": ["AssignmentResult", "assign"],
         "assurance": ["Assurance", "assurance"],
-        "matching": ["MatchResult", "match_experiment"],
+        "cohort": ["MatchResult", "match_experiment"],
         "plan": ["Design", "design"],
         "power": ["PowerPlan", "plan_power"],
     },

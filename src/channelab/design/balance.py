@@ -63,3 +63,27 @@ def _weighted(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     n = np.count_nonzero(w)
     correction = n / (n - 1) if n > 1 else 1.0
     return mean, float(w @ (x - mean) ** 2 / total) * correction
+
+
+def balance(
+    rows: pd.DataFrame, treated: pd.Series, weights: np.ndarray | None, covariates: list[str]
+) -> pd.DataFrame:
+    """Standardised mean differences and variance ratios (numbers), per covariate or level.
+
+    SMD on the SD of the treated before matching or weighting (the ATT convention), so before
+    and after are on one scale; weighted when ``weights`` is given. See :func:`smd`.
+    """
+    t = treated.to_numpy(dtype=bool)
+    records = []
+    for cov in covariates:
+        for level, x, numeric in covariate_parts(rows[cov]):
+            diff, ratio = smd(x, t, scale="treated", weights=weights)
+            records.append(
+                {
+                    "covariate": cov,
+                    "level": level,
+                    "smd": diff,
+                    "variance_ratio": ratio if numeric else np.nan,
+                }
+            )
+    return pd.DataFrame(records, columns=["covariate", "level", "smd", "variance_ratio"])

@@ -131,7 +131,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
     report = CheckReport(
         n_rows=source.n_rows,
         arm_counts=arm_counts,
-        planned_shares=spec.planned_shares() if spec.shares_known else {},
+        planned_shares=spec.planned_shares() if spec.shares_known and spec.design == "randomised" else {},
         srm_p=srm_p,
         findings=tuple(findings + notes),
         fallbacks=fallbacks,
@@ -233,7 +233,7 @@ def summary_checks(spec: Spec) -> CheckReport:
     return CheckReport(
         n_rows=len(counts),
         arm_counts=counts,
-        planned_shares=spec.planned_shares() if spec.shares_known else {},
+        planned_shares=spec.planned_shares() if spec.shares_known and spec.design == "randomised" else {},
         srm_p=float("nan"),
         findings=tuple(findings),
         fallbacks=fallbacks,

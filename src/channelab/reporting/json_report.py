@@ -202,24 +202,32 @@ def _matching(analysis: Analysis) -> dict[str, Any] | None:
         return None
     units = m.matched.units
     cfg = analysis.spec.matching
+    sep = m.separation
     return {
-        "estimand": "ATT",
+        "estimand": m.estimand,
         "method": cfg.method,
         "covariates": analysis.spec.matching_covariates,
+        "propensity": m.formula or None,
         "caliper": m.matched.caliper,
         "ratio": cfg.ratio,
         "replace": cfg.replace,
         "exact": cfg.exact,
+        "trim": cfg.trim,
         "treated": int(units["treated"].sum()),
         "treated_matched": int((units["treated"] & (units["weight"] > 0)).sum()),
         "controls_used": int((~units["treated"] & (units["weight"] > 0)).sum()),
         # Kish's effective sizes, (Σw)² / Σw²: what the effects' n_arm and n_control count
-        "treated_effective": _kish(units.loc[units["treated"], "weight"].to_numpy()),
-        "controls_effective": _kish(units.loc[~units["treated"], "weight"].to_numpy()),
+        "treated_effective": m.effective(treated=True),
+        "controls_effective": m.effective(treated=False),
+        "effective_sizes": m.effective_sizes,
+        "min_effective": cfg.min_effective,
+        "separation": None if sep is None else {"auc": sep.auc, "treated_beyond_controls": sep.beyond},
+        "notes": m.notes,
         "max_smd": m.max_smd,
         "dropped_by": m.dropped_by(analysis.spec.matching_covariates).to_dict("records"),
         "balance": [
             {
+                "arm": b.arm,
                 "covariate": b.covariate,
                 "level": b.level,
                 "smd_before": b.smd,
@@ -230,12 +238,6 @@ def _matching(analysis: Analysis) -> dict[str, Any] | None:
             for b, a in zip(m.before.itertuples(), m.after.itertuples(), strict=True)
         ],
     }
-
-
-def _kish(weights: Any) -> float:
-    """Kish's effective sample size of a group's weights, (Σw)² / Σw² (0 without weight)."""
-    square = float((weights**2).sum())
-    return float(weights.sum()) ** 2 / square if square > 0 else 0.0
 
 
 def _replication(analysis: Analysis) -> dict[str, Any] | None:

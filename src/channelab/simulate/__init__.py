@@ -11,8 +11,11 @@ was put in:
   rep and week noise. :func:`write_simulation` writes the rows (CSV or Parquet) and the truth
   beside them as ``<stem>.truth.json``; ``channelab simulate`` is its command line.
 - :func:`simulate_selection`: observational CRM data in which reps chose the engaged accounts
-  (for matched designs); :func:`simulate_replication`: a replication of the UBC poppy study
-  with or without the original effect. Their ``write_*`` twins write rows and truth.
+  (for matched designs); :func:`simulate_observational`: LaLonde-shaped job-training data,
+  a few treated against a large, very different pool, and :func:`simulate_channels`: three
+  arms chosen by a multinomial rule (for weighted designs); :func:`simulate_replication`: a
+  replication of the UBC poppy study with or without the original effect. Their ``write_*``
+  twins write rows and truth.
 - :func:`simulate_funnel`: a click → enrol → pay funnel in which one arm engages more and
   follows through less; :func:`daily_report` aggregates it per day and arm, as a platform
   shares it, and :func:`write_funnel` writes that report with the truth.
@@ -34,6 +37,11 @@ if TYPE_CHECKING:
     from channelab.simulate.ab import SimMetric, Truth, simulate_ab
     from channelab.simulate.calibrate import Calibration, calibrate
     from channelab.simulate.funnel import daily_report, simulate_funnel, write_funnel
+    from channelab.simulate.observational import (
+        simulate_channels,
+        simulate_observational,
+        write_observational,
+    )
     from channelab.simulate.outreach import OutreachTruth, outreach_spec, simulate_outreach, write_simulation
     from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
     from channelab.simulate.selection import simulate_selection, write_selection
@@ -45,6 +53,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "ab": ["SimMetric", "Truth", "simulate_ab"],
         "calibrate": ["Calibration", "calibrate"],
         "funnel": ["daily_report", "simulate_funnel", "write_funnel"],
+        "observational": ["simulate_channels", "simulate_observational", "write_observational"],
         "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
         "selection": ["simulate_selection", "write_selection"],
@@ -64,11 +73,14 @@ __all__ = [
     "daily_report",
     "outreach_spec",
     "simulate_ab",
+    "simulate_channels",
     "simulate_funnel",
+    "simulate_observational",
     "simulate_outreach",
     "simulate_replication",
     "simulate_selection",
     "write_funnel",
+    "write_observational",
     "write_replication",
     "write_selection",
     "write_simulation",

@@ -93,23 +93,71 @@ class Assignment(Strict):
 
 
 class Matching(Strict):
-    """How a ``design: matched`` experiment builds its comparison group (effect on the treated).
+    """How a ``design: matched`` experiment builds its comparison group from observational data.
 
     The arm column holds who got the channel: the control label for the untreated, the one
-    treatment arm's label for the treated. ``method``: ``nearest`` (k:1 on the logit
-    propensity from a logistic regression on ``covariates``, within ``caliper`` SDs),
-    ``exact`` (identical values of ``exact``, or of every covariate) or ``cem`` (coarsened
-    exact: numbers cut into ``bins`` bins at the treated units' quantiles). ``covariates``
-    default to the spec's. The run stops when any |SMD| after matching exceeds ``max_smd``
-    unless ``accept_imbalance``.
+    treatment arm's label for the treated. ``method`` matches or weights:
+
+    - ``nearest``: k:1 on the logit propensity, within ``caliper`` SDs (``ratio``, ``replace``);
+    - ``exact``: identical values of ``exact``, or of every covariate;
+    - ``cem``: coarsened exact, numbers cut into ``bins`` bins at the treated units' quantiles;
+    - ``entropy``: every control reweighted so that its means (and, by default, variances)
+      equal the treated ones exactly;
+    - ``ipw``: inverse-propensity weights; ``overlap``: overlap weights (effect where the
+      groups overlap, ATO).
+
+    ``estimand``: ``att`` (effect on the treated) or ``ate`` (on everyone; ``ipw`` and
+    ``entropy``). ``propensity``: the propensity formula (see
+    :mod:`channelab.design.propensity`), by default the covariates' main effects; for
+    ``entropy`` the terms to balance, by default the covariates and the squares of numbers.
+    ``trim`` drops units with propensity outside [trim, 1 − trim]. ``covariates`` default to
+    the spec's. The run stops when any |SMD| afterwards exceeds ``max_smd`` unless
+    ``accept_imbalance``, and when the controls' effective size is below ``min_effective``.
     """
 
-    method: Literal["nearest", "exact", "cem"] = "nearest"
+    method: Literal["nearest", "exact", "cem", "entropy", "ipw", "overlap"] = "nearest"
+    estimand: Literal["att", "ate"] = "att"
     covariates: list[str] | None = None
+    propensity: str | None = None
     ratio: Annotated[int, Field(ge=1, le=10)] = 1
     replace: bool = False
     caliper: Annotated[float, Field(gt=0)] | None = 0.2
     exact: list[str] = Field(default_factory=list)
     bins: Annotated[int, Field(ge=2, le=50)] = 5
+    trim: Annotated[float, Field(gt=0, lt=0.5)] | None = None
     max_smd: Annotated[float, Field(gt=0)] = 0.1
+    min_effective: Annotated[float, Field(ge=1)] = 20
     accept_imbalance: bool = False
+
+    @field_validator("propensity")
+    @classmethod
+    def _formula(cls, v: str | None) -> str | None:
+        if v is not None:
+            from channelab.spec.formula import parse
+
+            parse(v)  # a ValueError names the term
+        return v
+
+    @property
+    def weighting(self) -> bool:
+        """Whether the method weights every unit instead of pairing units."""
+        return self.method in ("entropy", "ipw", "overlap")
+
+    def problems(self) -> list[str]:
+        """Settings that contradict the method, one line each."""
+        out = []
+        if self.estimand == "ate" and self.method not in ("ipw", "entropy"):
+            out.append(
+                f"matching.estimand: {self.method} estimates the effect on the "
+                f"{'overlap population' if self.method == 'overlap' else 'treated'}; "
+                "ate needs method ipw or entropy"
+            )
+        if self.weighting and self.exact:
+            out.append(
+                "matching.exact: weighting balances every covariate at once; list the column in covariates"
+            )
+        if self.trim is not None and self.method in ("exact", "cem"):
+            out.append(f"matching.trim: {self.method} matching fits no propensity to trim on")
+        if self.propensity is not None and self.method in ("exact", "cem"):
+            out.append(f"matching.propensity: {self.method} matching fits no propensity")
+        return out

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from channelab.errors import SpecError
 from channelab.spec.base import FUNNEL_ORDER, Strict, suggest
 from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.formula import parse
 from channelab.spec.original import Original, OriginalArm, Replication
 from channelab.spec.plan import Assignment, Matching, Plan
 
@@ -117,13 +118,23 @@ class Spec(Strict):
             if a not in self.arms or a == self.control:
                 problems.append(f"priors.arm_mu: {a!r} is not a treatment arm" + suggest(a, list(self.arms)))
         if self.design == "matched":
-            if len(self.arms) != 2:
+            if len(self.arms) != 2 and not self.matching.weighting:
                 problems.append(
-                    f"arms: a matched design compares the treated with the untreated, so it needs "
-                    f"exactly two arms (the control and one treatment), got {len(self.arms)}"
+                    f"arms: matching pairs the treated with the untreated, so it needs exactly two "
+                    f"arms (the control and one treatment), got {len(self.arms)}; to compare several "
+                    "channels with the untreated, weight them (matching.method: entropy, ipw or overlap)"
                 )
             if not self.matching_covariates:
                 problems.append("matching.covariates: a matched design needs covariates to balance")
+            problems += self.matching.problems()
+            if self.matching.propensity is not None:
+                allowed = self.matching_covariates
+                for c in parse(self.matching.propensity).columns:
+                    if c not in allowed:
+                        problems.append(
+                            f"matching.propensity: {c!r} is not a matching covariate; list it in "
+                            "matching.covariates so its balance is checked" + suggest(c, allowed)
+                        )
             if self.unit.randomised_by is not None:
                 problems.append("unit.randomised_by: nothing was randomised in a matched design; remove it")
             if self.engine == "spark":
@@ -341,6 +352,17 @@ class Spec(Strict):
     def binned_adjustment(self) -> bool:
         """Whether some metric is adjusted through quantile strata of the ``adjust`` columns."""
         return bool(self.adjust) and not all(m.adjusts_exactly for m in self.metrics)
+
+    @property
+    def target_arms(self) -> tuple[str, ...]:
+        """The arms whose units' mix every arm is compared on; empty for the mix of all units.
+
+        The treated arms for an effect on the treated of an observational design; otherwise
+        every arm is compared on the mix of all the (weighted) units.
+        """
+        if self.design == "matched" and self.matching.estimand == "att" and self.matching.method != "overlap":
+            return tuple(self.treatments)
+        return ()
 
     @property
     def treatments(self) -> list[str]:

@@ -111,12 +111,10 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         f"{spec.unit.kind}s, {randomised}  ·  {len(spec.arms)} arms: {arms}"
     )
     if analysis.matching is not None:
-        units = analysis.matching.matched.units
-        kept = units[units["weight"] > 0]
+        m = analysis.matching
         design = (
-            f"Matched cohorts, not randomised  ·  effect on the treated (ATT)  ·  "
-            f"{int(kept['treated'].sum()):,} of {int(units['treated'].sum()):,} treated {spec.unit.kind}s "
-            f"matched to {int((~kept['treated']).sum()):,} untreated on {', '.join(spec.matching_covariates)}"
+            f"{'Weighted' if m.weighted else 'Matched'} cohorts, not randomised  ·  {m.estimand_words}  ·  "
+            + m.summary(spec.unit.kind, spec.matching_covariates)
         )
     kind = spec.input_kind
     if kind == "published summaries":
@@ -308,7 +306,11 @@ def adjustment_sentence(analysis: Analysis) -> str:
         f"Adjusted for pre-period {columns}, measured before assignment: the outcome and "
         f"revenue intervals are {_width_change(min(ratios), max(ratios))} without it (the pre-period "
         f"explains up to {pct(r2)} of an outcome's variance within arms). Same estimand: each lift "
-        "is still averaged over all the experiment's units."
+        + (
+            "is still the effect on the treated, averaged over the treated units."
+            if analysis.spec.target_arms
+            else "is still averaged over all the experiment's units."
+        )
     )
 
 

@@ -55,23 +55,43 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         + (", with replacement" if cfg.replace else ", without replacement"),
         "exact": "exact matching",
         "cem": f"coarsened exact matching ({cfg.bins} bins per number)",
+        "entropy": "entropy balancing: the untreated are reweighted so that their mean of every "
+        f"term of {m.formula} equals the target mean exactly",
+        "ipw": "inverse-propensity weights",
+        "overlap": "overlap weights (each unit weighted by its chance of being in the other group)",
     }[cfg.method]
+    if m.formula and cfg.method != "entropy":
+        method += f", propensity on {m.formula}"
+    if cfg.trim is not None:
+        method += f", units with propensity outside [{cfg.trim:g}, {1 - cfg.trim:g}] left out"
     dropped = m.matched.dropped
+    kept = "weighted" if m.weighted else "matched"
     text = (
         f"No one randomised these {spec.unit.kind}s, so the comparison group is built by {method}"
         + (f", exactly on {', '.join(cfg.exact)}" if cfg.exact else "")
-        + f". The effect is the one on the treated (ATT). {len(dropped):,} treated {spec.unit.kind}s found "
+        + f". The effect is {m.estimand_words}. {len(dropped):,} treated {spec.unit.kind}s found "
         "no comparable untreated one and are left out. Balance is required within "
-        f"|SMD| {m.max_smd:g}" + (" (accepted beyond it by the spec)" if cfg.accept_imbalance else "") + ". "
-        "The model is the one used for randomised tests, on the matched units with their matching "
-        "weights, each group's weights scaled to its effective sample size."
+        f"|SMD| {m.max_smd:g}" + (" (accepted beyond it by the spec)" if cfg.accept_imbalance else "") + ", "
+        f"and at least {cfg.min_effective:g} effective untreated units (here "
+        f"{m.effective(treated=False):,.0f}). The model is the one used for randomised tests, on the "
+        f"{kept} units with their weights, each group's weights scaled to its effective sample size"
+        + (
+            "; pre-period columns in adjust make the estimate doubly robust (right if either the "
+            "weights or the outcome regression is)"
+            if spec.adjust
+            else ""
+        )
+        + ". "
+        + " ".join(m.notes)
     )
-    rows = [["Covariate", "Level", "SMD before", "SMD after", "Variance ratio after"]]
+    several = len(spec.treatments) > 1
+    rows = [["Arm"] * several + ["Covariate", "Level", "SMD before", "SMD after", "Variance ratio after"]]
     before, after = m.before, m.after
     for i in range(len(before)):
         ratio = float(after["variance_ratio"].iloc[i])
         rows.append(
-            [
+            [str(before["arm"].iloc[i])] * several
+            + [
                 str(before["covariate"].iloc[i]),
                 str(before["level"].iloc[i]),
                 f"{float(before['smd'].iloc[i]):+.3f}",
@@ -90,11 +110,11 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         para("Matching and balance", st["h1"]),
         para(text, st["body"]),
         Spacer(1, 0.2 * cm),
-        grid_table(rows, [2.5, 2.0, 1.5, 1.5, 2.0], st),
+        grid_table(rows, [2.0] * several + [2.5, 2.0, 1.5, 1.5, 2.0], st),
         Spacer(1, 0.2 * cm),
         figure_flowable(love_plot(m.before, m.after, max_smd=m.max_smd)),
     ]
-    if cfg.method == "nearest":
+    if m.separation is not None:
         out.append(
             figure_flowable(
                 overlap_figure(
@@ -127,7 +147,7 @@ def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
         f"p = {checks.srm_p:.3g}, flagged below {SRM_ALPHA:g}."
         if planned and checks.srm_p == checks.srm_p  # not NaN: the test ran
         else "No sample-ratio test: in a matched design nobody planned the arm sizes. "
-        "Arm sizes are those of the data before matching."
+        "Arm sizes are those of the data before matching or weighting."
         if analysis.spec.design == "matched"
         else "No sample-ratio test (see the findings below)."
     )
@@ -145,7 +165,7 @@ def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
 def _balance_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Pre-period columns across the arms: randomisation should leave them alike."""
     balance = analysis.checks.balance
-    if not balance:
+    if not balance or analysis.spec.design == "matched":  # balanced by design: see "Matching and balance"
         return []
     control = analysis.spec.control
     rows = [["Pre-period column", "Arm", "Mean", "SD", f"Std. difference vs {control}", "F test p"]]

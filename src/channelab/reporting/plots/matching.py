@@ -19,17 +19,20 @@ def love_plot(
     """Draw the standardised mean difference of every covariate (level) before and after matching.
 
     Hollow grey dots are before, filled dots after; the band marks |SMD| within ``max_smd``.
+    With several treated arms (column ``arm``), each row names its arm.
     """
     labels = [
         f"{c}={lv}" if lv else str(c) for c, lv in zip(before["covariate"], before["level"], strict=True)
     ]
+    if "arm" in before and before["arm"].nunique() > 1:
+        labels = [f"{arm}: {label}" for arm, label in zip(before["arm"], labels, strict=True)]
     fig = Figure(figsize=(width, 0.28 * len(labels) + 1.3), layout="constrained")
     ax = fig.add_subplot()
     y = np.arange(len(labels))
     ax.axvspan(-max_smd, max_smd, color=ROPE_FILL, lw=0, label=f"|SMD| ≤ {max_smd:g}")
     ax.axvline(0, color="black", lw=0.8)
-    ax.plot(before["smd"], y, "o", mfc="white", mec="0.5", label="before matching", gid="smd:before")
-    ax.plot(after["smd"], y, "o", color=VERDICT_COLOURS["real lift"], label="after matching", gid="smd:after")
+    ax.plot(before["smd"], y, "o", mfc="white", mec="0.5", label="before", gid="smd:before")
+    ax.plot(after["smd"], y, "o", color=VERDICT_COLOURS["real lift"], label="after", gid="smd:after")
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlabel("standardised mean difference, treated minus untreated", fontsize=9)
@@ -44,7 +47,7 @@ def overlap_figure(
     """Draw the propensity scores of treated and untreated units, and which were kept.
 
     Left: all units (where the groups do not overlap no honest comparison exists); right:
-    the matched units, weighted.
+    the units kept, with their matching or balancing weights.
     """
     fig = Figure(figsize=(width, 2.6), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True)
@@ -52,7 +55,7 @@ def overlap_figure(
     kept = weight > 0
     for ax, title, mask, w in (
         (axes[0], "all units", np.ones_like(kept), None),
-        (axes[1], "matched units (weighted)", kept, weight),
+        (axes[1], "kept units, weighted", kept, weight),
     ):
         for group, colour, label in ((treated, "#8250df", "treated"), (~treated, "0.55", "untreated")):
             sel = mask & group

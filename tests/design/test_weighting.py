@@ -1,0 +1,255 @@
+"""Weighting observational cohorts: the propensity formula, entropy balancing, IPW and overlap weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from channelab.design.balance import balance
+from channelab.design.cohort import match_experiment
+from channelab.design.propensity import design_matrix, entropy_weights, propensity_scores, separation
+from channelab.design.weighting import entropy_formula, weigh
+from channelab.engine.source import frame_source
+from channelab.errors import DataError, SpecError
+from channelab.simulate.observational import COVARIATES, simulate_channels, simulate_observational
+from channelab.spec import parse_spec
+from channelab.spec.formula import Formula, parse
+
+
+def _spec(method: str, **matching):
+    return parse_spec(
+        {
+            "name": "obs",
+            "design": "matched",
+            "unit": {"kind": "participant", "id": "unit_id"},
+            "data": {"path": "x.csv"},
+            "arm_column": "program",
+            "control": "none",
+            "arms": {"none": {"channel": "control"}, "treated": {"channel": "email"}},
+            "metrics": [{"name": "re78", "type": "revenue", "role": "revenue"}],
+            "matching": {"method": method, "covariates": list(COVARIATES), **matching},
+            "seed": 1,
+        }
+    )
+
+
+# ---- the formula ----------------------------------------------------------------------------
+
+
+def test_formula_round_trips_and_lists_its_columns():
+    text = "age + age^2 + log1p(re74) + zero(re74) + spline(age, 5) + black:re75 + `odd name`"
+    f = parse(text)
+    assert str(f) == text
+    assert f.columns == ["age", "re74", "black", "re75", "odd name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("age + exp(re74)", r"term 2 'exp\(re74\)': got the function 'exp'"),
+        ("age^4", r"term 1 'age\^4': got the power 4, but expected 2 or 3"),
+        ("age + + re74", r"term 2 is empty"),
+        ("spline(age, 12)", r"a spline has 2 to 10 columns, got 12"),
+        ("__import__('os').system('x')", r"term 1 .* is not a column"),
+        ("age * re74", r"is not a column, a power \(x\^2\), an interaction \(a:b\)"),
+    ],
+)
+def test_formula_outside_the_language_is_refused_naming_the_term(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse(text)
+
+
+def test_spec_refuses_a_bad_formula_and_contradicting_settings():
+    with pytest.raises(SpecError, match=r"matching\.propensity: .*got the function 'eval'"):
+        _spec("ipw", propensity="eval(age)")
+    with pytest.raises(SpecError, match=r"matching\.propensity: 'income' is not a matching covariate"):
+        _spec("ipw", propensity="age + income")
+    with pytest.raises(SpecError, match=r"matching\.estimand: nearest estimates the effect on the treated"):
+        _spec("nearest", estimand="ate")
+    with pytest.raises(SpecError, match=r"matching\.exact: weighting balances every covariate"):
+        _spec("entropy", exact=["black"])
+
+
+def test_design_matrix_builds_each_factor_and_drops_redundant_columns():
+    rows = pd.DataFrame(
+        {
+            "x": [0.0, 1.0, 2.0, 0.0, 5.0, 9.0, 3.0, 0.0],
+            "b": [0, 1, 0, 1, 1, 0, 1, 0],
+            "g": list("aabbccab"),
+        }
+    )
+    f = parse("x + log1p(x) + zero(x) + b + b^2 + g + g:x + spline(x, 4)")
+    m = design_matrix(rows, f, where="t")
+    assert "b^2" not in m.columns  # a 0/1 column's square is itself
+    np.testing.assert_allclose(m["log1p(x)"], np.log1p(rows["x"]))
+    np.testing.assert_array_equal(m["zero(x)"], (rows["x"] == 0).astype(float))
+    np.testing.assert_array_equal(m["g=b:x"], (rows["g"] == "b") * rows["x"])
+    assert "g=a" not in m.columns  # the first level is the reference
+    assert np.linalg.matrix_rank(np.column_stack([np.ones(len(m)), m])) == m.shape[1] + 1
+    with pytest.raises(DataError, match=r"log1p\(g\) in the propensity formula needs numbers"):
+        design_matrix(rows, parse("log1p(g)"), where="t")
+    with pytest.raises(DataError, match=r"names column\(s\) not in the data: \['nope'\]"):
+        design_matrix(rows, parse("nope"), where="t")
+
+
+# ---- the weights ----------------------------------------------------------------------------
+
+
+def test_entropy_weights_hit_the_target_and_stay_uniform_when_already_there():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(500, 3))
+    w, gap = entropy_weights(x, np.array([0.3, -0.2, 0.1]))
+    assert gap < 1e-8
+    np.testing.assert_allclose(w @ x, [0.3, -0.2, 0.1], atol=1e-8)
+    assert w.sum() == pytest.approx(1.0)
+    uniform, _ = entropy_weights(x, x.mean(axis=0))
+    np.testing.assert_allclose(uniform, 1 / 500, rtol=1e-6)
+    _, unreachable = entropy_weights(x, np.array([10.0, 0.0, 0.0]))  # beyond every control
+    assert unreachable > 1e-3
+
+
+def test_ipw_and_overlap_weights_follow_their_formulas():
+    rows, _ = simulate_observational("moderate", seed=2)
+    treated = rows["program"] == "treated"
+    f = Formula.main_effects(list(COVARIATES))
+    ipw = weigh(rows, id_column="unit_id", group=treated, formula=f, method="ipw").units
+    e = ipw["propensity"].to_numpy()
+    t = ipw["treated"].to_numpy()
+    np.testing.assert_allclose(ipw["weight"], np.where(t, 1.0, e / (1 - e)))
+    ate = weigh(rows, id_column="unit_id", group=treated, formula=f, method="ipw", estimand="ate").units
+    np.testing.assert_allclose(ate["weight"], np.where(t, 1 / e, 1 / (1 - e)))
+    overlap = weigh(rows, id_column="unit_id", group=treated, formula=f, method="overlap").units
+    np.testing.assert_allclose(overlap["weight"], np.where(t, 1 - e, e))
+    # the logistic score equations make overlap weights balance every covariate's mean exactly
+    x = design_matrix(rows.sort_values("unit_id"), f, where="t").to_numpy()
+    w = overlap["weight"].to_numpy()
+    gap = np.average(x[t], axis=0, weights=w[t]) - np.average(x[~t], axis=0, weights=w[~t])
+    np.testing.assert_allclose(gap / x.std(axis=0), 0, atol=1e-6)
+
+
+def test_trim_drops_units_outside_the_band_and_lists_the_treated():
+    rows, _ = simulate_observational("psid", seed=3)
+    treated = rows["program"] == "treated"
+    f = Formula.main_effects(list(COVARIATES))
+    m = weigh(rows, id_column="unit_id", group=treated, formula=f, method="ipw", trim=0.1)
+    e, w = m.units["propensity"], m.units["weight"]
+    assert ((w == 0) == ((e < 0.1) | (e > 0.9))).all()
+    outside = (e < 0.1) | (e > 0.9)
+    assert len(m.dropped) == int((outside & m.units["treated"]).sum())
+
+
+def test_entropy_balancing_balances_means_and_variances_where_matching_cannot():
+    rows, _ = simulate_observational("psid", seed=4)
+    treated = rows["program"] == "treated"
+    f = entropy_formula(rows, list(COVARIATES))
+    assert "re74^2" in str(f)
+    assert "black^2" not in str(f)
+    m = weigh(rows, id_column="unit_id", group=treated, formula=f, method="entropy")
+    weights = m.units.set_index("unit_id")["weight"].reindex(rows["unit_id"]).to_numpy()
+    after = balance(rows, treated, weights, list(COVARIATES))
+    before = balance(rows, treated, None, list(COVARIATES))
+    assert before["smd"].abs().max() > 1.5  # the pool is very different
+    assert after["smd"].abs().max() < 1e-4
+    numbers = after[after["level"] == ""]
+    np.testing.assert_allclose(numbers["variance_ratio"], 1.0, rtol=0.02)  # variances too
+    assert (m.units.loc[m.units["treated"], "weight"] == 1).all()
+
+
+def test_separation_measures_how_well_the_score_tells_the_groups_apart():
+    t = np.array([True] * 4 + [False] * 4)
+    perfect = separation(np.array([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.3, 0.4]), t)
+    assert perfect.auc == 1.0
+    assert perfect.beyond == 1.0
+    assert perfect.near_perfect
+    none = separation(np.full(8, 0.5), t)
+    assert none.auc == 0.5
+    assert none.beyond == 0.0
+    assert not none.near_perfect
+
+
+def test_multinomial_scores_sum_to_one_per_unit():
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"a": rng.normal(size=900), "b": rng.normal(size=900)})
+    group = rng.integers(0, 3, 900)
+    p = propensity_scores(x, group, n_groups=3)
+    assert p.shape == (900, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+# ---- the experiment's gate -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["nearest", "cem", "ipw", "overlap", "entropy"])
+def test_groups_that_do_not_overlap_are_refused_with_the_reason(method):
+    rows, _ = simulate_observational("no_overlap", seed=1)
+    with pytest.raises(DataError, match=r"do not overlap|differ too much to compare honestly"):
+        match_experiment(frame_source(rows), _spec(method))
+
+
+def test_entropy_passes_the_gate_on_a_hard_pool_that_nearest_matching_fails():
+    rows, _ = simulate_observational("psid", seed=1)
+    with pytest.raises(DataError, match=r"still imbalanced .* Try entropy balancing"):
+        match_experiment(frame_source(rows), _spec("nearest"))
+    result = match_experiment(frame_source(rows), _spec("entropy"))
+    assert result.estimand == "ATT"
+    assert result.weighted
+    assert result.after["smd"].abs().max() < 1e-4
+    assert 20 <= result.effective(treated=False) < result.matched.units["treated"].eq(False).sum()
+
+
+def test_too_few_effective_controls_are_refused():
+    rows, _ = simulate_observational("psid", seed=1)
+    with pytest.raises(DataError, match=r"rests on [\d.]+ effective untreated units .* fewer than"):
+        match_experiment(frame_source(rows), _spec("entropy", min_effective=5000))
+
+
+def test_estimands_follow_the_method():
+    rows, _ = simulate_observational("moderate", seed=1)
+    assert match_experiment(frame_source(rows), _spec("overlap")).estimand == "ATO"
+    ate = _spec("ipw", estimand="ate", accept_imbalance=True)
+    assert match_experiment(frame_source(rows), ate).estimand == "ATE"
+    assert _spec("entropy").target_arms == ("treated",)
+    assert _spec("overlap").target_arms == ()
+    assert _spec("ipw", estimand="ate").target_arms == ()
+
+
+# ---- more than two arms ---------------------------------------------------------------------
+
+
+def _channels_spec(method: str, **matching):
+    return parse_spec(
+        {
+            "name": "channels",
+            "design": "matched",
+            "unit": {"kind": "account", "id": "unit_id"},
+            "data": {"path": "x.csv"},
+            "arm_column": "program",
+            "control": "none",
+            "arms": {
+                "none": {"channel": "control"},
+                "email": {"channel": "email"},
+                "social": {"channel": "social"},
+            },
+            "metrics": [{"name": "y", "type": "continuous", "role": "outcome"}],
+            "matching": {"method": method, "covariates": ["x1", "x2"], **matching},
+            "seed": 2,
+        }
+    )
+
+
+def test_matching_more_than_two_arms_is_refused_pointing_to_weighting():
+    with pytest.raises(SpecError, match=r"arms: matching pairs .* weight them \(matching\.method: entropy"):
+        _channels_spec("nearest")
+
+
+@pytest.mark.parametrize("method", ["entropy", "ipw"])
+def test_every_channel_is_balanced_against_the_untreated(method):
+    rows, _ = simulate_channels(6000, seed=5)
+    result = match_experiment(frame_source(rows), _channels_spec(method))
+    assert set(result.after["arm"]) == {"email", "social"}
+    assert set(result.effective_sizes) == {"none", "email", "social"}
+    before = result.before.groupby("arm")["smd"].apply(lambda s: s.abs().max())
+    after = result.after.groupby("arm")["smd"].apply(lambda s: s.abs().max())
+    assert (before > 0.3).all()  # each channel reached other accounts
+    assert (after < (1e-4 if method == "entropy" else 0.1)).all()
