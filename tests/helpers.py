@@ -63,6 +63,39 @@ def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:
     return spec
 
 
+def observational_spec(data_file: str = "x.csv", metric: str = "re78", **overrides) -> dict:
+    """A ``design: matched`` spec mapping for :func:`~channelab.simulate.simulate_observational` data."""
+    from channelab.simulate.observational import COVARIATES
+
+    spec = {
+        "name": "observational",
+        "design": "matched",
+        "unit": {"kind": "participant", "id": "unit_id"},
+        "data": {"path": data_file},
+        "arm_column": "program",
+        "control": "none",
+        "arms": {"none": {"channel": "control"}, "treated": {"channel": "email"}},
+        "metrics": [{"name": metric, "type": "revenue", "role": "revenue"}],
+        "matching": {"method": "entropy", "covariates": list(COVARIATES)},
+        "seed": 5,
+    }
+    spec.update(overrides)
+    return spec
+
+
+def channels_spec(data_file: str = "x.csv", **overrides) -> dict:
+    """A weighted three-arm spec mapping for :func:`~channelab.simulate.simulate_channels` data."""
+    spec = observational_spec(
+        data_file,
+        unit={"kind": "account", "id": "unit_id"},
+        arms={"none": {"channel": "control"}, "email": {"channel": "email"}, "social": {"channel": "social"}},
+        metrics=[{"name": "y", "type": "continuous", "role": "outcome"}],
+        matching={"method": "entropy", "covariates": ["x1", "x2"]},
+    )
+    spec.update(overrides)
+    return spec
+
+
 def make_effect(
     *,
     arm: str = "arm",

@@ -185,12 +185,13 @@ def test_explained_variance_equals_the_regression_on_the_rows(kind, write_experi
     assert explained_variance(cells, spec.metrics[0]) == pytest.approx(1 - full / base, rel=1e-9)
 
 
-def test_per_level_means_shift_by_the_slopes_times_the_levels_pre_period_mean(write_experiment):
-    """g-computation within a level of ``by``: every unit's own prediction, averaged over the level."""
-    rows = _rows(CASES["continuous"][0], n_per_arm=150)
-    spec = _spec(write_experiment, rows, "continuous")
-    cells = build_cells(open_source(spec), spec)
-    rng = np.random.default_rng(5)
+def _random_draw(rows: pd.DataFrame, cells, seed: int) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
+    """One posterior draw of a continuous model with random values; per arm, each row's mean under it.
+
+    Returns the draw as a posterior, each row's predicted mean under each arm (arm, row) and
+    each row's segment index.
+    """
+    rng = np.random.default_rng(seed)
     levels = list(cells.levels["segment"])
     draw = {
         "y:intercept": rng.normal(size=(1, 1)),
@@ -201,24 +202,37 @@ def test_per_level_means_shift_by_the_slopes_times_the_levels_pre_period_mean(wr
     post = xr.Dataset(
         {k: (("chain", "draw", *[f"d{k}{i}" for i in range(v.ndim - 2)]), v) for k, v in draw.items()}
     )
-    means = population_means(post, cells, spec, by="segment")["y"]
-
     y = rows["y"].to_numpy(dtype=float)
     x = rows[ADJUST].to_numpy(dtype=float)
     u = (x - x.mean(0)) / x.std(0)
     seg = rows["segment"].map({s: i for i, s in enumerate(levels)}).to_numpy()
-    for a in range(3):
-        eta = (
-            draw["y:intercept"][0, 0]
-            + (draw["y:arm"][0, 0, a - 1] if a else 0.0)
-            + draw["y:segment"][0, 0, seg]
-        )
-        per_unit = y.mean() + y.std() * (eta + u @ draw["y:slope"][0, 0, a])
-        for j, level in enumerate(levels):
-            expected = per_unit[seg == j].mean()
-            assert float(means.isel(chain=0, draw=0, arm=a).sel(segment=level)) == pytest.approx(
-                expected, rel=1e-9
+    per_unit = np.stack(
+        [
+            y.mean()
+            + y.std()
+            * (
+                draw["y:intercept"][0, 0]
+                + (draw["y:arm"][0, 0, a - 1] if a else 0.0)
+                + draw["y:segment"][0, 0, seg]
+                + u @ draw["y:slope"][0, 0, a]
             )
+            for a in range(3)
+        ]
+    )
+    return post, per_unit, seg
+
+
+def test_per_level_means_shift_by_the_slopes_times_the_levels_pre_period_mean(write_experiment):
+    """g-computation within a level of ``by``: every unit's own prediction, averaged over the level."""
+    rows = _rows(CASES["continuous"][0], n_per_arm=150)
+    spec = _spec(write_experiment, rows, "continuous")
+    cells = build_cells(open_source(spec), spec)
+    post, per_unit, seg = _random_draw(rows, cells, seed=5)
+    means = population_means(post, cells, spec, by="segment")["y"]
+    for a in range(3):
+        for j, level in enumerate(cells.levels["segment"]):
+            got = float(means.isel(chain=0, draw=0, arm=a).sel(segment=level))
+            assert got == pytest.approx(per_unit[a, seg == j].mean(), rel=1e-9)
 
 
 def test_effect_on_the_treated_averages_every_arm_over_the_treated_units(write_experiment):
@@ -228,32 +242,13 @@ def test_effect_on_the_treated_averages_every_arm_over_the_treated_units(write_e
     spec = spec.model_copy(update={"design": "matched"})  # the target, without re-validating arms
     assert spec.target_arms == tuple(spec.treatments)
     cells = build_cells(open_source(spec), spec)
-    rng = np.random.default_rng(8)
-    levels = list(cells.levels["segment"])
-    draw = {
-        "y:intercept": rng.normal(size=(1, 1)),
-        "y:arm": rng.normal(size=(1, 1, 2)),
-        "y:segment": rng.normal(size=(1, 1, len(levels))),
-        "y:slope": rng.normal(size=(1, 1, 3, 2)),
-    }
-    post = xr.Dataset(
-        {k: (("chain", "draw", *[f"d{k}{i}" for i in range(v.ndim - 2)]), v) for k, v in draw.items()}
-    )
+    post, per_unit, _ = _random_draw(rows, cells, seed=8)
     means = population_means(post, cells, spec)["y"]
-
-    y = rows["y"].to_numpy(dtype=float)
-    x = rows[ADJUST].to_numpy(dtype=float)
-    u = (x - x.mean(0)) / x.std(0)
-    seg = rows["segment"].map({s: i for i, s in enumerate(levels)}).to_numpy()
     treated = rows["arm"].isin(spec.target_arms).to_numpy()
     for a in range(3):
-        eta = (
-            draw["y:intercept"][0, 0]
-            + (draw["y:arm"][0, 0, a - 1] if a else 0.0)
-            + draw["y:segment"][0, 0, seg]
+        assert float(means.isel(chain=0, draw=0, arm=a)) == pytest.approx(
+            per_unit[a, treated].mean(), rel=1e-9
         )
-        per_unit = y.mean() + y.std() * (eta + u @ draw["y:slope"][0, 0, a])
-        assert float(means.isel(chain=0, draw=0, arm=a)) == pytest.approx(per_unit[treated].mean(), rel=1e-9)
 
 
 # ---- fitted (slow tier) ---------------------------------------------------------------------

@@ -12,25 +12,14 @@ from scipy.special import expit
 
 from channelab.simulate.observational import COVARIATES, simulate_observational
 from channelab.spec.loader import load_spec
+from helpers import channels_spec, observational_spec
 
 pytestmark = pytest.mark.slow
 
 
 def _write(tmp_path, rows: pd.DataFrame, **spec) -> object:
     rows.to_csv(tmp_path / "rows.csv", index=False)
-    raw = {
-        "name": "observational",
-        "design": "matched",
-        "unit": {"kind": "participant", "id": "unit_id"},
-        "data": {"path": "rows.csv"},
-        "arm_column": "program",
-        "control": "none",
-        "arms": {"none": {"channel": "control"}, "treated": {"channel": "email"}},
-        "metrics": [{"name": "y", "type": "revenue", "role": "revenue"}],
-        "seed": 5,
-        **spec,
-    }
-    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(observational_spec("rows.csv", metric="y", **spec)))
     return tmp_path / "exp.yaml"
 
 
@@ -122,23 +111,7 @@ def test_several_channels_each_recover_their_effect_on_the_treated(tmp_path):
 
     rows, truth = simulate_channels(6000, seed=9)
     rows.to_csv(tmp_path / "rows.csv", index=False)
-    raw = {
-        "name": "channels",
-        "design": "matched",
-        "unit": {"kind": "account", "id": "unit_id"},
-        "data": {"path": "rows.csv"},
-        "arm_column": "program",
-        "control": "none",
-        "arms": {
-            "none": {"channel": "control"},
-            "email": {"channel": "email"},
-            "social": {"channel": "social"},
-        },
-        "metrics": [{"name": "y", "type": "continuous", "role": "outcome"}],
-        "matching": {"method": "entropy", "covariates": ["x1", "x2"]},
-        "seed": 3,
-    }
-    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(channels_spec("rows.csv", seed=3)))
     result = analyse(load_spec(tmp_path / "exp.yaml"))
     for arm in ("email", "social"):
         effect = result.effects.get(arm, "y").abs_lift

@@ -15,22 +15,12 @@ from channelab.errors import DataError, SpecError
 from channelab.simulate.observational import COVARIATES, simulate_channels, simulate_observational
 from channelab.spec import parse_spec
 from channelab.spec.formula import Formula, parse
+from helpers import channels_spec, observational_spec
 
 
 def _spec(method: str, **matching):
     return parse_spec(
-        {
-            "name": "obs",
-            "design": "matched",
-            "unit": {"kind": "participant", "id": "unit_id"},
-            "data": {"path": "x.csv"},
-            "arm_column": "program",
-            "control": "none",
-            "arms": {"none": {"channel": "control"}, "treated": {"channel": "email"}},
-            "metrics": [{"name": "re78", "type": "revenue", "role": "revenue"}],
-            "matching": {"method": method, "covariates": list(COVARIATES), **matching},
-            "seed": 1,
-        }
+        observational_spec(matching={"method": method, "covariates": list(COVARIATES), **matching})
     )
 
 
@@ -207,7 +197,7 @@ def test_too_few_effective_controls_are_refused():
 def test_estimands_follow_the_method():
     rows, _ = simulate_observational("moderate", seed=1)
     assert match_experiment(frame_source(rows), _spec("overlap")).estimand == "ATO"
-    ate = _spec("ipw", estimand="ate", accept_imbalance=True)
+    ate = _spec("ipw", estimand="ate", accept_imbalance=True, min_effective=1)
     assert match_experiment(frame_source(rows), ate).estimand == "ATE"
     assert _spec("entropy").target_arms == ("treated",)
     assert _spec("overlap").target_arms == ()
@@ -218,24 +208,7 @@ def test_estimands_follow_the_method():
 
 
 def _channels_spec(method: str, **matching):
-    return parse_spec(
-        {
-            "name": "channels",
-            "design": "matched",
-            "unit": {"kind": "account", "id": "unit_id"},
-            "data": {"path": "x.csv"},
-            "arm_column": "program",
-            "control": "none",
-            "arms": {
-                "none": {"channel": "control"},
-                "email": {"channel": "email"},
-                "social": {"channel": "social"},
-            },
-            "metrics": [{"name": "y", "type": "continuous", "role": "outcome"}],
-            "matching": {"method": method, "covariates": ["x1", "x2"], **matching},
-            "seed": 2,
-        }
-    )
+    return parse_spec(channels_spec(matching={"method": method, "covariates": ["x1", "x2"], **matching}))
 
 
 def test_matching_more_than_two_arms_is_refused_pointing_to_weighting():
@@ -253,3 +226,10 @@ def test_every_channel_is_balanced_against_the_untreated(method):
     after = result.after.groupby("arm")["smd"].apply(lambda s: s.abs().max())
     assert (before > 0.3).all()  # each channel reached other accounts
     assert (after < (1e-4 if method == "entropy" else 0.1)).all()
+
+
+def test_a_treated_arm_reweighted_to_a_handful_is_refused():
+    """ate reweights the treated too: 300 treated standing for a pool of 5,000 rest on a few of them."""
+    rows, _ = simulate_observational("moderate", seed=1)
+    with pytest.raises(DataError, match=r"rests on [\d.]+ effective units of treated"):
+        match_experiment(frame_source(rows), _spec("ipw", estimand="ate", accept_imbalance=True))

@@ -169,10 +169,10 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
     Raises
     ------
     DataError
-        If a covariate's |SMD| after matching exceeds ``matching.max_smd`` (unless
-        ``matching.accept_imbalance``), if the controls' effective size is below
-        ``matching.min_effective``, if no treated unit finds a match, or if the groups do not
-        overlap.
+        If a covariate's |SMD| afterwards exceeds ``matching.max_smd`` (unless
+        ``matching.accept_imbalance``), if the untreated (or a reweighted treated arm) count
+        for fewer than ``matching.min_effective`` effective units, if no treated unit finds a
+        match, or if entropy balancing finds that the groups do not overlap.
     """
     cfg = spec.matching
     uid = spec.unit.id
@@ -231,7 +231,10 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
         },
         control=spec.control,
     )
-    _gate(result, cfg, where)
+    reweighted = [spec.control] + [
+        arm for arm in spec.treatments if _unequal(weights[(labels == arm).to_numpy()])
+    ]
+    _gate(result, cfg, where, reweighted)
     _weighted_rows(source, uid, matched, labels.set_axis(rows[uid]).reindex(matched.units[uid]).to_numpy())
     return result
 
@@ -261,8 +264,18 @@ def _formula(rows: pd.DataFrame, spec: Spec) -> Formula:
     return Formula.main_effects(spec.matching_covariates)
 
 
-def _gate(result: MatchResult, cfg: Matching, where: str) -> None:
-    """Refuse a cohort without a match, with too few effective controls, or still imbalanced."""
+def _unequal(weights: np.ndarray) -> bool:
+    """Whether the kept units (weight > 0) carry unequal weights."""
+    kept = weights[weights > 0]
+    return bool(kept.size) and float(kept.max() - kept.min()) > 1e-9 * float(kept.max())
+
+
+def _gate(result: MatchResult, cfg: Matching, where: str, reweighted: list[str]) -> None:
+    """Refuse a cohort without a match, still imbalanced, or with too few effective units.
+
+    The effective size is checked for the arms in ``reweighted``: the untreated, and any arm
+    whose kept units carry unequal weights (a treated arm kept whole is what it is).
+    """
     units = result.matched.units
     why = f" {result.notes[0]}" if result.notes else ""
     if not (units["treated"] & (units["weight"] > 0)).any():
@@ -272,15 +285,16 @@ def _gate(result: MatchResult, cfg: Matching, where: str) -> None:
             f"the groups do not overlap on the covariates.{why} Loosen matching.caliper or "
             "matching.exact, or do not compare these groups."
         )
-    min_effective = cfg.min_effective
-    controls = result.effective(treated=False)
-    if controls < min_effective:
-        raise DataError(
-            f"{where}: the comparison rests on {controls:.1f} effective untreated units "
-            f"(Kish), fewer than matching.min_effective ({min_effective}): a few units carry "
-            f"all the weight, so the groups barely overlap.{why} Restrict to a common range "
-            "(matching.trim), try overlap weights, or do not compare these groups."
-        )
+    for arm in reweighted:
+        size = result.effective_sizes[arm]
+        if size < cfg.min_effective:
+            who = "untreated units" if arm == result.control else f"units of {arm}"
+            raise DataError(
+                f"{where}: the comparison rests on {size:.1f} effective {who} (Kish), fewer than "
+                f"matching.min_effective ({cfg.min_effective:g}): a few units carry all the weight, "
+                f"so the groups barely overlap.{why} Restrict to a common range (matching.trim), "
+                "try overlap weights, or do not compare these groups."
+            )
     bad = result.imbalanced
     if len(bad) and not cfg.accept_imbalance:
         worst = ", ".join(
