@@ -47,7 +47,7 @@ def main() -> None:
         rows["engagement_band"] = pd.qcut(rows["prior_engagement"], bands, labels=labels).astype(str)
         source = frame_source(rows)
         match_experiment(source, spec)
-        cells = build_cells(source, spec, weight=WEIGHT)
+        cells = build_cells(source, spec, weight=WEIGHT, weights="sampling")
         source.con.close()
         refitter = refitter or Refitter(cells, spec)
         short = spec.sampler.model_copy(update={"draws": 500, "tune": 500})

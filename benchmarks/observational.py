@@ -102,7 +102,7 @@ def run(variant: str, method: str, reps: int, refitters: dict[bool, Refitter]) -
         source = frame_source(rows)
         try:
             cohort = match_experiment(source, spec)
-            cells = build_cells(source, spec, weight=WEIGHT)
+            cells = build_cells(source, spec, weight=WEIGHT, weights="sampling")
         except ChannelabError as exc:
             reason = next((v for k, v in REFUSALS.items() if k in str(exc)), str(exc)[:60])
             score.refusals[reason] = score.refusals.get(reason, 0) + 1

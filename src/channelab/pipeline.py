@@ -88,7 +88,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         step("Aggregating cells")
         fitted = spec.with_likelihoods(checks.fallbacks)
         with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
-            cells = build_cells(source, fitted, weight=WEIGHT if matching else None)
+            cells = build_cells(source, fitted, weight=WEIGHT if matching else None, weights="sampling")
         source.verify_unchanged()
     return Validation(spec=fitted, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 

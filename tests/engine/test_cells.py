@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from channelab.engine.aggregate import build_cells
@@ -87,3 +88,42 @@ def test_integer_weights_equal_repeated_rows(write_experiment, tmp_path):
                 assert b is None
             else:
                 np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=f"{name}.{field}")
+
+
+@pytest.mark.parametrize("adjust", [[], ["x1", "x2"]])
+def test_sampling_weights_give_each_cell_mean_the_sandwich_variance(write_experiment, adjust):
+    """A cohort's weights: the residual sum of squares the model sees is Σ w² e², e from the cell's WLS."""
+    from channelab.engine.source import frame_source
+
+    rng = np.random.default_rng(4)
+    n = 900
+    rows = pd.DataFrame(
+        {
+            "unit_id": np.arange(n),
+            "arm": np.where(np.arange(n) % 2 == 0, "control", "treatment"),
+            "segment": rng.choice(["a", "b"], n),
+            "x1": rng.gamma(2.0, 2.0, n),
+            "x2": rng.normal(0, 1, n),
+        }
+    )
+    rows["y"] = np.round(5 + 1.5 * rows["x1"] - rows["x2"] + rng.normal(0, 1 + rows["x1"], n), 4)
+    w = rng.gamma(0.7, 1.0, n)  # unequal weights, heavier where the spread differs
+    spec = write_experiment(rows, [{"name": "y", "role": "outcome", "type": "continuous"}], adjust=adjust)
+    cells = build_cells(frame_source(rows.assign(w=w)), spec, weight="w", weights="sampling")
+    frequency = build_cells(frame_source(rows.assign(w=w)), spec, weight="w")
+    y = cells.metrics["y"]
+    np.testing.assert_allclose(y.total, frequency.metrics["y"].total)  # means are unchanged
+    for c in range(len(cells.n)):
+        arm, seg = cells.arms[cells.arm_idx[c]], cells.levels["segment"][cells.level_idx["segment"][c]]
+        mask = ((rows["arm"] == arm) & (rows["segment"] == seg)).to_numpy()
+        wc, yc = w[mask], rows["y"].to_numpy()[mask]
+        x = np.column_stack([np.ones(mask.sum()), rows.loc[mask, adjust].to_numpy()])
+        beta = np.linalg.lstsq(x * np.sqrt(wc)[:, None], yc * np.sqrt(wc), rcond=None)[0]
+        e = yc - x @ beta
+        centred = y.sum_sq[c] - y.total[c] ** 2 / cells.n[c]
+        if adjust:
+            sx = cells.pre_period.sum_x[c]
+            sxx = cells.pre_period.sum_xx[c] - np.outer(sx, sx) / cells.n[c]
+            sxy = y.sum_xy[c] - sx * y.total[c] / cells.n[c]
+            centred -= sxy @ np.linalg.solve(sxx, sxy)
+        assert centred == pytest.approx(np.sum(wc**2 * e**2), rel=1e-8)

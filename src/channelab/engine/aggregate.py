@@ -6,6 +6,7 @@ Written once in DuckDB's dialect; Spark runs the same text rendered by sqlglot.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,17 +24,25 @@ from channelab.engine.source import (
 )
 from channelab.spec import Metric, Spec
 
+#: How weights count: as repeated rows, or as a cohort's sampling weights (see :func:`build_cells`).
+WeightKind = Literal["frequency", "sampling"]
+
 #: Prefix of the cell-key aliases in the aggregation queries; chosen not to clash with data columns.
 _KEY = "__channelab_key"
 
 
-def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cells:
+def build_cells(
+    source: Source, spec: Spec, *, weight: str | None = None, weights: WeightKind = "frequency"
+) -> Cells:
     """Aggregate the rows of ``source`` into :class:`Cells` with one query per table, in its engine.
 
-    With ``weight`` (a column of non-negative weights, e.g. from matching), every statistic is
-    a weighted sum and rows of weight 0 are left out: integer weights give exactly the cells
-    of the rows repeated that many times. Aggregated rows (``data.layout: aggregated``) are
-    summed statistic by statistic, so they give exactly the cells of the unit rows behind them.
+    With ``weight`` (a column of non-negative weights), every statistic is a weighted sum and
+    rows of weight 0 are left out. ``weights="frequency"``: integer weights give exactly the
+    cells of the rows repeated that many times. ``weights="sampling"`` (a matched or weighted
+    cohort, weights rescaled to Kish's effective size): normal metrics' spreads are remade so
+    that each cell's mean gets the sandwich variance (:func:`_sandwich_sum_sq`). Aggregated
+    rows (``data.layout: aggregated``) are summed statistic by statistic, so they give exactly
+    the cells of the unit rows behind them.
     """
     cluster = spec.unit.randomised_by
     cuts = strata_cuts(source, spec)
@@ -45,6 +54,13 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
     where = f"WHERE {w} > 0" if weight else ""
     per_row = _row_statistics(spec, source.columns)
     aggs = [f"fsum({w} * {expr}) AS {alias}" for alias, expr in per_row.items()]
+    spread = [m for m in spec.metrics if m.adjusts_exactly and m.denominator is None]
+    if weight and weights == "sampling" and spec.input_kind != "aggregated rows" and spread:
+        aggs += [
+            f"fsum({w} * {w} * {expr}) AS {a}"
+            for a, expr in _squared_weight_statistics(per_row, spread).items()
+        ]
+        aggs.append(f"fsum(CAST({w} > 0 AS DOUBLE)) AS {_UNITS}")
     by = ", ".join(str(i + 1) for i in range(len(keys)))  # ordinals: portable to Spark
     table = source.df(f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY {by} ORDER BY {by}")
 
@@ -78,6 +94,8 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         total = stat(m, "total")
         assert total is not None
         sum_sq = stat(m, "sum_sq")
+        if _UNITS in table and m in spread:
+            sum_sq = _sandwich_sum_sq(table, m.name, len(spec.adjust))
         metrics[m.name] = MetricCells(
             metric=m,
             total=total,
@@ -99,6 +117,70 @@ def build_cells(source: Source, spec: Spec, *, weight: str | None = None) -> Cel
         funnel=_funnel_counts(source, spec, w, where),
         pre_period=_pre_period(table, spec, cuts, strata),
     )
+
+
+#: Alias of the count of weighted units per cell (weighted cells of normal metrics only).
+_UNITS = "n__units"
+
+
+def _squared_weight_statistics(per_row: Mapping[str, str], metrics: list[Metric]) -> dict[str, str]:
+    """The sums with squared weights a weighted normal metric's spread needs: ``{alias}__w2``."""
+    wanted = ["n"] + [a for a in per_row if a.startswith("adjust__")]
+    for m in metrics:
+        wanted += [a for a in per_row if a == f"{m.name}__total" or a == f"{m.name}__sum_sq"]
+        wanted += [a for a in per_row if a.startswith(f"{m.name}__xy")]
+    return {f"{a}__w2": per_row[a] for a in dict.fromkeys(wanted)}
+
+
+def _sandwich_sum_sq(table: pd.DataFrame, name: str, k: int) -> np.ndarray:
+    """A weighted normal metric's Σ w y², remade so its spread gives the sandwich variance.
+
+    With weights w rescaled to Kish's effective size (Σw = Σw² per arm), the model reads a
+    cell's mean with variance s² / Σw, where s² comes from the within-cell residuals. Kish's
+    scaling assumes every unit's outcome varies alike; when heavily weighted units vary less
+    (or more), that variance is too wide (or narrow). The sandwich (linearisation) variance
+    of a weighted mean, Σ w² e² / (Σ w)², holds whatever the spread: so the within-cell
+    residual sum of squares Σ w e² is replaced by Σ w² e², the residuals e taken from the
+    cell's own weighted regression on the ``adjust`` columns (none: deviations from the mean).
+    Means, slopes and the explained part are unchanged; unit weights change nothing. A cell
+    with too few units for its slopes keeps Σ w e².
+    """
+    n = table["n"].to_numpy(dtype=np.float64)
+    cols_w = [f"{name}__total"] + [f"adjust__{i}" for i in range(k)]
+    first_w = np.column_stack([table[c].to_numpy(dtype=np.float64) for c in cols_w])
+    first_w2 = np.column_stack([table[f"{c}__w2"].to_numpy(dtype=np.float64) for c in cols_w])
+    second, second_w2 = _moments(table, name, k, ""), _moments(table, name, k, "__w2")
+    mean = first_w / n[:, None]
+    n_w2 = table["n__w2"].to_numpy(dtype=np.float64)
+    outer_mean = mean[:, :, None] * mean[:, None, :]
+    centred_w = second - n[:, None, None] * outer_mean
+    centred_w2 = (
+        second_w2
+        - mean[:, :, None] * first_w2[:, None, :]
+        - first_w2[:, :, None] * mean[:, None, :]
+        + n_w2[:, None, None] * outer_mean
+    )
+    sum_sq = second[:, 0, 0].copy()
+    units = table[_UNITS].to_numpy(dtype=np.float64)
+    for c in np.flatnonzero(units > k + 1):
+        beta = np.linalg.pinv(centred_w[c, 1:, 1:]) @ centred_w[c, 1:, 0] if k else np.zeros(0)
+        resid = np.concatenate([[1.0], -beta])  # e = (y - ȳ) - β·(x - x̄)
+        rss_w, rss_w2 = resid @ centred_w[c] @ resid, resid @ centred_w2[c] @ resid
+        sum_sq[c] += max(rss_w2, 0.0) - max(rss_w, 0.0)
+    return sum_sq
+
+
+def _moments(table: pd.DataFrame, name: str, k: int, suffix: str) -> np.ndarray:
+    """Per cell, the weighted sums of products of (y, x₁ … x_k): dims (cell, k + 1, k + 1)."""
+    out = np.empty((len(table), k + 1, k + 1))
+    out[:, 0, 0] = table[f"{name}__sum_sq{suffix}"].to_numpy(dtype=np.float64)
+    for i in range(k):
+        out[:, 0, i + 1] = out[:, i + 1, 0] = table[f"{name}__xy{i}{suffix}"].to_numpy(dtype=np.float64)
+        for j in range(i, k):
+            out[:, i + 1, j + 1] = out[:, j + 1, i + 1] = table[f"adjust__{i}_{j}{suffix}"].to_numpy(
+                dtype=np.float64
+            )
+    return out
 
 
 def strata_cuts(source: Source, spec: Spec) -> dict[str, tuple[float, ...]]:
