@@ -56,6 +56,9 @@ EXPECTED: dict[str, str] = {
     "empty.yaml": r"the file is empty",
     "list_not_mapping.yaml": r"expected a mapping of keys .*, got a list",
     "python_object_tag.yaml": r"YAML tag refused at line 4: .*python/object/apply:os\.system",
+    "propensity_runs_code.yaml": (
+        r"matching\.propensity: term 2 .*__import__\('os'\)\.system.* is not a column, a power \(x\^2\)"
+    ),
 }
 
 

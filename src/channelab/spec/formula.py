@@ -94,7 +94,8 @@ def _factor(part: str, i: int, term: str) -> Factor:
         if arg is not None:
             raise ValueError(f"{where}: {func}() takes one column")
         return Factor(name, func)
+    what = where if part == term else f"{where}: {part!r}"
     raise ValueError(
-        f"{where}: {part!r} is not a column, a power (x^2), an interaction (a:b) or one of "
+        f"{what} is not a column, a power (x^2), an interaction (a:b) or one of "
         f"{', '.join(f + '()' for f in FUNCTIONS)}"
     )
