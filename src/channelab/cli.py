@@ -310,7 +310,8 @@ def match(
     )
     for note in m.notes:
         out.print(f"[yellow]{_e(note)}[/]")
-    table = m.before[["covariate", "level"]].assign(before=m.before["smd"], after=m.after["smd"])
+    keys = ["arm", "covariate", "level"] if len(loaded.treatments) > 1 else ["covariate", "level"]
+    table = m.before[keys].assign(before=m.before["smd"], after=m.after["smd"])
     out.print(
         _frame_table(
             f"Balance: standardised mean difference (|SMD| <= {m.max_smd} required)", table, digits=3

@@ -233,3 +233,21 @@ def test_a_treated_arm_reweighted_to_a_handful_is_refused():
     rows, _ = simulate_observational("moderate", seed=1)
     with pytest.raises(DataError, match=r"rests on [\d.]+ effective units of treated"):
         match_experiment(frame_source(rows), _spec("ipw", estimand="ate", accept_imbalance=True))
+
+
+def test_cli_match_shows_balance_per_channel(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from channelab.cli import app
+
+    rows, _ = simulate_channels(3000, seed=2)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(channels_spec("rows.csv")))
+    result = CliRunner().invoke(app, ["match", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "c.csv")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "estimand: the effect on the treated (ATT)" in text
+    assert "email" in text
+    assert "social" in text
+    assert (pd.read_csv(tmp_path / "c.csv")["weight"] > 0).all()

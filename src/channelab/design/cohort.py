@@ -91,7 +91,7 @@ class MatchResult:
         return [
             f"The propensity score separates the groups almost perfectly (AUC {s.auc:.3f}; "
             f"{s.beyond:.0%} of the treated score above every untreated unit): the comparison rests "
-            "on the few units that resemble the other group; read the overlap figure."
+            "on the few units that resemble the other group; see the overlap figure in the report."
         ]
 
     def dropped_by(self, columns: list[str]) -> pd.DataFrame:
