@@ -1,9 +1,9 @@
 """Covariate balance between two groups: standardised mean differences and variance ratios.
 
-One definition serves randomised assignment (:mod:`channelab.design.assign`) and matched cohorts
-(:mod:`channelab.design.matching`). A covariate with more than :data:`MAX_LEVELS` distinct numbers is
-compared as a number; anything else is compared level by level, as 0/1 indicators. |SMD|
-below 0.1 is the usual mark of balance (Austin 2009).
+One definition serves randomised assignment (:mod:`channelab.design.assign`) and matched or
+weighted cohorts (:mod:`channelab.design.cohort`). A covariate with more than
+:data:`MAX_LEVELS` distinct numbers is compared as a number; anything else is compared level
+by level, as 0/1 indicators. |SMD| below 0.1 is the usual mark of balance (Austin 2009).
 """
 
 from __future__ import annotations

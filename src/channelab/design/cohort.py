@@ -21,12 +21,10 @@ from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
 from channelab.spec import Matching, Spec
 from channelab.spec.formula import Formula, parse
+from channelab.spec.plan import WEIGHTING_METHODS
 
 #: Column of the matching weights in the DuckDB view the cells are built from.
 WEIGHT = "__channelab_weight"
-
-#: The matching settings' methods that weight every unit instead of pairing them.
-WEIGHTING_METHODS = ("entropy", "ipw", "overlap")
 
 #: Each estimand in words.
 ESTIMANDS = {
@@ -219,8 +217,8 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
         before=_balance(rows, labels, None, spec),
         after=_balance(rows, labels, weights, spec),
         max_smd=cfg.max_smd,
-        estimand="ATO" if cfg.method == "overlap" else cfg.estimand.upper(),
-        formula=str(formula) if cfg.method in ("nearest", *WEIGHTING_METHODS) else "",
+        estimand=cfg.estimand_code,
+        formula=str(formula) if cfg.method == "nearest" or cfg.weighting else "",
         separation=(
             separation(units["propensity"].to_numpy(), units["treated"].to_numpy())
             if units["propensity"].notna().all()

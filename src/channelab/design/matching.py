@@ -75,8 +75,8 @@ def match(
     in every method (for ``nearest``, matching happens within their strata). ``formula`` is
     the propensity model of ``nearest`` (default: the covariates' main effects).
     """
-    data, t = in_id_order(rows, id_column, treated.astype(bool))
-    t = t.astype(bool)
+    data, labels = in_id_order(rows, id_column, treated)
+    t = labels.astype(bool)
     ids = data[id_column].astype(str).to_numpy()
     weight = np.zeros(len(data))
     subclass = np.full(len(data), "", dtype=object)

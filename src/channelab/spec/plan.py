@@ -92,6 +92,10 @@ class Assignment(Strict):
     block_multiple: Annotated[int, Field(ge=1, le=100)] = 1
 
 
+#: The matching methods that weight every unit instead of pairing them.
+WEIGHTING_METHODS = ("entropy", "ipw", "overlap")
+
+
 class Matching(Strict):
     """How a ``design: matched`` experiment builds its comparison group from observational data.
 
@@ -141,7 +145,14 @@ class Matching(Strict):
     @property
     def weighting(self) -> bool:
         """Whether the method weights every unit instead of pairing units."""
-        return self.method in ("entropy", "ipw", "overlap")
+        return self.method in WEIGHTING_METHODS
+
+    @property
+    def estimand_code(self) -> Literal["ATT", "ATE", "ATO"]:
+        """The effect estimated: on the treated, on everyone, or where the groups overlap (ATO)."""
+        if self.method == "overlap":
+            return "ATO"
+        return "ATE" if self.estimand == "ate" else "ATT"
 
     def problems(self) -> list[str]:
         """Settings that contradict the method, one line each."""

@@ -360,7 +360,7 @@ class Spec(Strict):
         The treated arms for an effect on the treated of an observational design; otherwise
         every arm is compared on the mix of all the (weighted) units.
         """
-        if self.design == "matched" and self.matching.estimand == "att" and self.matching.method != "overlap":
+        if self.design == "matched" and self.matching.estimand_code == "ATT":
             return tuple(self.treatments)
         return ()
 
