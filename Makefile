@@ -50,13 +50,14 @@ bench: venv
 calibration: venv
 	$(BIN)/python benchmarks/calibration.py
 
-# Every example report in reports/ (about 5 minutes): each experiment, the replication, its
-# plan, and the pilot's design.
+# Every example report in reports/ (about 10 minutes): each experiment, the monitored pilot,
+# the replication, its plan, and the pilots' designs.
 examples: venv
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
 	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
 	         hillstrom_email_adjusted job_training_weighted; do \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
+	$(BIN)/channelab monitor experiments/social_selling_monitor.yaml --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports
 	$(BIN)/channelab design experiments/social_selling_pilot.yaml --out reports

@@ -138,3 +138,17 @@ def make_effect(
         verdict=verdict,  # type: ignore[arg-type]
         more_data_factor=more_data_factor,
     )
+
+
+def needs_spark(test):
+    """Spark tests start a JVM (tens of seconds): slow tier, skipped without the spark extra."""
+    import importlib.util
+    import shutil
+
+    import pytest
+
+    no_spark = pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
+        reason="Spark tests need the spark extra (pip install -e '.[spark]') and Java 17",
+    )
+    return pytest.mark.slow(no_spark(test))

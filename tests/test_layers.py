@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("simulate",),
     ("design",),
     ("replication",),
-    ("pipeline",),
+    ("pipeline", "monitoring"),
     ("reporting",),
     ("app",),
     ("cli", "__main__"),

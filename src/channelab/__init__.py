@@ -13,7 +13,7 @@ and never in a cycle); ``tests/test_layers.py`` reads every import and enforces 
     simulate/          the public test kit: simulators with their truth, calibration
     design/            power, assurance, planning, assignment, matching, balance
     replication/       replication statistics, the judgement, the plan
-    pipeline           validate → cells → fit → effects; computes, writes nothing
+    pipeline, monitoring  validate → cells → fit → effects, once or at each look; writes nothing
     reporting/         JSON data, figures and PDFs from results; never fits
     app                each command end to end: compute, render, write the outputs
     cli                parse, call one function of app, print, exit

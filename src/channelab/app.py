@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -22,16 +23,19 @@ if TYPE_CHECKING:  # imported where used: a command loads only what it needs
     from channelab.design.assign import AssignmentResult
     from channelab.design.assurance import SimCallback
     from channelab.design.plan import Design
+    from channelab.monitoring import Monitor
     from channelab.replication.plan import ReplicationPlan
 
 __all__ = [
     "Assigned",
     "Matched",
+    "Monitored",
     "Planned",
     "Report",
     "assign_experiment",
     "design_experiment",
     "match_experiment_cohort",
+    "monitor_experiment",
     "plan_replication",
     "replicate_experiment",
     "run_experiment",
@@ -103,6 +107,50 @@ def _commit_pair(
     return pd, js
 
 
+def _revised(spec: Spec, **changes: object) -> Spec:
+    """``spec`` with ``changes`` (from the command line), validated again as a whole."""
+    return parse_spec({**spec.model_dump(exclude_unset=True), **changes}, source=spec.source_path)
+
+
+class Monitored(NamedTuple):
+    """Every look of a monitored test and the PDF and JSON written from them."""
+
+    monitor: Monitor
+    pdf: Path
+    json: Path
+
+
+def monitor_experiment(
+    path: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    as_of: date | None = None,
+    every: str | int | None = None,
+    seed: int | None = None,
+    on_step: StepCallback | None = None,
+) -> Monitored:
+    """Analyse the test at ``path`` at every look up to ``as_of``; write ``OUT/NAME.monitor.{pdf,json}``.
+
+    ``every`` (``week``, ``day`` or a number of days) overrides the spec's ``monitor.every``.
+    """
+    from channelab.monitoring import monitor
+    from channelab.reporting.json_report import monitor_json
+    from channelab.reporting.pdf.monitor import monitor_pdf
+
+    step = on_step or _noop
+    spec = load_spec(path)
+    if every is not None:
+        spec = _revised(spec, monitor={**spec.monitor.model_dump(exclude_unset=True), "every": every})
+    if as_of is not None:
+        spec = _revised(spec, as_of=as_of)
+    paths, inputs = _pair(out_dir, f"{spec.name}.monitor"), _inputs_of(spec)
+    check_outputs(paths, inputs=inputs)
+    result = monitor(spec, seed=seed, on_step=step)
+    step("Drawing figures and writing the PDF and JSON")
+    pdf, js = _commit_pair(paths, monitor_pdf(result), monitor_json(result), inputs)
+    return Monitored(result, pdf, js)
+
+
 def run_experiment(
     path: str | Path,
     *,
@@ -110,13 +158,15 @@ def run_experiment(
     seed: int | None = None,
     data: str | Path | None = None,
     engine: Engine | None = None,
+    as_of: date | None = None,
     on_step: StepCallback | None = None,
     progressbar: bool = False,
 ) -> Report:
     """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
 
     ``data`` analyses another data file with the same spec (e.g. a second replication);
-    the outputs are then named ``NAME.DATASTEM``. ``engine`` overrides the spec's engine.
+    the outputs are then named ``NAME.DATASTEM``. ``engine`` overrides the spec's engine and
+    ``as_of`` its analysis date.
     """
     step = on_step or _noop
     spec = load_spec(path)
@@ -131,7 +181,9 @@ def run_experiment(
         )
         spec = spec.model_copy(update={"data": given})
     if engine is not None and engine != spec.engine:
-        spec = parse_spec({**spec.model_dump(exclude_unset=True), "engine": engine}, source=spec.source_path)
+        spec = _revised(spec, engine=engine)
+    if as_of is not None:
+        spec = _revised(spec, as_of=as_of)
     paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
@@ -153,10 +205,15 @@ def design_experiment(
     *,
     out_dir: str | Path = "reports",
     sims: int | None = None,
+    rule_sims: int | None = None,
     seed: int | None = None,
+    on_step: StepCallback | None = None,
     on_sim: SimCallback | None = None,
 ) -> Planned[Design]:
-    """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``."""
+    """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``.
+
+    ``sims`` and ``rule_sims`` override the simulations of assurance and of the stopping rule.
+    """
     from channelab.design.plan import design
     from channelab.reporting.json_report import design_json
     from channelab.reporting.pdf.design import design_pdf
@@ -164,7 +221,7 @@ def design_experiment(
     spec = load_spec(path)
     paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
-    result = design(spec, sims=sims, seed=seed, on_sim=on_sim)
+    result = design(spec, sims=sims, rule_sims=rule_sims, seed=seed, on_step=on_step, on_sim=on_sim)
     pdf, js = _commit_pair(paths, design_pdf(result), design_json(result), inputs)
     return Planned(result, spec, pdf, js)
 

@@ -36,7 +36,8 @@ class MetricCells:
     ``n_pos``, ``sum_log`` and ``sum_log_sq`` are filled for revenue metrics when the data give
     them; ``freq_cell``, ``freq_value`` and ``freq_units`` (the frequency table) for count metrics
     from unit rows; ``trials`` (units who reached the earlier stage) for a binary metric with a
-    ``denominator``. ``sum_sq`` is NaN where aggregated rows do not give it.
+    ``denominator``. ``sum_sq`` is NaN where aggregated rows do not give it. ``n`` counts the
+    units behind the statistics when not all of the cell's units count (outcome windows).
     """
 
     metric: Metric
@@ -50,6 +51,9 @@ class MetricCells:
     freq_units: np.ndarray | None = None
     trials: np.ndarray | None = None
     sum_xy: np.ndarray | None = None
+    #: Units counted for this metric when fewer than the cell's: those whose outcome window
+    #: had closed by the analysis date (``None``: every unit of the cell).
+    n: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,7 @@ class Cells:
                 freq_value=m.freq_value,
                 freq_units=m.freq_units,
                 trials=merged_or_none(m.trials),
+                n=merged_or_none(m.n),
             )
             for name, m in self.metrics.items()
         }
@@ -222,16 +227,27 @@ class Cells:
             pre_period=None,
         )
 
+    def units(self, metric: str) -> np.ndarray:
+        """Units per cell that count for ``metric``: the cell's, or its mature units."""
+        own = self.metrics[metric].n
+        return self.n if own is None else own
+
+    def maturing(self, metric: str) -> np.ndarray:
+        """Per arm (in :attr:`arms` order), the units whose outcome window for ``metric`` is still open."""
+        waiting = self.n - self.units(metric)
+        return np.bincount(self.arm_idx, weights=waiting, minlength=len(self.arms))
+
     def arm_totals(self, metric: str) -> pd.DataFrame:
         """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells).
 
-        For a metric with a denominator, ``n`` counts the units who reached that earlier stage.
+        For a metric with a denominator, ``n`` counts the units who reached that earlier stage;
+        for one with an outcome window, the units whose window had closed.
         """
         m = self.metrics[metric]
         df = pd.DataFrame(
             {
                 "arm": np.asarray(self.arms)[self.arm_idx],
-                "n": self.n if m.trials is None else m.trials,
+                "n": self.units(metric) if m.trials is None else m.trials,
                 "total": m.total,
                 "sum_sq": m.sum_sq,
             }

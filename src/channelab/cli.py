@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from channelab.errors import ChannelabError
+from channelab.errors import ChannelabError, SpecError
 from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ def _e(value: object) -> str:
 
 
 _SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
+_AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"],
+        help="Analysis date (YYYY-MM-DD): the test as it stood then. Default: the latest date in the data.",
+        show_default=False,
+    ),
+]
 
 
 def _quiet_libraries() -> None:
@@ -110,14 +119,63 @@ def run(
         Literal["duckdb", "spark"] | None,
         typer.Option(help="Read and aggregate the rows with this engine (overrides the spec's)."),
     ] = None,
+    as_of: _AsOf = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
     from channelab.app import run_experiment
 
     _quiet_libraries()
     with _steps() as step:
-        report = run_experiment(spec, out_dir=out_dir, seed=seed, engine=engine, on_step=step)
+        report = run_experiment(
+            spec, out_dir=out_dir, seed=seed, engine=engine, as_of=_day(as_of), on_step=step
+        )
     _print_report(report)
+
+
+@app.command()
+def monitor(
+    spec: _SpecPath,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for NAME.monitor.pdf and NAME.monitor.json.")
+    ] = Path("reports"),
+    as_of: _AsOf = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            help="Days between looks: week, day or a number (overrides monitor.every).", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+) -> None:
+    """Analyse a running test at every look up to the as-of date, and say whether it may stop."""
+    from channelab.app import monitor_experiment
+
+    _quiet_libraries()
+    with _steps() as step:
+        done = monitor_experiment(
+            spec, out_dir=out_dir, as_of=_day(as_of), every=_every(every), seed=seed, on_step=step
+        )
+    m = done.monitor
+    for arm in m.spec.treatments:
+        d = m.decisions.get(arm)
+        out.print(
+            _e(f"{arm}: {d.verdict} (look {d.look}, {d.date.isoformat()})" if d else f"{arm}: not decided")
+        )
+    out.print(_e(m.headline), soft_wrap=True)
+    out.print(f"Report: {_e(done.pdf)}\nJSON:   {_e(done.json)}")
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _every(value: str | None) -> str | int | None:
+    """``--every``: ``week``, ``day`` or a whole number of days; a spec error otherwise."""
+    if value is None or value in ("week", "day"):
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise SpecError(f"--every: got {value!r}, but expected week, day or a number of days such as 14")
 
 
 def _print_report(report: Report) -> None:
@@ -209,9 +267,15 @@ def design(
             min=0, help="Assurance simulations per metric and lift (0 skips; default plan.assurance)."
         ),
     ] = None,
+    rule_sims: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Monitored tests simulated per metric and lift (0 skips; default monitor.sims)."
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
 ) -> None:
-    """Plan a test: sample size, MDE, design effect, weeks, and Bayesian assurance by simulation."""
+    """Plan a test: sample size, MDE, weeks, assurance and the stopping rule's error rates by simulation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from channelab.analysis.wording import pct
@@ -222,10 +286,15 @@ def design(
     with Progress(*columns, console=_console, transient=True) as progress:
         task = progress.add_task("Assurance: simulated experiments", total=None)
 
+        def on_step(text: str) -> None:
+            progress.update(task, description=text, completed=0, total=None)
+
         def on_sim(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        planned = design_experiment(spec, out_dir=out_dir, sims=sims, seed=seed, on_sim=on_sim)
+        planned = design_experiment(
+            spec, out_dir=out_dir, sims=sims, rule_sims=rule_sims, seed=seed, on_step=on_step, on_sim=on_sim
+        )
     result = planned.result
     p = result.power
     for m in p.metrics:
@@ -241,6 +310,16 @@ def design(
             rate = f"{r.real_lift:.0%} (± {2 * r.se:.0%})"
             lift = pct(r.lift, sign=True)
             out.print(f"  {_e(r.metric)}, true lift {lift}: channelab says real lift in {rate}")
+    if result.stopping_rule is not None:
+        from channelab.design.sequential import RULE_NAMES
+
+        out.print(f"Stopping rule over {result.stopping_rule.looks} planned looks:")
+        for s in result.stopping_rule.rows:
+            rate = f"{s.real_lift:.1%} (± {2 * s.se:.1%})"
+            stop = f"stops early in {s.stops_early:.0%}, on average at {s.expected_n:,.0f} units entered"
+            lift = pct(s.lift, sign=True)
+            rule = RULE_NAMES[s.rule]
+            out.print(f"  {_e(s.metric)}, true lift {lift}, {rule}: real lift in {rate}; {stop}")
     out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}")
 
 
@@ -339,11 +418,23 @@ def simulate(
     seed: Annotated[
         int, typer.Option(min=0, help="Random seed; the same seed writes the same bytes.")
     ] = 2014,
+    weeks: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=104,
+            help="Put the test in time: prospects enter over this many weeks (column entered_at) "
+            "and meetings arrive with channel-specific delays (meetings_at).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
     from channelab.simulate.outreach import write_simulation
+    from channelab.simulate.timing import Arrival
 
-    files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed)
+    arrival = Arrival(weeks=weeks) if weeks is not None else None
+    files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed, arrival=arrival)
     out.print(f"Data:  {_e(files.data)}\nTruth: {_e(files.truth_path)}")
     out.print(_e(files.truth.summary()), soft_wrap=True)
 

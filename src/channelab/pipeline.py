@@ -23,6 +23,7 @@ from channelab.design.cohort import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
 from channelab.engine.aggregate import summary_cells
 from channelab.engine.checks import summary_checks
+from channelab.engine.timing import with_as_of
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
 from channelab.spec import Sampler, Spec
@@ -68,7 +69,8 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     """Check the spec's data and reduce it to cells; fails in seconds, before any sampling.
 
     The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
-    cannot support are replaced as the checks report (``CheckReport.fallbacks``).
+    cannot support are replaced as the checks report (``CheckReport.fallbacks``), and a test
+    put in time has its analysis date (``as_of``, by default the latest date in the data).
     """
     step = on_step or (lambda _: None)
     if spec.data is not None and spec.data.summaries is not None:
@@ -79,6 +81,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         return Validation(spec=fitted, data=data, checks=checks, cells=summary_cells(fitted))
     step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
     with open_source(spec) as source:
+        spec = with_as_of(source, spec)
         step("Checking rows")
         checks = run_checks(source, spec)
         matching = None
@@ -91,6 +94,34 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
             cells = build_cells(source, fitted, weight=WEIGHT if matching else None, weights="sampling")
         source.verify_unchanged()
     return Validation(spec=fitted, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
+
+
+def fit_cells(
+    cells: Cells,
+    spec: Spec,
+    *,
+    seed: int,
+    on_step: StepCallback | None = None,
+    progressbar: bool = False,
+    spent: dict[str, float] | None = None,
+) -> tuple[xr.DataTree, Diagnostics]:
+    """Fit the model of ``spec`` to ``cells`` through the convergence gate (refits when it fails).
+
+    ``spent`` accumulates the seconds spent compiling and sampling.
+    """
+    step = on_step or (lambda _: None)
+    built = build_model(cells, spec)
+
+    def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
+        if draw_seed != seed:
+            step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
+        posterior = sample(built, spec, seed=draw_seed, settings=settings, progressbar=progressbar)
+        if spent is not None:
+            for key in ("compile_seconds", "sampling_seconds"):
+                spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
+        return posterior
+
+    return converged_fit(draw, cells, spec, seed=seed, on_gate=lambda: step("Checking convergence"))
 
 
 def analyse(
@@ -113,17 +144,7 @@ def analyse(
     spent: dict[str, float] = {}
 
     def fit(cells: Cells, fitted: Spec) -> tuple[xr.DataTree, Diagnostics]:
-        built = build_model(cells, fitted)
-
-        def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
-            if draw_seed != run_seed:
-                step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
-            posterior = sample(built, fitted, seed=draw_seed, settings=settings, progressbar=progressbar)
-            for key in ("compile_seconds", "sampling_seconds"):
-                spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
-            return posterior
-
-        return converged_fit(draw, cells, fitted, seed=run_seed, on_gate=lambda: step("Checking convergence"))
+        return fit_cells(cells, fitted, seed=run_seed, on_step=step, progressbar=progressbar, spent=spent)
 
     posterior, diagnostics = fit(checked.cells, spec)
     timings["sample"] = time.perf_counter() - t1

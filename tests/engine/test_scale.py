@@ -5,7 +5,6 @@ The model sees only cells, so every way of reading the same rows must give the s
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import shutil
 import tracemalloc
@@ -25,7 +24,7 @@ from channelab.engine.source import ROWS, frame_source, to_spark, watch
 from channelab.errors import DataError, SpecError
 from channelab.simulate.ab import SimMetric, simulate_ab
 from channelab.spec import load_spec
-from helpers import DATA, EXPERIMENTS
+from helpers import DATA, EXPERIMENTS, needs_spark
 
 METRICS = [
     {"name": "clicks", "role": "engagement", "type": "count"},
@@ -39,16 +38,6 @@ SIM = {
 }
 
 ROOT = Path(__file__).resolve().parents[2]
-
-_no_spark = pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-    reason="Spark tests need the spark extra (pip install -e '.[spark]') and Java 17",
-)
-
-
-def needs_spark(test):
-    """Spark tests start a JVM (tens of seconds): slow tier, skipped without the spark extra."""
-    return pytest.mark.slow(_no_spark(test))
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,11 @@ EXPECTED: dict[str, str] = {
         r"did you mean 'No E-Mail'\?"
     ),
     "missing_arm_column.yaml": r"arm_column: required key is missing",
+    "window_without_entry_date.yaml": (
+        r"metrics\.0\.window_days: outcome dates and windows count from each unit's entry; "
+        r"name its column in unit\.entered_at"
+    ),
+    "as_of_not_a_date.yaml": r"as_of: got 'last tuesday', but expected a valid date",
     "one_arm.yaml": r"arms: got 1 arm\(s\), but expected the control and at least one treatment",
     "no_outcome_metric.yaml": r"metrics: no metric has role 'outcome' or 'revenue'.*add at least one",
     "duplicate_metric_names.yaml": (

@@ -106,7 +106,9 @@ class Poisson(Family):
     @override
     def add_likelihood(self, name, d, eta, priors):
         # Σ y over n units is Poisson(n μ): kernel S η − n e^η (weights scale S and n alike)
-        pm.Potential(f"{name}:loglik", pt.sum(d[f"{name}:total"] * eta[""] - d["n_float"] * pt.exp(eta[""])))
+        pm.Potential(
+            f"{name}:loglik", pt.sum(d[f"{name}:total"] * eta[""] - units(d, name) * pt.exp(eta[""]))
+        )
 
     @override
     def mean(self, name, s, n, eta, post):
@@ -152,7 +154,7 @@ class NegativeBinomial(Poisson):
     def add_likelihood(self, name, d, eta, priors):
         over = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
         log1p_mu_over = pt.log1p(pt.exp(eta[""]) * over)  # log(1 + μ φ)
-        per_cell = -d["n_float"] * log1p_mu_over / over + d[f"{name}:total"] * (eta[""] - log1p_mu_over)
+        per_cell = -units(d, name) * log1p_mu_over / over + d[f"{name}:total"] * (eta[""] - log1p_mu_over)
         per_value = d[f"{name}:value_units"] * _log_rising_ratio(d[f"{name}:values"], over)
         pm.Potential(f"{name}:loglik", pt.sum(per_cell) + pt.sum(per_value))
 
@@ -200,7 +202,7 @@ class Revenue(Family):
 
     @override
     def add_likelihood(self, name, d, eta, priors):
-        _binomial_kernel(f"{name}:any_loglik", d[f"{name}:n_pos"], d["n_float"], eta["any"])
+        _binomial_kernel(f"{name}:any_loglik", d[f"{name}:n_pos"], units(d, name), eta["any"])
         sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
         m, k = eta["amount"], d[f"{name}:n_pos"]
         quad = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
@@ -260,7 +262,7 @@ class Continuous(Family):
     @override
     def add_likelihood(self, name, d, eta, priors):
         sigma = self.spread(name, d, priors)
-        mu, n = eta[""], d["n_float"]
+        mu, n = eta[""], units(d, name)
         quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
         if f"{name}:uz_sum" in d:  # Σ (z − μ − b·u)² = the above − 2 b·Σuz + 2 μ b·Σu + b Σuuᵀ b
             b = pm.Normal(f"{name}:slope", 0.0, priors.slope_sd, dims=("arm", "adjust"))[d["arm_idx"]]
@@ -302,6 +304,11 @@ class CellMeans(Continuous):
     def spread(self, name, d, priors):
         """One sd per arm, so that a difference gets Welch's variance, not the pooled one."""
         return pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
+
+
+def units(d: Tensors, name: str) -> pt.TensorVariable:
+    """The units per cell behind metric ``name``'s statistics: its own (an outcome window), or the cell's."""
+    return d.get(f"{name}:n", d["n_float"])
 
 
 def _binomial_kernel(

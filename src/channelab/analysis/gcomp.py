@@ -59,7 +59,8 @@ def population_means(
             if u_by_stratum is not None and f"{metric.name}:slope" in post:
                 eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
             per_chain.append(
-                family.mean(metric.name, cells.metrics[metric.name], cells.n, eta, post) @ weights
+                family.mean(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
+                @ weights
             )
         means = np.concatenate(per_chain, axis=0)
         if by is None:

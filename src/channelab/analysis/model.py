@@ -89,9 +89,12 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
         data["adjust:u_sum"], data["adjust:uu_sum"] = pre.standardised(cells.n)
     for metric in spec.metrics:
         family, stats = family_for(metric), cells.metrics[metric.name]
-        data.update(family.data(metric.name, stats, cells.n))
+        units = cells.units(metric.name)
+        if stats.n is not None:  # its own units (an outcome window): see families.units
+            data[f"{metric.name}:n"] = units
+        data.update(family.data(metric.name, stats, units))
         if pre is not None:
-            data.update(family.adjustment_data(metric.name, stats, cells.n, pre))
+            data.update(family.adjustment_data(metric.name, stats, units, pre))
     return data
 
 
@@ -203,9 +206,10 @@ def _centring(
     family: Family, stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
 ) -> dict[str, tuple[bool, bool]]:
     """Per part: whether pooled arm effects, and cluster effects, are centred (:func:`centred_pooling`)."""
-    arms = family.group_estimates(stats, cells.n, cells.arm_idx, len(cells.arms))
+    units = cells.units(stats.metric.name)
+    arms = family.group_estimates(stats, units, cells.arm_idx, len(cells.arms))
     clusters = (
-        family.group_estimates(stats, cells.n, cells.cluster_idx, len(cells.clusters))
+        family.group_estimates(stats, units, cells.cluster_idx, len(cells.clusters))
         if cells.cluster_idx is not None
         else {}
     )

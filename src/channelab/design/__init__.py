@@ -1,7 +1,8 @@
 """Planning and building a test: power, assurance, assignment, matching, weighting and balance.
 
 Modules: ``power`` (MDE, sample size, design effect with statsmodels), ``assurance`` (how
-often channelab's own verdict says real lift, by simulation), ``plan`` (``channelab design``),
+often channelab's own verdict says real lift, by simulation), ``sequential`` (the monitored
+test's stopping rule: its error rates at the planned looks, by simulation), ``plan`` (``channelab design``),
 ``assign`` (hash-based blocked randomisation); for observational cohorts ``cohort`` (an
 experiment's matched or weighted cohort, its gate and its weighted rows), ``matching``
 (propensity, exact and CEM matching), ``weighting`` (entropy balancing, inverse-propensity and
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from channelab.design.cohort import MatchResult, match_experiment
     from channelab.design.plan import Design, design
     from channelab.design.power import PowerPlan, plan_power
+    from channelab.design.sequential import StoppingRule, operating_characteristics
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
@@ -31,6 +33,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "cohort": ["MatchResult", "match_experiment"],
         "plan": ["Design", "design"],
         "power": ["PowerPlan", "plan_power"],
+        "sequential": ["StoppingRule", "operating_characteristics"],
     },
 )
 __all__ = [
@@ -39,9 +42,11 @@ __all__ = [
     "Design",
     "MatchResult",
     "PowerPlan",
+    "StoppingRule",
     "assign",
     "assurance",
     "design",
     "match_experiment",
+    "operating_characteristics",
     "plan_power",
 ]

@@ -22,6 +22,7 @@ from channelab.engine.source import (
     number,
     quote,
 )
+from channelab.engine.timing import entered_by, indicator, mature, timed_value
 from channelab.spec import Metric, Spec
 
 #: How weights count: as repeated rows, or as a cohort's sampling weights (see :func:`build_cells`).
@@ -42,7 +43,9 @@ def build_cells(
     cohort, weights rescaled to Kish's effective size): normal metrics' spreads are remade so
     that each cell's mean gets the sandwich variance (:func:`_sandwich_sum_sq`). Aggregated
     rows (``data.layout: aggregated``) are summed statistic by statistic, so they give exactly
-    the cells of the unit rows behind them.
+    the cells of the unit rows behind them. With an analysis date (``spec.as_of``) the cells
+    are those of the test as it stood then (:mod:`channelab.engine.timing`): units entered by
+    that date and, for a metric with an outcome window, only the mature ones (its own ``n``).
     """
     cluster = spec.unit.randomised_by
     cuts = strata_cuts(source, spec)
@@ -51,7 +54,8 @@ def build_cells(
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
     key_sql = ", ".join(f"CAST({k} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
-    where = f"WHERE {w} > 0" if weight else ""
+    conditions = [c for c in (f"{w} > 0" if weight else None, entered_by(spec, spec.as_of)) if c]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     per_row = _row_statistics(spec, source.columns)
     aggs = [f"fsum({w} * {expr}) AS {alias}" for alias, expr in per_row.items()]
     spread = [m for m in spec.metrics if m.adjusts_exactly and m.denominator is None]
@@ -90,7 +94,7 @@ def build_cells(
         if m.type == "revenue":
             extra = {name: stat(m, name) for name in HURDLE_STATS}
         elif m.type == "count" and spec.input_kind != "aggregated rows":
-            extra = dict(_frequency_table(source, m, table, key_sql, key_names, w, where))
+            extra = dict(_frequency_table(source, spec, m, table, key_sql, key_names, w, where))
         total = stat(m, "total")
         assert total is not None
         sum_sq = stat(m, "sum_sq")
@@ -101,6 +105,7 @@ def build_cells(
             total=total,
             sum_sq=np.full_like(total, np.nan) if sum_sq is None else sum_sq,
             trials=stat(m, "trials"),
+            n=stat(m, "n"),
             sum_xy=_stack(table, [f"{m.name}__xy{i}" for i in range(len(spec.adjust))]),
             **extra,
         )
@@ -257,20 +262,27 @@ def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
         out[f"adjust__{i}"] = xi
         out.update({f"adjust__{i}_{j}": f"{xi} * {x[j]}" for j in range(i, len(x))})
     for m in spec.metrics:
-        y = metric_value(m, columns)
-        out[f"{m.name}__total"] = y
+        y = known_value(m, spec, columns)
+        stats = {"total": y, "sum_sq": f"{y} * {y}"}
         if m.adjusts_exactly:
-            out.update({f"{m.name}__xy{i}": f"{xi} * {y}" for i, xi in enumerate(x)})
-        out[f"{m.name}__sum_sq"] = f"{y} * {y}"
+            stats.update({f"xy{i}": f"{xi} * {y}" for i, xi in enumerate(x)})
         if m.type == "revenue":
-            out[f"{m.name}__n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
-            out[f"{m.name}__sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
-            out[f"{m.name}__sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
+            stats["n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
+            stats["sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
+            stats["sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
         if m.denominator is not None:
-            out[f"{m.name}__trials"] = (
-                f"(CASE WHEN {metric_value(by_name[m.denominator], columns)} > 0 THEN 1.0 ELSE 0.0 END)"
-            )
+            reached = known_value(by_name[m.denominator], spec, columns)
+            stats["trials"] = f"(CASE WHEN {reached} > 0 THEN 1.0 ELSE 0.0 END)"
+        ripe = mature(m, spec, spec.as_of)
+        if ripe is not None:  # only units whose window has closed count, and they are its n
+            stats = {k: f"{indicator(ripe)} * {v}" for k, v in stats.items()} | {"n": indicator(ripe)}
+        out.update({f"{m.name}__{k}": v for k, v in stats.items()})
     return out
+
+
+def known_value(metric: Metric, spec: Spec, columns: Mapping[str, str]) -> str:
+    """SQL of a unit's value of ``metric`` as known at the analysis date (see :mod:`.timing`)."""
+    return timed_value(metric, metric_value(metric, columns), spec, spec.as_of)
 
 
 def funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
@@ -296,12 +308,16 @@ def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[Funn
         if spec.input_kind == "aggregated rows":
             aggs += [f"fsum({number(e.source_column)}) AS e{i}", f"fsum({number(o.source_column)}) AS eo{i}"]
             continue
-        engaged, took = f"{metric_value(e, source.columns)} > 0", f"{metric_value(o, source.columns)} > 0"
+        engaged = f"{known_value(e, spec, source.columns)} > 0"
+        took = f"{known_value(o, spec, source.columns)} > 0"
+        ripe = " AND ".join(c for c in (mature(e, spec, spec.as_of), mature(o, spec, spec.as_of)) if c)
+        if ripe:  # the mature units of both steps
+            engaged, took = f"{ripe} AND {engaged}", f"{ripe} AND {took}"
         for alias, cond in (
             (f"e{i}", engaged),
             (f"eo{i}", f"{engaged} AND {took}"),
-            (f"u{i}", f"NOT ({engaged})"),
-            (f"uo{i}", f"NOT ({engaged}) AND {took}"),
+            (f"u{i}", f"{ripe or 'TRUE'} AND NOT ({engaged})"),
+            (f"uo{i}", f"{ripe or 'TRUE'} AND NOT ({engaged}) AND {took}"),
         ):
             aggs.append(f"fsum(CASE WHEN {cond} THEN {w} ELSE 0.0 END) AS {alias}")
     arm = f"CAST({quote(spec.arm_column)} AS VARCHAR)"
@@ -353,6 +369,7 @@ def _codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
 
 def _frequency_table(
     source: Source,
+    spec: Spec,
     metric: Metric,
     cells: pd.DataFrame,
     key_sql: str,
@@ -360,8 +377,14 @@ def _frequency_table(
     weight: str,
     where: str,
 ) -> dict[str, np.ndarray]:
-    """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial."""
-    y = f"CAST({metric_value(metric, source.columns)} AS BIGINT)"
+    """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial.
+
+    With an outcome window, the mature units only.
+    """
+    y = f"CAST({known_value(metric, spec, source.columns)} AS BIGINT)"
+    ripe = mature(metric, spec, spec.as_of)
+    if ripe is not None:
+        where = f"{where} AND {ripe}" if where else f"WHERE {ripe}"
     by = ", ".join(str(i + 1) for i in range(len(key_names) + 1))
     freq = source.df(
         f"SELECT {key_sql}, {y} AS {_KEY}value, fsum({weight}) AS units FROM {ROWS} {where} "

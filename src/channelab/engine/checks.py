@@ -12,6 +12,7 @@ import difflib
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from channelab.engine.source import (
     number,
     quote,
 )
+from channelab.engine.timing import blank, date_columns, day, day_literal
 from channelab.errors import DataError
 from channelab.spec import Metric, Spec
 
@@ -116,6 +118,7 @@ def run_checks(source: Source, spec: Spec) -> CheckReport:
             for c in spec.adjust
             for col, cond, what, fix in _number_rules(c, "pre-period value")
         ]
+    row_rules += _time_rules(spec, source.columns)
     findings = _apply_row_rules(source, row_rules)
     arm_counts, arm_findings = _arm_labels(source, spec)
     findings += arm_findings
@@ -253,6 +256,8 @@ def _used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
         cols.insert(0, spec.unit.id)
     if spec.unit.randomised_by:
         cols.append(spec.unit.randomised_by)
+    if spec.unit.entered_at:
+        cols.append(spec.unit.entered_at)
     if spec.design == "matched":
         cols += [*spec.matching_covariates, *spec.matching.exact]
     return list(dict.fromkeys(cols))
@@ -274,7 +279,8 @@ def _require_columns(source: Source, spec: Spec) -> None:
                 "'<column>_sum_log' and '<column>_sum_log_sq'. Add them to the export, or choose a "
                 f"likelihood the statistics support. Its columns are: {', '.join(have)}."
             )
-    missing = [c for c in _used_columns(spec, have) if c not in source.columns]
+    dates = [c for c, _ in date_columns(spec)]  # outcome dates may be blank (no outcome)
+    missing = [c for c in dict.fromkeys(_used_columns(spec, have) + dates) if c not in source.columns]
     if missing:
         hints = [f"{c!r}" + (f" ({hint})" if (hint := _closest(c, have)) else "") for c in missing]
         raise DataError(
@@ -416,6 +422,60 @@ def _denominator_rules(spec: Spec, types: Mapping[str, str]) -> list[_RowRule]:
                 f"where {d.source_column!r} is not",
                 f"A unit cannot reach {m.display!r} without {d.display!r}; fix the funnel data, or remove "
                 "the metric's denominator",
+            )
+        )
+    return out
+
+
+def _time_rules(spec: Spec, types: Mapping[str, str]) -> list[_RowRule]:
+    """Dates that are not dates, entries or outcomes after the analysis date, outcomes before entry."""
+    entered = spec.unit.entered_at
+    if entered is None:
+        return []
+    as_of = spec.as_of
+    later = "Set the analysis date later (--as-of or as_of:), or remove these rows" if as_of else ""
+    out = []
+    for col, what in date_columns(spec):
+        name = f"column {col!r} ({what})"
+        out.append(
+            _RowRule(
+                "dates",
+                f"NOT {blank(col)} AND {day(col)} IS NULL",
+                col,
+                f"{name} is not a date",
+                "Write dates as YYYY-MM-DD (a time after the date, as in 2026-03-02 14:05, is allowed)",
+            )
+        )
+        if as_of is not None:
+            out.append(
+                _RowRule(
+                    "dates",
+                    f"{day(col)} > {day_literal(as_of)}",
+                    col,
+                    f"{name} is after the analysis date {as_of.isoformat()}",
+                    later,
+                )
+            )
+    for m in spec.metrics:
+        if m.at is None:
+            continue
+        out.append(
+            _RowRule(
+                "dates",
+                f"{day(m.at)} < {day(entered)}",
+                m.at,
+                f"column {m.at!r} (the date of metric {m.name!r}) is before the unit entered ({entered!r})",
+                "An outcome cannot come before the unit's entry; fix the dates at the source",
+            )
+        )
+        out.append(
+            _RowRule(
+                "dates",
+                f"{metric_value(m, types)} > 0 AND {blank(m.at)}",
+                m.source_column,
+                f"column {m.source_column!r} (metric {m.name!r}) is above 0 but its date {m.at!r} is empty",
+                "Give the date of every outcome, or remove 'at' from the metric to read its values as "
+                "known at entry",
             )
         )
     return out
@@ -650,8 +710,8 @@ def _split_clusters(source: Source, spec: Spec) -> list[Finding]:
 
 
 def shown(value: object, width: int = 60) -> str:
-    """A value from the data as it appears in a message: its repr, cut to ``width`` characters."""
-    text = repr(value)
+    """A value from the data as a message shows it: its repr (a date in ISO), cut to ``width`` characters."""
+    text = value.isoformat() if isinstance(value, date) else repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

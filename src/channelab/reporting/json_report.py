@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from channelab.analysis.results import Interval
+    from channelab.cells import Cells
     from channelab.design.plan import Design
+    from channelab.monitoring import Monitor
     from channelab.pipeline import Analysis
     from channelab.replication.plan import ReplicationPlan
     from channelab.spec import Metric, Spec
@@ -31,6 +33,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "randomised_by": spec.unit.randomised_by or spec.unit.kind,
         "arm_pooling": spec.pools_arms,
         "decision_rule": spec.decision.rule,
+        "time": time_json(spec, analysis.cells),
         "checks": {
             "srm_p": checks.srm_p,
             "rhat_max": diag.rhat_max,
@@ -347,6 +350,7 @@ def design_json(d: Design) -> dict[str, Any]:
         "units_per_week": d.spec.plan.units_per_week,
         "metrics": metrics,
         "assurance": None,
+        "stopping_rule": None,
         "provenance": d.provenance.as_dict(),
     }
     if d.assurance is not None:
@@ -355,6 +359,26 @@ def design_json(d: Design) -> dict[str, Any]:
             "hdi_prob": d.spec.hdi_prob,
             "n_simulated": d.assurance.n_total,
             "results": [dict(row) for row in d.assurance.table.to_dict("records")],
+        }
+    if d.stopping_rule is not None:
+        rule = d.stopping_rule
+        out["stopping_rule"] = {
+            "decision_rule": d.spec.decision.rule,
+            "hdi_prob": d.spec.hdi_prob,
+            "spending": rule.spending,
+            "every_days": rule.every_days,
+            "planned_looks": rule.looks,
+            "z": [{"look": k, "z": z} for k, z in enumerate(rule.z, 1)],
+            "schedule": {
+                metric: {
+                    "entry_looks": s.entry,
+                    "looks_before_counting": s.wait,
+                    "n_planned": s.units,
+                    "n_simulated": s.simulated,
+                }
+                for metric, s in rule.schedules.items()
+            },
+            "results": [dict(row) for row in rule.table.to_dict("records")],
         }
     return out
 
@@ -372,4 +396,83 @@ def plan_json(plan: ReplicationPlan) -> dict[str, Any]:
         "assurance_curve_metric": plan.curve_metric,
         "assumed": list(plan.assumed),
         "provenance": plan.provenance.as_dict(),
+    }
+
+
+def time_json(spec: Spec, cells: Cells) -> dict[str, Any] | None:
+    """When the analysis stands (``as_of``), each metric's window, and the units still maturing per arm."""
+    if not spec.timed or spec.as_of is None:
+        return None
+    windowed = [m for m in spec.metrics if m.window_days is not None]
+    return {
+        "as_of": spec.as_of.isoformat(),
+        "entered_at": spec.unit.entered_at,
+        "outcome_dates": {m.name: m.at for m in spec.metrics if m.at is not None},
+        "windows_days": {m.name: m.window_days for m in windowed},
+        "maturing": {
+            m.name: {a: round(float(n)) for a, n in zip(cells.arms, cells.maturing(m.name), strict=True)}
+            for m in windowed
+        },
+    }
+
+
+def monitor_json(m: Monitor) -> dict[str, Any]:
+    """A monitored test as JSON-ready data: every look, each arm's decision, and whether it may stop."""
+    from channelab.analysis.sequential import MIN_COUNTED
+
+    spec = m.spec
+    return {
+        "experiment": spec.name,
+        "title": spec.display_title,
+        "control": spec.control,
+        "as_of": m.as_of.isoformat(),
+        "first_entry": m.first_entry.isoformat(),
+        "rule": {
+            "decision": "hdi_rope",
+            "hdi_prob": spec.hdi_prob,
+            "spending": spec.monitor.spending,
+            "every_days": spec.monitor.every_days,
+            "planned_looks": m.planned,
+            "min_counted": MIN_COUNTED,
+        },
+        "stop": m.stop,
+        "reason": m.reason,
+        "more_looks_expected": m.more_looks,
+        "decisions": {
+            arm: (
+                {"verdict": d.verdict, "look": d.look, "date": d.date.isoformat()}
+                if (d := m.decisions.get(arm))
+                else None
+            )
+            for arm in spec.treatments
+        },
+        "looks": [
+            {
+                "look": look.index,
+                "date": look.date.isoformat(),
+                "z": look.z,
+                "entered": look.entered,
+                "counted": look.counted,
+                "read": look.effects is not None,
+                "converged": look.converged,
+                "note": look.note or None,
+                "lifts": [
+                    {
+                        "arm": e.arm,
+                        "metric": e.metric,
+                        "role": e.role,
+                        "mean": e.lift.mean,
+                        "hdi": [e.lift.lower, e.lift.upper],
+                        "rule_interval": [r.lower, r.upper],
+                        "rule_verdict": r.verdict,
+                        "rope": list(e.rope),
+                    }
+                    for e, r in zip(look.effects.effects if look.effects else (), look.readings, strict=True)
+                ],
+                "decided": look.decided,
+            }
+            for look in m.looks
+        ],
+        "notes": list(m.notes),
+        "provenance": m.provenance.as_dict(),
     }

@@ -16,6 +16,8 @@ was put in:
   arms chosen by a multinomial rule (for weighted designs); :func:`simulate_replication`: a
   replication of the UBC poppy study with or without the original effect. Their ``write_*``
   twins write rows and truth.
+- :class:`Arrival` puts an outreach simulation in time: entry dates, and meetings arriving
+  with channel-specific delays; :func:`snapshot` cuts such rows to the export of an earlier date.
 - :func:`simulate_funnel`: a click → enrol → pay funnel in which one arm engages more and
   follows through less; :func:`daily_report` aggregates it per day and arm, as a platform
   shares it, and :func:`write_funnel` writes that report with the truth.
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from channelab.simulate.outreach import OutreachTruth, outreach_spec, simulate_outreach, write_simulation
     from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
     from channelab.simulate.selection import simulate_selection, write_selection
+    from channelab.simulate.timing import Arrival, snapshot
     from channelab.simulate.ubc import simulate_replication, write_replication
 
 __getattr__, __dir__, _ = lazy_loader.attach(
@@ -57,12 +60,14 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
         "selection": ["simulate_selection", "write_selection"],
+        "timing": ["Arrival", "snapshot"],
         "ubc": ["simulate_replication", "write_replication"],
     },
 )
 __all__ = [
     "DEFAULT_N_PROSPECTS",
     "SCENARIOS",
+    "Arrival",
     "Calibration",
     "OutreachTruth",
     "Scenario",
@@ -79,6 +84,7 @@ __all__ = [
     "simulate_outreach",
     "simulate_replication",
     "simulate_selection",
+    "snapshot",
     "write_funnel",
     "write_observational",
     "write_replication",

@@ -42,6 +42,7 @@ from channelab.simulate.scenarios import (
     Randomisation,
     Scenario,
 )
+from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
 
 _LEVEL_PART = {m: "engagement" for m, r in OUTREACH_METRICS.items() if r == "engagement"} | {
     "meetings": "meetings",
@@ -130,7 +131,11 @@ class OutreachTruth:
 
 
 def simulate_outreach(
-    scenario: str | Scenario, *, n_prospects: int = DEFAULT_N_PROSPECTS, seed: int
+    scenario: str | Scenario,
+    *,
+    n_prospects: int = DEFAULT_N_PROSPECTS,
+    seed: int,
+    arrival: Arrival | None = None,
 ) -> tuple[pd.DataFrame, OutreachTruth]:
     """Simulate a B2B outreach experiment; return its rows and its truth.
 
@@ -151,6 +156,11 @@ def simulate_outreach(
         Number of prospects (rows).
     seed
         Seed of ``numpy.random.default_rng``, the only source of randomness.
+    arrival
+        Put the test in time (:class:`~channelab.simulate.timing.Arrival`): weeks of entry run
+        over ``arrival.weeks``, each prospect gets an ``entered_at`` date, and each prospect with
+        meetings a ``meetings_at`` date (their booking, delayed by the arm's channel, within
+        ``arrival.max_days`` of entry). Dates are ISO text, blank without a meeting.
 
     Returns
     -------
@@ -172,11 +182,12 @@ def simulate_outreach(
             f"n_prospects: got {n_prospects}, but expected at least one prospect per arm ({len(sc.arms)})"
         )
     rng = np.random.default_rng(seed)
-    pop = _population(n_prospects, sc.n_reps, rng)
+    weeks = arrival.weeks if arrival is not None else WEEKS
+    pop = _population(n_prospects, sc.n_reps, rng, weeks)
     by_rep = sc.randomised_by == "rep"
     arm_of_unit = rng.permutation(np.arange(sc.n_reps if by_rep else n_prospects) % len(sc.arms))
     arm = arm_of_unit[pop.rep] if by_rep else arm_of_unit
-    eta, amount_eta = _predictors(sc, pop, rng)
+    eta, amount_eta = _predictors(sc, pop, rng, weeks)
     # a history draws from its own stream, so that scenarios without one keep their draws
     history_rng = np.random.default_rng([seed, 1])
     h = sc.pre_period
@@ -207,6 +218,13 @@ def simulate_outreach(
         columns[name], expected[j] = draw_metric(
             m, _calibrated(m, shift), amount_shift, arm, np.arange(n_prospects), rng
         )
+    if arrival is not None:  # its own stream, so that the other columns keep their draws
+        timing_rng = np.random.default_rng([seed, 2])
+        entered = entry_dates(pop.week, arrival, timing_rng)
+        channels = np.asarray([dict(sc.arms)[label] for label in sc.labels])[arm]
+        met = outcome_dates(entered, columns["meetings"] > 0, channels, arrival, timing_rng)
+        columns = _after(columns, "week", "entered_at", iso(entered).to_numpy())
+        columns = _after(columns, "meetings", "meetings_at", iso(met).to_numpy())
     lifts = _lifts(expected, sc.labels)
     explained: dict[str, dict[str, float]] = {}
     if h is not None:
@@ -239,7 +257,7 @@ def simulate_outreach(
         segment_lifts=segment_lifts,
         verdicts={a: _true_verdict(by_metric) for a, by_metric in lifts.items()},
         explained=explained,
-        parameters=sc.to_dict(),
+        parameters=sc.to_dict() | ({"arrival": arrival.to_dict()} if arrival is not None else {}),
         provenance=stamp(seed=seed, timed=False).as_dict(),
     )
     return pd.DataFrame(columns), truth
@@ -304,6 +322,7 @@ def write_simulation(
     n_prospects: int = DEFAULT_N_PROSPECTS,
     seed: int,
     format: Literal["csv", "parquet"] | None = None,
+    arrival: Arrival | None = None,
 ) -> SimulationFiles:
     """Simulate with :func:`simulate_outreach` and write the rows and the truth.
 
@@ -319,7 +338,7 @@ def write_simulation(
     """
     path = Path(path)
     fmt = DataSource(path=path, format=format).resolved_format
-    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seed)
+    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seed, arrival=arrival)
     if fmt == "parquet":
         buffer = io.BytesIO()
         rows.to_parquet(buffer, index=False)
@@ -356,10 +375,20 @@ class _Population:
     account: np.ndarray
     rep: np.ndarray
     segments: dict[str, np.ndarray]  # level index into SEGMENTS[column]
-    week: np.ndarray  # 1 .. WEEKS
+    week: np.ndarray  # 1 .. weeks (WEEKS unless the test is put in time)
 
 
-def _population(n: int, n_reps: int, rng: np.random.Generator) -> _Population:
+def _after(columns: dict[str, Any], key: str, name: str, values: Any) -> dict[str, Any]:
+    """``columns`` with ``name`` inserted right after ``key``."""
+    out: dict[str, Any] = {}
+    for k, v in columns.items():
+        out[k] = v
+        if k == key:
+            out[name] = values
+    return out
+
+
+def _population(n: int, n_reps: int, rng: np.random.Generator, weeks: int = WEEKS) -> _Population:
     sizes = rng.choice(len(ACCOUNT_SIZES), size=n, p=ACCOUNT_SIZES) + 1
     n_accounts = int(np.searchsorted(np.cumsum(sizes), n)) + 1
     sizes = sizes[:n_accounts]
@@ -373,15 +402,15 @@ def _population(n: int, n_reps: int, rng: np.random.Generator) -> _Population:
         on_account = column in ACCOUNT_COLUMNS
         codes = rng.choice(len(levels), size=n_accounts if on_account else n, p=shares / shares.sum())
         segments[column] = codes[account] if on_account else codes
-    return _Population(account, rep, segments, rng.integers(1, WEEKS + 1, size=n))
+    return _Population(account, rep, segments, rng.integers(1, weeks + 1, size=n))
 
 
 def _predictors(
-    sc: Scenario, pop: _Population, rng: np.random.Generator
+    sc: Scenario, pop: _Population, rng: np.random.Generator, weeks: int = WEEKS
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Link-scale predictor of every metric under control before calibration, and of amounts."""
     rep_effects = rng.normal(0.0, sc.rep_sd, size=(len(OUTREACH_METRICS), sc.n_reps))
-    week_effects = rng.normal(0.0, sc.week_sd, size=(len(OUTREACH_METRICS), WEEKS))
+    week_effects = rng.normal(0.0, sc.week_sd, size=(len(OUTREACH_METRICS), weeks))
     eta = {}
     for j, (name, role) in enumerate(OUTREACH_METRICS.items()):
         eta[name] = _segment_effects(pop, _LEVEL_PART[name]) + rep_effects[j, pop.rep]

@@ -6,7 +6,8 @@ with its key path, e.g. ``metrics.1.role: got 'outcom', but expected one of ...`
 
 Modules: ``base`` (vocabularies, the strict model), ``core`` (metrics, arms, data, model,
 sampler, decision, priors), ``plan`` (power, assurance, assignment, matching settings),
-``original`` (a study to replicate), ``schema`` (:class:`Spec`), ``loader`` (YAML in).
+``monitor`` (looks and the stopping rule), ``original`` (a study to replicate), ``schema``
+(:class:`Spec`), ``loader`` (YAML in).
 
 Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`, pydantic and PyYAML;
 only ``loader`` reads YAML.
@@ -15,6 +16,7 @@ only ``loader`` reads YAML.
 from channelab.spec.base import FUNNEL_ORDER, Channel, MetricType, Role
 from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
 from channelab.spec.loader import load_spec, parse_spec
+from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication
 from channelab.spec.plan import Baseline, Matching, Plan
 from channelab.spec.schema import Spec
@@ -30,6 +32,7 @@ __all__ = [
     "Metric",
     "MetricType",
     "ModelOptions",
+    "Monitoring",
     "Original",
     "Plan",
     "Priors",

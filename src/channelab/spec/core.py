@@ -71,6 +71,15 @@ class Metric(Strict):
     #: A binary metric measured among the units of an earlier stage (another metric's name):
     #: its rate is P(this | that > 0), e.g. enrolments among clicks.
     denominator: str | None = None
+    #: Column of the date the outcome happened (blank where it did not): for a count or revenue,
+    #: the date its value was complete. Needs ``unit.entered_at``. Without ``window_days``, an
+    #: outcome counts once it has happened by the analysis date (``as_of``).
+    at: str | None = None
+    #: Outcome window: the metric is what happened within this many days of the unit's entry.
+    #: Only units whose window has closed by ``as_of`` (mature units) count for it; with ``at``,
+    #: outcomes dated after the window count as 0. Without ``at``, the column must already hold
+    #: the value within the window.
+    window_days: Annotated[int, Field(ge=1, le=3660)] | None = None
     priors: Priors | None = None
 
     @field_validator("rope", mode="before")
@@ -105,6 +114,11 @@ class Metric(Strict):
             or (self.type == "revenue" and self.revenue_likelihood == "cell_means")
             or (self.type == "count" and self.count_likelihood == "cell_means")
         )
+
+    @property
+    def timed(self) -> bool:
+        """Whether the data say when this metric's outcomes arrive (a date column or a window)."""
+        return self.at is not None or self.window_days is not None
 
     @property
     def display(self) -> str:
@@ -213,12 +227,16 @@ class Unit(Strict):
 
     ``randomised_by`` names the column of the cluster that was randomised (a rep, account or
     territory) when that is not the analysed unit; the model then adds a cluster random
-    intercept, and every unit of a cluster must be in the same arm.
+    intercept, and every unit of a cluster must be in the same arm. ``entered_at`` puts the
+    test in time: analyses as of an earlier date, outcome windows and ``channelab monitor``.
     """
 
     kind: UnitKind = "prospect"
     id: str | None = None
     randomised_by: str | None = None
+    #: Column of the date each unit entered the test (its first touch, or its assignment); for
+    #: aggregated rows, the date of the period each row covers (e.g. the week's first day).
+    entered_at: str | None = None
 
 
 class ModelOptions(Strict):

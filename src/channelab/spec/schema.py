@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -13,6 +14,7 @@ from channelab.errors import SpecError
 from channelab.spec.base import FUNNEL_ORDER, Strict, suggest
 from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
 from channelab.spec.formula import parse
+from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, OriginalArm, Replication
 from channelab.spec.plan import Assignment, Matching, Plan
 
@@ -45,6 +47,10 @@ class Spec(Strict):
     plan: Plan = Plan()
     assignment: Assignment = Assignment()
     matching: Matching = Matching()
+    #: The analysis date: units entered after it are not in the test yet, outcomes after it
+    #: have not happened yet. By default the latest date in the data (``--as-of`` overrides).
+    as_of: date | None = None
+    monitor: Monitoring = Monitoring()
     original: Original | None = None
     replication: Replication = Replication()
     source_path: Path | None = Field(default=None, exclude=True)
@@ -145,6 +151,7 @@ class Spec(Strict):
             problems.append("engine: Spark cannot read a DuckDB database; export the rows to Parquet")
         problems += self._data_problems()
         problems += self._denominator_problems()
+        problems += self._time_problems(used)
         names = [m.name for m in self.metrics]
         for k in self.plan.baselines:
             if k not in names:
@@ -194,6 +201,45 @@ class Spec(Strict):
                 f"strata per arm, but at most {MAX_ADJUST_STRATA:,} are allowed; adjust for fewer "
                 "columns or lower model.adjust_bins"
             )
+        return problems
+
+    def _time_problems(self, used: dict[str, str]) -> list[str]:
+        """What the time columns (``unit.entered_at``, ``metrics[].at``, windows) cannot be."""
+        entered = self.unit.entered_at
+        problems = []
+        for i, m in enumerate(self.metrics):
+            if m.timed and entered is None:
+                field = "at" if m.at is not None else "window_days"
+                problems.append(
+                    f"metrics.{i}.{field}: outcome dates and windows count from each unit's entry; "
+                    "name its column in unit.entered_at"
+                )
+            if m.timed and self.input_kind != "unit rows":
+                problems.append(
+                    f"metrics.{i}: outcome dates and windows need one row per unit, not {self.input_kind}; "
+                    "remove at and window_days (unit.entered_at may still date each row's period)"
+                )
+            if m.at is not None and (m.at in used or m.at == entered or m.at in self.covariates):
+                problems.append(
+                    f"metrics.{i}.at: {m.at!r} is also another column of the spec; it must be the "
+                    "column of the date this metric's outcome happened"
+                )
+            if m.window_days is not None and (self.adjust or self.design == "matched"):
+                problems.append(
+                    f"metrics.{i}.window_days: outcome windows cannot yet be combined with "
+                    f"{'adjust' if self.adjust else 'a matched design'} (its sums cover every unit, "
+                    "mature or not); remove the window, or give a column of the value within it"
+                )
+        if entered is not None:
+            if entered in used or entered in self.covariates or entered in self.adjust:
+                problems.append(
+                    f"unit.entered_at: {entered!r} is also a metric, covariate or the arm column; it "
+                    "must be the column of each unit's entry date"
+                )
+            if self.input_kind == "published summaries":
+                problems.append("unit.entered_at: a per-arm table has no dates; remove it")
+        if self.as_of is not None and entered is None:
+            problems.append("as_of: an analysis date needs unit.entered_at, the column of entry dates")
         return problems
 
     def _data_problems(self) -> list[str]:
@@ -363,6 +409,11 @@ class Spec(Strict):
         if self.design == "matched" and self.matching.estimand_code == "ATT":
             return tuple(self.treatments)
         return ()
+
+    @property
+    def timed(self) -> bool:
+        """Whether the data say when each unit entered (analyses as of a date, windows, monitoring)."""
+        return self.unit.entered_at is not None
 
     @property
     def treatments(self) -> list[str]:

@@ -121,6 +121,7 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         design += "  ·  from published summaries (per-arm n, proportions, means and sds), not unit data"
     elif kind == "aggregated rows":
         design += "  ·  from aggregated rows (counts and sums per row)"
+    design += time_sentence(analysis)
     out: list[Flowable] = [
         para(spec.display_title, st["title"]),
         para(spec.description.strip(), st["lead"]),
@@ -292,6 +293,20 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         *_adjustment_section(analysis, st),
         *_segments_section(analysis, st),
     ]
+
+
+def time_sentence(analysis: Analysis) -> str:
+    """``  ·  as of 2026-04-27; meetings within 28 days of entry (812 prospects still maturing)``."""
+    spec, cells = analysis.spec, analysis.cells
+    if not spec.timed or spec.as_of is None:
+        return ""
+    parts = [
+        f"{m.display} within {m.window_days} days of entry ({int(cells.maturing(m.name).sum()):,} "
+        f"{spec.unit.kind}s still maturing, not counted)"
+        for m in spec.metrics_in_funnel_order
+        if m.window_days is not None
+    ]
+    return f"  ·  as of {spec.as_of.isoformat()}" + (f"; {'; '.join(parts)}" if parts else "")
 
 
 def adjustment_sentence(analysis: Analysis) -> str:

@@ -1,9 +1,9 @@
-"""The design report (``channelab design``): sample sizes, MDEs, power curves and assurance."""
+"""The design report (``channelab design``): sample sizes, MDEs, power curves, assurance, stopping rule."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.units import cm
 from reportlab.platypus import (
@@ -18,6 +18,7 @@ from channelab.reporting.plots.style import interval_label
 if TYPE_CHECKING:
     from channelab.design.plan import Design
     from channelab.design.power import MetricPower
+    from channelab.design.sequential import StoppingRule
 from channelab.reporting.pdf.layout import (
     figure_flowable,
     fmt_level,
@@ -94,6 +95,8 @@ def design_pdf(d: Design) -> bytes:
             para("Assurance: what channelab itself would conclude", st["h1"]),
             grid_table(rows, [2.4, 1.2, 1.6, 1.4, 2.6], st),
         ]
+    if d.stopping_rule is not None:
+        story += _stopping_rule_section(d, d.stopping_rule, st)
     story += [Spacer(1, 0.3 * cm), para(_design_assumptions(d), st["small"])]
     story += provenance_block(d.provenance, st)
     return render(
@@ -182,3 +185,123 @@ def _design_assumptions(d: Design) -> str:
             "is lower than the z-test's power for lifts near the ROPE."
         )
     return text
+
+
+#: The rules in words, for the stopping-rule table.
+_RULE_WORDS = {"obrien_fleming": "this rule (stricter early)", "none": "naive (usual interval at every look)"}
+
+
+def _stopping_rule_section(d: Design, rule: StoppingRule, st: dict[str, Any]) -> list[Flowable]:
+    """How often the monitored test would call a real lift, stop early, and how many units it takes."""
+    labels = {m.metric: m.label for m in d.power.metrics}
+    unit = f"{d.spec.unit.kind}s"
+    story: list[Flowable] = [para("Stopping rule: monitoring at the planned looks", st["h1"])]
+    for metric in rule.schedules:
+        story += [para(_rule_sentence(d, rule, metric, labels[metric]), st["lead"]), Spacer(1, 0.15 * cm)]
+    rows = [
+        [
+            "Metric",
+            "True lift",
+            "Rule",
+            "Real lift (95 % interval)",
+            "Harm",
+            "Stops early",
+            f"{unit.capitalize()} entered at stop (mean)",
+        ]
+    ]
+    for r in rule.rows:
+        rows.append(
+            [
+                labels[r.metric],
+                pct(r.lift, sign=True) if r.lift else "0 (none)",
+                _RULE_WORDS[r.rule],
+                f"{_share(r.real_lift)} ({_share(r.low)} to {_share(r.high)})",
+                _share(r.harm),
+                fmt_percent(r.stops_early),
+                f"{r.expected_n:,.0f}",
+            ]
+        )
+    story += [grid_table(rows, [2.2, 1.0, 2.4, 2.4, 1.0, 1.2, 1.6], st), Spacer(1, 0.15 * cm)]
+    story.append(para(_rule_method(d, rule), st["small"]))
+    return story
+
+
+def _rule_sentence(d: Design, rule: StoppingRule, metric: str, label: str) -> str:
+    """One metric's false real-lift rate, against the naive rule's, and its power at the target lift."""
+    spec, target = d.spec, d.spec.plan.target_lift
+    ours = rule.spending
+    null = rule.row(metric, 0.0, ours)
+    words = "this rule" if ours != "none" else "reading the usual interval at every look"
+    text = (
+        f"{label.capitalize()}: with {_looks_phrase(rule.every_days, rule.looks)} and {words}, a channel "
+        f"that does nothing is called a real lift in {_share(null.real_lift)} of tests "
+        f"({_share(null.low)} to {_share(null.high)})"
+    )
+    if ours != "none":
+        naive = rule.row(metric, 0.0, "none")
+        text += (
+            "; stopping at the first look whose interval clears the ROPE would call it in "
+            f"{_share(naive.real_lift)}"
+        )
+    text += "."
+    if target != 0:
+        hit = rule.row(metric, target, ours)
+        planned = rule.schedules[metric].units
+        text += (
+            f" A {pct(target, sign=True)} lift is found in {fmt_percent(hit.real_lift)} of tests; a test "
+            f"stops on average when {hit.expected_n:,.0f} of the {planned:,} planned {spec.unit.kind}s "
+            "have entered."
+        )
+    return text
+
+
+def _rule_method(d: Design, rule: StoppingRule) -> str:
+    """What was simulated: the plan's baseline, no covariates, the planned looks, both rules."""
+    spec, first = d.spec, next(iter(rule.schedules.values()))
+    sims = rule.rows[0].sims if rule.rows else 0
+    rate = f" ({spec.plan.units_per_week:,} a week)" if spec.plan.units_per_week else ""
+    text = (
+        f"How these numbers are made. {sims:,} monitored tests per metric and true lift, each outcome "
+        f"metric simulated on its own from the plan's baseline, with no covariates: {first.units:,} "
+        f"{spec.unit.kind}s, split by the planned shares, enter in random order, the same number in each "
+        f"of the first {first.entry} looks{rate}, so every look adds the same number of counted units"
+    )
+    waits = [f"{s.wait} for {name}" for name, s in rule.schedules.items() if s.wait]
+    if waits:
+        text += (
+            " once the first outcome windows have closed (a unit counts when its window has; looks "
+            f"that count none: {', '.join(waits)})"
+        )
+    if any(s.simulated < s.units for s in rule.schedules.values()):
+        text += "; whole clusters are randomised, so the simulated units are the effective sample"
+    both = "read by both rules from the same fit" if rule.spending != "none" else "read by the rule"
+    text += (
+        f". Each of the {rule.looks} planned looks, one every {_every_words(rule.every_days)}, is fitted "
+        f"with channelab's model and {both}: a lift is real when exp(m ± z s) − 1, m and s the posterior "
+        f"mean and sd of log(1 + lift), lies above the ROPE, with z = {rule.z[-1]:.2f} "
+        f"(the spec's {fmt_percent(spec.hdi_prob)} interval) at every look for the naive rule"
+    )
+    if rule.spending != "none":
+        text += " and z / sqrt(k/K) at look k of K for this rule"
+    return text + (
+        ". A channel is decided at its first decisive look and stays so; a test stops when every channel "
+        "is decided, else at the last look. Rates are shares of channel decisions; intervals are Wilson 95 %."
+    )
+
+
+def _looks_phrase(every_days: int, looks: int) -> str:
+    """``weekly looks for 16 weeks``, ``daily looks for 30 days`` or ``looks every 5 days for 80 days``."""
+    if every_days == 7:
+        return f"weekly looks for {looks} week{'s' if looks != 1 else ''}"
+    if every_days == 1:
+        return f"daily looks for {looks} day{'s' if looks != 1 else ''}"
+    return f"looks every {every_days} days for {looks * every_days} days"
+
+
+def _every_words(every_days: int) -> str:
+    return {1: "day", 7: "week"}.get(every_days, f"{every_days} days")
+
+
+def _share(x: float) -> str:
+    """A rate with one decimal below 10 %: small error rates need it (2.0 %, not 2 %)."""
+    return "–" if not math.isfinite(x) else f"{100 * x:.1f} %" if x < 0.1 else fmt_percent(x)

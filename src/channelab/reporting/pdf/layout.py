@@ -70,6 +70,7 @@ _REPLACEMENTS = str.maketrans(
         "\u2265": ">=",
         "\u2248": "~",
         "\u2192": "->",
+        "\u221a": "sqrt",
     }
 )
 

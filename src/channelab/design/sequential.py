@@ -1,0 +1,336 @@
+"""Calibrating the stopping rule by simulation: its error rates and sample size at the planned looks.
+
+For each outcome and revenue metric and each true lift, whole monitored tests are simulated
+from the metric's baseline: the planned units, split by the arms' shares, enter in a random
+order, the same number at every look, and a unit counts once its outcome window (if any) has
+closed. At every look the counted units are fitted with channelab's model (compiled once and
+re-run, as in :mod:`channelab.design.assurance`) and read by two rules from the same fit: the
+spec's (``monitor.spending``) and the naive one that reads the usual interval at every look
+(``spending: none``). An arm's decision is its first decisive look
+(:mod:`channelab.analysis.sequential`); a test stops when every treatment is decided, else at
+the last planned look. At lift 0 the share of ``real lift`` decisions is the rule's false
+real-lift rate; at a real lift it is the probability of finding it.
+
+Each metric is simulated on its own, without covariates; in cluster designs the simulated
+sample is the effective one (the planned units over the design effect).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from channelab.analysis.effects import compute_effects
+from channelab.analysis.model import Refitter
+from channelab.analysis.results import ArmVerdict
+from channelab.analysis.sequential import (
+    MIN_COUNTED,
+    arm_decision,
+    entry_looks,
+    look_z,
+    planned_looks,
+    read_lift,
+    window_looks,
+)
+from channelab.design.assurance import ASSURANCE_DRAWS, SimCallback, sim_metric, single_metric_spec
+from channelab.engine.aggregate import frame_cells
+from channelab.errors import SpecError
+from channelab.simulate.ab import simulate_ab
+from channelab.spec import Baseline, Metric, Sampler, Spec
+
+Spending = Literal["obrien_fleming", "none"]
+#: Short names of the rules, for tables and the command line.
+RULE_NAMES: dict[Spending, str] = {"obrien_fleming": "O'Brien–Fleming rule", "none": "naive rule"}
+#: Mixed into the seed so the simulated tests differ from assurance's experiments under the same seed.
+STREAM = 0x5709
+#: Per treatment, the look of its decision and the decision, for one rule in one simulated test.
+Decided = dict[str, tuple[int, ArmVerdict]]
+
+
+@dataclass(frozen=True)
+class LookSchedule:
+    """When the units of one metric enter and count, look by look.
+
+    ``entry`` looks while units enter (the same number at each), ``wait`` looks before the
+    first outcome window closes; ``units`` are the planned units, ``simulated`` those simulated
+    (fewer in cluster designs: the effective sample).
+    """
+
+    looks: int
+    entry: int
+    wait: int
+    units: int
+    simulated: int
+
+    def entered(self, look: int) -> float:
+        """Planned units entered by ``look``."""
+        return self.units * min(look, self.entry) / self.entry
+
+    def counted(self, look: int) -> int:
+        """Simulated units counted at ``look``: those whose outcome window has closed."""
+        return round(self.simulated * min(max(look - self.wait, 0), self.entry) / self.entry)
+
+
+def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float = 1.0) -> LookSchedule:
+    """The schedule of ``metric`` when ``units`` enter over the planned looks.
+
+    Units enter over :func:`~channelab.analysis.sequential.entry_looks` looks, or without
+    ``plan.n`` and ``plan.units_per_week`` over the looks before the longest window.
+    """
+    looks = planned_looks(spec)
+    if looks is None:
+        raise SpecError(
+            f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned (or give "
+            "plan.n and plan.units_per_week) to calibrate the stopping rule"
+        )
+    entry = entry_looks(spec) or max(looks - window_looks(spec), 1)
+    wait = math.ceil((metric.window_days or 0) / spec.monitor.every_days)
+    return LookSchedule(looks, entry, wait, units, max(2 * len(spec.arms), round(units / design_effect)))
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """How one rule decided the treatments of ``sims`` simulated tests whose true lift is ``lift``.
+
+    Shares are of ``decisions`` (sims × treatments); ``low``/``high`` are the Wilson 95 %
+    interval of ``real_lift``. ``stops_early``: share of tests stopped before the last planned
+    look; ``mean_stop``: mean look at stopping; ``expected_n``: mean planned units entered then.
+    """
+
+    metric: str
+    lift: float
+    rule: Spending
+    sims: int
+    decisions: int
+    real_lift: float
+    se: float
+    low: float
+    high: float
+    harm: float
+    no_effect: float
+    undecided: float
+    stops_early: float
+    mean_stop: float
+    expected_n: float
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """The stopping rule's operating characteristics for every outcome metric, lift and rule.
+
+    ``z``: the spec's rule's interval half-width in posterior sds at each planned look.
+    """
+
+    spending: Spending
+    every_days: int
+    looks: int
+    z: tuple[float, ...]
+    schedules: dict[str, LookSchedule]
+    rows: tuple[RuleRow, ...]
+    seconds: float
+
+    @property
+    def rules(self) -> tuple[Spending, ...]:
+        """The rules simulated: the spec's first, then the naive one."""
+        return tuple(dict.fromkeys(r.rule for r in self.rows))
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The rows as a data frame (columns as :class:`RuleRow`)."""
+        return pd.DataFrame([asdict(r) for r in self.rows])
+
+    def row(self, metric: str, lift: float, rule: Spending) -> RuleRow:
+        """The row of ``metric`` at true lift ``lift`` under ``rule``."""
+        return next(
+            r for r in self.rows if r.metric == metric and r.rule == rule and math.isclose(r.lift, lift)
+        )
+
+
+def operating_characteristics(
+    spec: Spec,
+    baselines: dict[str, Baseline],
+    *,
+    lifts: Sequence[float],
+    sims: int,
+    seed: int,
+    n_total: int | None = None,
+    design_effects: dict[str, float] | None = None,
+    on_sim: SimCallback | None = None,
+) -> StoppingRule:
+    """Simulate ``sims`` monitored tests per outcome metric and lift; read each by both rules.
+
+    ``n_total`` (default ``plan.n``) units enter; ``design_effects`` (per metric) shrink the
+    simulated sample to the effective one. ``on_sim`` hears after every simulated test.
+    """
+    start = time.perf_counter()
+    looks = planned_looks(spec) or 0
+    units = n_total or spec.plan.n
+    if units is None:
+        raise SpecError(
+            f"{spec.source_path or 'the spec'}: plan.n: the stopping rule needs the planned units"
+        )
+    metrics = [m for m in spec.metrics_in_funnel_order if m.role != "engagement"]
+    rules: tuple[Spending, ...] = tuple(dict.fromkeys((spec.monitor.spending, "none")))
+    settings = spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS})
+    done, total = 0, len(metrics) * len(lifts) * sims
+    children = iter(np.random.SeedSequence([seed, STREAM]).spawn(total + len(metrics)))
+    schedules, records = {}, []
+    for metric in metrics:
+        one = single_metric_spec(spec, metric)
+        schedule = look_schedule(spec, metric, units, (design_effects or {}).get(metric.name, 1.0))
+        schedules[metric.name] = schedule
+        baseline = baselines[metric.name]
+        pilot = entry_rows(one, baseline, 0.0, schedule.simulated, int(next(children).generate_state(1)[0]))
+        refitter = Refitter(frame_cells(pilot, one, name="<stopping rule>"), one)
+        for lift in lifts:
+            tests = []
+            for _ in range(sims):
+                data_seed, fit_seed = (int(x) for x in next(children).generate_state(2))
+                rows = entry_rows(one, baseline, lift, schedule.simulated, data_seed)
+                tests.append(
+                    monitored_test(refitter, rows, schedule, rules, seed=fit_seed, settings=settings)
+                )
+                done += 1
+                if on_sim is not None:
+                    on_sim(done, total)
+            treatments = len(one.treatments)
+            records += [
+                rule_row(metric.name, lift, rule, [t[rule] for t in tests], schedule, treatments)
+                for rule in rules
+            ]
+    return StoppingRule(
+        spending=spec.monitor.spending,
+        every_days=spec.monitor.every_days,
+        looks=looks,
+        z=tuple(look_z(k, looks, spec.hdi_prob, spec.monitor.spending) for k in range(1, looks + 1)),
+        schedules=schedules,
+        rows=tuple(records),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def entry_rows(spec: Spec, baseline: Baseline, lift: float, n: int, seed: int) -> pd.DataFrame:
+    """Unit rows of one simulated test of the spec's one metric, ``n`` units in order of entry.
+
+    The arms get their planned shares of ``n``; every treatment's mean is lifted by ``lift``.
+    """
+    metric = spec.metrics[0]
+    shares = spec.planned_shares()
+    per_arm = [max(1, round(n * shares[a])) for a in spec.arm_order]
+    sim = sim_metric(metric, baseline, lift, spec.treatments)
+    rows, _ = simulate_ab(
+        n_per_arm=per_arm, arms=tuple(spec.arm_order), metrics={"y": sim}, segment_effects=(0.0,), seed=seed
+    )
+    order = np.random.default_rng([seed, 1]).permutation(len(rows))
+    rows = rows.iloc[order].reset_index(drop=True)
+    return rows.rename(columns={"arm": spec.arm_column, "y": metric.source_column})
+
+
+def monitored_test(
+    refitter: Refitter,
+    rows: pd.DataFrame,
+    schedule: LookSchedule,
+    rules: Sequence[Spending],
+    *,
+    seed: int,
+    settings: Sampler | None = None,
+) -> dict[Spending, Decided]:
+    """Read one simulated test at each planned look by every rule; each arm's first decision.
+
+    ``rows`` are in order of entry; a look is fitted only when units were added since the last
+    fit and every arm has :data:`~channelab.analysis.sequential.MIN_COUNTED` units counted.
+    Stops once every treatment is decided under every rule.
+    """
+    spec = refitter.spec
+    metric = spec.metrics[0]
+    arms = rows[spec.arm_column].to_numpy()
+    decided: dict[Spending, Decided] = {rule: {} for rule in rules}
+    draws: dict[str, np.ndarray] | None = None
+    fitted = -1
+    for k in range(1, schedule.looks + 1):
+        n = schedule.counted(k)
+        if n != fitted:
+            fitted, draws = n, None
+            if min((arms[:n] == a).sum() for a in spec.arm_order) >= MIN_COUNTED:
+                draws = lift_draws(refitter, rows.iloc[:n], seed=(seed + k) % 2**32, settings=settings)
+        if draws is None:
+            continue
+        for rule in rules:
+            z = look_z(k, schedule.looks, spec.hdi_prob, rule)
+            for arm in spec.treatments:
+                if arm in decided[rule]:
+                    continue
+                reading = read_lift(
+                    draws[arm], metric.rope_interval, z, arm=arm, metric=metric.name, role=metric.role
+                )
+                verdict = arm_decision([reading])
+                if verdict is not None:
+                    decided[rule][arm] = (k, verdict)
+        if all(len(d) == len(spec.treatments) for d in decided.values()):
+            break
+    return decided
+
+
+def lift_draws(
+    refitter: Refitter, rows: pd.DataFrame, *, seed: int, settings: Sampler | None = None
+) -> dict[str, np.ndarray]:
+    """Posterior draws of every treatment's relative lift on the spec's one metric, given ``rows``."""
+    spec = refitter.spec
+    cells = frame_cells(rows, spec, name="<stopping rule>")
+    posterior = refitter.fit(cells, seed=seed, settings=settings)
+    effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
+    return {arm: effects.lift_draws[(arm, spec.metrics[0].name)] for arm in spec.treatments}
+
+
+def rule_row(
+    metric: str,
+    lift: float,
+    rule: Spending,
+    tests: Sequence[Decided],
+    schedule: LookSchedule,
+    treatments: int,
+) -> RuleRow:
+    """Summarise one rule's decisions over simulated tests (see :class:`RuleRow`)."""
+    sims, decisions = len(tests), len(tests) * treatments
+    counts = {
+        v: sum(d == v for t in tests for _, d in t.values()) for v in ("real lift", "harm", "no effect")
+    }
+    stops = [max(k for k, _ in t.values()) if len(t) == treatments else schedule.looks for t in tests]
+
+    def share(x: float) -> float:
+        return x / decisions if decisions else math.nan
+
+    rate = share(counts["real lift"])
+    low, high = wilson(counts["real lift"], decisions)
+    return RuleRow(
+        metric=metric,
+        lift=lift,
+        rule=rule,
+        sims=sims,
+        decisions=decisions,
+        real_lift=rate,
+        se=math.sqrt(rate * (1 - rate) / decisions) if decisions else math.nan,
+        low=low,
+        high=high,
+        harm=share(counts["harm"]),
+        no_effect=share(counts["no effect"]),
+        undecided=share(decisions - sum(counts.values())),
+        stops_early=float(np.mean([s < schedule.looks for s in stops])) if sims else math.nan,
+        mean_stop=float(np.mean(stops)) if sims else math.nan,
+        expected_n=float(np.mean([schedule.entered(s) for s in stops])) if sims else math.nan,
+    )
+
+
+def wilson(hits: int, n: int) -> tuple[float, float]:
+    """Wilson's 95 % interval of a binomial share (statsmodels); sensible at 0 or n hits, unlike ± 2 se."""
+    if n == 0:
+        return math.nan, math.nan
+    low, high = proportion_confint(hits, n, alpha=0.05, method="wilson")
+    return float(low), float(high)

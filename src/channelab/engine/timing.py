@@ -1,0 +1,111 @@
+"""Time in the data: entry dates, outcome dates and windows, as SQL the engines run.
+
+An analysis as of a date D sees the test as it stood on D:
+
+- units that entered after D are not in it (``entered_at`` > D);
+- a metric with an outcome window of W days counts only *mature* units, those that entered
+  at least W days before D, and for them the outcomes dated within W days of entry;
+- a metric with an outcome date (``at``) but no window counts every entered unit, with the
+  outcomes dated on or before D (the naive read: recent units have had less time);
+- a metric with neither is read as known when the unit entered.
+
+Dates are read with ``TRY_CAST`` to a timestamp, then to a day, so ``2026-03-02`` and
+``2026-03-02 14:05`` both work and anything else is NULL (the checks name such rows).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from channelab.engine.source import ROWS, Source, quote
+from channelab.errors import DataError
+from channelab.spec import Metric, Spec
+
+
+def day(column: str) -> str:
+    """SQL of a column read as a date (a day), NULL where it is not one."""
+    return f"CAST(TRY_CAST({quote(column)} AS TIMESTAMP) AS DATE)"
+
+
+def blank(column: str) -> str:
+    """SQL condition: the column is empty (NULL, or only spaces)."""
+    return f"({quote(column)} IS NULL OR trim(CAST({quote(column)} AS VARCHAR)) = '')"
+
+
+def day_literal(d: date) -> str:
+    """SQL of a date constant."""
+    return f"DATE '{d.isoformat()}'"
+
+
+def entered_by(spec: Spec, as_of: date | None) -> str | None:
+    """SQL condition: the row's unit had entered by ``as_of``; ``None`` when everything counts."""
+    if as_of is None or spec.unit.entered_at is None:
+        return None
+    return f"({day(spec.unit.entered_at)} <= {day_literal(as_of)})"
+
+
+def mature(metric: Metric, spec: Spec, as_of: date | None) -> str | None:
+    """SQL condition: the unit's outcome window for ``metric`` had closed by ``as_of``."""
+    if as_of is None or metric.window_days is None or spec.unit.entered_at is None:
+        return None
+    return f"(date_diff('day', {day(spec.unit.entered_at)}, {day_literal(as_of)}) >= {metric.window_days})"
+
+
+def timed_value(metric: Metric, value: str, spec: Spec, as_of: date | None) -> str:
+    """SQL of ``metric``'s value (``value``) as known at ``as_of``: 0 for outcomes not yet counted.
+
+    With an outcome date, the value counts when that date falls within the window (or, without
+    one, on or before ``as_of``); rows without a date have had no outcome.
+    """
+    if metric.at is None or spec.unit.entered_at is None:
+        return value
+    at = day(metric.at)
+    limit = (
+        f"date_diff('day', {day(spec.unit.entered_at)}, {at}) <= {metric.window_days}"
+        if metric.window_days is not None
+        else f"{at} <= {day_literal(as_of)}"
+        if as_of is not None
+        else "TRUE"
+    )
+    return f"(CASE WHEN {at} IS NOT NULL AND {limit} THEN {value} ELSE 0.0 END)"
+
+
+def indicator(condition: str | None) -> str:
+    """SQL of 1.0 where ``condition`` holds, else 0.0 (1.0 for no condition)."""
+    return "1.0" if condition is None else f"(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END)"
+
+
+def date_columns(spec: Spec) -> list[tuple[str, str]]:
+    """(column, what it is) of every date column the spec names: entry first, then outcomes."""
+    out = [(spec.unit.entered_at, "unit.entered_at")] if spec.unit.entered_at else []
+    out += [(m.at, f"the date of metric {m.name!r}") for m in spec.metrics if m.at is not None]
+    return out
+
+
+def date_range(source: Source, spec: Spec) -> tuple[date, date]:
+    """The first entry date and the latest date of any kind in the data (valid dates only)."""
+    assert spec.unit.entered_at is not None
+    latest = ", ".join(f"max({day(c)})" for c, _ in date_columns(spec))
+    ((first, *lasts),) = source.fetchall(f"SELECT min({day(spec.unit.entered_at)}), {latest} FROM {ROWS}")
+    if first is None:
+        raise DataError(
+            f"{source.path}: column {spec.unit.entered_at!r} (unit.entered_at) holds no date; write "
+            "entry dates as YYYY-MM-DD (a time after the date is allowed)"
+        )
+    return _as_date(first), max(_as_date(d) for d in lasts if d is not None)
+
+
+def with_as_of(source: Source, spec: Spec, as_of: date | None = None) -> Spec:
+    """``spec`` with its analysis date set: ``as_of``, else the spec's, else the latest date in the data.
+
+    Specs without entry dates are returned as they are.
+    """
+    if not spec.timed:
+        return spec
+    chosen = as_of or spec.as_of or date_range(source, spec)[1]
+    return spec.model_copy(update={"as_of": chosen})
+
+
+def _as_date(value: object) -> date:
+    """A date from what an engine returns for a DATE (a ``date``, or a ``datetime``)."""
+    return value.date() if hasattr(value, "date") and callable(value.date) else value  # type: ignore[return-value]

@@ -1,0 +1,42 @@
+"""Monitoring a running test: how often it is looked at, and the stopping rule applied at each look."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from channelab.spec.base import Strict
+
+
+class Monitoring(Strict):
+    """Settings of ``channelab monitor`` and of the stopping rule's calibration in ``channelab design``.
+
+    ``every``: days between looks (``week`` = 7, ``day`` = 1, or a number of days), counted
+    from the first unit's entry. ``looks``: how many looks are planned, the last when the last
+    units' outcome windows have closed; by default the weeks the plan needs (``plan.n`` over
+    ``plan.units_per_week``) plus the longest window.
+
+    The stopping rule is the spec's HDI+ROPE rule read at every look, with the interval widened
+    at early looks (``spending: obrien_fleming``): at look k of K its half-width is z / √(k/K)
+    posterior sds of log(1 + lift), z being the spec's interval (1.88 for 94 %), so early looks
+    need overwhelming evidence and the last look is the usual rule. ``spending: none`` reads
+    the usual interval at every look (the habit of stopping when the HDI first clears the
+    ROPE), whose false ``real lift`` rate grows with the number of looks. ``sims``: simulated
+    tests per lift when ``channelab design`` measures the rule's error rates.
+    """
+
+    every: Literal["day", "week"] | Annotated[int, Field(ge=1, le=366)] = "week"
+    looks: Annotated[int, Field(ge=1, le=200)] | None = None
+    spending: Literal["obrien_fleming", "none"] = "obrien_fleming"
+    sims: Annotated[int, Field(ge=0, le=10_000)] = 50
+
+    @property
+    def every_days(self) -> int:
+        """Days between looks."""
+        return {"day": 1, "week": 7}[self.every] if isinstance(self.every, str) else int(self.every)
+
+    @property
+    def every_label(self) -> str:
+        """``week``, ``day`` or ``5 days``: the unit of time between looks, in words."""
+        return self.every if isinstance(self.every, str) else f"{self.every} days"
