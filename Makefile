@@ -62,6 +62,7 @@ examples: venv
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports
 	$(BIN)/channelab design experiments/social_selling_pilot.yaml --out reports
 	$(BIN)/channelab design experiments/expansion_pilot_adjusted.yaml --out reports
+	$(BIN)/channelab design experiments/social_selling_monitor.yaml --out reports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -165,3 +165,40 @@ def test_a_snapshot_is_the_export_as_it_stood_on_its_date():
     assert (snap.loc[snap["meetings_at"] == "", "meetings"] == 0).all()
     kept = rows[(entered <= pd.Timestamp(cut)) & (booked <= pd.Timestamp(cut))]
     assert snap["meetings"].sum() == kept["meetings"].sum()
+
+
+def test_a_run_says_as_of_when_and_how_many_units_are_still_maturing(tmp_path, mock_sampling):
+    from channelab.app import run_experiment
+
+    path, rows, _ = write_test(tmp_path)
+    report = run_experiment(path, out_dir=tmp_path / "out")
+    time = json.loads(report.json.read_text())["time"]
+    as_of = pd.Timestamp(time["as_of"])
+    young = rows[(as_of - pd.to_datetime(rows["entered_at"])).dt.days < WINDOW]
+    assert time["windows_days"] == {"meetings": WINDOW}
+    assert (
+        time["maturing"]["meetings"]
+        == young.groupby("arm").size().reindex(["Control", "Phone", "Social"]).to_dict()
+    )
+    assert sum(time["maturing"]["meetings"].values()) > 0
+    effect = next(e for e in report.analysis.effects.effects if e.metric == "meetings" and e.arm == "Phone")
+    assert effect.n_arm == (rows["arm"] == "Phone").sum() - time["maturing"]["meetings"]["Phone"]
+
+
+def test_every_must_be_week_day_or_a_number_of_days(tmp_path):
+    path, _, _ = write_test(tmp_path)
+    result = runner.invoke(
+        app, ["monitor", str(path), "--every", "fortnight", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "--every: got 'fortnight'" in result.output
+
+
+def test_monitoring_needs_the_planned_number_of_looks(tmp_path):
+    path, _, _ = write_test(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("plan")
+    path.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["monitor", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "monitor.looks: say how many looks are planned" in result.output

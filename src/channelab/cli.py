@@ -249,6 +249,15 @@ def validate(spec: _SpecPath) -> None:
     for arm, n in checks.arm_counts.items():
         share = checks.planned_shares.get(arm)
         out.print(f"  {_e(arm)}: {n:,} units" + (f" (planned share {share:.1%})" if share else ""))
+    fitted, cells = result.spec, result.cells
+    if fitted.as_of is not None:
+        out.print(f"  as of {fitted.as_of.isoformat()}")
+        for m in fitted.metrics:
+            if m.window_days is not None:
+                waiting = ", ".join(
+                    f"{a} {n:,.0f}" for a, n in zip(cells.arms, cells.maturing(m.name), strict=True)
+                )
+                out.print(_e(f"  {m.display}: {m.window_days}-day window; still maturing: {waiting}"))
     for f in checks.findings:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
         out.print(f"  [{colour}]{f.severity}[/]: {_e(f.message)}")

@@ -54,7 +54,7 @@ class Look:
 
 
 @dataclass(frozen=True)
-class Decision:
+class ArmDecision:
     """An arm's decision: its verdict, the look and date it was reached, and the outcomes that decided it."""
 
     verdict: ArmVerdict
@@ -77,7 +77,7 @@ class Monitor:
     looks: tuple[Look, ...]
     planned: int
     first_entry: date
-    decisions: dict[str, Decision]
+    decisions: dict[str, ArmDecision]
     stop: bool
     reason: str
     #: Looks still expected before every arm is decided (``None`` once the test may stop).
@@ -146,6 +146,13 @@ def monitor(
     """Analyse ``spec`` at every look from its first entry to ``as_of`` and apply the stopping rule."""
     step = on_step or (lambda _: None)
     notes = _check_monitorable(spec)
+    planned = planned_looks(spec)
+    if planned is None:
+        raise SpecError(
+            f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned "
+            "(or give plan.n and plan.units_per_week, from which channelab counts them); the "
+            "stopping rule spends its strictness over the planned looks"
+        )
     run_seed = spec.seed if seed is None else seed
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -164,15 +171,8 @@ def monitor(
         source.verify_unchanged()
         data = source.fingerprint()
     timings["validate"] = time.perf_counter() - t0
-    planned = planned_looks(spec)
-    if planned is None:
-        raise SpecError(
-            f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned "
-            "(or give plan.n and plan.units_per_week, from which channelab counts them); the "
-            "stopping rule spends its strictness over the planned looks"
-        )
     looks: list[Look] = []
-    decisions: dict[str, Decision] = {}
+    decisions: dict[str, ArmDecision] = {}
     spent: dict[str, float] = {}
     t1 = time.perf_counter()
     backend = resolve_backend(spec.sampler.backend)
@@ -201,7 +201,7 @@ def monitor(
                 if verdict is not None:
                     labels = {x.name: x.display for x in spec.metrics}
                     deciding = tuple(labels[r.metric] for r in own if r.verdict == verdict != "no effect")
-                    decisions[arm] = Decision(verdict, k, d, deciding)
+                    decisions[arm] = ArmDecision(verdict, k, d, deciding)
         looks.append(
             Look(k, d, z, entered, counted, effects, readings, _verdicts(decisions), diagnostics.converged)
         )
@@ -291,12 +291,12 @@ def _too_early(spec: Spec, counted: dict[str, dict[str, int]]) -> str:
     return ""
 
 
-def _verdicts(decisions: dict[str, Decision]) -> dict[str, ArmVerdict]:
+def _verdicts(decisions: dict[str, ArmDecision]) -> dict[str, ArmVerdict]:
     return {arm: d.verdict for arm, d in decisions.items()}
 
 
 def _verdict_on_stopping(
-    spec: Spec, looks: list[Look], decisions: dict[str, Decision], planned: int
+    spec: Spec, looks: list[Look], decisions: dict[str, ArmDecision], planned: int
 ) -> tuple[bool, str, int | None]:
     """Whether the test may stop now, the reason in a few words, and the looks still expected."""
     if len(decisions) == len(spec.treatments):
@@ -314,7 +314,7 @@ def _verdict_on_stopping(
     )
 
 
-def _expected_more_looks(spec: Spec, looks: list[Look], decisions: dict[str, Decision]) -> int | None:
+def _expected_more_looks(spec: Spec, looks: list[Look], decisions: dict[str, ArmDecision]) -> int | None:
     """Looks until the slowest undecided arm clears its ROPE, if the estimates stay where they are.
 
     Per undecided arm, the fewest of its outcome metrics' :func:`more_data_factor` (at the usual

@@ -17,13 +17,13 @@ class Monitoring(Strict):
     units' outcome windows have closed; by default the weeks the plan needs (``plan.n`` over
     ``plan.units_per_week``) plus the longest window.
 
-    The stopping rule is the spec's HDI+ROPE rule read at every look, with the interval widened
-    at early looks (``spending: obrien_fleming``): at look k of K its half-width is z / √(k/K)
-    posterior sds of log(1 + lift), z being the spec's interval (1.88 for 94 %), so early looks
-    need overwhelming evidence and the last look is the usual rule. ``spending: none`` reads
-    the usual interval at every look (the habit of stopping when the HDI first clears the
-    ROPE), whose false ``real lift`` rate grows with the number of looks. ``sims``: simulated
-    tests per lift when ``channelab design`` measures the rule's error rates.
+    The stopping rule is the HDI+ROPE rule (whatever ``decision.rule`` says) read at every
+    look, with the interval widened at early looks (``spending: obrien_fleming``): at look k of
+    K its half-width is z / √(k/K) posterior sds of log(1 + lift), z being the spec's interval
+    (1.88 for 94 %), so early looks need overwhelming evidence and the last look is the usual
+    rule. ``spending: none`` reads the usual interval at every look (the habit of stopping when
+    the HDI first clears the ROPE), whose false ``real lift`` rate grows with the number of
+    looks. ``sims``: simulated tests per lift when ``channelab design`` measures the rule.
     """
 
     every: Literal["day", "week"] | Annotated[int, Field(ge=1, le=366)] = "week"

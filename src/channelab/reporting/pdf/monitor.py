@@ -148,7 +148,9 @@ def _looks_section(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
                 f"{sum(look.entered.values()):,}",
                 *(f"{sum(look.counted[x.name].values()):,}" for x in outcomes),
                 f"±{look.z:.2f}" if look.effects is not None else "not read",
-                "; ".join(new) or (look.note if look.effects is None else ""),
+                "; ".join(new)
+                or (look.note if look.effects is None else "")
+                or ("" if look.converged else "did not converge: not used for decisions"),
             ]
         )
     weights = [1.0, 2.2, 1.8, *([2.2] * len(outcomes)), 1.8, 6.0]
