@@ -15,7 +15,7 @@ Dates are read with ``TRY_CAST`` to a timestamp, then to a day, so ``2026-03-02`
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
@@ -108,4 +108,8 @@ def with_as_of(source: Source, spec: Spec, as_of: date | None = None) -> Spec:
 
 def _as_date(value: object) -> date:
     """A date from what an engine returns for a DATE (a ``date``, or a ``datetime``)."""
-    return value.date() if hasattr(value, "date") and callable(value.date) else value  # type: ignore[return-value]
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"expected a date from the engine, got {value!r}")
