@@ -437,13 +437,27 @@ def simulate(
             show_default=False,
         ),
     ] = None,
+    unsubscribes: Annotated[
+        bool,
+        typer.Option(
+            "--unsubscribes",
+            help="Add a guardrail: an unsubscribes column (2 % under the control; phone doubles it).",
+        ),
+    ] = False,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
+    from channelab.simulate.guardrails import Unsubscribes
     from channelab.simulate.outreach import write_simulation
     from channelab.simulate.timing import Arrival
 
-    arrival = Arrival(weeks=weeks) if weeks is not None else None
-    files = write_simulation(scenario, out_path, n_prospects=n_prospects, seed=seed, arrival=arrival)
+    files = write_simulation(
+        scenario,
+        out_path,
+        n_prospects=n_prospects,
+        seed=seed,
+        arrival=Arrival(weeks=weeks) if weeks is not None else None,
+        unsubscribes=Unsubscribes() if unsubscribes else None,
+    )
     out.print(f"Data:  {_e(files.data)}\nTruth: {_e(files.truth_path)}")
     out.print(_e(files.truth.summary()), soft_wrap=True)
 

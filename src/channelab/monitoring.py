@@ -28,7 +28,7 @@ from channelab.engine.timing import date_range, with_as_of
 from channelab.errors import SpecError
 from channelab.pipeline import StepCallback, fit_cells
 from channelab.provenance import Provenance, stamp
-from channelab.spec import Spec
+from channelab.spec import DECISIVE_ROLES, Spec
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ def _check_monitorable(spec: Spec) -> tuple[str, ...]:
         raise SpecError(f"{where}: design: a matched cohort is built once; monitor a randomised test")
     if spec.input_kind == "aggregated rows":
         return ()
-    undated = [m for m in spec.metrics if m.role != "engagement" and not m.timed]
+    undated = [m for m in spec.metrics if m.decisive and not m.timed]
     if undated:
         names = ", ".join(repr(m.name) for m in undated)
         raise SpecError(
@@ -258,11 +258,11 @@ def _check_monitorable(spec: Spec) -> tuple[str, ...]:
             "that had not happened yet. Give each its date column (at:) or an outcome window "
             "(window_days:), or leave it out of the monitored spec"
         )
-    engagement = [m.display for m in spec.metrics if m.role == "engagement" and not m.timed]
-    if engagement:
+    others = [m.display for m in spec.metrics if not m.decisive and not m.timed]
+    if others:
         return (
-            f"{', '.join(engagement).capitalize()} carry no dates: at each look they are read as known "
-            "when the unit entered, so early looks see later engagement too.",
+            f"{', '.join(others).capitalize()} carry no dates: at each look they are read as known "
+            "when the unit entered, so early looks see later values too.",
         )
     return ()
 
@@ -279,7 +279,7 @@ def _per_arm(cells: Cells, units: np.ndarray) -> dict[str, int]:
 def _too_early(spec: Spec, counted: dict[str, dict[str, int]]) -> str:
     """Why a look cannot be read yet (too few units counted for an outcome), or nothing."""
     for m in spec.metrics_in_funnel_order:
-        if m.role == "engagement":
+        if not m.decisive:
             continue
         fewest = min(counted[m.name].values())
         if fewest < MIN_COUNTED:
@@ -329,10 +329,10 @@ def _expected_more_looks(spec: Spec, looks: list[Look], decisions: dict[str, Arm
     for arm in spec.treatments:
         if arm in decisions:
             continue
-        own = [e for e in now.effects.effects if e.arm == arm and e.role != "engagement"]
+        own = [e for e in now.effects.effects if e.arm == arm and e.role in DECISIVE_ROLES]
         factors = [more_data_factor(e.lift.mean, (e.lift.lower, e.lift.upper), e.rope) for e in own]
         needs.append(min(factors, default=math.inf))
-    outcome = next(m.name for m in spec.metrics_in_funnel_order if m.role != "engagement")
+    outcome = next(m.name for m in spec.metrics_in_funnel_order if m.decisive)
     n_now, n_before = sum(now.counted[outcome].values()), sum(before.counted[outcome].values())
     per_look = (n_now - n_before) / max(now.index - before.index, 1)
     worst = max(needs, default=1.0)

@@ -98,9 +98,11 @@ def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
     # the documented truths: Social triples engagement; phone and in person lift meetings
     for arm, metric in [("Social", "profile_views"), ("Social", "likes_comments"), ("Phone", "meetings")]:
         assert covered[(arm, metric)], (arm, metric)
-    # 30 intervals at 94 % from one data set (they share its control arm, so misses cluster)
-    assert sum(covered.values()) >= 25
-    assert verdicts["Phone"] == verdicts["In person"] == "real lift"
+    # 35 intervals at 94 % from one data set (they share its control arm, so misses cluster)
+    assert sum(covered.values()) >= 29
+    assert verdicts["In person"] == "real lift"
+    assert verdicts["Phone"] == "real lift, but harms"  # meetings up, opt-outs doubled (the guardrail)
     page_one = " ".join(PdfReader(pdf).pages[0].extract_text().split())
     assert "engagement only" in page_one.lower()
     assert "Social" in page_one
+    assert "real lift, but it harms unsubscribes" in page_one

@@ -21,7 +21,7 @@ EXPECTED: dict[str, str] = {
     "unknown_metric_key.yaml": r"metrics\.1\.roel: unknown key; did you mean 'role'\?",
     "unknown_arm_key.yaml": r"arms\.Mens E-Mail\.chanel: unknown key; did you mean 'channel'\?",
     "bad_role.yaml": (
-        r"metrics\.1\.role: got 'outcom', but expected 'engagement', 'outcome' or 'revenue'; "
+        r"metrics\.1\.role: got 'outcom', but expected 'engagement', 'outcome', 'revenue' or 'guardrail'; "
         r"did you mean 'outcome'\?"
     ),
     "bad_metric_type.yaml": (
@@ -38,6 +38,13 @@ EXPECTED: dict[str, str] = {
         r"name its column in unit\.entered_at"
     ),
     "as_of_not_a_date.yaml": r"as_of: got 'last tuesday', but expected a valid date",
+    "value_on_engagement.yaml": r"metrics\.0\.value: 'visit' is engagement, which is worth nothing by itself",
+    "negative_cost.yaml": (
+        r"arms\.Mens E-Mail\.cost\.per_unit: got -0\.4, but expected a value greater than or equal to 0"
+    ),
+    "control_cost_without_baseline.yaml": (
+        r"arms\.No E-Mail\.cost: costs are incremental .* set economics\.costs_are: total"
+    ),
     "one_arm.yaml": r"arms: got 1 arm\(s\), but expected the control and at least one treatment",
     "no_outcome_metric.yaml": r"metrics: no metric has role 'outcome' or 'revenue'.*add at least one",
     "duplicate_metric_names.yaml": (

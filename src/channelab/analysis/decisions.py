@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from channelab.analysis.results import ArmVerdict, Effect, MetricVerdict
-from channelab.spec import Decision
+from channelab.spec import DECISIVE_ROLES, Decision
 
 #: Beyond this many times the current sample, we say "far more data" instead of a number.
 MAX_FACTOR = 100.0
@@ -62,17 +62,30 @@ def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, f
     return max(1.0, *((reach / room) ** 2 for reach, room in needs))
 
 
+def guardrail_verdict(verdict: MetricVerdict, worse: str) -> MetricVerdict:
+    """A guardrail's verdict read in its better direction: ``harm`` is credibly worse."""
+    if worse == "up":
+        return {"real lift": "harm", "harm": "real lift"}.get(verdict, verdict)  # type: ignore[return-value]
+    return verdict
+
+
+def guardrail_harms(effects: Sequence[Effect]) -> tuple[str, ...]:
+    """Labels of the guardrails among ``effects`` that were made credibly worse."""
+    return tuple(e.label for e in effects if e.role == "guardrail" and e.verdict == "harm")
+
+
 def arm_verdict(effects: Sequence[Effect]) -> ArmVerdict:
     """Verdict on one arm from its metrics' verdicts, reading the funnel.
 
     A real lift needs an outcome or revenue metric credibly beyond the ROPE. Engagement
-    alone, however large, is reported as ``engagement only``.
+    alone, however large, is reported as ``engagement only``. A real lift that made a
+    guardrail credibly worse is ``real lift, but harms``.
     """
-    decisive = [e.verdict for e in effects if e.role != "engagement"]
+    decisive = [e.verdict for e in effects if e.role in DECISIVE_ROLES]
     engagement = [e.verdict for e in effects if e.role == "engagement"]
     up, down = "real lift" in decisive, "harm" in decisive
     if up and not down:
-        return "real lift"
+        return "real lift, but harms" if guardrail_harms(effects) else "real lift"
     if down and not up:
         return "harm"
     if up and down:

@@ -14,7 +14,14 @@ import arviz_stats as azs
 import numpy as np
 import xarray as xr
 
-from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
+from channelab.analysis.decisions import (
+    arm_verdict,
+    guardrail_harms,
+    guardrail_verdict,
+    metric_verdict,
+    more_data_factor,
+)
+from channelab.analysis.economics import compute_economics
 from channelab.analysis.funnel import follow_through
 from channelab.analysis.gcomp import population_means
 from channelab.analysis.intervals import interval, noise_band, relative_interval
@@ -47,6 +54,8 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
             noise = noise_band(flat, spec.hdi_prob)
             empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
             judged = metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision)
+            if m.role == "guardrail":
+                judged = guardrail_verdict(judged, m.worse_direction)
             effects.append(
                 Effect(
                     arm=arm,
@@ -84,6 +93,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 arm=arm,
                 channel=spec.arms[arm].channel,
                 verdict=verdict,
+                harms=guardrail_harms(own),
                 summary=arm_summary(
                     arm,
                     verdict,
@@ -100,6 +110,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         lift_draws=draws_out,
         segments=segment_effects(posterior, cells, spec),
         follow_through=follow,
+        economics=compute_economics(means, cells, spec) if spec.costed else None,
     )
 
 

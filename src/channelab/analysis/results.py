@@ -1,8 +1,10 @@
 """The results of an analysis as immutable values: intervals, effects, arm verdicts.
 
 Relative lifts are fractions (0.25 = +25 %). Verdict vocabularies: per metric
-(``effects[].verdict``) ``real lift``, ``harm``, ``no effect``, ``inconclusive``; per arm across
-the funnel (``arms[].verdict``) adds ``engagement only``.
+(``effects[].verdict``) ``real lift``, ``harm``, ``no effect``, ``inconclusive`` (for a guardrail
+read in its better direction: ``harm`` is credibly worse); per arm across the funnel
+(``arms[].verdict``) adds ``engagement only`` and ``real lift, but harms`` (a real lift that
+made a guardrail credibly worse).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import pandas as pd
 from channelab.spec import MetricType, Role
 
 MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
-ArmVerdict = Literal["real lift", "engagement only", "harm", "no effect", "inconclusive"]
+ArmVerdict = Literal[
+    "real lift", "real lift, but harms", "engagement only", "harm", "no effect", "inconclusive"
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,53 @@ class ArmResult:
     channel: str
     verdict: ArmVerdict
     summary: str
+    #: Guardrails the arm credibly made worse (labels), whatever its verdict.
+    harms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExtraOutcome:
+    """What one outcome's increment from an arm is, and costs: per 1,000 units and per 1,000 spent.
+
+    ``cost_each`` (the median and equal-tailed interval of cost / increment) only when the
+    increment's interval lies above zero; ``prob_no_increment`` is P(increment ≤ 0).
+    """
+
+    metric: str
+    label: str
+    per_thousand: Interval
+    per_thousand_spent: Interval | None
+    cost_each: Interval | None
+    prob_no_increment: float
+
+
+@dataclass(frozen=True)
+class ArmEconomics:
+    """One treatment's money against the control, per unit (see :mod:`channelab.analysis.economics`)."""
+
+    arm: str
+    cost_per_unit: float
+    value_per_unit: Interval
+    net_per_unit: Interval
+    return_on_spend: Interval | None
+    outcomes: tuple[ExtraOutcome, ...]
+    prob_best: float
+    expected_loss: float
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Every treatment's economics, and P(best net value) and expected loss of every arm, control too."""
+
+    currency: str
+    arms: tuple[ArmEconomics, ...]
+    prob_best: dict[str, float]
+    expected_loss: dict[str, float]
+    valued: tuple[str, ...]
+
+    def get(self, arm: str) -> ArmEconomics:
+        """The economics of treatment ``arm``."""
+        return next(a for a in self.arms if a.arm == arm)
 
 
 @dataclass(frozen=True)
@@ -124,6 +175,7 @@ class Effects:
     lift_draws: dict[tuple[str, str], np.ndarray]
     segments: tuple[SegmentEffect, ...] = ()
     follow_through: tuple[FollowThrough, ...] = ()
+    economics: Economics | None = None
 
     def for_arms(self, arms: Collection[str]) -> Effects:
         """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""

@@ -28,7 +28,7 @@ from scipy.stats import norm
 
 from channelab.analysis.decisions import metric_verdict
 from channelab.analysis.results import ArmVerdict, MetricVerdict
-from channelab.spec import Decision, Role, Spec
+from channelab.spec import DECISIVE_ROLES, Decision, Role, Spec
 
 #: A look is read only when every arm has at least this many units counted for every outcome.
 MIN_COUNTED = 30
@@ -69,7 +69,7 @@ def read_lift(
 
 def arm_decision(readings: Sequence[Reading]) -> ArmVerdict | None:
     """The decision on one arm from its readings at one look; ``None`` while undecided."""
-    decisive = [r.verdict for r in readings if r.role != "engagement"]
+    decisive = [r.verdict for r in readings if r.role in DECISIVE_ROLES]
     if not decisive:
         return None
     up, down = "real lift" in decisive, "harm" in decisive
@@ -90,7 +90,7 @@ def entry_looks(spec: Spec) -> int | None:
 
 def window_looks(spec: Spec) -> int:
     """Looks after the last entry until the longest outcome window has closed."""
-    longest = max((m.window_days or 0 for m in spec.metrics if m.role != "engagement"), default=0)
+    longest = max((m.window_days or 0 for m in spec.metrics if m.decisive), default=0)
     return math.ceil(longest / spec.monitor.every_days)
 
 

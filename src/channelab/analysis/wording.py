@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from channelab.analysis.decisions import MAX_FACTOR
-from channelab.analysis.results import ArmVerdict, Effect, FollowThrough
+from channelab.analysis.results import ArmEconomics, ArmVerdict, Economics, Effect, FollowThrough
+from channelab.spec import DECISIVE_ROLES
 
 
 def pct(x: float, *, sign: bool = False) -> str:
@@ -69,16 +70,27 @@ def arm_summary(
 
     ``follow`` pairs the arm's follow-through with the control's; credible changes are named.
     """
-    decisive = [e for e in effects if e.role != "engagement"]
+    decisive = [e for e in effects if e.role in DECISIVE_ROLES]
     engagement = [e for e in effects if e.role == "engagement"]
     parts = [_metric_phrase(e, hdi_prob) for e in decisive]
     text = f"{arm} " + join_words(parts) + "."
     if engagement:
         text += " " + _engagement_sentence(engagement)
+    harmed = [e for e in effects if e.role == "guardrail" and e.verdict == "harm"]
+    if harmed:
+        moves = [
+            f"{e.label} {'rose' if e.lift.mean > 0 else 'fell'} by {pct(abs(e.lift.mean))} "
+            f"({_interval(e, hdi_prob)})"
+            for e in harmed
+        ]
+        text += " Guardrail: " + join_words(moves) + ", worse beyond what is allowed."
     text += _follow_through_sentences([(f, c) for f, c in follow if f.credible_change], hdi_prob)
     match verdict:
         case "real lift":
             text += " Verdict: real lift."
+        case "real lift, but harms":
+            names = join_words([e.label for e in harmed])
+            text += f" Verdict: real lift, but it harms {names}: weigh that before a rollout."
         case "engagement only":
             text += (
                 " Verdict: engagement only. People engaged more, but that did not turn into the "
@@ -173,3 +185,47 @@ def join_words(parts: Sequence[str], *, sep: str = "; ") -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return sep.join(parts[:-1]) + " and " + parts[-1]
+
+
+def money(x: float, currency: str, *, sign: bool = False) -> str:
+    """An amount of money: 48.2 -> '$48', 1234.5 -> '$1,235', 3.456 -> '$3.46', with a sign when asked."""
+    body = f"{currency}{abs(x):,.2f}" if abs(x) < 10 else f"{currency}{abs(x):,.0f}"
+    if x < 0:
+        return "−" + body
+    return ("+" if sign else "") + body
+
+
+def _count(x: float) -> str:
+    """A signed count per 1,000: '+28.9', '−6.8'."""
+    return f"{x:+,.1f}".replace("-", "−")
+
+
+def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: float) -> str:
+    """One arm's economics in a leader's terms: extra outcomes, their cost, net value, P(best)."""
+    c, mass = economics.currency, f"{hdi_prob * 100:.0f} %"
+    parts = []
+    for o in e.outcomes:
+        n = o.per_thousand
+        span = f"{mass} interval {_count(n.lower)} to {_count(n.upper)}"
+        extra = f"{_count(n.mean)} {o.label} per 1,000 {unit}s ({span})"
+        if o.cost_each is not None:
+            each = o.cost_each
+            extra += (
+                f" at about {money(each.mean, c)} each ({mass} interval {money(each.lower, c)} to "
+                f"{money(each.upper, c)})"
+            )
+        elif o.per_thousand_spent is not None:
+            extra += (
+                f", not credibly more, so no cost per one (P(none extra) = {o.prob_no_increment:.2f}; "
+                f"{_count(o.per_thousand_spent.mean)} per {c}1,000 spent)"
+            )
+        parts.append(extra)
+    net = e.net_per_unit
+    span = f"{money(net.lower, c, sign=True)} to {money(net.upper, c, sign=True)}"
+    return (
+        f"{e.arm}: "
+        + ("; ".join(parts) + "; " if parts else "")
+        + f"net value {money(net.mean, c, sign=True)} per {unit} ({mass} interval {span}) at a cost of "
+        f"{money(e.cost_per_unit, c)} per {unit}; best net value with probability {e.prob_best:.2f} "
+        f"(choosing it forgoes {money(e.expected_loss, c)} per {unit} against the best, on average)."
+    )

@@ -81,7 +81,7 @@ def assurance(
     ``design_effects`` (per metric) shrink the simulated sample to the effective one.
     """
     start = time.perf_counter()
-    metrics = [m for m in spec.metrics_in_funnel_order if m.role != "engagement"]
+    metrics = [m for m in spec.metrics_in_funnel_order if m.decisive]
     shares = spec.planned_shares()
     records = []
     sizes: dict[str, int] = {}

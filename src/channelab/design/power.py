@@ -211,7 +211,7 @@ def plan_power(
     ratio = smallest / control
     out = []
     for metric in spec.metrics_in_funnel_order:
-        if metric.role == "engagement":
+        if not metric.decisive:
             continue
         baseline = _checked(metric, baselines.get(metric.name), spec)
         size = EffectSize.from_baseline(metric.type, baseline)
@@ -347,7 +347,7 @@ def resolve_baselines(spec: Spec) -> Baselines:
     (continuous), the share who spend, their mean spend and log-sd (revenue); and, in cluster
     designs, the mean cluster size, its cv and the ANOVA estimate of the ICC.
     """
-    needed = [m for m in spec.metrics if m.role != "engagement"]
+    needed = [m for m in spec.metrics if m.decisive]
     values = {m.name: spec.plan.baselines[m.name] for m in needed if m.name in spec.plan.baselines}
     sources = dict.fromkeys(values, "plan.baselines")
     clusters: dict[str, tuple[float, float, float]] = {}

@@ -176,7 +176,7 @@ def operating_characteristics(
         raise SpecError(
             f"{spec.source_path or 'the spec'}: plan.n: the stopping rule needs the planned units"
         )
-    metrics = [m for m in spec.metrics_in_funnel_order if m.role != "engagement"]
+    metrics = [m for m in spec.metrics_in_funnel_order if m.decisive]
     rules: tuple[Spending, ...] = tuple(dict.fromkeys((spec.monitor.spending, "none")))
     settings = spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS})
     done, total = 0, len(metrics) * len(lifts) * sims

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from channelab.analysis.results import Interval
+    from channelab.analysis.results import Economics, Interval
     from channelab.cells import Cells
     from channelab.design.plan import Design
     from channelab.monitoring import Monitor
@@ -70,8 +70,17 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
             ],
         },
         "arms": [
-            {"arm": a.arm, "channel": a.channel, "verdict": a.verdict, "summary": a.summary} for a in eff.arms
+            {
+                "arm": a.arm,
+                "channel": a.channel,
+                "verdict": a.verdict,
+                "harms": list(a.harms),
+                "summary": a.summary,
+                "economics": _arm_economics(eff.economics, a.arm),
+            }
+            for a in eff.arms
         ],
+        "ranking": _ranking(eff.economics),
         "effects": [
             {
                 "arm": e.arm,
@@ -148,6 +157,45 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "data": analysis.data,
         "provenance": analysis.provenance.as_dict(),
     }
+
+
+def _arm_economics(economics: Economics | None, arm: str) -> dict[str, Any] | None:
+    """An arm's money against the control, per unit and per 1,000 units (None without costs or values)."""
+    if economics is None:
+        return None
+    a = economics.get(arm)
+    return {
+        "currency": economics.currency,
+        "cost_per_unit": a.cost_per_unit,
+        "value_per_unit": _iv(a.value_per_unit),
+        "net_value_per_unit": _iv(a.net_per_unit),
+        "return_on_spend": None if a.return_on_spend is None else _iv(a.return_on_spend),
+        "extra_outcomes": [
+            {
+                "metric": o.metric,
+                "per_1000_units": _iv(o.per_thousand),
+                "per_1000_spent": None if o.per_thousand_spent is None else _iv(o.per_thousand_spent),
+                "cost_each": None  # median and equal-tailed interval, where the increment is credibly > 0
+                if o.cost_each is None
+                else {"median": o.cost_each.mean, "interval": [o.cost_each.lower, o.cost_each.upper]},
+                "prob_no_increment": o.prob_no_increment,
+            }
+            for o in a.outcomes
+        ],
+        "prob_best": a.prob_best,
+        "expected_loss": a.expected_loss,
+    }
+
+
+def _ranking(economics: Economics | None) -> list[dict[str, Any]] | None:
+    """Every arm, the control included, by P(highest net value), with the expected loss of choosing it."""
+    if economics is None:
+        return None
+    order = sorted(economics.prob_best, key=lambda a: (-economics.prob_best[a], economics.expected_loss[a]))
+    return [
+        {"arm": a, "prob_best": economics.prob_best[a], "expected_loss": economics.expected_loss[a]}
+        for a in order
+    ]
 
 
 def _adjustment(analysis: Analysis) -> dict[str, Any] | None:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from channelab.simulate.ab import SimMetric, Truth, simulate_ab
     from channelab.simulate.calibrate import Calibration, calibrate
     from channelab.simulate.funnel import daily_report, simulate_funnel, write_funnel
+    from channelab.simulate.guardrails import Unsubscribes
     from channelab.simulate.observational import (
         simulate_channels,
         simulate_observational,
@@ -59,6 +60,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "observational": ["simulate_channels", "simulate_observational", "write_observational"],
         "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
+        "guardrails": ["Unsubscribes"],
         "selection": ["simulate_selection", "write_selection"],
         "timing": ["Arrival", "snapshot"],
         "ubc": ["simulate_replication", "write_replication"],
@@ -74,6 +76,7 @@ __all__ = [
     "SegmentLift",
     "SimMetric",
     "Truth",
+    "Unsubscribes",
     "calibrate",
     "daily_report",
     "outreach_spec",

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from channelab.analysis.decisions import arm_verdict, metric_verdict
+from channelab.analysis.decisions import arm_verdict, guardrail_verdict, metric_verdict
 from channelab.analysis.results import ArmVerdict
 from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from channelab.analysis.results import Effect
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
+from channelab.simulate.guardrails import Unsubscribes
 from channelab.simulate.scenarios import (
     ACCOUNT_COLUMNS,
     ACCOUNT_SIZES,
@@ -106,7 +107,7 @@ class OutreachTruth:
             "randomised_by": self.randomised_by,
             "control": self.control,
             "arms": self.arms,
-            "metrics": dict(OUTREACH_METRICS),
+            "metrics": dict(OUTREACH_METRICS) | ({"unsubscribes": "guardrail"} if self._guarded else {}),
             "means": self.means,
             "lifts": self.lifts,
             "segment_lifts": self.segment_lifts,
@@ -115,6 +116,10 @@ class OutreachTruth:
             "parameters": self.parameters,
             "provenance": self.provenance,
         }
+
+    @property
+    def _guarded(self) -> bool:
+        return any("unsubscribes" in by_metric for by_metric in self.means.values())
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON."""
@@ -136,6 +141,7 @@ def simulate_outreach(
     n_prospects: int = DEFAULT_N_PROSPECTS,
     seed: int,
     arrival: Arrival | None = None,
+    unsubscribes: Unsubscribes | None = None,
 ) -> tuple[pd.DataFrame, OutreachTruth]:
     """Simulate a B2B outreach experiment; return its rows and its truth.
 
@@ -161,6 +167,10 @@ def simulate_outreach(
         over ``arrival.weeks``, each prospect gets an ``entered_at`` date, and each prospect with
         meetings a ``meetings_at`` date (their booking, delayed by the arm's channel, within
         ``arrival.max_days`` of entry). Dates are ISO text, blank without a meeting.
+    unsubscribes
+        Add a guardrail (:class:`~channelab.simulate.guardrails.Unsubscribes`): an
+        ``unsubscribes`` column (0/1 opt-outs, by channel), with its true means and lifts in
+        the truth (role ``guardrail``); drawn from its own stream.
 
     Returns
     -------
@@ -226,6 +236,17 @@ def simulate_outreach(
         columns = _after(columns, "week", "entered_at", iso(entered).to_numpy())
         columns = _after(columns, "meetings", "meetings_at", iso(met).to_numpy())
     lifts = _lifts(expected, sc.labels)
+    means = _by_arm(expected.mean(axis=2), sc.labels)
+    if unsubscribes is not None:  # its own stream, so that the other columns keep their draws
+        channel_of = dict(sc.arms)
+        columns["unsubscribes"], _ = unsubscribes.draw(
+            np.asarray([channel_of[label] for label in sc.labels])[arm], np.random.default_rng([seed, 3])
+        )
+        base = unsubscribes.probability(channel_of[sc.control])
+        for label in sc.labels:
+            means[label]["unsubscribes"] = unsubscribes.probability(channel_of[label])
+            if label != sc.control:
+                lifts[label]["unsubscribes"] = means[label]["unsubscribes"] / base - 1
     explained: dict[str, dict[str, float]] = {}
     if h is not None:
         meetings = expected[list(OUTREACH_METRICS).index("meetings"), 0]
@@ -252,12 +273,14 @@ def simulate_outreach(
         arms=dict(sc.arms),
         control=sc.control,
         randomised_by=sc.randomised_by,
-        means=_by_arm(expected.mean(axis=2), sc.labels),
+        means=means,
         lifts=lifts,
         segment_lifts=segment_lifts,
         verdicts={a: _true_verdict(by_metric) for a, by_metric in lifts.items()},
         explained=explained,
-        parameters=sc.to_dict() | ({"arrival": arrival.to_dict()} if arrival is not None else {}),
+        parameters=sc.to_dict()
+        | ({"arrival": arrival.to_dict()} if arrival is not None else {})
+        | ({"unsubscribes": unsubscribes.to_dict()} if unsubscribes is not None else {}),
         provenance=stamp(seed=seed, timed=False).as_dict(),
     )
     return pd.DataFrame(columns), truth
@@ -323,6 +346,7 @@ def write_simulation(
     seed: int,
     format: Literal["csv", "parquet"] | None = None,
     arrival: Arrival | None = None,
+    unsubscribes: Unsubscribes | None = None,
 ) -> SimulationFiles:
     """Simulate with :func:`simulate_outreach` and write the rows and the truth.
 
@@ -338,7 +362,9 @@ def write_simulation(
     """
     path = Path(path)
     fmt = DataSource(path=path, format=format).resolved_format
-    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seed, arrival=arrival)
+    rows, truth = simulate_outreach(
+        scenario, n_prospects=n_prospects, seed=seed, arrival=arrival, unsubscribes=unsubscribes
+    )
     if fmt == "parquet":
         buffer = io.BytesIO()
         rows.to_parquet(buffer, index=False)
@@ -486,15 +512,19 @@ def _lifts(expected: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str,
 class _TrueEffect(NamedTuple):
     role: Role
     verdict: str
+    label: str
 
 
 def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
     """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
     rope, decision = _TRUTH_ROPE, Decision()
-    effects = [
-        _TrueEffect(OUTREACH_METRICS[k], metric_verdict(np.array([v]), (v, v), rope, decision))
-        for k, v in lifts.items()
-    ]
+    roles: dict[str, Role] = {**OUTREACH_METRICS, "unsubscribes": "guardrail"}
+    effects = []
+    for k, v in lifts.items():
+        verdict = metric_verdict(np.array([v]), (v, v), rope, decision)
+        if roles[k] == "guardrail":
+            verdict = guardrail_verdict(verdict, "up")
+        effects.append(_TrueEffect(roles[k], verdict, k))
     return arm_verdict(cast("list[Effect]", effects))  # arm_verdict reads only .role and .verdict
 
 

@@ -13,8 +13,19 @@ Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`, pydanti
 only ``loader`` reads YAML.
 """
 
-from channelab.spec.base import FUNNEL_ORDER, Channel, MetricType, Role
-from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
+from channelab.spec.core import (
+    Arm,
+    Cost,
+    DataSource,
+    Decision,
+    Economics,
+    Metric,
+    ModelOptions,
+    Priors,
+    Sampler,
+    Unit,
+)
 from channelab.spec.loader import load_spec, parse_spec
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication
@@ -22,12 +33,15 @@ from channelab.spec.plan import Baseline, Matching, Plan
 from channelab.spec.schema import Spec
 
 __all__ = [
+    "DECISIVE_ROLES",
     "FUNNEL_ORDER",
     "Arm",
     "Baseline",
     "Channel",
+    "Cost",
     "DataSource",
     "Decision",
+    "Economics",
     "Matching",
     "Metric",
     "MetricType",

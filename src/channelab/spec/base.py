@@ -7,13 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Role = Literal["engagement", "outcome", "revenue"]
+Role = Literal["engagement", "outcome", "revenue", "guardrail"]
 MetricType = Literal["binary", "count", "revenue", "continuous"]
 Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
 UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant", "visitor", "user"]
 
 #: Funnel order used everywhere metrics are listed: engagement first, money last.
-FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2}
+FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2, "guardrail": 3}
+#: Roles whose metrics decide a real lift: the costly steps and money.
+DECISIVE_ROLES = ("outcome", "revenue")
 
 
 class Strict(BaseModel):

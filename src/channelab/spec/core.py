@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from channelab.spec.base import Channel, MetricType, Role, Strict, UnitKind
+from channelab.spec.base import DECISIVE_ROLES, Channel, MetricType, Role, Strict, UnitKind
 from channelab.spec.original import OriginalArm
 
 
@@ -75,6 +75,12 @@ class Metric(Strict):
     #: the date its value was complete. Needs ``unit.entered_at``. Without ``window_days``, an
     #: outcome counts once it has happened by the analysis date (``as_of``).
     at: str | None = None
+    #: Money per unit of this metric (an outcome's value, e.g. a meeting's from pipeline
+    #: history; a guardrail's, e.g. the lost lifetime value of an unsubscribe as a negative
+    #: number). Revenue counts at face value; engagement has none.
+    value: float | None = None
+    #: For a guardrail: the direction in which it gets worse (unsubscribes ``up``, retention ``down``).
+    worse: Literal["up", "down"] | None = None
     #: Outcome window: the metric is what happened within this many days of the unit's entry.
     #: Only units whose window has closed by ``as_of`` (mature units) count for it; with ``at``,
     #: outcomes dated after the window count as 0. Without ``at``, the column must already hold
@@ -116,6 +122,16 @@ class Metric(Strict):
         )
 
     @property
+    def decisive(self) -> bool:
+        """Whether the metric decides a real lift (an outcome or revenue; not engagement or a guardrail)."""
+        return self.role in DECISIVE_ROLES
+
+    @property
+    def worse_direction(self) -> Literal["up", "down"]:
+        """The direction in which a guardrail gets worse (``up`` unless said)."""
+        return self.worse or "up"
+
+    @property
     def timed(self) -> bool:
         """Whether the data say when this metric's outcomes arrive (a date column or a window)."""
         return self.at is not None or self.window_days is not None
@@ -132,8 +148,27 @@ class Metric(Strict):
         return (-float(r), float(r)) if isinstance(r, (int, float)) else (float(r[0]), float(r[1]))
 
 
+class Cost(Strict):
+    """What an arm costs, in the spec's currency: per unit reached, per touch, and fixed.
+
+    ``touches`` is the mean number of touches per unit (calls, e-mails, visits). ``fixed``
+    (software, training) is spread over ``economics.units`` units, by default the arm's units
+    in the test. By default costs are incremental: what the arm costs beyond business as usual.
+    """
+
+    per_unit: Annotated[float, Field(ge=0)] = 0.0
+    per_touch: Annotated[float, Field(ge=0)] = 0.0
+    touches: Annotated[float, Field(ge=0)] = 1.0
+    fixed: Annotated[float, Field(ge=0)] = 0.0
+
+    @property
+    def variable(self) -> float:
+        """Cost per unit before the fixed cost: per unit reached plus per touch times touches."""
+        return self.per_unit + self.per_touch * self.touches
+
+
 class Arm(Strict):
-    """One arm of the experiment: its channel and its planned share of units.
+    """One arm of the experiment: its channel, its planned share of units, and its cost.
 
     ``share: unknown`` (an inherited or observational data set with no planned allocation)
     turns the sample-ratio check off, with a note saying so.
@@ -141,6 +176,20 @@ class Arm(Strict):
 
     channel: Channel = "other"
     share: Annotated[float, Field(gt=0, le=1e6)] | Literal["unknown"] = 1.0
+    cost: Cost | None = None
+
+
+class Economics(Strict):
+    """How arms' costs are read, and over how many units a fixed cost is spread.
+
+    ``costs_are: incremental`` (default): each treatment's cost beyond business as usual, the
+    control costing nothing extra; ``total``: every arm's full cost, the control's included,
+    and increments are taken against it. ``units``: units a fixed cost is spread over (a
+    rollout's size); by default each arm's units in the test.
+    """
+
+    costs_are: Literal["incremental", "total"] = "incremental"
+    units: Annotated[int, Field(ge=1)] | None = None
 
 
 class DataSource(Strict):

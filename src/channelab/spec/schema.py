@@ -12,7 +12,17 @@ from pydantic import Field, field_validator, model_validator
 
 from channelab.errors import SpecError
 from channelab.spec.base import FUNNEL_ORDER, Strict, suggest
-from channelab.spec.core import Arm, DataSource, Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.core import (
+    Arm,
+    DataSource,
+    Decision,
+    Economics,
+    Metric,
+    ModelOptions,
+    Priors,
+    Sampler,
+    Unit,
+)
 from channelab.spec.formula import parse
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, OriginalArm, Replication
@@ -51,6 +61,7 @@ class Spec(Strict):
     #: have not happened yet. By default the latest date in the data (``--as-of`` overrides).
     as_of: date | None = None
     monitor: Monitoring = Monitoring()
+    economics: Economics = Economics()
     original: Original | None = None
     replication: Replication = Replication()
     source_path: Path | None = Field(default=None, exclude=True)
@@ -84,7 +95,7 @@ class Spec(Strict):
                     "give each metric its own name"
                 )
             first.setdefault(m.name, i)
-        if not any(m.role in ("outcome", "revenue") for m in self.metrics):
+        if not any(m.decisive for m in self.metrics):
             problems.append(
                 "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
                 "costly steps (meetings, purchases, money), so add at least one"
@@ -152,6 +163,7 @@ class Spec(Strict):
         problems += self._data_problems()
         problems += self._denominator_problems()
         problems += self._time_problems(used)
+        problems += self._money_problems()
         names = [m.name for m in self.metrics]
         for k in self.plan.baselines:
             if k not in names:
@@ -201,6 +213,40 @@ class Spec(Strict):
                 f"strata per arm, but at most {MAX_ADJUST_STRATA:,} are allowed; adjust for fewer "
                 "columns or lower model.adjust_bins"
             )
+        return problems
+
+    def _money_problems(self) -> list[str]:
+        """Values and costs that cannot be: money on engagement, a control cost out of place."""
+        problems = []
+        for i, m in enumerate(self.metrics):
+            if m.value is not None and m.role == "engagement":
+                problems.append(
+                    f"metrics.{i}.value: {m.name!r} is engagement, which is worth nothing by itself; give "
+                    "values to outcomes (a meeting) and guardrails (an unsubscribe)"
+                )
+            if m.value is not None and m.role == "revenue":
+                problems.append(f"metrics.{i}.value: revenue counts at face value; remove the value")
+            if m.value is not None and m.role == "outcome" and m.value < 0:
+                problems.append(
+                    f"metrics.{i}.value: got {m.value:g}, but an outcome's value is what one is worth "
+                    "(≥ 0); a metric that costs money when it rises is a guardrail"
+                )
+            if m.worse is not None and m.role != "guardrail":
+                problems.append(f"metrics.{i}.worse: only a guardrail has a direction in which it gets worse")
+        control = self.arms.get(self.control)
+        if control is not None and self.economics.costs_are == "incremental" and control.cost is not None:
+            problems.append(
+                f"arms.{self.control}.cost: costs are incremental (beyond business as usual), so the "
+                "control costs nothing extra; to give every arm's full cost, the control's as the "
+                "baseline, set economics.costs_are: total"
+            )
+        if self.economics.costs_are == "total":
+            problems += [
+                f"arms.{a}.cost: with economics.costs_are: total every arm needs its full cost, the "
+                "control's (the baseline) too"
+                for a, arm in self.arms.items()
+                if arm.cost is None
+            ]
         return problems
 
     def _time_problems(self, used: dict[str, str]) -> list[str]:
@@ -409,6 +455,13 @@ class Spec(Strict):
         if self.design == "matched" and self.matching.estimand_code == "ATT":
             return tuple(self.treatments)
         return ()
+
+    @property
+    def costed(self) -> bool:
+        """Whether the spec gives money: an arm's cost or a metric's value (economics are computed)."""
+        return any(a.cost is not None for a in self.arms.values()) or any(
+            m.value is not None for m in self.metrics
+        )
 
     @property
     def timed(self) -> bool:

@@ -27,10 +27,11 @@ from reportlab.platypus import (
 )
 
 from channelab.analysis.results import Effect, Interval
-from channelab.analysis.wording import join_words, pct
+from channelab.analysis.wording import join_words, money_sentence, pct
+from channelab.reporting.plots.economics import net_value_figure
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
-from channelab.spec import Metric
+from channelab.spec import DECISIVE_ROLES, Metric
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
@@ -152,6 +153,7 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             verdict_row(arm.verdict, summary, st, reliable=analysis.diagnostics.converged),
             Spacer(1, 0.15 * cm),
         ]
+    out += _money_section(analysis, st)
     mass = interval_label(effects.hdi_prob)
     figures = _funnel_figures(analysis)
     out += [
@@ -166,6 +168,37 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             st["small"],
         ),
         *_follow_through_section(analysis, st),
+    ]
+    return out
+
+
+def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Page 1 in money: one sentence per arm and the net-value figure (when costs or values are given)."""
+    economics, spec = analysis.effects.economics, analysis.spec
+    if economics is None:
+        return []
+    unit = spec.unit.kind
+    valued = [m.display for m in spec.metrics if m.name in economics.valued]
+    basis = (
+        f"Net value is the value of each arm's extra {join_words(valued, sep=', ')} "
+        "(revenue at face value, the others at the spec's value per unit)"
+        if valued
+        else "No metric carries a value, so net value is minus the cost"
+    )
+    out: list[Flowable] = [para("What each arm is worth", st["h1"])]
+    out += [
+        para(money_sentence(e, economics, unit, spec.hdi_prob), st["body"])
+        for e in sorted(economics.arms, key=lambda a: -a.prob_best)
+    ]
+    out += [
+        figure_flowable(net_value_figure(economics, spec.hdi_prob, unit)),
+        para(
+            f"{basis}, minus its cost beyond the control's, per {unit}; every figure comes from the "
+            "same posterior draws. P(best) is the share of draws in which an arm, business as usual "
+            f"included (net value 0; P = {economics.prob_best[spec.control]:.2f}), has the highest "
+            "net value.",
+            st["small"],
+        ),
     ]
     return out
 
@@ -314,7 +347,7 @@ def adjustment_sentence(analysis: Analysis) -> str:
     a = analysis.adjustment
     if a is None:
         return ""
-    decisive = {m.name for m in analysis.spec.metrics if m.role != "engagement"}
+    decisive = {m.name for m in analysis.spec.metrics if m.decisive}
     ratios = [x.width_ratio for x in a.lifts if x.metric in decisive]
     r2, columns = max(a.r_squared[k] for k in decisive), join_words(a.columns, sep=", ")
     return (
@@ -424,7 +457,7 @@ def _model_note(metric: Metric, analysis: Analysis) -> str:
 
 def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Per-segment lifts of the outcome and revenue metrics, when the spec asks (model.lift_by)."""
-    segments = [g for g in analysis.effects.segments if g.role != "engagement"]
+    segments = [g for g in analysis.effects.segments if g.role in DECISIVE_ROLES]
     if not segments:
         return []
     by = segments[0].segment

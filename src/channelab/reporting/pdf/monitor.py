@@ -32,6 +32,7 @@ from channelab.reporting.pdf.layout import (
 )
 from channelab.reporting.plots.monitor import lift_path_figure
 from channelab.reporting.plots.style import interval_label
+from channelab.spec import DECISIVE_ROLES
 
 if TYPE_CHECKING:
     from channelab.monitoring import Look, Monitor
@@ -61,7 +62,7 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         f"{sum(last.counted[x.name].values()):,} counted for {x.display}"
         + (f" ({x.window_days}-day window closed)" if x.window_days else "")
         for x in spec.metrics_in_funnel_order
-        if x.role != "engagement"
+        if x.decisive
     ]
     meta = (
         f"As of {m.as_of.isoformat()}  ·  look {last.index} of {m.planned} planned, one every "
@@ -95,7 +96,7 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         badge = d.verdict if d else "inconclusive"
         out += [verdict_row(badge, text, st, reliable=True), Spacer(1, 0.12 * cm)]
     for metric in spec.metrics_in_funnel_order:
-        if metric.role != "engagement" and read is not None:
+        if metric.decisive and read is not None:
             out.append(KeepTogether([figure_flowable(lift_path_figure(m, metric))]))
     out.append(
         para(
@@ -117,7 +118,7 @@ def _lifts_text(look: Look, arm: str, *, rule: bool) -> str:
     assert look.effects is not None
     parts = []
     for e, r in zip(look.effects.effects, look.readings, strict=True):
-        if e.arm == arm and e.role != "engagement":
+        if e.arm == arm and e.role in DECISIVE_ROLES:
             lo, hi = (r.lower, r.upper) if rule else (e.lift.lower, e.lift.upper)
             what = "rule's interval" if rule else interval_label(look.effects.hdi_prob)
             span = f"{what} {fmt_span(lo, hi)}; ROPE {fmt_rope(e.rope)}"
@@ -127,7 +128,7 @@ def _lifts_text(look: Look, arm: str, *, rule: bool) -> str:
 
 def _looks_section(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     spec = m.spec
-    outcomes = [x for x in spec.metrics_in_funnel_order if x.role != "engagement"]
+    outcomes = [x for x in spec.metrics_in_funnel_order if x.decisive]
     header = [
         "Look",
         "Date",

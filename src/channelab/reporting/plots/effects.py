@@ -41,6 +41,7 @@ from channelab.reporting.plots.style import (
     interval_label,
     ratio_scale,
 )
+from channelab.spec import DECISIVE_ROLES
 
 
 def funnel_figure(
@@ -161,7 +162,7 @@ def segment_figure(
     ValueError
         If the effects hold no outcome or revenue segment lifts.
     """
-    segments = [g for g in effects.segments if g.role != "engagement"]
+    segments = [g for g in effects.segments if g.role in DECISIVE_ROLES]
     if not segments:
         raise ValueError("no per-segment lifts of outcome or revenue metrics (set model.lift_by)")
     metrics = list(dict.fromkeys(g.metric for g in segments))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 #: Colour of each verdict, per metric and per arm: green up, red down, grey flat, amber open.
 VERDICT_COLOURS: dict[str, str] = {
     "real lift": "#1a7f37",
+    "real lift, but harms": "#9a6700",
     "engagement only": "#8250df",
     "harm": "#cf222e",
     "no effect": "#6e7781",
