@@ -62,11 +62,18 @@ def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, f
     return max(1.0, *((reach / room) ** 2 for reach, room in needs))
 
 
+#: A verdict read the other way round: a guardrail that gets worse as it rises.
+_FLIPPED: dict[MetricVerdict, MetricVerdict] = {
+    "real lift": "harm",
+    "harm": "real lift",
+    "no effect": "no effect",
+    "inconclusive": "inconclusive",
+}
+
+
 def guardrail_verdict(verdict: MetricVerdict, worse: str) -> MetricVerdict:
     """A guardrail's verdict read in its better direction: ``harm`` is credibly worse."""
-    if worse == "up":
-        return {"real lift": "harm", "harm": "real lift"}.get(verdict, verdict)  # type: ignore[return-value]
-    return verdict
+    return _FLIPPED[verdict] if worse == "up" else verdict
 
 
 def guardrail_harms(effects: Sequence[Effect]) -> tuple[str, ...]:
