@@ -232,10 +232,13 @@ class Cells:
         own = self.metrics[metric].n
         return self.n if own is None else own
 
+    def per_arm(self, values: np.ndarray) -> np.ndarray:
+        """A per-cell array summed per arm, in :attr:`arms` order."""
+        return np.bincount(self.arm_idx, weights=values, minlength=len(self.arms))
+
     def maturing(self, metric: str) -> np.ndarray:
         """Per arm (in :attr:`arms` order), the units whose outcome window for ``metric`` is still open."""
-        waiting = self.n - self.units(metric)
-        return np.bincount(self.arm_idx, weights=waiting, minlength=len(self.arms))
+        return self.per_arm(self.n - self.units(metric))
 
     def arm_totals(self, metric: str) -> pd.DataFrame:
         """Observed units, sum, mean and sd of ``metric`` per arm (exact, from the cells).

@@ -158,11 +158,11 @@ def monitor(
     t0 = time.perf_counter()
     step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
     with open_source(spec) as source:
-        spec = with_as_of(source, spec, as_of)
+        first, last = date_range(source, spec)  # one scan gives the first look and the default as-of
+        spec = with_as_of(source, spec, as_of or spec.as_of or last)
         step("Checking rows")
         checks = run_checks(source, spec)
         spec = spec.with_likelihoods(checks.fallbacks)
-        first, _ = date_range(source, spec)
         dates = look_dates(first, spec)
         cells = []
         for k, d in enumerate(dates, 1):
@@ -272,7 +272,7 @@ def _verdict_words(verdict: ArmVerdict) -> str:
 
 
 def _per_arm(cells: Cells, units: np.ndarray) -> dict[str, int]:
-    counts = np.bincount(cells.arm_idx, weights=units, minlength=len(cells.arms))
+    counts = cells.per_arm(units)
     return {a: round(float(n)) for a, n in zip(cells.arms, counts, strict=True)}
 
 

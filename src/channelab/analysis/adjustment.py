@@ -27,9 +27,8 @@ def explained_variance(cells: Cells, metric: Metric) -> float:
     if pre is None:
         return 0.0
     arms = len(cells.arms)
-    n = np.bincount(cells.arm_idx, weights=cells.n, minlength=arms)
-    y = np.bincount(cells.arm_idx, weights=s.total, minlength=arms)
-    syy = float((np.bincount(cells.arm_idx, weights=s.sum_sq, minlength=arms) - y**2 / n).sum())
+    n, y = cells.per_arm(cells.n), cells.per_arm(s.total)
+    syy = float((cells.per_arm(s.sum_sq) - y**2 / n).sum())
     if syy <= 0:
         return 0.0
     if family_for(metric).exact_adjustment and s.sum_xy is not None:

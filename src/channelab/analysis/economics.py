@@ -43,8 +43,7 @@ def unit_cost(spec: Spec, arm: str, units: float) -> float:
 
 def compute_economics(means: dict[str, xr.DataArray], cells: Cells, spec: Spec) -> Economics:
     """Every arm's economics against the control, and the ranking, from the population-mean draws."""
-    per_arm = np.bincount(cells.arm_idx, weights=cells.n, minlength=len(cells.arms))
-    units = dict(zip(cells.arms, per_arm, strict=True))
+    units = dict(zip(cells.arms, cells.per_arm(cells.n), strict=True))
     baseline = unit_cost(spec, spec.control, units[spec.control])
     valued = [m for m in spec.metrics if _value(m) is not None]
 
