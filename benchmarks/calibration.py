@@ -5,8 +5,9 @@ each is fitted with one compiled model (channelab.simulate.calibrate). Prints:
 
 - coverage of the 94 % intervals of every lift (target 92-96 %), per metric role;
 - in `null`, the rate of `real lift` verdicts (target at most 5 %);
-- in `slacktivism`, the rate of correct `engagement only` verdicts for the arms that move
-  engagement alone, and how often each real lift is found;
+- in `slacktivism`, for the arms that move engagement alone, how often they are called
+  `engagement only` (the outcome shown flat), `engagement up, outcome undecided` and (wrongly)
+  `real lift`, and how often each real lift is found;
 - in `heterogeneous`, coverage of the per-segment lifts and how often the right segment
   stands out;
 - in `clustered`, coverage with and without the rep random intercept;
@@ -199,10 +200,11 @@ def main() -> None:
         cal = runs["slacktivism"]
         slack = sorted(set(cal.arms.loc[cal.arms["true_verdict"] == "engagement only", "arm"]))
         rate = cal.verdict_rate("engagement only", arms=slack)
+        undecided = cal.verdict_rate("engagement up, outcome undecided", arms=slack)
         wrong = cal.verdict_rate("real lift", arms=slack)
         print(
-            f"  slacktivism: engagement only for {', '.join(slack)}: {rate:.3f} correct, "
-            f"{wrong:.3f} called real lift"
+            f"  slacktivism: for {', '.join(slack)}: engagement only {rate:.3f}, engagement up with the "
+            f"outcome undecided {undecided:.3f}, called real lift {wrong:.3f}"
         )
     if "heterogeneous" in runs:
         cal = runs["heterogeneous"]

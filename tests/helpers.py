@@ -109,8 +109,15 @@ def make_effect(
     rope: tuple[float, float] = (-0.05, 0.05),
     n: int = 1000,
     more_data_factor: float = 2.0,
+    noise: tuple[float, float] | None = None,
+    relative_defined: bool = True,
+    conditional: bool = False,
 ):
-    """An Effect with known numbers; probabilities come from ``draws`` when given."""
+    """An Effect with known numbers; probabilities come from ``draws`` when given.
+
+    The noise band is ``±half_width`` unless ``noise`` is given; the difference (``abs_lift``)
+    is the lift times a control mean of 0.1.
+    """
     import numpy as np
 
     from channelab.analysis.results import Effect, Interval
@@ -133,10 +140,13 @@ def make_effect(
         prob_above_rope=float(np.mean(d > rope[1])),
         prob_below_rope=float(np.mean(d < rope[0])),
         rope=rope,
-        noise=(-half_width, half_width),
+        noise=(-half_width, half_width) if noise is None else noise,
         mcse_lift=0.001,
         verdict=verdict,  # type: ignore[arg-type]
         more_data_factor=more_data_factor,
+        relative_defined=relative_defined,
+        abs_noise=(-0.1 * half_width, 0.1 * half_width),
+        conditional=conditional,
     )
 
 

@@ -49,6 +49,30 @@ def test_bad_data_exits_2(tmp_path):
     assert "did you mean 'control'" in result.output
 
 
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_an_arm_with_too_few_units_exits_2_before_sampling(tmp_path, monkeypatch, command):
+    from channelab import pipeline
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(pipeline, "sample", never)
+    rows, _ = simulate_ab(n_per_arm=[500, 1], metrics={"y": SimMetric("binary", 0.2)}, seed=5)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    path = tmp_path / "sim.yaml"
+    metrics = [{"name": "y", "type": "binary", "role": "outcome"}]
+    path.write_text(yaml.safe_dump(spec_dict("rows.csv", metrics)))
+    out = ["--out", str(tmp_path / "out")] if command == "run" else []
+    result = runner.invoke(app, [command, str(path), *out])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{tmp_path / 'rows.csv'}: the data fail 1 check(s): - arm 'treatment' (column 'arm') has too few "
+        "units counted for metric(s) 'y' (1; 2 needed). Add units to the arm, or remove it from the spec"
+    ) in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not list(tmp_path.glob("out/*"))
+
+
 @pytest.mark.usefixtures("mock_sampling")
 def test_run_writes_pdf_and_json_and_seed_overrides(tmp_path):
     path = _write_sim(tmp_path)

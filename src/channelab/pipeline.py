@@ -22,7 +22,7 @@ from channelab.cells import Cells
 from channelab.design.cohort import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
 from channelab.engine.aggregate import summary_cells
-from channelab.engine.checks import summary_checks
+from channelab.engine.checks import arm_units, summary_checks
 from channelab.engine.timing import with_as_of
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
@@ -71,6 +71,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
     cannot support are replaced as the checks report (``CheckReport.fallbacks``), and a test
     put in time has its analysis date (``as_of``, by default the latest date in the data).
+    Every arm must have enough units counted for every metric (:func:`arm_units`).
     """
     step = on_step or (lambda _: None)
     if spec.data is not None and spec.data.summaries is not None:
@@ -78,7 +79,9 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         checks = summary_checks(spec)
         data: dict[str, object] = {"summaries": "data.summaries in the spec", "rows": checks.n_rows}
         fitted = spec.with_likelihoods(checks.fallbacks)
-        return Validation(spec=fitted, data=data, checks=checks, cells=summary_cells(fitted))
+        cells = summary_cells(fitted)
+        arm_units(cells, fitted, where=f"{spec.source_path or 'the spec'}: data.summaries")
+        return Validation(spec=fitted, data=data, checks=checks, cells=cells)
     step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
     with open_source(spec) as source:
         spec = with_as_of(source, spec)
@@ -93,6 +96,7 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
         with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
             cells = build_cells(source, fitted, weight=WEIGHT if matching else None, weights="sampling")
         source.verify_unchanged()
+        arm_units(cells, fitted, where=str(source.path))
     return Validation(spec=fitted, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
 
 

@@ -96,7 +96,7 @@ def test_adjusted_cell_likelihood_equals_row_likelihood_up_to_constant(kind, wri
             row = stats.nbinom.logpmf(y, alpha, alpha / (alpha + np.exp(eta))).sum()
         else:
             mean = eta + (params["y:slope"][arm] * u).sum(1)
-            sigma = params["y:sigma"][arm] if kind == "revenue_cell_means" else params["y:sigma"]
+            sigma = params["y:sigma"][arm]
             row = stats.norm.logpdf(y, y.mean() + y.std() * mean, y.std() * sigma).sum()
         gaps.append(loglik(point) - row)
     assert np.ptp(gaps) < 1e-6 * max(1.0, abs(gaps[0]))

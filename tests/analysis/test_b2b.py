@@ -81,7 +81,7 @@ def test_null_scenario_gives_no_real_lift(tmp_path):
     assert all(a.verdict != "engagement only" for a in result.effects.arms)
 
 
-def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
+def test_social_selling_pilot_report_says_engagement_up_for_social(tmp_path):
     from pypdf import PdfReader
 
     from channelab.app import run_experiment
@@ -89,7 +89,9 @@ def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
 
     analysis, pdf, _ = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)
     verdicts = {a.arm: a.verdict for a in analysis.effects.arms}
-    assert verdicts["Social"] == "engagement only"
+    # Social truly triples engagement and leaves meetings flat, but 5,000 prospects per arm cannot
+    # show meetings within ±5 %: engagement up is claimed, "did not turn into meetings" is not
+    assert verdicts["Social"] == "engagement up, outcome undecided"
     truth = json.loads((DATA / "social_selling_pilot.truth.json").read_text())["lifts"]
     covered = {
         (e.arm, e.metric): e.lift.lower <= truth[e.arm][e.metric] <= e.lift.upper
@@ -103,6 +105,7 @@ def test_social_selling_pilot_report_says_engagement_only_for_social(tmp_path):
     assert verdicts["In person"] == "real lift"
     assert verdicts["Phone"] == "real lift, but harms"  # meetings up, opt-outs doubled (the guardrail)
     page_one = " ".join(PdfReader(pdf).pages[0].extract_text().split())
-    assert "engagement only" in page_one.lower()
+    assert "engagement up, outcome undecided" in page_one.lower()
+    assert "did not turn into the costly step" not in page_one
     assert "Social" in page_one
     assert "real lift, but it harms unsubscribes" in page_one

@@ -131,6 +131,7 @@ def test_total_costs_are_taken_against_the_controls_and_fixed_costs_spread_over_
 class _E:
     def __init__(self, role: str, verdict: str, label: str = "m") -> None:
         self.role, self.verdict, self.label = role, verdict, label
+        self.conditional, self.no_events, self.prob_above_rope = False, (), float(verdict == "real lift")
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ class _E:
 )
 def test_a_guardrail_harm_qualifies_a_real_lift(guardrail, verdict):
     effects = [_E("outcome", "real lift"), _E("guardrail", guardrail, "unsubscribes")]
-    assert arm_verdict(cast("list[Effect]", effects)) == verdict
+    assert arm_verdict(cast("list[Effect]", effects), level=0.97) == verdict
 
 
 def test_a_guardrail_is_read_in_its_better_direction():

@@ -116,7 +116,11 @@ def test_follow_through_falls_where_engagement_rises_and_the_verdict_names_it(tm
     (arm,) = analysis.effects.arms
     assert "Follow-through fell: " in arm.summary
     assert "of those with clicks went on to enrolments" in arm.summary
-    assert "enrolments among clicks" in arm.summary  # the conditional rate's own label
+    labels = {e.label for e in analysis.effects.effects}
+    assert {
+        "enrolments among clicks",
+        "enrolments per prospect",
+    } <= labels  # the share and its per-unit outcome
 
 
 def test_several_credible_follow_through_changes_share_one_sentence():
@@ -131,12 +135,12 @@ def test_several_credible_follow_through_changes_share_one_sentence():
 
     up = Interval(0.32, 0.18, 0.50)
     follow = [(item("A", e, up), item("C", e, None)) for e in ("likes", "replies")]
-    text = arm_summary("A", "inconclusive", [], 0.94, follow=follow)
+    text = arm_summary("A", "inconclusive", [], 0.94, level=0.97, follow=follow)
     assert (
         "Follow-through to meetings rose among those with likes (+32 %; 94 % interval +18 % to +50 %) "
         "and replies (+32 %; 94 % interval +18 % to +50 %)."
     ) in text
-    single = arm_summary("A", "inconclusive", [], 0.94, follow=follow[:1])
+    single = arm_summary("A", "inconclusive", [], 0.94, level=0.97, follow=follow[:1])
     assert (
         "Follow-through rose: 19 % of those with likes went on to meetings, against 14 % under the control"
         in single

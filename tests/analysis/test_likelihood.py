@@ -61,7 +61,7 @@ def _row_loglik(
         sigma = params["y:sigma"]
         return ll + stats.lognorm.logpdf(y[pos], sigma, scale=np.exp(eta["amount"][pos])).sum()
     centre, sd = scale
-    sigma = params["y:sigma"][arm] if kind == "revenue_cell_means" else params["y:sigma"]  # one per arm
+    sigma = params["y:sigma"][arm]  # one per arm
     return stats.norm.logpdf(y, centre + sd * eta[""], sd * sigma).sum()
 
 

@@ -8,9 +8,18 @@ import math
 import arviz_stats as azs
 import numpy as np
 import pytest
+from scipy import stats
 
-from channelab.analysis.decisions import arm_verdict, metric_verdict, more_data_factor
-from channelab.analysis.intervals import relative_interval
+from channelab.analysis.claims import UnlicensedClaim
+from channelab.analysis.decisions import (
+    arm_verdict,
+    interval_verdict,
+    metric_verdict,
+    more_data_factor,
+    rope_probabilities,
+)
+from channelab.analysis.intervals import noise_band, relative_defined, relative_interval
+from channelab.analysis.results import Interval
 from channelab.analysis.wording import arm_summary, pct
 from channelab.spec import Decision
 from helpers import make_effect
@@ -19,24 +28,70 @@ ROPE = (-0.05, 0.05)
 HDI_ROPE, PROB = Decision(rule="hdi_rope"), Decision(rule="probability", threshold=0.95)
 
 
+LEVEL = 0.97  # a one-sided claim under the 94 % interval rule
+
+
 @pytest.mark.parametrize(
-    ("hdi", "expected"),
+    ("above", "below", "expected"),
     [
-        ((0.10, 0.30), "real lift"),
-        ((-0.30, -0.08), "harm"),
-        ((-0.03, 0.04), "no effect"),
-        ((0.02, 0.30), "inconclusive"),
+        (0.99, 0.0, "real lift"),
+        (0.0, 0.99, "harm"),
+        (0.01, 0.02, "no effect"),  # both tails inside the ROPE: the interval is within it
+        (0.02, 0.04, "inconclusive"),  # the lower tail reaches past the ROPE's edge
+        (0.60, 0.0, "inconclusive"),
     ],
 )
-def test_hdi_rope_rule(hdi, expected):
-    assert metric_verdict(np.zeros(10), hdi, ROPE, HDI_ROPE) == expected
+def test_hdi_rope_rule(above, below, expected):
+    assert metric_verdict(above, below, LEVEL, HDI_ROPE) == expected
 
 
 def test_probability_rule_counts_mass_beyond_rope():
-    rng = np.random.default_rng(1)
-    assert metric_verdict(rng.normal(0.20, 0.05, 20_000), (0, 0), ROPE, PROB) == "real lift"
-    assert metric_verdict(rng.normal(0.07, 0.05, 20_000), (0, 0), ROPE, PROB) == "inconclusive"
-    assert metric_verdict(rng.normal(0.0, 0.01, 20_000), (0, 0), ROPE, PROB) == "no effect"
+    assert metric_verdict(0.96, 0.0, 0.95, PROB) == "real lift"
+    assert metric_verdict(0.90, 0.0, 0.95, PROB) == "inconclusive"
+    assert metric_verdict(0.02, 0.02, 0.95, PROB) == "no effect"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_verdict_is_the_drawn_interval_against_the_rope(seed):
+    """Decided on the difference, the verdict equals the equal-tailed interval of the relative lift
+    against the relative ROPE: what the figure draws is what decides."""
+    rng = np.random.default_rng(seed)
+    c = rng.gamma(rng.uniform(20, 400), 1.0, 8000)
+    t = c * np.exp(rng.normal(rng.normal(0, 0.1), rng.uniform(0.01, 0.08), 8000))
+    above, below = rope_probabilities(t - c, c, ROPE)
+    iv = relative_interval(t, c, 0.94)
+    assert metric_verdict(above, below, LEVEL, HDI_ROPE) == interval_verdict(iv.lower, iv.upper, ROPE)
+    assert np.mean(t > c) == pytest.approx(np.mean(t / c - 1 > 0))
+
+
+def test_p_positive_is_of_the_difference_when_the_control_can_be_negative():
+    """A change score whose control mean straddles 0: the ratio's sign flips with the control's,
+    so P(lift > 0) is not P(arm > control); the decision reads the difference."""
+    rng = np.random.default_rng(3)
+    c = rng.normal(0.02, 0.1, 40_000)
+    t = rng.normal(0.32, 0.1, 40_000)
+    exact = 1 - stats.norm.cdf(0, 0.30, np.hypot(0.1, 0.1))  # P(t − c > 0), closed form
+    assert np.mean(t - c > 0) == pytest.approx(exact, abs=0.005)
+    assert abs(np.mean(t / c - 1 > 0) - exact) > 0.2  # what reading the ratio gave
+    assert not relative_defined(c)
+    above, below = rope_probabilities(t - c, c, ROPE)
+    assert metric_verdict(above, below, LEVEL, HDI_ROPE) == "real lift"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_noise_band_contains_zero_on_sparse_revenue(seed):
+    """Heavy right tails and draws at or below zero (a normal model of sparse revenue's means)."""
+    rng = np.random.default_rng(seed)
+    control = rng.normal(1.0, rng.uniform(0.1, 0.6), 4000)
+    treated = control * 0 + rng.lognormal(0.0, rng.uniform(0.5, 2.5), 4000) * rng.choice([1.0, -0.3], 4000)
+    lo, hi = noise_band(treated - control, 0.94, ratio=False)
+    assert lo <= 0 <= hi
+    if relative_defined(control):
+        lo, hi = noise_band(treated / control, 0.94, ratio=True)
+        assert lo <= 0 <= hi
+    heavy = rng.lognormal(0.0, 3.0, 4000)  # a mean far out in the tail
+    lo, hi = noise_band(heavy, 0.94, ratio=True)
+    assert lo <= 0 <= hi
 
 
 def test_more_data_factor_follows_root_n():
@@ -47,14 +102,16 @@ def test_more_data_factor_follows_root_n():
     assert math.isinf(more_data_factor(0.05, (0.0, 0.10), ROPE))
 
 
-def _effect(metric: str, role: str, verdict: str, mean: float = 0.2):
-    return make_effect(arm="Social", metric=metric, role=role, verdict=verdict, mean=mean, rope=ROPE)
+def _effect(metric: str, role: str, verdict: str, mean: float = 0.2, **fields):
+    e = make_effect(arm="Social", metric=metric, role=role, verdict=verdict, mean=mean, rope=ROPE)
+    return dataclasses.replace(e, **fields)
 
 
 @pytest.mark.parametrize(
     ("verdicts", "expected"),
     [
-        ({"likes": "real lift", "meetings": "inconclusive"}, "engagement only"),
+        # the outcome merely undecided: engagement up is not "engagement only"
+        ({"likes": "real lift", "meetings": "inconclusive"}, "engagement up, outcome undecided"),
         ({"likes": "real lift", "meetings": "no effect"}, "engagement only"),
         ({"likes": "real lift", "meetings": "real lift"}, "real lift"),
         ({"likes": "no effect", "meetings": "real lift"}, "real lift"),
@@ -66,24 +123,65 @@ def _effect(metric: str, role: str, verdict: str, mean: float = 0.2):
 )
 def test_arm_verdict_reads_the_funnel(verdicts, expected):
     roles = {"likes": "engagement", "meetings": "outcome", "revenue": "revenue"}
-    effects = [_effect(m, roles[m], v) for m, v in verdicts.items()]
-    assert arm_verdict(effects) == expected
+    means = {"real lift": 0.2, "harm": -0.2, "no effect": 0.0, "inconclusive": 0.2}
+    effects = [_effect(m, roles[m], v, means[v]) for m, v in verdicts.items()]
+    assert arm_verdict(effects, LEVEL) == expected
+
+
+def test_engagement_only_needs_the_outcome_credibly_not_up():
+    likes = _effect("likes", "engagement", "real lift", 0.3)
+    below = _effect("meetings", "outcome", "inconclusive", -0.2, prob_above_rope=0.0, prob_below_rope=0.6)
+    assert arm_verdict([likes, below], LEVEL) == "engagement only"  # credibly not up, though not settled
+    edge = dataclasses.replace(below, prob_above_rope=0.05)
+    assert arm_verdict([likes, edge], LEVEL) == "engagement up, outcome undecided"
+
+
+def test_a_conditional_share_never_decides_an_arm():
+    share = _effect("enrolled", "outcome", "harm", -0.28, conditional=True)
+    per_unit = _effect(
+        "enrolled_per_unit", "outcome", "inconclusive", 0.0, prob_above_rope=0.2, prob_positive=0.5
+    )
+    assert arm_verdict([share, per_unit], LEVEL) == "inconclusive"
+    text = arm_summary("Ad", "inconclusive", [share, per_unit], 0.94, level=LEVEL)
+    assert text.startswith("Ad left enrolled_per_unit unsettled")
+    assert "As a share of an earlier stage, enrolled fell" in text
+    assert "not an effect on the same people" in text
 
 
 def test_engagement_only_summary_warns_against_reading_likes_as_results():
     effects = [
         _effect("likes", "engagement", "real lift", 1.5),
-        _effect("meetings", "outcome", "inconclusive", 0.01),
+        _effect("meetings", "outcome", "no effect", 0.01, prob_above_rope=0.0, prob_in_rope=0.99),
     ]
-    text = arm_summary("Social", "engagement only", effects, 0.94)
+    text = arm_summary("Social", "engagement only", effects, 0.94, level=LEVEL)
     assert "raised likes by 150 %" in text
-    assert "did not credibly move meetings" in text
-    assert "engagement only" in text
+    assert "left meetings practically unchanged" in text
+    assert "did not turn into the costly step" in text
+
+
+def test_an_undecided_outcome_is_not_called_engagement_only():
+    effects = [
+        _effect("likes", "engagement", "real lift", 1.5),
+        _effect("meetings", "outcome", "inconclusive"),
+    ]
+    text = arm_summary("Social", "engagement up, outcome undecided", effects, 0.94, level=LEVEL)
+    assert "whether that turned into the costly step is not settled" in text
+    assert "did not turn into" not in text
+    with pytest.raises(UnlicensedClaim, match="engagement only"):
+        arm_summary("Social", "engagement only", effects, 0.94, level=LEVEL)
+
+
+def test_a_relative_lift_that_is_not_defined_is_said_as_a_difference():
+    e = _effect("y", "outcome", "real lift", 37.2, relative_defined=False, prob_positive=1.0)
+    e = dataclasses.replace(e, abs_lift=Interval(0.30, 0.08, 0.52))
+    text = arm_summary("T", "real lift", [e], 0.94, level=LEVEL)
+    assert "raised y by +0.3 (94 % interval +0.08 to +0.52; no relative lift" in text
+    assert "3,720" not in text
 
 
 def test_inconclusive_summary_says_how_much_more_data():
     effects = [_effect("meetings", "outcome", "inconclusive", 0.1)]
-    text = arm_summary("Phone", "inconclusive", effects, 0.94)
+    text = arm_summary("Phone", "inconclusive", effects, 0.94, level=LEVEL)
     assert "2.0× the current sample" in text
     assert "1,000 more units per arm" in text
 
@@ -94,20 +192,23 @@ def test_pct_formatting():
     assert pct(-0.25, sign=True) == "−25 %"
 
 
-def test_a_credible_drop_inside_the_rope_question_is_said_as_such():
-    """The interval is below zero but overlaps the ROPE: the sign is settled, the size is not."""
+def test_no_direction_is_claimed_inside_the_rope():
+    """The interval is below zero but overlaps the ROPE: the ROPE calls such changes practically
+    zero, so no sign is claimed; the interval is stated and the size question left open."""
     e = make_effect(label="7-day retention", mean=-0.043, half_width=0.0265, rope=(-0.05, 0.05))
     e = dataclasses.replace(e, lift=dataclasses.replace(e.lift, lower=-0.069, upper=-0.016))
-    text = arm_summary("New onboarding", "inconclusive", [e], 0.94)
+    e = dataclasses.replace(e, prob_positive=0.005, prob_in_rope=0.9)
+    text = arm_summary("New onboarding", "inconclusive", [e], 0.94, level=LEVEL)
     assert (
-        "lowered 7-day retention by 4.3 % (94 % interval −6.9 % to −1.6 %); a drop is credible, but "
-        "whether it exceeds the 5.0 % that matters is not settled" in text
+        "left 7-day retention unsettled (−4.3 %; 94 % interval −6.9 % to −1.6 %): neither beyond nor "
+        "within the 5.0 % that matters" in text
     )
+    assert "credible" not in text
+    assert "lowered" not in text
     # if the estimate (-4.3 %) holds, more data settle that the drop is too small to matter
     assert (
         "would settle whether the change in 7-day retention is within the 5.0 % too small to matter" in text
     )
-    assert "did not credibly move" not in text
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelab.engine.checks import MAX_COVARIATE_LEVELS, SRM_ALPHA, CheckReport, run_checks
+from channelab.engine.aggregate import build_cells
+from channelab.engine.checks import (
+    MAX_COVARIATE_LEVELS,
+    MIN_ARM_UNITS,
+    MIN_ARM_UNITS_NORMAL,
+    SRM_ALPHA,
+    CheckReport,
+    arm_units,
+    run_checks,
+)
 from channelab.engine.rows import open_source
 from channelab.errors import DataError
 from channelab.simulate.ab import SimMetric, simulate_ab
@@ -345,6 +354,61 @@ def test_sample_ratio_uses_planned_shares(write_experiment):
     report = check(spec)
     assert report.warnings == []
     assert report.srm_p == pytest.approx(1.0)
+
+
+# ---- units per arm, per metric (on the cells) ---------------------------------------------
+
+
+def few_treated(k: int, n_per_arm: int = 40) -> pd.DataFrame:
+    """:func:`sim_rows` with only the first ``k`` treatment units kept."""
+    rows = sim_rows(n_per_arm=n_per_arm)
+    return rows.drop(rows.index[rows["arm"] == "treatment"][k:])
+
+
+def check_units(spec: Spec) -> None:
+    arm_units(build_cells(open_source(spec), spec), spec, where=str(spec.data_path))
+
+
+def test_an_arm_with_one_unit_is_refused_naming_the_file_arm_and_metrics(write_experiment):
+    spec = write_experiment(few_treated(1), METRICS)
+    check(spec)  # the row checks pass: the monitor, which runs them, may read such an early look
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            f"{spec.data_path}: the data fail 1 check(s):\n  - arm 'treatment' (column 'arm') has too few "
+            "units counted for metric(s) 'clicks' (1; 2 needed), 'bought' (1; 2 needed), 'spend' (1; 5 "
+            "needed, as its normal model estimates each arm's spread from that arm's units alone). Add "
+            "units to the arm, or remove it from the spec (and its rows from the data)."
+        ),
+    ):
+        check_units(spec)
+
+
+def test_a_normal_model_needs_more_units_per_arm_than_the_others(write_experiment):
+    assert (MIN_ARM_UNITS, MIN_ARM_UNITS_NORMAL) == (2, 5)
+    spec = write_experiment(few_treated(MIN_ARM_UNITS_NORMAL - 1), METRICS)
+    with pytest.raises(DataError, match=r"metric\(s\) 'spend' \(4; 5 needed, as its normal model"):
+        check_units(spec)
+    check_units(write_experiment(few_treated(MIN_ARM_UNITS_NORMAL), METRICS))
+    hurdle = [*METRICS[:2], {**METRICS[2], "revenue_likelihood": "lognormal_hurdle"}]
+    check_units(write_experiment(few_treated(MIN_ARM_UNITS), hurdle))  # one log-spread for all arms
+
+
+def test_an_outcome_window_counts_only_the_units_whose_window_closed(write_experiment):
+    rows = few_treated(40)
+    late = rows.index[rows["arm"] == "treatment"][3:]
+    rows["entered_at"] = "2026-01-01"
+    rows.loc[late, "entered_at"] = "2026-01-25"  # 5 days before the analysis date
+    spend = {**METRICS[2], "window_days": 10}
+    unit = {"kind": "prospect", "id": "unit_id", "entered_at": "entered_at"}
+    spec = write_experiment(rows, [*METRICS[:2], spend], unit=unit, as_of="2026-01-30")
+    with pytest.raises(
+        DataError,
+        match=r"arm 'treatment' \(column 'arm'\) has too few units counted for metric\(s\) 'spend' \(3 whose "
+        r"10-day outcome window had closed; 5 needed, .*\)\. Add units to the arm, set a later analysis "
+        r"date \(--as-of or as_of:\) once more windows have closed, or remove it",
+    ):
+        check_units(spec)
 
 
 # ---- several problems, untouched input, row numbers ---------------------------------------

@@ -400,6 +400,16 @@ CASES: dict[str, Case] = {
         2,
         "separates the arms",
     ),
+    "csv-one-unit-in-an-arm": Case(  # refused before any sampling: no fit, exit 2 and not 3
+        {
+            "exp.yaml": to_yaml(spec()),
+            "rows.csv": csv_text(rows().loc[lambda f: (f.arm == "control") | (f.index == 1)]),
+        },
+        RUN,
+        2,
+        r"arm 'email' \(column 'arm'\) has too few units counted for metric\(s\) 'visits' \(1; 2 needed\)",
+        not_created=("out/hostile.pdf", "out/hostile.json"),
+    ),
     "csv-glob-without-match": Case(
         {"exp.yaml": to_yaml(spec(data={"path": "logs/*.csv"}))}, VALIDATE, 2, "no file matches"
     ),

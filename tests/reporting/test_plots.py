@@ -7,7 +7,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from channelab.analysis.results import ArmResult, Effect, Effects
+from channelab.analysis.results import ArmResult, Effect, Effects, Interval
 from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
@@ -123,12 +123,13 @@ def test_funnel_axis_is_a_ratio_scale_in_percent_and_legend_names_interval_mass(
         zero, double, half = ax.transData.transform([(0, 0), (1.0, 0), (-0.5, 0)])[:, 0]
         assert double - zero == pytest.approx(zero - half)
         ticks = [t.get_text() for t in ax.get_xticklabels()]
-        assert "0.0%" in ticks
+        assert "0%" in ticks
         assert all(t.endswith("%") for t in ticks)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "94 % HDI of the lift" in labels
+    assert "94 % interval of the lift (equal-tailed)" in labels
     assert any(label.startswith("ROPE") for label in labels)
-    assert any(label.startswith("noise band") for label in labels)
+    noise = next(label for label in labels if label.startswith("noise band"))
+    assert "reference only" in noise  # it decides nothing
 
 
 def test_funnel_stays_readable_with_six_arms_and_six_metrics():
@@ -197,9 +198,9 @@ def test_figures_leave_pyplot_state_alone(effects):
     assert plt.get_fignums() == []
 
 
-def test_interval_label_prints_the_mass():
-    assert interval_label(0.94) == "94 % HDI"
-    assert interval_label(0.895) == "89.5 % HDI"
+def test_interval_label_prints_the_mass_and_claims_no_hdi():
+    assert interval_label(0.94) == "94 % interval"
+    assert interval_label(0.895) == "89.5 % interval"
 
 
 def _with_segments(effects: Effects) -> Effects:
@@ -289,3 +290,132 @@ def test_report_splits_a_many_arm_funnel_into_figures_on_one_scale():
     limits = {ax.get_xlim() for f in figures for ax in f.axes}
     assert len(limits) == 1  # one lift scale for every arm
     assert figures[0].get_size_inches()[0] == pytest.approx(7.5)  # one column, full width
+
+
+# ---- the lift axis, rows without a relative lift, shares, verdict colours -----------------
+
+
+def _with(effects: Effects, arm: str, metric: str, **changes) -> Effects:
+    """``effects`` with one effect changed (e.g. a huge noise band, or no relative lift)."""
+    from dataclasses import replace
+
+    changed = tuple(
+        replace(e, **changes) if (e.arm, e.metric) == (arm, metric) else e for e in effects.effects
+    )
+    return replace(effects, effects=changed)
+
+
+def _marks(fig: Figure, gid: str) -> list:
+    return [line for ax in fig.axes for line in ax.get_lines() if line.get_gid() == gid]
+
+
+def test_a_huge_noise_band_does_not_move_the_lift_axis(effects):
+    from channelab.reporting.plots.effects import lift_limits
+
+    plain = funnel_figure(effects)
+    wide = _with(effects, "arm 2", "pipeline", noise=(-0.9, 9.0))  # one sparse-revenue row
+    fig = funnel_figure(wide)
+    assert fig.axes[0].get_xlim() == pytest.approx(plain.axes[0].get_xlim())
+    lo, hi = fig.axes[0].get_xlim()
+    assert (lo, hi) == pytest.approx(lift_limits(effects.effects))
+    # the axis shows every interval, zero and the ROPE, and is not much wider than they are
+    ends = [v for e in effects.effects for v in (e.lift.lower, e.lift.upper, *e.rope)]
+    assert lo <= min(ends)
+    assert hi >= max(ends)
+    assert np.log1p(hi) - np.log1p(lo) < 1.2 * (np.log1p(max(ends)) - np.log1p(min(ends)))
+    # the band is drawn to the edges, and marked there
+    noise = _patch(fig, "noise:arm 2:pipeline")
+    assert (noise.get_x(), noise.get_x() + noise.get_width()) == pytest.approx((lo, hi))
+    assert [m.get_marker() for m in _marks(fig, "noise-cut:arm 2:pipeline")] == ["<", ">"]
+    assert not _marks(plain, "noise-cut:arm 2:pipeline")
+    assert "runs past the axis: cut here" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_an_interval_at_or_below_minus_100_percent_is_cut_and_marked(effects):
+    from channelab.reporting.plots.style import AXIS_BOUNDS
+
+    down = _with(effects, "arm 1", "pipeline", lift=Interval(-0.9, -1.3, -0.5))
+    fig = funnel_figure(down)
+    lo, _ = fig.axes[0].get_xlim()
+    assert lo == pytest.approx(AXIS_BOUNDS[0])
+    bar = next(c for c in fig.axes[0].collections if c.get_gid() == "interval:arm 1:pipeline")
+    (((start, _), (end, _)),) = bar.get_segments()
+    assert (start, end) == pytest.approx((lo, -0.5))
+    assert [m.get_marker() for m in _marks(fig, "interval:arm 1:pipeline:cut")] == ["<"]
+    fig.canvas.draw()  # the ratio scale draws it without warnings or infinities
+
+
+def test_a_row_without_a_relative_lift_draws_no_bar_and_states_the_difference(effects):
+    from channelab.reporting.plots.effects import lift_limits
+
+    wild = Interval(3.0, -5.0, 50.0)  # a meaningless ratio: it must neither be drawn nor move the axis
+    undefined = _with(effects, "arm 1", "pipeline", relative_defined=False, lift=wild, noise=(0.0, 0.0))
+    for fig in (funnel_figure(undefined), metric_posterior_figure(undefined, "pipeline")):
+        gids = {a.get_gid() for ax in fig.axes for a in (*ax.patches, *ax.collections, *ax.lines)}
+        assert not {g for g in gids if g and g.endswith("arm 1:pipeline")}
+        text = _texts(fig)["difference:arm 1:pipeline"].get_text()
+        assert "relative lift not defined (control mean not clearly above 0)" in text
+        assert "difference −0.02 (−0.03 to −0.01)" in text
+        verdict = _texts(fig)["verdict:arm 1:pipeline"]
+        assert verdict.get_text() == "harm (difference −0.02)"
+        assert verdict.get_color() == VERDICT_COLOURS["harm"]
+        assert "rope:arm 2:pipeline" in gids  # the other arm's row is drawn as usual
+    funnel = funnel_figure(undefined)
+    others = [e for e in undefined.effects if e.relative_defined]
+    assert funnel.axes[0].get_xlim() == pytest.approx(lift_limits(others))
+
+
+def test_a_share_among_an_earlier_stage_is_grey_and_says_it_only_explains(effects):
+    from channelab.reporting.plots.style import EXPLAINS
+
+    shared = _with(
+        _with(effects, "arm 1", "pipeline", conditional=True), "arm 2", "pipeline", conditional=True
+    )
+    fig = funnel_figure(shared)
+    for arm in ("arm 1", "arm 2"):
+        verdict = _texts(fig)[f"verdict:{arm}:pipeline"]
+        assert verdict.get_text() == "share fell (−20 %)"  # its metric verdict is harm: no red on page 1
+        assert verdict.get_color() == EXPLAINS
+        bar = next(c for c in fig.axes[0].collections if c.get_gid() == "interval:arm 1:pipeline")
+        assert bar.get_color()[0][:3] == pytest.approx(matplotlib_colour(EXPLAINS))
+    roles = [t.get_text() for t in fig.axes[0].get_yticklabels(minor=True)]
+    assert roles == ["ENGAGEMENT", "OUTCOME", "REVENUE · SHARE, EXPLAINS ONLY"]
+    assert _texts(fig)["verdict:arm 1:meetings"].get_color() == VERDICT_COLOURS["no effect"]
+
+
+def test_engagement_up_outcome_undecided_has_its_own_open_colour(effects):
+    from dataclasses import replace
+
+    colours = VERDICT_COLOURS
+    undecided = colours["engagement up, outcome undecided"]
+    assert undecided not in {colours[v] for v in ("real lift", "harm", "engagement only", "no effect")}
+    arms = tuple(replace(a, verdict="engagement up, outcome undecided") for a in effects.arms)
+    fig = funnel_figure(replace(effects, arms=arms))
+    header = _texts(fig)["arm:arm 1"]
+    assert header.get_color() == undecided
+    assert header.get_text().replace("\n", " ") == "arm verdict: engagement up, outcome undecided"
+    assert max(len(line) for line in header.get_text().splitlines()) <= 24  # keeps the panel wide
+
+
+def _economics(best: str | None):
+    from channelab.analysis.results import ArmEconomics, Economics
+
+    def arm(name: str, net: float, p: float) -> ArmEconomics:
+        iv = Interval(net, net - 1.0, net + 1.0)
+        return ArmEconomics(name, 0.5, iv, iv, None, (), p, 0.1)
+
+    arms = (arm("email", 0.2, 0.2), arm("phone", 1.0, 0.5 if best is None else 0.96), arm("social", 0.5, 0.3))
+    probs = {"control": 0.0, **{a.arm: a.prob_best for a in arms}}
+    return Economics("$", arms, probs, dict.fromkeys(probs, 0.0), (), best=best)
+
+
+def test_net_value_figure_ranks_only_when_an_arm_is_credibly_best():
+    from channelab.reporting.plots.economics import net_value_figure
+
+    undecided = net_value_figure(_economics(None), 0.94, "prospect").axes[0]
+    assert [t.get_text() for t in undecided.get_yticklabels()][::-1] == ["email", "phone", "social"]
+    assert "no arm is credibly best" in undecided.get_title(loc="left")
+    assert "94 % interval" in undecided.get_xlabel()
+    decided = net_value_figure(_economics("phone"), 0.94, "prospect").axes[0]
+    assert [t.get_text() for t in decided.get_yticklabels()][::-1] == ["phone", "social", "email"]
+    assert "phone is credibly best" in decided.get_title(loc="left")

@@ -35,7 +35,7 @@ def test_pdf_opens_with_a_leadership_page(hillstrom_mock_run):
 
 def test_effects_table_names_the_interval_mass(hillstrom_mock_run):
     _, pdf_path, _ = hillstrom_mock_run
-    assert "Lift (94 % HDI)" in " ".join(_pages(pdf_path)[1:])
+    assert "Lift (94 % interval)" in " ".join(_pages(pdf_path)[1:])
 
 
 def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_mock_run):
@@ -187,3 +187,111 @@ def test_matched_counts_say_which_are_units_and_which_effective_sizes(mock_sampl
     for e in doc["effects"]:  # the effects count effective units, as the matching block names them
         assert e["n_control"] == int(block["controls_effective"] + 1e-6)
         assert e["n_arm"] == int(block["treated_effective"] + 1e-6)
+
+
+# ---- page 1 says what the rule and the money license, and no more --------------------------
+
+
+def test_funnel_caption_states_the_verdict_rule_with_the_runs_interval_mass(hillstrom_mock_run):
+    from channelab.reporting.pdf.analysis import funnel_caption
+    from channelab.spec.core import Decision
+
+    analysis, pdf_path, _ = hillstrom_mock_run
+    caption = funnel_caption(analysis)
+    assert "each thick bar is the 94 % interval (equal-tailed) of the lift" in caption
+    assert "A bar wholly beyond the ROPE is a real lift (wholly below it, harm)" in caption
+    assert "a bar wholly inside it is no effect" in caption
+    assert "a bar that crosses an edge of the ROPE is inconclusive" in caption
+    assert "for reference: it decides nothing" in caption
+    text = " ".join(_pages(pdf_path))
+    assert "A bar wholly beyond the ROPE is a real lift" in text
+    assert "clear of both" not in text  # the old caption let the noise band decide
+    wider = dataclasses.replace(analysis, effects=dataclasses.replace(analysis.effects, hdi_prob=0.8))
+    assert "each thick bar is the 80 % interval (equal-tailed)" in funnel_caption(wider)
+    spec = analysis.spec.model_copy(update={"decision": Decision(rule="probability", threshold=0.9)})
+    by_probability = funnel_caption(dataclasses.replace(analysis, spec=spec))
+    assert "at least 0.90 of its mass beyond the ROPE" in by_probability
+    assert "wholly beyond" not in by_probability
+
+
+def test_effects_table_names_interval_and_probability_honestly(hillstrom_mock_run):
+    _, pdf_path, _ = hillstrom_mock_run
+    rest = " ".join(_pages(pdf_path)[1:])
+    assert "Lift (94 % interval)" in rest
+    assert "P(arm > control)" in rest
+    assert "P(lift>0)" not in rest
+    assert "HDI" not in rest.split("Appendix")[0]  # lift intervals are equal-tailed
+
+
+def test_effects_table_row_without_a_relative_lift_shows_the_difference():
+    from channelab.reporting.pdf.analysis import _effect_row
+    from channelab.reporting.pdf.layout import styles
+    from helpers import make_effect
+
+    def row(**kwargs) -> list[str]:  # each cell's lines, joined by " | "
+        cells = _effect_row(make_effect(**kwargs), "$", styles())
+        return [c.text.replace("\xa0", " ").replace("<br/>", " | ") for c in cells]
+
+    undefined = row(mean=0.2, relative_defined=False)
+    assert undefined[5] == "<b>not defined</b> | control mean not clearly above 0"
+    assert undefined[6] == "<b>+2.00 pp</b> | +1.00 pp to +3.00 pp"  # the difference and its interval
+    assert row(mean=0.2)[5] == "<b>+20 %</b> | +10 % to +30 %"
+    assert row(conditional=True)[2] == "outcome | <i>share: explains only</i>"
+
+
+def test_an_undecided_arm_gets_an_open_badge_not_green_or_red():
+    from reportlab.lib import colors
+
+    from channelab.reporting.pdf.layout import styles, verdict_row
+    from channelab.reporting.plots.style import VERDICT_COLOURS
+
+    row = verdict_row("engagement up, outcome undecided", "text", styles(), reliable=True)
+    (background,) = [c[3] for c in row._bkgrndcmds if c[0] == "BACKGROUND"]
+    assert background == colors.HexColor(VERDICT_COLOURS["engagement up, outcome undecided"])
+    assert background not in (colors.HexColor(VERDICT_COLOURS[v]) for v in ("real lift", "harm"))
+
+
+def _money_text(analysis, best: str | None) -> str:
+    """The money section of ``analysis``, with made-up economics where ``best`` (or none) is credibly best."""
+    from channelab.analysis.results import ArmEconomics, Economics, Interval
+    from channelab.reporting.pdf.analysis import _money_section
+    from channelab.reporting.pdf.layout import render, styles
+
+    arms = analysis.spec.treatments
+    probs = dict(zip(arms, [0.3, 0.6] if best is None else [0.02, 0.96], strict=True))  # two treatments
+    economics = Economics(
+        currency="$",
+        arms=tuple(
+            ArmEconomics(
+                a, 0.5, Interval(i, i - 1, i + 1), Interval(i, i - 1, i + 1), None, (), probs[a], 0.1
+            )
+            for i, a in enumerate(arms)
+        ),
+        prob_best={analysis.spec.control: 0.05, **probs},
+        expected_loss=dict.fromkeys([analysis.spec.control, *arms], 0.0),
+        valued=(),
+        best=best,
+    )
+    costed = dataclasses.replace(analysis, effects=dataclasses.replace(analysis.effects, economics=economics))
+    story = _money_section(costed, styles())
+    return " ".join(_pages(render(story, title="t", subject="s", creator="c", footer="f")))
+
+
+def test_money_section_ranks_nothing_when_no_arm_is_credibly_best(hillstrom_mock_run):
+    analysis, _, _ = hillstrom_mock_run
+    text = _money_text(analysis, None)
+    assert text.startswith("What each arm is worth No arm is credibly best")
+    arms = analysis.spec.treatments  # the likeliest is the second, but the test's order is kept
+    places = [text.index(f"{a}: net value per") for a in arms]
+    assert places == sorted(places)
+    assert "in the test's order, not ranked" in text
+    assert "credibly best only when its P(best) reaches 0.95" in text
+
+
+def test_money_section_ranks_when_one_arm_is_credibly_best(hillstrom_mock_run):
+    analysis, _, _ = hillstrom_mock_run
+    best = analysis.spec.treatments[1]
+    text = _money_text(analysis, best)
+    assert text.startswith(f"What each arm is worth {best} is credibly the best choice")
+    first = min(analysis.spec.treatments, key=lambda a: text.index(f"{a}: net value per"))
+    assert first == best

@@ -1,7 +1,34 @@
-"""Decision rules: from a lift posterior to a verdict per metric, and from verdicts to one per arm.
+"""Decision rules: from the posterior of a difference to a verdict per metric, and to one per arm.
 
-Per arm across the funnel, ``engagement only`` means engagement credibly up while no outcome
-or revenue metric is (the slacktivism pattern).
+Every decision rests on the **difference** of the mean per unit, d = μ_arm − μ_control (the
+estimand), never on the ratio: P(lift > 0) is P(d > 0), which stays right when the control's
+mean can be zero or negative. The ROPE is stated relative to the control's level, so draw by
+draw its edges on the difference are ``rope × |μ_control|``; where the control's mean is
+positive this is exactly the relative lift against the relative ROPE, and the verdict agrees
+with the equal-tailed interval drawn in the report (:mod:`channelab.analysis.intervals`).
+
+A one-sided claim needs probability ``level`` (:func:`claim_level`): with the ``hdi_rope``
+rule, 1 − (1 − p)/2 for interval mass p (the interval's tail: 0.97 for a 94 % interval), so
+"the interval lies beyond the ROPE edge" and "P(beyond the edge) ≥ level" are the same
+statement; with the ``probability`` rule, its threshold.
+
+The claims contract (what licenses each verdict; :mod:`channelab.analysis.claims` holds every
+sentence's condition and ``benchmarks/claims.py`` measures how often each is false):
+
+- metric ``real lift``: P(d > hi · |μ_c|) ≥ level; ``harm``: P(d < lo · |μ_c|) ≥ level;
+- metric ``no effect``: with ``hdi_rope`` both tails inside the ROPE (P(above) and P(below)
+  ≤ 1 − level, the interval within the ROPE); with ``probability`` P(inside) ≥ level;
+- metric ``inconclusive``: none of these. An arm or metric without events stays inconclusive.
+- arm verdicts read only unconditional outcome and revenue metrics (a share among an earlier
+  stage explains but never decides):
+  ``real lift`` some decide a real lift and none a harm (``real lift, but harms`` when a
+  guardrail is credibly worse); ``harm`` the reverse; ``engagement only`` some engagement
+  metric is a real lift **and every deciding metric is credibly not up** (P(d > hi · |μ_c|)
+  ≤ 1 − level: the outcome did not rise by an amount that matters; this, not "the outcome's
+  lift is below the engagement's", is what the sentence "did not turn into the costly step"
+  says, so it is the condition chosen); ``engagement up, outcome undecided`` engagement a real
+  lift and the outcomes not settled either way; ``no effect`` every deciding metric no effect;
+  ``inconclusive`` otherwise.
 """
 
 from __future__ import annotations
@@ -17,27 +44,42 @@ from channelab.spec import DECISIVE_ROLES, Decision
 MAX_FACTOR = 100.0
 
 
-def metric_verdict(
-    draws: np.ndarray, hdi: tuple[float, float], rope: tuple[float, float], decision: Decision
-) -> MetricVerdict:
-    """Verdict on one metric's relative lift, by the spec's decision rule."""
-    lo, hi = rope
-    if decision.rule == "hdi_rope":
-        if hdi[0] > hi:
-            return "real lift"
-        if hdi[1] < lo:
-            return "harm"
-        if lo <= hdi[0] and hdi[1] <= hi:
-            return "no effect"
-        return "inconclusive"
-    t = decision.threshold
-    if np.mean(draws > hi) >= t:
+def claim_level(decision: Decision, prob: float) -> float:
+    """The posterior probability a one-sided claim (beyond a ROPE edge) needs under ``decision``."""
+    return 1 - (1 - prob) / 2 if decision.rule == "hdi_rope" else decision.threshold
+
+
+def rope_probabilities(
+    diff: np.ndarray, control: np.ndarray, rope: tuple[float, float]
+) -> tuple[float, float]:
+    """P(d above the ROPE) and P(d below it), the ROPE's edges scaled by |μ_control| draw by draw."""
+    scale = np.abs(np.asarray(control, dtype=float).ravel())
+    d = np.asarray(diff, dtype=float).ravel()
+    return float(np.mean(d > rope[1] * scale)), float(np.mean(d < rope[0] * scale))
+
+
+def metric_verdict(above: float, below: float, level: float, decision: Decision) -> MetricVerdict:
+    """Verdict on one metric from P(above the ROPE) and P(below it) (see the module docstring)."""
+    if above >= level:
         return "real lift"
-    if np.mean(draws < lo) >= t:
+    if below >= level:
         return "harm"
-    if np.mean((draws >= lo) & (draws <= hi)) >= t:
-        return "no effect"
-    return "inconclusive"
+    inside = max(above, below) <= 1 - level if decision.rule == "hdi_rope" else 1 - above - below >= level
+    return "no effect" if inside else "inconclusive"
+
+
+def interval_verdict(lower: float, upper: float, rope: tuple[float, float]) -> MetricVerdict:
+    """Verdict from an interval against the ROPE (both on one scale): beyond it, within it, or neither."""
+    if lower > rope[1]:
+        return "real lift"
+    if upper < rope[0]:
+        return "harm"
+    return "no effect" if rope[0] <= lower and upper <= rope[1] else "inconclusive"
+
+
+def credibly_not_up(effect: Effect, level: float) -> bool:
+    """Whether the metric credibly did not rise by an amount that matters: P(above the ROPE) ≤ 1 − level."""
+    return not effect.no_events and effect.prob_above_rope <= 1 - level
 
 
 def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, float]) -> float:
@@ -46,8 +88,7 @@ def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, f
     Interval width shrinks as 1/sqrt(n). If the estimate stays where it is, the interval
     must shrink until it clears the nearest ROPE edge (estimate outside the ROPE) or fits
     inside the ROPE (estimate inside). Each side of the interval is scaled on its own, since
-    a relative lift's interval (taken on the log scale) is not symmetric. Returns ``inf``
-    when the estimate sits on an edge.
+    an interval need not be symmetric. Returns ``inf`` when the estimate sits on an edge.
     """
     lo, hi = rope
     below, above = mean - hdi[0], hdi[1] - mean  # the interval's reach on each side
@@ -81,24 +122,29 @@ def guardrail_harms(effects: Sequence[Effect]) -> tuple[str, ...]:
     return tuple(e.label for e in effects if e.role == "guardrail" and e.verdict == "harm")
 
 
-def arm_verdict(effects: Sequence[Effect]) -> ArmVerdict:
-    """Verdict on one arm from its metrics' verdicts, reading the funnel.
+def deciding(effects: Sequence[Effect]) -> list[Effect]:
+    """The metrics that decide an arm: unconditional outcomes and revenue."""
+    return [e for e in effects if e.role in DECISIVE_ROLES and not e.conditional]
 
-    A real lift needs an outcome or revenue metric credibly beyond the ROPE. Engagement
-    alone, however large, is reported as ``engagement only``. A real lift that made a
-    guardrail credibly worse is ``real lift, but harms``.
+
+def arm_verdict(effects: Sequence[Effect], level: float) -> ArmVerdict:
+    """Verdict on one arm from its metrics' verdicts, reading the funnel (see the module docstring).
+
+    ``level`` is the probability a one-sided claim needs (:func:`claim_level`).
     """
-    decisive = [e.verdict for e in effects if e.role in DECISIVE_ROLES]
-    engagement = [e.verdict for e in effects if e.role == "engagement"]
-    up, down = "real lift" in decisive, "harm" in decisive
+    decisive = deciding(effects)
+    verdicts = [e.verdict for e in decisive]
+    up, down = "real lift" in verdicts, "harm" in verdicts
     if up and not down:
         return "real lift, but harms" if guardrail_harms(effects) else "real lift"
     if down and not up:
         return "harm"
     if up and down:
         return "inconclusive"
-    if "real lift" in engagement:
-        return "engagement only"
-    if decisive and all(v == "no effect" for v in decisive):
+    if any(e.role == "engagement" and e.verdict == "real lift" for e in effects):
+        if decisive and all(credibly_not_up(e, level) for e in decisive):
+            return "engagement only"
+        return "engagement up, outcome undecided"
+    if verdicts and all(v == "no effect" for v in verdicts):
         return "no effect"
     return "inconclusive"

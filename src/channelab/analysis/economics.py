@@ -13,7 +13,9 @@ population mean per unit (:func:`~channelab.analysis.gcomp.population_means`):
   lies above zero, else the share of draws with no increment (P(increment ≤ 0)) is reported
   and the always-defined extra outcomes per 1,000 of spend is the figure to read;
 - P(best): the share of draws in which the arm (the control's net value is 0) has the highest
-  net value per unit; expected loss: the mean shortfall of its net value from the best's.
+  net value per unit; expected loss: the mean shortfall of its net value from the best's. An
+  arm is *credibly best* only when its P(best) reaches ``BEST_LEVEL``; otherwise a report says
+  that no arm is credibly best and ranks nothing.
 
 Every number is a function of the same joint draws: no plug-in ratios.
 """
@@ -30,6 +32,8 @@ from channelab.spec import Metric, Spec
 
 #: Extra outcomes are stated per this many units, and per this much spend.
 PER = 1000
+#: An arm is called credibly best only when it has the highest net value with this probability.
+BEST_LEVEL = 0.95
 
 
 def unit_cost(spec: Spec, arm: str, units: float) -> float:
@@ -84,6 +88,8 @@ def compute_economics(means: dict[str, xr.DataArray], cells: Cells, spec: Spec) 
         prob_best=best,
         expected_loss=loss,
         valued=tuple(m.name for m in valued),
+        best=next((a for a, p in best.items() if p >= BEST_LEVEL), None),
+        best_level=BEST_LEVEL,
     )
 
 

@@ -10,21 +10,25 @@ noise alone produces at this sample size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import arviz_stats as azs
 import numpy as np
 import xarray as xr
 
 from channelab.analysis.decisions import (
     arm_verdict,
+    claim_level,
     guardrail_harms,
     guardrail_verdict,
     metric_verdict,
     more_data_factor,
+    rope_probabilities,
 )
 from channelab.analysis.economics import compute_economics
 from channelab.analysis.funnel import follow_through
 from channelab.analysis.gcomp import population_means
-from channelab.analysis.intervals import interval, noise_band, relative_interval
+from channelab.analysis.intervals import central_interval, noise_band, relative_defined, relative_interval
 from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
 from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells
@@ -34,83 +38,129 @@ from channelab.spec import Metric, Spec
 def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: int | None = None) -> Effects:
     """Derive every lift, interval, probability and verdict from the posterior.
 
-    ``seed`` (default the spec's) draws the follow-through posteriors.
+    ``seed`` (default the spec's) draws the follow-through posteriors. A metric measured among
+    an earlier stage (a ``denominator``) is reported twice: as that share, which explains, and
+    as its mean per unit (``<name>_per_unit``), which decides the arm.
     """
     means = population_means(posterior, cells, spec)
-    metrics = spec.metrics_in_funnel_order
+    conditional = [m for m in spec.metrics_in_funnel_order if m.denominator is not None]
+    per_unit = population_means(posterior, cells, spec, per_unit=conditional) if conditional else {}
+    level = claim_level(spec.decision, spec.hdi_prob)
     effects: list[Effect] = []
     draws_out: dict[tuple[str, str], np.ndarray] = {}
-    observed = {m.name: cells.arm_totals(m.name).to_dict("index") for m in metrics}
     for arm in spec.treatments:
-        for m in metrics:
-            mu = means[m.name]
-            control, treated = mu.sel(arm=spec.control), mu.sel(arm=arm)
-            lift = treated / control - 1
-            abs_lift = treated - control
-            obs = observed[m.name]
-            rope = m.rope_interval
-            flat = lift.to_numpy().ravel()
-            lift_iv = relative_interval(treated.to_numpy(), control.to_numpy(), spec.hdi_prob)
-            noise = noise_band(flat, spec.hdi_prob)
-            empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
-            judged = metric_verdict(flat, (lift_iv.lower, lift_iv.upper), rope, spec.decision)
-            if m.role == "guardrail":
-                judged = guardrail_verdict(judged, m.worse_direction)
-            effects.append(
-                Effect(
-                    arm=arm,
-                    metric=m.name,
-                    label=effect_label(m, spec),
-                    role=m.role,
-                    type=m.type,
-                    n_arm=int(obs[arm]["n"]),
-                    n_control=int(obs[spec.control]["n"]),
-                    control_mean=float(obs[spec.control]["mean"]),
-                    arm_mean=float(obs[arm]["mean"]),
-                    lift=lift_iv,
-                    abs_lift=interval(abs_lift.to_numpy(), spec.hdi_prob),
-                    prob_positive=float(np.mean(flat > 0)),
-                    prob_in_rope=float(np.mean((flat >= rope[0]) & (flat <= rope[1]))),
-                    prob_above_rope=float(np.mean(flat > rope[1])),
-                    prob_below_rope=float(np.mean(flat < rope[0])),
-                    rope=rope,
-                    noise=noise,
-                    mcse_lift=float(azs.mcse(lift.rename("lift")).to_numpy()),
-                    mcse_abs_lift=float(azs.mcse(abs_lift.rename("abs_lift")).to_numpy()),
-                    verdict="inconclusive" if empty else judged,
-                    more_data_factor=more_data_factor(lift_iv.mean, (lift_iv.lower, lift_iv.upper), rope),
-                    no_events=empty,
-                )
-            )
-            draws_out[(arm, m.name)] = flat
+        for m in spec.metrics_in_funnel_order:
+            rows: list[tuple[Metric, xr.DataArray, str | None]] = [(m, means[m.name], None)]
+            if m.denominator is not None:
+                rows.append((_per_unit_metric(m, spec), per_unit[m.name], m.name))
+            for metric, mu, source in rows:
+                effect = _effect(arm, metric, mu, cells, spec, level, source=source)
+                effects.append(effect)
+                draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
     follow = follow_through(cells, spec, seed=spec.seed if seed is None else seed)
-    arms = []
-    for arm in spec.treatments:
-        own = [e for e in effects if e.arm == arm]
-        verdict = arm_verdict(own)
-        arms.append(
-            ArmResult(
-                arm=arm,
-                channel=spec.arms[arm].channel,
-                verdict=verdict,
-                harms=guardrail_harms(own),
-                summary=arm_summary(
-                    arm,
-                    verdict,
-                    own,
-                    spec.hdi_prob,
-                    follow=[(f, c) for f in follow if f.arm == arm for c in follow if _same_pair(c, f, spec)],
-                ),
-            )
-        )
+    money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
     return Effects(
         hdi_prob=spec.hdi_prob,
         effects=tuple(effects),
-        arms=tuple(arms),
-        lift_draws=draws_out,
+        arms=tuple(_arm_result(arm, effects, follow, spec, level) for arm in spec.treatments),
+        lift_draws={k: v.ravel() for k, v in draws_out.items()},
         segments=segment_effects(posterior, cells, spec),
         follow_through=follow,
-        economics=compute_economics(means, cells, spec) if spec.costed else None,
+        economics=compute_economics(money_means, cells, spec) if spec.costed else None,
+        claim_level=level,
+    )
+
+
+def _effect(
+    arm: str, m: Metric, mu: xr.DataArray, cells: Cells, spec: Spec, level: float, *, source: str | None
+) -> Effect:
+    """One arm's effect on one metric from draws of the population means ``mu`` (dims chain, draw, arm)."""
+    control, treated = mu.sel(arm=spec.control), mu.sel(arm=arm)
+    c, t = control.to_numpy().ravel(), treated.to_numpy().ravel()
+    diff = t - c
+    rope = m.rope_interval
+    above, below = rope_probabilities(diff, c, rope)
+    obs = _observed(cells, source or m.name, per_unit=source is not None)
+    lift_iv = relative_interval(t, c, spec.hdi_prob)
+    abs_iv = central_interval(diff, spec.hdi_prob)
+    defined = relative_defined(c)
+    empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
+    judged = metric_verdict(above, below, level, spec.decision)
+    if m.role == "guardrail":
+        judged = guardrail_verdict(judged, m.worse_direction)
+    scale = abs(float(c.mean()))
+    return Effect(
+        arm=arm,
+        metric=m.name,
+        label=effect_label(m, spec),
+        role=m.role,
+        type=m.type,
+        n_arm=int(obs[arm]["n"]),
+        n_control=int(obs[spec.control]["n"]),
+        control_mean=float(obs[spec.control]["mean"]),
+        arm_mean=float(obs[arm]["mean"]),
+        lift=lift_iv,
+        abs_lift=abs_iv,
+        prob_positive=float(np.mean(diff > 0)),
+        prob_in_rope=1 - above - below,
+        prob_above_rope=above,
+        prob_below_rope=below,
+        rope=rope,
+        noise=noise_band(t / c, spec.hdi_prob, ratio=True) if defined else (0.0, 0.0),
+        abs_noise=noise_band(diff, spec.hdi_prob, ratio=False),
+        mcse_lift=float(azs.mcse((treated / control - 1).rename("lift")).to_numpy()),
+        mcse_abs_lift=float(azs.mcse((treated - control).rename("abs_lift")).to_numpy()),
+        verdict="inconclusive" if empty else judged,
+        more_data_factor=more_data_factor(
+            abs_iv.mean, (abs_iv.lower, abs_iv.upper), (rope[0] * scale, rope[1] * scale)
+        ),
+        no_events=empty,
+        relative_defined=defined,
+        conditional=m.denominator is not None,
+        derived_from=source,
+    )
+
+
+def _per_unit_metric(m: Metric, spec: Spec) -> Metric:
+    """A conditional share's outcome per unit: the same metric with no denominator, named for it."""
+    return m.model_copy(
+        update={
+            "name": f"{m.name}_per_unit",
+            "label": f"{m.display} per {spec.unit.kind}",
+            "column": m.source_column,
+            "denominator": None,
+        }
+    )
+
+
+def _observed(cells: Cells, name: str, *, per_unit: bool) -> dict[str, dict[str, Any]]:
+    """Observed units and mean per arm: of the metric's own units, or (``per_unit``) of all its units."""
+    totals = cells.arm_totals(name)
+    if per_unit:
+        totals = totals.assign(n=cells.per_arm(cells.units(name)))
+        totals["mean"] = totals["total"] / totals["n"]
+    return {str(arm): {str(k): v for k, v in row.items()} for arm, row in totals.to_dict("index").items()}
+
+
+def _arm_result(
+    arm: str, effects: list[Effect], follow: tuple[FollowThrough, ...], spec: Spec, level: float
+) -> ArmResult:
+    """The funnel-wide verdict and summary of one treatment arm."""
+    own = [e for e in effects if e.arm == arm]
+    verdict = arm_verdict(own, level)
+    return ArmResult(
+        arm=arm,
+        channel=spec.arms[arm].channel,
+        verdict=verdict,
+        harms=guardrail_harms(own),
+        summary=arm_summary(
+            arm,
+            verdict,
+            own,
+            spec.hdi_prob,
+            level=level,
+            follow=[(f, c) for f in follow if f.arm == arm for c in follow if _same_pair(c, f, spec)],
+        ),
     )
 
 
@@ -156,22 +206,21 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
     if by is None:
         return ()
     means = population_means(posterior, cells, spec, by=by)
+    needs = claim_level(spec.decision, spec.hdi_prob)
     strata = cells.strata()
     shares = np.bincount(strata.level_idx[by], weights=strata.weights, minlength=len(cells.levels[by]))
     out = []
     for arm in spec.treatments:
         for m in spec.metrics_in_funnel_order:
             mu = means[m.name]
-            lift = mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1
             for j, level in enumerate(cells.levels[by]):
-                draws = lift.sel({by: level})
                 at = {by: level}
-                iv = relative_interval(  # the same interval as the overall lift's
-                    mu.sel(arm=arm).sel(at).to_numpy(),
-                    mu.sel(arm=spec.control).sel(at).to_numpy(),
-                    spec.hdi_prob,
-                )
-                flat = draws.to_numpy().ravel()
+                treated = mu.sel(arm=arm).sel(at).to_numpy()
+                control = mu.sel(arm=spec.control).sel(at).to_numpy()
+                above, below = rope_probabilities(treated - control, control, m.rope_interval)
+                verdict = metric_verdict(above, below, needs, spec.decision)
+                if m.role == "guardrail":
+                    verdict = guardrail_verdict(verdict, m.worse_direction)
                 out.append(
                     SegmentEffect(
                         arm=arm,
@@ -181,9 +230,9 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
                         segment=by,
                         level=level,
                         share=float(shares[j]),
-                        lift=iv,
-                        prob_positive=float(np.mean(flat > 0)),
-                        verdict=metric_verdict(flat, (iv.lower, iv.upper), m.rope_interval, spec.decision),
+                        lift=relative_interval(treated, control, spec.hdi_prob),  # as the overall lift's
+                        prob_positive=float(np.mean(treated > control)),
+                        verdict=verdict,
                     )
                 )
     return tuple(out)

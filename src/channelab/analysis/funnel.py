@@ -4,7 +4,8 @@ The slacktivism question asked directly. An arm can raise likes and lower the sh
 who book a meeting; the funnel's lifts show the first, follow-through shows the second. Per arm
 and (engagement, outcome) pair, P(outcome | engaged) has the conjugate posterior
 Beta(1 + took, 1 + engaged − took) (uniform prior), drawn with the run's seed; its lift against
-the control's follow-through uses the same log-scale interval as every other relative lift.
+the control's follow-through uses the same equal-tailed interval as every other relative lift,
+and a rise or fall is claimed only beyond the outcome's ROPE, as for any lift.
 The rate is among the engaged units as the arm produced them: an arm that engages more people
 engages different people, so a change in follow-through describes the arm's engaged pool, not
 a causal effect on the same people.
@@ -26,6 +27,7 @@ DRAWS = 4000
 def follow_through(cells: Cells, spec: Spec, *, seed: int) -> tuple[FollowThrough, ...]:
     """Follow-through per arm and (engagement, outcome) pair the data can show, control first."""
     labels = {m.name: m.display for m in spec.metrics}
+    ropes = {m.name: m.rope_interval for m in spec.metrics}
     rng = np.random.default_rng(seed)
     out = []
     for counts in cells.funnel:
@@ -54,6 +56,7 @@ def follow_through(cells: Cells, spec: Spec, *, seed: int) -> tuple[FollowThroug
                     if comparable
                     else None,
                     prob_lower=float(np.mean(rates[:, i] < rates[:, control])) if comparable else None,
+                    rope=ropes[counts.outcome],
                 )
             )
     return tuple(out)

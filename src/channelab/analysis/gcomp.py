@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import xarray as xr
 
 from channelab.analysis.families import expand, family_for, var_prefix
 from channelab.cells import Cells, Strata
-from channelab.spec import Spec
+from channelab.spec import Metric, Spec
 
 
 def population_means(
-    posterior: xr.Dataset, cells: Cells, spec: Spec, *, by: str | None = None
+    posterior: xr.Dataset,
+    cells: Cells,
+    spec: Spec,
+    *,
+    by: str | None = None,
+    per_unit: Sequence[Metric] | None = None,
 ) -> dict[str, xr.DataArray]:
     """Posterior of each metric's mean per unit under each arm, over the experiment's own units.
 
@@ -22,6 +29,11 @@ def population_means(
     within each of its levels instead (on all units' mix in a level without target units).
     Pre-period slopes (normal models) add each arm's slopes times the target units' mean
     standardised values (0 over all units).
+
+    With ``per_unit`` (metrics with a ``denominator``), only those metrics, each as a mean per
+    unit rather than among the units of its earlier stage: in every stratum its rate times the
+    rate of reaching that stage (down the chain of denominators), then averaged as above. This
+    is the unconditional outcome on which an arm is judged.
 
     Returns
     -------
@@ -49,19 +61,15 @@ def population_means(
         if cells.pre_period and (by is not None or within is not None)
         else None
     )
+    by_name = {m.name: m for m in spec.metrics}
     out = {}
-    for metric in spec.metrics:
-        family = family_for(metric)
+    for metric in spec.metrics if per_unit is None else per_unit:
+        chain_of = [metric] if per_unit is None else _reach_chain(metric, by_name)
         per_chain = []
         for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
             post = posterior.isel(chain=[chain])
-            eta = {part: _eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
-            if u_by_stratum is not None and f"{metric.name}:slope" in post:
-                eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
-            per_chain.append(
-                family.mean(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
-                @ weights
-            )
+            grid = np.prod([_stratum_means(post, m, cells, strata, u_by_stratum) for m in chain_of], axis=0)
+            per_chain.append(grid @ weights)
         means = np.concatenate(per_chain, axis=0)
         if by is None:
             out[metric.name] = xr.DataArray(
@@ -72,6 +80,25 @@ def population_means(
                 means, dims=("chain", "draw", "arm", by), coords={"arm": list(cells.arms), by: labels}
             )
     return out
+
+
+def _reach_chain(metric: Metric, by_name: dict[str, Metric]) -> list[Metric]:
+    """The metric and every earlier stage it is measured among, down the chain of denominators."""
+    chain = [metric]
+    while chain[-1].denominator is not None:
+        chain.append(by_name[chain[-1].denominator])
+    return chain
+
+
+def _stratum_means(
+    post: xr.Dataset, metric: Metric, cells: Cells, strata: Strata, u_by_stratum: np.ndarray | None
+) -> np.ndarray:
+    """One metric's mean in every stratum under every arm: dims (chain, draw, arm, stratum)."""
+    family = family_for(metric)
+    eta = {part: _eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
+    if u_by_stratum is not None and f"{metric.name}:slope" in post:
+        eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
+    return family.mean(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
 
 
 def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np.ndarray:

@@ -1,4 +1,12 @@
-"""Intervals of posterior draws: HDIs, the log-scale interval of a relative lift, the noise band."""
+"""Intervals of posterior draws: HDIs, equal-tailed intervals of lifts, the noise band.
+
+Lifts use **equal-tailed** intervals. A quantile maps through any increasing function, so the
+interval of a relative lift, a/c − 1, and that of the difference, a − c, are the same event
+seen on two scales whenever the control's mean c is positive: P(lift > r) = P(a − c > r c)
+draw by draw. The verdict (decided on the difference, :mod:`channelab.analysis.decisions`),
+P(lift > 0), the relative interval and the absolute one therefore always agree about zero and
+about the ROPE, which highest-density intervals (not invariant under a change of scale) do not.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,11 @@ import numpy as np
 
 from channelab.analysis.results import Interval
 
+#: A relative lift is defined when every draw of the control's mean is above zero and its
+#: posterior mean is at least this many posterior sds above zero: nearer, the ratio is unstable
+#: (its spread grows without bound as the control's mean nears zero) and is not shown.
+DEFINED_SDS = 3.0
+
 
 def hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     """Highest-density interval of ``values`` holding ``prob`` of them."""
@@ -14,37 +27,55 @@ def hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def noise_band(lift: np.ndarray, prob: float) -> tuple[float, float]:
-    """The interval the lift's posterior would have if the true lift were zero: recentred at 0.
+def eti(values: np.ndarray, prob: float) -> tuple[float, float]:
+    """Equal-tailed interval of ``values``: the (1 − prob)/2 and (1 + prob)/2 quantiles."""
+    tail = (1 - prob) / 2
+    lo, hi = np.quantile(np.asarray(values, dtype=float).ravel(), [tail, 1 - tail])
+    return float(lo), float(hi)
 
-    On log(1 + lift) where every draw allows it; else (a mean per unit that can reach zero)
-    on the lift itself.
+
+def relative_defined(control: np.ndarray) -> bool:
+    """Whether a lift relative to ``control`` (draws of its mean) is defined and stable."""
+    c = np.asarray(control, dtype=float).ravel()
+    return bool(np.all(c > 0) and c.mean() >= DEFINED_SDS * c.std())
+
+
+def noise_band(draws: np.ndarray, prob: float, *, ratio: bool) -> tuple[float, float]:
+    """The interval the posterior would have were the true effect zero: recentred at no effect.
+
+    ``draws`` are a difference (``ratio=False``: the equal-tailed interval shifted by the
+    median) or a ratio arm/control (``ratio=True``: the interval divided by the median, less
+    one, the relative lift's band). Recentring at the median, not the mean, keeps the band
+    where the bulk of the posterior is on any shape (a heavy right tail drags a mean far
+    away), and the median lies inside every central interval, so the band always contains 0.
     """
-    if np.all(lift > -1):
-        log_ratio = np.log1p(lift)
-        lo, hi = np.expm1(hdi(log_ratio - log_ratio.mean(), prob))
-        return float(lo), float(hi)
-    return hdi(lift - lift.mean(), prob)
+    lo, hi = eti(draws, prob)
+    centre = float(np.median(draws))
+    if not ratio:
+        return lo - centre, hi - centre
+    if centre <= 0:  # no ratio scale to recentre on: the band is undefined, shown as none
+        return 0.0, 0.0
+    return lo / centre - 1, hi / centre - 1
 
 
 def relative_interval(treated: np.ndarray, control: np.ndarray, prob: float) -> Interval:
-    """Relative lift of ``treated`` over ``control`` (draws of their means): estimate and HDI.
+    """Relative lift of ``treated`` over ``control`` (draws of their means): estimate and interval.
 
     The estimate is the ratio of the posterior means less one, so it is the absolute lift's
     estimate divided by the control level (the posterior mean of a ratio is pulled up by a
-    noisy denominator). The HDI is taken on log(1 + lift) and mapped back: a ratio's posterior
-    is skewed (a control mean near zero stretches it far to the right), and on the raw scale its
-    HDI can straddle zero while the difference's excludes it; on the log scale it agrees with
-    the difference about the sign in all but knife-edge cases. Draws at or below −100 % (a
-    non-positive mean) fall back to the raw HDI.
+    noisy denominator). The interval is equal-tailed (see the module docstring).
     """
     treated, control = np.asarray(treated, dtype=float).ravel(), np.asarray(control, dtype=float).ravel()
-    lift = treated / control - 1
-    if np.all(lift > -1):
-        lo, hi = np.expm1(hdi(np.log1p(lift), prob))
-    else:
-        lo, hi = hdi(lift, prob)
-    return Interval(mean=float(treated.mean() / control.mean() - 1), lower=float(lo), upper=float(hi))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = eti(treated / control - 1, prob)
+    return Interval(mean=float(treated.mean() / control.mean() - 1), lower=lo, upper=hi)
+
+
+def central_interval(draws: np.ndarray, prob: float) -> Interval:
+    """Posterior mean and equal-tailed interval of ``draws`` (any shape; flattened)."""
+    flat = np.asarray(draws, dtype=float).ravel()
+    lo, hi = eti(flat, prob)
+    return Interval(mean=float(flat.mean()), lower=lo, upper=hi)
 
 
 def interval(draws: np.ndarray, prob: float) -> Interval:

@@ -3,8 +3,10 @@
 Relative lifts are fractions (0.25 = +25 %). Verdict vocabularies: per metric
 (``effects[].verdict``) ``real lift``, ``harm``, ``no effect``, ``inconclusive`` (for a guardrail
 read in its better direction: ``harm`` is credibly worse); per arm across the funnel
-(``arms[].verdict``) adds ``engagement only`` and ``real lift, but harms`` (a real lift that
-made a guardrail credibly worse).
+(``arms[].verdict``) adds ``engagement only`` (engagement credibly up, every outcome credibly
+not up), ``engagement up, outcome undecided`` and ``real lift, but harms`` (a real lift that
+made a guardrail credibly worse). The posterior condition behind each is in
+:mod:`channelab.analysis.claims`.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ from channelab.spec import MetricType, Role
 
 MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
 ArmVerdict = Literal[
-    "real lift", "real lift, but harms", "engagement only", "harm", "no effect", "inconclusive"
+    "real lift",
+    "real lift, but harms",
+    "engagement only",
+    "engagement up, outcome undecided",
+    "harm",
+    "no effect",
+    "inconclusive",
 ]
 
 
 @dataclass(frozen=True)
 class Interval:
-    """Posterior mean and highest-density interval."""
+    """Posterior mean and an interval (equal-tailed for lifts, highest-density elsewhere)."""
 
     mean: float
     lower: float
@@ -46,13 +54,19 @@ class Effect:
     n_control: int
     control_mean: float  # observed
     arm_mean: float  # observed
-    lift: Interval  # relative, a fraction
+    #: Relative lift, a fraction, with its equal-tailed interval: a display quantity, meaningful
+    #: only where :attr:`relative_defined`.
+    lift: Interval
+    #: The estimand: the difference of the mean per unit (arm − control), equal-tailed interval.
     abs_lift: Interval
+    #: The probabilities below are of the difference: P(arm mean > control mean), and of the
+    #: difference inside, above and below the ROPE scaled by the control's level, draw by draw.
     prob_positive: float
     prob_in_rope: float
     prob_above_rope: float
     prob_below_rope: float
     rope: tuple[float, float]
+    #: Noise band of the relative lift, containing 0 (:func:`~channelab.analysis.intervals.noise_band`).
     noise: tuple[float, float]
     mcse_lift: float
     verdict: MetricVerdict
@@ -61,6 +75,16 @@ class Effect:
     #: rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
     no_events: tuple[str, ...] = ()
     mcse_abs_lift: float = float("nan")  # Monte Carlo standard error of the absolute lift's mean
+    #: Whether a relative lift is defined: the control's mean is credibly above zero
+    #: (see :data:`~channelab.analysis.intervals.DEFINED_SDS`).
+    relative_defined: bool = True
+    #: Noise band of the difference (it always contains 0).
+    abs_noise: tuple[float, float] = (0.0, 0.0)
+    #: A share among the units of an earlier stage (a metric with a ``denominator``): it explains
+    #: but never decides an arm, being no causal effect on the same units.
+    conditional: bool = False
+    #: For a per-unit outcome derived from a conditional share: the share's metric name.
+    derived_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,10 @@ class Economics:
     prob_best: dict[str, float]
     expected_loss: dict[str, float]
     valued: tuple[str, ...]
+    #: The arm (or the control) that is credibly best: P(best) ≥ ``best_level``; else ``None``,
+    #: and no ranking is presented as a recommendation.
+    best: str | None = None
+    best_level: float = 0.95
 
     def get(self, arm: str) -> ArmEconomics:
         """The economics of treatment ``arm``."""
@@ -156,13 +184,15 @@ class FollowThrough:
     unengaged: Interval | None
     lift: Interval | None
     prob_lower: float | None  # P(follow-through below the control's)
+    #: The outcome's ROPE (relative): a change of follow-through inside it is too small to claim.
+    rope: tuple[float, float] = (0.0, 0.0)
 
     @property
     def credible_change(self) -> int:
-        """+1 if the follow-through credibly rose against the control, −1 if it fell, else 0."""
+        """+1 if the follow-through credibly rose beyond the ROPE, −1 if it fell beyond it, else 0."""
         if self.lift is None:
             return 0
-        return 1 if self.lift.lower > 0 else -1 if self.lift.upper < 0 else 0
+        return 1 if self.lift.lower > self.rope[1] else -1 if self.lift.upper < self.rope[0] else 0
 
 
 @dataclass(frozen=True)
@@ -176,6 +206,8 @@ class Effects:
     segments: tuple[SegmentEffect, ...] = ()
     follow_through: tuple[FollowThrough, ...] = ()
     economics: Economics | None = None
+    #: The posterior probability a one-sided claim needs (:func:`~channelab.analysis.decisions.claim_level`).
+    claim_level: float = 0.97
 
     def for_arms(self, arms: Collection[str]) -> Effects:
         """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""
@@ -197,7 +229,7 @@ class Effects:
 
     def table(self) -> pd.DataFrame:
         """One row per arm × metric, in funnel order, with the interval mass in the headers."""
-        p = f"{self.hdi_prob * 100:.0f} %"
+        p = f"{self.hdi_prob * 100:.0f} %"  # equal-tailed intervals
         return pd.DataFrame(
             [
                 {
@@ -207,8 +239,8 @@ class Effects:
                     "control": e.control_mean,
                     "arm mean": e.arm_mean,
                     "lift": e.lift.mean,
-                    f"{p} HDI low": e.lift.lower,
-                    f"{p} HDI high": e.lift.upper,
+                    f"{p} interval low": e.lift.lower,
+                    f"{p} interval high": e.lift.upper,
                     "P(lift>0)": e.prob_positive,
                     "P(in ROPE)": e.prob_in_rope,
                     "verdict": e.verdict,

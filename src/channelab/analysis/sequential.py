@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from channelab.analysis.decisions import metric_verdict
+from channelab.analysis.decisions import interval_verdict
 from channelab.analysis.results import ArmVerdict, MetricVerdict
-from channelab.spec import DECISIVE_ROLES, Decision, Role, Spec
+from channelab.spec import DECISIVE_ROLES, Role, Spec
 
 #: A look is read only when every arm has at least this many units counted for every outcome.
 MIN_COUNTED = 30
@@ -63,7 +63,7 @@ def read_lift(
     log_ratio = np.log1p(np.maximum(flat, -1 + 1e-12))
     m, s = float(log_ratio.mean()), float(log_ratio.std(ddof=1))
     lower, upper = math.expm1(m - z * s), math.expm1(m + z * s)
-    verdict = metric_verdict(flat, (lower, upper), rope, Decision(rule="hdi_rope"))
+    verdict = interval_verdict(lower, upper, rope)
     return Reading(arm, metric, role, float(flat.mean()), lower, upper, verdict)
 
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from channelab.analysis.decisions import MAX_FACTOR
+from channelab.analysis.claims import engagement_only_licensed, metric_claim, require
+from channelab.analysis.decisions import MAX_FACTOR, deciding
 from channelab.analysis.results import ArmEconomics, ArmVerdict, Economics, Effect, FollowThrough
 from channelab.spec import DECISIVE_ROLES
 
@@ -19,11 +20,26 @@ def pct(x: float, *, sign: bool = False) -> str:
 
 
 def _interval(e: Effect, hdi_prob: float) -> str:
+    """The effect's interval in words: of the relative lift where defined, else of the difference."""
+    if not e.relative_defined:
+        return f"{hdi_prob * 100:.0f} % interval {amount(e.abs_lift.lower)} to {amount(e.abs_lift.upper)}"
     return f"{hdi_prob * 100:.0f} % interval {pct(e.lift.lower, sign=True)} to {pct(e.lift.upper, sign=True)}"
 
 
-def _metric_phrase(e: Effect, hdi_prob: float) -> str:
-    """How one metric moved, in words, with its interval."""
+def _size(e: Effect, *, sign: bool = False) -> str:
+    """How much the metric moved: the relative lift where defined, else the difference."""
+    if not e.relative_defined:
+        return amount(e.abs_lift.mean)
+    return pct(e.lift.mean, sign=True) if sign else pct(abs(e.lift.mean))
+
+
+def amount(x: float) -> str:
+    """A difference in a metric's own units, signed, to three significant figures: '+0.302'."""
+    return f"{x:+.3g}".replace("-", "−")
+
+
+def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
+    """How one metric moved, in words, with its interval; each phrase is licensed by its claim."""
     if e.no_events:
         where = join_words(list(e.no_events))
         return (
@@ -31,25 +47,26 @@ def _metric_phrase(e: Effect, hdi_prob: float) -> str:
             "so the estimate rests on the prior alone"
         )
     iv = _interval(e, hdi_prob)
-    match e.verdict:
+    if not e.relative_defined:
+        iv += "; no relative lift, as the control's mean is not clearly above zero"
+    kind = metric_claim(e, level)
+    require(kind == _PHRASE_CLAIM.get(e.verdict, kind), kind or "no effect", f"{e.arm}, {e.label}")
+    match kind:
         case "real lift":
-            return f"raised {e.label} by {pct(e.lift.mean)} ({iv})"
+            return f"raised {e.label} by {_size(e)} ({iv})"
         case "harm":
-            return f"lowered {e.label} by {pct(-e.lift.mean)} ({iv})"
+            return f"lowered {e.label} by {_size(e)} ({iv})"
         case "no effect":
-            return f"left {e.label} practically unchanged ({pct(e.lift.mean, sign=True)}; {iv})"
-        case _ if e.lift.lower > 0:
-            return (
-                f"raised {e.label} by {pct(e.lift.mean)} ({iv}); a rise is credible, but whether it "
-                f"exceeds the {_rope_text(e.rope)} that matters is not settled"
-            )
-        case _ if e.lift.upper < 0:
-            return (
-                f"lowered {e.label} by {pct(-e.lift.mean)} ({iv}); a drop is credible, but whether it "
-                f"exceeds the {_rope_text(e.rope)} that matters is not settled"
-            )
+            return f"left {e.label} practically unchanged ({_size(e, sign=True)}; {iv})"
         case _:
-            return f"did not credibly move {e.label} ({pct(e.lift.mean, sign=True)}; {iv})"
+            return (
+                f"left {e.label} unsettled ({_size(e, sign=True)}; {iv}): neither beyond nor within "
+                f"the {_rope_text(e.rope)} that matters"
+            )
+
+
+#: The claim each metric verdict's phrase makes (an inconclusive one may claim a rise or a drop).
+_PHRASE_CLAIM = {"real lift": "real lift", "harm": "harm", "no effect": "no effect"}
 
 
 def _rope_text(rope: tuple[float, float]) -> str:
@@ -64,45 +81,84 @@ def arm_summary(
     effects: Sequence[Effect],
     hdi_prob: float,
     *,
+    level: float,
     follow: Sequence[tuple[FollowThrough, FollowThrough]] = (),
 ) -> str:
     """One plain-language paragraph for leadership: what the arm did, costly steps first.
 
+    ``level`` is the probability a one-sided claim needs. Unconditional outcomes are stated
+    first (they decide the arm); shares among an earlier stage follow as explanation.
     ``follow`` pairs the arm's follow-through with the control's; credible changes are named.
     """
-    decisive = [e for e in effects if e.role in DECISIVE_ROLES]
+    decisive = deciding(effects)
+    shares = [e for e in effects if e.role in DECISIVE_ROLES and e.conditional]
     engagement = [e for e in effects if e.role == "engagement"]
-    parts = [_metric_phrase(e, hdi_prob) for e in decisive]
-    text = f"{arm} " + join_words(parts) + "."
+    parts = [_metric_phrase(e, hdi_prob, level) for e in decisive]
+    text = f"{arm} " + (join_words(parts) if parts else "was judged on no outcome per unit") + "."
+    text += _shares_sentence(shares, hdi_prob, level)
     if engagement:
         text += " " + _engagement_sentence(engagement)
     harmed = [e for e in effects if e.role == "guardrail" and e.verdict == "harm"]
     if harmed:
         moves = [
-            f"{e.label} {'rose' if e.lift.mean > 0 else 'fell'} by {pct(abs(e.lift.mean))} "
-            f"({_interval(e, hdi_prob)})"
+            f"{e.label} {'rose' if e.lift.mean > 0 else 'fell'} by {_size(e)} ({_interval(e, hdi_prob)})"
             for e in harmed
         ]
         text += " Guardrail: " + join_words(moves) + ", worse beyond what is allowed."
     text += _follow_through_sentences([(f, c) for f, c in follow if f.credible_change], hdi_prob)
+    return text + _verdict_sentence(verdict, list(effects), decisive, harmed, level)
+
+
+def _verdict_sentence(
+    verdict: ArmVerdict, effects: list[Effect], decisive: list[Effect], harmed: list[Effect], level: float
+) -> str:
+    """The closing verdict, each licensed by its condition (:mod:`channelab.analysis.claims`)."""
+    where = effects[0].arm if effects else "an arm"
     match verdict:
         case "real lift":
-            text += " Verdict: real lift."
+            require(any(e.verdict == "real lift" for e in decisive), "arm: real lift", where)
+            return " Verdict: real lift."
         case "real lift, but harms":
+            require(bool(harmed), "guardrail harm", where)
             names = join_words([e.label for e in harmed])
-            text += f" Verdict: real lift, but it harms {names}: weigh that before a rollout."
+            return f" Verdict: real lift, but it harms {names}: weigh that before a rollout."
         case "engagement only":
-            text += (
+            require(engagement_only_licensed(effects, level), "arm: engagement only", where)
+            return (
                 " Verdict: engagement only. People engaged more, but that did not turn into the "
-                "costly step; do not read the engagement rise as a business result."
+                "costly step: the outcome credibly did not rise by an amount that matters. Do not "
+                "read the engagement rise as a business result."
+            )
+        case "engagement up, outcome undecided":
+            return (
+                " Verdict: engagement up, outcome undecided. People engaged more; whether that turned "
+                "into the costly step is not settled, so do not read the engagement rise as a "
+                "business result yet." + _more_data_sentence(decisive)
             )
         case "harm":
-            text += " Verdict: harm."
+            return " Verdict: harm."
         case "no effect":
-            text += " Verdict: no effect of practical size."
-        case "inconclusive":
-            text += " Verdict: inconclusive." + _more_data_sentence(decisive)
-    return text
+            return " Verdict: no effect of practical size."
+        case _:
+            return " Verdict: inconclusive." + _more_data_sentence(decisive)
+
+
+def _shares_sentence(shares: Sequence[Effect], hdi_prob: float, level: float) -> str:
+    """Shares among an earlier stage that credibly moved, said as what they are: who was drawn in."""
+    moved = [e for e in shares if metric_claim(e, level) in ("real lift", "harm")]
+    if not moved:
+        return ""
+    parts = [
+        f"{e.label} {'rose' if e.verdict == 'real lift' else 'fell'} ({_size(e, sign=True)}; "
+        f"{_interval(e, hdi_prob)})"
+        for e in moved
+    ]
+    return (
+        " As a share of an earlier stage, "
+        + join_words(parts)
+        + ": this describes whom the arm drew into that stage, not an effect on the same people, "
+        "so it explains the outcome per unit above but does not decide the arm."
+    )
 
 
 def _follow_through_sentences(moved: Sequence[tuple[FollowThrough, FollowThrough]], hdi_prob: float) -> str:
@@ -140,8 +196,8 @@ def _lift_span(f: FollowThrough, hdi_prob: float) -> str:
 
 def _engagement_sentence(effects: Sequence[Effect]) -> str:
     """Engagement in one short sentence, grouped by direction (intervals are in the table)."""
-    up = [f"{e.label} by {pct(e.lift.mean)}" for e in effects if e.verdict == "real lift"]
-    down = [f"{e.label} by {pct(-e.lift.mean)}" for e in effects if e.verdict == "harm"]
+    up = [f"{e.label} by {_size(e)}" for e in effects if e.verdict == "real lift"]
+    down = [f"{e.label} by {_size(e)}" for e in effects if e.verdict == "harm"]
     flat = [e.label for e in effects if e.verdict not in ("real lift", "harm")]
     parts = []
     if up:
@@ -161,10 +217,9 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
         return " Outcome metrics point in opposite directions."
     e = min(open_, key=lambda x: x.more_data_factor)
     factor = e.more_data_factor
-    lo, hi = e.rope
     question = (
         f"whether {e.label} changed by more than the {_rope_text(e.rope)} that matters"
-        if e.lift.mean > hi or e.lift.mean < lo
+        if e.prob_in_rope < 0.5
         else f"whether the change in {e.label} is within the {_rope_text(e.rope)} too small to matter"
     )
     if not np.isfinite(factor) or factor > MAX_FACTOR:
@@ -201,14 +256,18 @@ def _count(x: float) -> str:
 
 
 def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: float) -> str:
-    """One arm's economics in a leader's terms: extra outcomes, their cost, net value, P(best)."""
+    """One arm's economics in a leader's terms: net value and its uncertainty first, then its outcomes."""
     c, mass = economics.currency, f"{hdi_prob * 100:.0f} %"
+    net = e.net_per_unit
+    span = f"{money(net.lower, c, sign=True)} to {money(net.upper, c, sign=True)}"
     parts = []
     for o in e.outcomes:
         n = o.per_thousand
-        span = f"{mass} interval {_count(n.lower)} to {_count(n.upper)}"
-        extra = f"{_count(n.mean)} {o.label} per 1,000 {unit}s ({span})"
+        span_n = f"{mass} interval {_count(n.lower)} to {_count(n.upper)}"
+        extra = f"{_count(n.mean)} {o.label} per 1,000 {unit}s ({span_n})"
         if o.cost_each is not None:
+            licensed = o.prob_no_increment <= (1 - hdi_prob) / 2
+            require(licensed, "cost per extra outcome", f"{e.arm}, {o.label}")
             each = o.cost_each
             extra += (
                 f" at about {money(each.mean, c)} each ({mass} interval {money(each.lower, c)} to "
@@ -216,16 +275,37 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
             )
         elif o.per_thousand_spent is not None:
             extra += (
-                f", not credibly more, so no cost per one (P(none extra) = {o.prob_no_increment:.2f}; "
-                f"{_count(o.per_thousand_spent.mean)} per {c}1,000 spent)"
+                f", not credibly more, so no cost per one (probability of none extra "
+                f"{o.prob_no_increment:.2f}; {_count(o.per_thousand_spent.mean)} per {c}1,000 spent)"
             )
         parts.append(extra)
-    net = e.net_per_unit
-    span = f"{money(net.lower, c, sign=True)} to {money(net.upper, c, sign=True)}"
     return (
-        f"{e.arm}: "
-        + ("; ".join(parts) + "; " if parts else "")
-        + f"net value {money(net.mean, c, sign=True)} per {unit} ({mass} interval {span}) at a cost of "
-        f"{money(e.cost_per_unit, c)} per {unit}; best net value with probability {e.prob_best:.2f} "
-        f"(choosing it forgoes {money(e.expected_loss, c)} per {unit} against the best, on average)."
+        f"{e.arm}: net value per {unit} between {span} ({mass} interval; mean "
+        f"{money(net.mean, c, sign=True)}) at a cost of {money(e.cost_per_unit, c)} per {unit}"
+        + ("; " + "; ".join(parts) if parts else "")
+        + f". Best net value with probability {e.prob_best:.2f}."
     )
+
+
+def ranking_sentence(economics: Economics, unit: str) -> str:
+    """Which arm is best, only as far as the draws support it: else that no arm is credibly best."""
+    p = economics.prob_best
+    leader = max(p, key=lambda a: p[a])
+    if economics.best is not None:
+        require(p[economics.best] >= economics.best_level, "credibly best", economics.best)
+        return (
+            f"{economics.best} is credibly the best choice per {unit}: it has the highest net value with "
+            f"probability {p[economics.best]:.2f} (at least {economics.best_level:.2f} is required)."
+        )
+    return (
+        f"No arm is credibly best: the likeliest, {leader}, has the highest net value with probability "
+        f"only {p[leader]:.2f} (a recommendation needs {economics.best_level:.2f}), so the arms below are "
+        "listed in the test's order, not ranked; more data, or a decision on other grounds, is needed."
+    )
+
+
+def money_order(economics: Economics) -> list[ArmEconomics]:
+    """The order to present arms' money in: best first only when one is credibly best, else as listed."""
+    if economics.best is None:
+        return list(economics.arms)
+    return sorted(economics.arms, key=lambda a: -a.prob_best)

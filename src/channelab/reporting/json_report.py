@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from channelab.analysis.claims import claims_made
+
 if TYPE_CHECKING:
-    from channelab.analysis.results import Economics, Interval
+    from channelab.analysis.results import Economics, Effect, Interval
     from channelab.cells import Cells
     from channelab.design.plan import Design
     from channelab.monitoring import Monitor
@@ -26,6 +28,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "title": spec.display_title,
         "control": spec.control,
         "hdi_prob": spec.hdi_prob,
+        "intervals": "equal-tailed",  # of lifts and differences; the key name 'hdi' is kept
         "n_units": analysis.cells.n_units,
         "design": spec.design,
         "input": spec.input_kind,
@@ -81,6 +84,11 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
             for a in eff.arms
         ],
         "ranking": _ranking(eff.economics),
+        "credibly_best": None if eff.economics is None else eff.economics.best,
+        "claim_level": eff.claim_level,
+        "claims": [
+            {"claim": c.kind, "arm": c.arm, "metric": c.metric, "detail": c.detail} for c in claims_made(eff)
+        ],
         "effects": [
             {
                 "arm": e.arm,
@@ -92,31 +100,25 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
                 "n_control": e.n_control,
                 "control_mean": e.control_mean,
                 "arm_mean": e.arm_mean,
-                "lift": {
-                    "mean": e.lift.mean,
-                    "hdi": [e.lift.lower, e.lift.upper],
-                    "prob_positive": e.prob_positive,
-                    "prob_in_rope": e.prob_in_rope,
-                    "prob_above_rope": e.prob_above_rope,
-                    "prob_below_rope": e.prob_below_rope,
-                    "mcse": e.mcse_lift,
-                    "noise_band": list(e.noise),
-                },
-                "ratio": {  # arm mean ÷ control mean: 1 + lift
-                    "mean": 1 + e.lift.mean,
-                    "hdi": [1 + e.lift.lower, 1 + e.lift.upper],
-                },
-                "abs_lift": {
+                "lift": _relative(e),
+                "ratio": None  # arm mean ÷ control mean: 1 + lift
+                if not e.relative_defined
+                else {"mean": 1 + e.lift.mean, "hdi": [1 + e.lift.lower, 1 + e.lift.upper]},
+                "abs_lift": {  # the estimand, on which the verdict rests
                     "mean": e.abs_lift.mean,
                     "hdi": [e.abs_lift.lower, e.abs_lift.upper],
+                    "prob_positive": e.prob_positive,
                     "mcse": e.mcse_abs_lift,
+                    "noise_band": list(e.abs_noise),
                 },
+                "conditional": e.conditional,
+                "per_unit_of": e.derived_from,
                 "rope": list(e.rope),
                 "verdict": e.verdict,
                 "more_data_factor": e.more_data_factor,
                 "no_events_in": list(e.no_events),  # there the estimate rests on the prior
-                "likelihood": _likelihood(analysis.spec, e.metric),
-                "denominator": _metric(spec, e.metric).denominator,
+                "likelihood": _likelihood(analysis.spec, e.derived_from or e.metric),
+                "denominator": _metric(spec, e.derived_from or e.metric).denominator,
             }
             for e in eff.effects
         ],
@@ -159,6 +161,22 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
+def _relative(e: Effect) -> dict[str, Any]:
+    """The relative lift (a display quantity: null where not defined) and the decision's probabilities."""
+    shown = e.relative_defined
+    return {
+        "defined": shown,
+        "mean": e.lift.mean if shown else None,
+        "hdi": [e.lift.lower, e.lift.upper] if shown else None,
+        "prob_positive": e.prob_positive,  # P(arm mean > control mean), from the difference
+        "prob_in_rope": e.prob_in_rope,
+        "prob_above_rope": e.prob_above_rope,
+        "prob_below_rope": e.prob_below_rope,
+        "mcse": e.mcse_lift if shown else None,
+        "noise_band": list(e.noise) if shown else None,
+    }
+
+
 def _arm_economics(economics: Economics | None, arm: str) -> dict[str, Any] | None:
     """An arm's money against the control, per unit and per 1,000 units (None without costs or values)."""
     if economics is None:
@@ -193,7 +211,12 @@ def _ranking(economics: Economics | None) -> list[dict[str, Any]] | None:
         return None
     order = sorted(economics.prob_best, key=lambda a: (-economics.prob_best[a], economics.expected_loss[a]))
     return [
-        {"arm": a, "prob_best": economics.prob_best[a], "expected_loss": economics.expected_loss[a]}
+        {
+            "arm": a,
+            "prob_best": economics.prob_best[a],
+            "expected_loss": economics.expected_loss[a],
+            "credibly_best": a == economics.best,
+        }
         for a in order
     ]
 

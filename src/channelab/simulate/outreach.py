@@ -15,13 +15,13 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from channelab.analysis.decisions import arm_verdict, guardrail_verdict, metric_verdict
+from channelab.analysis.decisions import arm_verdict, guardrail_verdict, interval_verdict
 from channelab.analysis.results import ArmVerdict
 from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
 from channelab.files import commit, json_bytes
 from channelab.provenance import stamp
-from channelab.spec import Channel, DataSource, Decision, Metric, Role, Spec, parse_spec
+from channelab.spec import Channel, DataSource, Metric, Role, Spec, parse_spec
 
 if TYPE_CHECKING:
     from channelab.analysis.results import Effect
@@ -513,19 +513,23 @@ class _TrueEffect(NamedTuple):
     role: Role
     verdict: str
     label: str
+    prob_above_rope: float  # 1 or 0: the lift is known
+    conditional: bool = False
+    no_events: tuple[str, ...] = ()
 
 
 def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
     """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
-    rope, decision = _TRUTH_ROPE, Decision()
+    rope = _TRUTH_ROPE
     roles: dict[str, Role] = {**OUTREACH_METRICS, "unsubscribes": "guardrail"}
     effects = []
     for k, v in lifts.items():
-        verdict = metric_verdict(np.array([v]), (v, v), rope, decision)
+        verdict = interval_verdict(v, v, rope)
         if roles[k] == "guardrail":
             verdict = guardrail_verdict(verdict, "up")
-        effects.append(_TrueEffect(roles[k], verdict, k))
-    return arm_verdict(cast("list[Effect]", effects))  # arm_verdict reads only .role and .verdict
+        effects.append(_TrueEffect(roles[k], verdict, k, float(v > rope[1])))
+    # arm_verdict reads only these fields; a known lift is decided at any level
+    return arm_verdict(cast("list[Effect]", effects), level=0.5)
 
 
 # ---- observational data with selection ---------------------------------------------------------

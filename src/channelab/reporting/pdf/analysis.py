@@ -27,9 +27,14 @@ from reportlab.platypus import (
 )
 
 from channelab.analysis.results import Effect, Interval
-from channelab.analysis.wording import join_words, money_sentence, pct
+from channelab.analysis.wording import join_words, money_order, money_sentence, pct, ranking_sentence
 from channelab.reporting.plots.economics import net_value_figure
-from channelab.reporting.plots.effects import funnel_figure, metric_posterior_figure, segment_figure
+from channelab.reporting.plots.effects import (
+    funnel_figure,
+    lift_limits,
+    metric_posterior_figure,
+    segment_figure,
+)
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
 from channelab.spec import DECISIVE_ROLES, Metric
 
@@ -154,22 +159,59 @@ def _leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
             Spacer(1, 0.15 * cm),
         ]
     out += _money_section(analysis, st)
-    mass = interval_label(effects.hdi_prob)
     figures = _funnel_figures(analysis)
     out += [
         KeepTogether([para("The funnel at a glance", st["h1"]), figure_flowable(figures[0])]),
         *(figure_flowable(fig) for fig in figures[1:]),
-        para(
-            f"How to read it: each bar is the {mass} of the lift against {spec.control}, the "
-            "range that holds the true lift with that probability. The blue band marks changes too "
-            "small to matter (the ROPE); the hatched grey bar is how far the lift would wander by "
-            "chance alone at this sample size. A bar clear of both is a real movement. Engagement "
-            "rows are shown for context: only outcome and revenue decide a real lift.",
-            st["small"],
-        ),
+        para(funnel_caption(analysis), st["small"]),
         *_follow_through_section(analysis, st),
     ]
     return out
+
+
+def funnel_caption(analysis: Analysis) -> str:
+    """How to read the funnel figure, stating the verdict rule the run used, with its interval mass."""
+    spec = analysis.spec
+    mass = interval_label(analysis.effects.hdi_prob)
+    if spec.decision.rule == "hdi_rope":
+        rule = (
+            "A bar wholly beyond the ROPE is a real lift (wholly below it, harm); a bar wholly inside "
+            "it is no effect; a bar that crosses an edge of the ROPE is inconclusive."
+        )
+    else:
+        p = f"{spec.decision.threshold:.2f}"
+        rule = (
+            f"A lift is real (or harm) when the posterior puts at least {p} of its mass beyond the ROPE "
+            f"(or below it), no effect when at least {p} lies inside, and inconclusive otherwise."
+        )
+    effects = analysis.effects.effects
+    undefined = (
+        " Where the control's mean is not clearly above zero a relative lift is not defined: the row "
+        "states the difference per unit and its interval instead."
+        if not all(e.relative_defined for e in effects)
+        else ""
+    )
+    shares = (
+        " Grey rows are shares among an earlier stage: they describe whom an arm drew into that "
+        "stage and never decide it."
+        if any(e.conditional for e in effects)
+        else ""
+    )
+    guardrails = (
+        " A guardrail is read by which way is worse: a bar wholly beyond the ROPE on its worse "
+        "side (a rise in unsubscribes, say) is harm, on its better side a real lift."
+        if any(e.role == "guardrail" for e in effects)
+        else ""
+    )
+    return (
+        f"How to read it: each thick bar is the {mass} (equal-tailed) of the lift against "
+        f"{spec.control}, the range that holds the true lift with that probability; the dot is the "
+        f"mean. The blue band is the ROPE, changes too small to matter. {rule} The hatched grey "
+        "bar is how far chance alone would move the estimate at this sample size, drawn for "
+        "reference: it decides nothing. A bar or band that runs past the axis is cut at its edge "
+        f"and marked with an arrowhead.{undefined} Engagement rows are context: only outcomes and "
+        f"revenue decide an arm.{shares}{guardrails}"
+    )
 
 
 def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -185,18 +227,27 @@ def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
         if valued
         else "No metric carries a value, so net value is minus the cost"
     )
-    out: list[Flowable] = [para("What each arm is worth", st["h1"])]
-    out += [
-        para(money_sentence(e, economics, unit, spec.hdi_prob), st["body"])
-        for e in sorted(economics.arms, key=lambda a: -a.prob_best)
+    out: list[Flowable] = [
+        KeepTogether(
+            [para("What each arm is worth", st["h1"]), para(ranking_sentence(economics, unit), st["body"])]
+        )
     ]
+    out += [
+        para(money_sentence(e, economics, unit, spec.hdi_prob), st["body"]) for e in money_order(economics)
+    ]
+    order = (
+        "ranked by P(best)"
+        if economics.best is not None
+        else "in the test's order, not ranked, as no arm is credibly best"
+    )
     out += [
         figure_flowable(net_value_figure(economics, spec.hdi_prob, unit)),
         para(
             f"{basis}, minus its cost beyond the control's, per {unit}; every figure comes from the "
             "same posterior draws. P(best) is the share of draws in which an arm, business as usual "
             f"included (net value 0; P = {economics.prob_best[spec.control]:.2f}), has the highest "
-            "net value.",
+            f"net value; an arm is called credibly best only when its P(best) reaches "
+            f"{economics.best_level:.2f}. Arms are listed {order}.",
             st["small"],
         ),
     ]
@@ -261,16 +312,12 @@ FUNNEL_ARMS_PER_FIGURE = 3
 
 
 def _funnel_figures(analysis: Analysis) -> list[Figure]:
-    """The funnel, a few arms per figure in one column, all on one lift scale."""
+    """The funnel, a few arms per figure in one column, all on one lift scale (every arm's intervals)."""
     spec, effects = analysis.spec, analysis.effects
     arms = spec.treatments
     groups = [arms[i : i + FUNNEL_ARMS_PER_FIGURE] for i in range(0, len(arms), FUNNEL_ARMS_PER_FIGURE)]
-    figures = [funnel_figure(effects.for_arms(g), control=spec.control, ncols=1) for g in groups]
-    limits = [fig.axes[0].get_xlim() for fig in figures]
-    lo, hi = min(a for a, _ in limits), max(b for _, b in limits)
-    for fig in figures:
-        fig.axes[0].set_xlim(lo, hi)  # panels share x within a figure, so one call sets all
-    return figures
+    limits = lift_limits(effects.effects)
+    return [funnel_figure(effects.for_arms(g), control=spec.control, ncols=1, xlim=limits) for g in groups]
 
 
 def _not_converged_banner(problems: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
@@ -298,24 +345,34 @@ def _effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         "Control mean",
         "Arm mean",
         f"Lift ({mass})",
-        "Change per unit",
-        "P(lift>0)",
+        f"Change per unit ({mass})",
+        "P(arm > control)",
         "P(in ROPE)",
         "ROPE",
         "Verdict",
     ]
     rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
     rows += [_effect_row(e, currency, st) for e in effects.effects]
-    weights = [1.9, 1.9, 1.8, 1.35, 1.35, 2.3, 1.45, 1.3, 1.3, 1.1, 1.65]
+    weights = [1.55, 1.8, 1.8, 1.25, 1.25, 2.0, 2.0, 1.35, 1.2, 1.1, 1.95]  # 'inconclusive' on one line
     table = Table(rows, colWidths=col_widths(weights), repeatRows=1)
     table.setStyle(grid_style(arm_stripes([e.arm for e in effects.effects])))
     note = (
         f"Lifts are relative to {analysis.spec.control} and come from the model, averaged over the "
         "experiment's own mix of strata; the control and arm means are the raw observed averages. "
-        f"The interval is the {mass}: the true lift lies inside it with that probability. "
-        "P(in ROPE) is the probability that the change is too small to matter. Change per unit "
-        "is the absolute difference (pp = percentage points). The relative interval is taken on "
-        "the log of the ratio, so it agrees with the change per unit about zero."
+        f"Each interval is the equal-tailed {mass}: the true value lies inside it with that "
+        "probability. Change per unit is the difference of the means (pp = percentage points), the "
+        "quantity every verdict and probability is computed from; the relative lift is the same "
+        "event on the ratio scale, so the two intervals agree about zero. Where the control's mean is "
+        "not clearly above zero the relative lift is not defined and only the change per unit is "
+        "shown. P(arm > control) is the probability that the arm's mean per unit is above the "
+        "control's; P(in ROPE) that the change is too small to matter."
+        + (
+            " A metric named 'among' an earlier stage is a share of that stage's units: it describes "
+            "whom an arm drew in and never decides an arm; the same outcome 'per' unit, listed with "
+            "it, does."
+            if any(e.conditional for e in effects.effects)
+            else ""
+        )
         + "".join(f" {note}" for m in analysis.spec.metrics if (note := _model_note(m, analysis)))
     )
     return [
@@ -462,7 +519,7 @@ def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list
         return []
     by = segments[0].segment
     mass = interval_label(analysis.effects.hdi_prob)
-    header = ["Arm", "Metric", by, "Share of units", f"Lift ({mass})", "P(lift>0)", "Verdict"]
+    header = ["Arm", "Metric", by, "Share of units", f"Lift ({mass})", "P(arm > control)", "Verdict"]
     rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
     for g in segments:
         verdict = f'<font color="{VERDICT_COLOURS[g.verdict]}"><b>{esc(g.verdict)}</b></font>'
@@ -493,16 +550,25 @@ def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list
 
 
 def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
-    lift = f"<b>{esc(pct(e.lift.mean, sign=True))}</b><br/>{esc(fmt_span(e.lift.lower, e.lift.upper))}"
+    if e.relative_defined:
+        lift = f"<b>{esc(pct(e.lift.mean, sign=True))}</b><br/>{esc(fmt_span(e.lift.lower, e.lift.upper))}"
+    else:
+        lift = "<b>not defined</b><br/>control mean not clearly above 0"
+    d = e.abs_lift
+    change = (
+        f"<b>{esc(fmt_change(d.mean, e.type, currency))}</b><br/>"
+        f"{esc(fmt_change(d.lower, e.type, currency))} to {esc(fmt_change(d.upper, e.type, currency))}"
+    )
+    role = f"{esc(e.role)}<br/><i>share: explains only</i>" if e.conditional else esc(e.role)
     verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{esc(e.verdict)}</b></font>'
     cells = [
         esc(e.arm),
         esc(e.label),
-        esc(e.role),
+        role,
         esc(fmt_level(e.control_mean, e.type, currency)),
         esc(fmt_level(e.arm_mean, e.type, currency)),
         lift,
-        esc(fmt_change(e.abs_lift.mean, e.type, currency)),
+        change,
         esc(fmt_prob(e.prob_positive)),
         esc(fmt_prob(e.prob_in_rope)),
         esc(fmt_rope(e.rope)),
@@ -518,8 +584,10 @@ def _posterior_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> lis
         para("Lift posteriors, metric by metric", st["h1"]),
         para(
             "Each row is one arm: the shaded curve is how plausible each lift is given the data, "
-            "the thick bar its interval, the blue band the ROPE and the hatched bar the noise "
-            "band.",
+            f"the thick bar its {interval_label(analysis.effects.hdi_prob)}, the blue band the ROPE "
+            "and the hatched bar the noise band (for reference: it decides nothing). The verdict rule "
+            "is stated under the funnel on page 1. A row whose relative lift is not defined states "
+            "the difference per unit instead.",
             st["body"],
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,10 +16,12 @@ if TYPE_CHECKING:
 
 
 #: Colour of each verdict, per metric and per arm: green up, red down, grey flat, amber open.
+#: "engagement up, outcome undecided" is an open verdict: a greyed amber, never green or red.
 VERDICT_COLOURS: dict[str, str] = {
     "real lift": "#1a7f37",
     "real lift, but harms": "#9a6700",
     "engagement only": "#8250df",
+    "engagement up, outcome undecided": "#8a7658",
     "harm": "#cf222e",
     "no effect": "#6e7781",
     "inconclusive": "#b35900",
@@ -27,17 +30,44 @@ ROPE_FILL = "#cfe2f3"
 NOISE_EDGE = "#57606a"
 NOISE_HATCH = "////"
 NEUTRAL = "#444c56"
+#: Rows that explain but never decide (shares among an earlier stage) are drawn in this grey.
+EXPLAINS = "#8c959f"
 DENSITY_ALPHA = 0.22
 SAMPLE_DIMS = ("chain", "draw")
 # Tails beyond these quantiles are not drawn: a few extreme draws would squash every row.
 TAIL_Q = (0.002, 0.998)
+#: The lift axis never reaches past these (ratios minus one: a twentieth and twenty times the
+#: control); a lift interval beyond them, or at or below −100 %, is cut at the edge and marked.
+AXIS_BOUNDS = (-0.95, 19.0)
 #: Lift-axis ticks (as ratios minus one), dense enough for any zoom of the ratio scale.
-_RATIO_TICKS = [-0.9, -0.75, -0.5, -0.25, -0.1, 0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 9.0, 19.0, 49.0, 99.0]
+_RATIO_TICKS = [
+    -0.9,
+    -0.75,
+    -0.5,
+    -0.25,
+    -0.1,
+    -0.05,
+    0.0,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    4.0,
+    9.0,
+    19.0,
+    49.0,
+    99.0,
+]
 
 
-def interval_label(hdi_prob: float) -> str:
-    """Name of the interval for ``hdi_prob``: 0.94 -> '94 % HDI'."""
-    return f"{hdi_prob * 100:g} % HDI"
+def interval_label(prob: float) -> str:
+    """Name of an interval of mass ``prob``: 0.94 -> '94 % interval'.
+
+    Lift intervals are equal-tailed, not highest-density, so the name says only the mass.
+    """
+    return f"{prob * 100:g} % interval"
 
 
 # ---- drawing helpers ----------------------------------------------------------------------
@@ -52,11 +82,32 @@ def ratio_scale(ax: Axes) -> None:
     ax.set_xscale("function", functions=(log1p, expm1))
     ax.xaxis.set_major_locator(_RatioLocator())
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: pct(x, sign=x != 0).replace(" ", "")))
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
+    ax.tick_params(axis="x", labelsize=8.5)
+
+
+def _tick_label(x: float, _: object = None) -> str:
+    """A lift tick: '0%', '+25%', '−50%'."""
+    return "0%" if x == 0 else pct(x, sign=True).replace(" ", "")
+
+
+def ratio_limits(values: Iterable[float], *, pad: float = 0.06) -> tuple[float, float]:
+    """Limits of a ratio-scale lift axis that shows every one of ``values`` (and 0).
+
+    The range is padded by ``pad`` of its width on the log(1 + lift) scale and kept within
+    :data:`AXIS_BOUNDS`; values beyond those bounds (a lift at or below −100 % among them)
+    are for the caller to cut at the edge and mark.
+    """
+    floor, ceiling = AXIS_BOUNDS
+    kept = np.array([0.0, *values], dtype=float)
+    logs = np.log1p(np.clip(kept[np.isfinite(kept)], floor, ceiling))
+    lo, hi = logs.min(), logs.max()
+    margin = pad * max(hi - lo, 0.05)
+    return max(float(np.expm1(lo - margin)), floor), min(float(np.expm1(hi + margin)), ceiling)
 
 
 class _RatioLocator(Locator):
-    """Ticks from :data:`_RATIO_TICKS` in view, at least a sixth of the axis apart, always with 0."""
+    """Ticks from :data:`_RATIO_TICKS` in view, at least an eighth of the axis apart, always with 0."""
 
     def __call__(self) -> list[float]:
         """The tick values within the axis' current view."""
@@ -65,7 +116,7 @@ class _RatioLocator(Locator):
 
     def tick_values(self, vmin: float, vmax: float) -> list[float]:
         """The ratio ticks between ``vmin`` and ``vmax``, at least two."""
-        gap = (log1p(np.asarray(vmax)) - log1p(np.asarray(vmin))) / 6
+        gap = (log1p(np.asarray(vmax)) - log1p(np.asarray(vmin))) / 8
         inside = [t for t in _RATIO_TICKS if vmin <= t <= vmax]
         kept = [0.0] if vmin <= 0 <= vmax else []
         for side in ([t for t in inside if t > 0], [t for t in reversed(inside) if t < 0]):

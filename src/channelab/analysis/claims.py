@@ -1,0 +1,165 @@
+"""The claims contract: every claim a report makes, and the posterior condition that licenses it.
+
+A report's words are claims about the world. Each kind below is made only when its condition
+holds, every sentence generator checks it (:func:`require`), and the JSON lists the claims a
+run made (``claims``), so ``benchmarks/claims.py`` can count how often each kind is false in
+worlds whose truth is known. ``level`` is the probability a one-sided claim needs
+(:func:`~channelab.analysis.decisions.claim_level`: 0.97 for the default 94 % interval rule);
+``d`` is the difference of the mean per unit (arm − control), ``c`` the control's mean, and
+the ROPE's edges on ``d`` are ``rope × |c|`` draw by draw.
+
+Statements of uncertainty ("inconclusive", "undecided", "no arm is credibly best") are not
+claims about the world and cannot be false; the benchmark reports how often a definite claim
+was made where the truth was undecided instead. No sentence claims a direction inside the
+ROPE ("a rise is credible, but not whether it matters"): the ROPE says such changes are
+practically zero, and in worlds without an effect that sign claim was false in nearly every
+case it was made (``benchmarks/claims.py``), so an undecided metric states its interval only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from channelab.analysis.decisions import credibly_not_up, deciding
+from channelab.analysis.results import Effect, Effects
+
+ClaimKind = Literal[
+    "real lift",
+    "harm",
+    "no effect",
+    "arm: real lift",
+    "arm: harm",
+    "arm: no effect",
+    "arm: engagement only",
+    "arm: engagement up",
+    "guardrail harm",
+    "follow-through rose",
+    "follow-through fell",
+    "cost per extra outcome",
+    "credibly best",
+]
+
+#: What licenses each claim (posterior condition), and what would make it false (the truth).
+CONTRACT: dict[ClaimKind, tuple[str, str]] = {
+    "real lift": ("P(d > hi·|c|) ≥ level", "the true lift is at most the ROPE's upper edge"),
+    "harm": ("P(d < lo·|c|) ≥ level", "the true lift is at least the ROPE's lower edge"),
+    "no effect": (
+        "the interval lies within the ROPE (hdi_rope), or P(inside) ≥ level (probability rule)",
+        "the true lift is outside the ROPE",
+    ),
+    "arm: real lift": (
+        "some unconditional outcome or revenue metric is a real lift and none a harm",
+        "no deciding metric truly rose beyond the ROPE",
+    ),
+    "arm: harm": (
+        "some unconditional outcome or revenue metric is a harm and none a real lift",
+        "no deciding metric truly fell beyond the ROPE",
+    ),
+    "arm: no effect": (
+        "every unconditional outcome and revenue metric is no effect",
+        "some deciding metric truly moved beyond the ROPE",
+    ),
+    "arm: engagement only": (
+        "an engagement metric is a real lift and every deciding metric has P(d > hi·|c|) ≤ 1 − level",
+        "no engagement metric truly rose beyond the ROPE, or some deciding metric truly did",
+    ),
+    "arm: engagement up": (
+        "an engagement metric is a real lift (the outcome is not settled: a statement of ignorance)",
+        "no engagement metric truly rose beyond the ROPE",
+    ),
+    "guardrail harm": (
+        "the guardrail is beyond the ROPE in its worse direction with probability ≥ level",
+        "the guardrail did not truly get worse beyond the ROPE",
+    ),
+    "follow-through rose": (
+        "the equal-tailed interval of the follow-through's lift lies above the outcome's ROPE",
+        "the true follow-through did not rise beyond the ROPE",
+    ),
+    "follow-through fell": (
+        "the equal-tailed interval of the follow-through's lift lies below the outcome's ROPE",
+        "the true follow-through did not fall beyond the ROPE",
+    ),
+    "cost per extra outcome": (
+        "the increment's equal-tailed interval lies above 0 (only then is a cost per one stated)",
+        "the true increment is ≤ 0",
+    ),
+    "credibly best": (
+        "P(highest net value) ≥ BEST_LEVEL (0.95), the control counted at 0",
+        "another arm (or the control) truly has the higher net value",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim a report makes: its kind, the arm and metric it is about, and any detail."""
+
+    kind: ClaimKind
+    arm: str
+    metric: str | None = None
+    detail: str | None = None  # the outcome of a follow-through claim
+
+
+class UnlicensedClaim(AssertionError):
+    """A sentence generator was asked to write a claim its posterior condition does not license (a bug)."""
+
+
+def require(holds: bool, kind: ClaimKind, where: str) -> None:
+    """Refuse to write claim ``kind`` about ``where`` unless its condition ``holds``."""
+    if not holds:
+        raise UnlicensedClaim(f"claim {kind!r} about {where} is not licensed: {CONTRACT[kind][0]}")
+
+
+def claims_made(effects: Effects) -> tuple[Claim, ...]:
+    """Every claim the report of ``effects`` makes (what page 1, the tables and the JSON assert)."""
+    return tuple(_claims(effects))
+
+
+_METRIC_CLAIMS: dict[str, ClaimKind] = {"real lift": "real lift", "harm": "harm", "no effect": "no effect"}
+_ARM_CLAIMS: dict[str, ClaimKind] = {
+    "real lift": "arm: real lift",
+    "real lift, but harms": "arm: real lift",
+    "harm": "arm: harm",
+    "no effect": "arm: no effect",
+    "engagement only": "arm: engagement only",
+    "engagement up, outcome undecided": "arm: engagement up",
+}
+
+
+def _claims(effects: Effects) -> Iterator[Claim]:
+    for e in effects.effects:
+        kind = metric_claim(e, effects.claim_level)
+        if kind is not None:
+            yield Claim(kind, e.arm, e.metric)
+    for a in effects.arms:
+        if a.verdict in _ARM_CLAIMS:
+            yield Claim(_ARM_CLAIMS[a.verdict], a.arm)
+    for f in effects.follow_through:
+        if f.credible_change:
+            kind = "follow-through rose" if f.credible_change > 0 else "follow-through fell"
+            yield Claim(kind, f.arm, f.engagement, detail=f.outcome)
+    if effects.economics is not None:
+        for arm in effects.economics.arms:
+            for o in arm.outcomes:
+                if o.cost_each is not None:
+                    yield Claim("cost per extra outcome", arm.arm, o.metric)
+        if effects.economics.best is not None:
+            yield Claim("credibly best", effects.economics.best)
+
+
+def metric_claim(e: Effect, level: float) -> ClaimKind | None:
+    """The claim one effect's verdict or sentence makes about its metric, if any."""
+    if e.no_events:
+        return None
+    if e.role == "guardrail":
+        return "guardrail harm" if e.verdict == "harm" else _METRIC_CLAIMS.get(e.verdict)
+    return _METRIC_CLAIMS.get(e.verdict)
+
+
+def engagement_only_licensed(effects: list[Effect], level: float) -> bool:
+    """The condition of ``arm: engagement only`` on one arm's effects."""
+    decisive = deciding(effects)
+    engaged = any(e.role == "engagement" and e.verdict == "real lift" for e in effects)
+    return engaged and bool(decisive) and all(credibly_not_up(e, level) for e in decisive)
