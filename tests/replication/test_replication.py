@@ -307,10 +307,11 @@ def test_ubc_example_reaches_the_right_verdict(tmp_path, data, verdict):
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages[:3])
     assert f"{verdict.upper()}" in text
     assert "assumed: cell sizes not reported" in text
-    if (
-        verdict == "not replicated"
-    ):  # the slacktivism pattern in the funnel: the public token is shown, not paid for
-        assert {a.arm: a.verdict for a in analysis.effects.arms}["Public token"] == "engagement only"
+    if verdict == "not replicated":
+        # the slacktivism pattern in the funnel: the public token is shown; whether it is paid for
+        # is not settled by 500 per arm against a ±5 % ROPE, and the verdict says exactly that
+        verdict = {a.arm: a.verdict for a in analysis.effects.arms}["Public token"]
+        assert verdict == "engagement up, outcome undecided"
 
 
 def test_cli_plan_writes_sample_sizes_and_assurance(tmp_path):

@@ -43,7 +43,10 @@ ClaimKind = Literal[
 
 #: What licenses each claim (posterior condition), and what would make it false (the truth).
 CONTRACT: dict[ClaimKind, tuple[str, str]] = {
-    "real lift": ("P(d > hi·|c|) ≥ level", "the true lift is at most the ROPE's upper edge"),
+    "real lift": (
+        "P(d > hi·|c|) ≥ level (a guardrail: beyond the ROPE in its better direction)",
+        "the true lift is at most the ROPE's upper edge (a guardrail: not truly better beyond it)",
+    ),
     "harm": ("P(d < lo·|c|) ≥ level", "the true lift is at least the ROPE's lower edge"),
     "no effect": (
         "the interval lies within the ROPE (hdi_rope), or P(inside) ≥ level (probability rule)",

@@ -102,13 +102,27 @@ class SharedVar:
     ndim: int
 
 
+@functools.cache
+def _code_digests() -> dict[str, str]:
+    """Digests of the graph-building code, read once per process.
+
+    They describe the code this process runs, not a later edit of the files on disk, under whose
+    key a long-running process would otherwise save a model compiled from the old code.
+    """
+    here = Path(__file__).parent
+    return {name: hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _GRAPH_CODE}
+
+
+# taken when the module is imported, beside model.py and families.py (imported with it)
+_code_digests()
+
+
 def structure_key(structure: Mapping[str, Any]) -> str:
     """The cache key of a model: its structure, the graph-building code and the library versions."""
-    here = Path(__file__).parent
     payload = {
         "format": FORMAT,
         "structure": structure,
-        "code": {name: hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _GRAPH_CODE},
+        "code": _code_digests(),
         "versions": {name: importlib.metadata.version(name) for name in _VERSIONS},
         "platform": [platform.python_version(), platform.machine()],
     }

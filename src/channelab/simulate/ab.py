@@ -77,7 +77,11 @@ def simulate_ab(
         data[name] = y
         for i, a in enumerate(arms):
             means[(a, name)] = float(mean_grid[i] @ mix)
-    lifts = {(a, k): means[(a, k)] / means[(arms[0], k)] - 1 for a in arms[1:] for k in metrics}
+    lifts = {  # relative lifts are not defined against a control mean of 0 (a change score)
+        (a, k): means[(a, k)] / means[(arms[0], k)] - 1 if means[(arms[0], k)] != 0 else float("nan")
+        for a in arms[1:]
+        for k in metrics
+    }
     import pandas as pd
 
     return pd.DataFrame(data), Truth(means=means, lifts=lifts)
