@@ -175,7 +175,7 @@ def test_a_relative_lift_that_is_not_defined_is_said_as_a_difference():
     e = _effect("y", "outcome", "real lift", 37.2, relative_defined=False, prob_positive=1.0)
     e = dataclasses.replace(e, abs_lift=Interval(0.30, 0.08, 0.52))
     text = arm_summary("T", "real lift", [e], 0.94, level=LEVEL)
-    assert "raised y by +0.3 (94 % interval +0.08 to +0.52; no relative lift" in text
+    assert "raised y by 0.3 (94 % interval +0.08 to +0.52; no relative lift" in text
     assert "3,720" not in text
 
 
@@ -226,3 +226,10 @@ def test_relative_and_absolute_intervals_agree_about_zero_on_a_skewed_ratio(seed
     raw_lo, _ = azs.hdi(lift, prob=0.94)
     assert rel.lower > raw_lo  # the raw-scale HDI reaches further down the long tail's other side
     assert rel.mean == pytest.approx(diff.mean() / control.mean())  # the difference over the control level
+
+
+def test_a_verdict_the_posterior_does_not_license_is_not_written():
+    """The sentence generator checks the posterior condition, not only the verdict's label."""
+    e = _effect("meetings", "outcome", "real lift", 0.2, prob_above_rope=0.6)
+    with pytest.raises(UnlicensedClaim, match="'real lift' about Social, meetings"):
+        arm_summary("Social", "real lift", [e], 0.94, level=LEVEL)

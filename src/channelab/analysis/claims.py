@@ -161,6 +161,21 @@ def metric_claim(e: Effect, level: float) -> ClaimKind | None:
     return _METRIC_CLAIMS.get(e.verdict)
 
 
+def verdict_licensed(e: Effect, level: float) -> bool:
+    """Whether the posterior licenses the claim of a (non-guardrail) metric's verdict.
+
+    ``no effect`` is checked by a condition both rules imply: P(inside) ≥ 2·level − 1.
+    """
+    match e.verdict:
+        case "real lift":
+            return e.prob_above_rope >= level
+        case "harm":
+            return e.prob_below_rope >= level
+        case "no effect":
+            return e.prob_in_rope >= 2 * level - 1
+    return True
+
+
 def engagement_only_licensed(effects: list[Effect], level: float) -> bool:
     """The condition of ``arm: engagement only`` on one arm's effects."""
     decisive = deciding(effects)

@@ -1,11 +1,13 @@
 """Effects: lifts per arm and metric, derived from the posterior. Knows nothing of plotting.
 
-Lift of arm a on a metric = (population mean under a) / (population mean under control) - 1,
-both averaged over the experiment's covariate mix (see
-:func:`channelab.analysis.gcomp.population_means`); the absolute lift is the difference. The
-*noise band* of a lift is the interval its posterior would have if the true lift were zero
-(the posterior of log(1 + lift) recentred at 0): movements inside it are what sampling
-noise alone produces at this sample size.
+The estimand of arm a on a metric is the difference of the population means per unit under a
+and under the control, both averaged over the experiment's covariate mix (see
+:func:`channelab.analysis.gcomp.population_means`); every probability and verdict is computed
+from it (:mod:`channelab.analysis.decisions`). The relative lift, a / control − 1, is shown
+where it is defined (:func:`~channelab.analysis.intervals.relative_defined`). The *noise band*
+is the interval the posterior would have were the true effect zero (its equal-tailed interval
+recentred at the median, :func:`~channelab.analysis.intervals.noise_band`): movements inside it
+are what sampling noise alone produces at this sample size.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from channelab.analysis.claims import engagement_only_licensed, metric_claim, require
+from channelab.analysis.claims import engagement_only_licensed, metric_claim, require, verdict_licensed
 from channelab.analysis.decisions import MAX_FACTOR, deciding
 from channelab.analysis.results import ArmEconomics, ArmVerdict, Economics, Effect, FollowThrough
 from channelab.spec import DECISIVE_ROLES
@@ -27,9 +27,9 @@ def _interval(e: Effect, hdi_prob: float) -> str:
 
 
 def _size(e: Effect, *, sign: bool = False) -> str:
-    """How much the metric moved: the relative lift where defined, else the difference."""
+    """How much the metric moved (signed, or its size): the relative lift if defined, else the difference."""
     if not e.relative_defined:
-        return amount(e.abs_lift.mean)
+        return amount(e.abs_lift.mean) if sign else f"{abs(e.abs_lift.mean):.3g}"
     return pct(e.lift.mean, sign=True) if sign else pct(abs(e.lift.mean))
 
 
@@ -50,7 +50,8 @@ def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
     if not e.relative_defined:
         iv += "; no relative lift, as the control's mean is not clearly above zero"
     kind = metric_claim(e, level)
-    require(kind == _PHRASE_CLAIM.get(e.verdict, kind), kind or "no effect", f"{e.arm}, {e.label}")
+    if kind is not None:
+        require(verdict_licensed(e, level), kind, f"{e.arm}, {e.label}")
     match kind:
         case "real lift":
             return f"raised {e.label} by {_size(e)} ({iv})"
@@ -63,10 +64,6 @@ def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
                 f"left {e.label} unsettled ({_size(e, sign=True)}; {iv}): neither beyond nor within "
                 f"the {_rope_text(e.rope)} that matters"
             )
-
-
-#: The claim each metric verdict's phrase makes (an inconclusive one may claim a rise or a drop).
-_PHRASE_CLAIM = {"real lift": "real lift", "harm": "harm", "no effect": "no effect"}
 
 
 def _rope_text(rope: tuple[float, float]) -> str:
