@@ -34,8 +34,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
+# A report's 'created' time is that of the last commit of its experiment file (SOURCE_DATE_EPOCH,
+# the reproducible-builds convention), and its paths are relative to this folder: the committed
+# example report is rebuilt byte for byte from a fresh clone, leaving git status clean.
+epoch = $(shell git log -1 --format=%ct -- $(1) 2>/dev/null)
+
 report: venv
-	$(BIN)/channelab run $(EXPERIMENT) --out reports
+	SOURCE_DATE_EPOCH=$(call epoch,$(EXPERIMENT)) $(BIN)/channelab run $(EXPERIMENT) --out reports
 
 test: venv
 	$(BIN)/ruff check src tests benchmarks
@@ -60,6 +65,7 @@ examples: venv
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
 	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
 	         hillstrom_email_adjusted job_training_weighted; do \
+	  SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct -- experiments/$$e.yaml 2>/dev/null) \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
 	$(BIN)/channelab monitor experiments/social_selling_monitor.yaml --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def stamp(
     spec_path = spec_sha = None
     if spec is not None:
         spec_bytes = spec.source_path.read_bytes() if spec.source_path else spec.model_dump_json().encode()
-        spec_path = str(spec.source_path) if spec.source_path else None
+        spec_path = shown_path(spec.source_path) if spec.source_path else None
         spec_sha = hashlib.sha256(spec_bytes).hexdigest()
     return Provenance(
         channelab=_version("channelab") or "0+unknown",
@@ -81,6 +82,19 @@ def stamp(
         data=dict(data or {}),
         created=_now() if timed else None,
     )
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as outputs record it: relative to the working folder when inside it, else absolute.
+
+    So a report made from a checkout names ``data/hillstrom.csv``, not the folder the checkout
+    happens to sit in, and the same run from another clone writes the same bytes.
+    """
+    full = Path(path).resolve()
+    try:
+        return full.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(full)
 
 
 def _now() -> str:

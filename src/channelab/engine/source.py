@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from channelab.errors import DataError
+from channelab.provenance import shown_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -146,7 +147,7 @@ class Source:
     def fingerprint(self) -> dict[str, object]:
         """Provenance of the input: path, size, row count and SHA-256 of the bytes."""
         out: dict[str, object] = {
-            "path": str(self.path),
+            "path": shown_path(self.path),
             "sha256": self.sha256,
             "bytes": self.size_bytes,
             "rows": self.n_rows,
