@@ -326,11 +326,13 @@ class Sampler(Strict):
 
 
 class Decision(Strict):
-    """How a metric's verdict is read off its lift posterior.
+    """How a metric's verdict is read off the posterior of its difference (arm − control).
 
-    ``hdi_rope`` (Kruschke): the HDI wholly above the ROPE is a real lift, wholly below is
-    harm, wholly inside is no effect, otherwise inconclusive. ``probability``: the same
-    verdicts when the posterior mass beyond (or inside) the ROPE reaches ``threshold``.
+    ``hdi_rope`` (Kruschke's rule, with the ``hdi_prob`` interval taken equal-tailed): the
+    interval wholly above the ROPE is a real lift, wholly below is harm, wholly inside is no
+    effect, otherwise inconclusive. ``probability``: the same verdicts when the posterior mass
+    beyond (or inside) the ROPE reaches ``threshold``. The rule name is kept for existing specs;
+    :mod:`channelab.analysis.decisions` states both as probabilities of the difference.
     """
 
     rule: Literal["hdi_rope", "probability"] = "hdi_rope"
