@@ -1,9 +1,12 @@
-"""The dependency rule of the package docstring, checked by reading every import in src/.
+"""The dependency rules of the package, checked by reading every import in src/.
 
 Every ``import`` counts: at module level, under ``if TYPE_CHECKING:`` and inside functions.
-A module may import its own layer and the layers below it, never above, and the import graph
-has no cycle. Heavy libraries live in one layer each (PyMC in analysis, DuckDB and Spark in the
-engine, matplotlib and reportlab in reporting, YAML in the spec loader).
+Two rules. The package docstring's: a module may import its own layer and the layers below it,
+never above, and the import graph has no cycle. Each folder's: it imports only the parts listed
+in :data:`MAY_IMPORT`, which its ``__init__`` docstring repeats ("May import: ..."), so a promise
+such as "analysis never imports the engine" fails a test when broken. Heavy libraries live in one
+layer each (PyMC in analysis, DuckDB and Spark in the engine, matplotlib and reportlab in
+reporting, YAML in the spec loader).
 """
 
 from __future__ import annotations
@@ -31,6 +34,31 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app",),
     ("cli", "__main__"),
 )
+
+#: Per top-level part, the other parts it may import (each folder's promise, beyond the order).
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    part: frozenset(allowed.split(", ")) if allowed else frozenset()
+    for part, allowed in {
+        "errors": "",
+        "files": "errors",
+        "spec": "errors, files",
+        "provenance": "errors, files, spec",
+        "cells": "errors, files, spec",
+        "engine": "errors, files, spec, provenance, cells",
+        "analysis": "errors, files, spec, cells",
+        "simulate": "errors, files, spec, provenance, cells, engine, analysis",
+        "design": "errors, files, spec, provenance, cells, engine, analysis, simulate",
+        "replication": "errors, files, spec, provenance, cells",
+        "pipeline": "errors, files, spec, provenance, cells, engine, analysis, design, replication",
+        "monitoring": "errors, files, spec, provenance, cells, engine, analysis, pipeline",
+        "reporting": "errors, files, spec, provenance, cells, engine, analysis, design, replication, "
+        "pipeline, monitoring",
+        "app": "errors, files, spec, provenance, cells, engine, analysis, simulate, design, replication, "
+        "pipeline, monitoring, reporting",
+        "cli": "errors, files, spec, analysis, simulate, design, app",
+        "__main__": "cli",
+    }.items()
+}
 
 #: Third-party libraries and the only top-level parts (layer or module) that may import them.
 HOMES: dict[str, tuple[str, ...]] = {
@@ -68,6 +96,26 @@ def imports_of(path: Path, module: str) -> list[tuple[str, int]]:
             found.append((base, node.lineno))
             found += [(f"{base}.{alias.name}", node.lineno) for alias in node.names]  # submodules
     return found
+
+
+def check_folders(root: Path, package: str, may_import: dict[str, frozenset[str]]) -> list[str]:
+    """Imports of one top-level part from another that its entry in ``may_import`` does not list."""
+    problems = []
+    paths = sorted((root / package).rglob("*.py"))
+    modules = {module_name(path, root) for path in paths}
+    for path in paths:
+        module = module_name(path, root)
+        top = module.split(".")[1] if "." in module else None
+        for target, line in imports_of(path, module):
+            if top is None or target not in modules or target == package:
+                continue
+            target_top = target.split(".")[1]
+            if target_top != top and target_top not in may_import.get(top, frozenset()):
+                problems.append(
+                    f"{path.relative_to(root)}:{line}: {module} imports {target}; "
+                    f"{top} may import only {sorted(may_import.get(top, ()))}"
+                )
+    return problems
 
 
 def check_layers(root: Path, package: str, layers: tuple[tuple[str, ...], ...]) -> list[str]:
@@ -130,6 +178,36 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_channelab_imports_follow_the_written_rule():
     assert check_layers(SRC, "channelab", LAYERS) == []
+
+
+def test_every_folder_imports_only_what_it_declares():
+    assert check_folders(SRC, "channelab", MAY_IMPORT) == []
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent.name for p in (SRC / "channelab").glob("*/__init__.py")))
+def test_each_folder_docstring_declares_its_table_entry(folder):
+    doc = (SRC / "channelab" / folder / "__init__.py").read_text(encoding="utf-8").split('"""')[1]
+    declared = " ".join(doc.split("May import:", 1)[1].split(".", 1)[0].split())
+    assert frozenset(declared.split(", ")) == MAY_IMPORT[folder]
+
+
+def test_every_part_has_a_declared_table_entry():
+    assert {p for layer in LAYERS for p in layer} == set(MAY_IMPORT)
+
+
+_SIDEWAYS = {"model/fit.py": "from fake.engine import x" + chr(10)}
+_IN_FUNCTION = {"model/fit.py": "def f():" + chr(10) + "    import fake.engine" + chr(10)}
+
+
+@pytest.mark.parametrize("files", [_SIDEWAYS, _IN_FUNCTION], ids=["sideways", "undeclared-in-function"])
+def test_the_folder_check_fails_on_an_undeclared_import(tmp_path, files):
+    """Two folders of one layer: the order allows the import, the folder's declaration does not."""
+    root = _fake_package(
+        tmp_path, {"__init__.py": "", "model/__init__.py": "", "engine/__init__.py": "", **files}
+    )
+    problems = check_folders(root, "fake", {"model": frozenset(), "engine": frozenset()})
+    assert any("fake.model.fit imports fake.engine" in p for p in problems), problems
+    assert check_folders(root, "fake", {"model": frozenset({"engine"}), "engine": frozenset()}) == []
 
 
 def test_the_rule_in_the_code_is_the_rule_in_the_docstring():

@@ -9,6 +9,8 @@ gate and the refits when it fails), ``fitting`` (a fit as a run makes it), ``res
 
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
 only; never the engine, plotting or reporting. Names load on first use (PyMC takes seconds).
+
+May import: errors, files, spec, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

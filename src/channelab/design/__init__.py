@@ -11,6 +11,9 @@ and ``balance`` (standardised mean differences).
 
 Dependency rule: imports :mod:`channelab.simulate`, :mod:`channelab.analysis`,
 :mod:`channelab.engine` and the layers below them; never reporting, the pipeline or the app.
+
+May import: errors, files, spec, provenance, cells, engine, analysis, simulate.
+(Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

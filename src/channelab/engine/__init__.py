@@ -5,9 +5,11 @@ Modules: ``source`` (the :class:`Source` view every query runs on, SQL rendering
 ``rows`` (the spec's engine and path to a Source), ``checks`` (row checks before fitting),
 ``aggregate`` (the SQL that builds :class:`~channelab.cells.Cells`).
 
-Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
-(``errors``, ``files``) only; never the model, plotting or reporting. Rows stay in the engine:
-only cells and small check results come back to Python.
+Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`channelab.provenance`
+and the base modules (``errors``, ``files``) only; never the model, plotting or reporting.
+Rows stay in the engine: only cells and small check results come back to Python.
+
+May import: errors, files, spec, provenance, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from channelab.engine.aggregate import build_cells

@@ -4,8 +4,10 @@ Modules: ``stats`` (replication Bayes factors, sample sizes, small telescopes, a
 ``original`` (the spec's original study, published or assumed numbers), ``judge`` (a
 replication's verdict from its cells), ``plan`` (``channelab replicate --plan``).
 
-Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules;
-never the model, the engine, plotting or reporting.
+Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`channelab.provenance`
+and the base modules; never the model, the engine, plotting or reporting.
+
+May import: errors, files, spec, provenance, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

@@ -29,6 +29,8 @@ estimand :func:`channelab.analysis.effects.compute_effects` reports.
 
 Dependency rule: imports :mod:`channelab.analysis`, :mod:`channelab.engine` and the layers
 below them; never design, replication, reporting, the pipeline or the app.
+
+May import: errors, files, spec, provenance, cells, engine, analysis. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

@@ -11,6 +11,8 @@ sampler, decision, priors), ``plan`` (power, assurance, assignment, matching set
 
 Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`, pydantic and PyYAML;
 only ``loader`` reads YAML.
+
+May import: errors, files. (Checked by ``tests/test_layers.py``.)
 """
 
 from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
