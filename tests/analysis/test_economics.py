@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 import pytest
 import xarray as xr
 
 from channelab.analysis.decisions import arm_verdict, guardrail_verdict
 from channelab.analysis.economics import compute_economics
-from channelab.analysis.results import Effect
 from channelab.cells import Cells, MetricCells
 from channelab.spec import Spec, parse_spec
 
@@ -140,7 +137,7 @@ class _E:
 )
 def test_a_guardrail_harm_qualifies_a_real_lift(guardrail, verdict):
     effects = [_E("outcome", "real lift"), _E("guardrail", guardrail, "unsubscribes")]
-    assert arm_verdict(cast("list[Effect]", effects), level=0.97) == verdict
+    assert arm_verdict(effects, level=0.97) == verdict
 
 
 def test_a_guardrail_is_read_in_its_better_direction():

@@ -34,11 +34,34 @@ sentence's condition and ``benchmarks/claims.py`` measures how often each is fal
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-from channelab.analysis.results import ArmVerdict, Effect, MetricVerdict
-from channelab.spec import DECISIVE_ROLES, Decision
+from channelab.analysis.results import ArmVerdict, MetricVerdict
+from channelab.spec import DECISIVE_ROLES, Decision, Role
+
+
+class Judged(Protocol):
+    """What an arm's verdict reads of each metric.
+
+    An :class:`~channelab.analysis.results.Effect`, or a known truth (the simulators' true
+    verdicts), which need not pretend to be one.
+    """
+
+    @property
+    def role(self) -> Role: ...  # noqa: D102
+    @property
+    def verdict(self) -> MetricVerdict: ...  # noqa: D102
+    @property
+    def label(self) -> str: ...  # noqa: D102
+    @property
+    def prob_above_rope(self) -> float: ...  # noqa: D102
+    @property
+    def conditional(self) -> bool: ...  # noqa: D102
+    @property
+    def no_events(self) -> tuple[str, ...]: ...  # noqa: D102
+
 
 #: Beyond this many times the current sample, we say "far more data" instead of a number.
 MAX_FACTOR = 100.0
@@ -77,7 +100,7 @@ def interval_verdict(lower: float, upper: float, rope: tuple[float, float]) -> M
     return "no effect" if rope[0] <= lower and upper <= rope[1] else "inconclusive"
 
 
-def credibly_not_up(effect: Effect, level: float) -> bool:
+def credibly_not_up(effect: Judged, level: float) -> bool:
     """Whether the metric credibly did not rise by an amount that matters: P(above the ROPE) ≤ 1 − level."""
     return not effect.no_events and effect.prob_above_rope <= 1 - level
 
@@ -117,17 +140,17 @@ def guardrail_verdict(verdict: MetricVerdict, worse: str) -> MetricVerdict:
     return _FLIPPED[verdict] if worse == "up" else verdict
 
 
-def guardrail_harms(effects: Sequence[Effect]) -> tuple[str, ...]:
+def guardrail_harms(effects: Sequence[Judged]) -> tuple[str, ...]:
     """Labels of the guardrails among ``effects`` that were made credibly worse."""
     return tuple(e.label for e in effects if e.role == "guardrail" and e.verdict == "harm")
 
 
-def deciding(effects: Sequence[Effect]) -> list[Effect]:
+def deciding[J: Judged](effects: Sequence[J]) -> list[J]:
     """The metrics that decide an arm: unconditional outcomes and revenue."""
     return [e for e in effects if e.role in DECISIVE_ROLES and not e.conditional]
 
 
-def arm_verdict(effects: Sequence[Effect], level: float) -> ArmVerdict:
+def arm_verdict(effects: Sequence[Judged], level: float) -> ArmVerdict:
     """Verdict on one arm from its metrics' verdicts, reading the funnel (see the module docstring).
 
     ``level`` is the probability a one-sided claim needs (:func:`claim_level`).

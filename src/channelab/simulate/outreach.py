@@ -8,7 +8,7 @@ import io
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,15 +16,11 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from channelab.analysis.decisions import arm_verdict, guardrail_verdict, interval_verdict
-from channelab.analysis.results import ArmVerdict
+from channelab.analysis.results import ArmVerdict, MetricVerdict
 from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
 from channelab.files import commit, json_bytes
 from channelab.provenance import stamp
-from channelab.spec import Channel, DataSource, Metric, Role, Spec, parse_spec
-
-if TYPE_CHECKING:
-    from channelab.analysis.results import Effect
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
 from channelab.simulate.guardrails import Unsubscribes
@@ -44,6 +40,7 @@ from channelab.simulate.scenarios import (
     Scenario,
 )
 from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
+from channelab.spec import Channel, DataSource, Metric, Role, Spec, parse_spec
 
 _LEVEL_PART = {m: "engagement" for m, r in OUTREACH_METRICS.items() if r == "engagement"} | {
     "meetings": "meetings",
@@ -510,8 +507,10 @@ def _lifts(expected: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str,
 
 
 class _TrueEffect(NamedTuple):
+    """A metric's known effect, as :func:`~channelab.analysis.decisions.arm_verdict` reads it."""
+
     role: Role
-    verdict: str
+    verdict: MetricVerdict
     label: str
     prob_above_rope: float  # 1 or 0: the lift is known
     conditional: bool = False
@@ -528,8 +527,7 @@ def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
         if roles[k] == "guardrail":
             verdict = guardrail_verdict(verdict, "up")
         effects.append(_TrueEffect(roles[k], verdict, k, float(v > rope[1])))
-    # arm_verdict reads only these fields; a known lift is decided at any level
-    return arm_verdict(cast("list[Effect]", effects), level=0.5)
+    return arm_verdict(effects, level=0.5)  # a known lift is decided at any level
 
 
 # ---- observational data with selection ---------------------------------------------------------
