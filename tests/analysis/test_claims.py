@@ -36,7 +36,7 @@ def test_claims_made_reads_verdicts_directions_and_arm_verdicts():
     lift = make_effect(metric="m3", verdict="real lift", mean=0.3)
     guard = make_effect(metric="u", role="guardrail", verdict="harm", mean=0.5)
     # no direction is claimed inside the ROPE, however likely the sign
-    assert [metric_claim(e, LEVEL) for e in (rise, flat, lift, guard)] == [
+    assert [metric_claim(e) for e in (rise, flat, lift, guard)] == [
         None,
         None,
         "real lift",

@@ -133,7 +133,7 @@ _ARM_CLAIMS: dict[str, ClaimKind] = {
 
 def _claims(effects: Effects) -> Iterator[Claim]:
     for e in effects.effects:
-        kind = metric_claim(e, effects.claim_level)
+        kind = metric_claim(e)
         if kind is not None:
             yield Claim(kind, e.arm, e.metric)
     for a in effects.arms:
@@ -152,7 +152,7 @@ def _claims(effects: Effects) -> Iterator[Claim]:
             yield Claim("credibly best", effects.economics.best)
 
 
-def metric_claim(e: Effect, level: float) -> ClaimKind | None:
+def metric_claim(e: Effect) -> ClaimKind | None:
     """The claim one effect's verdict or sentence makes about its metric, if any."""
     if e.no_events:
         return None

@@ -49,7 +49,7 @@ def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
     iv = _interval(e, hdi_prob)
     if not e.relative_defined:
         iv += "; no relative lift, as the control's mean is not clearly above zero"
-    kind = metric_claim(e, level)
+    kind = metric_claim(e)
     if kind is not None:
         require(verdict_licensed(e, level), kind, f"{e.arm}, {e.label}")
     match kind:
@@ -142,7 +142,7 @@ def _verdict_sentence(
 
 def _shares_sentence(shares: Sequence[Effect], hdi_prob: float, level: float) -> str:
     """Shares among an earlier stage that credibly moved, said as what they are: who was drawn in."""
-    moved = [e for e in shares if metric_claim(e, level) in ("real lift", "harm")]
+    moved = [e for e in shares if metric_claim(e) in ("real lift", "harm")]
     if not moved:
         return ""
     parts = [
