@@ -92,7 +92,7 @@ def arm_summary(
     engagement = [e for e in effects if e.role == "engagement"]
     parts = [_metric_phrase(e, hdi_prob, level) for e in decisive]
     text = f"{arm} " + (join_words(parts) if parts else "was judged on no outcome per unit") + "."
-    text += _shares_sentence(shares, hdi_prob, level)
+    text += _shares_sentence(shares, hdi_prob)
     if engagement:
         text += " " + _engagement_sentence(engagement)
     harmed = [e for e in effects if e.role == "guardrail" and e.verdict == "harm"]
@@ -140,7 +140,7 @@ def _verdict_sentence(
             return " Verdict: inconclusive." + _more_data_sentence(decisive)
 
 
-def _shares_sentence(shares: Sequence[Effect], hdi_prob: float, level: float) -> str:
+def _shares_sentence(shares: Sequence[Effect], hdi_prob: float) -> str:
     """Shares among an earlier stage that credibly moved, said as what they are: who was drawn in."""
     moved = [e for e in shares if metric_claim(e) in ("real lift", "harm")]
     if not moved:
