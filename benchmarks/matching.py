@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from channelab.design.matching import _Pool, match
-from channelab.design.propensity import design_matrix, propensity_scores
+from channelab.cohort.matching import _Pool, match
+from channelab.cohort.propensity import design_matrix, propensity_scores
 from channelab.simulate.selection import simulate_selection
 from channelab.spec.formula import Formula
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
-from channelab.design.cohort import WEIGHT, match_experiment
+from channelab.cohort.build import WEIGHT, match_experiment
 from channelab.engine.aggregate import build_cells
 from channelab.engine.source import frame_source
 from channelab.simulate.selection import simulate_selection

@@ -25,7 +25,7 @@ import numpy as np
 
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
-from channelab.design.cohort import WEIGHT, match_experiment
+from channelab.cohort.build import WEIGHT, match_experiment
 from channelab.engine.aggregate import build_cells
 from channelab.engine.source import frame_source
 from channelab.errors import ChannelabError

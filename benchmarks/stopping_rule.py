@@ -3,7 +3,7 @@
 A realistic outreach test is planned with weekly looks: a binary outcome (meetings booked
 within a 28-day window, baseline 8 %), a control and two channels with equal shares, 30,000
 prospects entering at 2,500 a week (12 weeks of entry + 4 for the window = 16 looks), ROPE
-±5 %, 94 % intervals. channelab design's calibration (channelab.design.sequential) simulates
+±5 %, 94 % intervals. channelab design's calibration (channelab.design.monitor) simulates
 whole tests and reads every look of each with both rules from the same fit:
 
 - the documented rule (``spending: obrien_fleming``): interval z / √(k/K) posterior sds of
@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from channelab.design.monitor import RULE_NAMES, RuleRow, StoppingRule, operating_characteristics
 from channelab.design.power import resolve_baselines
-from channelab.design.sequential import RULE_NAMES, RuleRow, StoppingRule, operating_characteristics
 from channelab.spec import Spec, parse_spec
 
 FALSE_REAL_LIFT_MAX = 0.05

@@ -25,11 +25,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("provenance",),
     ("cells",),
     ("engine",),
+    ("cohort",),
     ("analysis",),
     ("simulate",),
     ("design",),
     ("replication",),
-    ("pipeline", "monitoring"),
+    ("pipeline",),
     ("reporting",),
     ("app",),
     ("cli", "__main__"),
@@ -45,16 +46,16 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         "provenance": "errors, files, spec",
         "cells": "errors, files, spec",
         "engine": "errors, files, spec, provenance, cells",
+        "cohort": "errors, files, spec, engine",
         "analysis": "errors, files, spec, cells",
         "simulate": "errors, files, spec, provenance, cells, engine, analysis",
-        "design": "errors, files, spec, provenance, cells, engine, analysis, simulate",
+        "design": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate",
         "replication": "errors, files, spec, provenance, cells",
-        "pipeline": "errors, files, spec, provenance, cells, engine, analysis, design, replication",
-        "monitoring": "errors, files, spec, provenance, cells, engine, analysis, pipeline",
-        "reporting": "errors, files, spec, provenance, cells, engine, analysis, design, replication, "
-        "pipeline, monitoring",
-        "app": "errors, files, spec, provenance, cells, engine, analysis, simulate, design, replication, "
-        "pipeline, monitoring, reporting",
+        "pipeline": "errors, files, spec, provenance, cells, engine, cohort, analysis, design, replication",
+        "reporting": "errors, files, spec, provenance, cells, engine, cohort, analysis, design, "
+        "replication, pipeline",
+        "app": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate, design, "
+        "replication, pipeline, reporting",
         "cli": "errors, files, spec, analysis, simulate, design, app",
         "__main__": "cli",
     }.items()

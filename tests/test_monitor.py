@@ -10,10 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from channelab.analysis.sequential import MIN_COUNTED
+from channelab.analysis.monitor import MIN_COUNTED
 from channelab.app import monitor_experiment
 from channelab.cli import app
-from channelab.monitoring import look_dates, monitor
+from channelab.pipeline.monitor import look_dates, monitor
 from channelab.simulate import Arrival, simulate_outreach, snapshot
 from channelab.spec import load_spec
 

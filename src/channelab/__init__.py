@@ -9,11 +9,12 @@ and never in a cycle); ``tests/test_layers.py`` reads every import and enforces 
     provenance         the stamp every output carries
     cells              sufficient statistics per cell: value types only
     engine/            DuckDB and Spark sources, row checks, the SQL that builds cells
+    cohort/            an observational cohort: matching, weighting, propensity, balance
     analysis/          model families, PyMC model, g-computation, diagnostics, decisions, effects
     simulate/          the public test kit: simulators with their truth, calibration
-    design/            power, assurance, planning, assignment, matching, balance
+    design/            planning a test: power, assurance, the stopping rule, assignment
     replication/       replication statistics, the judgement, the plan
-    pipeline, monitoring  validate → cells → fit → effects, once or at each look; writes nothing
+    pipeline/          read → cells → fit → effects, once or at each look; writes nothing
     reporting/         JSON data, figures and PDFs from results; never fits
     app                each command end to end: compute, render, write the outputs
     cli                parse, call one function of app, print, exit

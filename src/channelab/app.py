@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported where used: a command loads only what it needs
     from channelab.design.assign import AssignmentResult
     from channelab.design.assurance import SimCallback
     from channelab.design.plan import Design
-    from channelab.monitoring import Monitor
+    from channelab.pipeline.monitor import Monitor
     from channelab.replication.plan import ReplicationPlan
 
 __all__ = [
@@ -133,7 +133,7 @@ def monitor_experiment(
 
     ``every`` (``week``, ``day`` or a number of days) overrides the spec's ``monitor.every``.
     """
-    from channelab.monitoring import monitor
+    from channelab.pipeline.monitor import monitor
     from channelab.reporting.json_report import monitor_json
     from channelab.reporting.pdf.monitor import monitor_pdf
 

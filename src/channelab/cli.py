@@ -320,7 +320,7 @@ def design(
             lift = pct(r.lift, sign=True)
             out.print(f"  {_e(r.metric)}, true lift {lift}: channelab says real lift in {rate}")
     if result.stopping_rule is not None:
-        from channelab.design.sequential import RULE_NAMES
+        from channelab.design.monitor import RULE_NAMES
 
         out.print(f"Stopping rule over {result.stopping_rule.looks} planned looks:")
         for s in result.stopping_rule.rows:

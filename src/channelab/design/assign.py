@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from channelab.design.balance import covariate_parts, smd
+from channelab.cohort.balance import covariate_parts, smd
 from channelab.engine.duck import open_file
 from channelab.engine.source import ROWS, quote
 from channelab.errors import DataError, SpecError
@@ -125,7 +125,7 @@ def _block_order(seed: int, stratum: str, block: int, size: int) -> list[int]:
 def _balance_table(rows: pd.DataFrame, covariates: list[str], spec: Spec) -> pd.DataFrame:
     """Standardised mean differences of each covariate (level) between each treatment and the control.
 
-    SMD on the pooled SD of the two arms (:func:`channelab.design.balance.smd`); categories per level.
+    SMD on the pooled SD of the two arms (:func:`channelab.cohort.balance.smd`); categories per level.
     """
     records = []
     in_control = (rows["arm"] == spec.control).to_numpy()

@@ -3,7 +3,7 @@
 Wires the frequentist plan (:mod:`channelab.design.power`: MDE, sample size, design effect, weeks)
 and the Bayesian assurance (:mod:`channelab.design.assurance`: how often channelab's own
 verdict would be ``real lift``) for every outcome and revenue metric, and for a monitored test
-the stopping rule's error rates at the planned looks (:mod:`channelab.design.sequential`). Rendering is
+the stopping rule's error rates at the planned looks (:mod:`channelab.design.monitor`). Rendering is
 :mod:`channelab.reporting` (``design_json``, ``design_pdf``).
 """
 
@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from channelab.analysis.sequential import planned_looks
+from channelab.analysis.monitor import planned_looks
 from channelab.design.assurance import Assurance, SimCallback, assurance
+from channelab.design.monitor import StoppingRule, operating_characteristics
 from channelab.design.power import PowerPlan, plan_power, resolve_baselines
-from channelab.design.sequential import StoppingRule, operating_characteristics
 from channelab.provenance import Provenance, stamp
 from channelab.spec import Spec
 

@@ -8,8 +8,8 @@ replication plan, as plain data), ``plots/`` (one module per figure family over 
 Dependency rule: reads results of every computing layer (pipeline, design, replication,
 analysis, engine checks); nothing below imports it. It never fits or recomputes a statistic.
 
-May import: errors, files, spec, provenance, cells, engine, analysis, design, replication,
-pipeline, monitoring. (Checked by ``tests/test_layers.py``.)
+May import: errors, files, spec, provenance, cells, engine, cohort, analysis, design,
+replication, pipeline. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from channelab.analysis.results import Economics, Effect, Interval
     from channelab.cells import Cells
     from channelab.design.plan import Design
-    from channelab.monitoring import Monitor
     from channelab.pipeline import Analysis
+    from channelab.pipeline.monitor import Monitor
     from channelab.replication.plan import ReplicationPlan
     from channelab.spec import Metric, Spec
 
@@ -489,7 +489,7 @@ def time_json(spec: Spec, cells: Cells) -> dict[str, Any] | None:
 
 def monitor_json(m: Monitor) -> dict[str, Any]:
     """A monitored test as JSON-ready data: every look, each arm's decision, and whether it may stop."""
-    from channelab.analysis.sequential import MIN_COUNTED
+    from channelab.analysis.monitor import MIN_COUNTED
 
     spec = m.spec
     return {

@@ -112,7 +112,7 @@ class Matching(Strict):
 
     ``estimand``: ``att`` (effect on the treated) or ``ate`` (on everyone; ``ipw`` and
     ``entropy``). ``propensity``: the propensity formula (see
-    :mod:`channelab.design.propensity`), by default the covariates' main effects; for
+    :mod:`channelab.cohort.propensity`), by default the covariates' main effects; for
     ``entropy`` the terms to balance, by default the covariates and the squares of numbers.
     ``trim`` drops units with propensity outside [trim, 1 − trim]. ``covariates`` default to
     the spec's. The run stops when any |SMD| afterwards exceeds ``max_smd`` unless

@@ -16,9 +16,9 @@ from channelab.reporting.plots.design import power_curve_figure
 from channelab.reporting.plots.style import interval_label
 
 if TYPE_CHECKING:
+    from channelab.design.monitor import StoppingRule
     from channelab.design.plan import Design
     from channelab.design.power import MetricPower
-    from channelab.design.sequential import StoppingRule
 from channelab.reporting.pdf.layout import (
     figure_flowable,
     fmt_level,

@@ -35,7 +35,7 @@ from channelab.reporting.plots.style import interval_label
 from channelab.spec import DECISIVE_ROLES
 
 if TYPE_CHECKING:
-    from channelab.monitoring import Look, Monitor
+    from channelab.pipeline.monitor import Look, Monitor
 
 
 @literal_text

@@ -13,7 +13,7 @@ from channelab.analysis.wording import pct
 from channelab.reporting.plots.style import NEUTRAL, ROPE_FILL, VERDICT_COLOURS, interval_label
 
 if TYPE_CHECKING:
-    from channelab.monitoring import Monitor
+    from channelab.pipeline.monitor import Monitor
     from channelab.spec import Metric
 
 #: The lift axis shows at most this range (ratios minus one); early looks' wider intervals are cut.

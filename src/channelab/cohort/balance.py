@@ -1,7 +1,7 @@
 """Covariate balance between two groups: standardised mean differences and variance ratios.
 
 One definition serves randomised assignment (:mod:`channelab.design.assign`) and matched or
-weighted cohorts (:mod:`channelab.design.cohort`). A covariate with more than
+weighted cohorts (:mod:`channelab.cohort.build`). A covariate with more than
 :data:`MAX_LEVELS` distinct numbers is compared as a number; anything else is compared level
 by level, as 0/1 indicators. |SMD| below 0.1 is the usual mark of balance (Austin 2009).
 """

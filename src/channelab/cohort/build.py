@@ -13,10 +13,10 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from channelab.design.balance import MAX_LEVELS, balance
-from channelab.design.matching import Matched, Method, match
-from channelab.design.propensity import Separation, separation
-from channelab.design.weighting import Weighting, entropy_formula, weigh
+from channelab.cohort.balance import MAX_LEVELS, balance
+from channelab.cohort.matching import Matched, Method, match
+from channelab.cohort.propensity import Separation, separation
+from channelab.cohort.weighting import Weighting, entropy_formula, weigh
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
 from channelab.spec import Matching, Spec

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelab.design.balance import balance
-from channelab.design.cohort import match_experiment
-from channelab.design.propensity import design_matrix, entropy_weights, propensity_scores, separation
-from channelab.design.weighting import entropy_formula, weigh
+from channelab.cohort.balance import balance
+from channelab.cohort.build import match_experiment
+from channelab.cohort.propensity import design_matrix, entropy_weights, propensity_scores, separation
+from channelab.cohort.weighting import entropy_formula, weigh
 from channelab.engine.source import frame_source
 from channelab.errors import DataError, SpecError
 from channelab.simulate.observational import COVARIATES, simulate_channels, simulate_observational

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from channelab.analysis.sequential import Reading, arm_decision, look_z, planned_looks, read_lift
+from channelab.analysis.monitor import Reading, arm_decision, look_z, planned_looks, read_lift
 from channelab.spec import parse_spec
 
 

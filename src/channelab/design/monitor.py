@@ -7,7 +7,7 @@ closed. At every look the counted units are fitted with channelab's model (compi
 re-run, as in :mod:`channelab.design.assurance`) and read by two rules from the same fit: the
 spec's (``monitor.spending``) and the naive one that reads the usual interval at every look
 (``spending: none``). An arm's decision is its first decisive look
-(:mod:`channelab.analysis.sequential`); a test stops when every treatment is decided, else at
+(:mod:`channelab.analysis.monitor`); a test stops when every treatment is decided, else at
 the last planned look. At lift 0 the share of ``real lift`` decisions is the rule's false
 real-lift rate; at a real lift it is the probability of finding it.
 
@@ -29,8 +29,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
-from channelab.analysis.results import ArmVerdict
-from channelab.analysis.sequential import (
+from channelab.analysis.monitor import (
     MIN_COUNTED,
     arm_decision,
     entry_looks,
@@ -39,6 +38,7 @@ from channelab.analysis.sequential import (
     read_lift,
     window_looks,
 )
+from channelab.analysis.results import ArmVerdict
 from channelab.design.assurance import ASSURANCE_DRAWS, SimCallback, sim_metric, single_metric_spec
 from channelab.engine.aggregate import frame_cells
 from channelab.errors import SpecError
@@ -81,7 +81,7 @@ class LookSchedule:
 def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float = 1.0) -> LookSchedule:
     """The schedule of ``metric`` when ``units`` enter over the planned looks.
 
-    Units enter over :func:`~channelab.analysis.sequential.entry_looks` looks, or without
+    Units enter over :func:`~channelab.analysis.monitor.entry_looks` looks, or without
     ``plan.n`` and ``plan.units_per_week`` over the looks before the longest window.
     """
     looks = planned_looks(spec)
@@ -245,7 +245,7 @@ def monitored_test(
     """Read one simulated test at each planned look by every rule; each arm's first decision.
 
     ``rows`` are in order of entry; a look is fitted only when units were added since the last
-    fit and every arm has :data:`~channelab.analysis.sequential.MIN_COUNTED` units counted.
+    fit and every arm has :data:`~channelab.analysis.monitor.MIN_COUNTED` units counted.
     Stops once every treatment is decided under every rule.
     """
     spec = refitter.spec

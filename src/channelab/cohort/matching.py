@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from channelab.design.propensity import design_matrix, propensity_scores
+from channelab.cohort.propensity import design_matrix, propensity_scores
 from channelab.spec.formula import Formula
 
 Method = Literal["nearest", "exact", "cem"]

@@ -14,12 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from channelab.analysis.sequential import look_z
+from channelab.analysis.monitor import look_z
 from channelab.cli import app
-from channelab.design import sequential
+from channelab.design import monitor as sequential
 from channelab.design.assurance import single_metric_spec
-from channelab.design.plan import calibrates_rule, design
-from channelab.design.sequential import (
+from channelab.design.monitor import (
     LookSchedule,
     RuleRow,
     StoppingRule,
@@ -29,6 +28,7 @@ from channelab.design.sequential import (
     rule_row,
     wilson,
 )
+from channelab.design.plan import calibrates_rule, design
 from channelab.reporting.json_report import design_json
 from channelab.reporting.pdf.design import design_pdf
 from channelab.spec import Baseline, parse_spec

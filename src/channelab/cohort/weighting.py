@@ -27,9 +27,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from channelab.design.balance import MAX_LEVELS
-from channelab.design.matching import Matched, cohort, in_id_order
-from channelab.design.propensity import design_matrix, entropy_weights, propensity_scores, standardised
+from channelab.cohort.balance import MAX_LEVELS
+from channelab.cohort.matching import Matched, cohort, in_id_order
+from channelab.cohort.propensity import design_matrix, entropy_weights, propensity_scores, standardised
 from channelab.errors import DataError
 from channelab.spec.formula import Factor, Formula
 
@@ -46,7 +46,7 @@ ENTROPY_TOLERANCE = 1e-4
 def entropy_formula(rows: pd.DataFrame, columns: list[str]) -> Formula:
     """The default balance terms of entropy balancing: every column, and for every number its square.
 
-    A number here has more than :data:`~channelab.design.balance.MAX_LEVELS` distinct values
+    A number here has more than :data:`~channelab.cohort.balance.MAX_LEVELS` distinct values
     (squares of 0/1 columns add nothing). A number that is zero for at least
     :data:`ZERO_SHARE` of the units (earnings of the unemployed) also gets its ``zero()``
     indicator, so the share with none balances as well as the mean.

@@ -19,7 +19,7 @@ from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import build_model, resolve_backend, sample
 from channelab.analysis.results import Adjustment, Effects
 from channelab.cells import Cells
-from channelab.design.cohort import WEIGHT, MatchResult, match_experiment
+from channelab.cohort.build import WEIGHT, MatchResult, match_experiment
 from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
 from channelab.engine.aggregate import summary_cells
 from channelab.engine.checks import arm_units, summary_checks

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from channelab.design.balance import balance
-from channelab.design.cohort import effective_weights
-from channelab.design.matching import match
+from channelab.cohort.balance import balance
+from channelab.cohort.build import effective_weights
+from channelab.cohort.matching import match
 
 TRUE_LIFT = 0.10  # social selling raises meetings 10 % among the accounts that got it
 

@@ -3,7 +3,7 @@
 Each look sees the test as it stood on its date (:mod:`channelab.engine.timing`): the units
 entered by then and, for a metric with an outcome window, the mature ones. Every look is fitted
 like a run (same model, same convergence gate; one compiled model serves every look of the
-same design), and read by the stopping rule (:mod:`channelab.analysis.sequential`). Computes,
+same design), and read by the stopping rule (:mod:`channelab.analysis.monitor`). Computes,
 writes nothing: :mod:`channelab.app` renders the report.
 """
 
@@ -19,14 +19,14 @@ import numpy as np
 from channelab.analysis.decisions import more_data_factor
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import resolve_backend
+from channelab.analysis.monitor import MIN_COUNTED, Reading, arm_decision, look_z, planned_looks, read_lift
 from channelab.analysis.results import ArmVerdict, Effects
-from channelab.analysis.sequential import MIN_COUNTED, Reading, arm_decision, look_z, planned_looks, read_lift
 from channelab.analysis.wording import join_words
 from channelab.cells import Cells
 from channelab.engine import CheckReport, build_cells, open_source, run_checks
 from channelab.engine.timing import date_range, with_as_of
 from channelab.errors import SpecError
-from channelab.pipeline import StepCallback, fit_cells
+from channelab.pipeline.run import StepCallback, fit_cells
 from channelab.provenance import Provenance, stamp
 from channelab.spec import DECISIVE_ROLES, Spec
 
