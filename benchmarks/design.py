@@ -19,7 +19,8 @@ import numpy as np
 
 from channelab.analysis.model import Refitter, build_model, sample
 from channelab.design.assurance import ASSURANCE_DRAWS, simulated_cells, single_metric_spec
-from channelab.design.power import plan_power, resolve_baselines
+from channelab.design.baselines import resolve_baselines
+from channelab.design.power import plan_power
 from channelab.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

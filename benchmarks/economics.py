@@ -81,7 +81,7 @@ def main() -> None:
         cells = frame_cells(rows, s, name="<economics>")
         refitter = refitter or Refitter(cells, s)
         post = refitter.fit(cells, seed=fit_seed)
-        economics = compute_effects(post["posterior"].to_dataset(), cells, s).economics
+        economics = compute_effects(post["posterior"].to_dataset(), cells, s, seed=s.seed).economics
         assert economics is not None
         true_net = {"Control": 0.0}
         for a in COSTS:

@@ -55,7 +55,7 @@ def main() -> None:
     def fit_cells():
         source = open_source(spec)
         cells = build_cells(source, spec)
-        return sample(build_model(cells, spec), spec), cells.n_cells
+        return sample(build_model(cells, spec), spec, seed=spec.seed), cells.n_cells
 
     (post_cells, n_cells), t_cells = timed(fit_cells)
     print(

@@ -48,15 +48,15 @@ def main() -> None:
         source = frame_source(rows)
         match_experiment(source, spec)
         cells = build_cells(source, spec, weight=WEIGHT, weights="sampling")
-        source.con.close()
+        source.close()
         refitter = refitter or Refitter(cells, spec)
         short = spec.sampler.model_copy(update={"draws": 500, "tune": 500})
         post = refitter.fit(cells, seed=seed, settings=short)
-        effects = compute_effects(post["posterior"].to_dataset(), cells, spec)
+        effects = compute_effects(post["posterior"].to_dataset(), cells, spec, seed=spec.seed)
         for metric in cover:
             e = effects.get("social", metric)
-            cover[metric].append(e.lift.lower <= truth["att"][metric] <= e.lift.upper)
-            bias[metric].append(e.lift.mean - truth["att"][metric])
+            cover[metric].append(e.lift.lower <= truth.att[metric] <= e.lift.upper)
+            bias[metric].append(e.lift.mean - truth.att[metric])
     print(
         f"caliper {caliper}, {ratio}:1, replace {replace}, {bands} engagement bands, {n_seeds} seeds, "
         f"{time.perf_counter() - start:.0f} s"

@@ -108,14 +108,15 @@ def run(variant: str, method: str, reps: int, refitters: dict[bool, Refitter]) -
             score.refusals[reason] = score.refusals.get(reason, 0) + 1
             continue
         finally:
-            source.con.close()
+            source.close()
         score.passed += 1
         adjusted = bool(spec.adjust)
         if adjusted not in refitters:
             refitters[adjusted] = Refitter(cells, spec)
         post = refitters[adjusted].fit(cells, seed=seed)
-        effect = compute_effects(post["posterior"].to_dataset(), cells, spec).get("treated", "re78")
-        target = truth["ato" if cohort.estimand == "ATO" else "att"]
+        effects = compute_effects(post["posterior"].to_dataset(), cells, spec, seed=spec.seed)
+        effect = effects.get("treated", "re78")
+        target = truth.ato if cohort.estimand == "ATO" else truth.att
         iv = effect.abs_lift
         score.bias.append(100 * (iv.mean - target) / target)
         score.covered.append(iv.lower <= target <= iv.upper)

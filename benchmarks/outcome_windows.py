@@ -115,7 +115,7 @@ def main() -> None:
                     if name not in refit:
                         refit[name] = Refitter(cells, at)
                     post = refit[name].fit(cells, seed=fit_seed)
-                    effects = compute_effects(post["posterior"].to_dataset(), cells, at)
+                    effects = compute_effects(post["posterior"].to_dataset(), cells, at, seed=at.seed)
                     totals = cells.arm_totals("meeting")
                     for e in effects.effects:
                         records.append(

@@ -167,7 +167,9 @@ def run(shape: Shape, likelihood: str, lift: float, reps: int, n: int, seed: int
             rows, truth = simulate(shape, lift, n, rng)
         cells = frame_cells(rows, spec)
         posterior = refitter.fit(cells, seed=seed + rep)
-        e = compute_effects(posterior["posterior"].to_dataset(), cells, spec).get("treated", "revenue")
+        e = compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed).get(
+            "treated", "revenue"
+        )
         sd = (e.abs_lift.upper - e.abs_lift.lower) / (2 * stats.norm.ppf(0.5 + HDI / 2))
         errors.append(e.abs_lift.mean - truth)
         means = rows.groupby("arm")["revenue"].mean()

@@ -194,7 +194,7 @@ def _cell_fit(spec):
     source = open_source(spec)
     cells = build_cells(source, spec)
     source.close()
-    post = sample(build_model(cells, spec), spec)
+    post = sample(build_model(cells, spec), spec, seed=spec.seed)
     return post, time.perf_counter() - t
 
 

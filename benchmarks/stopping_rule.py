@@ -28,8 +28,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from channelab.design.baselines import resolve_baselines
 from channelab.design.monitor import RULE_NAMES, RuleRow, StoppingRule, operating_characteristics
-from channelab.design.power import resolve_baselines
 from channelab.spec import Spec, parse_spec
 
 FALSE_REAL_LIFT_MAX = 0.05

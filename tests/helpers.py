@@ -162,3 +162,19 @@ def needs_spark(test):
         reason="Spark tests need the spark extra (pip install -e '.[spark]') and Java 17",
     )
     return pytest.mark.slow(no_spark(test))
+
+
+def cell_statistics(cells_of_metric) -> dict:
+    """Every per-cell statistic of one metric's typed cells by name; the frequency table as ``freq_*``."""
+    import dataclasses
+
+    from channelab.cells import Frequencies
+
+    out = {}
+    for f in dataclasses.fields(cells_of_metric):
+        value = getattr(cells_of_metric, f.name)
+        if isinstance(value, Frequencies):
+            out |= {"freq_value": value.value, "freq_units": value.units}
+        elif f.name != "metric":
+            out[f.name] = value
+    return out

@@ -51,12 +51,12 @@ def test_bad_data_exits_2(tmp_path):
 
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_an_arm_with_too_few_units_exits_2_before_sampling(tmp_path, monkeypatch, command):
-    from channelab import pipeline
+    from channelab.pipeline import run
 
     def never(*_args, **_kwargs):
         raise AssertionError("sampled")
 
-    monkeypatch.setattr(pipeline, "sample", never)
+    monkeypatch.setattr(run, "sample", never)
     rows, _ = simulate_ab(n_per_arm=[500, 1], metrics={"y": SimMetric("binary", 0.2)}, seed=5)
     rows.to_csv(tmp_path / "rows.csv", index=False)
     path = tmp_path / "sim.yaml"
@@ -122,12 +122,12 @@ def test_same_inputs_give_the_same_numbers(tmp_path, backend):
     ids=["model-error-4", "crash-1"],
 )
 def test_a_failed_fit_writes_nothing_and_exits_with_its_code(tmp_path, monkeypatch, error, code):
-    from channelab import pipeline
+    from channelab.pipeline import run
 
     def fail(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(pipeline, "sample", fail)
+    monkeypatch.setattr(run, "sample", fail)
     result = runner.invoke(app, ["run", str(_write_sim(tmp_path)), "--out", str(tmp_path / "out")])
     assert result.exit_code == code
     if code == 1:  # a crash is a bug: its exception is not turned into an input error
@@ -135,3 +135,24 @@ def test_a_failed_fit_writes_nothing_and_exits_with_its_code(tmp_path, monkeypat
     else:
         assert "sampling failed" in result.output
     assert not any((tmp_path / "out").iterdir())  # nothing is written when the fit fails
+
+
+def test_options_are_put_into_the_spec_once_and_validated_again():
+    from datetime import date
+
+    from channelab.errors import SpecError
+    from channelab.pipeline import with_options
+    from channelab.spec import load_spec
+
+    spec = load_spec(EXPERIMENTS / "social_selling_monitor.yaml")
+    assert with_options(spec) is spec
+    assert with_options(spec, seed=spec.seed, engine=spec.engine, as_of=spec.as_of) is spec
+    changed = with_options(spec, seed=7, as_of=date(2026, 5, 1), every=10)
+    assert (changed.seed, changed.as_of, changed.monitor.every) == (7, date(2026, 5, 1), 10)
+    assert changed == spec.model_copy(
+        update={"seed": 7, "as_of": date(2026, 5, 1), "monitor": changed.monitor}
+    )
+    assert changed.source_path == spec.source_path
+    untimed = load_spec(EXPERIMENTS / "ubc_slacktivism_study1.yaml")
+    with pytest.raises(SpecError, match=r"as_of: an analysis date needs unit\.entered_at"):
+        with_options(untimed, as_of=date(2026, 1, 1))

@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: Layers from the bottom up, as written in ``channelab/__init__.py``.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "files"),
+    ("errors", "files", "likelihoods"),
     ("spec",),
     ("provenance",),
     ("cells",),
@@ -42,17 +42,18 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     for part, allowed in {
         "errors": "",
         "files": "errors",
-        "spec": "errors, files",
+        "likelihoods": "",
+        "spec": "errors, files, likelihoods",
         "provenance": "errors, files, spec",
-        "cells": "errors, files, spec",
-        "engine": "errors, files, spec, provenance, cells",
+        "cells": "errors, files, spec, likelihoods",
+        "engine": "errors, files, spec, likelihoods, provenance, cells",
         "cohort": "errors, files, spec, engine",
-        "analysis": "errors, files, spec, cells",
+        "analysis": "errors, files, spec, likelihoods, cells",
         "simulate": "errors, files, spec, provenance, cells, engine, analysis",
         "design": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate",
         "replication": "errors, files, spec, provenance, cells",
         "pipeline": "errors, files, spec, provenance, cells, engine, cohort, analysis, design, replication",
-        "reporting": "errors, files, spec, provenance, cells, engine, cohort, analysis, design, "
+        "reporting": "errors, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, design, "
         "replication, pipeline",
         "app": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate, design, "
         "replication, pipeline, reporting",

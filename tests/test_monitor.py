@@ -14,6 +14,7 @@ from channelab.analysis.monitor import MIN_COUNTED
 from channelab.app import monitor_experiment
 from channelab.cli import app
 from channelab.pipeline.monitor import look_dates, monitor
+from channelab.pipeline.options import with_options
 from channelab.simulate import Arrival, simulate_outreach, snapshot
 from channelab.spec import load_spec
 
@@ -137,7 +138,7 @@ def test_a_real_lift_is_decided_and_a_snapshot_mid_test_says_keep_going(tmp_path
     full = full[full["arm"].isin(raw["arms"])].reset_index(drop=True)
     full.to_csv(tmp_path / "pilot.csv", index=False)
     path.write_text(yaml.safe_dump(raw))
-    m = monitor(load_spec(path), as_of=date(2026, 1, 5) + timedelta(weeks=12))  # every window closed
+    m = monitor(with_options(load_spec(path), as_of=date(2026, 1, 5) + timedelta(weeks=12)))  # windows closed
     assert m.looks[-1].index == m.planned
     assert truth.lifts["In person"]["meetings"] == pytest.approx(0.30, abs=0.02)
     assert m.decisions["In person"].verdict == "real lift"

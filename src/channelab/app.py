@@ -2,7 +2,9 @@
 
 The only module that imports both computation (:mod:`channelab.pipeline`, design, replication)
 and rendering (:mod:`channelab.reporting`). Every function takes the experiment file's path and
-returns what it computed and wrote, so the CLI only parses arguments and prints.
+returns what it computed and wrote, so the CLI only parses arguments and prints. A command's
+options (seed, engine, analysis date, looks) are put into the spec once, by
+:func:`~channelab.pipeline.options.with_options`; everything below reads them from the spec.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from typing import TYPE_CHECKING, NamedTuple
 from channelab.engine import Engine
 from channelab.errors import SpecError
 from channelab.files import check_outputs, commit, json_bytes, write_atomic
-from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate
-from channelab.spec import DataSource, Spec, load_spec, parse_spec
+from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate, with_options
+from channelab.spec import DataSource, Spec, load_spec
 
 if TYPE_CHECKING:  # imported where used: a command loads only what it needs
     from channelab.design.assign import AssignmentResult
     from channelab.design.assurance import SimCallback
     from channelab.design.plan import Design
-    from channelab.pipeline.monitor import Monitor
+    from channelab.pipeline.looks import Monitor
     from channelab.replication.plan import ReplicationPlan
 
 __all__ = [
@@ -44,7 +46,15 @@ __all__ = [
 
 
 class Report(NamedTuple):
-    """An analysis and the PDF and JSON written from it."""
+    """An analysis and the PDF and JSON written from it.
+
+    Attributes
+    ----------
+    analysis
+        Everything the run produced.
+    pdf, json
+        The report and the JSON written.
+    """
 
     analysis: Analysis
     pdf: Path
@@ -52,7 +62,17 @@ class Report(NamedTuple):
 
 
 class Planned[T](NamedTuple):
-    """A plan (a design or a replication plan) and the PDF and JSON written from it."""
+    """A plan (a design or a replication plan) and the PDF and JSON written from it.
+
+    Attributes
+    ----------
+    result
+        The plan.
+    spec
+        The spec planned, options applied.
+    pdf, json
+        The report and the JSON written.
+    """
 
     result: T
     spec: Spec
@@ -62,7 +82,17 @@ class Planned[T](NamedTuple):
 
 @dataclass(frozen=True)
 class Assigned:
-    """An assignment of units to arms, and the CSV written."""
+    """An assignment of units to arms, and the CSV written.
+
+    Attributes
+    ----------
+    spec
+        The spec whose arms the units were assigned to, options applied.
+    result
+        The assignment, its allocation per stratum and its balance.
+    path
+        The assignment CSV written.
+    """
 
     spec: Spec
     result: AssignmentResult
@@ -71,7 +101,15 @@ class Assigned:
 
 @dataclass(frozen=True)
 class Matched:
-    """A matched cohort (the validation that built it) and the CSV written."""
+    """A matched cohort (the validation that built it) and the CSV written.
+
+    Attributes
+    ----------
+    validation
+        The validation that built the cohort (its ``matching`` holds the cohort and its balance).
+    path
+        The matched cohort's CSV written, with weights.
+    """
 
     validation: Validation
     path: Path
@@ -107,13 +145,16 @@ def _commit_pair(
     return pd, js
 
 
-def _revised(spec: Spec, **changes: object) -> Spec:
-    """``spec`` with ``changes`` (from the command line), validated again as a whole."""
-    return parse_spec({**spec.model_dump(exclude_unset=True), **changes}, source=spec.source_path)
-
-
 class Monitored(NamedTuple):
-    """Every look of a monitored test and the PDF and JSON written from them."""
+    """Every look of a monitored test and the PDF and JSON written from them.
+
+    Attributes
+    ----------
+    monitor
+        Every look, the decisions, and whether the test may stop.
+    pdf, json
+        The report and the JSON written.
+    """
 
     monitor: Monitor
     pdf: Path
@@ -131,21 +172,35 @@ def monitor_experiment(
 ) -> Monitored:
     """Analyse the test at ``path`` at every look up to ``as_of``; write ``OUT/NAME.monitor.{pdf,json}``.
 
-    ``every`` (``week``, ``day`` or a number of days) overrides the spec's ``monitor.every``.
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out_dir
+        The folder the outputs are written to.
+    as_of
+        Overrides the spec's analysis date, the last look (default: the latest date in the data).
+    every
+        Overrides the spec's ``monitor.every``: ``week``, ``day`` or a number of days.
+    seed
+        Overrides the spec's random seed.
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Monitored
+        The monitor and the paths written.
     """
     from channelab.pipeline.monitor import monitor
     from channelab.reporting.json_report import monitor_json
     from channelab.reporting.pdf.monitor import monitor_pdf
 
     step = on_step or _noop
-    spec = load_spec(path)
-    if every is not None:
-        spec = _revised(spec, monitor={**spec.monitor.model_dump(exclude_unset=True), "every": every})
-    if as_of is not None:
-        spec = _revised(spec, as_of=as_of)
+    spec = with_options(load_spec(path), seed=seed, as_of=as_of, every=every)
     paths, inputs = _pair(out_dir, f"{spec.name}.monitor"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
-    result = monitor(spec, seed=seed, on_step=step)
+    result = monitor(spec, on_step=step)
     step("Drawing figures and writing the PDF and JSON")
     pdf, js = _commit_pair(paths, monitor_pdf(result), monitor_json(result), inputs)
     return Monitored(result, pdf, js)
@@ -164,29 +219,37 @@ def run_experiment(
 ) -> Report:
     """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
 
-    ``data`` analyses another data file with the same spec (e.g. a second replication);
-    the outputs are then named ``NAME.DATASTEM``. ``engine`` overrides the spec's engine and
-    ``as_of`` its analysis date.
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out_dir
+        The folder the outputs are written to.
+    seed
+        Overrides the spec's random seed.
+    data
+        Another data file to analyse with the same spec (e.g. a second replication); the
+        outputs are then named ``NAME.DATASTEM``.
+    engine
+        Overrides the spec's engine.
+    as_of
+        Overrides the spec's analysis date.
+    on_step
+        Called with a short description of each step as it starts.
+    progressbar
+        Show the sampler's progress bar.
+
+    Returns
+    -------
+    Report
+        The analysis and the paths written.
     """
     step = on_step or _noop
-    spec = load_spec(path)
-    stem = spec.name
-    if data is not None:
-        data = Path(data).resolve()
-        stem = f"{spec.name}.{data.stem}"
-        given = (
-            DataSource(path=data)
-            if spec.data is None or spec.data.summaries is not None
-            else spec.data.model_copy(update={"path": data})
-        )
-        spec = spec.model_copy(update={"data": given})
-    if engine is not None and engine != spec.engine:
-        spec = _revised(spec, engine=engine)
-    if as_of is not None:
-        spec = _revised(spec, as_of=as_of)
+    spec, stem = _with_data(load_spec(path), data)
+    spec = with_options(spec, seed=seed, engine=engine, as_of=as_of)
     paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
-    analysis = analyse(spec, seed=seed, on_step=step, progressbar=progressbar)
+    analysis = analyse(spec, on_step=step, progressbar=progressbar)
     from channelab.reporting.json_report import analysis_json
     from channelab.reporting.pdf.analysis import analysis_pdf
 
@@ -195,8 +258,34 @@ def run_experiment(
     return Report(analysis, pdf, js)
 
 
+def _with_data(spec: Spec, data: str | Path | None) -> tuple[Spec, str]:
+    """``spec`` reading another data file (``--data``), and the stem of its outputs (``NAME.DATASTEM``)."""
+    if data is None:
+        return spec, spec.name
+    data = Path(data).resolve()
+    given = (
+        DataSource(path=data)
+        if spec.data is None or spec.data.summaries is not None
+        else spec.data.model_copy(update={"path": data})
+    )
+    return spec.model_copy(update={"data": given}), f"{spec.name}.{data.stem}"
+
+
 def validate_experiment(path: str | Path, *, on_step: StepCallback | None = None) -> Validation:
-    """Check the experiment at ``path`` and its data, and reduce them to cells; no fitting."""
+    """Check the experiment at ``path`` and its data, and reduce them to cells; no fitting.
+
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Validation
+        The spec to fit, the data's fingerprint, the checks and the cells.
+    """
     return validate(load_spec(path), on_step=on_step)
 
 
@@ -212,16 +301,36 @@ def design_experiment(
 ) -> Planned[Design]:
     """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``.
 
-    ``sims`` and ``rule_sims`` override the simulations of assurance and of the stopping rule.
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out_dir
+        The folder the outputs are written to.
+    sims
+        Overrides the assurance simulations per metric and lift (0 skips assurance).
+    rule_sims
+        Overrides the simulated monitored tests per metric and lift (0 skips the stopping rule).
+    seed
+        Overrides the spec's random seed.
+    on_step
+        Called with a short description of each step as it starts.
+    on_sim
+        Called with the simulations done and their total, as they run.
+
+    Returns
+    -------
+    Planned
+        The design, the spec and the paths written.
     """
     from channelab.design.plan import design
     from channelab.reporting.json_report import design_json
     from channelab.reporting.pdf.design import design_pdf
 
-    spec = load_spec(path)
+    spec = with_options(load_spec(path), seed=seed)
     paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
-    result = design(spec, sims=sims, rule_sims=rule_sims, seed=seed, on_step=on_step, on_sim=on_sim)
+    result = design(spec, sims=sims, rule_sims=rule_sims, on_step=on_step, on_sim=on_sim)
     pdf, js = _commit_pair(paths, design_pdf(result), design_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
@@ -233,18 +342,35 @@ def plan_replication(
     seed: int | None = None,
     on_step: StepCallback | None = None,
 ) -> Planned[ReplicationPlan]:
-    """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``."""
+    """Plan a replication of the study in ``path``'s ``original:`` block; write ``NAME.plan.*``.
+
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out_dir
+        The folder the outputs are written to.
+    seed
+        Overrides the spec's random seed.
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Planned
+        The replication plan, the spec and the paths written.
+    """
     from channelab.replication.original import original_study
     from channelab.replication.plan import plan
     from channelab.reporting.json_report import plan_json
     from channelab.reporting.pdf.replication import plan_pdf
 
-    spec = load_spec(path)
+    spec = with_options(load_spec(path), seed=seed)
     original_study(spec)  # refuses a spec without an original study, before any work
     paths, inputs = _pair(out_dir, f"{spec.name}.plan"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
-    result = plan(spec, seed=seed)
+    result = plan(spec)
     pdf, js = _commit_pair(paths, plan_pdf(result, spec), plan_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
@@ -257,7 +383,26 @@ def replicate_experiment(
     data: str | Path | None = None,
     on_step: StepCallback | None = None,
 ) -> Report:
-    """Judge replication data against the original study in ``path`` (the full report)."""
+    """Judge replication data against the original study in ``path`` (the full report).
+
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out_dir
+        The folder the outputs are written to.
+    seed
+        Overrides the spec's random seed.
+    data
+        The replication data, instead of the spec's (the outputs are then named ``NAME.DATASTEM``).
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Report
+        The analysis, its judgement against the original, and the paths written.
+    """
     from channelab.replication.original import original_study
 
     original_study(load_spec(path))
@@ -267,22 +412,54 @@ def replicate_experiment(
 def assign_experiment(
     path: str | Path, *, units: str | Path, out: str | Path, seed: int | None = None
 ) -> Assigned:
-    """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``."""
+    """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``.
+
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    units
+        The units to assign (CSV or Parquet), one row per unit.
+    out
+        The assignment CSV to write.
+    seed
+        Overrides the spec's random seed.
+
+    Returns
+    -------
+    Assigned
+        The spec, the assignment and the path written.
+    """
     from channelab.design.assign import assign, read_units, write_assignment
 
-    spec = load_spec(path)
+    spec = with_options(load_spec(path), seed=seed)
     units, out = Path(units), Path(out)
     inputs = _inputs_of(spec, units)
     check_outputs([out], inputs=inputs)
     rows = read_units(units)
-    result = assign(spec, rows, seed=spec.seed if seed is None else seed, name=str(units))
+    result = assign(spec, rows, seed=spec.seed, name=str(units))
     return Assigned(spec, result, write_assignment(result, out, inputs=inputs))
 
 
 def match_experiment_cohort(
     path: str | Path, *, out: str | Path, on_step: StepCallback | None = None
 ) -> Matched:
-    """Build the matched cohort of a ``design: matched`` experiment; write it with weights to ``out``."""
+    """Build the matched cohort of a ``design: matched`` experiment; write it with weights to ``out``.
+
+    Parameters
+    ----------
+    path
+        The experiment file (YAML).
+    out
+        The matched cohort's CSV to write.
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Matched
+        The validation that built the cohort and the path written.
+    """
     spec = load_spec(path)
     if spec.design != "matched":
         raise SpecError(f"{path}: design is {spec.design!r}; `channelab match` needs design: matched.")

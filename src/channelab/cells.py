@@ -1,14 +1,16 @@
 """Exact sufficient statistics per cell (arm × stratum × cluster): the value types the model sees.
 
 A *stratum* is one combination of covariate levels. The model only ever sees these cells,
-so its cost depends on the number of cells, not rows. Per metric type the statistics are:
+so its cost depends on the number of cells, not rows. Each likelihood family
+(:mod:`channelab.likelihoods`) has its own frozen class of statistics (:data:`CELLS`):
 
-========== ==========================================================
-binary     n, successes (and the trials, for a metric with a denominator)
-count      n, Σ y, Σ y² and a frequency table (cell, value, units)
-revenue    n, Σ y, Σ y², n_pos, Σ log y, Σ (log y)² over y > 0
-continuous n, Σ y, Σ y²
-========== ==========================================================
+================= ================================================================
+every family      n, Σ y, Σ y² (:class:`MetricCells`; the Poisson needs no more)
+binomial          and the trials, for a metric with a denominator (:class:`RateCells`)
+negative binomial and a frequency table (cell, value, units) (:class:`CountCells`)
+lognormal hurdle  and n_pos, Σ log y, Σ (log y)² over y > 0 (:class:`HurdleCells`)
+normal            and Σ x y of the pre-period columns x (:class:`NormalCells`)
+================= ================================================================
 
 With pre-period columns to adjust for (``adjust``), every cell also carries Σ x and Σ x xᵀ,
 and every metric with a normal model Σ x y: the exact statistics of a linear adjustment. For
@@ -22,6 +24,7 @@ only the types, so the model layer never loads a data engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Self, override
 
 import numpy as np
 import pandas as pd
@@ -29,31 +32,131 @@ import pandas as pd
 from channelab.spec import Metric
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetricCells:
-    """Sufficient statistics of one metric, one entry per cell.
+    """Sufficient statistics of one metric, one entry per cell: what every family reads.
 
-    ``n_pos``, ``sum_log`` and ``sum_log_sq`` are filled for revenue metrics when the data give
-    them; ``freq_cell``, ``freq_value`` and ``freq_units`` (the frequency table) for count metrics
-    from unit rows; ``trials`` (units who reached the earlier stage) for a binary metric with a
-    ``denominator``. ``sum_sq`` is NaN where aggregated rows do not give it. ``n`` counts the
-    units behind the statistics when not all of the cell's units count (outcome windows).
+    The base class serves the Poisson; each other family has its own subclass with the
+    statistics it needs (:data:`CELLS`, keyed by :attr:`channelab.likelihoods.Likelihood.family`).
+
+    Attributes
+    ----------
+    metric
+        The metric.
+    total
+        Σ y per cell (successes, for a binary metric).
+    sum_sq
+        Σ y² per cell; NaN where aggregated rows do not give it.
+    n
+        Units counted for this metric when fewer than the cell's: those whose outcome window
+        had closed by the analysis date (``None``: every unit of the cell).
     """
 
     metric: Metric
     total: np.ndarray
     sum_sq: np.ndarray
-    n_pos: np.ndarray | None = None
-    sum_log: np.ndarray | None = None
-    sum_log_sq: np.ndarray | None = None
-    freq_cell: np.ndarray | None = None
-    freq_value: np.ndarray | None = None
-    freq_units: np.ndarray | None = None
-    trials: np.ndarray | None = None
-    sum_xy: np.ndarray | None = None
-    #: Units counted for this metric when fewer than the cell's: those whose outcome window
-    #: had closed by the analysis date (``None``: every unit of the cell).
     n: np.ndarray | None = None
+
+    #: The per-cell sums of this class that add up when cells are merged.
+    sums: ClassVar[tuple[str, ...]] = ("total", "sum_sq", "n")
+
+    @property
+    def reached(self) -> np.ndarray | None:
+        """Units per cell who reached an earlier stage (a rate's denominator), else ``None``."""
+        return None
+
+    def merged(self, inverse: np.ndarray, size: int) -> Self:
+        """The statistics of merged cells: ``inverse[c]`` is the merged cell of cell ``c``.
+
+        Parameters
+        ----------
+        inverse
+            For each cell, the index of the merged cell it joins.
+        size
+            The number of merged cells.
+        """
+
+        def add(x: np.ndarray | None) -> np.ndarray | None:
+            return None if x is None else np.bincount(inverse, weights=x, minlength=size)
+
+        changes: dict[str, Any] = {name: add(getattr(self, name)) for name in self.sums}
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateCells(MetricCells):
+    """A binary metric's successes (:attr:`total`) and, with a ``denominator``, its trials.
+
+    ``trials`` are the units who reached the earlier stage; without a denominator, the units.
+    """
+
+    trials: np.ndarray | None = None
+
+    sums: ClassVar[tuple[str, ...]] = (*MetricCells.sums, "trials")
+
+    @property
+    @override
+    def reached(self) -> np.ndarray | None:
+        return self.trials
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    """How many units (weighted) took each value in each cell: a count's exact data.
+
+    Attributes
+    ----------
+    cell, value, units
+        One entry per (cell, value) pair: the cell, the value, the units.
+    """
+
+    cell: np.ndarray
+    value: np.ndarray
+    units: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountCells(MetricCells):
+    """A count's sums and its frequency table (the negative binomial's exact likelihood)."""
+
+    frequencies: Frequencies
+
+    @override
+    def merged(self, inverse: np.ndarray, size: int) -> Self:
+        moved = replace(self.frequencies, cell=inverse[self.frequencies.cell])
+        return replace(super().merged(inverse, size), frequencies=moved)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HurdleCells(MetricCells):
+    """Revenue's count of positive amounts and Σ log y, Σ (log y)² over them (the lognormal hurdle)."""
+
+    n_pos: np.ndarray
+    sum_log: np.ndarray
+    sum_log_sq: np.ndarray
+
+    sums: ClassVar[tuple[str, ...]] = (*MetricCells.sums, "n_pos", "sum_log", "sum_log_sq")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormalCells(MetricCells):
+    """The normal model's sums and, with pre-period columns x, Σ x y per cell (dims cell, column)."""
+
+    sum_xy: np.ndarray | None = None
+
+    @override
+    def merged(self, inverse: np.ndarray, size: int) -> Self:
+        return replace(super().merged(inverse, size), sum_xy=None)
+
+
+#: The cell statistics of each model family (:attr:`channelab.likelihoods.Likelihood.family`).
+CELLS: dict[str, type[MetricCells]] = {
+    "binomial": RateCells,
+    "poisson": MetricCells,
+    "negative_binomial": CountCells,
+    "lognormal_hurdle": HurdleCells,
+    "normal": NormalCells,
+}
 
 
 @dataclass(frozen=True)
@@ -194,34 +297,14 @@ class Cells:
         uniq, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
         inverse = inverse.ravel()
 
-        def merged(x: np.ndarray) -> np.ndarray:
-            return np.bincount(inverse, weights=x, minlength=len(uniq))
-
-        def merged_or_none(x: np.ndarray | None) -> np.ndarray | None:
-            return None if x is None else merged(x)
-
-        metrics = {
-            name: MetricCells(
-                metric=m.metric,
-                total=merged(m.total),
-                sum_sq=merged(m.sum_sq),
-                n_pos=merged_or_none(m.n_pos),
-                sum_log=merged_or_none(m.sum_log),
-                sum_log_sq=merged_or_none(m.sum_log_sq),
-                freq_cell=None if m.freq_cell is None else inverse[m.freq_cell],
-                freq_value=m.freq_value,
-                freq_units=m.freq_units,
-                trials=merged_or_none(m.trials),
-                n=merged_or_none(m.n),
-            )
-            for name, m in self.metrics.items()
-        }
+        size = len(uniq)
+        metrics = {name: m.merged(inverse, size) for name, m in self.metrics.items()}
         return replace(
             self,
             arm_idx=uniq[:, 0],
             levels={c: self.levels[c] for c in keep},
             level_idx={c: uniq[:, 1 + i] for i, c in enumerate(keep)},
-            n=merged(self.n),
+            n=np.bincount(inverse, weights=self.n, minlength=size),
             metrics=metrics,
             cluster_idx=uniq[:, -1] if self.cluster_idx is not None else None,
             pre_period=None,
@@ -250,7 +333,7 @@ class Cells:
         df = pd.DataFrame(
             {
                 "arm": np.asarray(self.arms)[self.arm_idx],
-                "n": self.units(metric) if m.trials is None else m.trials,
+                "n": self.units(metric) if m.reached is None else m.reached,
                 "total": m.total,
                 "sum_sq": m.sum_sq,
             }

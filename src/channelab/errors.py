@@ -20,7 +20,13 @@ from __future__ import annotations
 
 
 class ChannelabError(Exception):
-    """Root of every error channelab raises on purpose."""
+    """Root of every error channelab raises on purpose.
+
+    Attributes
+    ----------
+    exit_code
+        The CLI's exit code for this error (see the module docstring).
+    """
 
     exit_code = 2
 
@@ -38,6 +44,12 @@ class OutputError(ChannelabError):
 
 
 class ModelError(ChannelabError):
-    """Raised when the model cannot be built or sampled from the given cells."""
+    """Raised when the model cannot be built or sampled from the given cells.
+
+    Attributes
+    ----------
+    exit_code
+        4: the CLI's code for a model that cannot be built or sampled (bad input is 2).
+    """
 
     exit_code = 4

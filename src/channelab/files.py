@@ -39,6 +39,18 @@ JOURNAL_NAME = ".channelab.journal"
 def commit(files: Mapping[Path, bytes], *, inputs: Iterable[Path] = ()) -> list[Path]:
     """Write ``files`` (path -> bytes) as one set; refuse any path that is one of ``inputs``.
 
+    Parameters
+    ----------
+    files
+        Per target path, the bytes to write there.
+    inputs
+        Paths the run read, which no output may overwrite.
+
+    Returns
+    -------
+    list of Path
+        The paths written, in the order of ``files``.
+
     Raises
     ------
     OutputError
@@ -73,6 +85,18 @@ def check_outputs(targets: Iterable[Path], *, inputs: Iterable[Path] = ()) -> No
     """Refuse outputs that would overwrite an input or that cannot be written; create their folders.
 
     Called before any long computation, so that a bad ``--out`` fails in seconds.
+
+    Parameters
+    ----------
+    targets
+        The paths to be written.
+    inputs
+        Paths the run read, which no output may overwrite.
+
+    Raises
+    ------
+    OutputError
+        When a target is an input or a folder, or its folder cannot be created or written.
     """
     protected = [Path(p) for p in inputs if Path(p).exists()]
     for target in targets:
@@ -97,7 +121,17 @@ def check_outputs(targets: Iterable[Path], *, inputs: Iterable[Path] = ()) -> No
 
 
 def write_atomic(path: Path, data: bytes, *, inputs: Iterable[Path] = ()) -> Path:
-    """Write one file as a set of one (:func:`commit`)."""
+    """Write one file as a set of one (:func:`commit`).
+
+    Parameters
+    ----------
+    path
+        The file to write.
+    data
+        Its bytes.
+    inputs
+        Paths the run read, which the output may not overwrite.
+    """
     return commit({Path(path): data}, inputs=inputs)[0]
 
 
@@ -115,7 +149,13 @@ def _json_safe(value: Any) -> Any:
 
 
 def json_bytes(payload: Any) -> bytes:
-    """``payload`` as indented UTF-8 JSON text, made safe by :func:`_json_safe`."""
+    """``payload`` as indented UTF-8 JSON text, made safe by :func:`_json_safe`.
+
+    Parameters
+    ----------
+    payload
+        Plain data: mappings, sequences, strings, numbers (numpy scalars too), ``None``.
+    """
     return (json.dumps(_json_safe(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 

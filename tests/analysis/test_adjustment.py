@@ -157,7 +157,7 @@ def test_merging_the_strata_gives_the_cells_of_the_plain_spec(write_experiment):
 def _frequencies(cells) -> dict[tuple[int, int], float]:
     """Units per (cell, value) of the count metric ``y``."""
     m, out = cells.metrics["y"], {}
-    for c, v, u in zip(m.freq_cell, m.freq_value, m.freq_units, strict=True):
+    for c, v, u in zip(m.frequencies.cell, m.frequencies.value, m.frequencies.units, strict=True):
         out[(int(c), int(v))] = out.get((int(c), int(v)), 0.0) + float(u)
     return out
 

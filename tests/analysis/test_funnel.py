@@ -108,7 +108,7 @@ def test_follow_through_falls_where_engagement_rises_and_the_verdict_names_it(tm
     (social,) = [
         f for f in analysis.effects.follow_through if f.arm == "Social proof ad" and f.outcome == "enrolled"
     ]
-    rates = truth["enrolled_given_clicked"]
+    rates = truth.enrolled_given_clicked
     true_lift = rates["Social proof ad"] / rates["Plain ad"] - 1  # -25 %
     assert social.lift is not None
     assert social.lift.lower < true_lift < social.lift.upper < 0
@@ -160,7 +160,7 @@ def test_the_per_unit_outcome_of_a_share_recovers_the_raw_and_the_true_rate(tmp_
     raw_diff = raw["Social proof ad"] - raw["Plain ad"]
     sd = (e.abs_lift.upper - e.abs_lift.lower) / (2 * 1.881)
     assert abs(e.abs_lift.mean - raw_diff) < 0.1 * sd
-    true = {a: truth["clicked"][a] * truth["enrolled_given_clicked"][a] for a in truth["clicked"]}
+    true = {a: truth.clicked[a] * truth.enrolled_given_clicked[a] for a in truth.clicked}
     assert e.abs_lift.lower <= true["Social proof ad"] - true["Plain ad"] <= e.abs_lift.upper
     assert not e.conditional
     assert e.derived_from == "enrolled"

@@ -70,8 +70,8 @@ def test_entropy_balancing_with_outcome_regression_covers_the_truth_on_a_hard_po
     )
     result = analyse(load_spec(path))
     effect = result.effects.get("treated", "y").abs_lift
-    assert effect.lower <= truth["att"] <= effect.upper
-    assert not effect.lower <= truth["naive"] <= effect.upper
+    assert effect.lower <= truth.att <= effect.upper
+    assert not effect.lower <= truth.naive <= effect.upper
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_several_channels_each_recover_their_effect_on_the_treated(tmp_path):
     result = analyse(load_spec(tmp_path / "exp.yaml"))
     for arm in ("email", "social"):
         effect = result.effects.get(arm, "y").abs_lift
-        assert effect.lower <= truth[arm] <= effect.upper, arm
+        assert effect.lower <= truth.att[arm] <= effect.upper, arm
         y = rows["y"]
         naive = y[rows["program"] == arm].mean() - y[rows["program"] == "none"].mean()
         assert not effect.lower <= naive <= effect.upper, arm

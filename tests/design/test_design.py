@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from channelab.cli import app
 from channelab.design.assurance import assurance, sim_metric
+from channelab.design.baselines import resolve_baselines
 from channelab.design.plan import design
-from channelab.design.power import plan_power, resolve_baselines
+from channelab.design.power import plan_power
 from channelab.files import json_bytes
 from channelab.reporting.json_report import design_json
 from channelab.reporting.pdf.design import design_pdf

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from channelab.design.power import EffectSize, design_effect, plan_power, resolve_baselines
+from channelab.design.baselines import resolve_baselines
+from channelab.design.power import EffectSize, design_effect, plan_power
 from channelab.errors import DataError, SpecError
 from channelab.spec import Baseline, parse_spec
 

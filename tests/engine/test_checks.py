@@ -553,3 +553,43 @@ def test_constant_pre_period_column_is_flagged(write_experiment):
 def test_absent_pre_period_column_is_named_with_a_suggestion(write_experiment):
     spec = write_experiment(_with_history(), METRICS, adjust=["prior_spnd"])
     data_error(spec, r"the spec uses column\(s\) 'prior_spnd' \(did you mean 'prior_spend'\?\)")
+
+
+# ---- the protocol: checks folded in order into one report ---------------------------------
+
+
+def test_results_fold_in_the_order_of_the_checks_each_seeing_the_report_so_far():
+    from channelab.engine.checks import Finding
+    from channelab.engine.checks.base import ArmCounts, SampleRatio, run_all
+
+    def counts(data, spec, so_far):
+        return ArmCounts({"control": 3, "email": 4}, (Finding("arms", "info", "counted"),))
+
+    def ratio(data, spec, so_far):
+        return SampleRatio(float(sum(so_far.arm_counts.values())), (Finding("ratio", "warning", "read"),))
+
+    start = CheckReport(n_rows=7, arm_counts={}, planned_shares={}, srm_p=float("nan"))
+    report = run_all((counts, ratio), None, None, start)
+    assert report.arm_counts == {"control": 3, "email": 4}
+    assert report.srm_p == 7.0  # the second check read the first one's counts
+    assert [f.check for f in report.findings] == ["arms", "ratio"]
+    assert start.findings == ()  # folding makes new reports
+
+
+def test_a_new_check_is_one_line_in_the_tuple_and_its_errors_stop_the_run(write_experiment, monkeypatch):
+    from channelab.engine.checks import Finding, runner
+    from channelab.engine.checks.base import Found
+
+    def note(source, spec, so_far):
+        return Found((Finding("note", "info", f"{len(so_far.findings)} before"),))
+
+    spec = write_experiment(sim_rows(), METRICS)
+    before = check(spec).findings
+    monkeypatch.setattr(runner, "ROW_CHECKS", (*runner.ROW_CHECKS, note))
+    assert check(spec).findings == (*before, Finding("note", "info", f"{len(before)} before"))
+
+    def refuse(source, spec, so_far):
+        return Found((Finding("refuse", "error", "planted problem"),))
+
+    monkeypatch.setattr(runner, "ROW_CHECKS", (*runner.ROW_CHECKS, refuse))
+    data_error(spec, r"the data fail 1 check\(s\):\n  - planted problem")

@@ -20,6 +20,8 @@ from channelab import pipeline
 from channelab.cli import app
 from channelab.errors import DataError, OutputError
 from channelab.files import JOURNAL_NAME, TMP_SUFFIX, _locked, commit
+from channelab.pipeline import read as pipeline_read
+from channelab.pipeline import run as pipeline_run
 
 runner = CliRunner()
 
@@ -95,7 +97,7 @@ def test_ctrl_c_during_sampling_exits_130_and_keeps_earlier_outputs(tmp_path: Pa
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "sample", interrupted)
+    monkeypatch.setattr(pipeline_run, "sample", interrupted)
     result = runner.invoke(app, ["run", str(path), "--out", str(out), "--seed", "9"])
     assert result.exit_code == 130
     assert "interrupted" in result.output
@@ -123,7 +125,7 @@ def test_a_truncated_trace_counts_as_an_interruption(tmp_path: Path, monkeypatch
     monkeypatch.setattr(pm, "sample", lambda **kw: mock_sample(**{**kw, "draws": short}))
     monkeypatch.setattr(model_module, "sample_nutpie", truncated)
     with pytest.raises(KeyboardInterrupt):
-        sample(built, checked.spec)
+        sample(built, checked.spec, seed=checked.spec.seed)
 
 
 def test_data_replaced_while_it_is_read_is_refused(tmp_path: Path, monkeypatch):
@@ -137,7 +139,7 @@ def test_data_replaced_while_it_is_read_is_refused(tmp_path: Path, monkeypatch):
         (tmp_path / "rows.csv").write_text(CLEAN.replace("\n1,control,", "\n1,email,", 1))
         return real(source, spec, **kw)
 
-    monkeypatch.setattr(pipeline, "build_cells", swap_then_build)
+    monkeypatch.setattr(pipeline_read, "build_cells", swap_then_build)
     with pytest.raises(DataError, match="changed while channelab was reading it"):
         pipeline.validate(__import__("channelab").load_spec(path))
 

@@ -12,6 +12,7 @@ from scipy import integrate, stats
 from scipy.special import betaln
 
 from channelab.errors import SpecError
+from channelab.pipeline.options import with_options
 from channelab.replication.stats import (
     Counts,
     binomial_bf10,
@@ -256,7 +257,7 @@ def test_published_and_assumed_numbers_are_told_apart(tmp_path):
     source = open_source(spec)
     cells = build_cells(source, spec)
     source.con.close()
-    result = judge(cells, spec, seed=1)
+    result = judge(cells, with_options(spec, seed=1))
     assert result.mixes_assumed
     sources = {(arm, q): why for arm, q, _, why in result.reported}
     assert sources[("Private token", "donated proportion")] is None  # published
@@ -265,7 +266,7 @@ def test_published_and_assumed_numbers_are_told_apart(tmp_path):
     for arm in published["original"]["arms"].values():
         arm["n"] = 31
         arm["metrics"]["donation"]["sd"] = 1.0
-    assert not judge(cells, _load(tmp_path, published), seed=1).mixes_assumed
+    assert not judge(cells, with_options(_load(tmp_path, published), seed=1)).mixes_assumed
 
 
 def test_informed_posterior_is_the_conjugate_beta(tmp_path):
@@ -277,7 +278,7 @@ def test_informed_posterior_is_the_conjugate_beta(tmp_path):
     source = open_source(spec)
     cells = build_cells(source, spec)
     source.con.close()
-    donated = judge(cells, spec, seed=3).get("donated")
+    donated = judge(cells, with_options(spec, seed=3)).get("donated")
     totals = cells.arm_totals("donated")
     means = []
     for arm, o in zip(("Private token", "Public token"), ORIGINAL, strict=True):

@@ -276,7 +276,7 @@ def matplotlib_colour(hex_colour: str) -> tuple[float, float, float]:
 def test_report_splits_a_many_arm_funnel_into_figures_on_one_scale():
     from types import SimpleNamespace
 
-    from channelab.reporting.pdf.analysis import FUNNEL_ARMS_PER_FIGURE, _funnel_figures
+    from channelab.reporting.pdf.leadership import FUNNEL_ARMS_PER_FIGURE, _funnel_figures
 
     effects = make_effects(n_arms=5)
     arms = [f"arm {i + 1}" for i in range(5)]

@@ -167,7 +167,7 @@ def test_runs_without_adjust_have_no_adjustment_block(hillstrom_mock_run):
     ],
 )
 def test_width_change_is_said_as_measured(lo, hi, said):
-    from channelab.reporting.pdf.analysis import _width_change
+    from channelab.reporting.pdf.leadership import _width_change
 
     assert _width_change(lo, hi) == said
 
@@ -193,7 +193,7 @@ def test_matched_counts_say_which_are_units_and_which_effective_sizes(mock_sampl
 
 
 def test_funnel_caption_states_the_verdict_rule_with_the_runs_interval_mass(hillstrom_mock_run):
-    from channelab.reporting.pdf.analysis import funnel_caption
+    from channelab.reporting.pdf.leadership import funnel_caption
     from channelab.spec.core import Decision
 
     analysis, pdf_path, _ = hillstrom_mock_run
@@ -224,7 +224,7 @@ def test_effects_table_names_interval_and_probability_honestly(hillstrom_mock_ru
 
 
 def test_effects_table_row_without_a_relative_lift_shows_the_difference():
-    from channelab.reporting.pdf.analysis import _effect_row
+    from channelab.reporting.pdf.effects import _effect_row
     from channelab.reporting.pdf.layout import styles
     from helpers import make_effect
 
@@ -254,8 +254,8 @@ def test_an_undecided_arm_gets_an_open_badge_not_green_or_red():
 def _money_text(analysis, best: str | None) -> str:
     """The money section of ``analysis``, with made-up economics where ``best`` (or none) is credibly best."""
     from channelab.analysis.results import ArmEconomics, Economics, Interval
-    from channelab.reporting.pdf.analysis import _money_section
     from channelab.reporting.pdf.layout import render, styles
+    from channelab.reporting.pdf.leadership import _money_section
 
     arms = analysis.spec.treatments
     probs = dict(zip(arms, [0.3, 0.6] if best is None else [0.02, 0.96], strict=True))  # two treatments

@@ -255,3 +255,59 @@ def test_many_adjusted_columns_are_allowed_when_every_metric_adjusts_exactly():
     spec = parse_spec(spec_dict("rows.csv", [metric], adjust=["a", "b", "c", "d"]))
     assert not spec.binned_adjustment
     assert parse_spec(spec_dict("rows.csv", [_Y], adjust=["a"])).binned_adjustment
+
+
+def test_every_check_reports_in_the_fixed_order():
+    """One problem (or more) from each feature's check, reported in the order Spec runs them."""
+    metrics = [
+        {"name": "click", "role": "engagement", "type": "binary", "label": "a\tb", "value": 1.0},
+        {"name": "click", "role": "engagement", "type": "binary"},
+        {"name": "spend", "role": "outcome", "type": "revenue", "at": "arm"},
+        {"name": "signup", "role": "engagement", "type": "binary", "denominator": "nosuch"},
+    ]
+    raw = spec_dict(
+        "rows.csv",
+        metrics,
+        control="contrl",
+        arms={"control": {"cost": {"per_unit": 1}}},
+        covariates=["click", "segment", "segment"],
+        adjust=["arm"],
+        priors={"arm_mu": {"ghost": 0.1}},
+        design="matched",
+        plan={"baselines": {"clicks": {"mean": 0.1}}},
+        assignment={"strata": ["a", "a"]},
+        original={"citation": "x", "contrast": ["control", "treatment"], "arms": {}},
+    )
+    raw["data"] = {"summaries": {"control": {"n": 30, "metrics": {}}}}
+    with pytest.raises(SpecError) as info:
+        parse_spec(raw)
+    keys = [ln.removeprefix("  - ").split(": ")[0] for ln in str(info.value).splitlines()[1:]]
+    assert keys == [
+        "metrics.0.label",  # labels
+        "arms",  # arms
+        "control",
+        "metrics.1.name",  # metrics
+        "metrics.2.role",
+        "covariates",  # columns
+        "covariates",
+        "adjust.0",  # adjustment
+        "adjust",
+        "priors.arm_mu",  # priors
+        "arms",  # matching
+        "unit.id",  # data
+        "design",
+        "data.summaries",  # published summaries
+        "data.summaries.control.metrics.click",
+        "data.summaries.control.metrics.click",
+        "data.summaries.control.metrics.spend",
+        "data.summaries.control.metrics.signup",
+        "metrics.3.denominator",  # funnel
+        "metrics.2.at",  # timing
+        "metrics.2",
+        "metrics.2.at",
+        "metrics.0.value",  # money
+        "plan.baselines",  # plan
+        "assignment.strata",  # assignment
+        "original.contrast.0",  # original study
+        "original.contrast.1",
+    ]

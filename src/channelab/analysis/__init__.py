@@ -1,16 +1,20 @@
 """The statistics of one experiment: from cells to a posterior, effects and verdicts.
 
-Modules: ``families`` (likelihood and mean per metric type), ``model`` (build, sample,
-refit), ``compiled`` (the compiled model, cached by structure across runs), ``gcomp``
-(population means per arm on the experiment's own mix), ``diagnostics`` (the convergence
-gate and the refits when it fails), ``fitting`` (a fit as a run makes it), ``results``
-(immutable result values), ``decisions`` (verdict rules), ``wording`` (verdicts in words),
-``effects`` (lifts, intervals and verdicts from a posterior).
+Modules: ``families`` (likelihood and mean per metric type), ``predictor`` (the linear
+predictor every family shares), ``model`` (build, sample, refit), ``compiled`` (the compiled
+model, cached by structure across runs), ``gcomp`` (population means per arm on the
+experiment's own mix), ``diagnostics`` (the convergence gate and the refits when it fails),
+``fitting`` (a fit as a run makes it), ``results`` (immutable result values), ``intervals``
+(equal-tailed and highest-density intervals, the noise band), ``decisions`` (verdict rules),
+``claims`` (the claims contract), ``wording`` (verdicts in words), ``funnel``
+(follow-through), ``economics`` (money), ``adjustment`` (what the pre-period adjustment did),
+``monitor`` (the stopping rule of a monitored test), ``effects`` (lifts, intervals and
+verdicts from a posterior).
 
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
 only; never the engine, plotting or reporting. Names load on first use (PyMC takes seconds).
 
-May import: errors, files, spec, cells. (Checked by ``tests/test_layers.py``.)
+May import: errors, files, spec, likelihoods, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

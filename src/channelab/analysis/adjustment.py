@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from channelab.analysis.families import family_for
 from channelab.analysis.results import AdjustedLift, Adjustment, Effects
-from channelab.cells import Cells
+from channelab.cells import Cells, NormalCells
 from channelab.spec import Metric, Spec
 
 
@@ -22,6 +21,14 @@ def explained_variance(cells: Cells, metric: Metric) -> float:
 
     Exact from the cells. Normal models: the within-arm least-squares fit on the columns (the
     R² of ANCOVA with a slope per arm). Others: between the quantile strata, within arms.
+    0 without pre-period columns.
+
+    Parameters
+    ----------
+    cells
+        The cells, with their pre-period sums (:attr:`~channelab.cells.Cells.pre_period`).
+    metric
+        The metric; exact slopes when its normal cells carry Σ x y.
     """
     pre, s = cells.pre_period, cells.metrics[metric.name]
     if pre is None:
@@ -31,7 +38,7 @@ def explained_variance(cells: Cells, metric: Metric) -> float:
     syy = float((cells.per_arm(s.sum_sq) - y**2 / n).sum())
     if syy <= 0:
         return 0.0
-    if family_for(metric).exact_adjustment and s.sum_xy is not None:
+    if isinstance(s, NormalCells) and s.sum_xy is not None:
         explained = 0.0
         for a in range(arms):
             at = cells.arm_idx == a
@@ -52,13 +59,27 @@ def explained_variance(cells: Cells, metric: Metric) -> float:
 def compare(
     adjusted: Effects, unadjusted: Effects, cells: Cells, spec: Spec, *, unadjusted_converged: bool
 ) -> Adjustment:
-    """The adjustment's summary: methods, R² per metric, and each lift with and without it."""
+    """The adjustment's summary: methods, R² per metric, and each lift with and without it.
+
+    Parameters
+    ----------
+    adjusted
+        The effects of the fit with the pre-period columns.
+    unadjusted
+        The effects of the comparison fit without them (same units, sampler and seed).
+    cells
+        The cells of the adjusted fit (they must have pre-period columns).
+    spec
+        The experiment.
+    unadjusted_converged
+        Whether the comparison fit passed the convergence gate.
+    """
     assert cells.pre_period is not None
     plain = {(e.arm, e.metric): e for e in unadjusted.effects}
     return Adjustment(
         columns=cells.pre_period.columns,
         methods={
-            m.name: "exact" if family_for(m).exact_adjustment else "strata"
+            m.name: "exact" if m.likelihood.exact_adjustment else "strata"
             for m in spec.metrics_in_funnel_order
         },
         strata=dict(cells.pre_period.strata),

@@ -18,12 +18,12 @@ case it was made (``benchmarks/claims.py``), so an undecided metric states its i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from channelab.analysis.decisions import credibly_not_up, deciding
-from channelab.analysis.results import Effect, Effects
+from channelab.analysis.results import ArmResult, Economics, Effect, Effects, FollowThrough
 
 ClaimKind = Literal[
     "real lift",
@@ -97,12 +97,24 @@ CONTRACT: dict[ClaimKind, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim a report makes: its kind, the arm and metric it is about, and any detail."""
+    """One claim a report makes: its kind, the arm and metric it is about, and any detail.
+
+    Attributes
+    ----------
+    kind : ClaimKind
+        What is claimed (a key of :data:`CONTRACT`).
+    arm : str
+        The arm the claim is about.
+    metric : str or None
+        The metric it is about (of a follow-through claim: the engagement), if any.
+    detail : str or None
+        The outcome of a follow-through claim.
+    """
 
     kind: ClaimKind
     arm: str
     metric: str | None = None
-    detail: str | None = None  # the outcome of a follow-through claim
+    detail: str | None = None
 
 
 class UnlicensedClaim(AssertionError):
@@ -116,7 +128,18 @@ def require(holds: bool, kind: ClaimKind, where: str) -> None:
 
 
 def claims_made(effects: Effects) -> tuple[Claim, ...]:
-    """Every claim the report of ``effects`` makes (what page 1, the tables and the JSON assert)."""
+    """Every claim the report of ``effects`` makes (what page 1, the tables and the JSON assert).
+
+    Parameters
+    ----------
+    effects : Effects
+        The effects a report states.
+
+    Returns
+    -------
+    tuple of Claim
+        The claims of the metric verdicts, the arm verdicts, follow-through and money, in that order.
+    """
     return tuple(_claims(effects))
 
 
@@ -132,28 +155,61 @@ _ARM_CLAIMS: dict[str, ClaimKind] = {
 
 
 def _claims(effects: Effects) -> Iterator[Claim]:
-    for e in effects.effects:
+    """The claims of the metric verdicts, the arm verdicts, follow-through and money, in that order."""
+    yield from _metric_claims(effects.effects)
+    yield from _arm_claims(effects.arms)
+    yield from _follow_through_claims(effects.follow_through)
+    if effects.economics is not None:
+        yield from _money_claims(effects.economics)
+
+
+def _metric_claims(effects: Iterable[Effect]) -> Iterator[Claim]:
+    """The claim each metric's verdict makes, where it makes one."""
+    for e in effects:
         kind = metric_claim(e)
         if kind is not None:
             yield Claim(kind, e.arm, e.metric)
-    for a in effects.arms:
+
+
+def _arm_claims(arms: Iterable[ArmResult]) -> Iterator[Claim]:
+    """The claim each arm's verdict makes (statements of uncertainty make none)."""
+    for a in arms:
         if a.verdict in _ARM_CLAIMS:
             yield Claim(_ARM_CLAIMS[a.verdict], a.arm)
-    for f in effects.follow_through:
+
+
+def _follow_through_claims(follow: Iterable[FollowThrough]) -> Iterator[Claim]:
+    """A rise or fall of follow-through, where it is credible beyond the outcome's ROPE."""
+    for f in follow:
         if f.credible_change:
-            kind = "follow-through rose" if f.credible_change > 0 else "follow-through fell"
+            kind: ClaimKind = "follow-through rose" if f.credible_change > 0 else "follow-through fell"
             yield Claim(kind, f.arm, f.engagement, detail=f.outcome)
-    if effects.economics is not None:
-        for arm in effects.economics.arms:
-            for o in arm.outcomes:
-                if o.cost_each is not None:
-                    yield Claim("cost per extra outcome", arm.arm, o.metric)
-        if effects.economics.best is not None:
-            yield Claim("credibly best", effects.economics.best)
+
+
+def _money_claims(economics: Economics) -> Iterator[Claim]:
+    """Each cost per extra outcome stated, and the credibly best arm if there is one."""
+    for arm in economics.arms:
+        for o in arm.outcomes:
+            if o.cost_each is not None:
+                yield Claim("cost per extra outcome", arm.arm, o.metric)
+    if economics.best is not None:
+        yield Claim("credibly best", economics.best)
 
 
 def metric_claim(e: Effect) -> ClaimKind | None:
-    """The claim one effect's verdict or sentence makes about its metric, if any."""
+    """The claim one effect's verdict or sentence makes about its metric, if any.
+
+    Parameters
+    ----------
+    e : Effect
+        One arm's effect on one metric.
+
+    Returns
+    -------
+    ClaimKind or None
+        ``real lift``, ``harm``, ``no effect`` or (a guardrail made worse) ``guardrail harm``;
+        None for an inconclusive verdict or a metric without events.
+    """
     if e.no_events:
         return None
     if e.role == "guardrail":

@@ -24,7 +24,7 @@ Every path gives the same draws for the same seed: the initial point (the model'
 seed) and the compiled arithmetic are the same. Compilation never uses numba's fast-math
 flags, whose results depend on whether code was inlined in this process or loaded from disk.
 The helpers of nutpie it relies on are private, so the disk cache is used only with the
-nutpie minor version it was written for (:data:`NUTPIE_VERSION`); with another, every run
+nutpie minor version it was written for (:data:`_NUTPIE_VERSION`); with another, every run
 compiles through :func:`nutpie.compile_pymc_model`.
 """
 
@@ -40,7 +40,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -48,11 +48,11 @@ if TYPE_CHECKING:
     import pymc as pm
 
 #: The nutpie minor version whose private helpers this module calls; others are not cached.
-NUTPIE_VERSION = "0.16."
+_NUTPIE_VERSION = "0.16."
 #: Bumped when the entry's layout changes.
-FORMAT = 1
+_FORMAT = 1
 #: Modules whose code decides the compiled graph: a change to any of them is a new key.
-_GRAPH_CODE = ("model.py", "families.py", "compiled.py")
+_GRAPH_CODE = ("model.py", "predictor.py", "families.py", "compiled.py")
 _VERSIONS = ("pymc", "pytensor", "nutpie", "numba", "numpy", "llvmlite")
 
 _LOGP = """
@@ -95,7 +95,7 @@ _MEMO: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
-class SharedVar:
+class _SharedVar:
     """A data container as nutpie's ``shared_var_keys`` needs it: its name and rank."""
 
     name: str
@@ -113,14 +113,14 @@ def _code_digests() -> dict[str, str]:
     return {name: hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _GRAPH_CODE}
 
 
-# taken when the module is imported, beside model.py and families.py (imported with it)
+# taken when the module is imported, beside the graph-building modules (imported with it)
 _code_digests()
 
 
 def structure_key(structure: Mapping[str, Any]) -> str:
     """The cache key of a model: its structure, the graph-building code and the library versions."""
     payload = {
-        "format": FORMAT,
+        "format": _FORMAT,
         "structure": structure,
         "code": _code_digests(),
         "versions": {name: importlib.metadata.version(name) for name in _VERSIONS},
@@ -136,11 +136,11 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
     process nor the disk cache holds the compiled model.
     """
     import nutpie
-    import pytensor
+    from pytensor.configdefaults import config
 
-    with pytensor.config.change_flags(numba__fastmath=False):
+    with config.change_flags(numba__fastmath=False):
         compiled = _MEMO.get(key)
-        if compiled is None and nutpie.__version__.startswith(NUTPIE_VERSION):
+        if compiled is None and nutpie.__version__.startswith(_NUTPIE_VERSION):
             compiled = _load(key)
             if compiled is None:
                 compiled = _compile(build(), key)
@@ -154,9 +154,10 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
 
 
 def _entry_path(key: str) -> Path:
-    import pytensor
+    """Where the entry of ``key`` is kept: beside PyTensor's compiled code."""
+    from pytensor.configdefaults import config
 
-    return Path(pytensor.config.base_compiledir) / "channelab" / f"{key}.json"
+    return Path(config.base_compiledir) / "channelab" / f"{key}.json"
 
 
 def _load(key: str) -> Any:
@@ -222,7 +223,7 @@ def _assemble(entry: dict[str, Any], logp: Any, expand: Any, values: Mapping[str
     import nutpie.compile_pymc as cp
     import pandas as pd
 
-    variables = {SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
+    variables = {_SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
     shared_data = {}
     for (var, k), spec in zip(variables.items(), entry["shared"], strict=True):
         value = values.get(var.name, np.zeros((0,) * var.ndim))
@@ -267,16 +268,18 @@ def _cfunc(template: str, tag: str, key: str, n: int, m: int, *, extract: Any) -
     """A C wrapper named and cached by ``key``: compiled around ``extract``, or with None only loaded."""
     import numba
     from numba.core.ccallback import CFunc
+    from numba.core.types import CPointer, Type
+    from numba.np.numpy_support import carray
     from pytensor.link.numba.cache import compile_numba_function_src
 
     name = f"channelab_{tag}_{key[:24]}"
     fn = compile_numba_function_src(
         template.format(name=name, n=n, m=m),
         name,
-        global_env={"__name__": __name__, "np": np, "carray": numba.carray, "extract": extract},
+        global_env={"__name__": __name__, "np": np, "carray": carray, "extract": extract},
         cache_key=f"channelab-{tag}-{key}",
     )
-    pointer = numba.types.CPointer(numba.types.double)
+    pointer = cast("Callable[[Type], CPointer]", CPointer)(numba.types.double)  # untyped in numba
     count = numba.types.uint64
     args = (count, pointer, pointer, pointer) if tag == "logp" else (count, count, pointer, pointer)
     cfunc = (CFunc if extract is not None else _load_only())(

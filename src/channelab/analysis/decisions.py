@@ -47,6 +47,21 @@ class Judged(Protocol):
 
     An :class:`~channelab.analysis.results.Effect`, or a known truth (the simulators' true
     verdicts), which need not pretend to be one.
+
+    Attributes
+    ----------
+    role : Role
+        The metric's role.
+    verdict : MetricVerdict
+        The verdict on the metric.
+    label : str
+        The metric's name in sentences.
+    prob_above_rope : float
+        P(the difference is above the ROPE).
+    conditional : bool
+        Whether the metric is a share among an earlier stage (it never decides an arm).
+    no_events : tuple of str
+        Arms where the metric never or always happened.
     """
 
     @property
@@ -75,14 +90,44 @@ def claim_level(decision: Decision, prob: float) -> float:
 def rope_probabilities(
     diff: np.ndarray, control: np.ndarray, rope: tuple[float, float]
 ) -> tuple[float, float]:
-    """P(d above the ROPE) and P(d below it), the ROPE's edges scaled by |μ_control| draw by draw."""
+    """P(d above the ROPE) and P(d below it), the ROPE's edges scaled by |μ_control| draw by draw.
+
+    Parameters
+    ----------
+    diff : numpy.ndarray
+        Draws of the difference d = μ_arm − μ_control.
+    control : numpy.ndarray
+        The same draws of μ_control.
+    rope : tuple of float
+        The ROPE, relative to the control's level.
+
+    Returns
+    -------
+    tuple of float
+        P(above the ROPE) and P(below it).
+    """
     scale = np.abs(np.asarray(control, dtype=float).ravel())
     d = np.asarray(diff, dtype=float).ravel()
     return float(np.mean(d > rope[1] * scale)), float(np.mean(d < rope[0] * scale))
 
 
 def metric_verdict(above: float, below: float, level: float, decision: Decision) -> MetricVerdict:
-    """Verdict on one metric from P(above the ROPE) and P(below it) (see the module docstring)."""
+    """Verdict on one metric from P(above the ROPE) and P(below it) (see the module docstring).
+
+    Parameters
+    ----------
+    above, below : float
+        P(the difference is above the ROPE) and P(below it) (:func:`rope_probabilities`).
+    level : float
+        The probability a one-sided claim needs (:func:`claim_level`).
+    decision : Decision
+        The spec's decision rule: ``hdi_rope`` or ``probability``.
+
+    Returns
+    -------
+    MetricVerdict
+        ``real lift``, ``harm``, ``no effect`` or ``inconclusive``.
+    """
     if above >= level:
         return "real lift"
     if below >= level:
@@ -92,7 +137,20 @@ def metric_verdict(above: float, below: float, level: float, decision: Decision)
 
 
 def interval_verdict(lower: float, upper: float, rope: tuple[float, float]) -> MetricVerdict:
-    """Verdict from an interval against the ROPE (both on one scale): beyond it, within it, or neither."""
+    """Verdict from an interval against the ROPE (both on one scale): beyond it, within it, or neither.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The interval's ends.
+    rope : tuple of float
+        The ROPE's edges.
+
+    Returns
+    -------
+    MetricVerdict
+        ``real lift`` above the ROPE, ``harm`` below it, ``no effect`` within it, else ``inconclusive``.
+    """
     if lower > rope[1]:
         return "real lift"
     if upper < rope[0]:
@@ -111,7 +169,21 @@ def more_data_factor(mean: float, hdi: tuple[float, float], rope: tuple[float, f
     Interval width shrinks as 1/sqrt(n). If the estimate stays where it is, the interval
     must shrink until it clears the nearest ROPE edge (estimate outside the ROPE) or fits
     inside the ROPE (estimate inside). Each side of the interval is scaled on its own, since
-    an interval need not be symmetric. Returns ``inf`` when the estimate sits on an edge.
+    an interval need not be symmetric.
+
+    Parameters
+    ----------
+    mean : float
+        The estimate.
+    hdi : tuple of float
+        Its interval.
+    rope : tuple of float
+        The ROPE's edges, on the estimate's scale.
+
+    Returns
+    -------
+    float
+        The factor (at least 1), or ``inf`` when the estimate sits on an edge.
     """
     lo, hi = rope
     below, above = mean - hdi[0], hdi[1] - mean  # the interval's reach on each side
@@ -136,7 +208,20 @@ _FLIPPED: dict[MetricVerdict, MetricVerdict] = {
 
 
 def guardrail_verdict(verdict: MetricVerdict, worse: str) -> MetricVerdict:
-    """A guardrail's verdict read in its better direction: ``harm`` is credibly worse."""
+    """A guardrail's verdict read in its better direction: ``harm`` is credibly worse.
+
+    Parameters
+    ----------
+    verdict : MetricVerdict
+        The verdict read upward (``real lift``: credibly up).
+    worse : str
+        The guardrail's worse direction, ``up`` or ``down``.
+
+    Returns
+    -------
+    MetricVerdict
+        The verdict, flipped when the guardrail gets worse as it rises.
+    """
     return _FLIPPED[verdict] if worse == "up" else verdict
 
 
@@ -153,7 +238,17 @@ def deciding[J: Judged](effects: Sequence[J]) -> list[J]:
 def arm_verdict(effects: Sequence[Judged], level: float) -> ArmVerdict:
     """Verdict on one arm from its metrics' verdicts, reading the funnel (see the module docstring).
 
-    ``level`` is the probability a one-sided claim needs (:func:`claim_level`).
+    Parameters
+    ----------
+    effects : sequence of Judged
+        The arm's effects on every metric (or known true verdicts).
+    level : float
+        The probability a one-sided claim needs (:func:`claim_level`).
+
+    Returns
+    -------
+    ArmVerdict
+        The arm's verdict.
     """
     decisive = deciding(effects)
     verdicts = [e.verdict for e in decisive]

@@ -17,22 +17,40 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_stats.sampling_diagnostics import ess, rhat
+from arviz_stats.summary import summary
 
 from channelab.spec import Sampler
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
 #: Refits allowed after a failed gate (the spec's ``sampler.retries`` by default).
-RETRIES = 2
+_RETRIES = 2
+
+# arviz-stats is untyped upstream: its functions as this module calls them.
+_summary: Callable[..., pd.DataFrame] = summary
+_rhat: Callable[[xr.DataArray], xr.DataArray] = rhat
+_ess: Callable[..., xr.DataArray] = ess
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One fit of the posterior: its sampler settings and seed, and why it failed the gate if it did."""
+    """One fit of the posterior: its sampler settings and seed, and why it failed the gate if it did.
+
+    Attributes
+    ----------
+    draws, tune : int
+        Draws and tuning steps per chain.
+    target_accept : float
+        The sampler's target acceptance.
+    seed : int
+        The fit's seed.
+    problems : tuple of str
+        Why it failed the gate (empty when it passed).
+    """
 
     draws: int
     tune: int
@@ -52,8 +70,24 @@ class Attempt:
 class Diagnostics:
     """Sampler health over every free parameter, and whether the gate is passed.
 
-    ``attempts`` lists every fit run (the last is the one reported); ``notes`` say why a fit
-    with slowly mixing nuisance parameters was accepted.
+    Attributes
+    ----------
+    rhat_max : float
+        The largest r_hat over the parameters.
+    ess_bulk_min, ess_tail_min : float
+        The smallest bulk and tail effective sample sizes.
+    divergences : int
+        Divergent transitions, over every chain.
+    chains, draws : int
+        Chains, and draws per chain.
+    table : pandas.DataFrame
+        ArviZ's summary of the parameters (``r_hat``, ``ess_bulk``, ``ess_tail``, HDI, ...).
+    problems : tuple of str
+        Why the gate failed (empty when it passed).
+    notes : tuple of str
+        Why a fit with slowly mixing nuisance parameters was accepted.
+    attempts : tuple of Attempt
+        Every fit run (the last is the one reported).
     """
 
     rhat_max: float
@@ -62,7 +96,7 @@ class Diagnostics:
     divergences: int
     chains: int
     draws: int
-    table: pd.DataFrame  # az.summary of the free parameters
+    table: pd.DataFrame
     problems: tuple[str, ...]
     notes: tuple[str, ...] = ()
     attempts: tuple[Attempt, ...] = ()
@@ -99,12 +133,27 @@ def diagnose(
 ) -> Diagnostics:
     """Summarise convergence of ``var_names`` (default: every parameter in the posterior) and apply the gate.
 
-    ``reported`` holds the quantities the report states, each with ``chain`` and ``draw``
-    dims; when every parameter-level failure is r_hat or ESS (not divergences) and these
+    When every parameter-level failure is r_hat or ESS (not divergences) and the ``reported``
     quantities pass the same thresholds, the fit passes with a note instead of a problem.
+
+    Parameters
+    ----------
+    posterior : xarray.DataTree
+        A fit, with ``posterior`` and ``sample_stats`` groups.
+    hdi_prob : float
+        The interval mass of the summary table's HDIs.
+    var_names : list of str, optional
+        The parameters to check; by default every variable of the posterior.
+    reported : mapping of str to xarray.DataArray, optional
+        The quantities the report states, each with ``chain`` and ``draw`` dims.
+
+    Returns
+    -------
+    Diagnostics
+        The summary and the gate's verdict (``attempts`` left empty).
     """
     names = var_names or [str(v) for v in posterior["posterior"].data_vars]
-    table = azs.summary(posterior, var_names=names, ci_prob=hdi_prob, ci_kind="hdi")
+    table = _summary(posterior, var_names=names, ci_prob=hdi_prob, ci_kind="hdi")
     stats = posterior["sample_stats"].to_dataset()
     post = posterior["posterior"].to_dataset()
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
@@ -147,8 +196,8 @@ def _mixing_problems(r_hat: pd.Series, ess_bulk: pd.Series) -> list[str]:
 
 def _reported_mixing(reported: Mapping[str, xr.DataArray]) -> tuple[float, float]:
     """Largest r_hat and smallest bulk ESS over every element of the reported quantities."""
-    r_hat = max(float(np.nanmax(azs.rhat(q).to_numpy())) for q in reported.values())
-    ess = min(float(np.nanmin(azs.ess(q, method="bulk").to_numpy())) for q in reported.values())
+    r_hat = max(float(np.nanmax(_rhat(q).to_numpy())) for q in reported.values())
+    ess = min(float(np.nanmin(_ess(q, method="bulk").to_numpy())) for q in reported.values())
     return r_hat, ess
 
 
@@ -159,6 +208,20 @@ def escalation(cfg: Sampler, seed: int, retries: int) -> list[tuple[Sampler, int
     acceptance of at least 0.95 (then 0.99), and seed + k, so refits are as reproducible as
     the first fit. The budget with two refits: at most 1 + 2 + 4 = 7 times the first fit's
     iterations, on the model already compiled.
+
+    Parameters
+    ----------
+    cfg : Sampler
+        The first fit's sampler settings.
+    seed : int
+        The first fit's seed.
+    retries : int
+        Refits allowed after a failed gate.
+
+    Returns
+    -------
+    list of tuple of (Sampler, int)
+        The settings and seed of the first fit, then of each refit.
     """
     steps = [(cfg, seed)]
     for k in range(1, retries + 1):
@@ -184,11 +247,27 @@ def fit_until_converged(
     cfg: Sampler,
     seed: int,
     *,
-    retries: int = RETRIES,
+    retries: int = _RETRIES,
 ) -> tuple[xr.DataTree, Diagnostics]:
     """Fit with ``draw(settings, seed)`` and refit along :func:`escalation` until ``judge`` passes.
 
-    Returns the last posterior and its diagnostics, whose ``attempts`` record every fit.
+    Parameters
+    ----------
+    draw : callable
+        Fits the posterior with the given sampler settings and seed.
+    judge : callable
+        Applies the gate to a posterior.
+    cfg : Sampler
+        The first fit's sampler settings.
+    seed : int
+        The first fit's seed.
+    retries : int, default 2
+        Refits allowed after a failed gate.
+
+    Returns
+    -------
+    tuple of (xarray.DataTree, Diagnostics)
+        The last posterior and its diagnostics, whose ``attempts`` record every fit.
     """
     attempts: list[Attempt] = []
     for settings, run_seed in escalation(cfg, seed, retries):

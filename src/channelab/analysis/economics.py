@@ -31,12 +31,12 @@ from channelab.cells import Cells
 from channelab.spec import Metric, Spec
 
 #: Extra outcomes are stated per this many units, and per this much spend.
-PER = 1000
+_PER = 1000
 #: An arm is called credibly best only when it has the highest net value with this probability.
 BEST_LEVEL = 0.95
 
 
-def unit_cost(spec: Spec, arm: str, units: float) -> float:
+def _unit_cost(spec: Spec, arm: str, units: float) -> float:
     """The arm's cost per unit: per unit reached, per touch, and its fixed cost spread over ``units``."""
     cost = spec.arms[arm].cost
     if cost is None:
@@ -46,9 +46,24 @@ def unit_cost(spec: Spec, arm: str, units: float) -> float:
 
 
 def compute_economics(means: dict[str, xr.DataArray], cells: Cells, spec: Spec) -> Economics:
-    """Every arm's economics against the control, and the ranking, from the population-mean draws."""
+    """Every arm's economics against the control, and the ranking, from the population-mean draws.
+
+    Parameters
+    ----------
+    means : dict of str to xarray.DataArray
+        Draws of each metric's population mean per unit (dims ``chain``, ``draw``, ``arm``).
+    cells : Cells
+        The cells (each arm's units spread its fixed cost).
+    spec : Spec
+        The experiment: arms and their costs, metric values, currency, interval mass.
+
+    Returns
+    -------
+    Economics
+        Every treatment's money against the control, and P(best) and expected loss of every arm.
+    """
     units = dict(zip(cells.arms, cells.per_arm(cells.n), strict=True))
-    baseline = unit_cost(spec, spec.control, units[spec.control])
+    baseline = _unit_cost(spec, spec.control, units[spec.control])
     valued = [m for m in spec.metrics if _value(m) is not None]
 
     def draws(m: Metric, arm: str) -> np.ndarray:
@@ -59,7 +74,7 @@ def compute_economics(means: dict[str, xr.DataArray], cells: Cells, spec: Spec) 
     arms = []
     for arm in spec.treatments:
         increment = {m.name: draws(m, arm) - draws(m, spec.control) for m in spec.metrics}
-        cost = unit_cost(spec, arm, units[arm]) - baseline
+        cost = _unit_cost(spec, arm, units[arm]) - baseline
         value = zero + sum((_value(m) or 0.0) * increment[m.name] for m in valued)
         net = value - cost
         nets[arm] = net
@@ -122,8 +137,8 @@ def _extra_outcome(metric: Metric, increment: np.ndarray, cost: float, prob: flo
     return ExtraOutcome(
         metric=metric.name,
         label=metric.display,
-        per_thousand=interval(PER * increment, prob),
-        per_thousand_spent=interval(PER * increment / cost, prob) if cost > 0 else None,
+        per_thousand=interval(_PER * increment, prob),
+        per_thousand_spent=interval(_PER * increment / cost, prob) if cost > 0 else None,
         cost_each=each,
         prob_no_increment=float(np.mean(increment <= 0)),
     )

@@ -12,11 +12,12 @@ are what sampling noise alone produces at this sample size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import arviz_stats as azs
 import numpy as np
 import xarray as xr
+from arviz_stats.sampling_diagnostics import mcse
 
 from channelab.analysis.decisions import (
     arm_verdict,
@@ -36,13 +37,33 @@ from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells
 from channelab.spec import Metric, Spec
 
+#: arviz-stats' Monte Carlo standard error of the mean (untyped upstream), as called here.
+_mcse: Callable[[xr.DataArray], xr.DataArray] = mcse
 
-def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: int | None = None) -> Effects:
+
+def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: int) -> Effects:
     """Derive every lift, interval, probability and verdict from the posterior.
 
-    ``seed`` (default the spec's) draws the follow-through posteriors. A metric measured among
-    an earlier stage (a ``denominator``) is reported twice: as that share, which explains, and
-    as its mean per unit (``<name>_per_unit``), which decides the arm.
+    A metric measured among an earlier stage (a ``denominator``) is reported twice: as that
+    share, which explains, and as its mean per unit (``<name>_per_unit``), which decides the arm.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The posterior group of a fit of ``cells`` (dims ``chain`` and ``draw``).
+    cells : Cells
+        The cells the posterior was fitted to: observed counts and means, covariate mix.
+    spec : Spec
+        The experiment: arms, metrics and their ROPEs, decision rule, interval mass, costs.
+    seed : int
+        The seed of the follow-through posteriors' draws. The caller resolves it (a run passes
+        the seed it sampled with, by default the spec's ``seed``).
+
+    Returns
+    -------
+    Effects
+        Every effect per treatment and metric (funnel order), the arm verdicts, the lift draws,
+        the segment lifts, follow-through and, when the spec has costs, the economics.
     """
     means = population_means(posterior, cells, spec)
     conditional = [m for m in spec.metrics_in_funnel_order if m.denominator is not None]
@@ -59,14 +80,14 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 effect = _effect(arm, metric, mu, cells, spec, level, source=source)
                 effects.append(effect)
                 draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
-    follow = follow_through(cells, spec, seed=spec.seed if seed is None else seed)
+    follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
     return Effects(
         hdi_prob=spec.hdi_prob,
         effects=tuple(effects),
         arms=tuple(_arm_result(arm, effects, follow, spec, level) for arm in spec.treatments),
         lift_draws={k: v.ravel() for k, v in draws_out.items()},
-        segments=segment_effects(posterior, cells, spec),
+        segments=_segment_effects(posterior, cells, spec),
         follow_through=follow,
         economics=compute_economics(money_means, cells, spec) if spec.costed else None,
         claim_level=level,
@@ -94,7 +115,7 @@ def _effect(
     return Effect(
         arm=arm,
         metric=m.name,
-        label=effect_label(m, spec),
+        label=_effect_label(m, spec),
         role=m.role,
         type=m.type,
         n_arm=int(obs[arm]["n"]),
@@ -110,8 +131,8 @@ def _effect(
         rope=rope,
         noise=noise_band(t / c, spec.hdi_prob, ratio=True) if defined else (0.0, 0.0),
         abs_noise=noise_band(diff, spec.hdi_prob, ratio=False),
-        mcse_lift=float(azs.mcse((treated / control - 1).rename("lift")).to_numpy()),
-        mcse_abs_lift=float(azs.mcse((treated - control).rename("abs_lift")).to_numpy()),
+        mcse_lift=float(_mcse((treated / control - 1).rename("lift")).to_numpy()),
+        mcse_abs_lift=float(_mcse((treated - control).rename("abs_lift")).to_numpy()),
         verdict="inconclusive" if empty else judged,
         more_data_factor=more_data_factor(
             abs_iv.mean, (abs_iv.lower, abs_iv.upper), (rope[0] * scale, rope[1] * scale)
@@ -187,7 +208,7 @@ def _same_pair(control: FollowThrough, f: FollowThrough, spec: Spec) -> bool:
     return control.arm == spec.control and (control.engagement, control.outcome) == (f.engagement, f.outcome)
 
 
-def effect_label(metric: Metric, spec: Spec) -> str:
+def _effect_label(metric: Metric, spec: Spec) -> str:
     """The metric's name in sentences and tables; a conditional rate says what it is among."""
     if metric.denominator is None:
         return metric.display
@@ -202,7 +223,7 @@ def _no_events(metric: Metric, observed_mean: float) -> bool:
     return observed_mean == 0 or (metric.type == "binary" and observed_mean == 1)
 
 
-def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:
+def _segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:
     """Lifts within each level of ``model.lift_by`` (heterogeneous lift); empty when not asked."""
     by = spec.model.lift_by
     if by is None:
@@ -227,7 +248,7 @@ def segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[Se
                     SegmentEffect(
                         arm=arm,
                         metric=m.name,
-                        label=effect_label(m, spec),
+                        label=_effect_label(m, spec),
                         role=m.role,
                         segment=by,
                         level=level,

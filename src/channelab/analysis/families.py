@@ -1,12 +1,14 @@
-"""Model families: the likelihood and mean function of each metric type, from cell statistics.
+"""Model families: the PyMC likelihood and mean function of each family, from its cell statistics.
 
-Each is a few declarative lines on :class:`Family`; every likelihood equals the row-level one
-up to a constant.
+One class per family of the likelihood table (:mod:`channelab.likelihoods`), keyed by its
+``family`` in :data:`FAMILIES`; each reads its own typed cell statistics
+(:data:`channelab.cells.CELLS`). Every likelihood equals the row-level one up to a constant.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, override
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast, override
 
 import numpy as np
 import pymc as pm
@@ -14,36 +16,44 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logit
 
-from channelab.cells import MetricCells, PrePeriod
+from channelab.cells import CountCells, HurdleCells, MetricCells, NormalCells, PrePeriod, RateCells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Priors
 
-Tensors = dict[str, pt.TensorVariable]
+if TYPE_CHECKING:
+    from pytensor.tensor.variable import TensorVariable
+
+#: A symbolic tensor of the graph; PyTensor's own functions leave its type parameters open.
+type Tensor = TensorVariable[Any, Any]
+#: Tensors by name: the ``pm.Data`` containers, or each part's linear predictor.
+Tensors = dict[str, Tensor]
 #: Raw (estimate, standard error) per group (arm or cluster) on the link scale; NaN where a
 #: group has no information (e.g. no deals, so no deal amounts).
 GroupEstimates = tuple[np.ndarray, np.ndarray]
 
+#: ``pt.sum``, whose signature PyTensor leaves untyped.
+_sum = cast("Callable[..., Tensor]", pt.sum)
 
-class Family:
-    """Likelihood and mean function of one metric type. Subclasses are a few declarative lines.
+
+class Family[S: MetricCells]:
+    """Likelihood and mean function of one family, on its cell statistics ``S``.
 
     ``data`` returns the metric's arrays by container name; ``add_likelihood`` reads them back
     as tensors. Container names are ``{metric}:{statistic}`` and ``{metric}[.part]:centre``.
     """
 
     parts: ClassVar[tuple[str, ...]] = ("",)
-    #: Whether pre-period columns enter exactly, as slopes from cell sums (normal models); the
-    #: others adjust through the columns' quantile strata (levels of the cells).
-    exact_adjustment: ClassVar[bool] = False
 
-    def data(self, name: str, s: MetricCells, n: np.ndarray) -> dict[str, np.ndarray]:
+    def data(self, name: str, s: S, n: np.ndarray) -> dict[str, np.ndarray]:
         """Arrays of this metric (statistics and intercept-prior centres) by container name."""
         raise NotImplementedError
 
-    def adjustment_data(
-        self, name: str, s: MetricCells, n: np.ndarray, pre: PrePeriod
-    ) -> dict[str, np.ndarray]:
-        """Arrays of the exact adjustment for pre-period columns (none unless :attr:`exact_adjustment`)."""
+    def adjustment_data(self, name: str, s: S, n: np.ndarray, pre: PrePeriod) -> dict[str, np.ndarray]:
+        """Arrays of the exact adjustment for pre-period columns.
+
+        None unless the metric's likelihood adjusts exactly
+        (:attr:`channelab.likelihoods.Likelihood.exact_adjustment`).
+        """
         return {}
 
     def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
@@ -51,19 +61,19 @@ class Family:
         raise NotImplementedError
 
     def mean(
-        self, name: str, s: MetricCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+        self, name: str, s: S, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
     ) -> np.ndarray:
         """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
         raise NotImplementedError
 
     def group_estimates(
-        self, s: MetricCells, n: np.ndarray, group: np.ndarray, n_groups: int
+        self, s: S, n: np.ndarray, group: np.ndarray, n_groups: int
     ) -> dict[str, GroupEstimates]:
         """Per part, the raw link-scale level of each group (arm, cluster) with its standard error."""
         raise NotImplementedError
 
 
-class Binary(Family):
+class Binary(Family[RateCells]):
     """Binomial on (trials, successes), logit link.
 
     Trials are the units or, for a metric with a denominator, the units who reached the earlier
@@ -71,7 +81,7 @@ class Binary(Family):
     """
 
     @override
-    def data(self, name, s, n):
+    def data(self, name: str, s: RateCells, n: np.ndarray) -> dict[str, np.ndarray]:
         trials = n if s.trials is None else s.trials
         return {
             f"{name}:successes": s.total,
@@ -80,47 +90,54 @@ class Binary(Family):
         }
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         _binomial_kernel(f"{name}:loglik", d[f"{name}:successes"], d[f"{name}:trials"], eta[""])
 
     @override
-    def mean(self, name, s, n, eta, post):
-        return expit(eta[""])
+    def mean(
+        self, name: str, s: RateCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
+        rate: np.ndarray = expit(eta[""])
+        return rate
 
     @override
-    def group_estimates(self, s, n, group, n_groups):
+    def group_estimates(
+        self, s: RateCells, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
         trials = n if s.trials is None else s.trials
         return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(trials, group, n_groups))}
 
 
-class Poisson(Family):
+class Poisson[C: MetricCells](Family[C]):
     """Poisson on (n, Σ y): the sum of n Poisson(μ) counts is Poisson(n μ). Log link."""
 
     @override
-    def data(self, name, s, n):
+    def data(self, name: str, s: C, n: np.ndarray) -> dict[str, np.ndarray]:
         return {
             f"{name}:total": s.total,
             f"{name}:centre": _log_mean(s.total.sum(), n.sum()),
         }
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         # Σ y over n units is Poisson(n μ): kernel S η − n e^η (weights scale S and n alike)
-        pm.Potential(
-            f"{name}:loglik", pt.sum(d[f"{name}:total"] * eta[""] - units(d, name) * pt.exp(eta[""]))
-        )
+        pm.Potential(f"{name}:loglik", _sum(d[f"{name}:total"] * eta[""] - units(d, name) * pt.exp(eta[""])))
 
     @override
-    def mean(self, name, s, n, eta, post):
+    def mean(
+        self, name: str, s: C, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
         return np.exp(eta[""])
 
     @override
-    def group_estimates(self, s, n, group, n_groups):
+    def group_estimates(
+        self, s: C, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
         total = np.maximum(_by_group(s.total, group, n_groups), 0.5)
         return {"": (np.log(total / _by_group(n, group, n_groups)), 1 / np.sqrt(total))}
 
 
-class NegativeBinomial(Poisson):
+class NegativeBinomial(Poisson[CountCells]):
     """Negative binomial from the frequency table of values, exactly and cheaply. Log link.
 
     ``overdispersion`` φ = 1/α, so Var = μ + φ μ²; 0 is Poisson. With α shared by all cells,
@@ -136,11 +153,9 @@ class NegativeBinomial(Poisson):
     """
 
     @override
-    def data(self, name, s, n):
-        if s.freq_value is None or s.freq_units is None:
-            raise ModelError(f"metric {name!r}: count cells carry no frequency table")
-        values, inverse = np.unique(s.freq_value, return_inverse=True)
-        units = np.bincount(inverse, weights=s.freq_units, minlength=values.size)
+    def data(self, name: str, s: CountCells, n: np.ndarray) -> dict[str, np.ndarray]:
+        values, inverse = np.unique(s.frequencies.value, return_inverse=True)
+        units = np.bincount(inverse, weights=s.frequencies.units, minlength=values.size)
         if not np.isclose(units @ values, s.total.sum(), rtol=1e-9):
             raise ModelError(f"metric {name!r}: the frequency table does not add up to the cell totals")
         return {
@@ -151,30 +166,33 @@ class NegativeBinomial(Poisson):
         }
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
-        over = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
-        log1p_mu_over = pt.log1p(pt.exp(eta[""]) * over)  # log(1 + μ φ)
-        per_cell = -units(d, name) * log1p_mu_over / over + d[f"{name}:total"] * (eta[""] - log1p_mu_over)
-        per_value = d[f"{name}:value_units"] * _log_rising_ratio(d[f"{name}:values"], over)
-        pm.Potential(f"{name}:loglik", pt.sum(per_cell) + pt.sum(per_value))
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
+        over: Tensor = pm.HalfNormal(f"{name}:overdispersion", sigma=priors.dispersion_sd)
+        log1p_mu_over: Tensor = pt.log1p(pt.exp(eta[""]) * over)  # log(1 + μ φ)
+        per_cell: Tensor = -units(d, name) * log1p_mu_over / over + d[f"{name}:total"] * (
+            eta[""] - log1p_mu_over
+        )
+        per_value: Tensor = d[f"{name}:value_units"] * _log_rising_ratio(d[f"{name}:values"], over)
+        pm.Potential(f"{name}:loglik", _sum(per_cell) + _sum(per_value))
 
 
-def _log_rising_ratio(v: pt.TensorVariable, over: pt.TensorVariable) -> pt.TensorVariable:
+def _log_rising_ratio(v: Tensor, over: Tensor) -> Tensor:
     """lgamma(v + α) − lgamma(α) − v log α with α = 1/φ, accurate for any φ > 0.
 
     Directly while v φ ≥ 1e-4; below, where the direct form loses digits to cancellation, by
     its series in φ, v(v−1)/2 φ − v(v−1)(2v−1)/12 φ² + v²(v−1)²/12 φ³ (relative error under
     (v φ)² ≈ 1e-8).
     """
-    alpha = 1.0 / over
-    direct = pt.gammaln(v + alpha) - pt.gammaln(alpha) - v * pt.log(alpha)
-    series = (
+    alpha: Tensor = 1.0 / over
+    direct: Tensor = pt.gammaln(v + alpha) - pt.gammaln(alpha) - v * pt.log(alpha)
+    series: Tensor = (
         v * (v - 1) / 2 * over - v * (v - 1) * (2 * v - 1) / 12 * over**2 + v**2 * (v - 1) ** 2 / 12 * over**3
     )
-    return pt.switch(v * over < 1e-4, series, direct)
+    ratio: Tensor = pt.switch(v * over < 1e-4, series, direct)
+    return ratio
 
 
-class Revenue(Family):
+class Revenue(Family[HurdleCells]):
     """Hurdle: Binomial for "any revenue" (logit) and LogNormal amounts from the log statistics.
 
     Mean per unit = π · exp(m + σ²/2).
@@ -183,9 +201,7 @@ class Revenue(Family):
     parts = ("any", "amount")
 
     @override
-    def data(self, name, s, n):
-        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
-            raise ModelError(f"metric {name!r}: revenue cells carry no log statistics")
+    def data(self, name: str, s: HurdleCells, n: np.ndarray) -> dict[str, np.ndarray]:
         n_pos = s.n_pos.sum()
         if n_pos < 2:
             raise ModelError(
@@ -201,22 +217,25 @@ class Revenue(Family):
         }
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         _binomial_kernel(f"{name}:any_loglik", d[f"{name}:n_pos"], units(d, name), eta["any"])
-        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
+        sigma: Tensor = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
         m, k = eta["amount"], d[f"{name}:n_pos"]
-        quad = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
-        pm.Potential(f"{name}:amount_loglik", pt.sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
+        quad: Tensor = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
+        pm.Potential(f"{name}:amount_loglik", _sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
-    def mean(self, name, s, n, eta, post):
+    def mean(
+        self, name: str, s: HurdleCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
         sigma = expand(post[f"{name}:sigma"].to_numpy(), eta["amount"].ndim)
-        return expit(eta["any"]) * np.exp(eta["amount"] + sigma**2 / 2)
+        any_revenue: np.ndarray = expit(eta["any"])
+        return any_revenue * np.exp(eta["amount"] + sigma**2 / 2)
 
     @override
-    def group_estimates(self, s, n, group, n_groups):
-        if s.n_pos is None or s.sum_log is None or s.sum_log_sq is None:
-            raise ModelError(f"metric {s.metric.name!r}: revenue cells carry no log statistics")
+    def group_estimates(
+        self, s: HurdleCells, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
         k = _by_group(s.n_pos, group, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):  # groups without deals: NaN
             mean_log = np.where(k > 0, _by_group(s.sum_log, group, n_groups) / k, np.nan)
@@ -229,7 +248,7 @@ class Revenue(Family):
         }
 
 
-class Normal(Family):
+class Normal(Family[NormalCells]):
     """Normal from (n, Σ y, Σ y²) with one spread per arm, fitted on y standardised by its pooled mean and sd.
 
     The family of every metric modelled by its cell means: ``continuous``, and revenue or counts
@@ -255,10 +274,8 @@ class Normal(Family):
     unchanged: the adjustment moves precision, not the estimand.
     """
 
-    exact_adjustment = True
-
     @override
-    def data(self, name, s, n):
+    def data(self, name: str, s: NormalCells, n: np.ndarray) -> dict[str, np.ndarray]:
         centre, scale = _standardiser(s, n)
         return {
             f"{name}:z_sum": (s.total - n * centre) / scale,
@@ -267,7 +284,9 @@ class Normal(Family):
         }
 
     @override
-    def adjustment_data(self, name, s, n, pre):
+    def adjustment_data(
+        self, name: str, s: NormalCells, n: np.ndarray, pre: PrePeriod
+    ) -> dict[str, np.ndarray]:
         if s.sum_xy is None:
             raise ModelError(f"metric {name!r}: cells carry no Σ x y for the adjusted columns")
         centre, scale = _standardiser(s, n)
@@ -276,28 +295,32 @@ class Normal(Family):
         return {f"{name}:uz_sum": uz / (sd * scale)}
 
     @override
-    def add_likelihood(self, name, d, eta, priors):
+    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         # one sd of the standardised values per arm
-        sigma = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
+        sigma: Tensor = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd, dims="arm")[d["arm_idx"]]
         mu, n = eta[""], units(d, name)
-        quad = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
+        quad: Tensor = d[f"{name}:z_sum_sq"] - 2 * mu * d[f"{name}:z_sum"] + n * mu**2
         if f"{name}:uz_sum" in d:  # Σ (z − μ − b·u)² = the above − 2 b·Σuz + 2 μ b·Σu + b Σuuᵀ b
-            b = pm.Normal(f"{name}:slope", 0.0, priors.slope_sd, dims=("arm", "adjust"))[d["arm_idx"]]
+            b: Tensor = pm.Normal(f"{name}:slope", 0.0, priors.slope_sd, dims=("arm", "adjust"))[d["arm_idx"]]
             u, uu = d["adjust:u_sum"], d["adjust:uu_sum"]
             quad += (
-                -2 * pt.sum(b * d[f"{name}:uz_sum"], axis=1)
-                + 2 * mu * pt.sum(b * u, axis=1)
-                + pt.sum(b[:, :, None] * uu * b[:, None, :], axis=(1, 2))
+                -2 * _sum(b * d[f"{name}:uz_sum"], axis=1)
+                + 2 * mu * _sum(b * u, axis=1)
+                + _sum(b[:, :, None] * uu * b[:, None, :], axis=(1, 2))
             )
-        pm.Potential(f"{name}:loglik", pt.sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+        pm.Potential(f"{name}:loglik", _sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
-    def mean(self, name, s, n, eta, post):
+    def mean(
+        self, name: str, s: NormalCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> np.ndarray:
         centre, scale = _standardiser(s, n)
         return centre + scale * eta[""]
 
     @override
-    def group_estimates(self, s, n, group, n_groups):
+    def group_estimates(
+        self, s: NormalCells, n: np.ndarray, group: np.ndarray, n_groups: int
+    ) -> dict[str, GroupEstimates]:
         """Each group's standardised mean; its standard error from its own sd (pooled below 2 units)."""
         _, scale = _standardiser(s, n)
         units = _by_group(n, group, n_groups)
@@ -309,52 +332,62 @@ class Normal(Family):
             return {"": (mean / scale, sd / np.sqrt(units))}
 
 
-def units(d: Tensors, name: str) -> pt.TensorVariable:
-    """The units per cell behind metric ``name``'s statistics: its own (an outcome window), or the cell's."""
+def units(d: Tensors, name: str) -> Tensor:
+    """The units per cell behind metric ``name``'s statistics: its own (an outcome window), or the cell's.
+
+    Parameters
+    ----------
+    d
+        The model's data containers by name (``{metric}:n`` when the metric counts fewer units
+        than the cell, ``n_float`` for the cell's).
+    name
+        The metric's name.
+    """
     return d.get(f"{name}:n", d["n_float"])
 
 
-def _binomial_kernel(
-    name: str, successes: pt.TensorVariable, n: pt.TensorVariable, eta: pt.TensorVariable
-) -> None:
+def _binomial_kernel(name: str, successes: Tensor, n: Tensor, eta: Tensor) -> None:
     """Binomial log-likelihood on the logit scale, without the constant log C(n, k).
 
     Written as a potential so that weighted (non-integer) counts from matching are allowed;
     with whole counts it equals ``pm.Binomial`` up to that constant.
     """
-    pm.Potential(name, pt.sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
+    pm.Potential(name, _sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
 
 
-def family_for(metric: Metric) -> Family:
-    """The :class:`Family` for a metric's type (and count likelihood)."""
-    if metric.type == "count":
-        return _FAMILIES["count:" + metric.count_likelihood]
-    if metric.type == "revenue":
-        return _FAMILIES["revenue:" + metric.revenue_likelihood]
-    return _FAMILIES[metric.type]
+def family_for(metric: Metric) -> Family[Any]:
+    """The :class:`Family` of a metric's likelihood (its row of :mod:`channelab.likelihoods`).
+
+    Parameters
+    ----------
+    metric
+        The metric; its :attr:`~channelab.spec.Metric.likelihood` names the family.
+    """
+    return FAMILIES[metric.likelihood.family]
 
 
-_NORMAL = Normal()
-_FAMILIES: dict[str, Family] = {
-    "binary": Binary(),
-    "count:negative_binomial": NegativeBinomial(),
-    "count:poisson": Poisson(),
-    "revenue:lognormal_hurdle": Revenue(),
-    "revenue:cell_means": _NORMAL,
-    "count:cell_means": _NORMAL,
-    "continuous": _NORMAL,
+#: The PyMC likelihood of each family of the table (:attr:`channelab.likelihoods.Likelihood.family`).
+FAMILIES: dict[str, Family[Any]] = {
+    "binomial": Binary(),
+    "poisson": Poisson(),
+    "negative_binomial": NegativeBinomial(),
+    "lognormal_hurdle": Revenue(),
+    "normal": Normal(),
 }
 
 
 def _logit_clipped(successes: float, n: float) -> np.ndarray:
+    """Logit of the rate ``successes / n``, kept half a unit from 0 and 1."""
     return np.asarray(logit(np.clip(successes / n, 0.5 / n, 1 - 0.5 / n)), dtype=np.float64)
 
 
 def _log_mean(total: float, n: float) -> np.ndarray:
+    """Log of the mean per unit, with a total of at least half a unit."""
     return np.asarray(np.log(max(total, 0.5) / n), dtype=np.float64)
 
 
 def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
+    """Pooled mean and sd of the metric over all units (an sd of 0 reads 1)."""
     total_n = n.sum()
     mean = s.total.sum() / total_n
     var = max(s.sum_sq.sum() / total_n - mean**2, 0.0)
@@ -362,6 +395,7 @@ def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
 
 
 def _by_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """A per-cell array summed per group (``group[c]`` is the group of cell ``c``)."""
     return np.bincount(group, weights=values, minlength=n_groups)
 
 
@@ -375,10 +409,26 @@ def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates
 
 
 def expand(x: np.ndarray, ndim: int) -> np.ndarray:
-    """Append axes to ``x`` until it broadcasts against an array of ``ndim`` dimensions."""
+    """Append axes to ``x`` until it broadcasts against an array of ``ndim`` dimensions.
+
+    Parameters
+    ----------
+    x
+        The array, e.g. draws with dims (chain, draw).
+    ndim
+        The number of dimensions of the array it must broadcast against (at least ``x.ndim``).
+    """
     return x.reshape(x.shape + (1,) * (ndim - x.ndim))
 
 
 def var_prefix(metric: Metric, part: str) -> str:
-    """Name prefix of one part's variables (``revenue.any``; a one-part metric's own name)."""
+    """Name prefix of one part's variables (``revenue.any``; a one-part metric's own name).
+
+    Parameters
+    ----------
+    metric
+        The metric.
+    part
+        One of its family's :attr:`Family.parts` (``""`` for a one-part metric).
+    """
     return f"{metric.name}.{part}" if part else metric.name

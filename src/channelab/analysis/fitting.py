@@ -27,8 +27,28 @@ def converged_fit(
 ) -> tuple[xr.DataTree, Diagnostics]:
     """Fit with ``draw(settings, seed)``, refitting (``spec.sampler.retries``) until the gate passes.
 
-    The gate checks every parameter and the reported quantities (:func:`reported_draws`);
-    ``settings`` default to the spec's sampler settings; ``on_gate`` is called before each check.
+    The gate checks every parameter and the reported quantities
+    (:func:`~channelab.analysis.effects.reported_draws`).
+
+    Parameters
+    ----------
+    draw : callable
+        Fits the posterior of ``cells`` with the given sampler settings and seed.
+    cells : Cells
+        The cells being fitted (for the reported quantities).
+    spec : Spec
+        The experiment: interval mass, sampler settings and retries.
+    seed : int
+        The first fit's seed; refit k uses seed + k.
+    settings : Sampler, optional
+        The first fit's sampler settings; by default the spec's.
+    on_gate : callable, optional
+        Called before each check (e.g. to report progress).
+
+    Returns
+    -------
+    tuple of (xarray.DataTree, Diagnostics)
+        The last posterior and its diagnostics, whose ``attempts`` record every fit.
     """
 
     def gate(posterior: xr.DataTree) -> Diagnostics:

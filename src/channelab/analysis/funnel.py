@@ -21,7 +21,7 @@ from channelab.cells import Cells
 from channelab.spec import Spec
 
 #: Posterior draws per rate: the same as a default run's 4 chains × 1,000 draws.
-DRAWS = 4000
+_DRAWS = 4000
 
 
 def follow_through(cells: Cells, spec: Spec, *, seed: int) -> tuple[FollowThrough, ...]:
@@ -32,12 +32,12 @@ def follow_through(cells: Cells, spec: Spec, *, seed: int) -> tuple[FollowThroug
     out = []
     for counts in cells.funnel:
         rates = rng.beta(
-            1 + counts.engaged_outcome, 1 + counts.engaged - counts.engaged_outcome, (DRAWS, len(cells.arms))
+            1 + counts.engaged_outcome, 1 + counts.engaged - counts.engaged_outcome, (_DRAWS, len(cells.arms))
         )
         unengaged = None
         if counts.unengaged is not None and counts.unengaged_outcome is not None:
             took, n = counts.unengaged_outcome, counts.unengaged
-            unengaged = rng.beta(1 + took, 1 + n - took, (DRAWS, len(cells.arms)))
+            unengaged = rng.beta(1 + took, 1 + n - took, (_DRAWS, len(cells.arms)))
         control = cells.arms.index(spec.control)
         for i, arm in enumerate(cells.arms):
             comparable = i != control and counts.engaged[i] > 0 and counts.engaged[control] > 0

@@ -35,6 +35,20 @@ def population_means(
     rate of reaching that stage (down the chain of denominators), then averaged as above. This
     is the unconditional outcome on which an arm is judged.
 
+    Parameters
+    ----------
+    posterior
+        The posterior draws (dims chain, draw, ...) of the model of ``cells``.
+    cells
+        The cells the model was fitted on: their strata and units give the mix.
+    spec
+        The experiment: its metrics and the arms whose units are the target.
+    by
+        A covariate within each of whose levels to average, or ``None`` for one mean per arm.
+    per_unit
+        Metrics with a ``denominator`` to give as means per unit, or ``None`` for every
+        metric as modelled.
+
     Returns
     -------
     dict
@@ -46,15 +60,7 @@ def population_means(
         groups, labels = np.zeros(strata.size, dtype=np.int64), None
     else:
         groups, labels = strata.level_idx[by], list(cells.levels[by])
-    n_groups = int(groups.max()) + 1
-    weights = np.zeros((strata.size, n_groups))
-    weights[np.arange(strata.size), groups] = strata.weights
-    empty = weights.sum(axis=0) == 0
-    if empty.any():  # a level of ``by`` without target units: its mix of all units
-        everyone = cells.strata().weights
-        for g in np.flatnonzero(empty):
-            weights[groups == g, g] = everyone[groups == g]
-    weights /= weights.sum(axis=0, keepdims=True)
+    weights = _group_weights(cells, strata, groups)
     # per stratum, the mean standardised pre-period values of its target units (0 over all units)
     u_by_stratum = (
         _pre_period_means(cells, by, within)[groups]
@@ -80,6 +86,23 @@ def population_means(
                 means, dims=("chain", "draw", "arm", by), coords={"arm": list(cells.arms), by: labels}
             )
     return out
+
+
+def _group_weights(cells: Cells, strata: Strata, groups: np.ndarray) -> np.ndarray:
+    """Each stratum's share of its group's target units: dims (stratum, group), columns summing to 1.
+
+    A group (level of ``by``) without target units takes its mix of all units.
+    """
+    n_groups = int(groups.max()) + 1
+    weights = np.zeros((strata.size, n_groups))
+    weights[np.arange(strata.size), groups] = strata.weights
+    empty = weights.sum(axis=0) == 0
+    if empty.any():  # a level of ``by`` without target units: its mix of all units
+        everyone = cells.strata().weights
+        for g in np.flatnonzero(empty):
+            weights[groups == g, g] = everyone[groups == g]
+    weights /= weights.sum(axis=0, keepdims=True)
+    return weights
 
 
 def _reach_chain(metric: Metric, by_name: dict[str, Metric]) -> list[Metric]:

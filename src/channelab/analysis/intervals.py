@@ -10,8 +10,10 @@ about the ROPE, which highest-density intervals (not invariant under a change of
 
 from __future__ import annotations
 
-import arviz_stats as azs
+from collections.abc import Callable
+
 import numpy as np
+from arviz_stats.visualization import hdi
 
 from channelab.analysis.results import Interval
 
@@ -20,14 +22,17 @@ from channelab.analysis.results import Interval
 #: (its spread grows without bound as the control's mean nears zero) and is not shown.
 DEFINED_SDS = 3.0
 
+#: arviz-stats' highest-density interval (untyped upstream), as called here: its two ends.
+_arviz_hdi: Callable[..., np.ndarray] = hdi
 
-def hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
+
+def _hdi(values: np.ndarray, prob: float) -> tuple[float, float]:
     """Highest-density interval of ``values`` holding ``prob`` of them."""
-    lo, hi = azs.hdi(np.asarray(values, dtype=float), prob=prob)
+    lo, hi = _arviz_hdi(np.asarray(values, dtype=float), prob=prob)
     return float(lo), float(hi)
 
 
-def eti(values: np.ndarray, prob: float) -> tuple[float, float]:
+def _eti(values: np.ndarray, prob: float) -> tuple[float, float]:
     """Equal-tailed interval of ``values``: the (1 − prob)/2 and (1 + prob)/2 quantiles."""
     tail = (1 - prob) / 2
     lo, hi = np.quantile(np.asarray(values, dtype=float).ravel(), [tail, 1 - tail])
@@ -35,7 +40,18 @@ def eti(values: np.ndarray, prob: float) -> tuple[float, float]:
 
 
 def relative_defined(control: np.ndarray) -> bool:
-    """Whether a lift relative to ``control`` (draws of its mean) is defined and stable."""
+    """Whether a lift relative to ``control`` (draws of its mean) is defined and stable.
+
+    Parameters
+    ----------
+    control : numpy.ndarray
+        Draws of the control's mean.
+
+    Returns
+    -------
+    bool
+        True when every draw is above zero and the mean is at least :data:`DEFINED_SDS` sds above it.
+    """
     c = np.asarray(control, dtype=float).ravel()
     return bool(np.all(c > 0) and c.mean() >= DEFINED_SDS * c.std())
 
@@ -48,8 +64,22 @@ def noise_band(draws: np.ndarray, prob: float, *, ratio: bool) -> tuple[float, f
     one, the relative lift's band). Recentring at the median, not the mean, keeps the band
     where the bulk of the posterior is on any shape (a heavy right tail drags a mean far
     away), and the median lies inside every central interval, so the band always contains 0.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Draws of a difference, or of a ratio arm/control.
+    prob : float
+        The interval mass.
+    ratio : bool
+        Whether ``draws`` are a ratio (the band is then of the relative lift).
+
+    Returns
+    -------
+    tuple of float
+        The band's ends; (0, 0) for a ratio whose median is not above zero.
     """
-    lo, hi = eti(draws, prob)
+    lo, hi = _eti(draws, prob)
     centre = float(np.median(draws))
     if not ratio:
         return lo - centre, hi - centre
@@ -64,22 +94,34 @@ def relative_interval(treated: np.ndarray, control: np.ndarray, prob: float) -> 
     The estimate is the ratio of the posterior means less one, so it is the absolute lift's
     estimate divided by the control level (the posterior mean of a ratio is pulled up by a
     noisy denominator). The interval is equal-tailed (see the module docstring).
+
+    Parameters
+    ----------
+    treated, control : numpy.ndarray
+        Joint draws of the two means (any shape; flattened).
+    prob : float
+        The interval mass.
+
+    Returns
+    -------
+    Interval
+        The relative lift (a fraction) and its equal-tailed interval.
     """
     treated, control = np.asarray(treated, dtype=float).ravel(), np.asarray(control, dtype=float).ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = eti(treated / control - 1, prob)
+        lo, hi = _eti(treated / control - 1, prob)
     return Interval(mean=float(treated.mean() / control.mean() - 1), lower=lo, upper=hi)
 
 
 def central_interval(draws: np.ndarray, prob: float) -> Interval:
     """Posterior mean and equal-tailed interval of ``draws`` (any shape; flattened)."""
     flat = np.asarray(draws, dtype=float).ravel()
-    lo, hi = eti(flat, prob)
+    lo, hi = _eti(flat, prob)
     return Interval(mean=float(flat.mean()), lower=lo, upper=hi)
 
 
 def interval(draws: np.ndarray, prob: float) -> Interval:
     """Posterior mean and HDI of ``draws`` (any shape; flattened)."""
     flat = np.asarray(draws, dtype=float).ravel()
-    lo, hi = hdi(flat, prob)
+    lo, hi = _hdi(flat, prob)
     return Interval(mean=float(flat.mean()), lower=lo, upper=hi)

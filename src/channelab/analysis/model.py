@@ -18,6 +18,8 @@ with the control arm's effect fixed at 0 and zero-sum covariate effects. Arm eff
 partially pooled toward their common mean when the spec says so (by default with three or
 more treatments). Priors are documented on :class:`~channelab.spec.Priors`. Every likelihood
 is written from the cell statistics and equals the row-level likelihood up to a constant.
+The terms every family shares are built by :mod:`.predictor`, the likelihoods by
+:mod:`.families`.
 
 All data are produced by :func:`_model_data`, by name, and enter as ``pm.Data`` containers,
 so one compiled model serves any cells of the same structure: in a later run (the cache of
@@ -35,18 +37,21 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.analysis.compiled import compiled_model, structure_key
-from channelab.analysis.families import Family, GroupEstimates, Tensors, family_for, var_prefix
+from channelab.analysis.families import Family, GroupEstimates, Tensor, family_for, var_prefix
+from channelab.analysis.predictor import linear_predictor
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
-from channelab.spec import Priors, Sampler, Spec
+from channelab.spec import Sampler, Spec
+
+if TYPE_CHECKING:
+    from channelab.likelihoods import Likelihood
 
 
 def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:
@@ -58,6 +63,18 @@ def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None)
     estimates, less the mean of the group they sit in (``within``, e.g. each cluster's arm):
     tau² = (residual sum of squares / degrees of freedom) - mean(se²), and centred is chosen
     when tau² exceeds mean(se²). Groups without information (NaN) are left out.
+
+    Parameters
+    ----------
+    estimates : tuple of numpy.ndarray
+        Each group's raw estimate on the link scale and its standard error (NaN: no information).
+    within : numpy.ndarray, optional
+        The index of the group each group sits in (e.g. each cluster's arm); by default one.
+
+    Returns
+    -------
+    bool
+        True for the centred parameterisation, False for the non-centred one.
     """
     est, se = estimates
     keep = np.isfinite(est) & np.isfinite(se)
@@ -105,6 +122,26 @@ class CellModel:
     gives the key of the compiled model (:func:`~channelab.analysis.compiled.structure_key`).
     The PyMC graph (:attr:`model`, :attr:`eta`) is built on first use, which a fit whose
     compiled model is cached never makes.
+
+    Parameters
+    ----------
+    cells : Cells
+        The cells to model.
+    spec : Spec
+        The experiment: metrics, priors and model settings.
+
+    Attributes
+    ----------
+    cells, spec
+        As given.
+    data : dict of str to numpy.ndarray
+        Every data-dependent array, by the name of its ``pm.Data`` container.
+    coords : dict of str to list of str
+        The model's coordinates: arms, treatments, covariate levels, clusters, pre-period columns.
+    centring : dict of str to dict of str to tuple of bool
+        Per metric and part: whether pooled arm effects, and cluster effects, are centred.
+    key : str
+        The key of the compiled model in the cache (its structure, code and library versions).
     """
 
     def __init__(self, cells: Cells, spec: Spec) -> None:
@@ -138,12 +175,12 @@ class CellModel:
         return self._graph[0]
 
     @property
-    def eta(self) -> dict[str, pt.TensorVariable]:
+    def eta(self) -> dict[str, Tensor]:
         """Each part's linear predictor per cell, by variable prefix (built on first use)."""
         return self._graph[1]
 
     @property
-    def likelihood_terms(self) -> list[pt.TensorVariable]:
+    def likelihood_terms(self) -> list[Tensor]:
         """Observed variables and likelihood potentials (everything but the priors)."""
         return [*self.model.observed_RVs, *self.model.potentials]
 
@@ -159,16 +196,16 @@ class CellModel:
         return compiled_model(self.key, self.data if data is None else data, lambda: self.model)
 
     @functools.cached_property
-    def _graph(self) -> tuple[pm.Model, dict[str, pt.TensorVariable]]:
+    def _graph(self) -> tuple[pm.Model, dict[str, Tensor]]:
         cells, spec = self.cells, self.spec
-        etas: dict[str, pt.TensorVariable] = {}
+        etas: dict[str, Tensor] = {}
         with pm.Model(coords=self.coords) as model:
             data = {name: pm.Data(name, value) for name, value in self.data.items()}
             for metric in spec.metrics:
                 family, priors = family_for(metric), spec.priors_for(metric)
                 centring = self.centring[metric.name]
                 eta = {
-                    part: _linear_predictor(
+                    part: linear_predictor(
                         var_prefix(metric, part),
                         data,
                         cells,
@@ -176,7 +213,7 @@ class CellModel:
                         priors,
                         centred_arms=centring[part][0],
                         centred_clusters=centring[part][1],
-                        levels=_levels_used(family, cells),
+                        levels=_levels_used(metric.likelihood, cells),
                     )
                     for part in family.parts
                 }
@@ -190,20 +227,32 @@ def build_model(cells: Cells, spec: Spec) -> CellModel:
 
     The data enter as ``pm.Data`` containers, so the compiled model serves any data of the
     same structure: other runs (the on-disk cache) and other cells (:class:`Refitter`).
+
+    Parameters
+    ----------
+    cells : Cells
+        The cells to model: the sufficient statistics per arm and covariate level.
+    spec : Spec
+        The experiment: metrics and their families, priors, model settings.
+
+    Returns
+    -------
+    CellModel
+        The model, ready for :func:`sample`.
     """
     return CellModel(cells, spec)
 
 
-def _levels_used(family: Family, cells: Cells) -> dict[str, tuple[str, ...]]:
-    """The levels a family's predictor has effects for.
+def _levels_used(row: Likelihood, cells: Cells) -> dict[str, tuple[str, ...]]:
+    """The levels the predictor of a metric with likelihood ``row`` has effects for.
 
-    Covariates, and the pre-period strata unless the family adjusts exactly (by slopes).
+    Covariates, and the pre-period strata unless the likelihood adjusts exactly (by slopes).
     """
-    return cells.covariates if family.exact_adjustment else cells.levels
+    return cells.covariates if row.exact_adjustment else cells.levels
 
 
 def _centring(
-    family: Family, stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
+    family: Family[Any], stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
 ) -> dict[str, tuple[bool, bool]]:
     """Per part: whether pooled arm effects, and cluster effects, are centred (:func:`centred_pooling`)."""
     units = cells.units(stats.metric.name)
@@ -222,96 +271,22 @@ def _centring(
     }
 
 
-def _linear_predictor(
-    prefix: str,
-    d: Tensors,
-    cells: Cells,
-    spec: Spec,
-    priors: Priors,
-    *,
-    centred_arms: bool,
-    centred_clusters: bool,
-    levels: dict[str, tuple[str, ...]],
-) -> pt.TensorVariable:
-    """The part's linear predictor per cell: the data's pooled centre plus data-free terms.
-
-    The intercept is the centre plus ``{prefix}:intercept_offset`` ~ Normal(0, intercept_sd),
-    which is the prior intercept ~ Normal(centre, intercept_sd). Writing every free parameter
-    relative to the centre makes the model's initial point independent of the data, so a model
-    compiled for one data set starts the same way on any other (:mod:`.compiled`).
-    """
-    centre = d[f"{prefix}:centre"]
-    offset = pm.Normal(f"{prefix}:intercept_offset", mu=0.0, sigma=priors.intercept_sd)
-    pm.Deterministic(f"{prefix}:intercept", centre + offset)
-    arm = pt.concatenate([pt.zeros(1), _arm_effects(prefix, cells, spec, priors, centred=centred_arms)])
-    if cells.cluster_idx is not None:
-        eta = _cluster_levels(prefix, offset, arm, d, priors, centred=centred_clusters)[d["cluster_idx"]]
-    else:
-        eta = offset + arm[d["arm_idx"]]
-    for cov, values in levels.items():
-        if len(values) > 1:
-            effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
-            eta = eta + effect[d[f"level_idx:{cov}"]]
-    by = spec.model.lift_by
-    if by is not None and len(cells.levels[by]) > 1:
-        spread = pm.HalfNormal(f"{prefix}:lift_by_{by}_sd", sigma=priors.heterogeneity_sd)
-        z = pm.ZeroSumNormal(f"{prefix}:arm_x_{by}_z", sigma=1.0, dims=("treatment", by), n_zerosum_axes=1)
-        het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
-        full = pt.concatenate([pt.zeros((1, len(cells.levels[by]))), het], axis=0)
-        eta = eta + full[d["arm_idx"], d[f"level_idx:{by}"]]
-    return centre + eta
-
-
-def _cluster_levels(
-    prefix: str,
-    offset: pt.TensorVariable,
-    arm: pt.TensorVariable,
-    d: Tensors,
-    priors: Priors,
-    *,
-    centred: bool,
-) -> pt.TensorVariable:
-    """Each cluster's level relative to the centre: intercept offset + its arm's effect + a random effect.
-
-    Every cluster lies in one arm, so with much data per cluster the levels are centred on
-    offset + arm (hierarchical centring: the intercept and arm effects are then informed
-    through the cluster levels and mix well); with little data the effects are non-centred.
-    The effects themselves are kept as ``{prefix}:cluster`` for g-computation.
-    """
-    spread = pm.HalfNormal(f"{prefix}:cluster_sd", sigma=priors.cluster_sd)
-    expected = offset + arm[d["cluster_arm"]]
-    if centred:
-        level = pm.Normal(f"{prefix}:cluster_level", expected, spread, dims="cluster")
-        pm.Deterministic(f"{prefix}:cluster", level - expected, dims="cluster")
-        return level
-    z = pm.Normal(f"{prefix}:cluster_z", 0.0, 1.0, dims="cluster")
-    return expected + pm.Deterministic(f"{prefix}:cluster", spread * z, dims="cluster")
-
-
-def _arm_effects(
-    prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centred: bool
-) -> pt.TensorVariable:
-    """Arm effects: independent, or partially pooled toward their common mean.
-
-    The pooled form is centred or non-centred per part, as :func:`centred_pooling` decides
-    from the data; both define the same prior.
-    """
-    mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
-    if not spec.pools_arms:
-        return pm.Normal(f"{prefix}:arm", mu=mu, sigma=priors.arm_sd, dims="treatment")
-    common = pm.Normal(f"{prefix}:arm_mean", 0.0, priors.arm_sd)
-    spread = pm.HalfNormal(f"{prefix}:arm_sd", sigma=priors.arm_sd)
-    if centred:
-        return pm.Normal(f"{prefix}:arm", mu=mu + common, sigma=spread, dims="treatment")
-    z = pm.Normal(f"{prefix}:arm_z", 0.0, 1.0, dims="treatment")
-    return pm.Deterministic(f"{prefix}:arm", mu + common + spread * z, dims="treatment")
-
-
 # ---- sampling -----------------------------------------------------------------------------
 
 
 def resolve_backend(backend: str) -> str:
-    """Sampler to use: nutpie when asked or when ``auto`` finds it installed, else PyMC."""
+    """Sampler to use: nutpie when asked or when ``auto`` finds it installed, else PyMC.
+
+    Parameters
+    ----------
+    backend : str
+        The spec's ``sampler.backend``: ``auto``, ``nutpie`` or ``pymc``.
+
+    Returns
+    -------
+    str
+        ``nutpie`` or ``pymc``.
+    """
     if backend == "auto":
         return "nutpie" if importlib.util.find_spec("nutpie") else "pymc"
     return backend
@@ -321,21 +296,46 @@ def sample(
     built: CellModel,
     spec: Spec,
     *,
-    seed: int | None = None,
+    seed: int,
     settings: Sampler | None = None,
     progressbar: bool = False,
 ) -> xr.DataTree:
-    """Draw from the posterior with the spec's sampler settings (or ``settings``) and seed.
+    """Draw from the posterior with the spec's sampler settings (or ``settings``) and ``seed``.
 
     Ctrl-C raises :class:`KeyboardInterrupt` even when the sampler (nutpie) catches it and hands
     back a truncated trace, so that an interrupted fit is never analysed as if it were whole.
+
+    Parameters
+    ----------
+    built : CellModel
+        The model to sample, from :func:`build_model`.
+    spec : Spec
+        The experiment; its ``sampler`` settings are used unless ``settings`` is given.
+    seed : int
+        The sampler's seed. The caller resolves it (a run uses the spec's ``seed`` unless told
+        otherwise); the same seed gives the same draws.
+    settings : Sampler, optional
+        Sampler settings to use instead of the spec's (e.g. a refit's longer chains).
+    progressbar : bool, default False
+        Whether the sampler shows its progress bar.
+
+    Returns
+    -------
+    xarray.DataTree
+        The posterior, with ``posterior`` and ``sample_stats`` groups.
+
+    Raises
+    ------
+    ModelError
+        When the sampler fails on the data (e.g. degenerate cells).
+    KeyboardInterrupt
+        When sampling was interrupted, even if the sampler handed back a truncated trace.
     """
     cfg = settings or spec.sampler
-    run_seed = spec.seed if seed is None else seed
     with _interrupts() as interrupted:
         try:
             if resolve_backend(cfg.backend) == "nutpie":
-                posterior = sample_nutpie(built, cfg, seed=run_seed, progressbar=progressbar)
+                posterior = sample_nutpie(built, cfg, seed=seed, progressbar=progressbar)
             else:
                 with built.model:
                     posterior = pm.sample(
@@ -344,7 +344,7 @@ def sample(
                         chains=cfg.chains,
                         cores=min(cfg.chains, os.cpu_count() or 1),
                         target_accept=cfg.target_accept,
-                        random_seed=run_seed,
+                        random_seed=seed,
                         nuts_sampler="pymc",
                         progressbar=progressbar,
                         compute_convergence_checks=False,
@@ -362,6 +362,22 @@ def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: boo
     """Sample the model with nutpie, compiled through the cache (:mod:`.compiled`).
 
     The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
+
+    Parameters
+    ----------
+    built : CellModel
+        The model to sample.
+    cfg : Sampler
+        Draws, tuning steps, chains, target acceptance and mass-matrix adaptation.
+    seed : int
+        nutpie's seed.
+    progressbar : bool, default False
+        Whether nutpie shows its progress bar.
+
+    Returns
+    -------
+    xarray.DataTree
+        The posterior, without the warm-up draws.
     """
     start = time.perf_counter()
     compiled = built.compiled()
@@ -379,7 +395,7 @@ def _run_nutpie(
     """Run the nutpie sampler on a compiled model with the settings ``cfg``."""
     import nutpie
 
-    return nutpie.sample(
+    trace: xr.DataTree = nutpie.sample(
         compiled,
         draws=cfg.draws,
         tune=cfg.tune,
@@ -391,6 +407,7 @@ def _run_nutpie(
         save_warmup=False,
         progress_bar=progressbar,
     )
+    return trace
 
 
 @contextmanager
@@ -420,6 +437,20 @@ class Refitter:
     The design (arms, covariate levels, clusters) must match the cells it was built from; the
     number of cells and the statistics may change. Used by calibration, power and replication
     planning, where hundreds of fits are run. Sampling uses nutpie.
+
+    Parameters
+    ----------
+    cells : Cells
+        Cells of the design to fit (any data of that design will do).
+    spec : Spec
+        The experiment; its ``sampler`` settings are used unless a fit is given others.
+
+    Attributes
+    ----------
+    spec : Spec
+        As given.
+    built : CellModel
+        The model of ``cells``, whose compiled form every fit reuses.
     """
 
     def __init__(self, cells: Cells, spec: Spec) -> None:
@@ -432,7 +463,27 @@ class Refitter:
         self.built.compiled()
 
     def fit(self, cells: Cells, *, seed: int, settings: Sampler | None = None) -> xr.DataTree:
-        """Sample the posterior given ``cells``, with the spec's sampler settings or ``settings``."""
+        """Sample the posterior given ``cells``, with the spec's sampler settings or ``settings``.
+
+        Parameters
+        ----------
+        cells : Cells
+            New cells of the same design (arms, covariate levels, clusters).
+        seed : int
+            nutpie's seed.
+        settings : Sampler, optional
+            Sampler settings to use instead of the spec's.
+
+        Returns
+        -------
+        xarray.DataTree
+            The posterior.
+
+        Raises
+        ------
+        ModelError
+            When ``cells`` have other arms, covariate levels or clusters than the design.
+        """
         if (cells.arms, cells.levels, cells.clusters) != self._levels:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
         compiled = self.built.compiled(_model_data(cells, self.spec))

@@ -34,7 +34,15 @@ ArmVerdict = Literal[
 
 @dataclass(frozen=True)
 class Interval:
-    """Posterior mean and an interval (equal-tailed for lifts, highest-density elsewhere)."""
+    """Posterior mean and an interval (equal-tailed for lifts, highest-density elsewhere).
+
+    Attributes
+    ----------
+    mean : float
+        The posterior mean (of a relative lift: the ratio of the means, less one).
+    lower, upper : float
+        The interval's ends, at the spec's interval mass.
+    """
 
     mean: float
     lower: float
@@ -43,7 +51,58 @@ class Interval:
 
 @dataclass(frozen=True)
 class Effect:
-    """The effect of one arm on one metric, against the control."""
+    """The effect of one arm on one metric, against the control.
+
+    The probabilities are of the difference of the means per unit (arm − control), the
+    estimand; the ROPE's edges on it are the relative ROPE scaled by the control's level, draw
+    by draw (:mod:`channelab.analysis.decisions`).
+
+    Attributes
+    ----------
+    arm, metric : str
+        The treatment arm and the metric's name.
+    label : str
+        The metric's name in sentences and tables.
+    role : Role
+        The metric's role (engagement, outcome, revenue, guardrail).
+    type : MetricType
+        The metric's type (binary, count, revenue, continuous).
+    n_arm, n_control : int
+        Observed units of the arm and of the control.
+    control_mean, arm_mean : float
+        Observed means of the control and of the arm.
+    lift : Interval
+        Relative lift, a fraction, with its equal-tailed interval: a display quantity,
+        meaningful only where ``relative_defined``.
+    abs_lift : Interval
+        The estimand: the difference of the mean per unit, with its equal-tailed interval.
+    prob_positive : float
+        P(arm mean > control mean).
+    prob_in_rope, prob_above_rope, prob_below_rope : float
+        P(the difference is inside, above and below the ROPE).
+    rope : tuple of float
+        The metric's ROPE, relative to the control's level.
+    noise, abs_noise : tuple of float
+        Noise bands of the relative lift and of the difference, each containing 0
+        (:func:`~channelab.analysis.intervals.noise_band`).
+    mcse_lift, mcse_abs_lift : float
+        Monte Carlo standard errors of the relative and of the absolute lift's means.
+    verdict : MetricVerdict
+        The verdict on the metric (a guardrail's read in its better direction).
+    more_data_factor : float
+        Roughly how many times the current sample would make the verdict decisive.
+    no_events : tuple of str
+        Arms (of this one and the control) where the metric never or always happened: there
+        the rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
+    relative_defined : bool
+        Whether a relative lift is defined: the control's mean is credibly above zero
+        (see :data:`~channelab.analysis.intervals.DEFINED_SDS`).
+    conditional : bool
+        A share among the units of an earlier stage (a metric with a ``denominator``): it
+        explains but never decides an arm, being no causal effect on the same units.
+    derived_from : str or None
+        For a per-unit outcome derived from a conditional share: the share's metric name.
+    """
 
     arm: str
     metric: str
@@ -52,50 +111,49 @@ class Effect:
     type: MetricType
     n_arm: int
     n_control: int
-    control_mean: float  # observed
-    arm_mean: float  # observed
-    #: Relative lift, a fraction, with its equal-tailed interval: a display quantity, meaningful
-    #: only where :attr:`relative_defined`.
+    control_mean: float
+    arm_mean: float
     lift: Interval
-    #: The estimand: the difference of the mean per unit (arm − control), equal-tailed interval.
     abs_lift: Interval
-    #: The probabilities below are of the difference: P(arm mean > control mean), and of the
-    #: difference inside, above and below the ROPE scaled by the control's level, draw by draw.
     prob_positive: float
     prob_in_rope: float
     prob_above_rope: float
     prob_below_rope: float
     rope: tuple[float, float]
-    #: Noise band of the relative lift, containing 0 (:func:`~channelab.analysis.intervals.noise_band`).
     noise: tuple[float, float]
     mcse_lift: float
     verdict: MetricVerdict
     more_data_factor: float
-    #: Arms (of this one and the control) where the metric never or always happened: there the
-    #: rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
     no_events: tuple[str, ...] = ()
-    mcse_abs_lift: float = float("nan")  # Monte Carlo standard error of the absolute lift's mean
-    #: Whether a relative lift is defined: the control's mean is credibly above zero
-    #: (see :data:`~channelab.analysis.intervals.DEFINED_SDS`).
+    mcse_abs_lift: float = float("nan")
     relative_defined: bool = True
-    #: Noise band of the difference (it always contains 0).
     abs_noise: tuple[float, float] = (0.0, 0.0)
-    #: A share among the units of an earlier stage (a metric with a ``denominator``): it explains
-    #: but never decides an arm, being no causal effect on the same units.
     conditional: bool = False
-    #: For a per-unit outcome derived from a conditional share: the share's metric name.
     derived_from: str | None = None
 
 
 @dataclass(frozen=True)
 class ArmResult:
-    """The funnel-wide verdict on one arm, with its plain-language summary."""
+    """The funnel-wide verdict on one arm, with its plain-language summary.
+
+    Attributes
+    ----------
+    arm : str
+        The treatment arm.
+    channel : str
+        The arm's channel.
+    verdict : ArmVerdict
+        The verdict across the funnel (:func:`~channelab.analysis.decisions.arm_verdict`).
+    summary : str
+        One plain-language paragraph on what the arm did.
+    harms : tuple of str
+        Guardrails the arm credibly made worse (labels), whatever its verdict.
+    """
 
     arm: str
     channel: str
     verdict: ArmVerdict
     summary: str
-    #: Guardrails the arm credibly made worse (labels), whatever its verdict.
     harms: tuple[str, ...] = ()
 
 
@@ -103,8 +161,19 @@ class ArmResult:
 class ExtraOutcome:
     """What one outcome's increment from an arm is, and costs: per 1,000 units and per 1,000 spent.
 
-    ``cost_each`` (the median and equal-tailed interval of cost / increment) only when the
-    increment's interval lies above zero; ``prob_no_increment`` is P(increment ≤ 0).
+    Attributes
+    ----------
+    metric, label : str
+        The outcome's name, and its name in sentences.
+    per_thousand : Interval
+        Extra outcomes per 1,000 units.
+    per_thousand_spent : Interval or None
+        Extra outcomes per 1,000 spent (None when the arm costs nothing extra).
+    cost_each : Interval or None
+        The median and equal-tailed interval of cost / increment, only when the increment's
+        interval lies above zero.
+    prob_no_increment : float
+        P(increment ≤ 0).
     """
 
     metric: str
@@ -117,7 +186,25 @@ class ExtraOutcome:
 
 @dataclass(frozen=True)
 class ArmEconomics:
-    """One treatment's money against the control, per unit (see :mod:`channelab.analysis.economics`)."""
+    """One treatment's money against the control, per unit (see :mod:`channelab.analysis.economics`).
+
+    Attributes
+    ----------
+    arm : str
+        The treatment arm.
+    cost_per_unit : float
+        Its cost per unit beyond the control's.
+    value_per_unit, net_per_unit : Interval
+        The value of its increments per unit, and that value less the cost.
+    return_on_spend : Interval or None
+        Net value over cost (None when the arm costs nothing extra).
+    outcomes : tuple of ExtraOutcome
+        The extra outcomes (binary and count outcome metrics) and what each costs.
+    prob_best : float
+        P(the arm has the highest net value per unit).
+    expected_loss : float
+        The mean shortfall of its net value from the best arm's.
+    """
 
     arm: str
     cost_per_unit: float
@@ -131,34 +218,78 @@ class ArmEconomics:
 
 @dataclass(frozen=True)
 class Economics:
-    """Every treatment's economics, and P(best net value) and expected loss of every arm, control too."""
+    """Every treatment's economics, and P(best net value) and expected loss of every arm, control too.
+
+    Attributes
+    ----------
+    currency : str
+        The spec's currency symbol.
+    arms : tuple of ArmEconomics
+        Each treatment's economics, in the spec's order.
+    prob_best, expected_loss : dict of str to float
+        P(highest net value) and expected loss of every arm, the control's net value counted at 0.
+    valued : tuple of str
+        The metrics that carry money (revenue, and metrics with a ``value``).
+    best : str or None
+        The arm (or the control) that is credibly best: P(best) ≥ ``best_level``; else None,
+        and no ranking is presented as a recommendation.
+    best_level : float
+        The P(best) a recommendation needs.
+    """
 
     currency: str
     arms: tuple[ArmEconomics, ...]
     prob_best: dict[str, float]
     expected_loss: dict[str, float]
     valued: tuple[str, ...]
-    #: The arm (or the control) that is credibly best: P(best) ≥ ``best_level``; else ``None``,
-    #: and no ranking is presented as a recommendation.
     best: str | None = None
     best_level: float = 0.95
 
     def get(self, arm: str) -> ArmEconomics:
-        """The economics of treatment ``arm``."""
+        """The economics of treatment ``arm``.
+
+        Parameters
+        ----------
+        arm : str
+            A treatment arm.
+
+        Returns
+        -------
+        ArmEconomics
+            Its economics.
+        """
         return next(a for a in self.arms if a.arm == arm)
 
 
 @dataclass(frozen=True)
 class SegmentEffect:
-    """The lift of one arm on one metric within one level of the ``model.lift_by`` covariate."""
+    """The lift of one arm on one metric within one level of the ``model.lift_by`` covariate.
+
+    Attributes
+    ----------
+    arm, metric, label : str
+        The treatment arm, the metric's name and its name in sentences.
+    role : Role
+        The metric's role.
+    segment, level : str
+        The covariate and its level.
+    share : float
+        The level's share of all units.
+    lift : Interval
+        The relative lift within the level, with its equal-tailed interval.
+    prob_positive : float
+        P(arm mean > control mean) within the level.
+    verdict : MetricVerdict
+        The verdict on the metric within the level.
+    """
 
     arm: str
     metric: str
     label: str
     role: Role
-    segment: str  # the covariate
+    segment: str
     level: str
-    share: float  # the level's share of all units
+    share: float
     lift: Interval
     prob_positive: float
     verdict: MetricVerdict
@@ -168,9 +299,27 @@ class SegmentEffect:
 class FollowThrough:
     """How often one arm's engaged units took an outcome step: P(outcome | engaged).
 
-    ``lift`` is relative to the control's follow-through (``None`` for the control, or when
-    either arm has no engaged units); ``unengaged`` is P(outcome | not engaged) where unit rows
-    allow it. Intervals are posterior (Beta) HDIs.
+    Attributes
+    ----------
+    arm : str
+        The arm (the control too).
+    engagement, outcome : str
+        The pair of metrics: the engagement and the costly step after it.
+    engagement_label, outcome_label : str
+        Their names in sentences.
+    engaged, took : float
+        Units engaged, and those of them that took the outcome step.
+    rate : Interval
+        P(outcome | engaged), with its posterior (Beta) HDI.
+    unengaged : Interval or None
+        P(outcome | not engaged) where unit rows allow it.
+    lift : Interval or None
+        Relative to the control's follow-through, equal-tailed interval (None for the control,
+        or when either arm has no engaged units).
+    prob_lower : float or None
+        P(follow-through below the control's).
+    rope : tuple of float
+        The outcome's ROPE (relative): a change of follow-through inside it is too small to claim.
     """
 
     arm: str
@@ -183,8 +332,7 @@ class FollowThrough:
     rate: Interval
     unengaged: Interval | None
     lift: Interval | None
-    prob_lower: float | None  # P(follow-through below the control's)
-    #: The outcome's ROPE (relative): a change of follow-through inside it is too small to claim.
+    prob_lower: float | None
     rope: tuple[float, float] = (0.0, 0.0)
 
     @property
@@ -197,7 +345,28 @@ class FollowThrough:
 
 @dataclass(frozen=True)
 class Effects:
-    """Every effect of an experiment, the arm verdicts, and the lift draws behind them."""
+    """Every effect of an experiment, the arm verdicts, and the lift draws behind them.
+
+    Attributes
+    ----------
+    hdi_prob : float
+        The interval mass of every interval.
+    effects : tuple of Effect
+        One per treatment and metric, in funnel order.
+    arms : tuple of ArmResult
+        One per treatment.
+    lift_draws : dict of (str, str) to numpy.ndarray
+        Draws of each relative lift, by (arm, metric).
+    segments : tuple of SegmentEffect
+        Lifts within each level of ``model.lift_by`` (empty when not asked).
+    follow_through : tuple of FollowThrough
+        Follow-through per arm and (engagement, outcome) pair.
+    economics : Economics or None
+        The money, when the spec has costs or values.
+    claim_level : float
+        The posterior probability a one-sided claim needs
+        (:func:`~channelab.analysis.decisions.claim_level`).
+    """
 
     hdi_prob: float
     effects: tuple[Effect, ...]
@@ -206,11 +375,21 @@ class Effects:
     segments: tuple[SegmentEffect, ...] = ()
     follow_through: tuple[FollowThrough, ...] = ()
     economics: Economics | None = None
-    #: The posterior probability a one-sided claim needs (:func:`~channelab.analysis.decisions.claim_level`).
     claim_level: float = 0.97
 
     def for_arms(self, arms: Collection[str]) -> Effects:
-        """These effects restricted to ``arms`` (e.g. to draw a few arms per figure)."""
+        """These effects restricted to ``arms`` (e.g. to draw a few arms per figure).
+
+        Parameters
+        ----------
+        arms : collection of str
+            The treatment arms to keep.
+
+        Returns
+        -------
+        Effects
+            A copy holding only those arms' effects, verdicts, draws, segments and follow-through.
+        """
         return replace(
             self,
             effects=tuple(e for e in self.effects if e.arm in arms),
@@ -221,7 +400,25 @@ class Effects:
         )
 
     def get(self, arm: str, metric: str) -> Effect:
-        """The effect of ``arm`` on ``metric``."""
+        """The effect of ``arm`` on ``metric``.
+
+        Parameters
+        ----------
+        arm : str
+            A treatment arm.
+        metric : str
+            A metric's name (a per-unit outcome derived from a share: ``<name>_per_unit``).
+
+        Returns
+        -------
+        Effect
+            The effect.
+
+        Raises
+        ------
+        KeyError
+            When there is no such effect.
+        """
         for e in self.effects:
             if e.arm == arm and e.metric == metric:
                 return e
@@ -277,9 +474,21 @@ class AdjustedLift:
 class Adjustment:
     """What adjusting for pre-period columns (``adjust``) did.
 
-    ``methods``: per metric, ``exact`` (slopes from cell sums, normal models) or ``strata``
-    (quantile strata of each column, whose labels are in ``strata``). ``r_squared``: the
-    share of each metric's within-arm variance the pre-period model explains.
+    Attributes
+    ----------
+    columns : tuple of str
+        The pre-period columns.
+    methods : dict of str to str
+        Per metric, ``exact`` (slopes from cell sums, normal models) or ``strata`` (quantile
+        strata of each column).
+    strata : dict of str to tuple of str
+        Per column, the labels of its quantile strata.
+    r_squared : dict of str to float
+        The share of each metric's within-arm variance the pre-period model explains.
+    lifts : tuple of AdjustedLift
+        Each arm and metric's lift with and without the adjustment.
+    unadjusted_converged : bool
+        Whether the unadjusted fit passed the convergence gate.
     """
 
     columns: tuple[str, ...]

@@ -13,7 +13,20 @@ from channelab.spec import DECISIVE_ROLES
 
 
 def pct(x: float, *, sign: bool = False) -> str:
-    """A relative change as a percentage: 1.19 -> '119 %', 0.034 -> '3.4 %'."""
+    """A relative change as a percentage: 1.19 -> '119 %', 0.034 -> '3.4 %'.
+
+    Parameters
+    ----------
+    x : float
+        The change, a fraction.
+    sign : bool, default False
+        Whether to show a sign (+ or −).
+
+    Returns
+    -------
+    str
+        One decimal below 10 %, none above.
+    """
     v = 100 * x
     fmt = ("{:+.1f}" if sign else "{:.1f}") if abs(v) < 10 else ("{:+,.0f}" if sign else "{:,.0f}")
     return fmt.format(v).replace("-", "−") + " %"
@@ -34,7 +47,18 @@ def _size(e: Effect, *, sign: bool = False) -> str:
 
 
 def amount(x: float) -> str:
-    """A difference in a metric's own units, signed, to three significant figures: '+0.302'."""
+    """A difference in a metric's own units, signed, to three significant figures: '+0.302'.
+
+    Parameters
+    ----------
+    x : float
+        The difference.
+
+    Returns
+    -------
+    str
+        The signed difference, with a true minus sign.
+    """
     return f"{x:+.3g}".replace("-", "−")
 
 
@@ -83,9 +107,28 @@ def arm_summary(
 ) -> str:
     """One plain-language paragraph for leadership: what the arm did, costly steps first.
 
-    ``level`` is the probability a one-sided claim needs. Unconditional outcomes are stated
-    first (they decide the arm); shares among an earlier stage follow as explanation.
-    ``follow`` pairs the arm's follow-through with the control's; credible changes are named.
+    Unconditional outcomes are stated first (they decide the arm); shares among an earlier
+    stage follow as explanation. Every phrase is licensed by its claim (:mod:`.claims`).
+
+    Parameters
+    ----------
+    arm : str
+        The treatment arm.
+    verdict : ArmVerdict
+        Its verdict across the funnel.
+    effects : sequence of Effect
+        Its effects on every metric.
+    hdi_prob : float
+        The interval mass.
+    level : float
+        The probability a one-sided claim needs.
+    follow : sequence of tuple of (FollowThrough, FollowThrough)
+        The arm's follow-through paired with the control's; credible changes are named.
+
+    Returns
+    -------
+    str
+        The paragraph.
     """
     decisive = deciding(effects)
     shares = [e for e in effects if e.role in DECISIVE_ROLES and e.conditional]
@@ -233,14 +276,42 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
 
 
 def join_words(parts: Sequence[str], *, sep: str = "; ") -> str:
-    """'a; b and c' (with ``sep`` between all but the last two)."""
+    """'a; b and c' (with ``sep`` between all but the last two).
+
+    Parameters
+    ----------
+    parts : sequence of str
+        The words or phrases.
+    sep : str, default '; '
+        The separator between all but the last two.
+
+    Returns
+    -------
+    str
+        The parts joined ('' for none).
+    """
     if len(parts) <= 1:
         return "".join(parts)
     return sep.join(parts[:-1]) + " and " + parts[-1]
 
 
 def money(x: float, currency: str, *, sign: bool = False) -> str:
-    """An amount of money: 48.2 -> '$48', 1234.5 -> '$1,235', 3.456 -> '$3.46', with a sign when asked."""
+    """An amount of money: 48.2 -> '$48', 1234.5 -> '$1,235', 3.456 -> '$3.46', with a sign when asked.
+
+    Parameters
+    ----------
+    x : float
+        The amount.
+    currency : str
+        The currency symbol.
+    sign : bool, default False
+        Whether to show a + on a positive amount (a negative one always has its −).
+
+    Returns
+    -------
+    str
+        Cents below 10, whole units above.
+    """
     body = f"{currency}{abs(x):,.2f}" if abs(x) < 10 else f"{currency}{abs(x):,.0f}"
     if x < 0:
         return "−" + body
@@ -253,7 +324,24 @@ def _count(x: float) -> str:
 
 
 def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: float) -> str:
-    """One arm's economics in a leader's terms: net value and its uncertainty first, then its outcomes."""
+    """One arm's economics in a leader's terms: net value and its uncertainty first, then its outcomes.
+
+    Parameters
+    ----------
+    e : ArmEconomics
+        The arm's economics.
+    economics : Economics
+        Every arm's economics (for the currency).
+    unit : str
+        What a unit is (``customer``, ``account``).
+    hdi_prob : float
+        The interval mass.
+
+    Returns
+    -------
+    str
+        The sentence; a cost per extra outcome only where its claim is licensed.
+    """
     c, mass = economics.currency, f"{hdi_prob * 100:.0f} %"
     net = e.net_per_unit
     span = f"{money(net.lower, c, sign=True)} to {money(net.upper, c, sign=True)}"
@@ -285,7 +373,20 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
 
 
 def ranking_sentence(economics: Economics, unit: str) -> str:
-    """Which arm is best, only as far as the draws support it: else that no arm is credibly best."""
+    """Which arm is best, only as far as the draws support it: else that no arm is credibly best.
+
+    Parameters
+    ----------
+    economics : Economics
+        Every arm's economics.
+    unit : str
+        What a unit is.
+
+    Returns
+    -------
+    str
+        The sentence.
+    """
     p = economics.prob_best
     leader = max(p, key=lambda a: p[a])
     if economics.best is not None:
@@ -302,7 +403,18 @@ def ranking_sentence(economics: Economics, unit: str) -> str:
 
 
 def money_order(economics: Economics) -> list[ArmEconomics]:
-    """The order to present arms' money in: best first only when one is credibly best, else as listed."""
+    """The order to present arms' money in: best first only when one is credibly best, else as listed.
+
+    Parameters
+    ----------
+    economics : Economics
+        Every arm's economics.
+
+    Returns
+    -------
+    list of ArmEconomics
+        The treatments' economics, in that order.
+    """
     if economics.best is None:
         return list(economics.arms)
     return sorted(economics.arms, key=lambda a: -a.prob_best)

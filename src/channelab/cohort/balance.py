@@ -16,7 +16,7 @@ import pandas as pd
 #: A covariate with at most this many distinct values is compared per level.
 MAX_LEVELS = 10
 
-Scale = Literal["pooled", "treated"]
+_Scale = Literal["pooled", "treated"]
 
 
 def covariate_parts(col: pd.Series) -> list[tuple[str, np.ndarray, bool]]:
@@ -32,7 +32,7 @@ def smd(
     x: np.ndarray,
     treated: np.ndarray,
     *,
-    scale: Scale,
+    scale: _Scale,
     weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Standardised mean difference (treated − control) and variance ratio of ``x``.

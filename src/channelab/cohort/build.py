@@ -27,7 +27,7 @@ from channelab.spec.plan import WEIGHTING_METHODS
 WEIGHT = "__channelab_weight"
 
 #: Each estimand in words.
-ESTIMANDS = {
+_ESTIMANDS = {
     "ATT": "the effect on the treated (ATT)",
     "ATE": "the average effect over all units (ATE)",
     "ATO": "the effect where the groups overlap (ATO)",
@@ -38,12 +38,28 @@ ESTIMANDS = {
 class MatchResult:
     """The matched or weighted cohort of a ``design: matched`` spec, with balance before and after.
 
-    ``estimand``: ``ATT`` (effect on the treated), ``ATE`` (on everyone) or ``ATO`` (on the
-    overlap population, overlap weights). ``formula``: the propensity formula used (for
-    entropy balancing, the terms balanced). ``separation``: how well the propensity tells the
-    groups apart (``None`` for exact and coarsened matching, which fit none).
-    ``effective_sizes``: Kish's effective size per arm, the ``control`` arm's included.
-    ``before`` and ``after`` hold the balance of every treated arm against the untreated.
+    Attributes
+    ----------
+    matched : Matched
+        Every unit with its weight (0: not used) and match group, and the treated left out.
+    before, after : pandas.DataFrame
+        The balance of every treated arm against the untreated, before and after matching or
+        weighting (columns ``arm``, ``covariate``, ``level``, ``smd``, ``variance_ratio``).
+    max_smd : float
+        The largest |SMD| the spec accepts after matching (``matching.max_smd``).
+    estimand : str
+        ``ATT`` (effect on the treated), ``ATE`` (on everyone) or ``ATO`` (on the overlap
+        population, overlap weights).
+    formula : str
+        The propensity formula used (for entropy balancing, the terms balanced); empty for
+        exact and coarsened matching.
+    separation : Separation or None
+        How well the propensity tells the groups apart (``None`` for exact and coarsened
+        matching, which fit none).
+    effective_sizes : dict of str to float
+        Kish's effective size per arm, the ``control`` arm's included.
+    control : str
+        The untreated arm.
     """
 
     matched: Matched
@@ -59,7 +75,7 @@ class MatchResult:
     @property
     def estimand_words(self) -> str:
         """What the effect is an effect on, in words."""
-        return ESTIMANDS[self.estimand]
+        return _ESTIMANDS[self.estimand]
 
     def summary(self, kind: str, covariates: list[str]) -> str:
         """One line: who was kept and how, e.g. for the report's design line and the CLI."""
@@ -164,6 +180,18 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
     positive weight, in unit-id order, with their :func:`effective_weights` in column
     :data:`WEIGHT` (the raw rows stay under ``unit_rows_raw``).
 
+    Parameters
+    ----------
+    source : Source
+        The checked rows of a ``design: matched`` experiment (DuckDB); its view is replaced.
+    spec : Spec
+        The experiment: its unit ids, arms and ``matching`` settings.
+
+    Returns
+    -------
+    MatchResult
+        The cohort, its balance before and after, its separation and effective sizes.
+
     Raises
     ------
     DataError
@@ -176,17 +204,32 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
     uid = spec.unit.id
     if uid is None:
         raise DataError(f"{source.path}: a matched design needs unit ids (unit.id) to pair units.")
-    covariates = spec.matching_covariates
-    columns = list(dict.fromkeys([uid, spec.arm_column, *covariates, *cfg.exact]))
+    columns = list(dict.fromkeys([uid, spec.arm_column, *spec.matching_covariates, *cfg.exact]))
     rows = source.duck.execute(
         f"SELECT {', '.join(quote(c) for c in columns)} FROM {ROWS} ORDER BY {quote(uid)}"
     ).df()
     labels = rows[spec.arm_column].astype(str)
-    codes = labels.map({arm: i for i, arm in enumerate([spec.control, *spec.treatments])})
     formula = _formula(rows, spec)
     where = str(source.path)
+    matched = _match_or_weigh(rows, labels, formula, spec, uid=uid, where=where)
+    weights = matched.units.set_index(uid)["weight"].reindex(rows[uid]).to_numpy()
+    result = _result(matched, rows, labels, weights, formula, spec)
+    reweighted = [spec.control] + [
+        arm for arm in spec.treatments if _unequal(weights[(labels == arm).to_numpy()])
+    ]
+    _gate(result, cfg, where, reweighted)
+    _weighted_rows(source, uid, matched, labels.set_axis(rows[uid]).reindex(matched.units[uid]).to_numpy())
+    return result
+
+
+def _match_or_weigh(
+    rows: pd.DataFrame, labels: pd.Series, formula: Formula, spec: Spec, *, uid: str, where: str
+) -> Matched:
+    """The cohort as ``matching`` says: every unit weighted, or the treated matched to controls."""
+    cfg = spec.matching
+    codes = labels.map({arm: i for i, arm in enumerate([spec.control, *spec.treatments])})
     if cfg.weighting:
-        matched = weigh(
+        return weigh(
             rows,
             id_column=uid,
             group=codes,
@@ -196,23 +239,33 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
             trim=cfg.trim,
             where=where,
         )
-    else:
-        matched = match(
-            rows,
-            id_column=uid,
-            treated=codes > 0,
-            covariates=covariates,
-            method=cast(Method, cfg.method),
-            ratio=cfg.ratio,
-            replace=cfg.replace,
-            caliper=cfg.caliper,
-            exact=cfg.exact,
-            bins=cfg.bins,
-            formula=formula,
-        )
-    weights = matched.units.set_index(uid)["weight"].reindex(rows[uid]).to_numpy()
+    return match(
+        rows,
+        id_column=uid,
+        treated=codes > 0,
+        covariates=spec.matching_covariates,
+        method=cast(Method, cfg.method),
+        ratio=cfg.ratio,
+        replace=cfg.replace,
+        caliper=cfg.caliper,
+        exact=cfg.exact,
+        bins=cfg.bins,
+        formula=formula,
+    )
+
+
+def _result(
+    matched: Matched,
+    rows: pd.DataFrame,
+    labels: pd.Series,
+    weights: np.ndarray,
+    formula: Formula,
+    spec: Spec,
+) -> MatchResult:
+    """The :class:`MatchResult` of a cohort: balance before and after, separation, effective sizes."""
+    cfg = spec.matching
     units = matched.units
-    result = MatchResult(
+    return MatchResult(
         matched=matched,
         before=_balance(rows, labels, None, spec),
         after=_balance(rows, labels, weights, spec),
@@ -229,12 +282,6 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
         },
         control=spec.control,
     )
-    reweighted = [spec.control] + [
-        arm for arm in spec.treatments if _unequal(weights[(labels == arm).to_numpy()])
-    ]
-    _gate(result, cfg, where, reweighted)
-    _weighted_rows(source, uid, matched, labels.set_axis(rows[uid]).reindex(matched.units[uid]).to_numpy())
-    return result
 
 
 def _balance(rows: pd.DataFrame, labels: pd.Series, weights: np.ndarray | None, spec: Spec) -> pd.DataFrame:

@@ -34,13 +34,13 @@ from channelab.errors import DataError
 from channelab.spec.formula import Factor, Formula
 
 Weighting = Literal["entropy", "ipw", "overlap"]
-Estimand = Literal["att", "ate"]
+_Estimand = Literal["att", "ate"]
 
 #: Share of zeros from which a number's default entropy-balancing terms include its zero() indicator.
-ZERO_SHARE = 0.05
+_ZERO_SHARE = 0.05
 
 #: Largest remaining standardised mean gap at which entropy balancing counts as reached.
-ENTROPY_TOLERANCE = 1e-4
+_ENTROPY_TOLERANCE = 1e-4
 
 
 def entropy_formula(rows: pd.DataFrame, columns: list[str]) -> Formula:
@@ -48,7 +48,7 @@ def entropy_formula(rows: pd.DataFrame, columns: list[str]) -> Formula:
 
     A number here has more than :data:`~channelab.cohort.balance.MAX_LEVELS` distinct values
     (squares of 0/1 columns add nothing). A number that is zero for at least
-    :data:`ZERO_SHARE` of the units (earnings of the unemployed) also gets its ``zero()``
+    :data:`_ZERO_SHARE` of the units (earnings of the unemployed) also gets its ``zero()``
     indicator, so the share with none balances as well as the mean.
     """
     terms: list[tuple[Factor, ...]] = [(Factor(c),) for c in columns]
@@ -56,7 +56,7 @@ def entropy_formula(rows: pd.DataFrame, columns: list[str]) -> Formula:
         col = rows[c]
         if pd.api.types.is_numeric_dtype(col) and col.nunique() > MAX_LEVELS:
             terms.append((Factor(c, "power", 2),))
-            if (col == 0).mean() >= ZERO_SHARE:
+            if (col == 0).mean() >= _ZERO_SHARE:
                 terms.append((Factor(c, "zero"),))
     return Formula(tuple(terms))
 
@@ -68,7 +68,7 @@ def weigh(
     group: pd.Series,
     formula: Formula,
     method: Weighting = "entropy",
-    estimand: Estimand = "att",
+    estimand: _Estimand = "att",
     trim: float | None = None,
     where: str = "weighting",
 ) -> Matched:
@@ -100,7 +100,7 @@ def _weights(
     formula: Formula,
     *,
     method: Weighting,
-    estimand: Estimand,
+    estimand: _Estimand,
     trim: float | None,
     where: str,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +126,7 @@ def _weights(
 
 
 def _entropy(
-    design: pd.DataFrame, codes: np.ndarray, keep: np.ndarray, estimand: Estimand, where: str
+    design: pd.DataFrame, codes: np.ndarray, keep: np.ndarray, estimand: _Estimand, where: str
 ) -> np.ndarray:
     """Entropy-balancing weights of every arm to the target means (the one treated arm keeps weight 1)."""
     x = standardised(design)
@@ -140,7 +140,7 @@ def _entropy(
             weight[members] = 1.0  # the one treated arm is the target itself
             continue
         w, gap = entropy_weights(x[members], target)
-        if gap > ENTROPY_TOLERANCE:
+        if gap > _ENTROPY_TOLERANCE:
             raise DataError(_no_overlap(where, design, x, members, target))
         weight[members] = w * members.sum()
     return weight

@@ -38,13 +38,28 @@ _MAX_PATTERN = 100
 
 @dataclass(frozen=True)
 class AssignmentResult:
-    """The assignment, one row per unit in file order, and its diagnostics."""
+    """The assignment, one row per unit in file order, and its diagnostics.
 
-    units: pd.DataFrame  # unit id, cluster (if any), strata, stratum, block, arm
+    Attributes
+    ----------
+    units
+        One row per unit in file order: the unit id, the cluster (if any), the strata columns,
+        then ``stratum``, ``block`` and ``arm``.
+    pattern
+        The arms of one block (:func:`allocation_pattern`).
+    balance
+        Covariate, level, then one standardised mean difference column per treatment.
+    allocation
+        Stratum × arm counts, with the planned counts.
+    not_in_units
+        Covariates of the spec absent from the units file.
+    """
+
+    units: pd.DataFrame
     pattern: tuple[str, ...]
-    balance: pd.DataFrame  # covariate, level, then one SMD column per treatment
-    allocation: pd.DataFrame  # stratum × arm counts, with the planned counts
-    not_in_units: tuple[str, ...]  # covariates of the spec absent from the units file
+    balance: pd.DataFrame
+    allocation: pd.DataFrame
+    not_in_units: tuple[str, ...]
 
 
 def allocation_pattern(spec: Spec, multiple: int = 1) -> tuple[str, ...]:
@@ -59,6 +74,23 @@ def allocation_pattern(spec: Spec, multiple: int = 1) -> tuple[str, ...]:
 
 def assign(spec: Spec, units: pd.DataFrame, *, seed: int, name: str = "<units>") -> AssignmentResult:
     """Assign every unit of ``units`` (one row per unit) to an arm; see the module docstring.
+
+    Parameters
+    ----------
+    spec
+        The experiment: its arms and planned shares, ``unit`` (id and cluster column) and
+        ``assignment`` (strata, block multiple).
+    units
+        One row per unit; not changed.
+    seed
+        Seeds the order within every block (through SHA-256, no random state).
+    name
+        The units' source, for messages.
+
+    Returns
+    -------
+    AssignmentResult
+        The arms, the blocks' pattern, covariate balance and allocation per stratum.
 
     Raises
     ------

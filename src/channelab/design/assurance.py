@@ -37,22 +37,46 @@ ASSURANCE_DRAWS = 500
 
 @dataclass(frozen=True)
 class AssuranceRow:
-    """The share of ``real lift`` verdicts on one metric when every treatment's true lift is ``lift``."""
+    """The share of ``real lift`` verdicts on one metric when every treatment's true lift is ``lift``.
+
+    Attributes
+    ----------
+    metric, lift
+        The metric, and the true relative lift of every treatment.
+    sims
+        Simulated experiments.
+    verdicts
+        Verdicts counted: sims × treatments.
+    real_lift
+        Their share that says ``real lift``.
+    se
+        The binomial standard error of ``real_lift``.
+    """
 
     metric: str
     lift: float
     sims: int
-    verdicts: int  # sims × treatments
+    verdicts: int
     real_lift: float
-    se: float  # binomial standard error of real_lift
+    se: float
 
 
 @dataclass(frozen=True)
 class Assurance:
-    """Assurance of every outcome and revenue metric at every simulated lift."""
+    """Assurance of every outcome and revenue metric at every simulated lift.
+
+    Attributes
+    ----------
+    rows
+        One :class:`AssuranceRow` per metric and lift.
+    n_total
+        Simulated units per metric (the effective sample in cluster designs).
+    seconds
+        Time the simulations took.
+    """
 
     rows: tuple[AssuranceRow, ...]
-    n_total: dict[str, int]  # simulated units per metric (effective n in cluster designs)
+    n_total: dict[str, int]
     seconds: float
 
     @property
@@ -78,7 +102,30 @@ def assurance(
 ) -> Assurance:
     """Simulate ``sims`` experiments of ``n_total`` units per metric and lift; count ``real lift``.
 
-    ``design_effects`` (per metric) shrink the simulated sample to the effective one.
+    Parameters
+    ----------
+    spec
+        The experiment; its outcome and revenue metrics are simulated one at a time, each with
+        the spec's priors and decision rule.
+    baselines
+        Per metric name, its :class:`~channelab.spec.Baseline`.
+    n_total
+        Planned units, split by the arms' planned shares.
+    lifts
+        True relative lifts of every treatment to simulate (0 gives the false real-lift rate).
+    sims
+        Simulated experiments per metric and lift.
+    seed
+        Seeds every simulation and fit (through ``numpy.random.SeedSequence``).
+    design_effects
+        Per metric, the design effect that shrinks the simulated sample to the effective one.
+    on_sim
+        Hears (done, asked) after every fit.
+
+    Returns
+    -------
+    Assurance
+        The share of ``real lift`` verdicts per metric and lift.
     """
     start = time.perf_counter()
     metrics = [m for m in spec.metrics_in_funnel_order if m.decisive]
@@ -102,7 +149,7 @@ def assurance(
                 if refitter is None:
                     refitter = Refitter(cells, one)
                 post = refitter.fit(cells, seed=fit_seed, settings=settings)
-                effects = compute_effects(post["posterior"].to_dataset(), cells, one)
+                effects = compute_effects(post["posterior"].to_dataset(), cells, one, seed=one.seed)
                 hits += sum(e.verdict == "real lift" for e in effects.effects)
                 done += 1
                 if on_sim is not None:

@@ -17,9 +17,10 @@ sample is the effective one (the planned units over the design effect).
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -49,7 +50,7 @@ Spending = Literal["obrien_fleming", "none"]
 #: Short names of the rules, for tables and the command line.
 RULE_NAMES: dict[Spending, str] = {"obrien_fleming": "O'Brien–Fleming rule", "none": "naive rule"}
 #: Mixed into the seed so the simulated tests differ from assurance's experiments under the same seed.
-STREAM = 0x5709
+_STREAM = 0x5709
 #: Per treatment, the look of its decision and the decision, for one rule in one simulated test.
 Decided = dict[str, tuple[int, ArmVerdict]]
 
@@ -125,7 +126,22 @@ class RuleRow:
 class StoppingRule:
     """The stopping rule's operating characteristics for every outcome metric, lift and rule.
 
-    ``z``: the spec's rule's interval half-width in posterior sds at each planned look.
+    Attributes
+    ----------
+    spending
+        The spec's rule (``monitor.spending``).
+    every_days
+        Days between looks.
+    looks
+        Planned looks.
+    z
+        The spec's rule's interval half-width in posterior sds at each planned look.
+    schedules
+        Per metric, when its units enter and count (:class:`LookSchedule`).
+    rows
+        One :class:`RuleRow` per metric, lift and rule (the spec's, then the naive one).
+    seconds
+        Time the simulations took.
     """
 
     spending: Spending
@@ -166,8 +182,35 @@ def operating_characteristics(
 ) -> StoppingRule:
     """Simulate ``sims`` monitored tests per outcome metric and lift; read each by both rules.
 
-    ``n_total`` (default ``plan.n``) units enter; ``design_effects`` (per metric) shrink the
-    simulated sample to the effective one. ``on_sim`` hears after every simulated test.
+    Parameters
+    ----------
+    spec
+        The experiment, with its ``monitor`` block and planned looks.
+    baselines
+        Per metric name, its :class:`~channelab.spec.Baseline`.
+    lifts
+        True relative lifts of every treatment to simulate (0 gives the false real-lift rate).
+    sims
+        Simulated tests per metric and lift.
+    seed
+        Seeds every simulation and fit (through ``numpy.random.SeedSequence``, in a stream of
+        its own so that the tests differ from assurance's experiments under the same seed).
+    n_total
+        Units that enter the test; default ``plan.n``.
+    design_effects
+        Per metric, the design effect that shrinks the simulated sample to the effective one.
+    on_sim
+        Hears (done, asked) after every simulated test.
+
+    Returns
+    -------
+    StoppingRule
+        The rules' error rates, stopping looks and expected sample sizes.
+
+    Raises
+    ------
+    SpecError
+        If the spec plans no looks or no units.
     """
     start = time.perf_counter()
     looks = planned_looks(spec) or 0
@@ -178,33 +221,19 @@ def operating_characteristics(
         )
     metrics = [m for m in spec.metrics_in_funnel_order if m.decisive]
     rules: tuple[Spending, ...] = tuple(dict.fromkeys((spec.monitor.spending, "none")))
-    settings = spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS})
-    done, total = 0, len(metrics) * len(lifts) * sims
-    children = iter(np.random.SeedSequence([seed, STREAM]).spawn(total + len(metrics)))
+    total = len(metrics) * len(lifts) * sims
+    run = _Simulation(
+        rules=rules,
+        sims=sims,
+        children=iter(np.random.SeedSequence([seed, _STREAM]).spawn(total + len(metrics))),
+        settings=spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS}),
+        tick=_progress(total, on_sim),
+    )
     schedules, records = {}, []
     for metric in metrics:
-        one = single_metric_spec(spec, metric)
         schedule = look_schedule(spec, metric, units, (design_effects or {}).get(metric.name, 1.0))
         schedules[metric.name] = schedule
-        baseline = baselines[metric.name]
-        pilot = entry_rows(one, baseline, 0.0, schedule.simulated, int(next(children).generate_state(1)[0]))
-        refitter = Refitter(frame_cells(pilot, one, name="<stopping rule>"), one)
-        for lift in lifts:
-            tests = []
-            for _ in range(sims):
-                data_seed, fit_seed = (int(x) for x in next(children).generate_state(2))
-                rows = entry_rows(one, baseline, lift, schedule.simulated, data_seed)
-                tests.append(
-                    monitored_test(refitter, rows, schedule, rules, seed=fit_seed, settings=settings)
-                )
-                done += 1
-                if on_sim is not None:
-                    on_sim(done, total)
-            treatments = len(one.treatments)
-            records += [
-                rule_row(metric.name, lift, rule, [t[rule] for t in tests], schedule, treatments)
-                for rule in rules
-            ]
+        records += run.rule_rows(single_metric_spec(spec, metric), baselines[metric.name], schedule, lifts)
     return StoppingRule(
         spending=spec.monitor.spending,
         every_days=spec.monitor.every_days,
@@ -214,6 +243,56 @@ def operating_characteristics(
         rows=tuple(records),
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True)
+class _Simulation:
+    """What every simulated monitored test of one calibration shares: the rules, the seeds, the sampler."""
+
+    rules: tuple[Spending, ...]
+    sims: int
+    children: Iterator[np.random.SeedSequence]  # drawn in order: one per metric, then one per test
+    settings: Sampler
+    tick: Callable[[], None]  # called after every simulated test
+
+    def rule_rows(
+        self, one: Spec, baseline: Baseline, schedule: LookSchedule, lifts: Sequence[float]
+    ) -> list[RuleRow]:
+        """Simulate the tests of the spec's one metric at every lift; one row per lift and rule."""
+        metric = one.metrics[0]
+        pilot_seed = int(next(self.children).generate_state(1)[0])
+        pilot = entry_rows(one, baseline, 0.0, schedule.simulated, pilot_seed)
+        refitter = Refitter(frame_cells(pilot, one, name="<stopping rule>"), one)
+        records = []
+        for lift in lifts:
+            tests = []
+            for _ in range(self.sims):
+                data_seed, fit_seed = (int(x) for x in next(self.children).generate_state(2))
+                rows = entry_rows(one, baseline, lift, schedule.simulated, data_seed)
+                tests.append(
+                    monitored_test(
+                        refitter, rows, schedule, self.rules, seed=fit_seed, settings=self.settings
+                    )
+                )
+                self.tick()
+            treatments = len(one.treatments)
+            records += [
+                rule_row(metric.name, lift, rule, [t[rule] for t in tests], schedule, treatments)
+                for rule in self.rules
+            ]
+        return records
+
+
+def _progress(total: int, on_sim: SimCallback | None) -> Callable[[], None]:
+    """A callable that tells ``on_sim`` (if any) that one more of ``total`` simulations is done."""
+    done = itertools.count(1)
+
+    def tick() -> None:
+        n = next(done)
+        if on_sim is not None:
+            on_sim(n, total)
+
+    return tick
 
 
 def entry_rows(spec: Spec, baseline: Baseline, lift: float, n: int, seed: int) -> pd.DataFrame:
@@ -285,7 +364,7 @@ def lift_draws(
     spec = refitter.spec
     cells = frame_cells(rows, spec, name="<stopping rule>")
     posterior = refitter.fit(cells, seed=seed, settings=settings)
-    effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
+    effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
     return {arm: effects.lift_draws[(arm, spec.metrics[0].name)] for arm in spec.treatments}
 
 

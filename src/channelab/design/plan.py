@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from channelab.analysis.monitor import planned_looks
 from channelab.design.assurance import Assurance, SimCallback, assurance
+from channelab.design.baselines import Baselines, resolve_baselines
 from channelab.design.monitor import StoppingRule, operating_characteristics
-from channelab.design.power import PowerPlan, plan_power, resolve_baselines
+from channelab.design.power import PowerPlan, plan_power
 from channelab.provenance import Provenance, stamp
 from channelab.spec import Spec
 
@@ -25,7 +27,21 @@ from channelab.spec import Spec
 class Design:
     """Everything ``channelab design`` produced for one spec.
 
-    ``stopping_rule``: the monitoring rule's calibration, for a spec with a ``monitor`` block.
+    Attributes
+    ----------
+    spec
+        The experiment planned.
+    power
+        The frequentist plan (:func:`~channelab.design.power.plan_power`).
+    assurance
+        How often channelab's own verdict would say ``real lift``, by simulation; ``None`` when
+        skipped (no simulations asked, or no outcome metric).
+    provenance
+        The stamp of the outputs, with the spec's seed.
+    seconds
+        Time per step: ``frequentist``, and ``assurance`` and ``stopping_rule`` when they ran.
+    stopping_rule
+        The monitoring rule's calibration, for a spec with a ``monitor`` block and planned looks.
     """
 
     spec: Spec
@@ -41,19 +57,37 @@ def design(
     *,
     sims: int | None = None,
     rule_sims: int | None = None,
-    seed: int | None = None,
     on_step: Callable[[str], None] | None = None,
     on_sim: SimCallback | None = None,
 ) -> Design:
     """Plan ``spec``: the frequentist numbers (instant), then assurance and the stopping rule by simulation.
 
-    ``sims`` overrides ``plan.assurance.sims`` (0 skips assurance). Assurance simulates the
-    planned ``plan.n`` units, or without one the units the first metric needs for the first
-    power level. With a ``monitor`` block and planned looks, the stopping rule is calibrated
-    with ``monitor.sims`` (or ``rule_sims``) tests per metric at lifts 0 and ``plan.target_lift``.
+    Assurance simulates the planned ``plan.n`` units, or without one the units the first metric
+    needs for the first power level. With a ``monitor`` block and planned looks, the stopping
+    rule is calibrated at lifts 0 and ``plan.target_lift``.
+
+    Parameters
+    ----------
+    spec
+        The experiment. Its ``seed`` seeds every simulation (a caller with another seed puts it
+        in the spec first).
+    sims
+        Simulated experiments per metric and lift for assurance, instead of
+        ``plan.assurance.sims`` (0 skips assurance).
+    rule_sims
+        Simulated monitored tests per metric and lift for the stopping rule, instead of
+        ``monitor.sims`` (0 skips it).
+    on_step
+        Hears the name of each step as it starts.
+    on_sim
+        Hears (done, asked) after every simulated experiment or test.
+
+    Returns
+    -------
+    Design
+        The plan, the assurance and the stopping rule's calibration, with provenance.
     """
     step = on_step or (lambda _: None)
-    run_seed = spec.seed if seed is None else seed
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     step("Reading baselines")
@@ -67,45 +101,23 @@ def design(
         r_squared=baselines.r_squared,
     )
     seconds["frequentist"] = time.perf_counter() - t0
-    n_total = (plan.n or plan.metrics[0].n_total[plan.powers[0]]) if plan.metrics else 0
-    design_effects = {m.metric: m.design_effect for m in plan.metrics}
     n_sims = spec.plan.assurance.sims if sims is None else sims
     result = None
     if n_sims > 0 and plan.metrics:
         step(f"Simulating assurance ({n_sims} experiments per metric and lift)")
-        t1 = time.perf_counter()
-        result = assurance(
-            spec,
-            baselines.values,
-            n_total=n_total,
-            lifts=spec.plan.assurance.lifts or [0.0, spec.plan.target_lift],
-            sims=n_sims,
-            seed=run_seed,
-            design_effects=design_effects,
-            on_sim=on_sim,
-        )
-        seconds["assurance"] = time.perf_counter() - t1
+        result = _timed(seconds, "assurance", partial(_assurance, spec, baselines, plan, n_sims, on_sim))
     n_rule = spec.monitor.sims if rule_sims is None else rule_sims
     rule = None
     if calibrates_rule(spec) and n_rule > 0 and plan.metrics:
         step(f"Calibrating the stopping rule ({n_rule} monitored tests per metric and lift)")
-        t2 = time.perf_counter()
-        rule = operating_characteristics(
-            spec,
-            baselines.values,
-            lifts=[0.0, spec.plan.target_lift],
-            sims=n_rule,
-            seed=run_seed,
-            n_total=n_total,
-            design_effects=design_effects,
-            on_sim=on_sim,
+        rule = _timed(
+            seconds, "stopping_rule", partial(_stopping_rule, spec, baselines, plan, n_rule, on_sim)
         )
-        seconds["stopping_rule"] = time.perf_counter() - t2
     return Design(
         spec=spec,
         power=plan,
         assurance=result,
-        provenance=stamp(spec, seed=run_seed),
+        provenance=stamp(spec, seed=spec.seed),
         seconds=seconds,
         stopping_rule=rule,
     )
@@ -114,3 +126,53 @@ def design(
 def calibrates_rule(spec: Spec) -> bool:
     """Whether ``channelab design`` calibrates a stopping rule: a ``monitor`` block and planned looks."""
     return "monitor" in spec.model_fields_set and planned_looks(spec) is not None
+
+
+def _assurance(
+    spec: Spec, baselines: Baselines, plan: PowerPlan, sims: int, on_sim: SimCallback | None
+) -> Assurance:
+    """Assurance at ``plan.assurance.lifts`` (default 0 and the target lift), ``sims`` per lift."""
+    return assurance(
+        spec,
+        baselines.values,
+        n_total=_simulated_units(plan),
+        lifts=spec.plan.assurance.lifts or [0.0, spec.plan.target_lift],
+        sims=sims,
+        seed=spec.seed,
+        design_effects=_design_effects(plan),
+        on_sim=on_sim,
+    )
+
+
+def _stopping_rule(
+    spec: Spec, baselines: Baselines, plan: PowerPlan, sims: int, on_sim: SimCallback | None
+) -> StoppingRule:
+    """The stopping rule's operating characteristics at lifts 0 and the target, ``sims`` tests per lift."""
+    return operating_characteristics(
+        spec,
+        baselines.values,
+        lifts=[0.0, spec.plan.target_lift],
+        sims=sims,
+        seed=spec.seed,
+        n_total=_simulated_units(plan),
+        design_effects=_design_effects(plan),
+        on_sim=on_sim,
+    )
+
+
+def _simulated_units(plan: PowerPlan) -> int:
+    """The planned ``n``, or without one the units the first metric needs for the first power."""
+    return (plan.n or plan.metrics[0].n_total[plan.powers[0]]) if plan.metrics else 0
+
+
+def _design_effects(plan: PowerPlan) -> dict[str, float]:
+    """Each metric's design effect: the simulations shrink its sample to the effective one."""
+    return {m.metric: m.design_effect for m in plan.metrics}
+
+
+def _timed[T](seconds: dict[str, float], key: str, make: Callable[[], T]) -> T:
+    """``make()``, with the seconds it took recorded under ``key``."""
+    start = time.perf_counter()
+    out = make()
+    seconds[key] = time.perf_counter() - start
+    return out

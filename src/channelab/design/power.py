@@ -23,17 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from channelab.engine.duck import open_file
-from channelab.engine.source import ROWS, Source, metric_value, number, quote
 from channelab.errors import DataError, SpecError
 from channelab.spec import Baseline, Metric, MetricType, Spec
 
@@ -136,7 +132,26 @@ class MetricPower:
 
 @dataclass(frozen=True)
 class PowerPlan:
-    """Frequentist plan of an experiment: one :class:`MetricPower` per outcome/revenue metric."""
+    """Frequentist plan of an experiment: one :class:`MetricPower` per outcome/revenue metric.
+
+    Attributes
+    ----------
+    target_lift
+        The relative lift worth finding (``plan.target_lift``).
+    alpha, alpha_per_comparison
+        The plan's two-sided alpha, and the alpha of each comparison after the correction.
+    multiplicity, comparisons
+        The correction (``bonferroni`` or ``none``), and the number of treatments compared
+        with the control.
+    n
+        The planned units (``plan.n``), if any.
+    shares
+        Planned share of the units per arm, control first.
+    powers
+        The powers planned for (``plan.power``).
+    metrics
+        One :class:`MetricPower` per outcome and revenue metric, in funnel order.
+    """
 
     target_lift: float
     alpha: float
@@ -192,8 +207,12 @@ def plan_power(
 
     Parameters
     ----------
+    spec
+        The experiment; its ``plan`` block gives the target lift, alpha, powers, the planned
+        ``n`` and weekly units, and the multiplicity correction.
     baselines
-        Per metric name, its :class:`~channelab.spec.Baseline` (see :func:`resolve_baselines`).
+        Per metric name, its :class:`~channelab.spec.Baseline` (see
+        :func:`~channelab.design.baselines.resolve_baselines`).
     sources
         Per metric name, where its baseline came from (for the report).
     clusters
@@ -202,92 +221,156 @@ def plan_power(
     r_squared
         Per metric name, (R² of the ``adjust`` columns, where it came from); defaults to
         ``plan.r_squared``.
+
+    Returns
+    -------
+    PowerPlan
+        One :class:`MetricPower` per outcome and revenue metric, in funnel order.
+
+    Raises
+    ------
+    SpecError
+        If a metric has no (complete) baseline, or a cluster design lacks its cluster size or ICC.
+    DataError
+        If no practical sample size reaches a power for the target lift.
     """
     plan = spec.plan
     shares = {a: spec.planned_shares()[a] for a in spec.arm_order}
     k = len(spec.treatments)
-    alpha = plan.alpha / k if plan.multiplicity == "bonferroni" else plan.alpha
     control, smallest = _control_and_smallest(shares)
-    ratio = smallest / control
-    out = []
-    for metric in spec.metrics_in_funnel_order:
-        if not metric.decisive:
-            continue
-        baseline = _checked(metric, baselines.get(metric.name), spec)
-        size = EffectSize.from_baseline(metric.type, baseline)
-        deff, icc = 1.0, None
-        if spec.unit.randomised_by is not None:
-            m, cv, icc = (clusters or {}).get(metric.name) or _plan_clusters(spec)
-            deff = design_effect(m, icc, cv)
-        d, solver = size.d(plan.target_lift), _solver(metric.type)
-        n_control: dict[float, int] = {}
-        n_total: dict[float, int] = {}
-        for p in plan.power:
-            n_c = solver.solve_power(effect_size=d, alpha=alpha, power=p, ratio=ratio) * deff
-            if not math.isfinite(n_c) or n_c > 1e12:
-                raise DataError(
-                    f"plan: {metric.label} cannot reach {p:.0%} power for a {plan.target_lift:+.1%} lift "
-                    "at any practical sample size (over 10^12 units); plan a larger target_lift."
-                )
-            n_control[p] = math.ceil(n_c)
-            n_total[p] = math.ceil(n_control[p] / control - 1e-9)
-        mde = None
-        if plan.n is not None:
-            n_eff = plan.n * control / deff
-            mde = {
-                p: size.lift(solver.solve_power(nobs1=n_eff, alpha=alpha, power=p, ratio=ratio))
-                for p in plan.power
-            }
-        r2, r2_source = (r_squared or {}).get(metric.name) or (
-            (plan.r_squared[metric.name], "plan.r_squared") if metric.name in plan.r_squared else (None, "")
+    test = _Comparison(
+        alpha=plan.alpha / k if plan.multiplicity == "bonferroni" else plan.alpha,
+        control=control,
+        ratio=smallest / control,
+    )
+    out = tuple(
+        _metric_power(
+            spec,
+            metric,
+            _checked(metric, baselines.get(metric.name), spec),
+            test,
+            source=(sources or {}).get(metric.name, "plan.baselines"),
+            cluster=(clusters or {}).get(metric.name),
+            r_squared=(r_squared or {}).get(metric.name),
         )
-        n_adjusted = mde_adjusted = None
-        if r2 is not None:  # the adjusted estimator's variance is (1 - R²) times the raw one's
-            n_adjusted = {p: math.ceil(n * (1 - r2) - 1e-9) for p, n in n_total.items()}
-            if plan.n is not None:
-                n_eff = plan.n * control / deff / (1 - r2)
-                mde_adjusted = {
-                    p: size.lift(solver.solve_power(nobs1=n_eff, alpha=alpha, power=p, ratio=ratio))
-                    for p in plan.power
-                }
-        weeks = (
-            {p: math.ceil(n / plan.units_per_week) for p, n in n_total.items()}
-            if plan.units_per_week
-            else None
-        )
-        out.append(
-            MetricPower(
-                metric=metric.name,
-                label=metric.display,
-                role=metric.role,
-                type=metric.type,
-                baseline=baseline,
-                baseline_source=(sources or {}).get(metric.name, "plan.baselines"),
-                control_mean=size.control_mean,
-                unit_sd=size.unit_sd,
-                design_effect=deff,
-                icc=icc,
-                n_control=n_control,
-                n_total=n_total,
-                mde=mde,
-                weeks=weeks,
-                r_squared=r2,
-                r_squared_source=r2_source,
-                n_total_adjusted=n_adjusted,
-                mde_adjusted=mde_adjusted,
-            )
-        )
+        for metric in spec.metrics_in_funnel_order
+        if metric.decisive
+    )
     return PowerPlan(
         target_lift=plan.target_lift,
         alpha=plan.alpha,
-        alpha_per_comparison=alpha,
+        alpha_per_comparison=test.alpha,
         multiplicity=plan.multiplicity,
         comparisons=k,
         n=plan.n,
         shares=shares,
         powers=tuple(plan.power),
-        metrics=tuple(out),
+        metrics=out,
     )
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """What every comparison of a treatment with the control shares.
+
+    ``alpha`` per comparison; ``control`` the control's share of the units; ``ratio`` the
+    smallest treatment's share over the control's.
+    """
+
+    alpha: float
+    control: float
+    ratio: float
+
+
+def _metric_power(
+    spec: Spec,
+    metric: Metric,
+    baseline: Baseline,
+    test: _Comparison,
+    *,
+    source: str,
+    cluster: tuple[float, float, float] | None,
+    r_squared: tuple[float, str] | None,
+) -> MetricPower:
+    """The planning numbers of one metric (see :class:`MetricPower`)."""
+    plan = spec.plan
+    size = EffectSize.from_baseline(metric.type, baseline)
+    deff, icc = 1.0, None
+    if spec.unit.randomised_by is not None:
+        m, cv, icc = cluster or _plan_clusters(spec)
+        deff = design_effect(m, icc, cv)
+    solver = _solver(metric.type)
+    n_control, n_total = _sample_sizes(metric, size.d(plan.target_lift), solver, test, deff, spec)
+    mde = _mdes(size, solver, test, plan.n * test.control / deff, plan.power) if plan.n is not None else None
+    r2, r2_source = r_squared or (
+        (plan.r_squared[metric.name], "plan.r_squared") if metric.name in plan.r_squared else (None, "")
+    )
+    n_adjusted = mde_adjusted = None
+    if r2 is not None:  # the adjusted estimator's variance is (1 - R²) times the raw one's
+        n_adjusted = {p: math.ceil(n * (1 - r2) - 1e-9) for p, n in n_total.items()}
+        if plan.n is not None:
+            mde_adjusted = _mdes(size, solver, test, plan.n * test.control / deff / (1 - r2), plan.power)
+    weeks = (
+        {p: math.ceil(n / plan.units_per_week) for p, n in n_total.items()} if plan.units_per_week else None
+    )
+    return MetricPower(
+        metric=metric.name,
+        label=metric.display,
+        role=metric.role,
+        type=metric.type,
+        baseline=baseline,
+        baseline_source=source,
+        control_mean=size.control_mean,
+        unit_sd=size.unit_sd,
+        design_effect=deff,
+        icc=icc,
+        n_control=n_control,
+        n_total=n_total,
+        mde=mde,
+        weeks=weeks,
+        r_squared=r2,
+        r_squared_source=r2_source,
+        n_total_adjusted=n_adjusted,
+        mde_adjusted=mde_adjusted,
+    )
+
+
+def _sample_sizes(
+    metric: Metric,
+    d: float,
+    solver: NormalIndPower | TTestIndPower,
+    test: _Comparison,
+    deff: float,
+    spec: Spec,
+) -> tuple[dict[float, int], dict[float, int]]:
+    """Units needed in the control arm and in all arms to find effect size ``d`` with each power."""
+    plan = spec.plan
+    n_control: dict[float, int] = {}
+    n_total: dict[float, int] = {}
+    for p in plan.power:
+        n_c = solver.solve_power(effect_size=d, alpha=test.alpha, power=p, ratio=test.ratio) * deff
+        if not math.isfinite(n_c) or n_c > 1e12:
+            raise DataError(
+                f"plan: {metric.label} cannot reach {p:.0%} power for a {plan.target_lift:+.1%} lift "
+                "at any practical sample size (over 10^12 units); plan a larger target_lift."
+            )
+        n_control[p] = math.ceil(n_c)
+        n_total[p] = math.ceil(n_control[p] / test.control - 1e-9)
+    return n_control, n_total
+
+
+def _mdes(
+    size: EffectSize,
+    solver: NormalIndPower | TTestIndPower,
+    test: _Comparison,
+    n_eff: float,
+    powers: Sequence[float],
+) -> dict[float, float]:
+    """The smallest lift found with each power by ``n_eff`` effective units in the control arm."""
+    return {
+        p: size.lift(solver.solve_power(nobs1=n_eff, alpha=test.alpha, power=p, ratio=test.ratio))
+        for p in powers
+    }
 
 
 def _plan_clusters(spec: Spec) -> tuple[float, float, float]:
@@ -324,165 +407,3 @@ def _checked(metric: Metric, baseline: Baseline | None, spec: Spec) -> Baseline:
     if metric.type == "binary" and baseline.mean is not None and baseline.mean >= 1:
         raise SpecError(f"{where}: plan.baselines.{metric.name}.mean: a rate must be below 1.")
     return baseline
-
-
-# ---- baselines from a pilot -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Baselines:
-    """Baselines per metric with where each came from, and cluster parameters per metric."""
-
-    values: dict[str, Baseline]
-    sources: dict[str, str]
-    clusters: dict[str, tuple[float, float, float]]
-    r_squared: dict[str, tuple[float, str]] = field(default_factory=dict)
-
-
-def resolve_baselines(spec: Spec) -> Baselines:
-    """Baselines of the outcome and revenue metrics: ``plan.baselines`` first, then the pilot.
-
-    The pilot's control arm (all its rows when it has no arm column) gives, per metric: the
-    mean (binary, count, continuous), the overdispersion by moments (count), the sd
-    (continuous), the share who spend, their mean spend and log-sd (revenue); and, in cluster
-    designs, the mean cluster size, its cv and the ANOVA estimate of the ICC.
-    """
-    needed = [m for m in spec.metrics if m.decisive]
-    values = {m.name: spec.plan.baselines[m.name] for m in needed if m.name in spec.plan.baselines}
-    sources = dict.fromkeys(values, "plan.baselines")
-    clusters: dict[str, tuple[float, float, float]] = {}
-    r_squared: dict[str, tuple[float, str]] = {}
-    pilot = spec.plan.pilot
-    if pilot is None or pilot.path is None:  # a pilot always has a path (Plan checks it)
-        return Baselines(values, sources, clusters)
-    path = spec.resolve_path(pilot.path)
-    with open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}") as source:
-        where = ""
-        if spec.arm_column in source.columns:
-            where = f"WHERE {quote(spec.arm_column)} = ?"
-            (count,) = source.duck.execute(
-                f"SELECT count(*) FROM {ROWS} {where}", [spec.control]
-            ).fetchone() or (0,)
-            if not count:
-                raise DataError(
-                    f"{path}: no rows of the control arm {spec.control!r} in column {spec.arm_column!r} "
-                    "(plan.pilot); the baselines are read from the control arm."
-                )
-        params = [spec.control] if where else []
-        for m in needed:
-            col = quote(m.source_column)
-            if m.source_column not in source.columns:
-                raise DataError(f"{path}: no column {m.source_column!r} for metric {m.name!r} (plan.pilot).")
-            missing = _scalar(source, f"SELECT count(*) - count({col}) FROM {ROWS} {where}", params)
-            if missing:
-                raise DataError(
-                    f"{path}: column {m.source_column!r} has {missing} missing value(s) in the pilot rows "
-                    "used for baselines (plan.pilot); fill or remove them."
-                )
-            if m.name not in values:
-                values[m.name] = _pilot_baseline(source, m, where, params, path)
-                sources[m.name] = f"pilot ({path.name})"
-            cluster = spec.unit.randomised_by
-            if cluster is not None and cluster in source.columns:
-                clusters[m.name] = _pilot_clusters(source, quote(cluster), col, where, params)
-            if spec.adjust and m.name not in spec.plan.r_squared and set(spec.adjust) <= set(source.columns):
-                r2 = _pilot_r_squared(source, m, spec.adjust, where, params)
-                r_squared[m.name] = (r2, f"pilot ({path.name})")
-    return Baselines(values, sources, clusters, r_squared)
-
-
-def _pilot_r_squared(
-    source: Source, metric: Metric, columns: list[str], where: str, params: list[str]
-) -> float:
-    """R² of the least-squares fit of the metric on the pre-period columns, in the pilot's control rows."""
-    y, xs = metric_value(metric, source.columns), [number(c) for c in columns]
-    k = len(xs)
-    pairs = [(i, j) for i in range(k) for j in range(i, k)]
-    row = _row(
-        source,
-        "SELECT "
-        + ", ".join(
-            [f"covar_pop({xs[i]}, {xs[j]})" for i, j in pairs]
-            + [f"covar_pop({x}, {y})" for x in xs]
-            + [f"var_pop({y})"]
-        )
-        + f" FROM {ROWS} {where}",
-        params,
-    )
-    values = np.array([np.nan if v is None else float(v) for v in row])
-    if not np.all(np.isfinite(values)) or values[-1] <= 0:
-        return 0.0
-    sxx = np.zeros((k, k))
-    for (i, j), v in zip(pairs, values, strict=False):
-        sxx[i, j] = sxx[j, i] = v
-    sxy = values[len(pairs) : len(pairs) + k]
-    explained = float(sxy @ np.linalg.lstsq(sxx, sxy, rcond=None)[0])
-    return min(max(explained / values[-1], 0.0), 0.999)
-
-
-def _row(source: Source, sql: str, params: list[str]) -> tuple[Any, ...]:
-    """The single row an aggregate query returns."""
-    row = source.duck.execute(sql, params).fetchone()
-    if row is None:
-        raise DataError(f"{source.path}: the query of the pilot rows returned nothing")
-    return tuple(row)
-
-
-def _scalar(source: Source, sql: str, params: list[str]) -> int:
-    return int(_row(source, sql, params)[0] or 0)
-
-
-def _pilot_baseline(source: Source, metric: Metric, where: str, params: list[str], path: Path) -> Baseline:
-    col = metric_value(metric, source.columns)
-    if metric.type == "revenue":
-        share, amount, sd_log = _row(
-            source,
-            f"SELECT avg(({col} > 0)::DOUBLE), avg({col}) FILTER ({col} > 0), "
-            f"stddev_samp(ln({col})) FILTER ({col} > 0) FROM {ROWS} {where}",
-            params,
-        )
-        if not share or share >= 1 or amount is None or sd_log is None:
-            raise DataError(
-                f"{path}: metric {metric.name!r}: the pilot's control rows need some units with and some "
-                "without revenue (two or more with) to estimate a baseline; give plan.baselines instead."
-            )
-        return Baseline(share=share, amount=amount, amount_sd_log=max(sd_log, 1e-6))
-    mean, var = _row(source, f"SELECT avg({col}), var_samp({col}) FROM {ROWS} {where}", params)
-    if not mean or mean <= 0 or var is None:
-        raise DataError(
-            f"{path}: metric {metric.name!r}: the pilot's control rows have mean {mean}; a baseline needs "
-            "a positive mean from two or more rows. Give plan.baselines instead."
-        )
-    match metric.type:
-        case "count":
-            return Baseline(mean=mean, overdispersion=max((var - mean) / mean**2, 0.0))
-        case "continuous":
-            return Baseline(mean=mean, sd=math.sqrt(var) if var > 0 else None)
-        case _:
-            return Baseline(mean=mean)
-
-
-def _pilot_clusters(
-    source: Source, cluster: str, col: str, where: str, params: list[str]
-) -> tuple[float, float, float]:
-    """Mean cluster size, its cv, and the one-way ANOVA estimate of the ICC (floored at 0)."""
-    sizes, means, variances = (
-        np.asarray(v, dtype=float)
-        for v in zip(
-            *source.duck.execute(
-                f"SELECT count(*), avg(CAST({col} AS DOUBLE)), coalesce(var_samp(CAST({col} AS DOUBLE)), 0) "
-                f"FROM {ROWS} {where} GROUP BY {cluster}",
-                params,
-            ).fetchall(),
-            strict=True,
-        )
-    )
-    k, total = sizes.size, sizes.sum()
-    if k < 2 or total <= k:
-        return float(sizes.mean()), 0.0, 0.0
-    grand = (sizes @ means) / total
-    msb = sizes @ (means - grand) ** 2 / (k - 1)
-    msw = ((sizes - 1) @ variances) / (total - k)
-    n0 = (total - (sizes @ sizes) / total) / (k - 1)
-    icc = (msb - msw) / (msb + (n0 - 1) * msw) if msb + (n0 - 1) * msw > 0 else 0.0
-    return float(sizes.mean()), float(sizes.std() / sizes.mean()), float(max(icc, 0.0))

@@ -2,14 +2,15 @@
 
 Modules: ``source`` (the :class:`Source` view every query runs on, SQL rendering for Spark),
 ``duck`` (DuckDB reading of files, globs and databases), ``spark`` (the same with PySpark),
-``rows`` (the spec's engine and path to a Source), ``checks`` (row checks before fitting),
-``aggregate`` (the SQL that builds :class:`~channelab.cells.Cells`).
+``rows`` (the spec's engine and path to a Source), ``timing`` (dates in SQL: entry, outcome
+windows, the analysis date), ``checks`` (the package of checks before fitting, one module per
+concern behind one protocol), ``aggregate`` (the SQL that builds :class:`~channelab.cells.Cells`).
 
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`channelab.provenance`
 and the base modules (``errors``, ``files``) only; never the model, plotting or reporting.
 Rows stay in the engine: only cells and small check results come back to Python.
 
-May import: errors, files, spec, provenance, cells. (Checked by ``tests/test_layers.py``.)
+May import: errors, files, spec, likelihoods, provenance, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from channelab.engine.aggregate import build_cells

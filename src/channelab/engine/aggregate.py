@@ -5,15 +5,24 @@ Written once in DuckDB's dialect; Spark runs the same text rendered by sqlglot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from channelab.cells import Cells, FunnelCounts, MetricCells, PrePeriod
+from channelab.cells import (
+    CELLS,
+    Cells,
+    Frequencies,
+    FunnelCounts,
+    MetricCells,
+    NormalCells,
+    PrePeriod,
+    RateCells,
+)
 from channelab.engine.source import (
-    HURDLE_STATS,
     ROWS,
     Source,
     aggregate_columns,
@@ -46,9 +55,21 @@ def build_cells(
     the cells of the unit rows behind them. With an analysis date (``spec.as_of``) the cells
     are those of the test as it stood then (:mod:`channelab.engine.timing`): units entered by
     that date and, for a metric with an outcome window, only the mature ones (its own ``n``).
+
+    Parameters
+    ----------
+    source
+        The opened rows (DuckDB or Spark).
+    spec
+        The spec, with the likelihoods the data support (each metric's statistics are those of
+        its row of :mod:`channelab.likelihoods`).
+    weight
+        A column of non-negative weights, or ``None``.
+    weights
+        How the weights count: ``frequency`` or ``sampling``.
     """
     cluster = spec.unit.randomised_by
-    cuts = strata_cuts(source, spec)
+    cuts = _strata_cuts(source, spec)
     keys = [quote(k) for k in (spec.arm_column, *spec.covariates)]
     keys += [_stratum(c, v) for c, v in cuts.items()] + ([quote(cluster)] if cluster else [])
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
@@ -56,18 +77,63 @@ def build_cells(
     w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
     conditions = [c for c in (f"{w} > 0" if weight else None, entered_by(spec, spec.as_of)) if c]
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    per_row = _row_statistics(spec, source.columns)
-    aggs = [f"fsum({w} * {expr}) AS {alias}" for alias, expr in per_row.items()]
-    spread = [m for m in spec.metrics if m.adjusts_exactly and m.denominator is None]
-    if weight and weights == "sampling" and spec.input_kind != "aggregated rows" and spread:
-        aggs += [
-            f"fsum({w} * {w} * {expr}) AS {a}"
-            for a, expr in _squared_weight_statistics(per_row, spread).items()
-        ]
-        aggs.append(f"fsum(CAST({w} > 0 AS DOUBLE)) AS {_UNITS}")
+    spread = [m for m in spec.metrics if m.likelihood.exact_adjustment and m.denominator is None]
+    sandwich = bool(weight and weights == "sampling" and spec.input_kind != "aggregated rows" and spread)
+    aggs = _aggregations(_row_statistics(spec, source.columns), w, spread if sandwich else [])
     by = ", ".join(str(i + 1) for i in range(len(keys)))  # ordinals: portable to Spark
     table = source.df(f"SELECT {key_sql}, {', '.join(aggs)} FROM {ROWS} {where} GROUP BY {by} ORDER BY {by}")
 
+    keys_of = _decode_keys(table, key_names, spec, cuts)
+
+    def stat(m: Metric, name: str) -> np.ndarray | None:
+        alias = f"{m.name}__{name}"
+        return table[alias].to_numpy(dtype=np.float64) if alias in table else None
+
+    def frequencies(m: Metric) -> Frequencies:
+        return _frequency_table(source, spec, m, table, key_sql, key_names, w, where)
+
+    weighted_spread, k = _UNITS in table, len(spec.adjust)
+    metrics = {
+        m.name: _metric_cells(
+            m,
+            partial(stat, m),
+            frequencies,
+            sum_sq=_sandwich_sum_sq(table, m.name, k) if weighted_spread and m in spread else None,
+            sum_xy=_stack(table, [f"{m.name}__xy{i}" for i in range(k)]),
+        )
+        for m in spec.metrics
+    }
+
+    return Cells(
+        arms=keys_of.arms,
+        arm_idx=keys_of.arm_idx,
+        levels=keys_of.levels,
+        level_idx=keys_of.level_idx,
+        n=table["n"].to_numpy(dtype=np.float64),
+        metrics=metrics,
+        clusters=keys_of.clusters,
+        cluster_idx=keys_of.cluster_idx,
+        funnel=_funnel_counts(source, spec, w, where),
+        pre_period=_pre_period(table, spec, cuts, keys_of.strata),
+    )
+
+
+class _Keys(NamedTuple):
+    """The cells' keys decoded: arm, covariate and stratum levels, clusters."""
+
+    arms: tuple[str, ...]
+    arm_idx: np.ndarray
+    levels: dict[str, tuple[str, ...]]
+    level_idx: dict[str, np.ndarray]
+    strata: dict[str, tuple[str, ...]]
+    clusters: tuple[str, ...]
+    cluster_idx: np.ndarray | None
+
+
+def _decode_keys(
+    table: pd.DataFrame, key_names: list[str], spec: Spec, cuts: dict[str, tuple[float, ...]]
+) -> _Keys:
+    """Each cell's arm, covariate levels, pre-period strata (named by rank) and cluster."""
     arms = tuple(spec.arm_order)
     arm_idx = table[key_names[0]].map({a: i for i, a in enumerate(arms)}).to_numpy(dtype=np.int64)
     levels: dict[str, tuple[str, ...]] = {}
@@ -82,46 +148,52 @@ def build_cells(
         levels[col] = tuple(str(j + 1) for j in range(observed.size))
         level_idx[col] = np.searchsorted(observed, codes)
         strata[col] = tuple(_stratum_label(at, int(j)) for j in observed)
-    clusters, cluster_idx = _codes(table[key_names[-1]]) if cluster else ((), None)
+    clusters, cluster_idx = _codes(table[key_names[-1]]) if spec.unit.randomised_by else ((), None)
+    return _Keys(arms, arm_idx, levels, level_idx, strata, clusters, cluster_idx)
 
-    def stat(m: Metric, name: str) -> np.ndarray | None:
-        alias = f"{m.name}__{name}"
-        return table[alias].to_numpy(dtype=np.float64) if alias in table else None
 
-    metrics: dict[str, MetricCells] = {}
-    for m in spec.metrics:
-        extra: dict[str, np.ndarray | None] = {}
-        if m.type == "revenue":
-            extra = {name: stat(m, name) for name in HURDLE_STATS}
-        elif m.type == "count" and spec.input_kind != "aggregated rows":
-            extra = dict(_frequency_table(source, spec, m, table, key_sql, key_names, w, where))
-        total = stat(m, "total")
-        assert total is not None
-        sum_sq = stat(m, "sum_sq")
-        if _UNITS in table and m in spread:
-            sum_sq = _sandwich_sum_sq(table, m.name, len(spec.adjust))
-        metrics[m.name] = MetricCells(
-            metric=m,
-            total=total,
-            sum_sq=np.full_like(total, np.nan) if sum_sq is None else sum_sq,
-            trials=stat(m, "trials"),
-            n=stat(m, "n"),
-            sum_xy=_stack(table, [f"{m.name}__xy{i}" for i in range(len(spec.adjust))]),
-            **extra,
-        )
+def _metric_cells(
+    metric: Metric,
+    stat: Callable[[str], np.ndarray | None],
+    frequencies: Callable[[Metric], Frequencies],
+    *,
+    sum_sq: np.ndarray | None,
+    sum_xy: np.ndarray | None,
+) -> MetricCells:
+    """One metric's typed cell statistics: those its likelihood's row of the table names.
 
-    return Cells(
-        arms=arms,
-        arm_idx=arm_idx,
-        levels=levels,
-        level_idx=level_idx,
-        n=table["n"].to_numpy(dtype=np.float64),
-        metrics=metrics,
-        clusters=clusters,
-        cluster_idx=cluster_idx,
-        funnel=_funnel_counts(source, spec, w, where),
-        pre_period=_pre_period(table, spec, cuts, strata),
-    )
+    ``stat(name)`` reads a summed statistic (``None`` when not computed); ``sum_sq``, when
+    given, replaces Σ y² (a weighted cohort's sandwich spread).
+    """
+    row = metric.likelihood
+    total = stat("total")
+    assert total is not None
+    summed = stat("sum_sq") if sum_sq is None else sum_sq
+    values: dict[str, Any] = {
+        "metric": metric,
+        "total": total,
+        "sum_sq": np.full_like(total, np.nan) if summed is None else summed,
+        "n": stat("n"),
+    }
+    values |= {s: stat(s) for s in row.statistics if s not in values and s != "frequencies"}
+    if "frequencies" in row.statistics:
+        values["frequencies"] = frequencies(metric)
+    kind = CELLS[row.family]
+    if issubclass(kind, RateCells):
+        values["trials"] = stat("trials")
+    if issubclass(kind, NormalCells):
+        values["sum_xy"] = sum_xy
+    return kind(**values)
+
+
+def _aggregations(per_row: Mapping[str, str], w: str, spread: list[Metric]) -> list[str]:
+    """The SQL sums of every statistic; with ``spread`` (sampling weights), the squared-weight sums too."""
+    aggs = [f"fsum({w} * {expr}) AS {alias}" for alias, expr in per_row.items()]
+    if spread:
+        squared = _squared_weight_statistics(per_row, spread)
+        aggs += [f"fsum({w} * {w} * {expr}) AS {a}" for a, expr in squared.items()]
+        aggs.append(f"fsum(CAST({w} > 0 AS DOUBLE)) AS {_UNITS}")
+    return aggs
 
 
 #: Alias of the count of weighted units per cell (weighted cells of normal metrics only).
@@ -188,7 +260,7 @@ def _moments(table: pd.DataFrame, name: str, k: int, suffix: str) -> np.ndarray:
     return out
 
 
-def strata_cuts(source: Source, spec: Spec) -> dict[str, tuple[float, ...]]:
+def _strata_cuts(source: Source, spec: Spec) -> dict[str, tuple[float, ...]]:
     """Cut points of ``model.adjust_bins`` quantile strata of each ``adjust`` column, when needed.
 
     Exact quantiles of the rows (deterministic), without repeats: a column with many ties (a
@@ -242,50 +314,59 @@ def _pre_period(
 
 def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
     """Per statistic alias, the SQL of one row's contribution: a unit's, or an aggregated row's."""
-    out = {}
-    by_name = {m.name: m for m in spec.metrics}
     if spec.input_kind == "aggregated rows":
-        assert spec.data is not None
-        out["n"] = number(spec.data.units)
-        for m in spec.metrics:
-            present, _ = aggregate_columns(m, columns)
-            stats = {stat: number(col) for stat, col in present.items()}
-            if m.type == "binary":  # y² = y for 0/1 values
-                stats["sum_sq"] = stats["total"]
-            if m.denominator is not None:
-                stats["trials"] = number(by_name[m.denominator].source_column)
-            out.update({f"{m.name}__{stat}": expr for stat, expr in stats.items()})
-        return out
-    out["n"] = "1.0"
+        return _aggregated_row_statistics(spec, columns)
+    out = {"n": "1.0"}
     x = [number(c) for c in spec.adjust]
     for i, xi in enumerate(x):
         out[f"adjust__{i}"] = xi
         out.update({f"adjust__{i}_{j}": f"{xi} * {x[j]}" for j in range(i, len(x))})
     for m in spec.metrics:
-        y = known_value(m, spec, columns)
-        stats = {"total": y, "sum_sq": f"{y} * {y}"}
-        if m.adjusts_exactly:
-            stats.update({f"xy{i}": f"{xi} * {y}" for i, xi in enumerate(x)})
-        if m.type == "revenue":
-            stats["n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
-            stats["sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
-            stats["sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
-        if m.denominator is not None:
-            reached = known_value(by_name[m.denominator], spec, columns)
-            stats["trials"] = f"(CASE WHEN {reached} > 0 THEN 1.0 ELSE 0.0 END)"
-        ripe = mature(m, spec, spec.as_of)
-        if ripe is not None:  # only units whose window has closed count, and they are its n
-            stats = {k: f"{indicator(ripe)} * {v}" for k, v in stats.items()} | {"n": indicator(ripe)}
-        out.update({f"{m.name}__{k}": v for k, v in stats.items()})
+        out.update({f"{m.name}__{k}": v for k, v in _unit_statistics(m, spec, columns, x).items()})
     return out
 
 
-def known_value(metric: Metric, spec: Spec, columns: Mapping[str, str]) -> str:
+def _aggregated_row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
+    """Aggregated rows: each statistic is its own column, summed as it is."""
+    assert spec.data is not None
+    out = {"n": number(spec.data.units)}
+    by_name = {m.name: m for m in spec.metrics}
+    for m in spec.metrics:
+        present, _ = aggregate_columns(m, columns)
+        stats = {stat: number(col) for stat, col in present.items()}
+        if m.type == "binary":  # y² = y for 0/1 values
+            stats["sum_sq"] = stats["total"]
+        if m.denominator is not None:
+            stats["trials"] = number(by_name[m.denominator].source_column)
+        out.update({f"{m.name}__{stat}": expr for stat, expr in stats.items()})
+    return out
+
+
+def _unit_statistics(m: Metric, spec: Spec, columns: Mapping[str, str], x: list[str]) -> dict[str, str]:
+    """One metric's statistics from a unit row: those its likelihood needs, over mature units only."""
+    y = _known_value(m, spec, columns)
+    stats = {"total": y, "sum_sq": f"{y} * {y}"}
+    if m.likelihood.exact_adjustment:
+        stats.update({f"xy{i}": f"{xi} * {y}" for i, xi in enumerate(x)})
+    if "n_pos" in m.likelihood.statistics:
+        stats["n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
+        stats["sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
+        stats["sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
+    if m.denominator is not None:
+        reached = _known_value(next(d for d in spec.metrics if d.name == m.denominator), spec, columns)
+        stats["trials"] = f"(CASE WHEN {reached} > 0 THEN 1.0 ELSE 0.0 END)"
+    ripe = mature(m, spec, spec.as_of)
+    if ripe is not None:  # only units whose window has closed count, and they are its n
+        stats = {k: f"{indicator(ripe)} * {v}" for k, v in stats.items()} | {"n": indicator(ripe)}
+    return stats
+
+
+def _known_value(metric: Metric, spec: Spec, columns: Mapping[str, str]) -> str:
     """SQL of a unit's value of ``metric`` as known at the analysis date (see :mod:`.timing`)."""
     return timed_value(metric, metric_value(metric, columns), spec, spec.as_of)
 
 
-def funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
+def _funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
     """(engagement, outcome) pairs whose follow-through the data can show.
 
     From unit rows every engagement metric with every binary or count outcome; from aggregated
@@ -300,7 +381,7 @@ def funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
 
 def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[FunnelCounts, ...]:
     """Per arm, the engaged units and those of them who took each outcome step (one query)."""
-    pairs = funnel_pairs(spec)
+    pairs = _funnel_pairs(spec)
     if not pairs:
         return ()
     aggs = []
@@ -308,8 +389,8 @@ def _funnel_counts(source: Source, spec: Spec, w: str, where: str) -> tuple[Funn
         if spec.input_kind == "aggregated rows":
             aggs += [f"fsum({number(e.source_column)}) AS e{i}", f"fsum({number(o.source_column)}) AS eo{i}"]
             continue
-        engaged = f"{known_value(e, spec, source.columns)} > 0"
-        took = f"{known_value(o, spec, source.columns)} > 0"
+        engaged = f"{_known_value(e, spec, source.columns)} > 0"
+        took = f"{_known_value(o, spec, source.columns)} > 0"
         ripe = " AND ".join(c for c in (mature(e, spec, spec.as_of), mature(o, spec, spec.as_of)) if c)
         if ripe:  # the mature units of both steps
             engaged, took = f"{ripe} AND {engaged}", f"{ripe} AND {took}"
@@ -357,8 +438,14 @@ def summary_cells(spec: Spec) -> Cells:
             mean = np.array([g.mean.value for g in given if g.mean is not None])
             sd = np.array([g.sd.value for g in given if g.sd is not None])
             total, sum_sq = n * mean, (n - 1) * sd**2 + n * mean**2
-        metrics[m.name] = MetricCells(metric=m, total=total, sum_sq=sum_sq)
+        metrics[m.name] = _metric_cells(
+            m, {"total": total, "sum_sq": sum_sq}.get, _no_frequencies, sum_sq=None, sum_xy=None
+        )
     return Cells(arms=arms, arm_idx=np.arange(len(arms)), levels={}, level_idx={}, n=n, metrics=metrics)
+
+
+def _no_frequencies(metric: Metric) -> Frequencies:
+    raise AssertionError(f"metric {metric.name!r}: published summaries hold no frequency table")
 
 
 def _codes(column: pd.Series) -> tuple[tuple[str, ...], np.ndarray]:
@@ -376,12 +463,12 @@ def _frequency_table(
     key_names: list[str],
     weight: str,
     where: str,
-) -> dict[str, np.ndarray]:
+) -> Frequencies:
     """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial.
 
     With an outcome window, the mature units only.
     """
-    y = f"CAST({known_value(metric, spec, source.columns)} AS BIGINT)"
+    y = f"CAST({_known_value(metric, spec, source.columns)} AS BIGINT)"
     ripe = mature(metric, spec, spec.as_of)
     if ripe is not None:
         where = f"{where} AND {ripe}" if where else f"WHERE {ripe}"
@@ -392,11 +479,11 @@ def _frequency_table(
     )
     cell_of = {tuple(r): i for i, r in enumerate(cells[key_names].itertuples(index=False, name=None))}
     rows = freq[key_names].itertuples(index=False, name=None)
-    return {
-        "freq_cell": np.fromiter((cell_of[tuple(r)] for r in rows), dtype=np.int64),
-        "freq_value": freq[f"{_KEY}value"].to_numpy(dtype=np.int64),
-        "freq_units": freq["units"].to_numpy(dtype=np.float64),
-    }
+    return Frequencies(
+        cell=np.fromiter((cell_of[tuple(r)] for r in rows), dtype=np.int64),
+        value=freq[f"{_KEY}value"].to_numpy(dtype=np.int64),
+        units=freq["units"].to_numpy(dtype=np.float64),
+    )
 
 
 def frame_cells(rows: pd.DataFrame, spec: Spec, *, name: str = "<data frame>") -> Cells:

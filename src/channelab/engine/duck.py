@@ -45,7 +45,7 @@ def data_files(path: Path, data: DataSource, *, where: str) -> list[Path]:
     return files
 
 
-def csv_header(path: Path, delimiter: str) -> tuple[int, list[str]]:
+def _csv_header(path: Path, delimiter: str) -> tuple[int, list[str]]:
     """Blank lines before the header, and the header's field names; refuses a header DuckDB would alter.
 
     A blank first line would make DuckDB read the header as data; repeated names would be
@@ -95,7 +95,7 @@ def open_file(
 
     ``where`` names the setting the path came from, for error messages (e.g. ``plan.pilot``).
     ``text`` reads every CSV column as text, keeping values such as ids exactly as written.
-    A database is attached read-only and then locked down (:func:`lock_down`) before its
+    A database is attached read-only and then locked down (:func:`_lock_down`) before its
     table or query is touched.
     """
     files = data_files(path, data, where=where)
@@ -109,8 +109,10 @@ def open_file(
         con.execute("SET preserve_insertion_order = false")  # lets big scans stream within the limit
     try:
         if fmt == "parquet" and len(files) > 1:
-            same_columns(con, files, data)
-        relation = attach(con, path, data, where=where) if fmt == "duckdb" else reader(files, data, text=text)
+            _same_columns(con, files, data)
+        relation = (
+            _attach(con, path, data, where=where) if fmt == "duckdb" else _reader(files, data, text=text)
+        )
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         hidden = f", filename AS {FILE_COLUMN}" if len(files) > 1 else ""  # to locate rows in messages
         con.execute(f"CREATE VIEW {ROWS} AS SELECT *{hidden} FROM {relation}")
@@ -125,13 +127,13 @@ def open_file(
     return file_source(path, files, columns, int(n_rows), con=con, locked=fmt == "duckdb")
 
 
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
     """No file or network access from here on, and no further change of any setting."""
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
 
-def single_select(sql: str, *, where: str) -> str:
+def _single_select(sql: str, *, where: str) -> str:
     """``sql`` if it is exactly one SELECT statement (its text, without a final ';'); else a DataError.
 
     DuckDB's own parser decides, so that no second statement, and no other kind of statement,
@@ -155,7 +157,7 @@ def single_select(sql: str, *, where: str) -> str:
     return statement.query.strip().removesuffix(";")
 
 
-def same_columns(con: duckdb.DuckDBPyConnection, files: list[Path], data: DataSource) -> None:
+def _same_columns(con: duckdb.DuckDBPyConnection, files: list[Path], data: DataSource) -> None:
     """Refuse Parquet files that disagree on their columns or on a column's kind (number, text, ...).
 
     DuckDB would otherwise cast every file to the first file's types (1.5 read as 2), or fail
@@ -216,14 +218,14 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0].rstrip(".")[:300]
 
 
-def reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
+def _reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
     """DuckDB table function reading ``files`` as one table."""
     listed = "[" + ", ".join(literal(str(f)) for f in files) + "]"
-    if data.resolved_format == "parquet":  # by column name: see same_columns
+    if data.resolved_format == "parquet":  # by column name: see _same_columns
         return f"read_parquet({listed}, union_by_name = true)"
     # skip: exactly the blank lines before the header, never more, or the sniffer may skip rows to
     # make a ragged file look regular; quote given, so that an unbalanced quote fails
-    blanks = {csv_header(f, data.delimiter)[0] for f in files}
+    blanks = {_csv_header(f, data.delimiter)[0] for f in files}
     if len(blanks) > 1:
         raise DataError(
             f"{files[0].parent}: the files of data.path start with different numbers of blank lines; "
@@ -235,14 +237,14 @@ def reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
     )
 
 
-def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource, *, where: str) -> str:
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource, *, where: str) -> str:
     """Attach a DuckDB database read-only, lock the connection down, and return its relation.
 
     The relation is the spec's ``table``, or a view of its ``query``, which must be exactly one
-    SELECT (:func:`single_select`). After :func:`lock_down` nothing can read or write a file,
+    SELECT (:func:`_single_select`). After :func:`_lock_down` nothing can read or write a file,
     attach another database or change a setting, whatever the query says.
     """
-    query = single_select(data.query, where=f"{path} ({where})") if data.query is not None else None
+    query = _single_select(data.query, where=f"{path} ({where})") if data.query is not None else None
     con.execute(f"ATTACH {literal(str(path))} AS source_db (READ_ONLY)")
     con.execute("SET search_path = 'memory.main,source_db.main'")
     tables = [
@@ -253,7 +255,7 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource, *, wher
             "ORDER BY 1"
         ).fetchall()
     ]
-    lock_down(con)
+    _lock_down(con)
     if query is not None:
         view = f"CREATE VIEW memory.main.__channelab_query AS {query}"
         statements = duckdb.extract_statements(view)  # defence in depth: still one statement
@@ -282,7 +284,7 @@ def read_error(files: list[Path], data: DataSource, exc: Exception, *, text: boo
         return exc
     if fmt == "csv":
         for f in files:
-            if line := open_quote(f):
+            if line := _open_quote(f):
                 return DataError(
                     f'{f}: line {line} opens a quoted field (") that is never closed. Close the quote, '
                     'or double it ("") if it is part of the value.'
@@ -299,7 +301,7 @@ def read_error(files: list[Path], data: DataSource, exc: Exception, *, text: boo
         try:
             for f in files:
                 try:
-                    probe.execute(f"SELECT count(*) FROM {reader([f], data, text=text)}").fetchall()
+                    probe.execute(f"SELECT count(*) FROM {_reader([f], data, text=text)}").fetchall()
                 except duckdb.Error as one:
                     bad, exc = f, one
                     break
@@ -341,7 +343,7 @@ def file_source(
     )
 
 
-def open_quote(path: Path) -> int | None:
+def _open_quote(path: Path) -> int | None:
     """The line where a quoted field opens and, by the end of the file, has not closed."""
     opened = None
     with path.open(encoding="utf-8", errors="replace") as f:

@@ -11,7 +11,22 @@ from channelab.spec import Spec
 def open_source(spec: Spec) -> Source:
     """Register the spec's rows as the view :data:`ROWS` in its engine, with their fingerprint.
 
-    Raises :class:`DataError` if the files are missing, empty, unreadable, or have no rows.
+    Parameters
+    ----------
+    spec : Spec
+        The experiment: its data (path, format, table or query) and engine.
+
+    Returns
+    -------
+    Source
+        The rows, registered in DuckDB or Spark.
+
+    Raises
+    ------
+    DataError
+        If the files are missing, empty, unreadable, or have no rows.
+    SpecError
+        If the spec names no data file.
     """
     path = spec.data_path  # raises SpecError when the spec names no data file
     assert spec.data is not None

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from channelab.errors import DataError
+from channelab.likelihoods import LIKELIHOODS, fitted
 from channelab.provenance import shown_path
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ ROWS = "unit_rows"
 #: Hidden columns locating a row in its file, for error messages (Spark: both; DuckDB: the file).
 FILE_COLUMN, ROW_COLUMN = "__channelab_file", "__channelab_row"
 
+#: The engines rows can be read in (the spec's ``engine``).
 Engine = Literal["duckdb", "spark"]
 
 
@@ -39,8 +41,28 @@ Engine = Literal["duckdb", "spark"]
 class Source:
     """Rows registered as the view :data:`ROWS` in one engine, with their fingerprint.
 
-    Exactly one of ``con`` (DuckDB) and ``spark`` is set. ``files`` lists the files read
-    (several for a glob), in the order their rows are numbered.
+    Exactly one of ``con`` (DuckDB) and ``spark`` is set.
+
+    Attributes
+    ----------
+    con : duckdb.DuckDBPyConnection or None
+        The DuckDB connection holding the view (``None`` on Spark).
+    path : Path
+        The data as the spec names them (a file, a glob or a database), for messages.
+    columns : dict of str to str
+        Each column's name and engine type.
+    n_rows : int
+        Rows in the view.
+    sha256 : str
+        The fingerprint of the bytes read (:func:`files_sha256`, or of a frame's contents).
+    size_bytes : int
+        Bytes read.
+    files : tuple of Path
+        The files read (several for a glob), in the order their rows are numbered.
+    spark : SparkSession or None
+        The Spark session holding the view (``None`` on DuckDB).
+    locked : bool
+        Whether the settings are locked (a database source): no SET, as for user SQL.
     """
 
     con: duckdb.DuckDBPyConnection | None
@@ -195,10 +217,6 @@ def _numeric_type(engine_type: str) -> bool:
     return _NUMERIC_TYPES.fullmatch(engine_type.strip()) is not None
 
 
-#: Statistics of positive amounts that aggregated revenue rows may carry (the lognormal hurdle's).
-HURDLE_STATS = ("n_pos", "sum_log", "sum_log_sq")
-
-
 def number(column: str) -> str:
     """SQL for a column read as a DOUBLE, NULL where it is not a number."""
     return f"TRY_CAST({quote(column)} AS DOUBLE)"
@@ -207,22 +225,36 @@ def number(column: str) -> str:
 def aggregate_columns(metric: Metric, columns: Collection[str]) -> tuple[dict[str, str], list[str]]:
     """For aggregated rows: the columns of ``metric``'s statistics present, and those missing.
 
-    The metric's own column holds its sum (successes for binary); ``<column>_sum_sq`` holds
-    Σ y², and ``<column>_n_pos``, ``_sum_log``, ``_sum_log_sq`` the lognormal hurdle's
-    statistics. Missing means needed by the metric's likelihood, or by the fallback for it (a
-    lognormal hurdle without its statistics is fitted as cell means), but absent.
+    The metric's own column holds its sum (successes for binary); ``<column>_<statistic>``
+    each other statistic its likelihood or a fallback for it names
+    (:mod:`channelab.likelihoods`): ``_sum_sq`` for Σ y², ``_n_pos``, ``_sum_log`` and
+    ``_sum_log_sq`` for the lognormal hurdle. Missing means needed by the likelihood that
+    will be fitted (:func:`channelab.likelihoods.fitted`), but absent.
+
+    Parameters
+    ----------
+    metric
+        The metric.
+    columns
+        The columns of the aggregated rows.
     """
-    col = metric.source_column
-    wanted = {"total": col, **{stat: f"{col}_{stat}" for stat in ("sum_sq", *HURDLE_STATS)}}
-    needed = {"total"}
-    if metric.type in ("continuous", "revenue") or (
-        metric.type == "count" and metric.count_likelihood == "cell_means"
-    ):
-        needed.add("sum_sq")
-    if metric.type == "binary":
-        wanted = {"total": col}
+    wanted = statistic_columns(metric)
     present = {stat: c for stat, c in wanted.items() if c in columns}
-    return present, [wanted[stat] for stat in wanted if stat in needed and stat not in present]
+    used = fitted(metric.likelihood, present)
+    return present, [wanted[stat] for stat in used.statistics if stat in wanted and stat not in present]
+
+
+def statistic_columns(metric: Metric) -> dict[str, str]:
+    """The column of each summed statistic that aggregated rows of ``metric`` may carry.
+
+    Σ y² is read whenever given (it gives each arm's sd), except for a binary metric, whose
+    0/1 values make it Σ y.
+    """
+    row, col = metric.likelihood, metric.source_column
+    candidates = [row, *(LIKELIHOODS[key] for key in row.fallbacks)]
+    stats = dict.fromkeys(["total", *([] if metric.type == "binary" else ["sum_sq"])])
+    stats |= dict.fromkeys(s for c in candidates for s in c.statistics if s != "frequencies")
+    return {stat: col if stat == "total" else f"{col}_{stat}" for stat in stats}
 
 
 def literal(text: str) -> str:
@@ -245,7 +277,17 @@ def to_spark(sql: str) -> str:
 
 @contextmanager
 def watch(source: Source, report: Callable[[float], None], *, every: float = 0.5) -> Iterator[None]:
-    """Report the percentage done of the DuckDB queries run inside the block, every ``every`` s."""
+    """Report the percentage done of the DuckDB queries run inside the block, every ``every`` s.
+
+    Parameters
+    ----------
+    source : Source
+        The rows whose queries are watched (on Spark nothing is reported).
+    report : callable
+        Called with the percentage done (0 to 100), once per whole percent reached.
+    every : float
+        Seconds between two polls of the progress.
+    """
     if source.con is None:
         yield
         return
@@ -276,6 +318,18 @@ def frame_source(frame: pd.DataFrame, *, name: str = "<data frame>") -> Source:
     """Register an in-memory DataFrame as the rows (simulations, power studies, tests).
 
     The frame is read, not copied or modified; its fingerprint hashes the frame's contents.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The unit rows.
+    name : str
+        How messages name the rows (the source's ``path``).
+
+    Raises
+    ------
+    DataError
+        If the frame has no rows.
     """
     if frame.empty:
         raise DataError(f"{name}: the data frame has no rows.")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def spark_session() -> SparkSession:
+def _spark_session() -> SparkSession:
     """The local Spark session (all cores, quiet), or the active one on a cluster."""
     # PySpark warns about pandas 3 on start; channelab collects plain rows, not pandas frames
     warnings.filterwarnings(
@@ -50,7 +50,7 @@ def spark_session() -> SparkSession:
 def open_spark(path: Path, data: DataSource, *, where: str) -> Source:
     """Register CSV or Parquet files as the Spark temporary view :data:`ROWS`."""
     files = data_files(path, data, where=where)
-    spark = spark_session()  # says how to install PySpark when it is missing
+    spark = _spark_session()  # says how to install PySpark when it is missing
     from pyspark.sql import functions as F
 
     names = [str(f) for f in files]

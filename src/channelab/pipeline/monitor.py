@@ -1,10 +1,12 @@
 """The flow of a monitored test: the analysis at every look from the first entry to the as-of date.
 
 Each look sees the test as it stood on its date (:mod:`channelab.engine.timing`): the units
-entered by then and, for a metric with an outcome window, the mature ones. Every look is fitted
-like a run (same model, same convergence gate; one compiled model serves every look of the
-same design), and read by the stopping rule (:mod:`channelab.analysis.monitor`). Computes,
-writes nothing: :mod:`channelab.app` renders the report.
+entered by then and, for a metric with an outcome window, the mature ones. The rows are read
+and checked once (:func:`channelab.pipeline.read.opened`) and aggregated at each look. Every
+look is fitted like a run (same model, same convergence gate; one compiled model serves every
+look of the same design), and read by the stopping rule (:mod:`channelab.analysis.monitor`).
+The results are :mod:`channelab.pipeline.looks`, their words :mod:`channelab.pipeline.headline`.
+Computes, writes nothing: :mod:`channelab.app` renders the report.
 """
 
 from __future__ import annotations
@@ -21,196 +23,64 @@ from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import resolve_backend
 from channelab.analysis.monitor import MIN_COUNTED, Reading, arm_decision, look_z, planned_looks, read_lift
 from channelab.analysis.results import ArmVerdict, Effects
-from channelab.analysis.wording import join_words
 from channelab.cells import Cells
-from channelab.engine import CheckReport, build_cells, open_source, run_checks
-from channelab.engine.timing import date_range, with_as_of
+from channelab.engine import build_cells
 from channelab.errors import SpecError
-from channelab.pipeline.run import StepCallback, fit_cells
-from channelab.provenance import Provenance, stamp
+from channelab.pipeline.looks import ArmDecision, Look, Monitor
+from channelab.pipeline.read import Opened, StepCallback, no_steps, opened
+from channelab.pipeline.run import fit_cells
+from channelab.provenance import stamp
 from channelab.spec import DECISIVE_ROLES, Spec
 
+__all__ = ["ArmDecision", "Look", "Monitor", "look_dates", "monitor"]
 
-@dataclass(frozen=True)
-class Look:
-    """The test as it stood on one date, and what the stopping rule read off it.
 
-    ``index`` counts looks from the first entry (look k is k × ``monitor.every`` days in; the
-    as-of date may add a last, shorter one). ``counted``: per metric and arm, the units behind
-    its estimate (mature ones, with a window). ``effects`` is ``None`` for a look too early to
-    read (``note`` says why). ``decided``: the arms decided by this look, with their decision.
+def monitor(spec: Spec, *, on_step: StepCallback | None = None) -> Monitor:
+    """Analyse ``spec`` at every look from its first entry to its as-of date and apply the stopping rule.
+
+    Parameters
+    ----------
+    spec
+        A monitored test, options applied (:func:`~channelab.pipeline.options.with_options`):
+        its ``as_of`` (by default the latest date in the data) is the last look, its
+        ``monitor.every`` the days between looks, its ``seed`` seeds every fit.
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Monitor
+        Every look, the decisions, and whether the test may stop now.
+
+    Raises
+    ------
+    SpecError
+        If the test cannot be monitored (no entry dates, a matched design, decisive metrics
+        without dates) or its planned looks are unknown.
     """
-
-    index: int
-    date: date
-    z: float
-    entered: dict[str, int]
-    counted: dict[str, dict[str, int]]
-    effects: Effects | None = None
-    readings: tuple[Reading, ...] = ()
-    decided: dict[str, ArmVerdict] = field(default_factory=dict)
-    converged: bool = True
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ArmDecision:
-    """An arm's decision: its verdict, the look and date it was reached, and the outcomes that decided it."""
-
-    verdict: ArmVerdict
-    look: int
-    date: date
-    metrics: tuple[str, ...] = ()
-
-    @property
-    def on(self) -> str:
-        """`` in meetings booked`` (the deciding outcomes, for a real lift or harm), else nothing."""
-        return f" in {join_words(list(self.metrics), sep=', ')}" if self.metrics else ""
-
-
-@dataclass(frozen=True)
-class Monitor:
-    """Every look of a monitored test, the decisions, and whether it may stop now."""
-
-    spec: Spec
-    checks: CheckReport
-    looks: tuple[Look, ...]
-    planned: int
-    first_entry: date
-    decisions: dict[str, ArmDecision]
-    stop: bool
-    reason: str
-    #: Looks still expected before every arm is decided (``None`` once the test may stop).
-    more_looks: int | None
-    provenance: Provenance
-    notes: tuple[str, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def as_of(self) -> date:
-        """The date of the last look."""
-        assert self.spec.as_of is not None
-        return self.spec.as_of
-
-    @property
-    def headline(self) -> str:
-        """Page 1's answer: ``Stop: ... Phone is a real lift in meetings.`` or ``Keep going: ...``."""
-        by_verdict: dict[str, list[str]] = {}
-        for arm in self.spec.treatments:
-            if (d := self.decisions.get(arm)) is not None:
-                by_verdict.setdefault(f"{_verdict_words(d.verdict)}{d.on}", []).append(arm)
-        said = "; ".join(
-            f"{join_words(arms, sep=', ')} {'is' if len(arms) == 1 else 'are'} {words}"
-            for words, arms in by_verdict.items()
-        )
-        open_arms = [arm for arm in self.spec.treatments if arm not in self.decisions]
-        waiting = join_words(open_arms, sep=", ")
-        if self.stop:
-            tail = f"; {waiting} stayed undecided" if open_arms else ""
-            said = said or "no channel was decided"
-            return f"Stop: {self.reason}. {said[0].upper()}{said[1:]}{tail}."
-        already = f" Already: {said}." if said else ""
-        remaining = self.planned - self.looks[-1].index
-        verb = "is" if len(open_arms) == 1 else "are"
-        if self.more_looks is None or self.more_looks >= remaining:
-            return (
-                f"Keep going: {waiting} {verb} not decided yet and, at the current estimates, may not be "
-                f"before the planned looks end in {self.span(remaining)}.{already}"
-            )
-        return (
-            f"Keep going: about {self.span(self.more_looks)} more expected before {waiting} {verb} "
-            f"decided; the planned looks end in {self.span(remaining)}.{already}"
-        )
-
-    def span(self, looks: int) -> str:
-        """``3 weeks``, ``1 day``, ``28 days``: ``looks`` looks' worth of time."""
-        every = self.spec.monitor.every
-        if every in ("week", "day"):
-            return f"{looks} {every}{'' if looks == 1 else 's'}"
-        days = looks * self.spec.monitor.every_days
-        return f"{days} day{'' if days == 1 else 's'}"
-
-    @property
-    def last_read(self) -> Look | None:
-        """The latest look with estimates."""
-        return next((look for look in reversed(self.looks) if look.effects is not None), None)
-
-
-def monitor(
-    spec: Spec,
-    *,
-    as_of: date | None = None,
-    seed: int | None = None,
-    on_step: StepCallback | None = None,
-) -> Monitor:
-    """Analyse ``spec`` at every look from its first entry to ``as_of`` and apply the stopping rule."""
-    step = on_step or (lambda _: None)
+    step = on_step or no_steps
     notes = _check_monitorable(spec)
-    planned = planned_looks(spec)
-    if planned is None:
-        raise SpecError(
-            f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned "
-            "(or give plan.n and plan.units_per_week, from which channelab counts them); the "
-            "stopping rule spends its strictness over the planned looks"
-        )
-    run_seed = spec.seed if seed is None else seed
+    planned = _planned(spec)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
-    with open_source(spec) as source:
-        first, last = date_range(source, spec)  # one scan gives the first look and the default as-of
-        spec = with_as_of(source, spec, as_of or spec.as_of or last)
-        step("Checking rows")
-        checks = run_checks(source, spec)
-        spec = spec.with_likelihoods(checks.fallbacks)
+    with opened(spec, step=step, dated=True) as rows:
+        spec, first = rows.spec, rows.first_entry
         dates = look_dates(first, spec)
-        cells = []
-        for k, d in enumerate(dates, 1):
-            step(f"Aggregating cells as of look {k} of {len(dates)} ({d.isoformat()})")
-            cells.append(build_cells(source, spec.model_copy(update={"as_of": d})))
-        source.verify_unchanged()
-        data = source.fingerprint()
+        cells = [_cells_at(rows, d, f"look {k} of {len(dates)}", step) for k, d in enumerate(dates, 1)]
+        data = rows.fingerprint()
     timings["validate"] = time.perf_counter() - t0
-    looks: list[Look] = []
-    decisions: dict[str, ArmDecision] = {}
-    spent: dict[str, float] = {}
     t1 = time.perf_counter()
-    backend = resolve_backend(spec.sampler.backend)
+    each = _Looks(spec, planned, len(dates), resolve_backend(spec.sampler.backend), step)
+    decisions: dict[str, ArmDecision] = {}
+    looks = []
     for k, (d, c) in enumerate(zip(dates, cells, strict=True), 1):
-        at = spec.model_copy(update={"as_of": d})
-        z = look_z(k, planned, spec.hdi_prob, spec.monitor.spending)
-        entered = _per_arm(c, c.n)
-        counted = {m.name: _per_arm(c, c.units(m.name)) for m in spec.metrics}
-        too_early = _too_early(at, counted)
-        if too_early:
-            looks.append(Look(k, d, z, entered, counted, decided=_verdicts(decisions), note=too_early))
-            continue
-        step(f"Look {k} of {len(dates)} ({d.isoformat()}): sampling ({backend})")
-        posterior, diagnostics = fit_cells(c, at, seed=run_seed, spent=spent)
-        effects = compute_effects(posterior["posterior"].to_dataset(), c, at, seed=run_seed)
-        readings = tuple(
-            read_lift(
-                effects.lift_draws[(e.arm, e.metric)], e.rope, z, arm=e.arm, metric=e.metric, role=e.role
-            )
-            for e in effects.effects
-        )
-        for arm in spec.treatments:
-            if arm not in decisions and diagnostics.converged:
-                own = [r for r in readings if r.arm == arm]
-                verdict = arm_decision(own)
-                if verdict is not None:
-                    labels = {x.name: x.display for x in spec.metrics}
-                    deciding = tuple(labels[r.metric] for r in own if r.verdict == verdict != "no effect")
-                    decisions[arm] = ArmDecision(verdict, k, d, deciding)
-        looks.append(
-            Look(k, d, z, entered, counted, effects, readings, _verdicts(decisions), diagnostics.converged)
-        )
+        looks.append(_look(each, k, d, c, decisions))
     timings["looks"] = time.perf_counter() - t1
-    timings.update(spent)
+    timings.update(each.spent)
     stop, reason, more = _verdict_on_stopping(spec, looks, decisions, planned)
     return Monitor(
         spec=spec,
-        checks=checks,
+        checks=rows.checks,
         looks=tuple(looks),
         planned=planned,
         first_entry=first,
@@ -218,14 +88,27 @@ def monitor(
         stop=stop,
         reason=reason,
         more_looks=more,
-        provenance=stamp(spec, seed=run_seed, sampler=backend, data=data),
+        provenance=stamp(spec, seed=spec.seed, sampler=each.backend, data=data),
         notes=notes,
         timings=timings,
     )
 
 
 def look_dates(first: date, spec: Spec) -> list[date]:
-    """The dates of the looks: every ``monitor.every`` days after the first entry, and the as-of date."""
+    """The dates of the looks: every ``monitor.every`` days after the first entry, and the as-of date.
+
+    Parameters
+    ----------
+    first
+        The date the first unit entered.
+    spec
+        The monitored test, with its analysis date (``as_of``) set.
+
+    Returns
+    -------
+    list of datetime.date
+        The looks' dates, in order; the last is the as-of date.
+    """
     assert spec.as_of is not None
     every = spec.monitor.every_days
     dates = []
@@ -236,6 +119,18 @@ def look_dates(first: date, spec: Spec) -> list[date]:
     if not dates or dates[-1] < spec.as_of:
         dates.append(spec.as_of)
     return dates
+
+
+def _planned(spec: Spec) -> int:
+    """The looks planned; refuses a spec that says neither how many nor how to count them."""
+    planned = planned_looks(spec)
+    if planned is None:
+        raise SpecError(
+            f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned "
+            "(or give plan.n and plan.units_per_week, from which channelab counts them); the "
+            "stopping rule spends its strictness over the planned looks"
+        )
+    return planned
 
 
 def _check_monitorable(spec: Spec) -> tuple[str, ...]:
@@ -267,11 +162,70 @@ def _check_monitorable(spec: Spec) -> tuple[str, ...]:
     return ()
 
 
-def _verdict_words(verdict: ArmVerdict) -> str:
-    return {"real lift": "a real lift", "harm": "a harm", "no effect": "no effect"}.get(verdict, verdict)
+def _cells_at(rows: Opened, d: date, which: str, step: StepCallback) -> Cells:
+    """The cells of the test as it stood on ``d`` (``which`` look it is, for the progress)."""
+    step(f"Aggregating cells as of {which} ({d.isoformat()})")
+    return build_cells(rows.source, rows.spec.model_copy(update={"as_of": d}))
+
+
+@dataclass(frozen=True)
+class _Looks:
+    """What every look of one monitored test shares: the spec, the plan, the sampler, the progress."""
+
+    spec: Spec
+    planned: int
+    count: int
+    backend: str
+    step: StepCallback
+    spent: dict[str, float] = field(default_factory=dict)
+
+
+def _look(each: _Looks, k: int, d: date, cells: Cells, decisions: dict[str, ArmDecision]) -> Look:
+    """Look ``k``: fit its cells, read every lift and add the arms it decides to ``decisions``."""
+    spec = each.spec
+    at = spec.model_copy(update={"as_of": d})
+    z = look_z(k, each.planned, spec.hdi_prob, spec.monitor.spending)
+    entered = _per_arm(cells, cells.n)
+    counted = {m.name: _per_arm(cells, cells.units(m.name)) for m in spec.metrics}
+    too_early = _too_early(at, counted)
+    if too_early:
+        return Look(k, d, z, entered, counted, decided=_verdicts(decisions), note=too_early)
+    each.step(f"Look {k} of {each.count} ({d.isoformat()}): sampling ({each.backend})")
+    posterior, diagnostics = fit_cells(cells, at, spent=each.spent)
+    effects = compute_effects(posterior["posterior"].to_dataset(), cells, at, seed=spec.seed)
+    readings = _readings(effects, z)
+    if diagnostics.converged:
+        decisions.update(_decisions(spec, readings, k, d, decisions))
+    return Look(k, d, z, entered, counted, effects, readings, _verdicts(decisions), diagnostics.converged)
+
+
+def _readings(effects: Effects, z: float) -> tuple[Reading, ...]:
+    """What the stopping rule reads off each lift at a look's ``z``."""
+    return tuple(
+        read_lift(effects.lift_draws[(e.arm, e.metric)], e.rope, z, arm=e.arm, metric=e.metric, role=e.role)
+        for e in effects.effects
+    )
+
+
+def _decisions(
+    spec: Spec, readings: tuple[Reading, ...], k: int, d: date, decided: dict[str, ArmDecision]
+) -> dict[str, ArmDecision]:
+    """The arms not ``decided`` before that look ``k``'s readings decide, with their decision."""
+    labels = {x.name: x.display for x in spec.metrics}
+    out = {}
+    for arm in spec.treatments:
+        if arm in decided:
+            continue
+        own = [r for r in readings if r.arm == arm]
+        verdict = arm_decision(own)
+        if verdict is not None:
+            deciding = tuple(labels[r.metric] for r in own if r.verdict == verdict != "no effect")
+            out[arm] = ArmDecision(verdict, k, d, deciding)
+    return out
 
 
 def _per_arm(cells: Cells, units: np.ndarray) -> dict[str, int]:
+    """Units per arm, rounded to whole units."""
     counts = cells.per_arm(units)
     return {a: round(float(n)) for a, n in zip(cells.arms, counts, strict=True)}
 
@@ -292,6 +246,7 @@ def _too_early(spec: Spec, counted: dict[str, dict[str, int]]) -> str:
 
 
 def _verdicts(decisions: dict[str, ArmDecision]) -> dict[str, ArmVerdict]:
+    """Each decided arm's verdict."""
     return {arm: d.verdict for arm, d in decisions.items()}
 
 

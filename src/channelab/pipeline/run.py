@@ -1,13 +1,15 @@
 """The flow of one experiment: spec → checks → cells → model → posterior → effects.
 
-Each stage hands the next a plain typed value; this module only wires them together. It
-computes and writes nothing: :mod:`channelab.app` renders and writes the outputs.
+Each stage hands the next a plain typed value; this module only wires them together. The
+data are read once (:mod:`channelab.pipeline.read`); nothing is written here:
+:mod:`channelab.app` renders and writes the outputs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import xarray as xr
@@ -19,33 +21,44 @@ from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import build_model, resolve_backend, sample
 from channelab.analysis.results import Adjustment, Effects
 from channelab.cells import Cells
-from channelab.cohort.build import WEIGHT, MatchResult, match_experiment
-from channelab.engine import CheckReport, build_cells, open_source, run_checks, watch
-from channelab.engine.aggregate import summary_cells
-from channelab.engine.checks import arm_units, summary_checks
-from channelab.engine.timing import with_as_of
+from channelab.cohort.build import MatchResult
+from channelab.engine import CheckReport
+from channelab.pipeline.options import with_options
+from channelab.pipeline.read import StepCallback, Validation, no_steps, read
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
 from channelab.spec import Sampler, Spec
 
-#: Receives a short description of each step as it starts (the CLI shows it as progress).
-StepCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Result of validating a spec against its data, before any fitting."""
-
-    spec: Spec
-    data: dict[str, object]
-    checks: CheckReport
-    cells: Cells
-    matching: MatchResult | None = None
-
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything one run produced; the report and JSON are rendered from this alone."""
+    """Everything one run produced; the report and JSON are rendered from this alone.
+
+    Attributes
+    ----------
+    spec
+        The spec fitted (see :class:`~channelab.pipeline.read.Validation`).
+    checks
+        What the checks of the data found.
+    cells
+        The data reduced to cells.
+    posterior
+        The posterior draws (``posterior`` group) and the sampler's statistics.
+    diagnostics
+        The convergence gate's reading of the fit.
+    effects
+        Lifts, verdicts and decisions per arm and metric.
+    provenance
+        Who made the run from what: versions, seed, sampler, spec hash, data fingerprint.
+    timings
+        Seconds per step (read, sampling, effects, ...), for the appendix.
+    matching
+        The matched cohort and its balance, for ``design: matched``.
+    replication
+        The judgement against the original study, for a spec with an ``original:`` block.
+    adjustment
+        What the pre-period adjustment gained, for a spec that adjusts.
+    """
 
     spec: Spec
     checks: CheckReport
@@ -71,53 +84,62 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
     cannot support are replaced as the checks report (``CheckReport.fallbacks``), and a test
     put in time has its analysis date (``as_of``, by default the latest date in the data).
-    Every arm must have enough units counted for every metric (:func:`arm_units`).
+    Every arm must have enough units counted for every metric.
+
+    Parameters
+    ----------
+    spec
+        The experiment, options applied (:func:`~channelab.pipeline.options.with_options`).
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Validation
+        The spec to fit, the data's fingerprint, the checks, the cells and any matched cohort.
+
+    Raises
+    ------
+    SpecError, DataError
+        If the spec names no data, or the data fail a blocking check.
     """
-    step = on_step or (lambda _: None)
-    if spec.data is not None and spec.data.summaries is not None:
-        step("Reading the published summaries")
-        checks = summary_checks(spec)
-        data: dict[str, object] = {"summaries": "data.summaries in the spec", "rows": checks.n_rows}
-        fitted = spec.with_likelihoods(checks.fallbacks)
-        cells = summary_cells(fitted)
-        arm_units(cells, fitted, where=f"{spec.source_path or 'the spec'}: data.summaries")
-        return Validation(spec=fitted, data=data, checks=checks, cells=cells)
-    step("Reading data" + (" with Spark" if spec.engine == "spark" else ""))
-    with open_source(spec) as source:
-        spec = with_as_of(source, spec)
-        step("Checking rows")
-        checks = run_checks(source, spec)
-        matching = None
-        if spec.design == "matched":
-            step(f"Matching ({spec.matching.method}) and checking balance")
-            matching = match_experiment(source, spec)
-        step("Aggregating cells")
-        fitted = spec.with_likelihoods(checks.fallbacks)
-        with watch(source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
-            cells = build_cells(source, fitted, weight=WEIGHT if matching else None, weights="sampling")
-        source.verify_unchanged()
-        arm_units(cells, fitted, where=str(source.path))
-    return Validation(spec=fitted, data=source.fingerprint(), checks=checks, cells=cells, matching=matching)
+    return read(spec, step=on_step or no_steps)
 
 
 def fit_cells(
     cells: Cells,
     spec: Spec,
     *,
-    seed: int,
     on_step: StepCallback | None = None,
     progressbar: bool = False,
     spent: dict[str, float] | None = None,
 ) -> tuple[xr.DataTree, Diagnostics]:
     """Fit the model of ``spec`` to ``cells`` through the convergence gate (refits when it fails).
 
-    ``spent`` accumulates the seconds spent compiling and sampling.
+    Parameters
+    ----------
+    cells
+        The data reduced to cells.
+    spec
+        The spec to fit; its ``seed`` seeds the first fit (a refit draws its own from it).
+    on_step
+        Called with a short description of each step as it starts.
+    progressbar
+        Show the sampler's progress bar.
+    spent
+        Accumulates the seconds spent compiling and sampling (``compile_seconds``,
+        ``sampling_seconds``).
+
+    Returns
+    -------
+    tuple of xarray.DataTree and Diagnostics
+        The posterior of the last fit and the gate's reading of it.
     """
-    step = on_step or (lambda _: None)
+    step = on_step or no_steps
     built = build_model(cells, spec)
 
     def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
-        if draw_seed != seed:
+        if draw_seed != spec.seed:
             step(f"Refitting after a failed convergence gate ({settings.draws:,} draws per chain)")
         posterior = sample(built, spec, seed=draw_seed, settings=settings, progressbar=progressbar)
         if spent is not None:
@@ -125,7 +147,7 @@ def fit_cells(
                 spent[key] = spent.get(key, 0.0) + float(posterior.attrs.get(key, 0.0))
         return posterior
 
-    return converged_fit(draw, cells, spec, seed=seed, on_gate=lambda: step("Checking convergence"))
+    return converged_fit(draw, cells, spec, seed=spec.seed, on_gate=lambda: step("Checking convergence"))
 
 
 def analyse(
@@ -135,57 +157,92 @@ def analyse(
     on_step: StepCallback | None = None,
     progressbar: bool = False,
 ) -> Analysis:
-    """Run the whole analysis of ``spec``: validate, fit, diagnose and derive effects."""
-    step = on_step or (lambda _: None)
+    """Run the whole analysis of ``spec``: validate, fit, diagnose and derive effects.
+
+    Parameters
+    ----------
+    spec
+        The experiment, options applied (:func:`~channelab.pipeline.options.with_options`).
+    seed
+        Overrides ``spec.seed``, as :func:`~channelab.pipeline.options.with_options` does.
+    on_step
+        Called with a short description of each step as it starts.
+    progressbar
+        Show the sampler's progress bar.
+
+    Returns
+    -------
+    Analysis
+        Everything the run produced, from which the report and the JSON are rendered.
+    """
+    step = on_step or no_steps
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    checked = validate(spec, on_step=step)
-    spec = checked.spec
-    timings["validate"] = time.perf_counter() - t0
-    step(f"Sampling the posterior ({resolve_backend(spec.sampler.backend)}, {spec.sampler.chains} chains)")
-    t1 = time.perf_counter()
-    run_seed = spec.seed if seed is None else seed
+    with _timed(timings, "validate"):
+        checked = read(with_options(spec, seed=seed), step=step)
+    spec, cells, backend = checked.spec, checked.cells, resolve_backend(checked.spec.sampler.backend)
+    step(f"Sampling the posterior ({backend}, {spec.sampler.chains} chains)")
     spent: dict[str, float] = {}
-
-    def fit(cells: Cells, fitted: Spec) -> tuple[xr.DataTree, Diagnostics]:
-        return fit_cells(cells, fitted, seed=run_seed, on_step=step, progressbar=progressbar, spent=spent)
-
-    posterior, diagnostics = fit(checked.cells, spec)
-    timings["sample"] = time.perf_counter() - t1
+    with _timed(timings, "sample"):
+        posterior, diagnostics = fit_cells(cells, spec, on_step=step, progressbar=progressbar, spent=spent)
     step("Computing effects")
-    t2 = time.perf_counter()
-    effects = compute_effects(posterior["posterior"].to_dataset(), checked.cells, spec, seed=run_seed)
-    replication = None
-    if spec.original is not None:
-        step("Judging the replication against the original study")
-        replication = judge(checked.cells, spec, seed=run_seed)
-    timings["effects"] = time.perf_counter() - t2
+    with _timed(timings, "effects"):
+        effects = _effects(posterior, cells, spec)
+        replication = _replication(cells, spec, step)
     adjustment = None
-    if checked.cells.pre_period is not None:  # the same units without adjust: what it gained
+    if cells.pre_period is not None:  # the same units without adjust: what it gained
         step("Fitting without the pre-period adjustment, to show what it gained")
-        t3 = time.perf_counter()
-        plain_cells, plain_spec = checked.cells.without_adjustment(), spec.model_copy(update={"adjust": []})
-        plain, plain_diagnostics = fit(plain_cells, plain_spec)
-        plain_effects = compute_effects(
-            plain["posterior"].to_dataset(), plain_cells, plain_spec, seed=run_seed
-        )
-        adjustment = compare_adjustment(
-            effects, plain_effects, checked.cells, spec, unadjusted_converged=plain_diagnostics.converged
-        )
-        timings["unadjusted fit"] = time.perf_counter() - t3
+        with _timed(timings, "unadjusted fit"):
+            adjustment = _gained(effects, cells, spec, step=step, progressbar=progressbar, spent=spent)
     timings.update(spent)
     return Analysis(
         spec=spec,
         checks=checked.checks,
-        cells=checked.cells,
+        cells=cells,
         posterior=posterior,
         diagnostics=diagnostics,
         effects=effects,
-        provenance=stamp(
-            spec, seed=run_seed, sampler=resolve_backend(spec.sampler.backend), data=checked.data
-        ),
+        provenance=stamp(spec, seed=spec.seed, sampler=backend, data=checked.data),
         timings=timings,
         matching=checked.matching,
         replication=replication,
         adjustment=adjustment,
     )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Record the seconds the block took as ``timings[key]``."""
+    start = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - start
+
+
+def _effects(posterior: xr.DataTree, cells: Cells, spec: Spec) -> Effects:
+    """The effects of a fit (follow-through draws seeded by ``spec.seed``)."""
+    return compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
+
+
+def _replication(cells: Cells, spec: Spec, step: StepCallback) -> ReplicationResult | None:
+    """The judgement against the spec's original study, if it has one."""
+    if spec.original is None:
+        return None
+    step("Judging the replication against the original study")
+    return judge(cells, spec)
+
+
+def _gained(
+    effects: Effects,
+    cells: Cells,
+    spec: Spec,
+    *,
+    step: StepCallback,
+    progressbar: bool,
+    spent: dict[str, float],
+) -> Adjustment:
+    """What the pre-period adjustment gained: the same units fitted without it, compared."""
+    plain_cells, plain_spec = cells.without_adjustment(), spec.model_copy(update={"adjust": []})
+    plain, diagnostics = fit_cells(
+        plain_cells, plain_spec, on_step=step, progressbar=progressbar, spent=spent
+    )
+    plain_effects = _effects(plain, plain_cells, plain_spec)
+    return compare_adjustment(effects, plain_effects, cells, spec, unadjusted_converged=diagnostics.converged)

@@ -15,19 +15,27 @@ from typing import TYPE_CHECKING
 import lazy_loader
 
 if TYPE_CHECKING:
-    from channelab.replication.judge import ReplicationResult, judge
+    from channelab.replication.judge import ArmContrast, Estimate, MetricReplication, ReplicationResult, judge
     from channelab.replication.plan import ReplicationPlan, plan
-    from channelab.replication.stats import binomial_replication_bf, normal_replication_bf
+    from channelab.replication.stats import (
+        ReplicationAssurance,
+        binomial_replication_bf,
+        normal_replication_bf,
+    )
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
-        "judge": ["ReplicationResult", "judge"],
+        "judge": ["ArmContrast", "Estimate", "MetricReplication", "ReplicationResult", "judge"],
         "plan": ["ReplicationPlan", "plan"],
-        "stats": ["binomial_replication_bf", "normal_replication_bf"],
+        "stats": ["ReplicationAssurance", "binomial_replication_bf", "normal_replication_bf"],
     },
 )
 __all__ = [
+    "ArmContrast",
+    "Estimate",
+    "MetricReplication",
+    "ReplicationAssurance",
     "ReplicationPlan",
     "ReplicationResult",
     "binomial_replication_bf",

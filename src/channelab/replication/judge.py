@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,17 @@ _SCEPTICAL_Z = stats.norm.ppf(0.95)
 
 @dataclass(frozen=True)
 class Estimate:
-    """A difference (arm a − arm b) with an interval; ``prob`` is the interval's mass."""
+    """A difference (arm a − arm b) with an interval.
+
+    Attributes
+    ----------
+    mean
+        The difference's point estimate (posterior mean, or the observed difference).
+    lower, upper
+        The interval's ends.
+    prob
+        The interval's mass (0.95 for the original's; the spec's ``hdi_prob`` otherwise).
+    """
 
     mean: float
     lower: float
@@ -65,7 +75,39 @@ class Estimate:
 
 @dataclass(frozen=True)
 class MetricReplication:
-    """The replication of the original's contrast on one metric."""
+    """The replication of the original's contrast on one metric.
+
+    Differences are arm a − arm b of the original's contrast, on the metric's own scale.
+
+    Attributes
+    ----------
+    metric, label
+        The metric's name and its display name.
+    type
+        The metric's type (``binary``, ``count``, ...).
+    original
+        The original's difference, with its 95 % normal-approximation interval.
+    replication
+        The replication's observed difference, with its normal-approximation interval.
+    informed
+        The replication's difference under the original-informed prior.
+    sceptical
+        The replication's difference under the sceptical prior (centred on no difference).
+    log_bf_r0
+        Log of the replication Bayes factor BF_r0 (:attr:`bf_r0`).
+    prob_in_rope
+        Under the sceptical prior, the probability that a's mean is within the ROPE of b's.
+    rope
+        The metric's ROPE, relative (e.g. ``(-0.05, 0.05)``).
+    verdict
+        ``replicated``, ``not replicated`` or ``inconclusive``.
+    method
+        How the posteriors were computed: exactly (binary metrics) or by the normal approximation.
+    n_original, n_replication
+        Units per arm (a, b) in the original and in the replication.
+    means_replication
+        The replication's means per arm (a, b).
+    """
 
     metric: str
     label: str
@@ -91,7 +133,19 @@ class MetricReplication:
 
 @dataclass(frozen=True)
 class ArmContrast:
-    """One arm contrast on one metric, original vs replication (a row of the forest plot)."""
+    """One arm contrast on one metric, original vs replication (a row of the forest plot).
+
+    Attributes
+    ----------
+    metric, label
+        The metric's name and its display name.
+    arm, versus
+        The arms compared: the difference is ``arm`` − ``versus``.
+    original
+        The original's difference, with its 95 % interval.
+    replication
+        The replication's observed difference, with its interval.
+    """
 
     metric: str
     label: str
@@ -103,7 +157,28 @@ class ArmContrast:
 
 @dataclass(frozen=True)
 class ReplicationResult:
-    """Everything the report and JSON say about a replication."""
+    """Everything the report and JSON say about a replication.
+
+    Attributes
+    ----------
+    citation, study
+        The original study's citation and its study's name.
+    contrast
+        The original's headline contrast: arm a vs arm b.
+    primary
+        The metric whose verdict is the headline (:attr:`verdict`).
+    metrics
+        The replication of the contrast on each metric with published numbers.
+    contrasts
+        Every arm contrast shown in the forest plot: the headline one, then each of its arms
+        against the control when the original published the control's numbers.
+    reported
+        Every number of the original: (arm, quantity, value, why it is assumed or ``None``).
+    bf_threshold
+        The BF_r0 from which the evidence counts as decisive.
+    sentence
+        The sentence a reviewer would write about the primary metric's replication.
+    """
 
     citation: str
     study: str
@@ -130,8 +205,20 @@ class ReplicationResult:
         return any(why is not None for *_, why in self.reported)
 
 
-def judge(cells: Cells, spec: Spec, *, seed: int) -> ReplicationResult:
+def judge(cells: Cells, spec: Spec) -> ReplicationResult:
     """Judge the replication data in ``cells`` against ``spec.original``.
+
+    Parameters
+    ----------
+    cells
+        The replication's data reduced to cells.
+    spec
+        The spec with the original study (``original:``); its ``seed`` seeds the posterior draws.
+
+    Returns
+    -------
+    ReplicationResult
+        The verdict per metric, the arm contrasts and the reviewer's sentence.
 
     Raises
     ------
@@ -145,7 +232,7 @@ def judge(cells: Cells, spec: Spec, *, seed: int) -> ReplicationResult:
             f"original.arms: no metric has published numbers for both {o.contrast[0]!r} and "
             f"{o.contrast[1]!r}, so there is nothing to compare; add them under each arm's metrics."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(spec.seed)
     a, b = o.contrast
     results = []
     contrasts = []
@@ -224,69 +311,109 @@ def _moments(totals: pd.DataFrame, arm: str) -> tuple[float, float, int]:
     return float(row["mean"]), float(row["sd"]), int(row["n"])
 
 
+class _Evidence(NamedTuple):
+    """What a replication says about the original's difference on one metric."""
+
+    log_bf_r0: float
+    informed: Estimate
+    sceptical: Estimate
+    prob_in_rope: float
+    method: Literal["beta-binomial, exact", "normal approximation"]
+
+
 def _judge_metric(
     metric: Metric, spec: Spec, totals: pd.DataFrame, rng: np.random.Generator
 ) -> MetricReplication:
+    """The replication of the original's contrast on ``metric``: its evidence and verdict."""
     o = original_study(spec)
     a, b = o.contrast
     cfg = spec.replication
-    prob = spec.hdi_prob
-    rope = metric.rope_interval
     (mean_a, _, n_a), (mean_b, _, n_b) = _moments(totals, a), _moments(totals, b)
-    n_r, means_r = (n_a, n_b), (mean_a, mean_b)
     original = _original_difference(metric, spec, a, b)
-    replication = _observed_difference(totals, a, b, prob)
-    if metric.type == "binary":
-        (n_oa, p_a, _), (n_ob, p_b, _) = (original_moments(metric, spec, x) for x in (a, b))
-        orig = (Counts(p_a * n_oa, n_oa), Counts(p_b * n_ob, n_ob))
-        rep = (Counts(round(mean_a * n_a), n_a), Counts(round(mean_b * n_b), n_b))  # counts: exact
-        log_bf = binomial_replication_bf(orig, rep)
-        informed_draws = [
-            rng.beta(1 + g.successes + r.successes, 1 + g.failures + r.failures, _POSTERIOR_DRAWS)
-            for g, r in zip(orig, rep, strict=True)
-        ]
-        pooled = (orig[0].successes + orig[1].successes) / (orig[0].n + orig[1].n)
-        scale = max(abs(original.mean), 1e-6) / _SCEPTICAL_Z  # prior sd of the difference
-        concentration = max(2 * pooled * (1 - pooled) / scale**2 - 1, 2.0)
-        sceptical_draws = [
-            rng.beta(
-                concentration * pooled + r.successes,
-                concentration * (1 - pooled) + r.failures,
-                _POSTERIOR_DRAWS,
-            )
-            for r in rep
-        ]
-        informed = _from_draws(informed_draws[0] - informed_draws[1], prob)
-        sceptical = _from_draws(sceptical_draws[0] - sceptical_draws[1], prob)
-        ratio = sceptical_draws[0] / sceptical_draws[1] - 1
-        in_rope = float(np.mean((ratio >= rope[0]) & (ratio <= rope[1])))
-        method: Literal["beta-binomial, exact", "normal approximation"] = "beta-binomial, exact"
-    else:
-        se_o = (original.upper - original.mean) / stats.norm.ppf(0.975)
-        est, se = _difference(totals, a, b)
-        log_bf = normal_replication_bf(original.mean, se_o, est, se)
-        informed = _normal_posterior(original.mean, se_o, est, se, prob)
-        sceptical = _normal_posterior(0.0, abs(original.mean) / _SCEPTICAL_Z, est, se, prob)
-        sd = (sceptical.upper - sceptical.mean) / stats.norm.ppf(0.5 + prob / 2)
-        low, high = rope[0] * means_r[1], rope[1] * means_r[1]
-        in_rope = float(stats.norm.cdf(high, sceptical.mean, sd) - stats.norm.cdf(low, sceptical.mean, sd))
-        method = "normal approximation"
+    evidence = (
+        _binary_evidence(metric, spec, original, ((mean_a, n_a), (mean_b, n_b)), rng)
+        if metric.type == "binary"
+        else _normal_evidence(metric, spec, original, totals, mean_b)
+    )
     return MetricReplication(
         metric=metric.name,
         label=metric.display,
         type=metric.type,
         original=original,
-        replication=replication,
-        informed=informed,
-        sceptical=sceptical,
-        log_bf_r0=log_bf,
-        prob_in_rope=in_rope,
-        rope=rope,
-        verdict=replication_verdict(log_bf, in_rope, threshold=cfg.bf_threshold, equivalence=cfg.equivalence),
-        method=method,
+        replication=_observed_difference(totals, a, b, spec.hdi_prob),
+        informed=evidence.informed,
+        sceptical=evidence.sceptical,
+        log_bf_r0=evidence.log_bf_r0,
+        prob_in_rope=evidence.prob_in_rope,
+        rope=metric.rope_interval,
+        verdict=replication_verdict(
+            evidence.log_bf_r0, evidence.prob_in_rope, threshold=cfg.bf_threshold, equivalence=cfg.equivalence
+        ),
+        method=evidence.method,
         n_original=(o.arms[a].n.value, o.arms[b].n.value),
-        n_replication=n_r,
-        means_replication=means_r,
+        n_replication=(n_a, n_b),
+        means_replication=(mean_a, mean_b),
+    )
+
+
+def _binary_evidence(
+    metric: Metric,
+    spec: Spec,
+    original: Estimate,
+    observed: tuple[tuple[float, int], tuple[float, int]],
+    rng: np.random.Generator,
+) -> _Evidence:
+    """A binary metric, exactly: BF_r0 in closed form, both beta posteriors drawn, the ROPE on their ratio.
+
+    ``observed``: the replication's (mean, n) of arm a and arm b.
+    """
+    a, b = original_study(spec).contrast
+    prob, rope = spec.hdi_prob, metric.rope_interval
+    (n_oa, p_a, _), (n_ob, p_b, _) = (original_moments(metric, spec, x) for x in (a, b))
+    orig = (Counts(p_a * n_oa, n_oa), Counts(p_b * n_ob, n_ob))
+    (mean_a, n_a), (mean_b, n_b) = observed
+    rep = (Counts(round(mean_a * n_a), n_a), Counts(round(mean_b * n_b), n_b))  # counts: exact
+    log_bf = binomial_replication_bf(orig, rep)
+    informed_draws = [
+        rng.beta(1 + g.successes + r.successes, 1 + g.failures + r.failures, _POSTERIOR_DRAWS)
+        for g, r in zip(orig, rep, strict=True)
+    ]
+    pooled = (orig[0].successes + orig[1].successes) / (orig[0].n + orig[1].n)
+    scale = max(abs(original.mean), 1e-6) / _SCEPTICAL_Z  # prior sd of the difference
+    concentration = max(2 * pooled * (1 - pooled) / scale**2 - 1, 2.0)
+    sceptical_draws = [
+        rng.beta(
+            concentration * pooled + r.successes, concentration * (1 - pooled) + r.failures, _POSTERIOR_DRAWS
+        )
+        for r in rep
+    ]
+    ratio = sceptical_draws[0] / sceptical_draws[1] - 1
+    return _Evidence(
+        log_bf,
+        _from_draws(informed_draws[0] - informed_draws[1], prob),
+        _from_draws(sceptical_draws[0] - sceptical_draws[1], prob),
+        float(np.mean((ratio >= rope[0]) & (ratio <= rope[1]))),
+        "beta-binomial, exact",
+    )
+
+
+def _normal_evidence(
+    metric: Metric, spec: Spec, original: Estimate, totals: pd.DataFrame, mean_b: float
+) -> _Evidence:
+    """Any other metric, by the normal approximation; the ROPE relative to arm b's mean ``mean_b``."""
+    a, b = original_study(spec).contrast
+    prob, rope = spec.hdi_prob, metric.rope_interval
+    se_o = (original.upper - original.mean) / stats.norm.ppf(0.975)
+    est, se = _difference(totals, a, b)
+    sceptical = _normal_posterior(0.0, abs(original.mean) / _SCEPTICAL_Z, est, se, prob)
+    sd = (sceptical.upper - sceptical.mean) / stats.norm.ppf(0.5 + prob / 2)
+    low, high = rope[0] * mean_b, rope[1] * mean_b
+    return _Evidence(
+        normal_replication_bf(original.mean, se_o, est, se),
+        _normal_posterior(original.mean, se_o, est, se, prob),
+        sceptical,
+        float(stats.norm.cdf(high, sceptical.mean, sd) - stats.norm.cdf(low, sceptical.mean, sd)),
+        "normal approximation",
     )
 
 

@@ -56,10 +56,10 @@ class Counts:
         return self.n - self.successes
 
 
-Pair = tuple[Counts, Counts]
+_Pair = tuple[Counts, Counts]
 
 
-def binomial_bf10(groups: Pair, prior: tuple[float, float] = (1.0, 1.0)) -> float:
+def binomial_bf10(groups: _Pair, prior: tuple[float, float] = (1.0, 1.0)) -> float:
     """Log BF_10 of two binomial groups: independent rates vs one common rate, Beta(a, b) priors."""
     a, b = prior
     g1, g2 = groups
@@ -69,13 +69,28 @@ def binomial_bf10(groups: Pair, prior: tuple[float, float] = (1.0, 1.0)) -> floa
 
 
 def binomial_replication_bf(
-    original: Pair, replication: Pair, prior: tuple[float, float] = (1.0, 1.0)
+    original: _Pair, replication: _Pair, prior: tuple[float, float] = (1.0, 1.0)
 ) -> float:
     """Log BF_r0 for two binomial groups, in closed form.
 
     H_r: the rates are independent, each with its posterior from the original study (from a
     Beta(a, b) prior); H_0: one common rate, with its posterior from the pooled original data.
     BF_r0 is the ratio of the replication data's marginal likelihoods (binomial coefficients cancel).
+
+    Parameters
+    ----------
+    original
+        The original study's two groups: successes out of n in each.
+    replication
+        The replication's two groups, in the same order.
+    prior
+        The (a, b) of the Beta prior each rate starts from before the original study.
+
+    Returns
+    -------
+    float
+        log BF_r0: positive when the original's effect predicts the replication better than
+        no effect does.
     """
     a, b = prior
     h_r = sum(
@@ -92,7 +107,26 @@ def binomial_replication_bf(
 def normal_replication_bf(
     original_estimate: float, original_se: float, replication_estimate: float, replication_se: float
 ) -> float:
-    """Log BF_r0 by the normal approximation: the effect ~ N(original, se_o²) against the effect = 0."""
+    """Log BF_r0 by the normal approximation: the effect ~ N(original, se_o²) against the effect = 0.
+
+    Parameters
+    ----------
+    original_estimate, original_se
+        The original's difference and its standard error.
+    replication_estimate, replication_se
+        The replication's difference (on the same scale) and its standard error.
+
+    Returns
+    -------
+    float
+        log BF_r0: positive when the original's effect predicts the replication better than
+        no effect does.
+
+    Raises
+    ------
+    SpecError
+        If a standard error is not positive.
+    """
     if original_se <= 0 or replication_se <= 0:
         raise SpecError(
             "standard errors must be positive; check the original's sd and the replication's data"
@@ -206,7 +240,21 @@ def plan_means(
 
 @dataclass(frozen=True)
 class ReplicationAssurance:
-    """Shares of simulated replications (n per arm) whose BF_r0 is decisive, if the effect is real or null."""
+    """Shares of simulated replications (n per arm) whose BF_r0 is decisive, if the effect is real or null.
+
+    Attributes
+    ----------
+    n_per_arm
+        The replication's size per arm.
+    threshold
+        The BF_r0 (or 1/BF_r0) from which a replication counts as decisive.
+    real_for, real_against
+        With a real effect: the shares decisive for it and against it.
+    null_for, null_against
+        With no effect: the shares decisive for the effect and against it.
+    sims
+        Replications simulated under each truth.
+    """
 
     n_per_arm: int
     threshold: float
@@ -223,7 +271,7 @@ class ReplicationAssurance:
 
 
 def replication_assurance(
-    original: Pair,
+    original: _Pair,
     n_per_arm: int,
     *,
     threshold: float = 10.0,
@@ -255,7 +303,7 @@ def replication_assurance(
     return ReplicationAssurance(n_per_arm, threshold, real[0], real[1], null[0], null[1], sims)
 
 
-def _vector_bf(original: Pair, x1: np.ndarray, x2: np.ndarray, n: int, a: float, b: float) -> np.ndarray:
+def _vector_bf(original: _Pair, x1: np.ndarray, x2: np.ndarray, n: int, a: float, b: float) -> np.ndarray:
     o1, o2 = original
     h_r = (
         betaln(a + o1.successes + x1, b + o1.failures + n - x1)

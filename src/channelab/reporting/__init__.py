@@ -1,14 +1,15 @@
 """Rendering results for people and pipelines: JSON data, matplotlib figures and reportlab PDFs.
 
-Subpackages and modules: ``json_report`` (the JSON contract of an analysis, a design and a
-replication plan, as plain data), ``plots/`` (one module per figure family over a shared
-``style``), ``pdf/`` (``layout`` shared by ``analysis``, ``appendix``, ``design`` and
-``replication`` pages). Renderers return data or bytes; :mod:`channelab.app` writes them.
+Subpackages: ``json_report/`` (the JSON contract of an analysis, a design, a replication plan
+and a monitored test, as plain data, one module per output), ``plots/`` (one module per figure
+family over a shared ``style``), ``pdf/`` (``layout`` shared by the analysis report's
+``leadership`` page, ``effects`` pages and ``appendix``, and by the ``design``, ``replication``
+and ``monitor`` documents). Renderers return data or bytes; :mod:`channelab.app` writes them.
 
 Dependency rule: reads results of every computing layer (pipeline, design, replication,
 analysis, engine checks); nothing below imports it. It never fits or recomputes a statistic.
 
-May import: errors, files, spec, provenance, cells, engine, cohort, analysis, design,
+May import: errors, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, design,
 replication, pipeline. (Checked by ``tests/test_layers.py``.)
 """
 

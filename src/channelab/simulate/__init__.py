@@ -10,6 +10,7 @@ was put in:
   sales reps, in segments, over weeks) under a :class:`Scenario` from :data:`SCENARIOS`, with
   rep and week noise. :func:`write_simulation` writes the rows (CSV or Parquet) and the truth
   beside them as ``<stem>.truth.json``; ``channelab simulate`` is its command line.
+  :func:`outreach_spec` is an experiment spec that analyses such rows.
 - :func:`simulate_selection`: observational CRM data in which reps chose the engaged accounts
   (for matched designs); :func:`simulate_observational`: LaLonde-shaped job-training data,
   a few treated against a large, very different pool, and :func:`simulate_channels`: three
@@ -24,8 +25,12 @@ was put in:
 - :func:`calibrate`: coverage and verdict rates of channelab's own model over many simulated
   experiments.
 
-The true lift is the population-average ratio over the realised population, the same
-estimand :func:`channelab.analysis.effects.compute_effects` reports.
+Every simulator returns its truth as a frozen record: :class:`Truth`, :class:`OutreachTruth`
+(with the arm verdicts it implies, read by the pipeline's own rule), :class:`SelectionTruth`,
+:class:`ObservationalTruth`, :class:`ChannelsTruth`, :class:`ReplicationTruth` and
+:class:`FunnelTruth`; a truth written beside its data is its ``to_dict()``. The true lift is
+the population-average ratio over the realised population, the same estimand
+:func:`channelab.analysis.effects.compute_effects` reports.
 
 Dependency rule: imports :mod:`channelab.analysis`, :mod:`channelab.engine` and the layers
 below them; never design, replication, reporting, the pipeline or the app.
@@ -40,32 +45,47 @@ import lazy_loader
 if TYPE_CHECKING:
     from channelab.simulate.ab import SimMetric, Truth, simulate_ab
     from channelab.simulate.calibrate import Calibration, calibrate
-    from channelab.simulate.funnel import daily_report, simulate_funnel, write_funnel
+    from channelab.simulate.funnel import FunnelTruth, daily_report, simulate_funnel, write_funnel
     from channelab.simulate.guardrails import Unsubscribes
     from channelab.simulate.observational import (
+        ChannelsTruth,
+        ObservationalTruth,
         simulate_channels,
         simulate_observational,
         write_observational,
     )
-    from channelab.simulate.outreach import OutreachTruth, outreach_spec, simulate_outreach, write_simulation
+    from channelab.simulate.outreach import (
+        SimulationFiles,
+        outreach_spec,
+        simulate_outreach,
+        write_simulation,
+    )
+    from channelab.simulate.outreach_truth import OutreachTruth
     from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
-    from channelab.simulate.selection import simulate_selection, write_selection
+    from channelab.simulate.selection import SelectionTruth, simulate_selection, write_selection
     from channelab.simulate.timing import Arrival, snapshot
-    from channelab.simulate.ubc import simulate_replication, write_replication
+    from channelab.simulate.ubc import ReplicationTruth, simulate_replication, write_replication
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "ab": ["SimMetric", "Truth", "simulate_ab"],
         "calibrate": ["Calibration", "calibrate"],
-        "funnel": ["daily_report", "simulate_funnel", "write_funnel"],
-        "observational": ["simulate_channels", "simulate_observational", "write_observational"],
-        "outreach": ["OutreachTruth", "outreach_spec", "simulate_outreach", "write_simulation"],
+        "funnel": ["FunnelTruth", "daily_report", "simulate_funnel", "write_funnel"],
+        "observational": [
+            "ChannelsTruth",
+            "ObservationalTruth",
+            "simulate_channels",
+            "simulate_observational",
+            "write_observational",
+        ],
+        "outreach": ["SimulationFiles", "outreach_spec", "simulate_outreach", "write_simulation"],
+        "outreach_truth": ["OutreachTruth"],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
         "guardrails": ["Unsubscribes"],
-        "selection": ["simulate_selection", "write_selection"],
+        "selection": ["SelectionTruth", "simulate_selection", "write_selection"],
         "timing": ["Arrival", "snapshot"],
-        "ubc": ["simulate_replication", "write_replication"],
+        "ubc": ["ReplicationTruth", "simulate_replication", "write_replication"],
     },
 )
 __all__ = [
@@ -73,10 +93,16 @@ __all__ = [
     "SCENARIOS",
     "Arrival",
     "Calibration",
+    "ChannelsTruth",
+    "FunnelTruth",
+    "ObservationalTruth",
     "OutreachTruth",
+    "ReplicationTruth",
     "Scenario",
     "SegmentLift",
+    "SelectionTruth",
     "SimMetric",
+    "SimulationFiles",
     "Truth",
     "Unsubscribes",
     "calibrate",

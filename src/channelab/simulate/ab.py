@@ -18,10 +18,23 @@ if TYPE_CHECKING:  # pandas and scipy are imported where data are drawn: the CLI
 class SimMetric:
     """How one metric is generated.
 
-    ``base`` is the control mean in the reference segment (for revenue: the share of
-    units who spend; ``amount`` is then the median positive amount). ``effects`` are
-    link-scale arm effects (log-odds for binary and revenue's spend probability, log for
-    counts and revenue amounts, raw units for continuous); arms not listed have 0.
+    Attributes
+    ----------
+    type
+        The metric type: ``binary``, ``count``, ``revenue`` or ``continuous``.
+    base
+        The control mean in the reference segment; for revenue, the share of units who spend.
+    effects
+        Link-scale arm effects (log-odds for binary and revenue's spend probability, log for
+        counts, raw units for continuous); arms not listed have 0.
+    amount_effects
+        Revenue only: log-scale arm effects on the amounts.
+    amount
+        Revenue only: the median positive amount in the reference segment.
+    sigma
+        Log-sd of amounts (revenue) or sd (continuous).
+    overdispersion
+        Count only: Var = mu + overdispersion × mu² (0 draws Poisson counts).
     """
 
     type: MetricType
@@ -29,13 +42,22 @@ class SimMetric:
     effects: dict[str, float] = field(default_factory=dict)
     amount_effects: dict[str, float] = field(default_factory=dict)
     amount: float = 50.0
-    sigma: float = 1.0  # log-sd of amounts (revenue) or sd (continuous)
-    overdispersion: float = 0.5  # count: Var = mu + overdispersion * mu^2
+    sigma: float = 1.0
+    overdispersion: float = 0.5
 
 
 @dataclass(frozen=True)
 class Truth:
-    """True population means per (arm, metric) and lifts per (treatment, metric)."""
+    """What :func:`simulate_ab` put into the data.
+
+    Attributes
+    ----------
+    means
+        True population mean per (arm, metric), over the test's realised segment mix.
+    lifts
+        True relative lift per (treatment, metric): its mean over the control's, minus 1 (NaN
+        against a control mean of 0).
+    """
 
     means: dict[tuple[str, str], float]
     lifts: dict[tuple[str, str], float]
@@ -51,9 +73,26 @@ def simulate_ab(
 ) -> tuple[pd.DataFrame, Truth]:
     """Simulate a randomised experiment with one segment covariate.
 
-    Returns the unit rows (columns ``unit_id``, ``arm``, ``segment`` and one per metric)
-    and the :class:`Truth`. The first arm is the control. ``n_per_arm`` is one size for
-    every arm or one per arm.
+    Parameters
+    ----------
+    n_per_arm
+        Units per arm: one size for every arm, or one per arm.
+    arms
+        Arm labels; the first is the control.
+    metrics
+        Per metric (column) name, how it is drawn.
+    segment_effects
+        Link-scale effect of each segment level ``s0``, ``s1``, ... (added to every metric;
+        units fall in the levels with equal probability).
+    seed
+        Seed of ``numpy.random.default_rng``, the only source of randomness.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per unit: ``unit_id``, ``arm``, ``segment`` and one column per metric.
+    truth : Truth
+        True means and lifts.
     """
     rng = np.random.default_rng(seed)
     n = int(np.sum(np.broadcast_to(n_per_arm, len(arms))))

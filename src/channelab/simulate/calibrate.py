@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -24,31 +24,47 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from channelab.analysis.diagnostics import Diagnostics
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.fitting import converged_fit
 from channelab.analysis.model import Refitter
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
 from channelab.engine.aggregate import frame_cells
-from channelab.simulate.outreach import OutreachTruth, simulate_outreach
+from channelab.simulate.outreach import simulate_outreach
+from channelab.simulate.outreach_truth import OutreachTruth
 from channelab.simulate.scenarios import Scenario
 from channelab.spec import Sampler, Spec
 
 #: Receives (fits done, fits asked) after every fit.
-FitCallback = Callable[[int, int], None]
+_FitCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Every interval and verdict of a calibration run, beside the truth.
 
-    ``lifts``: one row per fit × treatment × metric, and per level of ``model.lift_by`` when the
-    scenario has segment-specific truths (``level`` is empty for the overall lift). Columns:
-    fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict, and the change
-    per unit's abs_mean, abs_lower, abs_upper (NaN for per-level lifts).
-    ``arms``: one row per fit × treatment: fit, arm, verdict, true_verdict.
-    ``fits``: one row per fit: fit, data_seed, sampler_seed, seconds, divergences, rhat_max,
-    ess_bulk_min, converged (after any refits), converged_first (the first fit alone), refits.
+    Attributes
+    ----------
+    scenario, label
+        The scenario's name, and the name of this configuration in printed tables.
+    spec
+        The analysis every simulated experiment was fitted with.
+    n_prospects
+        Prospects in each simulated experiment.
+    compile_seconds
+        Time spent compiling models (once per design).
+    lifts
+        One row per fit × treatment × metric, and per level of ``model.lift_by`` when the
+        scenario has segment-specific truths (``level`` is empty for the overall lift). Columns:
+        fit, arm, metric, role, level, true_lift, mean, lower, upper, covered, verdict, and the
+        change per unit's abs_mean, abs_lower, abs_upper (NaN for per-level lifts).
+    arms
+        One row per fit × treatment: fit, arm, verdict, true_verdict.
+    fits
+        One row per fit: fit, data_seed, sampler_seed, seconds (fitting, without compiling),
+        divergences, rhat_max, ess_bulk_min, converged (after any refits), converged_first (the
+        first fit alone), refits.
     """
 
     scenario: str
@@ -103,7 +119,7 @@ def calibrate(
     draws: int | None = None,
     tune: int | None = None,
     label: str | None = None,
-    on_fit: FitCallback | None = None,
+    on_fit: _FitCallback | None = None,
 ) -> Calibration:
     """Simulate ``fits`` experiments of ``scenario``, fit each with ``spec``'s model, and score them.
 
@@ -125,76 +141,104 @@ def calibrate(
         Name of this configuration in printed tables (default: the scenario's name).
     on_fit
         Called after every fit, for progress.
+
+    Returns
+    -------
+    Calibration
+        Every interval and verdict beside the truth, and every fit's diagnostics.
+
+    Raises
+    ------
+    ValueError
+        If ``fits`` is below 1.
     """
     if fits < 1:
         raise ValueError(f"fits: got {fits}, but expected at least 1")
     children = np.random.SeedSequence(seed).spawn(fits)
     seeds = [tuple(int(x) for x in child.generate_state(2)) for child in children]
-
-    rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=seeds[0][0])
-    cells = frame_cells(rows, spec, name="<simulated>")
-    refitters: dict[str, Refitter] = {}  # by design: pre-period strata may number differently
-    compile_seconds = 0.0
-
-    def refitter_for(cells: Cells) -> Refitter:
-        nonlocal compile_seconds
-        key = repr((cells.arms, cells.levels, cells.clusters))
-        if key not in refitters:
-            t0 = time.perf_counter()
-            refitters[key] = Refitter(cells, spec)
-            refitters[key].compile()
-            compile_seconds += time.perf_counter() - t0
-        return refitters[key]
-
-    refitter_for(cells)
-
     settings = spec.sampler.model_copy(
         update={"draws": draws or spec.sampler.draws, "tune": tune or spec.sampler.tune}
     )
-    metrics = [m.name for m in spec.metrics]
-    lifts: list[dict[str, Any]] = []
-    arms: list[dict[str, Any]] = []
-    fit_rows: list[dict[str, Any]] = []
+    models = _Models(spec)
+    scores = _Scores()
     for i, (data_seed, sampler_seed) in enumerate(seeds):
-        if i > 0:
-            rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
-            cells = frame_cells(rows, spec, name="<simulated>")
+        rows, truth = simulate_outreach(scenario, n_prospects=n_prospects, seed=data_seed)
+        cells = frame_cells(rows, spec, name="<simulated>")
+        refitter = models.for_cells(cells)
         t = time.perf_counter()
         posterior, diagnostics = converged_fit(
-            partial(_refit, refitter_for(cells), cells), cells, spec, seed=sampler_seed, settings=settings
+            partial(_refit, refitter, cells), cells, spec, seed=sampler_seed, settings=settings
         )
-        effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec)
-        lifts += _score_lifts(i, effects, truth, spec)
-        arms += [
-            {"fit": i, "arm": a.arm, "verdict": a.verdict, "true_verdict": truth.verdict(a.arm, metrics)}
-            for a in effects.arms
-        ]
-        fit_rows.append(
-            {
-                "fit": i,
-                "data_seed": data_seed,
-                "sampler_seed": sampler_seed,
-                "seconds": time.perf_counter() - t,
-                "divergences": diagnostics.divergences,
-                "rhat_max": diagnostics.rhat_max,
-                "ess_bulk_min": diagnostics.ess_bulk_min,
-                "converged": diagnostics.converged,
-                "converged_first": not diagnostics.attempts[0].problems,
-                "refits": diagnostics.refits,
-            }
-        )
+        effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
+        seconds = time.perf_counter() - t
+        scores.add(i, effects, truth, spec)
+        scores.fits.append(_fit_record(i, (data_seed, sampler_seed), seconds, diagnostics))
         if on_fit is not None:
             on_fit(i + 1, fits)
+    name = scenario if isinstance(scenario, str) else scenario.name  # a registry key is its name
     return Calibration(
-        scenario=truth.scenario,
-        label=label or truth.scenario,
+        scenario=name,
+        label=label or name,
         spec=spec,
         n_prospects=n_prospects,
-        compile_seconds=compile_seconds,
-        lifts=pd.DataFrame(lifts),
-        arms=pd.DataFrame(arms),
-        fits=pd.DataFrame(fit_rows),
+        compile_seconds=models.seconds,
+        lifts=pd.DataFrame(scores.lifts),
+        arms=pd.DataFrame(scores.arms),
+        fits=pd.DataFrame(scores.fits),
     )
+
+
+@dataclass
+class _Models:
+    """One compiled model per design (pre-period strata may number differently), and the compile time."""
+
+    spec: Spec
+    by_design: dict[str, Refitter] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def for_cells(self, cells: Cells) -> Refitter:
+        """The model of the design of ``cells``, compiled on first use."""
+        key = repr((cells.arms, cells.levels, cells.clusters))
+        if key not in self.by_design:
+            t0 = time.perf_counter()
+            self.by_design[key] = Refitter(cells, self.spec)
+            self.by_design[key].compile()
+            self.seconds += time.perf_counter() - t0
+        return self.by_design[key]
+
+
+@dataclass
+class _Scores:
+    """The records of :class:`Calibration`'s three tables, filled fit by fit."""
+
+    lifts: list[dict[str, Any]] = field(default_factory=list)
+    arms: list[dict[str, Any]] = field(default_factory=list)
+    fits: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, fit: int, effects: Effects, truth: OutreachTruth, spec: Spec) -> None:
+        """Score one fit's lifts and arm verdicts against the truth that made its data."""
+        metrics = [m.name for m in spec.metrics]
+        self.lifts += _score_lifts(fit, effects, truth, spec)
+        self.arms += [
+            {"fit": fit, "arm": a.arm, "verdict": a.verdict, "true_verdict": truth.verdict(a.arm, metrics)}
+            for a in effects.arms
+        ]
+
+
+def _fit_record(fit: int, seeds: tuple[int, ...], seconds: float, diagnostics: Diagnostics) -> dict[str, Any]:
+    """One row of :attr:`Calibration.fits`."""
+    return {
+        "fit": fit,
+        "data_seed": seeds[0],
+        "sampler_seed": seeds[1],
+        "seconds": seconds,
+        "divergences": diagnostics.divergences,
+        "rhat_max": diagnostics.rhat_max,
+        "ess_bulk_min": diagnostics.ess_bulk_min,
+        "converged": diagnostics.converged,
+        "converged_first": not diagnostics.attempts[0].problems,
+        "refits": diagnostics.refits,
+    }
 
 
 def _refit(refitter: Refitter, cells: Cells, settings: Sampler, seed: int) -> xr.DataTree:

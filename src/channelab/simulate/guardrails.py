@@ -16,7 +16,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Unsubscribes:
-    """Opt-outs: the control's rate and each channel's relative risk."""
+    """Opt-outs: the control's rate and each channel's relative risk.
+
+    Attributes
+    ----------
+    rate
+        P(unsubscribe) under the control (and any channel without a risk), in (0, 1).
+    risk
+        Per channel, the relative risk of unsubscribing; rate × risk must stay below 1.
+    """
 
     rate: float = 0.02
     risk: Mapping[str, float] = field(default_factory=lambda: {"phone": 2.0})

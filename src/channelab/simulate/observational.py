@@ -24,21 +24,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from channelab.simulate.common import unit_ids, write_with_truth
+from channelab.simulate.common import TruthRecord, unit_ids, write_with_truth
 
 #: Pre-period columns a spec balances, in order.
 COVARIATES = ("age", "education", "black", "hispanic", "married", "nodegree", "re74", "re75")
 
 
 @dataclass(frozen=True)
-class Variant:
+class _Variant:
     """Sizes and selection strength of one observational data set."""
 
     n_treated: int
@@ -46,22 +45,90 @@ class Variant:
     selection: float  # multiplies the selection score: 0 is random assignment
 
 
-VARIANTS: dict[str, Variant] = {
-    "moderate": Variant(n_treated=300, n_pool=5_000, selection=0.5),
-    "psid": Variant(n_treated=185, n_pool=2_500, selection=1.0),
-    "cps": Variant(n_treated=185, n_pool=16_000, selection=1.0),
-    "no_overlap": Variant(n_treated=185, n_pool=2_500, selection=1.0),
+#: The data sets :func:`simulate_observational` makes (see the module docstring).
+VARIANTS: dict[str, _Variant] = {
+    "moderate": _Variant(n_treated=300, n_pool=5_000, selection=0.5),
+    "psid": _Variant(n_treated=185, n_pool=2_500, selection=1.0),
+    "cps": _Variant(n_treated=185, n_pool=16_000, selection=1.0),
+    "no_overlap": _Variant(n_treated=185, n_pool=2_500, selection=1.0),
 }
 
 
-def simulate_observational(variant: str = "psid", *, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+@dataclass(frozen=True)
+class ObservationalTruth(TruthRecord):
+    """What :func:`simulate_observational` put into the data, and what a naive comparison shows.
+
+    Effects are differences in mean ``re78`` (dollars per participant).
+    :meth:`~channelab.simulate.common.TruthRecord.to_dict` gives the layout of the truth file
+    (the attributes in this order); :func:`write_observational` adds ``data``.
+
+    Attributes
+    ----------
+    variant, seed
+        The variant (a key of :data:`VARIANTS`) and the simulation's seed.
+    n_treated, n_pool
+        Units treated and not treated.
+    att
+        The effect on the treated: the mean over the treated of E[re78 | treated] −
+        E[re78 | not treated] given their columns.
+    ato
+        The effect in the overlap population: the same difference weighted by e(1 − e) with the
+        true propensity e (NaN when no unit has 0 < e < 1).
+    naive
+        The difference in mean ``re78`` between treated and untreated units in the data.
+    """
+
+    variant: str
+    seed: int
+    n_treated: int
+    n_pool: int
+    att: float
+    ato: float
+    naive: float
+
+
+@dataclass(frozen=True)
+class ChannelsTruth(TruthRecord):
+    """What :func:`simulate_channels` put into the data.
+
+    Attributes
+    ----------
+    seed, n
+        The simulation's seed and number of units.
+    att
+        Per channel (``email``, ``social``), its true effect on ``y`` averaged over the units
+        treated by either channel: the population a weighted several-channel design compares
+        them on.
+    """
+
+    seed: int
+    n: int
+    att: dict[str, float]
+
+
+def simulate_observational(variant: str = "psid", *, seed: int) -> tuple[pd.DataFrame, ObservationalTruth]:
     """Rows and truth of one observational data set; see the module docstring.
 
-    Columns: ``unit_id``, ``program`` (``treated`` or ``none``), :data:`COVARIATES` and the
-    outcome ``re78``. The truth holds the effect on the treated (``att``: mean over the
-    treated of E[re78 | treated] − E[re78 | not treated] given their columns), the effect in
-    the overlap population (``ato``, weighted by e(1 − e) with the true propensity e), the
-    naive difference in means and the sizes.
+    Parameters
+    ----------
+    variant
+        A key of :data:`VARIANTS`: the sizes and how strongly the treated differ from the pool.
+    seed
+        Seed of ``numpy.random.default_rng``, the only source of randomness.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per unit: ``unit_id``, ``program`` (``treated`` or ``none``),
+        :data:`COVARIATES` and the outcome ``re78``.
+    truth : ObservationalTruth
+        The effects on the treated and in the overlap population, the naive difference and
+        the sizes.
+
+    Raises
+    ------
+    ValueError
+        If ``variant`` is not a key of :data:`VARIANTS`.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant: got {variant!r}, but expected one of {', '.join(VARIANTS)}")
@@ -97,15 +164,15 @@ def simulate_observational(variant: str = "psid", *, seed: int) -> tuple[pd.Data
             "re78": re78,
         }
     )
-    truth = {
-        "variant": variant,
-        "seed": seed,
-        "n_treated": int(treated.sum()),
-        "n_pool": int((~treated).sum()),
-        "att": float(tau[treated].mean()),
-        "ato": float((tau * overlap).sum() / overlap.sum()) if overlap.sum() > 0 else float("nan"),
-        "naive": float(re78[treated].mean() - re78[~treated].mean()),
-    }
+    truth = ObservationalTruth(
+        variant=variant,
+        seed=seed,
+        n_treated=int(treated.sum()),
+        n_pool=int((~treated).sum()),
+        att=float(tau[treated].mean()),
+        ato=float((tau * overlap).sum() / overlap.sum()) if overlap.sum() > 0 else float("nan"),
+        naive=float(re78[treated].mean() - re78[~treated].mean()),
+    )
     return rows, truth
 
 
@@ -176,12 +243,25 @@ def _outcome_means(x: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np
     return out[0], out[1]
 
 
-def simulate_channels(n: int = 6000, *, seed: int) -> tuple[pd.DataFrame, dict[str, float]]:
+def simulate_channels(n: int = 6000, *, seed: int) -> tuple[pd.DataFrame, ChannelsTruth]:
     """Three arms (``none``, ``email``, ``social``) chosen by a multinomial rule on ``x1``, ``x2``.
 
     E-mail raises the outcome ``y`` by 1 + 0.5 x1 (more for the accounts it tends to reach),
-    social by nothing. Returns the rows and each channel's true effect on the treated of both
-    channels together (the population a weighted several-channel design compares them on).
+    social by nothing.
+
+    Parameters
+    ----------
+    n
+        Number of units (rows).
+    seed
+        Seed of ``numpy.random.default_rng``, the only source of randomness.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per unit: ``unit_id``, ``program`` (the arm), ``x1``, ``x2``, ``y``.
+    truth : ChannelsTruth
+        Each channel's true effect on the units treated by either channel.
     """
     from scipy.special import softmax
 
@@ -200,10 +280,23 @@ def simulate_channels(n: int = 6000, *, seed: int) -> tuple[pd.DataFrame, dict[s
             "y": np.round(y, 3),
         }
     )
-    return rows, {k: float(v[arm > 0].mean()) for k, v in effect.items()}
+    return rows, ChannelsTruth(seed=seed, n=n, att={k: float(v[arm > 0].mean()) for k, v in effect.items()})
 
 
 def write_observational(path: str | Path, variant: str = "psid", *, seed: int) -> Path:
-    """Write :func:`simulate_observational` rows as CSV and the truth as ``<stem>.truth.json`` beside them."""
+    """Write :func:`simulate_observational` rows as CSV and the truth as ``<stem>.truth.json`` beside them.
+
+    Parameters
+    ----------
+    path
+        The CSV file; the truth goes beside it, with the CSV's SHA-256 under ``data``.
+    variant, seed
+        As in :func:`simulate_observational`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     rows, truth = simulate_observational(variant, seed=seed)
     return write_with_truth(path, rows, truth)

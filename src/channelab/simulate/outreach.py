@@ -5,8 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -15,121 +14,33 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from channelab.analysis.decisions import arm_verdict, guardrail_verdict, interval_verdict
-from channelab.analysis.results import ArmVerdict, MetricVerdict
-from channelab.analysis.wording import pct
 from channelab.errors import ChannelabError
 from channelab.files import commit, json_bytes
 from channelab.provenance import stamp
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
 from channelab.simulate.guardrails import Unsubscribes
+from channelab.simulate.outreach_truth import OutreachTruth
+from channelab.simulate.population import (
+    Population,
+    draw_history,
+    draw_population,
+    predictors,
+    with_propensity,
+)
 from channelab.simulate.scenarios import (
-    ACCOUNT_COLUMNS,
-    ACCOUNT_SIZES,
     BASE_METRICS,
     DEFAULT_N_PROSPECTS,
     OUTREACH_METRICS,
     PRE_PERIOD_COLUMNS,
-    REP_WORKLOAD_SHAPE,
     SCENARIOS,
     SEGMENTS,
     WEEKS,
     PrePeriod,
-    Randomisation,
     Scenario,
 )
 from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
-from channelab.spec import Channel, DataSource, Metric, Role, Spec, parse_spec
-
-_LEVEL_PART = {m: "engagement" for m, r in OUTREACH_METRICS.items() if r == "engagement"} | {
-    "meetings": "meetings",
-    "revenue": "deal",
-}
-#: ROPE used to read verdicts off a truth: the spec's default.
-_TRUTH_ROPE = Metric(name="m", role="outcome", type="count").rope_interval
-
-
-@dataclass(frozen=True)
-class OutreachTruth:
-    """What :func:`simulate_outreach` put into the data.
-
-    The mean of a metric under arm a is the average, over every simulated prospect (with its
-    own segments, rep and week), of the metric's expected value with the arm set to a; the
-    lift of a treatment is its mean over the control's, minus 1. This is the g-computation
-    estimand channelab reports. ``segment_lifts`` applies the same definition within each
-    level of a column that has a segment-specific arm effect. ``verdicts`` are the arm
-    verdicts this truth implies under the default ROPE of ±5 % (what an experiment large
-    enough to leave no doubt would conclude; a real one may read ``inconclusive``).
-
-    :meth:`to_dict` gives the stable layout of a truth file::
-
-        scenario, description, seed, n, randomised_by, control   scalars
-        arms            {label: channel}, control first
-        metrics         {metric: role}, funnel order
-        means           {arm: {metric: true mean per prospect}}
-        lifts           {treatment: {metric: relative lift}}, 0.2 = +20 %
-        segment_lifts   {column: {level: {treatment: {metric: relative lift}}}}
-        verdicts        {treatment: arm verdict}
-        explained       {pre-period column: {metric: R²}}, with a history only (PrePeriod):
-                        the R² of a least-squares line on the column, among control prospects
-        parameters      the generating parameters (Scenario.to_dict)
-        provenance      {"channelab": version, "numpy": version}
-
-    :func:`write_simulation` adds ``data``: the data file's name, format, rows and SHA-256.
-    """
-
-    scenario: str
-    description: str
-    seed: int
-    n: int
-    arms: dict[str, Channel]
-    control: str
-    randomised_by: Randomisation
-    means: dict[str, dict[str, float]]
-    lifts: dict[str, dict[str, float]]
-    segment_lifts: dict[str, dict[str, dict[str, dict[str, float]]]]
-    verdicts: dict[str, ArmVerdict]
-    explained: dict[str, dict[str, float]] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(repr=False, default_factory=dict)
-    provenance: dict[str, str] = field(repr=False, default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The truth as JSON-ready data, in the layout documented on the class."""
-        return {
-            "scenario": self.scenario,
-            "description": self.description,
-            "seed": self.seed,
-            "n": self.n,
-            "randomised_by": self.randomised_by,
-            "control": self.control,
-            "arms": self.arms,
-            "metrics": dict(OUTREACH_METRICS) | ({"unsubscribes": "guardrail"} if self._guarded else {}),
-            "means": self.means,
-            "lifts": self.lifts,
-            "segment_lifts": self.segment_lifts,
-            "verdicts": self.verdicts,
-            **({"explained": self.explained} if self.explained else {}),
-            "parameters": self.parameters,
-            "provenance": self.provenance,
-        }
-
-    @property
-    def _guarded(self) -> bool:
-        return any("unsubscribes" in by_metric for by_metric in self.means.values())
-
-    def to_json(self) -> str:
-        """:meth:`to_dict` as indented JSON."""
-        return json_bytes(self.to_dict()).decode()
-
-    def verdict(self, arm: str, metrics: Collection[str] | None = None) -> ArmVerdict:
-        """The verdict on ``arm`` that this truth implies, read over ``metrics`` only (default all)."""
-        return _true_verdict({k: v for k, v in self.lifts[arm].items() if metrics is None or k in metrics})
-
-    def summary(self, metric: str = "meetings") -> str:
-        """One line: the true lift of every treatment on ``metric``."""
-        lifts = ", ".join(f"{arm} {pct(by[metric], sign=True)}" for arm, by in self.lifts.items())
-        return f"{self.scenario}: true lift in {metric.replace('_', ' ')}: {lifts}"
+from channelab.spec import DataSource, Spec, parse_spec
 
 
 def simulate_outreach(
@@ -142,9 +53,9 @@ def simulate_outreach(
 ) -> tuple[pd.DataFrame, OutreachTruth]:
     """Simulate a B2B outreach experiment; return its rows and its truth.
 
-    Prospects come in accounts of 1 to 8 (:data:`ACCOUNT_SIZES`) that share industry, company
-    size and region; each account belongs to one rep; each prospect has a seniority and a
-    week of first touch. Every metric is drawn from its :class:`SimMetric` with link-scale
+    Prospects come in accounts of 1 to 8 that share industry, company size and region; each
+    account belongs to one rep; each prospect has a seniority and a week of first touch
+    (:mod:`~channelab.simulate.population`). Every metric is drawn from its :class:`SimMetric` with link-scale
     predictor intercept + segment main effects (:data:`SEGMENTS`) + rep effect + week effect
     (engagement metrics) + arm effect (+ segment-specific arm effect). Arms are assigned by
     complete randomisation in equal shares: of the prospects, or of the reps when the
@@ -174,7 +85,9 @@ def simulate_outreach(
     rows : pandas.DataFrame
         One row per prospect: ``prospect_id``, ``account_id``, ``rep_id``, ``industry``,
         ``company_size``, ``region``, ``seniority``, ``week``, ``arm``, then the metrics of
-        :data:`OUTREACH_METRICS` (``revenue`` in dollars to the cent, 0 without a deal).
+        :data:`OUTREACH_METRICS` (``revenue`` in dollars to the cent, 0 without a deal); with a
+        history, :data:`PRE_PERIOD_COLUMNS` before ``arm``; in time, ``entered_at`` after
+        ``week`` and ``meetings_at`` after ``meetings``; with the guardrail, ``unsubscribes`` last.
     truth : OutreachTruth
         True means, lifts and verdicts.
 
@@ -184,102 +97,25 @@ def simulate_outreach(
         If the scenario is unknown or ``n_prospects`` is smaller than the number of arms.
     """
     sc = _resolve(scenario)
-    if n_prospects < len(sc.arms):
-        raise ChannelabError(
-            f"n_prospects: got {n_prospects}, but expected at least one prospect per arm ({len(sc.arms)})"
-        )
+    _check_size(sc, n_prospects)
     rng = np.random.default_rng(seed)
     weeks = arrival.weeks if arrival is not None else WEEKS
-    pop = _population(n_prospects, sc.n_reps, rng, weeks)
-    by_rep = sc.randomised_by == "rep"
-    arm_of_unit = rng.permutation(np.arange(sc.n_reps if by_rep else n_prospects) % len(sc.arms))
-    arm = arm_of_unit[pop.rep] if by_rep else arm_of_unit
-    eta, amount_eta = _predictors(sc, pop, rng, weeks)
+    pop = draw_population(n_prospects, sc.n_reps, rng, weeks)
+    arm = _assigned_arms(sc, pop, rng)
+    eta, amount_eta = predictors(sc, pop, rng, weeks)
     # a history draws from its own stream, so that scenarios without one keep their draws
     history_rng = np.random.default_rng([seed, 1])
-    h = sc.pre_period
-    propensity = history_rng.normal(0.0, h.propensity_sd, size=n_prospects) if h else np.zeros(n_prospects)
-    if h is not None:
-        loading = {"engagement": h.engagement_loading, "outcome": 1.0, "revenue": h.deal_loading}
-        for name, role in OUTREACH_METRICS.items():
-            eta[name] = eta[name] + loading[role] * propensity
-    columns: dict[str, Any] = {
-        "prospect_id": unit_ids("P", n_prospects),
-        "account_id": _labels(unit_ids("A", int(pop.account[-1]) + 1), pop.account),
-        "rep_id": _labels(unit_ids("R", sc.n_reps), pop.rep),
-        **{c: _labels(list(SEGMENTS[c]), codes) for c, codes in pop.segments.items()},
-        "week": pop.week,
-        **dict.fromkeys(PRE_PERIOD_COLUMNS if sc.pre_period else ()),  # filled below, before the arm
-        "arm": _labels(sc.labels, arm),
-    }
-    # expected value of every metric for every prospect under every arm: (metric, arm, prospect)
-    expected = np.empty((len(OUTREACH_METRICS), len(sc.arms), n_prospects))
-    for j, name in enumerate(OUTREACH_METRICS):
-        m = sc.metrics[name]
-        shift = eta[name] + _per_arm(m.effects, sc.labels)
-        for s in sc.segment_lifts:
-            if s.metric == name:
-                in_level = pop.segments[s.column] == list(SEGMENTS[s.column]).index(s.level)
-                shift[sc.labels.index(s.arm)] += s.effect * in_level
-        amount_shift = amount_eta + _per_arm(m.amount_effects, sc.labels)
-        columns[name], expected[j] = draw_metric(
-            m, _calibrated(m, shift), amount_shift, arm, np.arange(n_prospects), rng
-        )
+    eta, propensity = with_propensity(sc.pre_period, eta, n_prospects, history_rng)
+    drawn, expected = _draw_metrics(sc, pop, arm, eta, amount_eta, rng)
+    columns = _unit_columns(sc, pop, arm) | drawn
     if arrival is not None:  # its own stream, so that the other columns keep their draws
-        timing_rng = np.random.default_rng([seed, 2])
-        entered = entry_dates(pop.week, arrival, timing_rng)
-        channels = np.asarray([dict(sc.arms)[label] for label in sc.labels])[arm]
-        met = outcome_dates(entered, columns["meetings"] > 0, channels, arrival, timing_rng)
-        columns = _after(columns, "week", "entered_at", iso(entered).to_numpy())
-        columns = _after(columns, "meetings", "meetings_at", iso(met).to_numpy())
-    lifts = _lifts(expected, sc.labels)
-    means = _by_arm(expected.mean(axis=2), sc.labels)
+        columns = _put_in_time(columns, sc, pop, arm, arrival, np.random.default_rng([seed, 2]))
+    means, lifts = _by_arm(expected.mean(axis=2), sc.labels), _lifts(expected, sc.labels)
     if unsubscribes is not None:  # its own stream, so that the other columns keep their draws
-        channel_of = dict(sc.arms)
-        columns["unsubscribes"], _ = unsubscribes.draw(
-            np.asarray([channel_of[label] for label in sc.labels])[arm], np.random.default_rng([seed, 3])
-        )
-        base = unsubscribes.probability(channel_of[sc.control])
-        for label in sc.labels:
-            means[label]["unsubscribes"] = unsubscribes.probability(channel_of[label])
-            if label != sc.control:
-                lifts[label]["unsubscribes"] = means[label]["unsubscribes"] / base - 1
-    explained: dict[str, dict[str, float]] = {}
-    if h is not None:
-        meetings = expected[list(OUTREACH_METRICS).index("meetings"), 0]
-        history = _history(h, propensity, meetings, history_rng)
-        columns.update(history)
-        control = arm == 0
-        explained = {
-            c: {k: _r_squared(x[control], columns[k][control]) for k in OUTREACH_METRICS}
-            for c, x in history.items()
-        }
-    segment_lifts = {
-        s.column: {
-            level: _lifts(expected[..., pop.segments[s.column] == i], sc.labels)
-            for i, level in enumerate(SEGMENTS[s.column])
-            if np.any(pop.segments[s.column] == i)
-        }
-        for s in sc.segment_lifts
-    }
-    truth = OutreachTruth(
-        scenario=sc.name,
-        description=sc.description,
-        seed=seed,
-        n=n_prospects,
-        arms=dict(sc.arms),
-        control=sc.control,
-        randomised_by=sc.randomised_by,
-        means=means,
-        lifts=lifts,
-        segment_lifts=segment_lifts,
-        verdicts={a: _true_verdict(by_metric) for a, by_metric in lifts.items()},
-        explained=explained,
-        parameters=sc.to_dict()
-        | ({"arrival": arrival.to_dict()} if arrival is not None else {})
-        | ({"unsubscribes": unsubscribes.to_dict()} if unsubscribes is not None else {}),
-        provenance=stamp(seed=seed, timed=False).as_dict(),
-    )
+        guardrail = np.random.default_rng([seed, 3])
+        columns["unsubscribes"] = _add_unsubscribes(unsubscribes, sc, arm, means, lifts, guardrail)
+    columns, explained = _add_history(sc.pre_period, propensity, expected, columns, arm, history_rng)
+    truth = _truth(sc, seed, pop, expected, means, lifts, explained, _parameters(sc, arrival, unsubscribes))
     return pd.DataFrame(columns), truth
 
 
@@ -296,11 +132,38 @@ def outreach_spec(
 ) -> Spec:
     """An experiment spec that analyses :func:`simulate_outreach` rows of ``scenario``.
 
-    The arms are the scenario's, in equal planned shares; ``metrics`` (names from
-    :data:`OUTREACH_METRICS`) keep their roles and types. ``cluster`` adds the rep random
-    intercept (``unit.randomised_by: rep_id``); by default it follows the scenario's
-    randomisation. ``adjust`` names pre-period columns (:data:`PRE_PERIOD_COLUMNS`, for a
-    scenario with a history). The data path is a placeholder: pair the spec with a frame source.
+    The arms are the scenario's, in equal planned shares. The data path is a placeholder
+    (``<scenario>.csv``): pair the spec with a frame source.
+
+    Parameters
+    ----------
+    scenario
+        A name in :data:`SCENARIOS` or a :class:`Scenario`.
+    metrics
+        Names from :data:`OUTREACH_METRICS` to analyse; they keep their roles and types.
+    covariates
+        Segment columns the model adjusts for.
+    cluster
+        Add the rep random intercept (``unit.randomised_by: rep_id``); by default, when the
+        scenario is randomised by rep.
+    lift_by
+        A segment column to report lifts per level of (``model.lift_by``).
+    adjust
+        Pre-period columns (:data:`PRE_PERIOD_COLUMNS`, for a scenario with a history).
+    sampler
+        Settings of the spec's ``sampler`` block.
+    seed
+        The spec's seed.
+
+    Returns
+    -------
+    Spec
+        The parsed, validated spec.
+
+    Raises
+    ------
+    ChannelabError
+        If the scenario or a metric is unknown, or the spec does not validate.
     """
     sc = _resolve(scenario)
     if unknown := sorted(set(metrics) - set(OUTREACH_METRICS)):
@@ -328,7 +191,17 @@ def outreach_spec(
 
 
 class SimulationFiles(NamedTuple):
-    """What :func:`write_simulation` wrote: the data file, the truth file, and the truth."""
+    """What :func:`write_simulation` wrote.
+
+    Attributes
+    ----------
+    data
+        The data file (CSV or Parquet).
+    truth_path
+        The truth file, ``<stem>.truth.json`` beside the data.
+    truth
+        The truth it holds.
+    """
 
     data: Path
     truth_path: Path
@@ -351,6 +224,15 @@ def write_simulation(
     ``format`` says otherwise) and the truth, with the data file's SHA-256 under ``data``, to
     ``<stem>.truth.json`` beside it. Both are committed together (:func:`channelab.files.commit`)
     and overwrite earlier files of those names. The same arguments give byte-identical files.
+
+    Parameters
+    ----------
+    scenario, n_prospects, seed, arrival, unsubscribes
+        As in :func:`simulate_outreach`.
+    path
+        The data file.
+    format
+        ``csv`` or ``parquet``; by default read from the suffix of ``path``.
 
     Returns
     -------
@@ -391,16 +273,6 @@ def _resolve(scenario: str | Scenario) -> Scenario:
     )
 
 
-@dataclass(frozen=True)
-class _Population:
-    """Who is in the cohort, as integer codes per prospect."""
-
-    account: np.ndarray
-    rep: np.ndarray
-    segments: dict[str, np.ndarray]  # level index into SEGMENTS[column]
-    week: np.ndarray  # 1 .. weeks (WEEKS unless the test is put in time)
-
-
 def _after(columns: dict[str, Any], key: str, name: str, values: Any) -> dict[str, Any]:
     """``columns`` with ``name`` inserted right after ``key``."""
     out: dict[str, Any] = {}
@@ -411,62 +283,182 @@ def _after(columns: dict[str, Any], key: str, name: str, values: Any) -> dict[st
     return out
 
 
-def _population(n: int, n_reps: int, rng: np.random.Generator, weeks: int = WEEKS) -> _Population:
-    sizes = rng.choice(len(ACCOUNT_SIZES), size=n, p=ACCOUNT_SIZES) + 1
-    n_accounts = int(np.searchsorted(np.cumsum(sizes), n)) + 1
-    sizes = sizes[:n_accounts]
-    sizes[-1] -= sizes.sum() - n  # the last account is cut to fit n prospects
-    account = np.repeat(np.arange(n_accounts), sizes)
-    workload = rng.gamma(REP_WORKLOAD_SHAPE, size=n_reps)
-    rep = rng.choice(n_reps, size=n_accounts, p=workload / workload.sum())[account]
-    segments = {}
-    for column, levels in SEGMENTS.items():
-        shares = np.array([lv.share for lv in levels.values()])
-        on_account = column in ACCOUNT_COLUMNS
-        codes = rng.choice(len(levels), size=n_accounts if on_account else n, p=shares / shares.sum())
-        segments[column] = codes[account] if on_account else codes
-    return _Population(account, rep, segments, rng.integers(1, weeks + 1, size=n))
+def _check_size(sc: Scenario, n_prospects: int) -> None:
+    if n_prospects < len(sc.arms):
+        raise ChannelabError(
+            f"n_prospects: got {n_prospects}, but expected at least one prospect per arm ({len(sc.arms)})"
+        )
 
 
-def _predictors(
-    sc: Scenario, pop: _Population, rng: np.random.Generator, weeks: int = WEEKS
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Link-scale predictor of every metric under control before calibration, and of amounts."""
-    rep_effects = rng.normal(0.0, sc.rep_sd, size=(len(OUTREACH_METRICS), sc.n_reps))
-    week_effects = rng.normal(0.0, sc.week_sd, size=(len(OUTREACH_METRICS), weeks))
-    eta = {}
-    for j, (name, role) in enumerate(OUTREACH_METRICS.items()):
-        eta[name] = _segment_effects(pop, _LEVEL_PART[name]) + rep_effects[j, pop.rep]
-        if role == "engagement":
-            eta[name] += week_effects[j, pop.week - 1]
-    # centred over deals (P(deal) ∝ exp(logit) for rare deals): the median deal is about `amount`
-    amount = _segment_effects(pop, "amount")
-    return eta, amount - np.average(amount, weights=np.exp(eta["revenue"]))
+def _assigned_arms(sc: Scenario, pop: Population, rng: np.random.Generator) -> np.ndarray:
+    """Arm index of every prospect: complete randomisation of the prospects, or of the reps."""
+    by_rep = sc.randomised_by == "rep"
+    arm_of_unit = rng.permutation(np.arange(sc.n_reps if by_rep else pop.week.size) % len(sc.arms))
+    return arm_of_unit[pop.rep] if by_rep else arm_of_unit
 
 
-def _history(
-    h: PrePeriod, propensity: np.ndarray, meetings_control: np.ndarray, rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """The pre-period columns of :class:`PrePeriod`, given each prospect's propensity and meetings."""
-    noise = rng.normal(0.0, h.engagement_noise, size=propensity.size)
+def _unit_columns(sc: Scenario, pop: Population, arm: np.ndarray) -> dict[str, Any]:
+    """The columns before the metrics: ids, segments, week, places for the history, and the arm."""
     return {
-        "prior_meetings": rng.poisson(h.periods * meetings_control),
-        "prior_engagement": np.round(h.periods * 10 * np.exp(h.engagement_loading * propensity + noise), 2),
+        "prospect_id": unit_ids("P", pop.week.size),
+        "account_id": _labels(unit_ids("A", int(pop.account[-1]) + 1), pop.account),
+        "rep_id": _labels(unit_ids("R", sc.n_reps), pop.rep),
+        **{c: _labels(list(SEGMENTS[c]), codes) for c, codes in pop.segments.items()},
+        "week": pop.week,
+        **dict.fromkeys(PRE_PERIOD_COLUMNS if sc.pre_period else ()),  # filled last, before the arm
+        "arm": _labels(sc.labels, arm),
     }
+
+
+def _draw_metrics(
+    sc: Scenario,
+    pop: Population,
+    arm: np.ndarray,
+    eta: dict[str, np.ndarray],
+    amount_eta: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every metric's column, and the expected value of every metric for every prospect under every arm.
+
+    The expected values are an array (metric, arm, prospect), metrics in :data:`OUTREACH_METRICS` order.
+    """
+    n = pop.week.size
+    columns = {}
+    expected = np.empty((len(OUTREACH_METRICS), len(sc.arms), n))
+    for j, name in enumerate(OUTREACH_METRICS):
+        m = sc.metrics[name]
+        shift = eta[name] + _per_arm(m.effects, sc.labels)
+        for s in sc.segment_lifts:
+            if s.metric == name:
+                in_level = pop.segments[s.column] == list(SEGMENTS[s.column]).index(s.level)
+                shift[sc.labels.index(s.arm)] += s.effect * in_level
+        amount_shift = amount_eta + _per_arm(m.amount_effects, sc.labels)
+        columns[name], expected[j] = draw_metric(
+            m, _calibrated(m, shift), amount_shift, arm, np.arange(n), rng
+        )
+    return columns, expected
+
+
+def _put_in_time(
+    columns: dict[str, Any],
+    sc: Scenario,
+    pop: Population,
+    arm: np.ndarray,
+    arrival: Arrival,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """``columns`` with ``entered_at`` after the week and ``meetings_at`` after the meetings."""
+    entered = entry_dates(pop.week, arrival, rng)
+    channels = np.asarray([dict(sc.arms)[label] for label in sc.labels])[arm]
+    met = outcome_dates(entered, columns["meetings"] > 0, channels, arrival, rng)
+    columns = _after(columns, "week", "entered_at", iso(entered).to_numpy())
+    return _after(columns, "meetings", "meetings_at", iso(met).to_numpy())
+
+
+def _add_unsubscribes(
+    unsubscribes: Unsubscribes,
+    sc: Scenario,
+    arm: np.ndarray,
+    means: dict[str, dict[str, float]],
+    lifts: dict[str, dict[str, float]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw the opt-outs; add their true mean to ``means`` and their true lift to ``lifts`` (in place)."""
+    channel_of = dict(sc.arms)
+    column, _ = unsubscribes.draw(np.asarray([channel_of[label] for label in sc.labels])[arm], rng)
+    base = unsubscribes.probability(channel_of[sc.control])
+    for label in sc.labels:
+        means[label]["unsubscribes"] = unsubscribes.probability(channel_of[label])
+        if label != sc.control:
+            lifts[label]["unsubscribes"] = means[label]["unsubscribes"] / base - 1
+    return column
+
+
+def _add_history(
+    h: PrePeriod | None,
+    propensity: np.ndarray,
+    expected: np.ndarray,
+    columns: dict[str, Any],
+    arm: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    """``columns`` with the pre-period columns filled in, and each metric's R² on them among controls.
+
+    Without a history (``h`` is None): ``columns`` unchanged and no R².
+    """
+    if h is None:
+        return columns, {}
+    meetings = expected[list(OUTREACH_METRICS).index("meetings"), 0]
+    history = draw_history(h, propensity, meetings, rng)
+    filled = columns | history  # into the places kept for them, before the arm
+    return filled, _explained(history, filled, control=arm == 0)
+
+
+def _explained(
+    history: dict[str, np.ndarray], columns: dict[str, Any], *, control: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """R² of each metric on each pre-period column, among the ``control`` prospects."""
+    return {
+        c: {k: _r_squared(x[control], columns[k][control]) for k in OUTREACH_METRICS}
+        for c, x in history.items()
+    }
+
+
+def _segment_lifts(
+    sc: Scenario, pop: Population, expected: np.ndarray
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """True lifts within each level of every column with a segment-specific arm effect."""
+    return {
+        s.column: {
+            level: _lifts(expected[..., pop.segments[s.column] == i], sc.labels)
+            for i, level in enumerate(SEGMENTS[s.column])
+            if np.any(pop.segments[s.column] == i)
+        }
+        for s in sc.segment_lifts
+    }
+
+
+def _truth(
+    sc: Scenario,
+    seed: int,
+    pop: Population,
+    expected: np.ndarray,
+    means: dict[str, dict[str, float]],
+    lifts: dict[str, dict[str, float]],
+    explained: dict[str, dict[str, float]],
+    parameters: dict[str, Any],
+) -> OutreachTruth:
+    """The truth of ``sc`` simulated with ``seed``: the means and lifts, and those within segments."""
+    return OutreachTruth(
+        scenario=sc.name,
+        description=sc.description,
+        seed=seed,
+        n=pop.week.size,
+        arms=dict(sc.arms),
+        control=sc.control,
+        randomised_by=sc.randomised_by,
+        means=means,
+        lifts=lifts,
+        segment_lifts=_segment_lifts(sc, pop, expected),
+        explained=explained,
+        parameters=parameters,
+        provenance=stamp(seed=seed, timed=False).as_dict(),
+    )
+
+
+def _parameters(sc: Scenario, arrival: Arrival | None, unsubscribes: Unsubscribes | None) -> dict[str, Any]:
+    """The generating parameters: the scenario's, with the timing and the guardrail when given."""
+    return (
+        sc.to_dict()
+        | ({"arrival": arrival.to_dict()} if arrival is not None else {})
+        | ({"unsubscribes": unsubscribes.to_dict()} if unsubscribes is not None else {})
+    )
 
 
 def _r_squared(x: np.ndarray, y: np.ndarray) -> float:
     """R² of the least-squares line of ``y`` on ``x``."""
     r = np.corrcoef(x, y)[0, 1]
     return float(r * r) if np.isfinite(r) else 0.0
-
-
-def _segment_effects(pop: _Population, part: str) -> np.ndarray:
-    """Sum over segment columns of each prospect's level effect ``part`` (a field of Level)."""
-    total = np.zeros(pop.week.size)
-    for column, levels in SEGMENTS.items():
-        total += np.array([getattr(lv, part) for lv in levels.values()])[pop.segments[column]]
-    return total
 
 
 def _per_arm(effects: Mapping[str, float], labels: tuple[str, ...]) -> np.ndarray:
@@ -504,30 +496,3 @@ def _lifts(expected: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str,
     """Relative lifts ``{treatment: {metric: lift}}`` from expected values (metric, arm, prospect)."""
     means = expected.mean(axis=2)
     return _by_arm(means[:, 1:] / means[:, :1] - 1, labels[1:])
-
-
-class _TrueEffect(NamedTuple):
-    """A metric's known effect, as :func:`~channelab.analysis.decisions.arm_verdict` reads it."""
-
-    role: Role
-    verdict: MetricVerdict
-    label: str
-    prob_above_rope: float  # 1 or 0: the lift is known
-    conditional: bool = False
-    no_events: tuple[str, ...] = ()
-
-
-def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
-    """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
-    rope = _TRUTH_ROPE
-    roles: dict[str, Role] = {**OUTREACH_METRICS, "unsubscribes": "guardrail"}
-    effects = []
-    for k, v in lifts.items():
-        verdict = interval_verdict(v, v, rope)
-        if roles[k] == "guardrail":
-            verdict = guardrail_verdict(verdict, "up")
-        effects.append(_TrueEffect(roles[k], verdict, k, float(v > rope[1])))
-    return arm_verdict(effects, level=0.5)  # a known lift is decided at any level
-
-
-# ---- observational data with selection ---------------------------------------------------------

@@ -46,7 +46,7 @@ BASE_METRICS: dict[str, SimMetric] = {
 }
 
 #: The six arms of the built-in scenarios, control first, as (label, channel).
-OUTREACH_ARMS: tuple[tuple[str, Channel], ...] = (
+_OUTREACH_ARMS: tuple[tuple[str, Channel], ...] = (
     ("Control", "control"),
     ("E-mail", "email"),
     ("Phone", "phone"),
@@ -111,9 +111,16 @@ REP_WORKLOAD_SHAPE = 8.0
 class SegmentLift:
     """An arm effect that exists in one segment only.
 
-    ``effect`` (link scale, as in :class:`SimMetric`: log for counts, logit of the deal
-    probability for revenue) is added to ``arm``'s effect on ``metric`` for the prospects whose
-    ``column`` equals ``level``.
+    Attributes
+    ----------
+    arm, metric
+        The arm label and the metric it moves.
+    column, level
+        The segment column and the level in which the effect exists.
+    effect
+        Link scale, as in :class:`SimMetric` (log for counts, logit of the deal probability for
+        revenue): added to ``arm``'s effect on ``metric`` for the prospects whose ``column``
+        equals ``level``.
     """
 
     arm: str
@@ -184,7 +191,7 @@ class Scenario:
     name: str
     description: str
     metrics: Mapping[str, SimMetric]
-    arms: tuple[tuple[str, Channel], ...] = OUTREACH_ARMS
+    arms: tuple[tuple[str, Channel], ...] = _OUTREACH_ARMS
     randomised_by: Randomisation = "prospect"
     segment_lifts: tuple[SegmentLift, ...] = ()
     rep_sd: float = 0.2

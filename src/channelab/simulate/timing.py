@@ -32,7 +32,19 @@ MEETING_DELAYS: dict[str, float] = {
 
 @dataclass(frozen=True)
 class Arrival:
-    """Entry over ``weeks`` weeks from ``start`` (a Monday); mean outcome delays per channel (days)."""
+    """Entry over ``weeks`` weeks from ``start`` (a Monday); mean outcome delays per channel (days).
+
+    Attributes
+    ----------
+    weeks
+        Weeks over which units enter, one or more.
+    start
+        The first day of entry (a Monday).
+    delays
+        Per channel, the mean days from entry to an outcome, strictly between 0 and ``max_days``.
+    max_days
+        Every outcome arrives within this many days of entry.
+    """
 
     weeks: int = 12
     start: date = date(2026, 1, 5)
@@ -101,8 +113,24 @@ def snapshot(
 ) -> pd.DataFrame:
     """The export as it stood on ``as_of``: rows entered by then, outcomes dated later not yet there.
 
-    ``outcomes`` maps each outcome column to its date column (default ``{"meetings":
-    "meetings_at"}``); an outcome dated after ``as_of`` reads 0 with a blank date.
+    Parameters
+    ----------
+    rows
+        Rows with entry and outcome dates as ISO text, as
+        :func:`~channelab.simulate.simulate_outreach` writes them with an :class:`Arrival`; not
+        changed.
+    as_of
+        The date of the export.
+    entered
+        The column of entry dates.
+    outcomes
+        Each outcome column and its date column (default ``{"meetings": "meetings_at"}``); an
+        outcome dated after ``as_of`` reads 0 with a blank date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows entered by ``as_of``, in their order, with a fresh index.
     """
     dates = pd.to_datetime(rows[entered])
     out = rows[dates <= pd.Timestamp(as_of)].copy()

@@ -4,30 +4,29 @@ Nothing downstream reads YAML or dictionaries: every stage takes the :class:`Spe
 Unknown keys are rejected with a suggestion, and every problem is reported on one line
 with its key path, e.g. ``metrics.1.role: got 'outcom', but expected one of ...``.
 
-Modules: ``base`` (vocabularies, the strict model), ``core`` (metrics, arms, data, model,
-sampler, decision, priors), ``plan`` (power, assurance, assignment, matching settings),
-``monitor`` (looks and the stopping rule), ``original`` (a study to replicate), ``schema``
-(:class:`Spec`), ``loader`` (YAML in).
+Modules: ``base`` (vocabularies, the strict model), ``core`` (metrics, unit, model, sampler,
+decision, priors), ``arms`` (arms, costs, economics), ``summaries`` (per-arm tables of
+published numbers), ``data`` (the data source), ``plan`` (power, assurance, assignment,
+matching settings), ``monitor`` (looks and the stopping rule), ``original`` (a study to
+replicate), ``columns``, ``adjustment`` and ``timing`` (the other columns named, pre-period
+columns, dates), ``formula`` (the propensity formula), ``schema`` (:class:`Spec`),
+``loader`` (YAML in).
 
-Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`, pydantic and PyYAML;
-only ``loader`` reads YAML.
+Checks that span the parts (a control among the arms, a covariate that is not a metric, ...)
+live beside the model of their feature, one function per feature that returns the spec's
+problems as lines; :class:`Spec` runs them in a fixed order (``schema._CHECKS``) and reports
+every problem at once. A new feature adds its check there, not a branch to another.
 
-May import: errors, files. (Checked by ``tests/test_layers.py``.)
+Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`,
+:mod:`channelab.likelihoods`, pydantic and PyYAML; only ``loader`` reads YAML.
+
+May import: errors, files, likelihoods. (Checked by ``tests/test_layers.py``.)
 """
 
+from channelab.spec.arms import Arm, Cost, Economics
 from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
-from channelab.spec.core import (
-    Arm,
-    Cost,
-    DataSource,
-    Decision,
-    Economics,
-    Metric,
-    ModelOptions,
-    Priors,
-    Sampler,
-    Unit,
-)
+from channelab.spec.core import Decision, Metric, ModelOptions, Priors, Sampler, Unit
+from channelab.spec.data import DataSource
 from channelab.spec.loader import load_spec, parse_spec
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication

@@ -7,9 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+#: A metric's place in the funnel: engagement (a click), an outcome (a meeting), revenue, or a
+#: guardrail (an unsubscribe, which must not get worse).
 Role = Literal["engagement", "outcome", "revenue", "guardrail"]
+#: What a metric measures per unit: yes/no, a count, money, or any number.
 MetricType = Literal["binary", "count", "revenue", "continuous"]
+#: How an arm reaches its units.
 Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
+#: What a unit is, for the report's words.
 UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "participant", "visitor", "user"]
 
 #: Funnel order used everywhere metrics are listed: engagement first, money last.
@@ -25,6 +30,14 @@ class Strict(BaseModel):
 
 
 def suggest(word: str, options: list[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``options``, or nothing."""
+    """``"; did you mean 'x'?"`` for the closest of ``options``, or nothing.
+
+    Parameters
+    ----------
+    word
+        What the spec says.
+    options
+        What it may say.
+    """
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"; did you mean {match[0]!r}?" if match else ""

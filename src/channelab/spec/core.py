@@ -1,15 +1,18 @@
-"""The core of an experiment: metrics, arms, data, unit, model, sampler, decision rule, priors."""
+"""The core of an experiment: metrics, the unit, the model, sampler, decision rule and priors.
+
+Beside the models, the checks of the spec that concern them (metrics, prior means, funnel
+denominators); :class:`~channelab.spec.schema.Spec` runs every check in a fixed order.
+"""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from channelab.spec.base import DECISIVE_ROLES, Channel, MetricType, Role, Strict, UnitKind
-from channelab.spec.original import OriginalArm
+from channelab.likelihoods import Likelihood, likelihood
+from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind, suggest
 
 
 class Priors(Strict):
@@ -20,9 +23,32 @@ class Priors(Strict):
     The intercept prior is centred on the link of the pooled observed mean; covariate
     effects are zero-sum normal per covariate. ``arm_sd`` 2.5 is the conventional weakly
     informative scale (Gelman et al. 2008): on a standardised mean it hardly moves a small
-    study's difference (UBC Study 1's $0.52 from 31 per arm by under a cent). When arm effects
-    are pooled, ``arm_sd`` is the prior scale of their common mean and the half-normal scale
-    of their spread.
+    study's difference (UBC Study 1's $0.52 from 31 per arm by under a cent).
+
+    Attributes
+    ----------
+    intercept_sd
+        Prior sd of the control level (the intercept), centred on the pooled observed level.
+    arm_mu
+        Prior mean of the arm effect per treatment arm, e.g. from an earlier study (0 for an
+        arm not listed).
+    arm_sd
+        Prior sd of an arm effect. When arm effects are pooled, the prior scale of their common
+        mean and the half-normal scale of their spread.
+    covariate_sd
+        Prior sd of the covariate (stratum) effects, which sum to zero over each covariate's
+        levels.
+    sigma_sd
+        Half-normal scale of the spread of a normal or lognormal model.
+    dispersion_sd
+        Half-normal scale of the overdispersion of the negative binomial.
+    cluster_sd
+        Half-normal scale of the spread of the clusters' intercepts (``unit.randomised_by``).
+    heterogeneity_sd
+        Half-normal scale of the spread of the arm effects over the levels of ``model.lift_by``.
+    slope_sd
+        Prior sd of each arm's slope on a pre-period column (``adjust``), both standardised:
+        1 allows any correlation.
     """
 
     intercept_sd: Annotated[float, Field(gt=0)] = 2.0
@@ -36,12 +62,16 @@ class Priors(Strict):
     dispersion_sd: Annotated[float, Field(gt=0)] = 1.0
     cluster_sd: Annotated[float, Field(gt=0)] = 1.0
     heterogeneity_sd: Annotated[float, Field(gt=0)] = 0.5
-    #: Prior sd of each arm's slope on a pre-period column (``adjust``), both standardised:
-    #: 1 allows any correlation.
     slope_sd: Annotated[float, Field(gt=0)] = 1.0
 
     def merged(self, override: Priors | None) -> Priors:
-        """Return these priors with the fields explicitly set in ``override`` replaced."""
+        """Return these priors with the fields explicitly set in ``override`` replaced.
+
+        Parameters
+        ----------
+        override
+            Priors whose explicitly set fields win; ``None`` changes nothing.
+        """
         if override is None:
             return self
         return self.model_copy(update=override.model_dump(exclude_unset=True))
@@ -53,7 +83,51 @@ _ROPE_EXPECTED = (
 
 
 class Metric(Strict):
-    """One measured quantity per unit, its place in the funnel and its likelihood."""
+    """One measured quantity per unit, its place in the funnel and its likelihood.
+
+    Attributes
+    ----------
+    name
+        The metric's name: letters, digits and ``_``.
+    column
+        The data column holding it (default: ``name``).
+    label
+        Its name in sentences and figures (default: ``name`` with spaces).
+    role
+        Its place in the funnel: ``engagement``, ``outcome``, ``revenue`` or ``guardrail``.
+    type
+        ``binary``, ``count``, ``revenue`` or ``continuous``.
+    rope
+        The region of practical equivalence of the relative lift: a half-width (0.05 is ±5 %)
+        or an interval ``[low, high]`` with -1 < low ≤ 0 ≤ high.
+    count_likelihood
+        For a count: ``negative_binomial``, ``poisson``, or ``cell_means`` (the normal model
+        of each cell's mean, which aggregated counts with a sum of squares support).
+    revenue_likelihood
+        For revenue: ``cell_means`` (the normal model of each cell's mean, right for the mean
+        whatever the amounts' shape) or ``lognormal_hurdle``.
+    denominator
+        For a binary metric measured among the units of an earlier stage, that metric's name:
+        its rate is P(this | that > 0), e.g. enrolments among clicks.
+    at
+        Column of the date the outcome happened (blank where it did not); for a count or
+        revenue, the date its value was complete. Needs ``unit.entered_at``. Without
+        ``window_days``, an outcome counts once it has happened by the analysis date (``as_of``).
+    value
+        Money per unit of this metric: an outcome's value (e.g. a meeting's, from pipeline
+        history), a guardrail's (e.g. the lost lifetime value of an unsubscribe, negative).
+        Revenue counts at face value; engagement has none.
+    worse
+        For a guardrail, the direction in which it gets worse (unsubscribes ``up``, retention
+        ``down``).
+    window_days
+        Outcome window: the metric is what happened within this many days of the unit's entry.
+        Only units whose window has closed by ``as_of`` (mature units) count for it; with
+        ``at``, outcomes dated after the window count as 0. Without ``at``, the column must
+        already hold the value within the window.
+    priors
+        Priors for this metric only, over the spec's (see :class:`Priors`).
+    """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
     column: str | None = None
@@ -68,23 +142,10 @@ class Metric(Strict):
     #: right for the mean whatever the amounts' shape. ``lognormal_hurdle``: any revenue ×
     #: lognormal amounts, right only when amounts are lognormal with one log-spread.
     revenue_likelihood: Literal["cell_means", "lognormal_hurdle"] = "cell_means"
-    #: A binary metric measured among the units of an earlier stage (another metric's name):
-    #: its rate is P(this | that > 0), e.g. enrolments among clicks.
     denominator: str | None = None
-    #: Column of the date the outcome happened (blank where it did not): for a count or revenue,
-    #: the date its value was complete. Needs ``unit.entered_at``. Without ``window_days``, an
-    #: outcome counts once it has happened by the analysis date (``as_of``).
     at: str | None = None
-    #: Money per unit of this metric (an outcome's value, e.g. a meeting's from pipeline
-    #: history; a guardrail's, e.g. the lost lifetime value of an unsubscribe as a negative
-    #: number). Revenue counts at face value; engagement has none.
     value: float | None = None
-    #: For a guardrail: the direction in which it gets worse (unsubscribes ``up``, retention ``down``).
     worse: Literal["up", "down"] | None = None
-    #: Outcome window: the metric is what happened within this many days of the unit's entry.
-    #: Only units whose window has closed by ``as_of`` (mature units) count for it; with ``at``,
-    #: outcomes dated after the window count as 0. Without ``at``, the column must already hold
-    #: the value within the window.
     window_days: Annotated[int, Field(ge=1, le=3660)] | None = None
     priors: Priors | None = None
 
@@ -113,13 +174,10 @@ class Metric(Strict):
         return self.column or self.name
 
     @property
-    def adjusts_exactly(self) -> bool:
-        """Whether its model (a normal one) adjusts for ``adjust`` columns exactly from cell sums."""
-        return (
-            self.type == "continuous"
-            or (self.type == "revenue" and self.revenue_likelihood == "cell_means")
-            or (self.type == "count" and self.count_likelihood == "cell_means")
-        )
+    def likelihood(self) -> Likelihood:
+        """Its row of the likelihood table: the family, its statistics, fallbacks and adjustment."""
+        variant = {"count": self.count_likelihood, "revenue": self.revenue_likelihood}.get(self.type)
+        return likelihood(self.type, variant)
 
     @property
     def decisive(self) -> bool:
@@ -148,157 +206,48 @@ class Metric(Strict):
         return (-float(r), float(r)) if isinstance(r, (int, float)) else (float(r[0]), float(r[1]))
 
 
-class Cost(Strict):
-    """What an arm costs, in the spec's currency: per unit reached, per touch, and fixed.
-
-    ``touches`` is the mean number of touches per unit (calls, e-mails, visits). ``fixed``
-    (software, training) is spread over ``economics.units`` units, by default the arm's units
-    in the test. By default costs are incremental: what the arm costs beyond business as usual.
-    """
-
-    per_unit: Annotated[float, Field(ge=0)] = 0.0
-    per_touch: Annotated[float, Field(ge=0)] = 0.0
-    touches: Annotated[float, Field(ge=0)] = 1.0
-    fixed: Annotated[float, Field(ge=0)] = 0.0
-
-    @property
-    def variable(self) -> float:
-        """Cost per unit before the fixed cost: per unit reached plus per touch times touches."""
-        return self.per_unit + self.per_touch * self.touches
-
-
-class Arm(Strict):
-    """One arm of the experiment: its channel, its planned share of units, and its cost.
-
-    ``share: unknown`` (an inherited or observational data set with no planned allocation)
-    turns the sample-ratio check off, with a note saying so.
-    """
-
-    channel: Channel = "other"
-    share: Annotated[float, Field(gt=0, le=1e6)] | Literal["unknown"] = 1.0
-    cost: Cost | None = None
-
-
-class Economics(Strict):
-    """How arms' costs are read, and over how many units a fixed cost is spread.
-
-    ``costs_are: incremental`` (default): each treatment's cost beyond business as usual, the
-    control costing nothing extra; ``total``: every arm's full cost, the control's included,
-    and increments are taken against it. ``units``: units a fixed cost is spread over (a
-    rollout's size); by default each arm's units in the test.
-    """
-
-    costs_are: Literal["incremental", "total"] = "incremental"
-    units: Annotated[int, Field(ge=1)] | None = None
-
-
-class DataSource(Strict):
-    """Where the data live; a relative path is resolved against the YAML file's folder.
-
-    ``path`` may be a glob (``logs/week-*.parquet``): the matching files are read as one table,
-    streamed rather than loaded. A DuckDB database file (``.duckdb``/``.db``) needs ``table``
-    or ``query`` (a SQL ``SELECT`` run in that database). ``memory_limit`` caps DuckDB's
-    memory (e.g. ``"2GB"``); larger aggregations spill to disk.
-
-    ``layout: aggregated``: each row holds many units (an arm × week of a CRM report): the
-    ``units`` column counts them, and each metric's column holds its sum over them (successes
-    for a binary metric), with further statistics in ``<column>_sum_sq`` (Σ y²) and, for the
-    lognormal hurdle, ``<column>_n_pos``, ``<column>_sum_log``, ``<column>_sum_log_sq``.
-
-    ``summaries`` instead of ``path``: a paper's per-arm table (n, and a proportion or a mean
-    and sd per metric, each published or ``assumed``), in the ``original:`` block's format.
-    """
-
-    path: Path | None = None
-    layout: Literal["rows", "aggregated"] = "rows"
-    units: str = "units"
-    summaries: dict[str, OriginalArm] | None = None
-    format: Literal["csv", "parquet", "duckdb"] | None = None
-    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
-    table: str | None = None
-    query: str | None = None
-    memory_limit: str | None = None
-
-    @field_validator("memory_limit")
-    @classmethod
-    def _memory_size(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", v):
-            raise ValueError(f"got {v!r}, but expected a size such as '500MB' or '2GB'")
-        return v
-
-    @property
-    def resolved_format(self) -> Literal["csv", "parquet", "duckdb"]:
-        """Format given in the spec, or inferred from the file suffix."""
-        if self.format is not None:
-            return self.format
-        suffix = self.path.suffix.lower() if self.path is not None else ""
-        if suffix in {".parquet", ".pq"}:
-            return "parquet"
-        return "duckdb" if suffix in {".duckdb", ".db"} else "csv"
-
-    @property
-    def is_glob(self) -> bool:
-        """Whether ``path`` names several files by a pattern."""
-        return self.path is not None and any(ch in str(self.path) for ch in "*?[")
-
-    @model_validator(mode="after")
-    def _database_needs_one_relation(self) -> Self:
-        if (self.path is None) == (self.summaries is None):
-            raise ValueError(
-                "give exactly one of 'path' (a data file) or 'summaries' (a paper's per-arm n, "
-                "proportions or means and sds)"
-            )
-        if self.summaries is not None:
-            if self.layout != "rows" or self.format or self.table or self.query:
-                raise ValueError(
-                    "'summaries' are the data themselves; remove layout, format, table and query"
-                )
-            return self
-        given = [k for k in ("table", "query") if getattr(self, k) is not None]
-        if self.resolved_format == "duckdb":
-            if len(given) != 1:
-                raise ValueError(
-                    "a DuckDB database needs exactly one of 'table' (a table or view name) "
-                    f"or 'query' (a SELECT), got {given or 'neither'}"
-                )
-            if self.is_glob:
-                raise ValueError("'path' must name one database file, not a pattern")
-        elif given:
-            raise ValueError(
-                f"'{given[0]}' is only for a DuckDB database (.duckdb/.db or format: duckdb); "
-                "for CSV or Parquet files remove it"
-            )
-        return self
-
-
 class Unit(Strict):
-    """The analysed unit. Without ``id`` each row is one unit.
+    """The analysed unit, and the columns that identify it, its cluster and its entry date.
 
-    ``randomised_by`` names the column of the cluster that was randomised (a rep, account or
-    territory) when that is not the analysed unit; the model then adds a cluster random
-    intercept, and every unit of a cluster must be in the same arm. ``entered_at`` puts the
-    test in time: analyses as of an earlier date, outcome windows and ``channelab monitor``.
+    Attributes
+    ----------
+    kind
+        What a unit is (``prospect``, ``account``, ``participant``, ...), for the report's words.
+    id
+        The column of unit ids; without it each row is one unit.
+    randomised_by
+        The column of the cluster that was randomised (a rep, account or territory) when that
+        is not the analysed unit; the model then adds a cluster random intercept, and every
+        unit of a cluster must be in the same arm.
+    entered_at
+        The column of the date each unit entered the test (its first touch, or its
+        assignment); for aggregated rows, the date of the period each row covers (e.g. the
+        week's first day). It puts the test in time: analyses as of an earlier date, outcome
+        windows and ``channelab monitor``.
     """
 
     kind: UnitKind = "prospect"
     id: str | None = None
     randomised_by: str | None = None
-    #: Column of the date each unit entered the test (its first touch, or its assignment); for
-    #: aggregated rows, the date of the period each row covers (e.g. the week's first day).
     entered_at: str | None = None
 
 
 class ModelOptions(Strict):
     """Structure of the model beyond intercept, arm and covariate effects.
 
-    ``pool_arms``: partially pool the arm effects toward their common mean (opt-in: with a
-    handful of arms the spread is weakly identified and slow to sample, so arms are
-    independent by default). ``lift_by``: a covariate whose levels get their
-    own arm effects, partially pooled toward zero (heterogeneous lift), reported per level.
-    ``adjust_bins``: quantile strata per ``adjust`` column for the metrics whose model has no
-    exact linear adjustment from cells (binary, counts, the lognormal hurdle). Five (quintiles)
-    remove about 90 % of what a linear covariate explains (Cochran 1968); more cost cells and
-    sampling time for a few per cent.
+    Attributes
+    ----------
+    pool_arms
+        Partially pool the arm effects toward their common mean (opt-in: with a handful of arms
+        the spread is weakly identified and slow to sample, so arms are independent by default).
+    lift_by
+        A covariate whose levels get their own arm effects, partially pooled toward zero
+        (heterogeneous lift), reported per level.
+    adjust_bins
+        Quantile strata per ``adjust`` column for the metrics whose model has no exact linear
+        adjustment from cells (binary, counts, the lognormal hurdle). Five (quintiles) remove
+        about 90 % of what a linear covariate explains (Cochran 1968); more cost cells and
+        sampling time for a few per cent.
     """
 
     pool_arms: bool = False
@@ -307,13 +256,28 @@ class ModelOptions(Strict):
 
 
 class Sampler(Strict):
-    """MCMC settings. ``backend: auto`` uses nutpie when installed, else PyMC's NUTS.
+    """MCMC settings.
 
-    ``retries``: refits allowed when the convergence gate fails, each with longer tuning, more
-    draws and a higher target acceptance (:func:`channelab.analysis.diagnostics.escalation`).
-    ``adaptation`` (nutpie): the mass matrix, ``diag`` or ``low_rank`` (a diagonal plus the
-    main correlations); ``auto`` is ``low_rank`` when pre-period strata cross in the model
-    (their effects are correlated, and a diagonal one needs five times the steps), else ``diag``.
+    Attributes
+    ----------
+    draws
+        Draws kept per chain.
+    tune
+        Tuning steps per chain, discarded.
+    chains
+        Independent chains.
+    target_accept
+        The step-size adaptation's target acceptance rate.
+    backend
+        ``nutpie``, ``pymc`` (PyMC's NUTS), or ``auto``: nutpie when installed, else PyMC.
+    retries
+        Refits allowed when the convergence gate fails, each with longer tuning, more draws and
+        a higher target acceptance (:func:`channelab.analysis.diagnostics.escalation`).
+    adaptation
+        The mass matrix (nutpie): ``diag``, ``low_rank`` (a diagonal plus the main
+        correlations), or ``auto``: ``low_rank`` when pre-period strata cross in the model
+        (their effects are correlated, and a diagonal one needs five times the steps), else
+        ``diag``.
     """
 
     draws: Annotated[int, Field(ge=100)] = 1000
@@ -333,7 +297,125 @@ class Decision(Strict):
     effect, otherwise inconclusive. ``probability``: the same verdicts when the posterior mass
     beyond (or inside) the ROPE reaches ``threshold``. The rule name is kept for existing specs;
     :mod:`channelab.analysis.decisions` states both as probabilities of the difference.
+
+    Attributes
+    ----------
+    rule
+        ``hdi_rope`` or ``probability``.
+    threshold
+        The posterior mass the ``probability`` rule needs for a verdict.
     """
 
     rule: Literal["hdi_rope", "probability"] = "hdi_rope"
     threshold: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+
+
+# ---- checks of the spec that concern these parts --------------------------------------------
+
+
+class _Core(Protocol):
+    """What the checks of this module read of the spec."""
+
+    @property
+    def arms(self) -> Mapping[str, object]: ...
+    @property
+    def control(self) -> str: ...
+    @property
+    def metrics(self) -> Sequence[Metric]: ...
+    @property
+    def priors(self) -> Priors: ...
+    @property
+    def input_kind(self) -> str: ...
+
+
+def metric_problems(spec: _Core) -> list[str]:
+    """Metrics that cannot be: a name given twice, none decisive, revenue in another role.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    problems = []
+    first: dict[str, int] = {}
+    for i, m in enumerate(spec.metrics):
+        if m.name in first:
+            problems.append(
+                f"metrics.{i}.name: {m.name!r} is already the name of metrics.{first[m.name]}; "
+                "give each metric its own name"
+            )
+        first.setdefault(m.name, i)
+    if not any(m.decisive for m in spec.metrics):
+        problems.append(
+            "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
+            "costly steps (meetings, purchases, money), so add at least one"
+        )
+    problems += [
+        f"metrics.{i}.role: got {m.role!r} for metric {m.name!r} of type 'revenue', "
+        "but expected role 'revenue'"
+        for i, m in enumerate(spec.metrics)
+        if m.type == "revenue" and m.role != "revenue"
+    ]
+    return problems
+
+
+def prior_problems(spec: _Core) -> list[str]:
+    """Prior means of arm effects (``priors.arm_mu``) given for what is not a treatment arm.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    arm_mu = {
+        **spec.priors.arm_mu,
+        **{k: v for m in spec.metrics if m.priors for k, v in m.priors.arm_mu.items()},
+    }
+    arms = list(spec.arms)
+    return [
+        f"priors.arm_mu: {a!r} is not a treatment arm" + suggest(a, arms)
+        for a in arm_mu
+        if a not in spec.arms or a == spec.control
+    ]
+
+
+def funnel_problems(spec: _Core) -> list[str]:
+    """Denominators (``metrics[].denominator``) that cannot be, one line each.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    problems = []
+    seen: dict[str, Metric] = {}
+    for i, m in enumerate(spec.metrics):
+        if m.denominator is not None:
+            problems += _denominator_problems(f"metrics.{i}.denominator", m, m.denominator, seen, spec)
+        seen[m.name] = m
+    return problems
+
+
+def _denominator_problems(
+    where: str, metric: Metric, denominator: str, earlier: dict[str, Metric], spec: _Core
+) -> list[str]:
+    """What a metric's denominator cannot be, given the metrics listed before it (at most one line)."""
+    stage = earlier.get(denominator)
+    if metric.type != "binary":
+        return [
+            f"{where}: only a binary metric can be measured among the units of an earlier stage; "
+            f"{metric.name!r} is {metric.type}"
+        ]
+    if stage is None:
+        return [
+            f"{where}: got {denominator!r}, but expected a metric listed before {metric.name!r}"
+            + suggest(denominator, list(earlier))
+        ]
+    if stage.type not in ("binary", "count"):
+        return [
+            f"{where}: {denominator!r} is {stage.type}; a denominator counts units "
+            "(binary, or a count whose sum is the units reaching that stage)"
+        ]
+    if spec.input_kind == "published summaries":
+        return [f"{where}: not available with published summaries"]
+    return []

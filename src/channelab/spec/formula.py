@@ -23,7 +23,7 @@ _COLUMN = re.compile(rf"^(?P<name>{_NAME})(?:\s*\^\s*(?P<power>\d+))?$")
 _CALL = re.compile(
     rf"^(?P<func>[A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(?P<name>{_NAME})\s*(?:,\s*(?P<arg>\d+)\s*)?\)$"
 )
-FUNCTIONS = ("log1p", "zero", "spline")
+_FUNCTIONS = ("log1p", "zero", "spline")
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ def _factor(part: str, i: int, term: str) -> Factor:
         return Factor(m["name"].strip("`"), "power" if power > 1 else "", power)
     if m := _CALL.match(part):
         func, name, arg = m["func"], m["name"].strip("`"), m["arg"]
-        if func not in FUNCTIONS:
+        if func not in _FUNCTIONS:
             raise ValueError(
-                f"{where}: got the function {func!r}, but expected one of {', '.join(FUNCTIONS)}"
+                f"{where}: got the function {func!r}, but expected one of {', '.join(_FUNCTIONS)}"
             )
         if func == "spline":
             df = int(arg or 4)
@@ -97,5 +97,5 @@ def _factor(part: str, i: int, term: str) -> Factor:
     what = where if part == term else f"{where}: {part!r}"
     raise ValueError(
         f"{what} is not a column, a power (x^2), an interaction (a:b) or one of "
-        f"{', '.join(f + '()' for f in FUNCTIONS)}"
+        f"{', '.join(f + '()' for f in _FUNCTIONS)}"
     )

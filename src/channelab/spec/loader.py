@@ -15,9 +15,9 @@ from channelab.spec.base import suggest
 from channelab.spec.schema import Spec
 
 #: Experiment files are a page or two of YAML; anything far larger is not one.
-MAX_SPEC_BYTES = 1_000_000
+_MAX_SPEC_BYTES = 1_000_000
 #: Deepest nesting of mappings and lists a spec may have (the schema needs five levels).
-MAX_DEPTH = 20
+_MAX_DEPTH = 20
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -31,17 +31,22 @@ class _SpecLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
             raise _Refused(
-                event.start_mark, "an alias (*name) refers to an anchor; write the value out instead"
+                self._next_mark(), "an alias (*name) refers to an anchor; write the value out instead"
             )
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(self.peek_event().start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+            if self._depth > _MAX_DEPTH:
+                raise _Refused(self._next_mark(), f"nesting deeper than {_MAX_DEPTH} levels")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def _next_mark(self) -> yaml.Mark:
+        """Where the next event starts (what ``peek_event`` returns, typed)."""
+        self.check_event()  # parses the next event into current_event, as peek_event does
+        mark: yaml.Mark = self.current_event.start_mark
+        return mark
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -68,10 +73,10 @@ def _read_text(path: Path) -> str:
     """The spec's text: UTF-8 (with or without a byte-order mark), of a sensible size."""
     try:
         size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
+        if size > _MAX_SPEC_BYTES:
             raise SpecError(
                 f"{path}: {size:,} bytes is far too large for an experiment file (at most "
-                f"{MAX_SPEC_BYTES:,}); data belongs in the file that data.path names."
+                f"{_MAX_SPEC_BYTES:,}); data belongs in the file that data.path names."
             )
         raw = path.read_bytes()
     except OSError as exc:
@@ -130,6 +135,11 @@ def _read_yaml(path: Path) -> Any:
 def load_spec(path: str | Path) -> Spec:
     """Read, parse and validate an experiment definition.
 
+    Parameters
+    ----------
+    path
+        The experiment's YAML file; relative paths in it are resolved against its folder.
+
     Raises
     ------
     SpecError
@@ -151,7 +161,21 @@ def load_spec(path: str | Path) -> Spec:
 
 
 def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
-    """Validate an already-loaded mapping into a :class:`Spec` (used by tests and tools)."""
+    """Validate an already-loaded mapping into a :class:`Spec` (used by tests and tools).
+
+    Parameters
+    ----------
+    raw
+        The experiment definition as plain data (what the YAML holds).
+    source
+        The file it came from, named in messages and recorded as ``Spec.source_path``;
+        ``None`` names it ``<spec>``.
+
+    Raises
+    ------
+    SpecError
+        With one line per problem, each naming the key path.
+    """
     where = str(source) if source else "<spec>"
     try:
         spec = Spec.model_validate(raw)
@@ -179,7 +203,7 @@ def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
         return f"{loc}: unknown key{hint or f'; allowed keys are {sorted(allowed)}'}"
     if kind == "missing":
         return f"{loc}: required key is missing"
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if kind == "value_error" and not err["loc"]:
         return msg  # cross-key problems from Spec._consistent, each already led by its key path
     if kind == "literal_error":

@@ -12,18 +12,27 @@ from channelab.spec.base import Strict
 class Monitoring(Strict):
     """Settings of ``channelab monitor`` and of the stopping rule's calibration in ``channelab design``.
 
-    ``every``: days between looks (``week`` = 7, ``day`` = 1, or a number of days), counted
-    from the first unit's entry. ``looks``: how many looks are planned, the last when the last
-    units' outcome windows have closed; by default the weeks the plan needs (``plan.n`` over
-    ``plan.units_per_week``) plus the longest window.
-
     The stopping rule is the HDI+ROPE rule (whatever ``decision.rule`` says) read at every
     look, with the interval widened at early looks (``spending: obrien_fleming``): at look k of
     K its half-width is z / √(k/K) posterior sds of log(1 + lift), z being the spec's interval
     (1.88 for 94 %), so early looks need overwhelming evidence and the last look is the usual
     rule. ``spending: none`` reads the usual interval at every look (the habit of stopping when
     the HDI first clears the ROPE), whose false ``real lift`` rate grows with the number of
-    looks. ``sims``: simulated tests per lift when ``channelab design`` measures the rule.
+    looks.
+
+    Attributes
+    ----------
+    every
+        Days between looks (``week`` = 7, ``day`` = 1, or a number of days), counted from the
+        first unit's entry.
+    looks
+        How many looks are planned, the last when the last units' outcome windows have closed;
+        by default the weeks the plan needs (``plan.n`` over ``plan.units_per_week``) plus the
+        longest window.
+    spending
+        ``obrien_fleming`` (early looks need overwhelming evidence) or ``none``.
+    sims
+        Simulated tests per lift when ``channelab design`` measures the rule.
     """
 
     every: Literal["day", "week"] | Annotated[int, Field(ge=1, le=366)] = "week"

@@ -1,51 +1,33 @@
-"""An original study to replicate: published or assumed numbers, and the replication settings."""
+"""An original study to replicate, the replication settings, and what they cannot be."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from channelab.spec.base import Strict
-
-
-class Reported(Strict):
-    """One number from an original study: as published, or assumed (``assumed`` says why)."""
-
-    value: float
-    assumed: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_number(cls, v: Any) -> Any:
-        return {"value": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
-
-    @property
-    def published(self) -> bool:
-        """Whether the number was published (not assumed)."""
-        return self.assumed is None
-
-
-class OriginalSummary(Strict):
-    """An original arm's published summary of one metric: a proportion, or a mean and sd."""
-
-    proportion: Reported | None = None
-    mean: Reported | None = None
-    sd: Reported | None = None
-
-
-class OriginalArm(Strict):
-    """One arm of the original study: its size and its summaries per metric of this spec."""
-
-    n: Reported
-    metrics: dict[str, OriginalSummary] = Field(default_factory=dict)
+from channelab.spec.base import Strict, suggest
+from channelab.spec.core import Metric
+from channelab.spec.summaries import OriginalArm, table_problems
 
 
 class Original(Strict):
     """The original study a replication is judged against (``channelab replicate``).
 
-    ``contrast`` is its headline claim, ``[a, b]``: arm ``a`` does better than arm ``b`` on
-    the outcome metrics. Every number is published unless it says ``assumed: why``.
+    Every number is published unless it says ``assumed: why``.
+
+    Attributes
+    ----------
+    citation
+        The study's reference, as it is to be cited.
+    study
+        Which study of the paper, and where it ran.
+    contrast
+        Its headline claim, ``[a, b]``: arm ``a`` does better than arm ``b`` on the outcome
+        metrics.
+    arms
+        Per arm label, its published size and summaries per metric.
     """
 
     citation: str
@@ -60,8 +42,24 @@ class Replication(Strict):
     Verdict on each metric the original reports: ``replicated`` when the replication Bayes
     factor BF_r0 ≥ ``bf_threshold``; ``not replicated`` when BF_r0 ≤ 1/``bf_threshold`` or the
     contrast is inside the metric's ROPE with probability ≥ ``equivalence`` (sceptical prior);
-    otherwise ``inconclusive``. ``primary`` names the metric whose verdict is the headline
-    (default: the first outcome metric the original reports).
+    otherwise ``inconclusive``.
+
+    Attributes
+    ----------
+    primary
+        The metric whose verdict is the headline (default: the first outcome metric the
+        original reports).
+    bf_threshold
+        The replication Bayes factor that counts as evidence either way.
+    equivalence
+        The probability inside the ROPE that counts as no effect.
+    powers
+        The powers a replication plan sizes each arm for (``channelab replicate --plan``).
+    alpha
+        The significance level of the plan's two-sided test.
+    assurance_sims
+        Simulated replications per planned size when the plan measures how often the verdict
+        would be ``replicated``.
     """
 
     primary: str | None = None
@@ -70,3 +68,41 @@ class Replication(Strict):
     powers: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9, 0.95])
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     assurance_sims: Annotated[int, Field(ge=100, le=100_000)] = 4000
+
+
+class _Replicated(Protocol):
+    """What :func:`original_problems` reads of the spec."""
+
+    @property
+    def original(self) -> Original | None: ...
+    @property
+    def replication(self) -> Replication: ...
+    @property
+    def metrics(self) -> Sequence[Metric]: ...
+    @property
+    def arms(self) -> Mapping[str, object]: ...
+
+
+def original_problems(spec: _Replicated) -> list[str]:
+    """What the original study and the replication settings cannot be, one line each.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    o = spec.original
+    if o is None:
+        return []
+    problems = [
+        f"original.contrast.{i}: {a!r} has no published numbers under original.arms"
+        + suggest(a, list(o.arms))
+        for i, a in enumerate(o.contrast)
+        if a not in o.arms
+    ]
+    problems += table_problems("original.arms", o.arms, spec.metrics, list(spec.arms), every_metric=False)
+    names = [m.name for m in spec.metrics]
+    primary = spec.replication.primary
+    if primary is not None and primary not in names:
+        problems.append(f"replication.primary: {primary!r} is not a metric" + suggest(primary, names))
+    return problems

@@ -16,14 +16,16 @@ from reportlab.platypus import (
 
 from channelab.analysis.diagnostics import ESS_MIN, RHAT_MAX, Diagnostics
 from channelab.engine.checks import SRM_ALPHA
+from channelab.reporting.pdf.layout import figure_flowable, fmt_pass, grid_table, para, provenance_block
 from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.matching import love_plot, overlap_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.spec import Priors
 
 if TYPE_CHECKING:
+    from channelab.cohort.build import MatchResult
     from channelab.pipeline import Analysis
-from channelab.reporting.pdf.layout import figure_flowable, fmt_pass, grid_table, para, provenance_block
+    from channelab.spec import Matching, Spec
 
 _PRIOR_MEANINGS = {
     "intercept_sd": "Spread of the control level on the link scale (log-odds for rates, log for "
@@ -47,8 +49,29 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
     m = analysis.matching
     if m is None:
         return []
-    spec, units = analysis.spec, m.matched.units
-    cfg = spec.matching
+    several = len(analysis.spec.treatments) > 1
+    out: list[Flowable] = [
+        para("Matching and balance", st["h1"]),
+        para(_matching_text(analysis, m) + _left_out_text(analysis.spec, m), st["body"]),
+        Spacer(1, 0.2 * cm),
+        grid_table(_balance_rows(m, several=several), [2.0] * several + [2.5, 2.0, 1.5, 1.5, 2.0], st),
+        Spacer(1, 0.2 * cm),
+        figure_flowable(love_plot(m.before, m.after, max_smd=m.max_smd)),
+    ]
+    if m.separation is not None:
+        units = m.matched.units
+        out.append(
+            figure_flowable(
+                overlap_figure(
+                    units["propensity"].to_numpy(), units["treated"].to_numpy(), units["weight"].to_numpy()
+                )
+            )
+        )
+    return out
+
+
+def _matching_method(m: MatchResult, cfg: Matching) -> str:
+    """How the comparison group was built, in words: the method and its settings."""
     method = {
         "nearest": f"{cfg.ratio}:1 nearest neighbour on the logit propensity"
         + (f", caliper {cfg.caliper:g} SD" if cfg.caliper else "")
@@ -64,10 +87,18 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         method += f", propensity on {m.formula}"
     if cfg.trim is not None:
         method += f", units with propensity outside [{cfg.trim:g}, {1 - cfg.trim:g}] left out"
+    return method
+
+
+def _matching_text(analysis: Analysis, m: MatchResult) -> str:
+    """The method, the estimand, the units left out, the balance required and the model used."""
+    spec = analysis.spec
+    cfg = spec.matching
     dropped = m.matched.dropped
     kept = "weighted" if m.weighted else "matched"
-    text = (
-        f"No one randomised these {spec.unit.kind}s, so the comparison group is built by {method}"
+    return (
+        f"No one randomised these {spec.unit.kind}s, so the comparison group is built by "
+        f"{_matching_method(m, cfg)}"
         + (f", exactly on {', '.join(cfg.exact)}" if cfg.exact else "")
         + f". The effect is {m.estimand_words}. {len(dropped):,} treated {spec.unit.kind}s found "
         "no comparable untreated one and are left out. Balance is required within "
@@ -84,7 +115,20 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
         + ". "
         + " ".join(m.notes)
     )
-    several = len(spec.treatments) > 1
+
+
+def _left_out_text(spec: Spec, m: MatchResult) -> str:
+    """`` Left out, by segment: ...``: the treated units dropped per covariate level, most first."""
+    lost = m.dropped_by(spec.matching_covariates)
+    lost = lost[lost["dropped"] > 0].sort_values("share", ascending=False)
+    if not len(lost):
+        return ""
+    parts = zip(lost["covariate"], lost["level"], lost["dropped"], lost["treated"], strict=True)
+    return " Left out, by segment: " + "; ".join(f"{c} {lv}: {n:,} of {t:,}" for c, lv, n, t in parts) + "."
+
+
+def _balance_rows(m: MatchResult, *, several: bool) -> list[list[str]]:
+    """Each covariate level's SMD before and after, and its variance ratio after (with the arm if several)."""
     rows = [["Arm"] * several + ["Covariate", "Level", "SMD before", "SMD after", "Variance ratio after"]]
     before, after = m.before, m.after
     for i in range(len(before)):
@@ -99,30 +143,7 @@ def matching_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[
                 "" if math.isnan(ratio) else f"{ratio:.2f}",
             ]
         )
-    lost = m.dropped_by(spec.matching_covariates)
-    lost = lost[lost["dropped"] > 0].sort_values("share", ascending=False)
-    if len(lost):
-        parts = zip(lost["covariate"], lost["level"], lost["dropped"], lost["treated"], strict=True)
-        text += (
-            " Left out, by segment: " + "; ".join(f"{c} {lv}: {n:,} of {t:,}" for c, lv, n, t in parts) + "."
-        )
-    out: list[Flowable] = [
-        para("Matching and balance", st["h1"]),
-        para(text, st["body"]),
-        Spacer(1, 0.2 * cm),
-        grid_table(rows, [2.0] * several + [2.5, 2.0, 1.5, 1.5, 2.0], st),
-        Spacer(1, 0.2 * cm),
-        figure_flowable(love_plot(m.before, m.after, max_smd=m.max_smd)),
-    ]
-    if m.separation is not None:
-        out.append(
-            figure_flowable(
-                overlap_figure(
-                    units["propensity"].to_numpy(), units["treated"].to_numpy(), units["weight"].to_numpy()
-                )
-            )
-        )
-    return out
+    return rows
 
 
 def checks_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:

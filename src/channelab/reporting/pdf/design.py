@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import (
-    Flowable,
-    Spacer,
-)
+from reportlab.platypus import Flowable, Spacer, Table
 
 from channelab.analysis.wording import pct
 from channelab.reporting.plots.design import power_curve_figure
@@ -34,7 +32,19 @@ from channelab.reporting.pdf.layout import (
 
 @literal_text
 def design_pdf(d: Design) -> bytes:
-    """A :class:`~channelab.design.plan.Design` as a short PDF."""
+    """A :class:`~channelab.design.plan.Design` as a short PDF.
+
+    Parameters
+    ----------
+    d
+        The design (:func:`channelab.design.plan.design`); nothing is recomputed here.
+
+    Returns
+    -------
+    bytes
+        The PDF document: one sentence per metric, the sample-size table, the power curve,
+        assurance and the stopping rule where simulated, the assumptions and the provenance.
+    """
     spec, p = d.spec, d.power
     st = styles()
     arms = ", ".join(f"{a} {fmt_percent(share)}" for a, share in p.shares.items())
@@ -56,45 +66,11 @@ def design_pdf(d: Design) -> bytes:
     for m in p.metrics:
         story.append(para(_design_sentence(d, m), st["lead"]))
         story.append(Spacer(1, 0.15 * cm))
-    powers = [f"{fmt_percent(q)}" for q in p.powers]
-    rows = [
-        ["Metric", "Baseline (control)", "Power", "Units, all arms", "Control arm", "Weeks", "MDE at plan"]
-    ]
-    for m in p.metrics:
-        for q, label in zip(p.powers, powers, strict=True):
-            rows.append(
-                [
-                    m.label,
-                    _baseline_text(m, spec.currency),
-                    label,
-                    f"{m.n_total[q]:,}",
-                    f"{m.n_control[q]:,}",
-                    f"{m.weeks[q]:,}" if m.weeks else "–",
-                    pct(m.mde[q], sign=True) if m.mde and math.isfinite(m.mde[q]) else "–",
-                ]
-            )
-    story += [Spacer(1, 0.2 * cm), grid_table(rows, [2.4, 2.6, 1.0, 1.6, 1.4, 1.0, 1.4], st)]
+    story += [Spacer(1, 0.2 * cm), _sample_size_table(d, st)]
     if p.n is not None:
         table = d.assurance.table if d.assurance is not None else None
         story += [Spacer(1, 0.3 * cm), figure_flowable(power_curve_figure(p, assurance=table))]
-    if d.assurance is not None:
-        a = d.assurance
-        rows = [["Metric", "True lift", "Units simulated", "Experiments", "channelab says real lift"]]
-        labels = {m.metric: m.label for m in p.metrics}
-        for r in a.rows:
-            rows.append(
-                [
-                    labels[r.metric],
-                    pct(r.lift, sign=True),
-                    f"{a.n_total[r.metric]:,}",
-                    f"{r.sims:,}",
-                    f"{fmt_percent(r.real_lift)} (± {fmt_percent(2 * r.se)})",
-                ]
-            )
-        story += [
-            para("Assurance: what channelab itself would conclude", st["h1"]),
-            grid_table(rows, [2.4, 1.2, 1.6, 1.4, 2.6], st),
-        ]
+    story += _assurance_section(d, st)
     if d.stopping_rule is not None:
         story += _stopping_rule_section(d, d.stopping_rule, st)
     story += [Spacer(1, 0.3 * cm), para(_design_assumptions(d), st["small"])]
@@ -106,6 +82,52 @@ def design_pdf(d: Design) -> bytes:
         creator=f"channelab {d.provenance.channelab}",
         footer=f"channelab design  ·  {spec.name}",
     )
+
+
+def _sample_size_table(d: Design, st: dict[str, ParagraphStyle]) -> Table:
+    """Per metric and power: the units needed in all and in the control, the weeks, the MDE at plan."""
+    p = d.power
+    powers = [f"{fmt_percent(q)}" for q in p.powers]
+    rows = [
+        ["Metric", "Baseline (control)", "Power", "Units, all arms", "Control arm", "Weeks", "MDE at plan"]
+    ]
+    for m in p.metrics:
+        for q, label in zip(p.powers, powers, strict=True):
+            rows.append(
+                [
+                    m.label,
+                    _baseline_text(m, d.spec.currency),
+                    label,
+                    f"{m.n_total[q]:,}",
+                    f"{m.n_control[q]:,}",
+                    f"{m.weeks[q]:,}" if m.weeks else "–",
+                    pct(m.mde[q], sign=True) if m.mde and math.isfinite(m.mde[q]) else "–",
+                ]
+            )
+    return grid_table(rows, [2.4, 2.6, 1.0, 1.6, 1.4, 1.0, 1.4], st)
+
+
+def _assurance_section(d: Design, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """How often channelab itself would call a real lift, per metric and true lift (when simulated)."""
+    a = d.assurance
+    if a is None:
+        return []
+    rows = [["Metric", "True lift", "Units simulated", "Experiments", "channelab says real lift"]]
+    labels = {m.metric: m.label for m in d.power.metrics}
+    for r in a.rows:
+        rows.append(
+            [
+                labels[r.metric],
+                pct(r.lift, sign=True),
+                f"{a.n_total[r.metric]:,}",
+                f"{r.sims:,}",
+                f"{fmt_percent(r.real_lift)} (± {fmt_percent(2 * r.se)})",
+            ]
+        )
+    return [
+        para("Assurance: what channelab itself would conclude", st["h1"]),
+        grid_table(rows, [2.4, 1.2, 1.6, 1.4, 2.6], st),
+    ]
 
 
 def _design_sentence(d: Design, m: MetricPower) -> str:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 _MARGIN = 1.8 * cm
 _FRAME_PADDING = 6  # reportlab's default padding inside a page frame, in points
-FRAME_WIDTH = A4[0] - 2 * _MARGIN - 2 * _FRAME_PADDING
+_FRAME_WIDTH = A4[0] - 2 * _MARGIN - 2 * _FRAME_PADDING
 _FRAME_HEIGHT = A4[1] - 2 * _MARGIN - 2 * _FRAME_PADDING
 #: Resolution of embedded figures: sharp in print, a few hundred kB per figure.
 _DPI = 170
@@ -129,7 +129,7 @@ def verdict_row(verdict: str, markup: str, st: dict[str, ParagraphStyle], *, rel
     label = esc(verdict.upper()) if reliable else f"{esc(verdict.upper())}<br/>(unreliable)"
     badge = Paragraph(label, st["badge"])
     colour = {**VERDICT_COLOURS, **_REPLICATION_COLOURS}[verdict] if reliable else _UNRELIABLE
-    table = Table([[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, FRAME_WIDTH - 3.2 * cm])
+    table = Table([[badge, Paragraph(markup, st["body"])]], colWidths=[3.2 * cm, _FRAME_WIDTH - 3.2 * cm])
     table.setStyle(
         TableStyle(
             [
@@ -241,7 +241,7 @@ def grid_table(rows: list[list[str]], weights: list[float], st: dict[str, Paragr
 def col_widths(weights: list[float]) -> list[float]:
     """Share the text width among columns in proportion to ``weights`` (in points)."""
     total = sum(weights)
-    return [FRAME_WIDTH * w / total for w in weights]
+    return [_FRAME_WIDTH * w / total for w in weights]
 
 
 def grid_style(extra: list[tuple[Any, ...]]) -> TableStyle:
@@ -272,7 +272,7 @@ def arm_stripes(arms: list[str]) -> list[tuple[Any, ...]]:
 
 def boxed(content: Flowable, *, background: colors.Color, edge: colors.Color) -> Table:
     """``content`` in a coloured box with an edge (banners, caveats)."""
-    table = Table([[content]], colWidths=[FRAME_WIDTH])
+    table = Table([[content]], colWidths=[_FRAME_WIDTH])
     table.setStyle(
         TableStyle(
             [
@@ -294,7 +294,7 @@ def figure_flowable(fig: Figure) -> Flowable:
     fig.savefig(buf, format="png", dpi=_DPI, pil_kwargs={"compress_level": _PNG_COMPRESSION})
     buf.seek(0)
     w, h = fig.get_size_inches()
-    return _FitImage(buf, width=FRAME_WIDTH, height=FRAME_WIDTH * h / w)
+    return _FitImage(buf, width=_FRAME_WIDTH, height=_FRAME_WIDTH * h / w)
 
 
 class _FitImage(Image):

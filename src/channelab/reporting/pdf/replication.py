@@ -6,17 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import (
-    Flowable,
-    PageBreak,
-    Spacer,
-)
+from reportlab.platypus import Flowable, PageBreak, Spacer, Table
 
 from channelab.reporting.plots.replication import assurance_curve_figure, forest_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.spec import Spec
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from channelab.pipeline import Analysis
     from channelab.replication.plan import ReplicationPlan
 from channelab.reporting.pdf.layout import (
@@ -35,7 +33,21 @@ from channelab.reporting.pdf.layout import (
 
 @literal_text
 def plan_pdf(plan: ReplicationPlan, spec: Spec) -> bytes:
-    """A replication plan (sample sizes, small telescopes, assurance) as a PDF."""
+    """A replication plan (sample sizes, small telescopes, assurance) as a PDF.
+
+    Parameters
+    ----------
+    plan
+        The plan (:func:`channelab.replication.plan.plan`); nothing is recomputed here.
+    spec
+        The experiment it plans, for its title, metric labels, currency and replication settings.
+
+    Returns
+    -------
+    bytes
+        The PDF document: the claim, one sample-size table per metric, the assurance curve, the
+        numbers assumed rather than published, and the provenance.
+    """
     st = styles()
     a, b = plan.contrast
     story: list[Flowable] = [
@@ -53,47 +65,9 @@ def plan_pdf(plan: ReplicationPlan, spec: Spec) -> bytes:
         ),
     ]
     for metric, table in plan.tables.items():
-        binary = "h" in table.columns
-        size = "h" if binary else "d"
-        header = ["Effect", f"Cohen's {size}", "Difference", "Power", "Per arm", "Both arms"]
-        if "decisive_if_real" in table.columns:
-            header += ["Decisive if real", "Decisive if null"]
-        rows = [header]
-        for r in table.to_dict("records"):
-            diff = (
-                f"{100 * (r['p1'] - r['p2']):+.1f} pp" if binary else f"{spec.currency}{r['difference']:,.2f}"
-            )
-            row = [
-                r["effect"],
-                f"{r[size]:.3f}",
-                diff,
-                fmt_percent(r["power"]),
-                f"{r['n_per_arm']:,}",
-                f"{r['n_total']:,}",
-            ]
-            if "decisive_if_real" in r:
-                row += [fmt_percent(r["decisive_if_real"]), fmt_percent(r["decisive_if_null"])]
-            rows.append(row)
         label = next(m.display for m in spec.metrics if m.name == metric)
-        story += [
-            Spacer(1, 0.3 * cm),
-            para(label, st["h1"]),
-            grid_table(rows, [1.6, 1.5, 1.7, 1.1, 1.3, 1.4, 2.0, 2.0][: len(header)], st),
-        ]
-    if plan.curve is not None:
-        story += [
-            Spacer(1, 0.3 * cm),
-            para("Bayesian assurance of a decisive replication Bayes factor", st["h1"]),
-            figure_flowable(assurance_curve_figure(plan.curve, threshold=plan.bf_threshold)),
-            para(
-                f"Share of simulated replications of {plan.curve_metric} whose BF_r0 is decisive: at least "
-                f"{plan.bf_threshold:g} when the effect is real (rates drawn from the original study's "
-                f"posterior, so small true effects are included) and at most 1/{plan.bf_threshold:g} when "
-                "both arms share one rate. Power curves promise detection of one fixed effect; "
-                "assurance averages over what the original study leaves uncertain.",
-                st["small"],
-            ),
-        ]
+        story += [Spacer(1, 0.3 * cm), para(label, st["h1"]), _sample_size_table(table, spec, st)]
+    story += _assurance_curve_section(plan, st)
     if plan.assumed:
         story += [
             Spacer(1, 0.3 * cm),
@@ -108,6 +82,49 @@ def plan_pdf(plan: ReplicationPlan, spec: Spec) -> bytes:
         creator=f"channelab {plan.provenance.channelab}",
         footer=f"channelab  ·  {spec.name}  ·  replication plan",
     )
+
+
+def _sample_size_table(table: pd.DataFrame, spec: Spec, st: dict[str, ParagraphStyle]) -> Table:
+    """One metric's effects to detect, each with its effect size, power and participants needed."""
+    binary = "h" in table.columns
+    size = "h" if binary else "d"
+    header = ["Effect", f"Cohen's {size}", "Difference", "Power", "Per arm", "Both arms"]
+    if "decisive_if_real" in table.columns:
+        header += ["Decisive if real", "Decisive if null"]
+    rows = [header]
+    for r in table.to_dict("records"):
+        diff = f"{100 * (r['p1'] - r['p2']):+.1f} pp" if binary else f"{spec.currency}{r['difference']:,.2f}"
+        row = [
+            r["effect"],
+            f"{r[size]:.3f}",
+            diff,
+            fmt_percent(r["power"]),
+            f"{r['n_per_arm']:,}",
+            f"{r['n_total']:,}",
+        ]
+        if "decisive_if_real" in r:
+            row += [fmt_percent(r["decisive_if_real"]), fmt_percent(r["decisive_if_null"])]
+        rows.append(row)
+    return grid_table(rows, [1.6, 1.5, 1.7, 1.1, 1.3, 1.4, 2.0, 2.0][: len(header)], st)
+
+
+def _assurance_curve_section(plan: ReplicationPlan, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The chance of a decisive replication Bayes factor by sample size (when simulated)."""
+    if plan.curve is None:
+        return []
+    return [
+        Spacer(1, 0.3 * cm),
+        para("Bayesian assurance of a decisive replication Bayes factor", st["h1"]),
+        figure_flowable(assurance_curve_figure(plan.curve, threshold=plan.bf_threshold)),
+        para(
+            f"Share of simulated replications of {plan.curve_metric} whose BF_r0 is decisive: at least "
+            f"{plan.bf_threshold:g} when the effect is real (rates drawn from the original study's "
+            f"posterior, so small true effects are included) and at most 1/{plan.bf_threshold:g} when "
+            "both arms share one rate. Power curves promise detection of one fixed effect; "
+            "assurance averages over what the original study leaves uncertain.",
+            st["small"],
+        ),
+    ]
 
 
 def _bf(value: float) -> str:

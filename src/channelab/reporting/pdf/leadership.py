@@ -1,0 +1,345 @@
+"""Page 1 of an analysis report, for leadership: what each arm did, what it is worth, the funnel.
+
+It states the design in a line, raises any warning that should stop a decision (no convergence,
+a failed data check), gives the replication verdict and the adjustment's gain where there are
+any, then one verdict per arm, the money, the funnel figure with how to read it, and the
+follow-through of the engaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from matplotlib.figure import Figure
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
+
+from channelab.analysis.wording import join_words, money_order, money_sentence, pct, ranking_sentence
+from channelab.reporting.pdf.layout import (
+    AMBER_BG,
+    AMBER_EDGE,
+    RED,
+    boxed,
+    esc,
+    figure_flowable,
+    fmt_span,
+    grid_table,
+    para,
+    verdict_row,
+)
+from channelab.reporting.plots.economics import net_value_figure
+from channelab.reporting.plots.effects import funnel_figure, lift_limits
+from channelab.reporting.plots.style import interval_label
+
+if TYPE_CHECKING:
+    from channelab.pipeline import Analysis
+
+#: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
+FUNNEL_ARMS_PER_FIGURE = 3
+
+
+def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Page 1: the design, any warning, each arm's verdict, the money and the funnel."""
+    spec = analysis.spec
+    out: list[Flowable] = [
+        para(spec.display_title, st["title"]),
+        para(spec.description.strip(), st["lead"]),
+        para(_design_line(analysis), st["meta"]),
+        Spacer(1, 0.3 * cm),
+        *_warnings(analysis, st),
+        *_replication_verdict(analysis, st),
+    ]
+    if sentence := _adjustment_sentence(analysis):
+        out += [para(sentence, st["meta"]), Spacer(1, 0.2 * cm)]
+    out += _arm_verdicts(analysis, st)
+    out += _money_section(analysis, st)
+    out += _funnel_section(analysis, st)
+    return out
+
+
+def _design_line(analysis: Analysis) -> str:
+    """The design in one line: how units were assigned, how many, the arms, the input and the date."""
+    spec = analysis.spec
+    arms = ", ".join([f"{spec.control} (control)", *spec.treatments])
+    cluster = spec.unit.randomised_by
+    randomised = (
+        f"randomised by {cluster} ({len(analysis.cells.clusters)} clusters; intervals allow for "
+        "cluster-to-cluster variation)"
+        if cluster
+        else f"randomised by {spec.unit.kind}"
+    )
+    design = (
+        f"{spec.design.capitalize()} experiment  ·  {analysis.cells.n_units:,} "
+        f"{spec.unit.kind}s, {randomised}  ·  {len(spec.arms)} arms: {arms}"
+    )
+    if analysis.matching is not None:
+        m = analysis.matching
+        design = (
+            f"{'Weighted' if m.weighted else 'Matched'} cohorts, not randomised  ·  {m.estimand_words}  ·  "
+            + m.summary(spec.unit.kind, spec.matching_covariates)
+        )
+    kind = spec.input_kind
+    if kind == "published summaries":
+        design += "  ·  from published summaries (per-arm n, proportions, means and sds), not unit data"
+    elif kind == "aggregated rows":
+        design += "  ·  from aggregated rows (counts and sums per row)"
+    return design + _time_sentence(analysis)
+
+
+def _warnings(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The banners that should stop a decision: no convergence, and the data checks' warnings."""
+    out: list[Flowable] = []
+    if not analysis.diagnostics.converged:
+        out += [_not_converged_banner(analysis.diagnostics.problems, st), Spacer(1, 0.3 * cm)]
+    if analysis.checks.warnings:
+        messages = [f.message for f in analysis.checks.warnings]
+        out += [_caveat_box(messages, st), Spacer(1, 0.3 * cm)]
+    return out
+
+
+def _replication_verdict(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Whether the original effect replicated, in a verdict row (replications only)."""
+    r = analysis.replication
+    if r is None:
+        return []
+    return [
+        para("Did the original effect replicate?", st["h1"]),
+        verdict_row(r.verdict, esc(r.sentence), st, reliable=True),
+        Spacer(1, 0.15 * cm),
+        para(f"Original: {r.citation}", st["small"]),
+        Spacer(1, 0.2 * cm),
+    ]
+
+
+def _arm_verdicts(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """One verdict row per arm, with its sentence; greyed when the sampler did not converge."""
+    out: list[Flowable] = [para("What each arm did", st["h1"])]
+    for arm in analysis.effects.arms:
+        heading = f"<b>{esc(arm.arm)}</b> vs {esc(analysis.spec.control)}"
+        summary = f"{heading}<br/>{esc(arm.summary)}"
+        out += [
+            verdict_row(arm.verdict, summary, st, reliable=analysis.diagnostics.converged),
+            Spacer(1, 0.15 * cm),
+        ]
+    return out
+
+
+def _funnel_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The funnel figures, how to read them, and the follow-through of the engaged."""
+    figures = _funnel_figures(analysis)
+    return [
+        KeepTogether([para("The funnel at a glance", st["h1"]), figure_flowable(figures[0])]),
+        *(figure_flowable(fig) for fig in figures[1:]),
+        para(funnel_caption(analysis), st["small"]),
+        *_follow_through_section(analysis, st),
+    ]
+
+
+def funnel_caption(analysis: Analysis) -> str:
+    """How to read the funnel figure, stating the verdict rule the run used, with its interval mass."""
+    spec = analysis.spec
+    mass = interval_label(analysis.effects.hdi_prob)
+    if spec.decision.rule == "hdi_rope":
+        rule = (
+            "A bar wholly beyond the ROPE is a real lift (wholly below it, harm); a bar wholly inside "
+            "it is no effect; a bar that crosses an edge of the ROPE is inconclusive."
+        )
+    else:
+        p = f"{spec.decision.threshold:.2f}"
+        rule = (
+            f"A lift is real (or harm) when the posterior puts at least {p} of its mass beyond the ROPE "
+            f"(or below it), no effect when at least {p} lies inside, and inconclusive otherwise."
+        )
+    effects = analysis.effects.effects
+    undefined = (
+        " Where the control's mean is not clearly above zero a relative lift is not defined: the row "
+        "states the difference per unit and its interval instead."
+        if not all(e.relative_defined for e in effects)
+        else ""
+    )
+    shares = (
+        " Grey rows are shares among an earlier stage: they describe whom an arm drew into that "
+        "stage and never decide it."
+        if any(e.conditional for e in effects)
+        else ""
+    )
+    guardrails = (
+        " A guardrail is read by which way is worse: a bar wholly beyond the ROPE on its worse "
+        "side (a rise in unsubscribes, say) is harm, on its better side a real lift."
+        if any(e.role == "guardrail" for e in effects)
+        else ""
+    )
+    return (
+        f"How to read it: each thick bar is the {mass} (equal-tailed) of the lift against "
+        f"{spec.control}, the range that holds the true lift with that probability; the dot is the "
+        f"mean. The blue band is the ROPE, changes too small to matter. {rule} The hatched grey "
+        "bar is how far chance alone would move the estimate at this sample size, drawn for "
+        "reference: it decides nothing. A bar or band that runs past the axis is cut at its edge "
+        f"and marked with an arrowhead.{undefined} Engagement rows are context: only outcomes and "
+        f"revenue decide an arm.{shares}{guardrails}"
+    )
+
+
+def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Page 1 in money: one sentence per arm and the net-value figure (when costs or values are given)."""
+    economics, spec = analysis.effects.economics, analysis.spec
+    if economics is None:
+        return []
+    unit = spec.unit.kind
+    valued = [m.display for m in spec.metrics if m.name in economics.valued]
+    basis = (
+        f"Net value is the value of each arm's extra {join_words(valued, sep=', ')} "
+        "(revenue at face value, the others at the spec's value per unit)"
+        if valued
+        else "No metric carries a value, so net value is minus the cost"
+    )
+    out: list[Flowable] = [
+        KeepTogether(
+            [para("What each arm is worth", st["h1"]), para(ranking_sentence(economics, unit), st["body"])]
+        )
+    ]
+    out += [
+        para(money_sentence(e, economics, unit, spec.hdi_prob), st["body"]) for e in money_order(economics)
+    ]
+    order = (
+        "ranked by P(best)"
+        if economics.best is not None
+        else "in the test's order, not ranked, as no arm is credibly best"
+    )
+    out += [
+        figure_flowable(net_value_figure(economics, spec.hdi_prob, unit)),
+        para(
+            f"{basis}, minus its cost beyond the control's, per {unit}; every figure comes from the "
+            "same posterior draws. P(best) is the share of draws in which an arm, business as usual "
+            f"included (net value 0; P = {economics.prob_best[spec.control]:.2f}), has the highest "
+            f"net value; an arm is called credibly best only when its P(best) reaches "
+            f"{economics.best_level:.2f}. Arms are listed {order}.",
+            st["small"],
+        ),
+    ]
+    return out
+
+
+def _follow_through_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Of the engaged, how many took the costly step, per arm: the slacktivism number itself."""
+    items = analysis.effects.follow_through
+    if not items:
+        return []
+    mass = interval_label(analysis.effects.hdi_prob)
+    with_unengaged = any(f.unengaged is not None for f in items)
+    rows = [
+        [
+            "Arm",
+            "Engaged on",
+            "Went on to",
+            "Engaged",
+            f"Follow-through ({mass})",
+            *(["Not engaged"] if with_unengaged else []),
+            f"vs {analysis.spec.control} ({mass})",
+        ]
+    ]
+    for f in items:
+        rows.append(
+            [
+                f.arm,
+                f.engagement_label,
+                f.outcome_label,
+                f"{f.took:,.0f} of {f.engaged:,.0f}",
+                f"{pct(f.rate.mean)} ({pct(f.rate.lower)} to {pct(f.rate.upper)})",
+                *(["–" if f.unengaged is None else f"{pct(f.unengaged.mean)}"] if with_unengaged else []),
+                "–"
+                if f.lift is None
+                else f"{pct(f.lift.mean, sign=True)} ({fmt_span(f.lift.lower, f.lift.upper)})",
+            ]
+        )
+    weights = [2.2, 2.2, 2.2, 1.8, 2.6, *([1.4] if with_unengaged else []), 2.8]
+    return [
+        Spacer(1, 0.2 * cm),
+        KeepTogether(
+            [
+                para("Follow-through: of the engaged, who took the costly step?", st["h1"]),
+                grid_table(rows, weights, st),
+            ]
+        ),
+        Spacer(1, 0.15 * cm),
+        para(
+            "Follow-through is the share of the units an arm engaged who then took the outcome step: "
+            "an arm can raise engagement and lower this share, the slacktivism pattern. It describes "
+            "each arm's engaged pool (an arm that engages more people engages different people), so "
+            "its change is a description, not a causal effect on the same people. Not engaged: the "
+            "same share among the units who did not engage.",
+            st["small"],
+        ),
+    ]
+
+
+def _funnel_figures(analysis: Analysis) -> list[Figure]:
+    """The funnel, a few arms per figure in one column, all on one lift scale (every arm's intervals)."""
+    spec, effects = analysis.spec, analysis.effects
+    arms = spec.treatments
+    groups = [arms[i : i + FUNNEL_ARMS_PER_FIGURE] for i in range(0, len(arms), FUNNEL_ARMS_PER_FIGURE)]
+    limits = lift_limits(effects.effects)
+    return [funnel_figure(effects.for_arms(g), control=spec.control, ncols=1, xlim=limits) for g in groups]
+
+
+def _not_converged_banner(problems: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    listed = "; ".join(esc(p) for p in problems)
+    text = (
+        "<b>NOT CONVERGED — do not act on these numbers.</b><br/>"
+        f"The sampler failed its convergence checks: {listed}. Rerun with more tuning steps or "
+        "draws (the sampler section of the experiment file) before reading any result below."
+    )
+    return boxed(Paragraph(text, st["banner"]), background=RED, edge=RED)
+
+
+def _caveat_box(messages: Sequence[str], st: dict[str, ParagraphStyle]) -> Table:
+    text = "<b>Caveat from the data checks:</b> " + " ".join(esc(m) for m in messages)
+    return boxed(Paragraph(text, st["body"]), background=AMBER_BG, edge=AMBER_EDGE)
+
+
+def _time_sentence(analysis: Analysis) -> str:
+    """``  ·  as of 2026-04-27; meetings within 28 days of entry (812 prospects still maturing)``."""
+    spec, cells = analysis.spec, analysis.cells
+    if not spec.timed or spec.as_of is None:
+        return ""
+    parts = [
+        f"{m.display} within {m.window_days} days of entry ({int(cells.maturing(m.name).sum()):,} "
+        f"{spec.unit.kind}s still maturing, not counted)"
+        for m in spec.metrics_in_funnel_order
+        if m.window_days is not None
+    ]
+    return f"  ·  as of {spec.as_of.isoformat()}" + (f"; {'; '.join(parts)}" if parts else "")
+
+
+def _adjustment_sentence(analysis: Analysis) -> str:
+    """Page 1: what was adjusted for and what it gained on the outcome and revenue lifts."""
+    a = analysis.adjustment
+    if a is None:
+        return ""
+    decisive = {m.name for m in analysis.spec.metrics if m.decisive}
+    ratios = [x.width_ratio for x in a.lifts if x.metric in decisive]
+    r2, columns = max(a.r_squared[k] for k in decisive), join_words(a.columns, sep=", ")
+    return (
+        f"Adjusted for pre-period {columns}, measured before assignment: the outcome and "
+        f"revenue intervals are {_width_change(min(ratios), max(ratios))} without it (the pre-period "
+        f"explains up to {pct(r2)} of an outcome's variance within arms). Same estimand: each lift "
+        + (
+            "is still the effect on the treated, averaged over the treated units."
+            if analysis.spec.target_arms
+            else "is still averaged over all the experiment's units."
+        )
+    )
+
+
+def _width_change(lo: float, hi: float) -> str:
+    """How the widths changed, from the lowest and highest width ratio (1 = no change)."""
+    least, most = round(100 * (1 - hi)), round(100 * (1 - lo))  # % narrower; negative is wider
+    if max(abs(least), abs(most)) <= 2:
+        return "about as wide as"
+    if least >= 0:
+        return f"{most} % narrower than" if least == most else f"{least}–{most} % narrower than"
+    if most <= 0:
+        return f"{-most}–{-least} % wider than"
+    return f"between {-least} % wider and {most} % narrower than"

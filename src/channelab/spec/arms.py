@@ -1,0 +1,157 @@
+"""The arms: channel, planned share and cost; how costs are read; what arms and money cannot be."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field
+
+from channelab.spec.base import Channel, Strict, suggest
+from channelab.spec.core import Metric
+
+
+class Cost(Strict):
+    """What an arm costs, in the spec's currency: per unit reached, per touch, and fixed.
+
+    By default costs are incremental: what the arm costs beyond business as usual.
+
+    Attributes
+    ----------
+    per_unit
+        Cost per unit reached.
+    per_touch
+        Cost per touch (a call, an e-mail, a visit).
+    touches
+        The mean number of touches per unit.
+    fixed
+        A fixed cost (software, training), spread over ``economics.units`` units, by default
+        the arm's units in the test.
+    """
+
+    per_unit: Annotated[float, Field(ge=0)] = 0.0
+    per_touch: Annotated[float, Field(ge=0)] = 0.0
+    touches: Annotated[float, Field(ge=0)] = 1.0
+    fixed: Annotated[float, Field(ge=0)] = 0.0
+
+    @property
+    def variable(self) -> float:
+        """Cost per unit before the fixed cost: per unit reached plus per touch times touches."""
+        return self.per_unit + self.per_touch * self.touches
+
+
+class Arm(Strict):
+    """One arm of the experiment: its channel, its planned share of units, and its cost.
+
+    Attributes
+    ----------
+    channel
+        How the arm reaches its units (``email``, ``phone``, ... ``control``).
+    share
+        The arm's planned share of units, relative to the other arms' (1 each: equal arms).
+        ``unknown`` (an inherited or observational data set with no planned allocation) turns
+        the sample-ratio check off, with a note saying so.
+    cost
+        What the arm costs; ``None`` when not given.
+    """
+
+    channel: Channel = "other"
+    share: Annotated[float, Field(gt=0, le=1e6)] | Literal["unknown"] = 1.0
+    cost: Cost | None = None
+
+
+class Economics(Strict):
+    """How arms' costs are read, and over how many units a fixed cost is spread.
+
+    Attributes
+    ----------
+    costs_are
+        ``incremental`` (default): each treatment's cost beyond business as usual, the control
+        costing nothing extra; ``total``: every arm's full cost, the control's included, and
+        increments are taken against it.
+    units
+        Units a fixed cost is spread over (a rollout's size); by default each arm's units in
+        the test.
+    """
+
+    costs_are: Literal["incremental", "total"] = "incremental"
+    units: Annotated[int, Field(ge=1)] | None = None
+
+
+class _Armed(Protocol):
+    """What the checks of this module read of the spec."""
+
+    @property
+    def arms(self) -> Mapping[str, Arm]: ...
+    @property
+    def control(self) -> str: ...
+    @property
+    def metrics(self) -> Sequence[Metric]: ...
+    @property
+    def economics(self) -> Economics: ...
+
+
+def arm_problems(spec: _Armed) -> list[str]:
+    """Arms that cannot be: fewer than two, or a control that is not one of them.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    arms = list(spec.arms)
+    problems = []
+    if len(arms) < 2:
+        problems.append(f"arms: got {len(arms)} arm(s), but expected the control and at least one treatment")
+    if spec.control not in spec.arms:
+        problems.append(
+            f"control: got {spec.control!r}, but expected one of the arms {arms}"
+            + suggest(spec.control, arms)
+        )
+    return problems
+
+
+def money_problems(spec: _Armed) -> list[str]:
+    """Values and costs that cannot be: money on engagement, a control's cost out of place.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    problems = [line for i, m in enumerate(spec.metrics) for line in _value_problems(f"metrics.{i}", m)]
+    control = spec.arms.get(spec.control)
+    if control is not None and spec.economics.costs_are == "incremental" and control.cost is not None:
+        problems.append(
+            f"arms.{spec.control}.cost: costs are incremental (beyond business as usual), so the "
+            "control costs nothing extra; to give every arm's full cost, the control's as the "
+            "baseline, set economics.costs_are: total"
+        )
+    if spec.economics.costs_are == "total":
+        problems += [
+            f"arms.{a}.cost: with economics.costs_are: total every arm needs its full cost, the "
+            "control's (the baseline) too"
+            for a, arm in spec.arms.items()
+            if arm.cost is None
+        ]
+    return problems
+
+
+def _value_problems(where: str, m: Metric) -> list[str]:
+    """What a metric's money (``value``) and direction (``worse``) cannot be, at ``where``."""
+    problems = []
+    if m.value is not None and m.role == "engagement":
+        problems.append(
+            f"{where}.value: {m.name!r} is engagement, which is worth nothing by itself; give "
+            "values to outcomes (a meeting) and guardrails (an unsubscribe)"
+        )
+    if m.value is not None and m.role == "revenue":
+        problems.append(f"{where}.value: revenue counts at face value; remove the value")
+    if m.value is not None and m.role == "outcome" and m.value < 0:
+        problems.append(
+            f"{where}.value: got {m.value:g}, but an outcome's value is what one is worth "
+            "(≥ 0); a metric that costs money when it rises is a guardrail"
+        )
+    if m.worse is not None and m.role != "guardrail":
+        problems.append(f"{where}.worse: only a guardrail has a direction in which it gets worse")
+    return problems
