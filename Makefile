@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in $(PYENV_PYTHONS) python3.13 python3.12 python3; do \
 
 export MPLBACKEND := Agg
 
-.PHONY: report test lint check venv clean bench calibration claims examples
+.PHONY: report test fast lint check venv clean bench calibration claims examples
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -46,7 +46,11 @@ test: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
+
+# The fast tier alone (sampling mocked; about a minute on 2 cores).
+fast: venv
+	$(BIN)/pytest -m "not slow" -n 2 --dist worksteal
 
 bench: venv
 	$(BIN)/python benchmarks/hillstrom.py

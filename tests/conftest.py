@@ -15,6 +15,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from helpers import DATA, EXPERIMENTS, mocked_sampling, spec_dict
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast tier (``-m "not slow"``) never samples: its graphs are compiled in PyTensor's
+    FAST_COMPILE mode (no rewrites, the Python linker), as each is evaluated only a few times.
+
+    Set before PyTensor is first imported (test modules import it lazily); an explicit
+    ``PYTENSOR_FLAGS`` wins.
+    """
+    if config.option.markexpr.replace(" ", "") == "notslow":
+        os.environ.setdefault("PYTENSOR_FLAGS", "mode=FAST_COMPILE")
+
+
 @pytest.fixture(scope="session")
 def hillstrom_run(tmp_path_factory: pytest.TempPathFactory):
     """The flagship experiment run once per session, sampled for real: (analysis, pdf, json)."""
