@@ -30,6 +30,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +137,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="configuration labels to run (default all)")
     parser.add_argument("--out", type=Path, help="folder for the CSV of every interval and verdict")
     args = parser.parse_args()
+    runs = _run_all(args)
+    _print_tables(runs, args)
+    print("\nTargets")
+    _print_gate_and_coverage(runs)
+    for label, line in _TARGET_LINES.items():
+        if all(k in runs for k in label):
+            print(line(*(runs[k] for k in label)))
 
+
+def _run_all(args: argparse.Namespace) -> dict[str, Calibration]:
+    """Calibrate every configuration asked for; write each one's tables under ``--out``."""
     runs: dict[str, Calibration] = {}
     every = configs(args.fits, args.draws)
     seeds = {cfg.label: args.seed + k for k, cfg in enumerate(every)}
@@ -158,7 +169,11 @@ def main() -> None:
             stem = cfg.label.replace(", ", "_").replace(" ", "_")
             for table in ("lifts", "arms", "fits"):
                 getattr(cal, table).to_csv(args.out / f"{stem}.{table}.csv", index=False)
+    return runs
 
+
+def _print_tables(runs: dict[str, Calibration], args: argparse.Namespace) -> None:
+    """The coverage table and each configuration's arm verdicts."""
     hdi = next(iter(runs.values())).spec.hdi_prob if runs else 0.94
     print(
         f"\nCalibration: {resolve_backend('auto')}, {os.cpu_count()} cores, seed {args.seed}, "
@@ -170,12 +185,13 @@ def main() -> None:
     )
     for cal in runs.values():
         print(coverage_line(cal))
-
     for cal in runs.values():
         print(f"\nArm verdicts in {cal.label} (share of fits; rows: arm and its true verdict)")
         print(cal.verdict_table().to_string(float_format=lambda x: f"{x:.3f}"))
 
-    print("\nTargets")
+
+def _print_gate_and_coverage(runs: dict[str, Calibration]) -> None:
+    """The convergence gate's pass rate and the coverage of every configuration, against targets."""
     lo, hi = COVERAGE_TARGET
     for cal in runs.values():
         rate = cal.fits["converged"].mean()
@@ -189,70 +205,81 @@ def main() -> None:
             continue
         c = cal.coverage()
         print(f"  coverage, {cal.label}: {c:.3f} (target {lo:.2f}-{hi:.2f}) {mark(lo <= c <= hi)}")
-    if "null" in runs:
-        rate = runs["null"].verdict_rate("real lift")
-        family = runs["null"].any_arm_rate("real lift")
-        print(
-            f"  null: real lift verdicts {rate:.3f} of arm verdicts (target <= {NULL_REAL_LIFT_MAX:.2f}) "
-            f"{mark(rate <= NULL_REAL_LIFT_MAX)}; fits with any real lift {family:.3f}"
-        )
-    if "slacktivism" in runs:
-        cal = runs["slacktivism"]
-        slack = sorted(set(cal.arms.loc[cal.arms["true_verdict"] == "engagement only", "arm"]))
-        rate = cal.verdict_rate("engagement only", arms=slack)
-        undecided = cal.verdict_rate("engagement up, outcome undecided", arms=slack)
-        wrong = cal.verdict_rate("real lift", arms=slack)
-        print(
-            f"  slacktivism: for {', '.join(slack)}: engagement only {rate:.3f}, engagement up with the "
-            f"outcome undecided {undecided:.3f}, called real lift {wrong:.3f}"
-        )
-    if "heterogeneous" in runs:
-        cal = runs["heterogeneous"]
-        lifts = cal.lifts
-        seg = lifts[(lifts["level"] != "") & (lifts["arm"] == "Phone") & (lifts["metric"] == "meetings")]
-        top = seg.loc[seg.groupby("fit")["mean"].idxmax(), "level"]
-        enterprise = seg[seg["level"] == "enterprise"]
-        print(
-            f"  heterogeneous: per-segment coverage {cal.coverage(segments=True):.3f}; Phone meetings "
-            f"largest in enterprise in {(top == 'enterprise').mean():.3f} of fits, called real lift there "
-            f"in {(enterprise['verdict'] == 'real lift').mean():.3f}"
-        )
-    if "clustered" in runs and "clustered, no cluster term" in runs:
-        with_, without = runs["clustered"], runs["clustered, no cluster term"]
-        width = {
-            k: (c.lifts["upper"] - c.lifts["lower"]).mean()
-            for k, c in (("with", with_), ("without", without))
-        }
-        print(
-            f"  clustered: coverage {with_.coverage():.3f} with the rep intercept, {without.coverage():.3f} "
-            f"without; intervals {width['with'] / width['without']:.1f}x as wide with it; real lift calls "
-            f"for arms with no effect {with_.verdict_rate('real lift', arms=_null_arms(with_)):.3f} with, "
-            f"{without.verdict_rate('real lift', arms=_null_arms(without)):.3f} without"
-        )
-    if "pre_period" in runs and "pre_period, no adjustment" in runs:
-        adjusted, plain = runs["pre_period"], runs["pre_period, no adjustment"]
-        keys = ["fit", "arm", "metric"]
-        pair = adjusted.lifts.merge(plain.lifts, on=[*keys, "level"], suffixes=("", "_plain"))
-        pair = pair[pair["level"] == ""]
-        pair["ratio"] = (pair["abs_upper"] - pair["abs_lower"]) / (
-            pair["abs_upper_plain"] - pair["abs_lower_plain"]
-        )
-        # how far adjusting moves an estimate, in widths of the unadjusted interval
-        pair["shift"] = (pair["abs_mean"] - pair["abs_mean_plain"]) / (
-            pair["abs_upper_plain"] - pair["abs_lower_plain"]
-        )
-        by = pair.groupby("metric", sort=False)
-        covered = plain.coverage_by("metric")
-        print(
-            "  pre_period: interval width for the change per unit, adjusted / unadjusted on the same "
-            "data (median): "
-            + ", ".join(f"{k} {v:.2f}" for k, v in by["ratio"].median().items())
-            + "; the estimate moved by (sd over fits, in unadjusted widths) "
-            + ", ".join(f"{k} {v:.3f}" for k, v in by["shift"].std().items())
-            + f"; coverage without adjustment {plain.coverage():.3f} ("
-            + ", ".join(f"{k} {v:.3f}" for k, v in covered.items())
-            + ")"
-        )
+
+
+def _null_line(null: Calibration) -> str:
+    rate, family = null.verdict_rate("real lift"), null.any_arm_rate("real lift")
+    return (
+        f"  null: real lift verdicts {rate:.3f} of arm verdicts (target <= {NULL_REAL_LIFT_MAX:.2f}) "
+        f"{mark(rate <= NULL_REAL_LIFT_MAX)}; fits with any real lift {family:.3f}"
+    )
+
+
+def _slacktivism_line(cal: Calibration) -> str:
+    slack = sorted(set(cal.arms.loc[cal.arms["true_verdict"] == "engagement only", "arm"]))
+    rate = cal.verdict_rate("engagement only", arms=slack)
+    undecided = cal.verdict_rate("engagement up, outcome undecided", arms=slack)
+    wrong = cal.verdict_rate("real lift", arms=slack)
+    return (
+        f"  slacktivism: for {', '.join(slack)}: engagement only {rate:.3f}, engagement up with the "
+        f"outcome undecided {undecided:.3f}, called real lift {wrong:.3f}"
+    )
+
+
+def _heterogeneous_line(cal: Calibration) -> str:
+    lifts = cal.lifts
+    seg = lifts[(lifts["level"] != "") & (lifts["arm"] == "Phone") & (lifts["metric"] == "meetings")]
+    top = seg.loc[seg.groupby("fit")["mean"].idxmax(), "level"]
+    enterprise = seg[seg["level"] == "enterprise"]
+    return (
+        f"  heterogeneous: per-segment coverage {cal.coverage(segments=True):.3f}; Phone meetings "
+        f"largest in enterprise in {(top == 'enterprise').mean():.3f} of fits, called real lift there "
+        f"in {(enterprise['verdict'] == 'real lift').mean():.3f}"
+    )
+
+
+def _clustered_line(with_: Calibration, without: Calibration) -> str:
+    width = {
+        k: (c.lifts["upper"] - c.lifts["lower"]).mean() for k, c in (("with", with_), ("without", without))
+    }
+    return (
+        f"  clustered: coverage {with_.coverage():.3f} with the rep intercept, {without.coverage():.3f} "
+        f"without; intervals {width['with'] / width['without']:.1f}x as wide with it; real lift calls "
+        f"for arms with no effect {with_.verdict_rate('real lift', arms=_null_arms(with_)):.3f} with, "
+        f"{without.verdict_rate('real lift', arms=_null_arms(without)):.3f} without"
+    )
+
+
+def _pre_period_line(adjusted: Calibration, plain: Calibration) -> str:
+    keys = ["fit", "arm", "metric"]
+    pair = adjusted.lifts.merge(plain.lifts, on=[*keys, "level"], suffixes=("", "_plain"))
+    pair = pair[pair["level"] == ""]
+    plain_width = pair["abs_upper_plain"] - pair["abs_lower_plain"]
+    pair["ratio"] = (pair["abs_upper"] - pair["abs_lower"]) / plain_width
+    # how far adjusting moves an estimate, in widths of the unadjusted interval
+    pair["shift"] = (pair["abs_mean"] - pair["abs_mean_plain"]) / plain_width
+    by = pair.groupby("metric", sort=False)
+    covered = plain.coverage_by("metric")
+    return (
+        "  pre_period: interval width for the change per unit, adjusted / unadjusted on the same "
+        "data (median): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in by["ratio"].median().items())
+        + "; the estimate moved by (sd over fits, in unadjusted widths) "
+        + ", ".join(f"{k} {v:.3f}" for k, v in by["shift"].std().items())
+        + f"; coverage without adjustment {plain.coverage():.3f} ("
+        + ", ".join(f"{k} {v:.3f}" for k, v in covered.items())
+        + ")"
+    )
+
+
+#: The configurations (all of them run) each target line needs, and the line.
+_TARGET_LINES: dict[tuple[str, ...], Callable[..., str]] = {
+    ("null",): _null_line,
+    ("slacktivism",): _slacktivism_line,
+    ("heterogeneous",): _heterogeneous_line,
+    ("clustered", "clustered, no cluster term"): _clustered_line,
+    ("pre_period", "pre_period, no adjustment"): _pre_period_line,
+}
 
 
 def _null_arms(cal: Calibration) -> list[str]:

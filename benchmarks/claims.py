@@ -87,7 +87,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -471,34 +471,40 @@ class Judge:
         follow-through pair, and with economics every costed arm's outcomes and every arm's
         (the control's too) "credibly best".
         """
-        control, out = self.report["control"], Counter[str]()
-
-        def could(kind: str, arm: str, metric: str | None = None, detail: str | None = None) -> None:
+        out = Counter[str]()
+        for kind, arm, metric, detail in self._candidates():
             if kind in CONTRACT:  # a kind the contract has dropped is never made
                 out[kind] += self.false({"claim": kind, "arm": arm, "metric": metric, "detail": detail})
+        return out
 
+    def _candidates(self) -> Iterator[tuple[str, str, str | None, str | None]]:
+        """Every (kind, arm, metric, detail) this test could have claimed."""
+        control = self.report["control"]
         for e in self.report["effects"]:
             guard = e["role"] == "guardrail"
             for kind in ("guardrail harm", "real lift", "no effect") if guard else METRIC_KINDS:
-                could(kind, e["arm"], e["metric"])
+                yield kind, e["arm"], e["metric"], None
         engaged = any(m.role == "engagement" for m in self.spec.metrics)
         for arm in self.spec.treatments:
             for kind in ARM_KINDS if engaged else ARM_KINDS[:3]:
-                could(kind, arm)
+                yield kind, arm, None, None
         for arm, eng, outcome in self.truth.follow:
             if arm != control:
-                could("follow-through rose", arm, eng, outcome)
-                could("follow-through fell", arm, eng, outcome)
+                yield "follow-through rose", arm, eng, outcome
+                yield "follow-through fell", arm, eng, outcome
         if self.report["arms"][0]["economics"] is not None:
-            outcomes = [
-                m.name for m in self.spec.metrics if m.role == "outcome" and m.type in ("binary", "count")
-            ]
-            for arm in self.spec.treatments:
-                for metric in outcomes if cost_of(self.spec, arm) > cost_of(self.spec, control) else ():
-                    could("cost per extra outcome", arm, metric)
-            for arm in (control, *self.spec.treatments):
-                could("credibly best", arm)
-        return out
+            yield from self._money_candidates(control)
+
+    def _money_candidates(self, control: str) -> Iterator[tuple[str, str, str | None, str | None]]:
+        """The money claims: each costlier arm's cost per extra outcome, and every arm's "credibly best"."""
+        outcomes = [
+            m.name for m in self.spec.metrics if m.role == "outcome" and m.type in ("binary", "count")
+        ]
+        for arm in self.spec.treatments:
+            for metric in outcomes if cost_of(self.spec, arm) > cost_of(self.spec, control) else ():
+                yield "cost per extra outcome", arm, metric, None
+        for arm in (control, *self.spec.treatments):
+            yield "credibly best", arm, None, None
 
     def follow_false(self, kind: str, arm: str, engagement: str, outcome: str) -> bool:
         """A follow-through claim, against the true lift of P(outcome | engaged) and the outcome's ROPE."""
