@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from channelab.spec.schema import Spec
 
 #: Packages whose versions decide the numbers; those installed are recorded.
-PACKAGES = ("numpy", "pandas", "scipy", "pymc", "pytensor", "nutpie", "arviz", "statsmodels", "duckdb")
+_PACKAGES = ("numpy", "pandas", "scipy", "pymc", "pytensor", "nutpie", "arviz", "statsmodels", "duckdb")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def stamp(
     return Provenance(
         channelab=_version("channelab") or "0+unknown",
         python=platform.python_version(),
-        packages={name: v for name in PACKAGES if (v := _version(name))},
+        packages={name: v for name in _PACKAGES if (v := _version(name))},
         seed=seed,
         sampler=sampler,
         spec_path=spec_path,

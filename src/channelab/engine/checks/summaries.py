@@ -63,18 +63,18 @@ def cell_means(data: DataSource, spec: Spec, so_far: CheckReport) -> Fallbacks:
     used: dict[str, str] = {}
     notes: list[Finding] = []
     for m in spec.metrics:
-        replacement = fitted(m.likelihood, PUBLISHED_STATISTICS)
+        replacement = fitted(m.likelihood, _PUBLISHED_STATISTICS)
         if replacement is not m.likelihood and replacement.variant is not None:
             used[m.name] = replacement.variant
             notes.append(
                 Finding(
                     "likelihood",
                     "info",
-                    fallback_note(m, replacement, PUBLISHED_STATISTICS, source="published summaries"),
+                    fallback_note(m, replacement, _PUBLISHED_STATISTICS, source="published summaries"),
                 )
             )
     return Fallbacks(used, tuple(notes))
 
 
 #: What a per-arm table of sizes, proportions, means and sds gives of each metric.
-PUBLISHED_STATISTICS = ("total", "sum_sq")
+_PUBLISHED_STATISTICS = ("total", "sum_sq")
