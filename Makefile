@@ -46,9 +46,10 @@ test: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest
 
-# The fast tier alone (sampling mocked; about a minute on 2 cores).
+# The fast tier alone, on two workers (pytest-xdist; about a minute on 2 cores). The whole suite
+# runs in one process: PyMC's own sampler forks, which is unsafe in a multi-threaded xdist worker.
 fast: venv
 	$(BIN)/pytest -m "not slow" -n 2 --dist worksteal
 
