@@ -1,5 +1,5 @@
 # channelab: two commands on a fresh machine.
-#   make report   create .venv, install, run the flagship experiment -> reports/hillstrom_email.{pdf,json}
+#   make report   create .venv, install, run the flagship experiment -> out/hillstrom_email.{pdf,json,html}
 #   make test     create .venv if needed, install with dev tools, run lint, types and every test
 # Needs Python >= 3.12 (PyMC 6 / ArviZ 1 require it). Set PYTHON=/path/to/python3.12 to choose one.
 
@@ -35,12 +35,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 
 # A report's 'created' time is that of the last commit of its experiment file (SOURCE_DATE_EPOCH,
-# the reproducible-builds convention), and its paths are relative to this folder: the committed
-# example report is rebuilt byte for byte from a fresh clone, leaving git status clean.
+# the reproducible-builds convention), and its paths are relative to the experiment file: a run
+# is rebuilt byte for byte from a fresh clone. 'make report' writes to the git-ignored out/; the
+# committed example reports in reports/ (read by the docs) are rebuilt by 'make examples'.
 epoch = $(shell git log -1 --format=%ct -- $(1) 2>/dev/null)
 
 report: venv
-	SOURCE_DATE_EPOCH=$(call epoch,$(EXPERIMENT)) $(BIN)/channelab run $(EXPERIMENT) --out reports
+	SOURCE_DATE_EPOCH=$(call epoch,$(EXPERIMENT)) $(BIN)/channelab run $(EXPERIMENT) --out out
 
 test: venv
 	$(BIN)/ruff check src tests benchmarks

@@ -59,3 +59,32 @@ def test_one_json_writer_writes_non_finite_numbers_as_null(value):
 
     assert json.loads(json_bytes({"x": value, "y": [value]})) == {"x": None, "y": [None]}
     assert json_bytes({}).endswith(b"\n")
+
+
+def test_paths_are_named_relative_to_the_spec_wherever_the_run_is_made(tmp_path, monkeypatch):
+    spec = load_spec(EXPERIMENTS / "hillstrom_email.yaml")
+    data = {"path": str((EXPERIMENTS / "../data/hillstrom.csv").resolve()), "rows": 1}
+    records = []
+    for cwd in (EXPERIMENTS.parent, tmp_path):
+        monkeypatch.chdir(cwd)
+        records.append(stamp(spec, seed=1, data=data).as_dict())
+    assert records[0] == records[1] | {"created": records[0]["created"]}
+    assert records[0]["spec_path"] == "hillstrom_email.yaml"
+    assert records[0]["data"]["path"] == "../data/hillstrom.csv"
+
+
+def test_no_committed_report_names_a_folder_of_the_machine_that_made_it():
+    import os
+    from pathlib import Path
+
+    root = EXPERIMENTS.parent
+    reports = sorted((root / "reports").glob("*.*"))
+    assert reports, "the committed example reports are missing"
+    machine = {str(root.resolve()), str(Path.home()), "/tmp/", os.environ.get("USER", "/nonexistent")}
+    for report in reports:
+        if report.suffix == ".pdf":
+            text = " ".join(page.extract_text() for page in PdfReader(report).pages)
+        else:
+            text = report.read_text(encoding="utf-8")
+        leaks = [m for m in machine if m and m.startswith("/") and m in text]
+        assert not leaks, f"{report.name} names {leaks}"

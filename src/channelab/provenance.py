@@ -26,7 +26,24 @@ _PACKAGES = ("numpy", "pandas", "scipy", "pymc", "pytensor", "nutpie", "arviz", 
 
 @dataclass(frozen=True)
 class Provenance:
-    """Who made an output from what; build it with :func:`stamp`."""
+    """Who made an output from what; build it with :func:`stamp`.
+
+    Attributes
+    ----------
+    channelab, python, packages
+        The versions that decide the numbers.
+    seed
+        The seed of every random step.
+    sampler
+        The MCMC backend (``nutpie`` or ``pymc``); ``None`` for an output that drew no posterior.
+    spec_path, spec_sha256
+        The experiment file's name and the SHA-256 of its bytes.
+    data
+        The data's fingerprint: its path relative to the experiment file's folder, size, rows
+        and SHA-256.
+    created
+        When it was made (``SOURCE_DATE_EPOCH`` when set); ``None`` for timeless outputs.
+    """
 
     channelab: str
     python: str
@@ -67,10 +84,14 @@ def stamp(
     (simulated data and its truth).
     """
     spec_path = spec_sha = None
+    data = dict(data or {})
     if spec is not None:
         spec_bytes = spec.source_path.read_bytes() if spec.source_path else spec.model_dump_json().encode()
-        spec_path = shown_path(spec.source_path) if spec.source_path else None
         spec_sha = hashlib.sha256(spec_bytes).hexdigest()
+        if spec.source_path is not None:  # paths as the spec names them: relative to its folder
+            spec_path = spec.source_path.name
+            if isinstance(data.get("path"), str):
+                data["path"] = shown_path(str(data["path"]), spec.source_path.parent)
     return Provenance(
         channelab=_version("channelab") or "0+unknown",
         python=platform.python_version(),
@@ -79,18 +100,30 @@ def stamp(
         sampler=sampler,
         spec_path=spec_path,
         spec_sha256=spec_sha,
-        data=dict(data or {}),
+        data=data,
         created=_now() if timed else None,
     )
 
 
-def shown_path(path: str | os.PathLike[str]) -> str:
-    """A path as outputs record it: relative to the working folder when inside it, else absolute.
+def shown_path(path: str | os.PathLike[str], base: str | os.PathLike[str] | None = None) -> str:
+    """A path as outputs and messages name it: relative to ``base``, else to the working folder.
 
-    So a report made from a checkout names ``data/hillstrom.csv``, not the folder the checkout
-    happens to sit in, and the same run from another clone writes the same bytes.
+    With ``base`` (an experiment file's folder) the path is always relative, ``../data/x.csv``:
+    a report names its inputs as its spec does, wherever it was made, so the same run from
+    another clone or another working folder writes the same bytes and never the building
+    machine's folders. Without ``base``: relative to the working folder when inside it, else
+    absolute (for messages).
+
+    Parameters
+    ----------
+    path
+        The path to show.
+    base
+        The folder to show it relative to, or ``None`` for the working folder.
     """
     full = Path(path).resolve()
+    if base is not None:
+        return Path(os.path.relpath(full, Path(base).resolve())).as_posix()
     try:
         return full.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:

@@ -33,10 +33,13 @@ metric = SimMetric("binary", 0.1, {"treatment": 0.3})
 rows, _ = simulate_ab(n_per_arm=int(sys.argv[3]), arms=("control", "treatment"), metrics={"y": metric},
                       seed=int(sys.argv[2]))
 built = build_model(build_cells(frame_source(rows), spec), spec)
+compiles_first = built.compiles_first(spec)
 compiled = built.compiled()
 posterior = sample(built, spec, seed=7)["posterior"]
 print(json.dumps({
     "graph_built": "_graph" in built.__dict__,
+    "compiles_first": compiles_first,
+    "compiled_after": built.compiles_first(spec),
     "hits": [compiled.compiled_logp_func.cache_hits, compiled.compiled_expand_func.cache_hits],
     "draws": posterior["y:arm"].to_numpy().ravel()[:50].tolist(),
 }))
@@ -53,10 +56,13 @@ def _run(cache: Path, data_seed: int, n_per_arm: int = 1500) -> dict:
 @pytest.mark.slow
 def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp_path: Path):
     first = _run(tmp_path / "shared", data_seed=1)
+    assert first["compiles_first"]  # the run says it compiles (the CLI shows a line)
+    assert not first["compiled_after"]
     assert first["graph_built"]
     assert first["hits"] == [0, 0]
 
     repeat = _run(tmp_path / "shared", data_seed=1)
+    assert not repeat["compiles_first"]
     assert not repeat["graph_built"]  # no PyMC graph, no PyTensor rewriting
     assert repeat["hits"] == [1, 1]  # both C wrappers loaded from disk
     assert repeat["draws"] == first["draws"]  # bit for bit

@@ -153,6 +153,21 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
     return compiled.with_data(**{name: value for name, value in data.items() if name in used})
 
 
+def is_compiled(key: str) -> bool:
+    """Whether the model of ``key`` is compiled already, in this process or on this machine's disk.
+
+    Parameters
+    ----------
+    key
+        The model's :func:`structure_key`.
+    """
+    import nutpie
+
+    if key in _MEMO:
+        return True
+    return nutpie.__version__.startswith(_NUTPIE_VERSION) and _entry_path(key).exists()
+
+
 def _entry_path(key: str) -> Path:
     """Where the entry of ``key`` is kept: beside PyTensor's compiled code."""
     from pytensor.configdefaults import config

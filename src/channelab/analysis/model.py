@@ -43,7 +43,7 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from channelab.analysis.compiled import compiled_model, structure_key
+from channelab.analysis.compiled import compiled_model, is_compiled, structure_key
 from channelab.analysis.families import Family, GroupEstimates, Tensor, family_for, var_prefix
 from channelab.analysis.predictor import linear_predictor
 from channelab.cells import Cells, MetricCells
@@ -190,6 +190,16 @@ class CellModel:
             return cfg.adaptation
         pre = self.cells.pre_period
         return "low_rank" if pre is not None and pre.cuts else "diag"
+
+    def compiles_first(self, spec: Spec) -> bool:
+        """Whether fitting it with nutpie will compile its structure first (once per machine).
+
+        Parameters
+        ----------
+        spec
+            The spec whose sampler settings fit it.
+        """
+        return resolve_backend(spec.sampler.backend) == "nutpie" and not is_compiled(self.key)
 
     def compiled(self, data: Mapping[str, np.ndarray] | None = None) -> Any:
         """The compiled model (nutpie's) with this model's data (or ``data``), from the cache when it can."""

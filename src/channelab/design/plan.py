@@ -117,7 +117,7 @@ def design(
         spec=spec,
         power=plan,
         assurance=result,
-        provenance=stamp(spec, seed=spec.seed),
+        provenance=stamp(spec, seed=spec.seed, sampler=_sampler(spec) if result or rule else None),
         seconds=seconds,
         stopping_rule=rule,
     )
@@ -176,3 +176,10 @@ def _timed[T](seconds: dict[str, float], key: str, make: Callable[[], T]) -> T:
     out = make()
     seconds[key] = time.perf_counter() - start
     return out
+
+
+def _sampler(spec: Spec) -> str:
+    """The MCMC backend the simulated experiments were fitted with."""
+    from channelab.analysis.model import resolve_backend
+
+    return resolve_backend(spec.sampler.backend)
