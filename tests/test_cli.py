@@ -26,6 +26,14 @@ def _write_sim(tmp_path, **overrides):
     return path
 
 
+def test_version_prints_the_installed_version_and_exits_0():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"channelab {version('channelab')}"
+
+
 def test_validate_the_flagship_exits_0():
     result = runner.invoke(app, ["validate", str(EXPERIMENTS / "hillstrom_email.yaml")])
     assert result.exit_code == 0, result.output
@@ -80,6 +88,10 @@ def test_run_writes_pdf_and_json_and_seed_overrides(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "out" / "sim.json").read_text())
     assert (tmp_path / "out" / "sim.pdf").stat().st_size > 10_000
+    page = (tmp_path / "out" / "sim.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
+    assert "sim.html" in "".join(result.output.split())  # the CLI prints the HTML path too
     assert doc["provenance"]["seed"] == 99
     assert doc["arms"][0]["arm"] == "treatment"
     assert not list((tmp_path / "out").glob("*.tmp"))  # atomic writes leave no temporary files

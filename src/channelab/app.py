@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported where used: a command loads only what it needs
     from channelab.design.plan import Design
     from channelab.pipeline.looks import Monitor
     from channelab.replication.plan import ReplicationPlan
+    from channelab.reporting.html import Twin
 
 __all__ = [
     "Assigned",
@@ -46,7 +47,7 @@ __all__ = [
 
 
 class Report(NamedTuple):
-    """An analysis and the PDF and JSON written from it.
+    """An analysis and the PDF and JSON written from it (and the HTML twin, :attr:`html`).
 
     Attributes
     ----------
@@ -60,9 +61,14 @@ class Report(NamedTuple):
     pdf: Path
     json: Path
 
+    @property
+    def html(self) -> Path:
+        """The HTML twin, written beside the PDF (a property: the tuple still unpacks as before)."""
+        return self.pdf.with_suffix(".html")
+
 
 class Planned[T](NamedTuple):
-    """A plan (a design or a replication plan) and the PDF and JSON written from it.
+    """A plan (a design or a replication plan) and the PDF and JSON written from it (and :attr:`html`).
 
     Attributes
     ----------
@@ -78,6 +84,11 @@ class Planned[T](NamedTuple):
     spec: Spec
     pdf: Path
     json: Path
+
+    @property
+    def html(self) -> Path:
+        """The HTML twin, written beside the PDF (a property: the tuple still unpacks as before)."""
+        return self.pdf.with_suffix(".html")
 
 
 @dataclass(frozen=True)
@@ -131,22 +142,23 @@ def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
     return found
 
 
-def _pair(out_dir: str | Path, stem: str) -> tuple[Path, Path]:
-    """Where a report's JSON and PDF go."""
-    return Path(out_dir) / f"{stem}.json", Path(out_dir) / f"{stem}.pdf"
+def _pair(out_dir: str | Path, stem: str) -> tuple[Path, Path, Path]:
+    """Where a report's JSON, PDF and HTML twin go."""
+    out = Path(out_dir)
+    return out / f"{stem}.json", out / f"{stem}.pdf", out / f"{stem}.html"
 
 
 def _commit_pair(
-    paths: tuple[Path, Path], pdf: bytes, payload: dict[str, object], inputs: list[Path]
+    paths: tuple[Path, Path, Path], report: Twin, payload: dict[str, object], inputs: list[Path]
 ) -> tuple[Path, Path]:
-    """Commit a report's JSON and PDF together (:func:`channelab.files.commit`); (pdf, json)."""
-    js, pd = paths
-    commit({js: json_bytes(payload), pd: pdf}, inputs=inputs)
+    """Commit a report's JSON, PDF and HTML together (:func:`channelab.files.commit`); (pdf, json)."""
+    js, pd, page = paths
+    commit({js: json_bytes(payload), pd: report.pdf, page: report.html}, inputs=inputs)
     return pd, js
 
 
 class Monitored(NamedTuple):
-    """Every look of a monitored test and the PDF and JSON written from them.
+    """Every look of a monitored test and the PDF and JSON written from them (and :attr:`html`).
 
     Attributes
     ----------
@@ -160,6 +172,11 @@ class Monitored(NamedTuple):
     pdf: Path
     json: Path
 
+    @property
+    def html(self) -> Path:
+        """The HTML twin, written beside the PDF (a property: the tuple still unpacks as before)."""
+        return self.pdf.with_suffix(".html")
+
 
 def monitor_experiment(
     path: str | Path,
@@ -170,7 +187,7 @@ def monitor_experiment(
     seed: int | None = None,
     on_step: StepCallback | None = None,
 ) -> Monitored:
-    """Analyse the test at ``path`` at every look up to ``as_of``; write ``OUT/NAME.monitor.{pdf,json}``.
+    """Analyse the test at ``path`` at every look up to ``as_of``; write ``OUT/NAME.monitor.{pdf,json,html}``.
 
     Parameters
     ----------
@@ -193,6 +210,7 @@ def monitor_experiment(
         The monitor and the paths written.
     """
     from channelab.pipeline.monitor import monitor
+    from channelab.reporting.html import twin
     from channelab.reporting.json_report import monitor_json
     from channelab.reporting.pdf.monitor import monitor_pdf
 
@@ -201,8 +219,8 @@ def monitor_experiment(
     paths, inputs = _pair(out_dir, f"{spec.name}.monitor"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     result = monitor(spec, on_step=step)
-    step("Drawing figures and writing the PDF and JSON")
-    pdf, js = _commit_pair(paths, monitor_pdf(result), monitor_json(result), inputs)
+    step("Drawing figures and writing the PDF, JSON and HTML")
+    pdf, js = _commit_pair(paths, twin(monitor_pdf, result), monitor_json(result), inputs)
     return Monitored(result, pdf, js)
 
 
@@ -217,7 +235,7 @@ def run_experiment(
     on_step: StepCallback | None = None,
     progressbar: bool = False,
 ) -> Report:
-    """Analyse the experiment at ``path`` and write ``OUT/NAME.pdf`` and ``OUT/NAME.json``.
+    """Analyse the experiment at ``path`` and write ``OUT/NAME.{pdf,json,html}``.
 
     Parameters
     ----------
@@ -250,11 +268,11 @@ def run_experiment(
     paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     analysis = analyse(spec, on_step=step, progressbar=progressbar)
+    from channelab.reporting.html import analysis_twin
     from channelab.reporting.json_report import analysis_json
-    from channelab.reporting.pdf.analysis import analysis_pdf
 
-    step("Drawing figures and writing the PDF and JSON")
-    pdf, js = _commit_pair(paths, analysis_pdf(analysis), analysis_json(analysis), inputs)
+    step("Drawing figures and writing the PDF, JSON and HTML")
+    pdf, js = _commit_pair(paths, analysis_twin(analysis), analysis_json(analysis), inputs)
     return Report(analysis, pdf, js)
 
 
@@ -299,7 +317,7 @@ def design_experiment(
     on_step: StepCallback | None = None,
     on_sim: SimCallback | None = None,
 ) -> Planned[Design]:
-    """Plan the experiment at ``path`` and write ``OUT/NAME.design.pdf`` and ``.json``.
+    """Plan the experiment at ``path``; write ``OUT/NAME.design.{pdf,json,html}``.
 
     Parameters
     ----------
@@ -324,6 +342,7 @@ def design_experiment(
         The design, the spec and the paths written.
     """
     from channelab.design.plan import design
+    from channelab.reporting.html import twin
     from channelab.reporting.json_report import design_json
     from channelab.reporting.pdf.design import design_pdf
 
@@ -331,7 +350,7 @@ def design_experiment(
     paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     result = design(spec, sims=sims, rule_sims=rule_sims, on_step=on_step, on_sim=on_sim)
-    pdf, js = _commit_pair(paths, design_pdf(result), design_json(result), inputs)
+    pdf, js = _commit_pair(paths, twin(design_pdf, result), design_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
 
@@ -362,6 +381,7 @@ def plan_replication(
     """
     from channelab.replication.original import original_study
     from channelab.replication.plan import plan
+    from channelab.reporting.html import twin
     from channelab.reporting.json_report import plan_json
     from channelab.reporting.pdf.replication import plan_pdf
 
@@ -371,7 +391,7 @@ def plan_replication(
     check_outputs(paths, inputs=inputs)
     (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
     result = plan(spec)
-    pdf, js = _commit_pair(paths, plan_pdf(result, spec), plan_json(result), inputs)
+    pdf, js = _commit_pair(paths, twin(plan_pdf, result, spec), plan_json(result), inputs)
     return Planned(result, spec, pdf, js)
 
 

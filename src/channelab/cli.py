@@ -66,6 +66,25 @@ _console = Console(stderr=True, highlight=False, emoji=False)
 out = Console(highlight=False, emoji=False)
 
 
+def _show_version(value: bool) -> None:
+    """``--version``: print channelab's version and stop."""
+    if value:
+        from channelab import __version__
+
+        out.print(f"channelab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Options before any command: ``--version``."""
+
+
 def _e(value: object) -> str:
     """User text (labels, paths, messages) made inert for the console: no markup, no emoji."""
     return escape(str(value))
@@ -111,7 +130,7 @@ def _steps() -> Iterator[Callable[[str], None]]:
 @app.command()
 def run(
     spec: _SpecPath,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf and NAME.json.")] = Path(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf, .json and .html.")] = Path(
         "reports"
     ),
     seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
@@ -136,7 +155,7 @@ def run(
 def monitor(
     spec: _SpecPath,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for NAME.monitor.pdf and NAME.monitor.json.")
+        Path, typer.Option("--out", help="Folder for NAME.monitor.pdf, .json and .html.")
     ] = Path("reports"),
     as_of: _AsOf = None,
     every: Annotated[
@@ -162,7 +181,7 @@ def monitor(
             _e(f"{arm}: {d.verdict} (look {d.look}, {d.date.isoformat()})" if d else f"{arm}: not decided")
         )
     out.print(_e(m.headline), soft_wrap=True)
-    out.print(f"Report: {_e(done.pdf)}\nJSON:   {_e(done.json)}")
+    out.print(f"Report: {_e(done.pdf)}\nJSON:   {_e(done.json)}\nHTML:   {_e(done.html)}")
 
 
 def _day(value: datetime | None) -> date | None:
@@ -186,7 +205,7 @@ def _print_report(report: Report) -> None:
     if analysis.replication is not None:
         replication = analysis.replication
         out.print(f"[bold]Replication[/]: {_e(replication.verdict)}. {_e(replication.sentence)}")
-    out.print(f"Report: {_e(report.pdf)}\nJSON:   {_e(report.json)}")
+    out.print(f"Report: {_e(report.pdf)}\nJSON:   {_e(report.json)}\nHTML:   {_e(report.html)}")
     if not analysis.diagnostics.converged:
         _console.print(
             "[bold red]not converged:[/] "
@@ -234,7 +253,7 @@ def replicate(
     )
     for line in result.assumed:
         out.print(f"[yellow]assumed[/]: {_e(line)}")
-    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}")
+    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}\nHTML:   {_e(planned.html)}")
 
 
 @app.command()
@@ -267,7 +286,7 @@ def validate(spec: _SpecPath) -> None:
 @app.command()
 def design(
     spec: _SpecPath,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.design.pdf and .json.")] = Path(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.design.pdf/json/html.")] = Path(
         "reports"
     ),
     sims: Annotated[
@@ -329,7 +348,7 @@ def design(
             lift = pct(s.lift, sign=True)
             rule = RULE_NAMES[s.rule]
             out.print(f"  {_e(s.metric)}, true lift {lift}, {rule}: real lift in {rate}; {stop}")
-    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}")
+    out.print(f"Report: {_e(planned.pdf)}\nJSON:   {_e(planned.json)}\nHTML:   {_e(planned.html)}")
 
 
 @app.command()

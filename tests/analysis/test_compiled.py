@@ -33,13 +33,13 @@ metric = SimMetric("binary", 0.1, {"treatment": 0.3})
 rows, _ = simulate_ab(n_per_arm=int(sys.argv[3]), arms=("control", "treatment"), metrics={"y": metric},
                       seed=int(sys.argv[2]))
 built = build_model(build_cells(frame_source(rows), spec), spec)
-compiles_first = built.compiles_first(spec)
+compiles_first = built.compiles_first
 compiled = built.compiled()
 posterior = sample(built, spec, seed=7)["posterior"]
 print(json.dumps({
     "graph_built": "_graph" in built.__dict__,
     "compiles_first": compiles_first,
-    "compiled_after": built.compiles_first(spec),
+    "compiled_after": built.compiles_first,
     "hits": [compiled.compiled_logp_func.cache_hits, compiled.compiled_expand_func.cache_hits],
     "draws": posterior["y:arm"].to_numpy().ravel()[:50].tolist(),
 }))

@@ -20,7 +20,7 @@ from channelab.analysis.decisions import (
 )
 from channelab.analysis.intervals import noise_band, relative_defined, relative_interval
 from channelab.analysis.results import Interval
-from channelab.analysis.wording import arm_summary, pct
+from channelab.analysis.wording import amount, arm_summary, pct, times
 from channelab.spec import Decision
 from helpers import make_effect
 
@@ -182,8 +182,49 @@ def test_a_relative_lift_that_is_not_defined_is_said_as_a_difference():
 def test_inconclusive_summary_says_how_much_more_data():
     effects = [_effect("meetings", "outcome", "inconclusive", 0.1)]
     text = arm_summary("Phone", "inconclusive", effects, 0.94, level=LEVEL)
-    assert "2.0× the current sample" in text
+    assert "2× the current sample" in text
     assert "1,000 more units per arm" in text
+
+
+def test_a_small_increase_of_data_is_said_as_a_percentage_never_as_1_0_times():
+    e = dataclasses.replace(_effect("meetings", "outcome", "inconclusive", 0.1), more_data_factor=1.049)
+    text = arm_summary("Phone", "inconclusive", [e], 0.94, level=LEVEL)
+    assert "about 4.9 % more data than now (roughly 49 more units per arm)" in text
+    assert "1.0×" not in text
+    assert "1×" not in text
+
+
+@pytest.mark.parametrize(
+    ("factor", "words"),
+    [
+        (1.05, "1.05×"),
+        (1.5, "1.5×"),
+        (2.0, "2×"),
+        (2.74, "2.7×"),
+        (9.96, "10×"),
+        (15.7, "16×"),
+        (1234.0, "1,234×"),
+    ],
+)
+def test_factor_formatter_reads_right(factor, words):
+    assert times(factor) == words
+
+
+@pytest.mark.parametrize(
+    ("x", "words"), [(-1261.3, "−1,260"), (372.2, "+372"), (12345.0, "+12,300"), (0.302, "+0.302")]
+)
+def test_amounts_never_use_scientific_notation(x, words):
+    assert amount(x) == words
+
+
+def test_flat_engagement_metrics_are_listed_with_or_so_labels_with_and_stay_whole():
+    effects = [
+        _effect("meetings", "outcome", "real lift", 0.3),
+        _effect("prospects who replied", "engagement", "inconclusive"),
+        _effect("likes and comments", "engagement", "inconclusive"),
+    ]
+    text = arm_summary("Phone", "real lift", effects, 0.94, level=LEVEL)
+    assert "did not credibly move prospects who replied or likes and comments." in text
 
 
 def test_pct_formatting():

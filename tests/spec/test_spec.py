@@ -33,6 +33,10 @@ EXPECTED: dict[str, str] = {
         r"did you mean 'No E-Mail'\?"
     ),
     "missing_arm_column.yaml": r"arm_column: required key is missing",
+    "bad_data_origin.yaml": (
+        r"data\.origin: got 'simulation', but expected 'simulated', 'published' or 'observed'; "
+        r"did you mean 'simulated'\?"
+    ),
     "window_without_entry_date.yaml": (
         r"metrics\.0\.window_days: outcome dates and windows count from each unit's entry; "
         r"name its column in unit\.entered_at"
@@ -311,3 +315,38 @@ def test_every_check_reports_in_the_fixed_order():
         "original.contrast.0",  # original study
         "original.contrast.1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "origin"),
+    [
+        ({"path": "x.csv"}, "observed"),
+        ({"path": "x.csv", "origin": "simulated"}, "simulated"),
+        ({"path": "x.csv", "origin": "published"}, "published"),
+    ],
+)
+def test_data_origin_defaults_to_observed_for_a_file(data, origin):
+    raw = spec_dict("x.csv", [{"name": "y", "role": "outcome", "type": "binary"}], data=data)
+    assert parse_spec(raw).data.resolved_origin == origin
+
+
+def test_published_summaries_default_to_published_origin():
+    assert load_spec(EXPERIMENTS / "ubc_study1_published.yaml").data.resolved_origin == "published"
+
+
+def test_every_simulated_example_says_so():
+    """Every example whose data file has a simulator's truth beside it declares ``origin: simulated``."""
+    for path in sorted(EXPERIMENTS.glob("*.yaml")):
+        data = load_spec(path).data
+        if data is None or data.path is None:
+            continue
+        truth = (path.parent / data.path).with_suffix(".truth.json")
+        simulated = truth.exists() or data.path.name == "crm_weekly_aggregated.csv"
+        assert (data.resolved_origin == "simulated") == simulated, path.name
+
+
+def test_another_data_file_keeps_the_specs_origin():
+    """``replicate --data`` swaps the path on a copy of the spec's data block: the origin stays."""
+    data = load_spec(EXPERIMENTS / "ubc_slacktivism_study1.yaml").data
+    swapped = data.model_copy(update={"path": Path("ubc_replication_null.csv")})
+    assert swapped.resolved_origin == "simulated"

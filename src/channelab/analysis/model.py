@@ -191,15 +191,10 @@ class CellModel:
         pre = self.cells.pre_period
         return "low_rank" if pre is not None and pre.cuts else "diag"
 
-    def compiles_first(self, spec: Spec) -> bool:
-        """Whether fitting it with nutpie will compile its structure first (once per machine).
-
-        Parameters
-        ----------
-        spec
-            The spec whose sampler settings fit it.
-        """
-        return resolve_backend(spec.sampler.backend) == "nutpie" and not is_compiled(self.key)
+    @property
+    def compiles_first(self) -> bool:
+        """Whether fitting it with nutpie compiles its structure first (once per machine)."""
+        return resolve_backend(self.spec.sampler.backend) == "nutpie" and not is_compiled(self.key)
 
     def compiled(self, data: Mapping[str, np.ndarray] | None = None) -> Any:
         """The compiled model (nutpie's) with this model's data (or ``data``), from the cache when it can."""

@@ -59,7 +59,33 @@ def amount(x: float) -> str:
     str
         The signed difference, with a true minus sign.
     """
+    if x != 0 and abs(x) >= 1000:
+        digits = 3 - len(str(int(abs(x))))  # three significant figures, never 1.26e+03
+        return f"{round(x, digits):+,.0f}".replace("-", "−")
     return f"{x:+.3g}".replace("-", "−")
+
+
+def times(factor: float) -> str:
+    """A multiple that reads right: 1.05 -> '1.05×', 2.0 -> '2×', 2.74 -> '2.7×', 15.7 -> '16×'.
+
+    Two decimals below 2 (so a 5 % increase never reads '1.0×'), one below 10, none above;
+    trailing zeros are dropped.
+
+    Parameters
+    ----------
+    factor : float
+        The multiple, positive.
+
+    Returns
+    -------
+    str
+        The multiple with a times sign.
+    """
+    decimals = 2 if factor < 1.995 else 1 if factor < 9.95 else 0
+    text = f"{factor:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "×"
 
 
 def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
@@ -245,7 +271,9 @@ def _engagement_sentence(effects: Sequence[Effect]) -> str:
     if down:
         parts.append("lowered " + join_words(down, sep=", "))
     if flat:
-        parts.append("did not credibly move " + join_words(flat, sep=", "))
+        # "or", not "and": labels such as "likes and comments" must stay whole
+        listed = flat[0] if len(flat) == 1 else ", ".join(flat[:-1]) + " or " + flat[-1]
+        parts.append("did not credibly move " + listed)
     return "Engagement: it " + "; ".join(parts) + "."
 
 
@@ -264,14 +292,16 @@ def _more_data_sentence(decisive: Sequence[Effect]) -> str:
     )
     if not np.isfinite(factor) or factor > MAX_FACTOR:
         return (
-            f" The estimate sits on the edge of the ROPE; far more data would be needed to settle {question}."
+            " The estimate sits on the edge of the band of changes too small to matter; far more data "
+            f"would be needed to settle {question}."
         )
     extra = (factor - 1) * e.n_arm
     if extra < 1:
         return f" If the estimates hold, slightly more data would settle {question}."
+    more = f"{pct(factor - 1)} more data than now" if factor < 1.5 else f"{times(factor)} the current sample"
     return (
-        f" If the estimates hold, about {factor:.1f}× the current sample "
-        f"(roughly {extra:,.0f} more units per arm) would settle {question}."
+        f" If the estimates hold, about {more} (roughly {extra:,.0f} more units per arm) would "
+        f"settle {question}."
     )
 
 
@@ -360,8 +390,8 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
             )
         elif o.per_thousand_spent is not None:
             extra += (
-                f", not credibly more, so no cost per one (probability of none extra "
-                f"{o.prob_no_increment:.2f}; {_count(o.per_thousand_spent.mean)} per {c}1,000 spent)"
+                f", not credibly more, so no cost per one (a {pct(o.prob_no_increment)} chance of none "
+                f"extra; {_count(o.per_thousand_spent.mean)} per {c}1,000 spent)"
             )
         parts.append(extra)
     return (

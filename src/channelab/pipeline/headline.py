@@ -29,6 +29,28 @@ def deciding_words(metrics: Sequence[str]) -> str:
     return f" in {join_words(list(metrics), sep=', ')}" if metrics else ""
 
 
+def undecided_words(*, final: bool) -> str:
+    """What an arm without a decision is, on the monitor's page: still open, or left undecided.
+
+    Parameters
+    ----------
+    final : bool
+        Whether the test has stopped (its planned looks are done): the arm then stayed undecided,
+        and "not decided yet" would promise a look that will not come.
+
+    Returns
+    -------
+    str
+        One sentence, ending with a space.
+    """
+    if final:
+        return (
+            "Undecided: the planned looks ended without any outcome clearing the rule's interval, "
+            "so this test cannot say whether the channel works. "
+        )
+    return "Not decided yet: no outcome has cleared the rule's interval. "
+
+
 def monitor_headline(
     spec: Spec,
     decisions: Mapping[str, _Decided],

@@ -119,7 +119,7 @@ def read(spec: Spec, *, step: StepCallback) -> Validation:
         with watch(rows.source, lambda pct: step(f"Aggregating cells ({pct:.0f} %)")):
             weight = WEIGHT if matching else None
             cells = build_cells(rows.source, rows.spec, weight=weight, weights="sampling")
-        data = rows.fingerprint()
+        data = {**rows.fingerprint(), "origin": _origin(spec)}
         arm_units(cells, rows.spec, where=str(rows.source.path))
     return Validation(spec=rows.spec, data=data, checks=rows.checks, cells=cells, matching=matching)
 
@@ -131,5 +131,14 @@ def _read_summaries(spec: Spec, step: StepCallback) -> Validation:
     fitted = spec.with_likelihoods(checks.fallbacks)
     cells = summary_cells(fitted)
     arm_units(cells, fitted, where=f"{spec.source_path or 'the spec'}: data.summaries")
-    data: dict[str, object] = {"summaries": "data.summaries in the spec", "rows": checks.n_rows}
+    data: dict[str, object] = {
+        "summaries": "data.summaries in the spec",
+        "rows": checks.n_rows,
+        "origin": _origin(spec),
+    }
     return Validation(spec=fitted, data=data, checks=checks, cells=cells)
+
+
+def _origin(spec: Spec) -> str:
+    """Where the data came from: ``simulated``, ``published`` or ``observed`` (``data.origin``)."""
+    return spec.data.resolved_origin if spec.data is not None else "observed"

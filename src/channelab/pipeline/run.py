@@ -137,7 +137,7 @@ def fit_cells(
     """
     step = on_step or no_steps
     built = build_model(cells, spec)
-    if built.compiles_first(spec):
+    if built.compiles_first:
         step("Compiling the model for this structure, once per machine (about 20 s)")
 
     def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:

@@ -4,7 +4,8 @@ Subpackages: ``json_report/`` (the JSON contract of an analysis, a design, a rep
 and a monitored test, as plain data, one module per output), ``plots/`` (one module per figure
 family over a shared ``style``), ``pdf/`` (``layout`` shared by the analysis report's
 ``leadership`` page, ``effects`` pages and ``appendix``, and by the ``design``, ``replication``
-and ``monitor`` documents). Renderers return data or bytes; :mod:`channelab.app` writes them.
+and ``monitor`` documents), ``html/`` (each PDF's self-contained HTML twin, recorded from the
+same story and figures). Renderers return data or bytes; :mod:`channelab.app` writes them.
 
 Dependency rule: reads results of every computing layer (pipeline, design, replication,
 analysis, engine checks); nothing below imports it. It never fits or recomputes a statistic.

@@ -13,6 +13,9 @@ from channelab.spec.base import Strict
 from channelab.spec.core import Metric, Unit
 from channelab.spec.summaries import OriginalArm, table_problems
 
+#: Where the data came from, said on page 1 of every report and in its JSON (``data.origin``).
+Origin = Literal["simulated", "published", "observed"]
+
 
 class DataSource(Strict):
     """Where the data live; a relative path is resolved against the YAML file's folder.
@@ -44,6 +47,12 @@ class DataSource(Strict):
         In a DuckDB database file, a SQL ``SELECT`` to run instead of reading a table.
     memory_limit
         A cap on DuckDB's memory (e.g. ``"2GB"``); larger aggregations spill to disk.
+    origin
+        Where the data came from: ``simulated`` (made by a simulator, so the effects are known
+        and say nothing about the real world), ``published`` (a paper's numbers) or ``observed``
+        (recorded from real units). By default ``published`` for ``summaries`` and ``observed``
+        for a data file: the spec reads only the files it names, so a truth file beside the data
+        does not change it. See :attr:`resolved_origin`.
     """
 
     path: Path | None = None
@@ -55,6 +64,7 @@ class DataSource(Strict):
     table: str | None = None
     query: str | None = None
     memory_limit: str | None = None
+    origin: Origin | None = None
 
     @field_validator("memory_limit")
     @classmethod
@@ -72,6 +82,13 @@ class DataSource(Strict):
         if suffix in {".parquet", ".pq"}:
             return "parquet"
         return "duckdb" if suffix in {".duckdb", ".db"} else "csv"
+
+    @property
+    def resolved_origin(self) -> Origin:
+        """Origin given in the spec, else ``published`` for summaries and ``observed`` for a file."""
+        if self.origin is not None:
+            return self.origin
+        return "published" if self.summaries is not None else "observed"
 
     @property
     def is_glob(self) -> bool:

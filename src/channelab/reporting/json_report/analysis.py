@@ -15,6 +15,7 @@ from channelab.reporting.json_report.common import interval_json
 from channelab.reporting.json_report.economics import arm_economics_json, ranking_json
 from channelab.reporting.json_report.matching import matching_json
 from channelab.reporting.json_report.replication import replication_json
+from channelab.reporting.words import data_origin
 
 if TYPE_CHECKING:
     from channelab.analysis.results import Effect, Effects, FollowThrough, SegmentEffect
@@ -65,7 +66,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "matching": matching_json(analysis),
         "replication": replication_json(analysis),
         "adjustment": adjustment_json(analysis),
-        "data": analysis.data,
+        "data": {**analysis.data, "origin": data_origin(spec)},
         "provenance": analysis.provenance.as_dict(),
     }
 

@@ -23,6 +23,7 @@ def monitor_json(m: Monitor) -> dict[str, Any]:
         and the provenance record.
     """
     from channelab.analysis.monitor import MIN_COUNTED
+    from channelab.reporting.words import data_origin
 
     spec = m.spec
     return {
@@ -52,6 +53,7 @@ def monitor_json(m: Monitor) -> dict[str, Any]:
         },
         "looks": [_look(look) for look in m.looks],
         "notes": list(m.notes),
+        "data": {"origin": data_origin(spec)},
         "provenance": m.provenance.as_dict(),
     }
 

@@ -9,7 +9,6 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import (
     Flowable,
-    KeepTogether,
     Spacer,
     Table,
 )
@@ -17,7 +16,6 @@ from reportlab.platypus import (
 from channelab.analysis.diagnostics import ESS_MIN, RHAT_MAX, Diagnostics
 from channelab.engine.checks import SRM_ALPHA
 from channelab.reporting.pdf.layout import figure_flowable, fmt_pass, grid_table, para, provenance_block
-from channelab.reporting.plots.diagnostics import trace_figure
 from channelab.reporting.plots.matching import love_plot, overlap_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.spec import Priors
@@ -216,7 +214,7 @@ def _balance_table(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
 
 
 def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """Appendix B: the convergence gate, arm parameters and trace plots."""
+    """Appendix B: the convergence gate and a table of the arm parameters (traces are in the HTML twin)."""
     d = analysis.diagnostics
     gate = [
         ["Quantity", "Value", "Required", "Result"],
@@ -250,8 +248,6 @@ def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
             d.refit_sentence(),
         ]
     )
-    posterior = analysis.posterior["posterior"].to_dataset()
-    arm_vars = [v for v in posterior.data_vars if str(v).endswith(":arm")]
     return [
         Spacer(1, 0.4 * cm),
         para("Appendix B. Sampler diagnostics", st["h1"]),
@@ -264,13 +260,13 @@ def diagnostics_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
         grid_table(gate, [5.0, 3.0, 5.0, 3.0], st),
         Spacer(1, 0.3 * cm),
         para("Arm effects (link scale: log-odds for rates, log for counts and amounts)", st["h2"]),
-        _arm_parameter_table(analysis, st),
-        KeepTogether(
-            [
-                para("Trace and rank plots of the arm effects", st["h2"]),
-                figure_flowable(trace_figure(posterior, [str(v) for v in arm_vars])),
-            ]
+        para(
+            "Per arm parameter: R-hat is rank-normalised and split across chains; bulk ESS counts "
+            "the effective draws for the centre of the posterior, tail ESS for its 5 % and 95 % "
+            "quantiles. Trace and rank plots of these parameters are in the HTML twin of this report.",
+            st["small"],
         ),
+        _arm_parameter_table(analysis, st),
     ]
 
 

@@ -176,7 +176,8 @@ def _baseline_text(m: MetricPower, currency: str) -> str:
         case "count":
             return f"{m.control_mean:.3g} per unit, overdispersion {b.overdispersion:.2g}"
         case "revenue":
-            return f"{b.share:.1%} spend, {currency}{b.amount:,.0f} each (log-sd {b.amount_sd_log:.2g})"
+            amount = "an unknown amount" if b.amount is None else fmt_level(b.amount, "revenue", currency)
+            return f"{b.share:.1%} spend, {amount} each (log-sd {b.amount_sd_log:.2g})"
         case _:
             return f"mean {m.control_mean:.3g}, sd {m.unit_sd:.3g}"
 

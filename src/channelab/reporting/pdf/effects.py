@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table
+from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from channelab.analysis.wording import join_words, pct
 from channelab.likelihoods import replaced
 from channelab.reporting.pdf.layout import (
+    GridTable,
     arm_stripes,
     col_widths,
     esc,
@@ -58,7 +59,7 @@ def effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
     rows = [[Paragraph(f"<b>{esc(h)}</b>", st["cell"]) for h in header]]
     rows += [_effect_row(e, currency, st) for e in effects.effects]
     weights = [1.55, 1.8, 1.8, 1.25, 1.25, 2.0, 2.0, 1.35, 1.2, 1.1, 1.95]  # 'inconclusive' on one line
-    table = Table(rows, colWidths=col_widths(weights), repeatRows=1)
+    table = GridTable(rows, colWidths=col_widths(weights), repeatRows=1)
     table.setStyle(grid_style(arm_stripes([e.arm for e in effects.effects])))
     note = (
         f"Lifts are relative to {analysis.spec.control} and come from the model, averaged over the "
@@ -148,7 +149,7 @@ def _adjustment_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
             esc(f"{x.width_ratio:.2f}"),
         ]
         rows.append([Paragraph(c, st["cell"]) for c in cells])
-    table = Table(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.0, 3.2, 3.0, 1.3]), repeatRows=1)
+    table = GridTable(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.0, 3.2, 3.0, 1.3]), repeatRows=1)
     table.setStyle(grid_style(arm_stripes([x.arm for x in a.lifts])))
     strata = "; ".join(f"{c}: {len(labels)} strata ({', '.join(labels)})" for c, labels in a.strata.items())
     columns = join_words(a.columns, sep=", ")
@@ -209,7 +210,7 @@ def _segments_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list
             verdict,
         ]
         rows.append([Paragraph(c, st["cell"]) for c in cells])
-    table = Table(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.3, 3.2, 1.3, 1.7]), repeatRows=1)
+    table = GridTable(rows, colWidths=col_widths([1.9, 2.0, 1.6, 1.3, 3.2, 1.3, 1.7]), repeatRows=1)
     table.setStyle(grid_style(arm_stripes([g.arm for g in segments])))
     note = (
         f"Arm effects may differ by {by}; each level's own effect is pooled toward the arm's "

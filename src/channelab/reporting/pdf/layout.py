@@ -33,7 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from channelab.analysis.wording import pct
+from channelab.analysis.wording import money, pct
 from channelab.reporting.plots.style import VERDICT_COLOURS
 from channelab.spec import MetricType
 
@@ -71,6 +71,11 @@ _REPLACEMENTS = str.maketrans(
         "\u2248": "~",
         "\u2192": "->",
         "\u221a": "sqrt",
+        "\u03a3": "sum of",  # 'from Σ y and Σ y²' -> 'from sum of y and sum of y²'
+        "\u03c3": "sigma",
+        "\u03bc": "\u00b5",  # Greek mu -> micro sign, which WinAnsi has
+        "\u0394": "change in",
+        "\u2206": "change in",
     }
 )
 
@@ -151,22 +156,27 @@ _REPLICATION_COLOURS: dict[str, str] = {
 }
 
 
-def fmt_level(value: float, kind: MetricType, currency: str) -> str:
-    """Format an observed mean per unit: rates in percent, money in the currency."""
+def fmt_level(value: float, kind: MetricType, currency: str, *, decimals: int = 2) -> str:
+    """Format an observed mean per unit: rates in percent (``decimals`` places), money as on page 1.
+
+    Money goes through :func:`~channelab.analysis.wording.money` (cents below 10, whole units
+    above), the one formatter of amounts in every report, so a table never says '$1,082.39'
+    where the text says '$1,082'.
+    """
     if kind == "binary":
-        return f"{100 * value:.2f} %"
+        return f"{100 * value:.{decimals}f} %"
     if kind == "revenue":
-        return f"{currency}{value:,.2f}"
+        return money(value, currency)
     return f"{value:,.3g}"
 
 
-def fmt_change(value: float, kind: MetricType, currency: str) -> str:
-    """Format a signed absolute lift: percentage points for rates, money for revenue."""
+def fmt_change(value: float, kind: MetricType, currency: str, *, decimals: int = 2) -> str:
+    """Format a signed absolute lift: percentage points for rates, money for revenue ('+$1.20')."""
+    if kind == "revenue":
+        return money(value, currency, sign=True)
     sign = "+" if value >= 0 else "\u2212"
     if kind == "binary":
-        return f"{sign}{abs(100 * value):.2f} pp"
-    if kind == "revenue":
-        return f"{sign}{currency}{abs(value):,.2f}"
+        return f"{sign}{abs(100 * value):.{decimals}f} pp"
     return f"{sign}{abs(value):,.3g}"
 
 
@@ -233,9 +243,42 @@ def grid_table(rows: list[list[str]], weights: list[float], st: dict[str, Paragr
     """Lay out a plain grid of wrapping cells; the first row is the bold header."""
     header = [Paragraph(f"<b>{esc(c)}</b>", st["cell"]) for c in rows[0]]
     body = [[Paragraph(esc(c), st["cell"]) for c in row] for row in rows[1:]]
-    table = Table([header, *body], colWidths=col_widths(weights), repeatRows=1)
+    table = GridTable([header, *body], colWidths=col_widths(weights), repeatRows=1)
     table.setStyle(grid_style([]))
     return table
+
+
+#: A table split across pages keeps at least this many body rows on each side of the break.
+_MIN_ROWS_AT_SPLIT = 3
+
+
+class GridTable(Table):
+    """A table that never leaves a lone row at the foot or head of a page.
+
+    A split that would keep fewer than :data:`_MIN_ROWS_AT_SPLIT` body rows on the first page
+    is refused (the table starts on the next page); one that would carry fewer to the next page
+    breaks earlier instead. Pass ``repeatRows`` for the header rows, as for any ``Table``.
+    """
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """Split as reportlab does, unless a side would hold fewer than the minimum of rows."""
+        header = self.repeatRows if isinstance(self.repeatRows, int) else len(self.repeatRows)
+        rows = len(self._cellvalues) - header
+        if availHeight >= _FRAME_HEIGHT - 1:  # a fresh page: splitting anywhere beats no room at all
+            return super().split(availWidth, availHeight)
+        if rows < 2 * _MIN_ROWS_AT_SPLIT:
+            return []  # short: move whole to the next page
+        height = availHeight
+        while True:
+            parts = super().split(availWidth, height)
+            if len(parts) != 2:
+                return parts
+            first = len(parts[0]._cellvalues) - header
+            if first < _MIN_ROWS_AT_SPLIT:
+                return []
+            if rows - first >= _MIN_ROWS_AT_SPLIT:
+                return parts
+            height -= parts[0]._rowHeights[-1]
 
 
 def col_widths(weights: list[float]) -> list[float]:
@@ -288,13 +331,46 @@ def boxed(content: Flowable, *, background: colors.Color, edge: colors.Color) ->
     return table
 
 
-def figure_flowable(fig: Figure) -> Flowable:
-    """Embed ``fig`` as a PNG the width of the text, free to shrink into the rest of a page."""
+def figure_flowable(fig: Figure, caption: Flowable | None = None) -> Flowable:
+    """Embed ``fig`` as a PNG the width of the text, free to shrink into the rest of a page.
+
+    A ``caption`` is drawn under the figure and never parted from it: the figure shrinks to
+    leave it room, or both move to the next page.
+    """
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, pil_kwargs={"compress_level": _PNG_COMPRESSION})
     buf.seek(0)
     w, h = fig.get_size_inches()
-    return _FitImage(buf, width=_FRAME_WIDTH, height=_FRAME_WIDTH * h / w)
+    image = _FitImage(buf, width=_FRAME_WIDTH, height=_FRAME_WIDTH * h / w)
+    return image if caption is None else _Captioned(image, caption)
+
+
+class _Captioned(Flowable):
+    """A figure and its caption below, laid out as one block that shrinks the figure to fit."""
+
+    _GAP = 3.0  # points between the figure and its caption
+
+    def __init__(self, image: _FitImage, caption: Flowable) -> None:
+        super().__init__()
+        self.image, self.caption = image, caption
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        """Room for the caption first, then the figure in what is left."""
+        _, caption_h = self.caption.wrap(availWidth, availHeight)
+        self.image.reserve = caption_h + self._GAP
+        _, image_h = self.image.wrap(availWidth, availHeight)
+        self.width, self.height = availWidth, image_h + self.image.reserve
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        """Never split: the figure and its caption move to the next page together."""
+        return []
+
+    def draw(self) -> None:
+        """The figure centred on top, the caption under it."""
+        x = (self.width - self.image.drawWidth) / 2
+        self.image.drawOn(self.canv, x, self.image.reserve)
+        self.caption.drawOn(self.canv, 0, 0)
 
 
 class _FitImage(Image):
@@ -303,12 +379,13 @@ class _FitImage(Image):
     def __init__(self, buf: BytesIO, *, width: float, height: float) -> None:
         super().__init__(buf, width=width, height=height)
         self._full = (width, height)
+        self.reserve = 0.0  # points kept free below the image (for its caption)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         """Shrink to the space left on the page, down to :data:`_MIN_FIGURE_SCALE`."""
         w, h = self._full
-        best = min(1.0, availWidth / w, _FRAME_HEIGHT / h)  # on a page of its own
-        scale = min(best, availHeight / h)
+        best = min(1.0, availWidth / w, (_FRAME_HEIGHT - self.reserve) / h)  # on a page of its own
+        scale = min(best, (availHeight - self.reserve) / h)
         if scale < _MIN_FIGURE_SCALE * best:  # too small here: wait for the next page
             scale = best
         self.drawWidth, self.drawHeight = w * scale, h * scale
@@ -348,11 +425,16 @@ def styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=base["Title"], alignment=TA_LEFT, fontSize=20, leading=24),
         "lead": ParagraphStyle("lead", parent=body, fontSize=11, leading=14.5),
         "meta": ParagraphStyle("meta", parent=body, fontSize=9, textColor=_GREY),
-        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8),
-        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=6),
+        "h1": ParagraphStyle(
+            "h1", parent=base["Heading1"], fontSize=13.5, leading=17, spaceBefore=8, keepWithNext=1
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base["Heading2"], fontSize=11, leading=14, spaceBefore=6, keepWithNext=1
+        ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=_GREY),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
+        # a word wider than its cell runs on rather than breaking mid-word ('inconclusi' / 've')
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5, splitLongWords=0),
         "badge": ParagraphStyle(
             "badge",
             parent=body,
@@ -378,7 +460,7 @@ def provenance_block(
             ["data sha256", str(data.get("sha256"))],
             ["data size", f"{data.get('bytes', 0):,} bytes, {data.get('rows', 0):,} rows"],
         ]
-    rows += [[k, str(v)] for k, v in prov.as_dict().items() if k != "data"]
+    rows += [[k, str(v)] for k, v in prov.as_dict().items() if k != "data" and v is not None]
     rows.append(
         [
             "drawn with",

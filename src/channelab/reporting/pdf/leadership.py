@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
+from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
@@ -32,6 +33,7 @@ from channelab.reporting.pdf.layout import (
 from channelab.reporting.plots.economics import net_value_figure
 from channelab.reporting.plots.effects import funnel_figure, lift_limits
 from channelab.reporting.plots.style import interval_label
+from channelab.reporting.words import glossary_entries, origin_line
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
@@ -39,15 +41,21 @@ if TYPE_CHECKING:
 #: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
 FUNNEL_ARMS_PER_FIGURE = 3
 
+#: The glossary box's background and edge: quieter than a warning.
+_PALE, _EDGE = colors.HexColor("#f6f8fa"), colors.HexColor("#d0d7de")
+
 
 def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """Page 1: the design, any warning, each arm's verdict, the money and the funnel."""
+    """Page 1: the design, the data's origin, its glossary, any warning, each verdict, money, funnel."""
     spec = analysis.spec
     out: list[Flowable] = [
         para(spec.display_title, st["title"]),
         para(spec.description.strip(), st["lead"]),
         para(_design_line(analysis), st["meta"]),
-        Spacer(1, 0.3 * cm),
+        Spacer(1, 0.15 * cm),
+        Paragraph(f"<b>{esc(origin_line(spec))}</b>", st["body"]),
+        Spacer(1, 0.2 * cm),
+        *_glossary_box(page_one_words(analysis), st),
         *_warnings(analysis, st),
         *_replication_verdict(analysis, st),
     ]
@@ -57,6 +65,42 @@ def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
     out += _money_section(analysis, st)
     out += _funnel_section(analysis, st)
     return out
+
+
+def page_one_words(analysis: Analysis) -> list[str]:
+    """The words page 1 prints in sentences and captions, for its glossary (:mod:`..words`).
+
+    Parameters
+    ----------
+    analysis
+        A finished analysis.
+
+    Returns
+    -------
+    list of str
+        The description, the design line, the replication verdict, the adjustment sentence,
+        each arm's summary, the funnel caption and, with money, the ranking's P(best).
+    """
+    r = analysis.replication
+    return [
+        analysis.spec.description,
+        _design_line(analysis),
+        "" if r is None else r.sentence,
+        _adjustment_sentence(analysis),
+        *(arm.summary for arm in analysis.effects.arms),
+        funnel_caption(analysis),
+        "" if analysis.effects.economics is None else "ranked by P(best)",
+    ]
+
+
+def _glossary_box(texts: Sequence[str], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """A small box near the top of page 1: one line per technical term the page uses."""
+    entries = glossary_entries(texts)
+    if not entries:
+        return []
+    lines = "<br/>".join(f"<b>{esc(term)}</b>: {esc(words)}" for term, words in entries)
+    text = Paragraph(f"<b>Words on this page.</b><br/>{lines}", st["small"])
+    return [boxed(text, background=_PALE, edge=_EDGE), Spacer(1, 0.3 * cm)]
 
 
 def _design_line(analysis: Analysis) -> str:
@@ -129,10 +173,12 @@ def _arm_verdicts(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flo
 def _funnel_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """The funnel figures, how to read them, and the follow-through of the engaged."""
     figures = _funnel_figures(analysis)
+    caption = para(funnel_caption(analysis), st["small"])
+    last = len(figures) - 1
+    shown = [figure_flowable(fig, caption if k == last else None) for k, fig in enumerate(figures)]
     return [
-        KeepTogether([para("The funnel at a glance", st["h1"]), figure_flowable(figures[0])]),
-        *(figure_flowable(fig) for fig in figures[1:]),
-        para(funnel_caption(analysis), st["small"]),
+        KeepTogether([para("The funnel at a glance", st["h1"]), shown[0]]),
+        *shown[1:],
         *_follow_through_section(analysis, st),
     ]
 
@@ -208,17 +254,15 @@ def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
         if economics.best is not None
         else "in the test's order, not ranked, as no arm is credibly best"
     )
-    out += [
-        figure_flowable(net_value_figure(economics, spec.hdi_prob, unit)),
-        para(
-            f"{basis}, minus its cost beyond the control's, per {unit}; every figure comes from the "
-            "same posterior draws. P(best) is the share of draws in which an arm, business as usual "
-            f"included (net value 0; P = {economics.prob_best[spec.control]:.2f}), has the highest "
-            f"net value; an arm is called credibly best only when its P(best) reaches "
-            f"{economics.best_level:.2f}. Arms are listed {order}.",
-            st["small"],
-        ),
-    ]
+    caption = para(
+        f"{basis}, minus its cost beyond the control's, per {unit}; every figure comes from the "
+        "same posterior draws. P(best) is the share of draws in which an arm, business as usual "
+        f"included (net value 0; P = {economics.prob_best[spec.control]:.2f}), has the highest "
+        f"net value; an arm is called credibly best only when its P(best) reaches "
+        f"{economics.best_level:.2f}. Arms are listed {order}.",
+        st["small"],
+    )
+    out.append(figure_flowable(net_value_figure(economics, spec.hdi_prob, unit), caption))
     return out
 
 
@@ -261,16 +305,16 @@ def _follow_through_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -
             [
                 para("Follow-through: of the engaged, who took the costly step?", st["h1"]),
                 grid_table(rows, weights, st),
+                Spacer(1, 0.15 * cm),
+                para(
+                    "Follow-through is the share of the units an arm engaged who then took the outcome "
+                    "step: an arm can raise engagement and lower this share, the slacktivism pattern. It "
+                    "describes each arm's engaged pool (an arm that engages more people engages different "
+                    "people), so its change is a description, not a causal effect on the same people. "
+                    "Not engaged: the same share among the units who did not engage.",
+                    st["small"],
+                ),
             ]
-        ),
-        Spacer(1, 0.15 * cm),
-        para(
-            "Follow-through is the share of the units an arm engaged who then took the outcome step: "
-            "an arm can raise engagement and lower this share, the slacktivism pattern. It describes "
-            "each arm's engaged pool (an arm that engages more people engages different people), so "
-            "its change is a description, not a causal effect on the same people. Not engaged: the "
-            "same share among the units who did not engage.",
-            st["small"],
         ),
     ]
 

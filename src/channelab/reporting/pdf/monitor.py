@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph, Spacer
+from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer
 
 from channelab.analysis.wording import pct
 from channelab.reporting.pdf.layout import (
@@ -95,21 +95,24 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
             )
         badge = d.verdict if d else "inconclusive"
         out += [verdict_row(badge, text, st, reliable=True), Spacer(1, 0.12 * cm)]
-    for metric in spec.metrics_in_funnel_order:
-        if metric.decisive and read is not None:
-            out.append(KeepTogether([figure_flowable(lift_path_figure(m, metric))]))
-    out.append(
-        para(
-            f"How to read it: the stopping rule reads the {interval_label(spec.hdi_prob)} of each lift "
-            "at every look, made wider at early looks so that looking every "
-            f"{spec.monitor.every_label} does not inflate false verdicts; a channel is decided at the "
-            "first look where that interval clears the ROPE (real lift or harm) or fits inside it (no "
-            "effect), and the decision stands. An outcome with a window counts only the units whose "
-            "window has closed, so a slow channel is not read before its outcomes can arrive."
-            + (f" {' '.join(esc(n) for n in m.notes)}" if m.notes else ""),
-            st["small"],
-        )
+    caption = para(
+        f"How to read it: the stopping rule reads the {interval_label(spec.hdi_prob)} of each lift "
+        "at every look, made wider at early looks so that looking every "
+        f"{spec.monitor.every_label} does not inflate false verdicts; a channel is decided at the "
+        "first look where that interval clears the ROPE (real lift or harm) or fits inside it (no "
+        "effect), and the decision stands. An outcome with a window counts only the units whose "
+        "window has closed, so a slow channel is not read before its outcomes can arrive."
+        + (f" {' '.join(m.notes)}" if m.notes else ""),
+        st["small"],
     )
+    figures = [
+        lift_path_figure(m, metric)
+        for metric in spec.metrics_in_funnel_order
+        if metric.decisive and read is not None
+    ]
+    # the note under the last figure stays with it: the figure shrinks to leave it room
+    out += [figure_flowable(fig) for fig in figures[:-1]]
+    out.append(figure_flowable(figures[-1], caption=caption) if figures else caption)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, PageBreak, Spacer, Table
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
 from channelab.reporting.plots.replication import assurance_curve_figure, forest_figure
 from channelab.reporting.plots.style import interval_label
@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
     from channelab.pipeline import Analysis
     from channelab.replication.plan import ReplicationPlan
+    from channelab.spec import MetricType
 from channelab.reporting.pdf.layout import (
     esc,
     figure_flowable,
+    fmt_change,
+    fmt_level,
     fmt_percent,
     grid_table,
     literal_text,
@@ -93,7 +96,11 @@ def _sample_size_table(table: pd.DataFrame, spec: Spec, st: dict[str, ParagraphS
         header += ["Decisive if real", "Decisive if null"]
     rows = [header]
     for r in table.to_dict("records"):
-        diff = f"{100 * (r['p1'] - r['p2']):+.1f} pp" if binary else f"{spec.currency}{r['difference']:,.2f}"
+        diff = (
+            fmt_change(r["p1"] - r["p2"], "binary", spec.currency, decimals=1)
+            if binary
+            else fmt_level(r["difference"], "revenue", spec.currency)
+        )
         row = [
             r["effect"],
             f"{r[size]:.3f}",
@@ -115,14 +122,16 @@ def _assurance_curve_section(plan: ReplicationPlan, st: dict[str, ParagraphStyle
     return [
         Spacer(1, 0.3 * cm),
         para("Bayesian assurance of a decisive replication Bayes factor", st["h1"]),
-        figure_flowable(assurance_curve_figure(plan.curve, threshold=plan.bf_threshold)),
-        para(
-            f"Share of simulated replications of {plan.curve_metric} whose BF_r0 is decisive: at least "
-            f"{plan.bf_threshold:g} when the effect is real (rates drawn from the original study's "
-            f"posterior, so small true effects are included) and at most 1/{plan.bf_threshold:g} when "
-            "both arms share one rate. Power curves promise detection of one fixed effect; "
-            "assurance averages over what the original study leaves uncertain.",
-            st["small"],
+        figure_flowable(
+            assurance_curve_figure(plan.curve, threshold=plan.bf_threshold),
+            caption=para(
+                f"Share of simulated replications of {plan.curve_metric} whose BF_r0 is decisive: at least "
+                f"{plan.bf_threshold:g} when the effect is real (rates drawn from the original study's "
+                f"posterior, so small true effects are included) and at most 1/{plan.bf_threshold:g} when "
+                "both arms share one rate. Power curves promise detection of one fixed effect; "
+                "assurance averages over what the original study leaves uncertain.",
+                st["small"],
+            ),
         ),
     ]
 
@@ -146,7 +155,8 @@ def replication_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
     percent = [m.metric for m in r.metrics if m.type == "binary"]
 
     def diff(metric: str, value: float) -> str:
-        return f"{100 * value:+.1f} pp" if metric in percent else f"{spec.currency}{value:+,.2f}"
+        kind: MetricType = "binary" if metric in percent else "revenue"
+        return fmt_change(value, kind, spec.currency, decimals=1)
 
     def interval(metric: str, e: Any) -> str:
         return f"{diff(metric, e.mean)} [{diff(metric, e.lower)}, {diff(metric, e.upper)}]"
@@ -207,8 +217,9 @@ def replication_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
         grid_table(bfs, [2.2, 2.6, 2.6, 2.4, 2.4, 1.3, 1.2, 1.9], st),
         Spacer(1, 0.2 * cm),
         figure_flowable(forest_figure(r.contrasts, percent_metrics=percent)),
-        para(assumed, st["small"]),
-        Spacer(1, 0.15 * cm),
-        grid_table(numbers, [3.0, 3.5, 1.6, 8.7], st),
+        # the note and its short table move together rather than leave a row alone on a page
+        KeepTogether(
+            [para(assumed, st["small"]), Spacer(1, 0.15 * cm), grid_table(numbers, [3.0, 3.5, 1.6, 8.7], st)]
+        ),
         PageBreak(),
     ]

@@ -60,8 +60,8 @@ def trace_figure(
     fig = Figure(figsize=(width, len(components) * row_height + 0.8), layout="constrained")
     grid = fig.subplots(len(components), 2, sharex="col", squeeze=False, width_ratios=(2, 1))
     for (label, values), (trace_ax, rank_ax) in zip(components, grid, strict=True):
-        for chain in values:
-            trace_ax.plot(chain, lw=0.4, alpha=0.8)
+        for chain in values:  # thousands of points: a raster inside the SVG, axes and text stay vector
+            trace_ax.plot(chain, lw=0.4, alpha=0.8, rasterized=True)
         _rank_histogram(rank_ax, values, bins)
         trace_ax.set_title(label, loc="left", fontsize=8)
         trace_ax.tick_params(labelsize=7)
