@@ -70,6 +70,34 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         r"P\(best\)",
         "the probability that an arm has the highest net value of all arms.",
     ),
+    "power": (
+        r"\bpower\b",
+        "how often a test of this size detects a true lift of the target size.",
+    ),
+    "alpha": (
+        r"\balpha\b",
+        "the false-alarm rate allowed when the true lift is zero (0.05: one test in twenty).",
+    ),
+    "Bonferroni": (
+        r"Bonferroni",
+        "alpha split evenly over the comparisons, so that several arms do not raise false alarms.",
+    ),
+    "MDE": (
+        r"\bMDE\b",
+        "minimum detectable effect: the smallest lift the planned test detects with that power.",
+    ),
+    "overdispersion": (
+        r"overdispersion",
+        "how much more counts vary than a Poisson's (0: not at all).",
+    ),
+    "log-sd": (
+        r"log-sd",
+        "the spread of the amounts on the log scale (1: a typical deal is 2.7x above or below the median).",
+    ),
+    "assurance": (
+        r"[Aa]ssurance",
+        "how often channelab's own verdict would say real lift, from simulated tests of this design.",
+    ),
 }
 
 _ORIGIN_WORDS: dict[str, str] = {

@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, Spacer, Table
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from channelab.analysis.wording import pct
 from channelab.reporting.plots.design import power_curve_figure
 from channelab.reporting.plots.style import interval_label
+from channelab.reporting.words import origin_line
 
 if TYPE_CHECKING:
     from channelab.design.monitor import StoppingRule
     from channelab.design.plan import Design
     from channelab.design.power import MetricPower
 from channelab.reporting.pdf.layout import (
+    esc,
     figure_flowable,
     fmt_level,
     fmt_percent,
@@ -28,6 +30,16 @@ from channelab.reporting.pdf.layout import (
     render,
     styles,
 )
+from channelab.reporting.pdf.leadership import glossary_box
+
+
+def _cell_texts(table: Table) -> list[str]:
+    """The words in a table's cells (paragraphs' text, or the values as written)."""
+    return [
+        cell.text if isinstance(cell, Paragraph) else str(cell)
+        for row in getattr(table, "_cellvalues", [])
+        for cell in row
+    ]
 
 
 @literal_text
@@ -49,24 +61,29 @@ def design_pdf(d: Design) -> bytes:
     st = styles()
     arms = ", ".join(f"{a} {fmt_percent(share)}" for a, share in p.shares.items())
     unit = spec.unit.randomised_by or spec.unit.kind
+    meta = (
+        f"Arms and planned shares: {arms} · randomised by {unit} · target lift "
+        f"{pct(p.target_lift, sign=True)} · alpha = {p.alpha:g} two-sided"
+        + (
+            f", split over {p.comparisons} comparisons (Bonferroni)"
+            if p.alpha_per_comparison < p.alpha
+            else ""
+        )
+    )
+    sentences = [_design_sentence(d, m) for m in p.metrics]
+    table = _sample_size_table(d, st)
     story: list[Flowable] = [
         para(f"Design: {spec.display_title}", st["title"]),
-        para(
-            f"Arms and planned shares: {arms} · randomised by {unit} · target lift "
-            f"{pct(p.target_lift, sign=True)} · alpha = {p.alpha:g} two-sided"
-            + (
-                f", split over {p.comparisons} comparisons (Bonferroni)"
-                if p.alpha_per_comparison < p.alpha
-                else ""
-            ),
-            st["meta"],
-        ),
-        Spacer(1, 0.3 * cm),
+        para(meta, st["meta"]),
+        Spacer(1, 0.15 * cm),
+        Paragraph(f"<b>{esc(origin_line(spec))}</b>", st["body"]),
+        Spacer(1, 0.2 * cm),
+        *glossary_box([meta, *sentences, *_cell_texts(table), _design_assumptions(d)], st),
     ]
-    for m in p.metrics:
-        story.append(para(_design_sentence(d, m), st["lead"]))
+    for sentence in sentences:
+        story.append(para(sentence, st["lead"]))
         story.append(Spacer(1, 0.15 * cm))
-    story += [Spacer(1, 0.2 * cm), _sample_size_table(d, st)]
+    story += [Spacer(1, 0.2 * cm), table]
     if p.n is not None:
         table = d.assurance.table if d.assurance is not None else None
         story += [Spacer(1, 0.3 * cm), figure_flowable(power_curve_figure(p, assurance=table))]

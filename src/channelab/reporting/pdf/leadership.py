@@ -55,7 +55,7 @@ def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
         Spacer(1, 0.15 * cm),
         Paragraph(f"<b>{esc(origin_line(spec))}</b>", st["body"]),
         Spacer(1, 0.2 * cm),
-        *_glossary_box(page_one_words(analysis), st),
+        *glossary_box(page_one_words(analysis), st),
         *_warnings(analysis, st),
         *_replication_verdict(analysis, st),
     ]
@@ -93,8 +93,16 @@ def page_one_words(analysis: Analysis) -> list[str]:
     ]
 
 
-def _glossary_box(texts: Sequence[str], st: dict[str, ParagraphStyle]) -> list[Flowable]:
-    """A small box near the top of page 1: one line per technical term the page uses."""
+def glossary_box(texts: Sequence[str], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """A small box near the top of page 1: one line per technical term the page uses.
+
+    Parameters
+    ----------
+    texts
+        The sentences and captions the page prints.
+    st
+        The document's styles.
+    """
     entries = glossary_entries(texts)
     if not entries:
         return []

@@ -14,6 +14,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer
 
 from channelab.analysis.wording import pct
+from channelab.pipeline.headline import undecided_words
 from channelab.reporting.pdf.layout import (
     AMBER_BG,
     AMBER_EDGE,
@@ -30,8 +31,10 @@ from channelab.reporting.pdf.layout import (
     styles,
     verdict_row,
 )
+from channelab.reporting.pdf.leadership import glossary_box
 from channelab.reporting.plots.monitor import lift_path_figure
 from channelab.reporting.plots.style import interval_label
+from channelab.reporting.words import origin_line
 from channelab.spec import DECISIVE_ROLES
 
 if TYPE_CHECKING:
@@ -69,42 +72,31 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         f"{spec.monitor.every_label}  ·  {sum(last.entered.values()):,} {unit}s entered since "
         f"{m.first_entry.isoformat()}, {'; '.join(counted)}"
     )
-    out: list[Flowable] = [
-        para(f"{spec.display_title}: may the test stop?", st["title"]),
-        para(meta, st["meta"]),
-        Spacer(1, 0.3 * cm),
-        boxed(Paragraph(f"<b>{esc(m.headline)}</b>", st["lead"]), background=AMBER_BG, edge=AMBER_EDGE),
-        Spacer(1, 0.3 * cm),
-        para("Each channel", st["h1"]),
-    ]
-    read = m.last_read
-    for arm in spec.treatments:
-        d = m.decisions.get(arm)
-        text = f"<b>{esc(arm)}</b> vs {esc(spec.control)}<br/>"
-        if d is not None:
-            text += f"Decided at look {d.look} ({d.date.isoformat()}): {esc(d.verdict)}{esc(d.on)}. "
-        else:
-            text += "Not decided yet: no outcome has cleared the rule's interval. "
-        if read is not None:
-            text += f"Latest (look {read.index}): {_lifts_text(read, arm, rule=d is None)}"
-        at = next((look for look in m.looks if d is not None and look.index == d.look), None)
-        if at is not None and at is not read:
-            text += (
-                f" At the decision: {_lifts_text(at, arm, rule=True)} A test stopped early tends to "
-                "overstate the lift it stopped on; quote the latest estimate."
-            )
-        badge = d.verdict if d else "inconclusive"
-        out += [verdict_row(badge, text, st, reliable=True), Spacer(1, 0.12 * cm)]
-    caption = para(
+    rows = [_arm_row(m, arm) for arm in spec.treatments]
+    caption_text = (
         f"How to read it: the stopping rule reads the {interval_label(spec.hdi_prob)} of each lift "
         "at every look, made wider at early looks so that looking every "
         f"{spec.monitor.every_label} does not inflate false verdicts; a channel is decided at the "
         "first look where that interval clears the ROPE (real lift or harm) or fits inside it (no "
         "effect), and the decision stands. An outcome with a window counts only the units whose "
         "window has closed, so a slow channel is not read before its outcomes can arrive."
-        + (f" {' '.join(m.notes)}" if m.notes else ""),
-        st["small"],
+        + (f" {' '.join(m.notes)}" if m.notes else "")
     )
+    out: list[Flowable] = [
+        para(f"{spec.display_title}: may the test stop?", st["title"]),
+        para(meta, st["meta"]),
+        Spacer(1, 0.15 * cm),
+        Paragraph(f"<b>{esc(origin_line(spec))}</b>", st["body"]),
+        Spacer(1, 0.2 * cm),
+        *glossary_box([m.headline, *(text for _, text in rows), caption_text], st),
+        boxed(Paragraph(f"<b>{esc(m.headline)}</b>", st["lead"]), background=AMBER_BG, edge=AMBER_EDGE),
+        Spacer(1, 0.3 * cm),
+        para("Each channel", st["h1"]),
+    ]
+    for badge, text in rows:
+        out += [verdict_row(badge, text, st, reliable=True), Spacer(1, 0.12 * cm)]
+    caption = para(caption_text, st["small"])
+    read = m.last_read
     figures = [
         lift_path_figure(m, metric)
         for metric in spec.metrics_in_funnel_order
@@ -114,6 +106,26 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     out += [figure_flowable(fig) for fig in figures[:-1]]
     out.append(figure_flowable(figures[-1], caption=caption) if figures else caption)
     return out
+
+
+def _arm_row(m: Monitor, arm: str) -> tuple[str, str]:
+    """An arm's badge and its paragraph: its decision (or why none), the latest and decision estimates."""
+    spec, read = m.spec, m.last_read
+    d = m.decisions.get(arm)
+    text = f"<b>{esc(arm)}</b> vs {esc(spec.control)}<br/>"
+    if d is not None:
+        text += f"Decided at look {d.look} ({d.date.isoformat()}): {esc(d.verdict)}{esc(d.on)}. "
+    else:
+        text += esc(undecided_words(final=m.stop))
+    if read is not None:
+        text += f"Latest (look {read.index}): {_lifts_text(read, arm, rule=d is None)}"
+    at = next((look for look in m.looks if d is not None and look.index == d.look), None)
+    if at is not None and at is not read:
+        text += (
+            f" At the decision: {_lifts_text(at, arm, rule=True)} A test stopped early tends to "
+            "overstate the lift it stopped on; quote the latest estimate."
+        )
+    return (d.verdict if d else "inconclusive"), text
 
 
 def _lifts_text(look: Look, arm: str, *, rule: bool) -> str:
