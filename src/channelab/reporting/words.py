@@ -94,6 +94,19 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         r"log-sd",
         "the spread of the amounts on the log scale (1: a typical deal is 2.7x above or below the median).",
     ),
+    "d33": (
+        r"\bd33\b",
+        "the difference the original study had only a 33 % chance to detect: a replication that "
+        "rules it out says the original could not have seen the effect it reported.",
+    ),
+    "Cohen's h / d": (
+        r"Cohen's [hd]",
+        "the difference in standard units (h for shares, d for means): 0.2 small, 0.5 medium, 0.8 large.",
+    ),
+    "decisive": (
+        r"Decisive if",
+        "how often the replication's Bayes factor reaches its threshold, if the effect is real or null.",
+    ),
     "assurance": (
         r"[Aa]ssurance",
         "how often channelab's own verdict would say real lift, from simulated tests of this design.",

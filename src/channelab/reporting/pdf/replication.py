@@ -32,6 +32,7 @@ from channelab.reporting.pdf.layout import (
     styles,
     verdict_row,
 )
+from channelab.reporting.pdf.leadership import glossary_box
 
 
 @literal_text
@@ -53,19 +54,21 @@ def plan_pdf(plan: ReplicationPlan, spec: Spec) -> bytes:
     """
     st = styles()
     a, b = plan.contrast
+    claim = (
+        f"The claim to replicate: {a} beats {b} (original n = {plan.n_original[0]:g} and "
+        f"{plan.n_original[1]:g}). Each table gives the participants per arm a two-sided test at "
+        f"alpha = {spec.replication.alpha:g} needs to detect the original difference, half of it, "
+        "and d33, the difference the original study had only 33 % power to detect (Simonsohn 2015). "
+        f"Small telescopes: {plan.telescopes_n:,} per arm (2.5 × the original's) gives about 80 % "
+        "power to reject d33 if the true effect is zero."
+    )
+    headers = "Cohen's h Cohen's d Decisive if real Decisive if null"
     story: list[Flowable] = [
         para(f"Replication plan: {spec.display_title}", st["title"]),
         para(f"Original: {plan.citation}", st["meta"]),
         Spacer(1, 0.3 * cm),
-        para(
-            f"The claim to replicate: {a} beats {b} (original n = {plan.n_original[0]:g} and "
-            f"{plan.n_original[1]:g}). Each table gives the participants per arm a two-sided test at "
-            f"alpha = {spec.replication.alpha:g} needs to detect the original difference, half of it, "
-            "and d33, the difference the original study had only 33 % power to detect (Simonsohn 2015). "
-            f"Small telescopes: {plan.telescopes_n:,} per arm (2.5 × the original's) gives about 80 % "
-            "power to reject d33 if the true effect is zero.",
-            st["body"],
-        ),
+        *glossary_box([claim, headers], st),
+        para(claim, st["body"]),
     ]
     for metric, table in plan.tables.items():
         label = next(m.display for m in spec.metrics if m.name == metric)
