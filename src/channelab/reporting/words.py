@@ -96,8 +96,7 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     ),
     "d33": (
         r"\bd33\b",
-        "the difference the original study had only a 33 % chance to detect: a replication that "
-        "rules it out says the original could not have seen the effect it reported.",
+        "the difference the original study had only a 33 % chance to detect.",
     ),
     "Cohen's h / d": (
         r"Cohen's [hd]",
