@@ -49,7 +49,7 @@ test: venv
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# The fast tier alone, on two workers (pytest-xdist; about a minute on 2 cores). The whole suite
+# The fast tier alone, on two workers (pytest-xdist; about 75 s on 2 cores). The whole suite
 # runs in one process: PyMC's own sampler forks, which is unsafe in a multi-threaded xdist worker.
 fast: venv
 	$(BIN)/pytest -m "not slow" -n 2 --dist worksteal

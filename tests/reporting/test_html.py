@@ -222,6 +222,7 @@ def other_pages(tmp_path_factory) -> dict[str, Path]:
     return {"design": designed.html, "plan": planned.html, "monitor": monitored.html}
 
 
+@pytest.mark.slow  # designs, plans and monitors for real commands: about 20 s
 @pytest.mark.parametrize("kind", ["design", "plan", "monitor"])
 def test_every_report_has_an_html_twin(other_pages, kind):
     path = other_pages[kind]
@@ -232,6 +233,7 @@ def test_every_report_has_an_html_twin(other_pages, kind):
     assert_self_contained_and_accessible(_Page(raw), raw)
 
 
+@pytest.mark.slow  # shares the real design, plan and monitor runs above
 def test_the_monitor_page_says_whether_to_stop(other_pages):
     page = _Page(other_pages["monitor"].read_text(encoding="utf-8"))
     doc = json.loads(other_pages["monitor"].with_suffix(".json").read_text())
@@ -285,12 +287,14 @@ def _check_in_browser(path: Path, tmp_path: Path) -> None:
     assert shot.stat().st_size > 1000
 
 
+@pytest.mark.slow  # a headless browser per page
 @needs_chromium
 def test_a_fresh_report_reads_on_a_phone(hillstrom_mock_run, other_pages, tmp_path):
     for path in [hillstrom_mock_run.html, *other_pages.values()]:
         _check_in_browser(path, tmp_path)
 
 
+@pytest.mark.slow  # a headless browser per page
 @needs_chromium
 @pytest.mark.parametrize("name", sorted(p.name for p in REPORTS.glob("*.html")) or ["(none)"])
 def test_the_committed_example_reads_on_a_phone(name, tmp_path):

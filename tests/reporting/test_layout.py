@@ -128,11 +128,13 @@ def fresh_reports(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [*pdfs, plan_replication(EXPERIMENTS / "ubc_slacktivism_study1.yaml", out_dir=out).pdf]
 
 
+@pytest.mark.slow  # four example reports rendered: about 20 s
 def test_fresh_example_reports_have_no_layout_defects(fresh_reports: list[Path]):
     defects = {p.name: layout_defects(p) for p in fresh_reports}
     assert defects == {p.name: [] for p in fresh_reports}
 
 
+@pytest.mark.slow
 def test_fresh_reports_have_no_trace_plots_in_the_appendix(fresh_reports: list[Path]):
     import pdfplumber
 
