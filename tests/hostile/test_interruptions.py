@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from test_hostile import CLEAN, spec, to_yaml
+from harness import CLEAN, spec, to_yaml
 from typer.testing import CliRunner
 
 from channelab import pipeline
