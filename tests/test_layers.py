@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: Layers from the bottom up, as written in ``channelab/__init__.py``.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "files", "likelihoods"),
+    ("errors", "limits", "files", "likelihoods"),
     ("spec",),
     ("provenance",),
     ("cells",),
@@ -41,23 +41,25 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     part: frozenset(allowed.split(", ")) if allowed else frozenset()
     for part, allowed in {
         "errors": "",
-        "files": "errors",
+        "limits": "",
+        "files": "errors, limits",
         "likelihoods": "",
-        "spec": "errors, files, likelihoods",
-        "provenance": "errors, files, spec",
-        "cells": "errors, files, spec, likelihoods",
-        "engine": "errors, files, spec, likelihoods, provenance, cells",
-        "cohort": "errors, files, spec, engine",
-        "analysis": "errors, files, spec, likelihoods, cells",
-        "simulate": "errors, files, spec, provenance, cells, engine, analysis",
-        "design": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate",
-        "replication": "errors, files, spec, provenance, cells",
-        "pipeline": "errors, files, spec, provenance, cells, engine, cohort, analysis, design, replication",
-        "reporting": "errors, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, design, "
-        "replication, pipeline",
-        "app": "errors, files, spec, provenance, cells, engine, cohort, analysis, simulate, design, "
+        "spec": "errors, limits, files, likelihoods",
+        "provenance": "errors, limits, files, spec",
+        "cells": "errors, limits, files, spec, likelihoods",
+        "engine": "errors, limits, files, spec, likelihoods, provenance, cells",
+        "cohort": "errors, limits, files, spec, engine",
+        "analysis": "errors, limits, files, spec, likelihoods, cells",
+        "simulate": "errors, limits, files, spec, provenance, cells, engine, analysis",
+        "design": "errors, limits, files, spec, provenance, cells, engine, cohort, analysis, simulate",
+        "replication": "errors, limits, files, spec, provenance, cells",
+        "pipeline": "errors, limits, files, spec, provenance, cells, engine, cohort, analysis, design, "
+        "replication",
+        "reporting": "errors, limits, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, "
+        "design, replication, pipeline",
+        "app": "errors, limits, files, spec, provenance, cells, engine, cohort, analysis, simulate, design, "
         "replication, pipeline, reporting",
-        "cli": "errors, files, spec, analysis, simulate, design, app",
+        "cli": "errors, limits, files, spec, analysis, simulate, design, app",
         "__main__": "cli",
     }.items()
 }

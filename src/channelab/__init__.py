@@ -4,7 +4,7 @@ The package follows the flow of an experiment, one folder per stage. Imports go 
 down this list (a module may import its own layer and the layers below it, never above,
 and never in a cycle); ``tests/test_layers.py`` reads every import and enforces it::
 
-    errors, files, likelihoods  base: exceptions, atomic writes, the one JSON writer, the likelihood table
+    errors, limits, files, likelihoods  base: exceptions, input bounds, atomic writes, JSON, likelihoods
     spec/              the experiment definition: schema and YAML loader
     provenance         the stamp every output carries
     cells              sufficient statistics per cell: value types only

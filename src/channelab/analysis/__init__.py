@@ -14,7 +14,7 @@ verdicts from a posterior).
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells` and the base modules
 only; never the engine, plotting or reporting. Names load on first use (PyMC takes seconds).
 
-May import: errors, files, spec, likelihoods, cells. (Checked by ``tests/test_layers.py``.)
+May import: errors, limits, files, spec, likelihoods, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

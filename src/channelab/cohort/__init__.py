@@ -9,7 +9,7 @@ design matrix, the propensity fit, overlap) and ``balance`` (standardised mean d
 Dependency rule: reads rows through :mod:`channelab.engine`; never the model, simulation,
 planning, reporting, the pipeline or the app.
 
-May import: errors, files, spec, engine.
+May import: errors, limits, files, spec, engine.
 (Checked by ``tests/test_layers.py``.)
 """
 

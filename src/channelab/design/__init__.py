@@ -10,7 +10,7 @@ design``), ``assign`` (hash-based blocked randomisation, its balance read by
 Dependency rule: imports :mod:`channelab.simulate`, :mod:`channelab.analysis`,
 :mod:`channelab.engine` and the layers below them; never reporting, the pipeline or the app.
 
-May import: errors, files, spec, provenance, cells, engine, cohort, analysis, simulate.
+May import: errors, limits, files, spec, provenance, cells, engine, cohort, analysis, simulate.
 (Checked by ``tests/test_layers.py``.)
 """
 

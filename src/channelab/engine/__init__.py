@@ -10,7 +10,8 @@ Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`ch
 and the base modules (``errors``, ``files``) only; never the model, plotting or reporting.
 Rows stay in the engine: only cells and small check results come back to Python.
 
-May import: errors, files, spec, likelihoods, provenance, cells. (Checked by ``tests/test_layers.py``.)
+May import: errors, limits, files, spec, likelihoods, provenance, cells.
+(Checked by ``tests/test_layers.py``.)
 """
 
 from channelab.engine.aggregate import build_cells

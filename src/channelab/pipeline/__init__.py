@@ -8,7 +8,7 @@ value; nothing here renders or writes: :mod:`channelab.app` does.
 
 Dependency rule: wires the computing layers together; never reporting, the app or the CLI.
 
-May import: errors, files, spec, provenance, cells, engine, cohort, analysis, design, replication.
+May import: errors, limits, files, spec, provenance, cells, engine, cohort, analysis, design, replication.
 (Checked by ``tests/test_layers.py``.)
 """
 

@@ -7,7 +7,7 @@ replication's verdict from its cells), ``plan`` (``channelab replicate --plan``)
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`channelab.provenance`
 and the base modules; never the model, the engine, plotting or reporting.
 
-May import: errors, files, spec, provenance, cells. (Checked by ``tests/test_layers.py``.)
+May import: errors, limits, files, spec, provenance, cells. (Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

@@ -10,7 +10,7 @@ same story and figures). Renderers return data or bytes; :mod:`channelab.app` wr
 Dependency rule: reads results of every computing layer (pipeline, design, replication,
 analysis, engine checks); nothing below imports it. It never fits or recomputes a statistic.
 
-May import: errors, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, design,
+May import: errors, limits, files, spec, likelihoods, provenance, cells, engine, cohort, analysis, design,
 replication, pipeline. (Checked by ``tests/test_layers.py``.)
 """
 

@@ -35,7 +35,8 @@ the population-average ratio over the realised population, the same estimand
 Dependency rule: imports :mod:`channelab.analysis`, :mod:`channelab.engine` and the layers
 below them; never design, replication, reporting, the pipeline or the app.
 
-May import: errors, files, spec, provenance, cells, engine, analysis. (Checked by ``tests/test_layers.py``.)
+May import: errors, limits, files, spec, provenance, cells, engine, analysis.
+(Checked by ``tests/test_layers.py``.)
 """
 
 from typing import TYPE_CHECKING

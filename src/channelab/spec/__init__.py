@@ -20,7 +20,7 @@ every problem at once. A new feature adds its check there, not a branch to anoth
 Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`,
 :mod:`channelab.likelihoods`, pydantic and PyYAML; only ``loader`` reads YAML.
 
-May import: errors, files, likelihoods. (Checked by ``tests/test_layers.py``.)
+May import: errors, limits, files, likelihoods. (Checked by ``tests/test_layers.py``.)
 """
 
 from channelab.spec.arms import Arm, Cost, Economics
