@@ -17,6 +17,8 @@ from channelab.analysis.decisions import (
     metric_verdict,
     more_data_factor,
     rope_probabilities,
+    without_events_verdict,
+    zero_event_bound,
 )
 from channelab.analysis.intervals import noise_band, relative_defined, relative_interval
 from channelab.analysis.results import Interval
@@ -73,7 +75,7 @@ def test_p_positive_is_of_the_difference_when_the_control_can_be_negative():
     exact = 1 - stats.norm.cdf(0, 0.30, np.hypot(0.1, 0.1))  # P(t − c > 0), closed form
     assert np.mean(t - c > 0) == pytest.approx(exact, abs=0.005)
     assert abs(np.mean(t / c - 1 > 0) - exact) > 0.2  # what reading the ratio gave
-    assert not relative_defined(c)
+    assert not relative_defined(c, t, 0.94, non_negative=False)
     above, below = rope_probabilities(t - c, c, ROPE)
     assert metric_verdict(above, below, LEVEL, HDI_ROPE) == "real lift"
 
@@ -86,7 +88,7 @@ def test_noise_band_contains_zero_on_sparse_revenue(seed):
     treated = control * 0 + rng.lognormal(0.0, rng.uniform(0.5, 2.5), 4000) * rng.choice([1.0, -0.3], 4000)
     lo, hi = noise_band(treated - control, 0.94, ratio=False)
     assert lo <= 0 <= hi
-    if relative_defined(control):
+    if relative_defined(control, treated, 0.94, non_negative=False):
         lo, hi = noise_band(treated / control, 0.94, ratio=True)
         assert lo <= 0 <= hi
     heavy = rng.lognormal(0.0, 3.0, 4000)  # a mean far out in the tail
@@ -274,3 +276,53 @@ def test_a_verdict_the_posterior_does_not_license_is_not_written():
     e = _effect("meetings", "outcome", "real lift", 0.2, prob_above_rope=0.6)
     with pytest.raises(UnlicensedClaim, match="'real lift' about Social, meetings"):
         arm_summary("Social", "real lift", [e], 0.94, level=LEVEL)
+
+
+def test_a_relative_interval_never_reaches_below_minus_100_percent_for_a_non_negative_metric():
+    """A normal model of a few units' revenue can put a treated mean below zero: no ratio then."""
+    rng = np.random.default_rng(5)
+    control = rng.normal(10.0, 0.5, 8000)
+    treated = rng.normal(3.0, 4.0, 8000)  # 23 % of draws below zero: a lift below −100 %
+    assert relative_interval(treated, control, 0.94).lower < -1
+    assert not relative_defined(control, treated, 0.94, non_negative=True)
+    assert relative_defined(control, treated, 0.94, non_negative=False)  # a change score may
+    assert relative_defined(control, np.abs(treated), 0.94, non_negative=True)
+
+
+@pytest.mark.parametrize("n", [1, 3, 40, 1000])
+def test_the_zero_event_bound_is_the_exact_clopper_pearson_bound(n):
+    """No events in n units: P(0 events | p = bound) = 1 − level, the exact one-sided bound."""
+    bound = zero_event_bound(n, LEVEL)
+    assert (1 - bound) ** n == pytest.approx(1 - LEVEL)
+    assert stats.beta.ppf(LEVEL, 1, n) == pytest.approx(bound)  # Clopper–Pearson's upper end
+
+
+def _rates(events: int, n: int, draws: int = 8000, seed: int = 0) -> np.ndarray:
+    """Posterior draws of a rate under a uniform prior: Beta(1 + events, 1 + n − events)."""
+    return np.random.default_rng(seed).beta(1 + events, 1 + n - events, draws)
+
+
+@pytest.mark.parametrize(
+    ("treated", "control", "expected"),
+    [
+        ((12, 40), (0, 40), "real lift"),  # 30 % against none in 40: holds even at the bound (8 %)
+        ((2, 40), (0, 40), "inconclusive"),  # 5 % against none in 40: the bound could be above it
+        ((0, 40), (12, 40), "harm"),
+        ((40, 40), (20, 40), "real lift"),  # always against half
+        ((40, 40), (38, 40), "inconclusive"),  # always against 95 %: the bound is 92 %
+    ],
+)
+def test_a_binary_verdict_with_an_arm_without_events_holds_at_the_bound(treated, control, expected):
+    t, c = _rates(*treated, seed=1), _rates(*control, seed=2)
+    above, below = rope_probabilities(t - c, c, ROPE)
+    judged = metric_verdict(above, below, LEVEL, HDI_ROPE)
+    state = {0: "never", 40: "always"}
+    empty = (state.get(treated[0]), state.get(control[0]))
+    assert without_events_verdict(judged, (t, c), empty, (40, 40), ROPE, LEVEL) == expected
+
+
+def test_no_effect_is_never_claimed_with_an_arm_without_events():
+    t, c = _rates(0, 4000, seed=1), _rates(0, 4000, seed=2)
+    assert without_events_verdict("no effect", (t, c), ("never", "never"), (4000, 4000), ROPE, LEVEL) == (
+        "inconclusive"
+    )

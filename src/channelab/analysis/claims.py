@@ -44,10 +44,15 @@ ClaimKind = Literal[
 #: What licenses each claim (posterior condition), and what would make it false (the truth).
 CONTRACT: dict[ClaimKind, tuple[str, str]] = {
     "real lift": (
-        "P(d > hi·|c|) ≥ level (a guardrail: beyond the ROPE in its better direction)",
+        "P(d > hi·|c|) ≥ level (a guardrail: beyond the ROPE in its better direction); where a binary "
+        "metric never or always happened in an arm, also with that arm's rate at its exact bound",
         "the true lift is at most the ROPE's upper edge (a guardrail: not truly better beyond it)",
     ),
-    "harm": ("P(d < lo·|c|) ≥ level", "the true lift is at least the ROPE's lower edge"),
+    "harm": (
+        "P(d < lo·|c|) ≥ level; where a binary metric never or always happened in an arm, also with "
+        "that arm's rate at its exact bound",
+        "the true lift is at least the ROPE's lower edge",
+    ),
     "no effect": (
         "the interval lies within the ROPE (hdi_rope), or P(inside) ≥ level (probability rule)",
         "the true lift is outside the ROPE",
@@ -208,10 +213,8 @@ def metric_claim(e: Effect) -> ClaimKind | None:
     -------
     ClaimKind or None
         ``real lift``, ``harm``, ``no effect`` or (a guardrail made worse) ``guardrail harm``;
-        None for an inconclusive verdict or a metric without events.
+        None for an inconclusive verdict (and so for most metrics without events in an arm).
     """
-    if e.no_events:
-        return None
     if e.role == "guardrail":
         return "guardrail harm" if e.verdict == "harm" else _METRIC_CLAIMS.get(e.verdict)
     return _METRIC_CLAIMS.get(e.verdict)

@@ -18,7 +18,14 @@ sentence's condition and ``benchmarks/claims.py`` measures how often each is fal
 - metric ``real lift``: P(d > hi · |μ_c|) ≥ level; ``harm``: P(d < lo · |μ_c|) ≥ level;
 - metric ``no effect``: with ``hdi_rope`` both tails inside the ROPE (P(above) and P(below)
   ≤ 1 − level, the interval within the ROPE); with ``probability`` P(inside) ≥ level;
-- metric ``inconclusive``: none of these. An arm or metric without events stays inconclusive.
+- metric ``inconclusive``: none of these.
+- an arm where a **binary** metric never (or always) happened: the data bound its rate only
+  from one side (no events in n units: below 1 − (1 − level)^(1/n), the exact one-sided
+  Clopper–Pearson bound), and where in that range it lies rests on the prior. A ``real lift``
+  or ``harm`` stands only if it also holds with that arm's rate at the bound's end least
+  favourable to the claim (:func:`without_events_verdict`); ``no effect`` never does. Any
+  other type with such an arm stays ``inconclusive`` (a mean of zero gives no bound free of
+  the model: the size of a purchase nobody made is the prior's).
 - arm verdicts read only unconditional outcome and revenue metrics (a share among an earlier
   stage explains but never decides):
   ``real lift`` some decide a real lift and none a harm (``real lift, but harms`` when a
@@ -156,6 +163,73 @@ def interval_verdict(lower: float, upper: float, rope: tuple[float, float]) -> M
     if upper < rope[0]:
         return "harm"
     return "no effect" if rope[0] <= lower and upper <= rope[1] else "inconclusive"
+
+
+def zero_event_bound(n: int, level: float) -> float:
+    """The largest rate that n units with no events leave credible: 1 − (1 − level)^(1/n).
+
+    The exact one-sided Clopper–Pearson bound (about 3/n at level 0.95, the "rule of three").
+
+    Parameters
+    ----------
+    n : int
+        Units observed, none with the event.
+    level : float
+        The claim level.
+
+    Returns
+    -------
+    float
+        The bound, in (0, 1]; 1 without units.
+    """
+    return 1.0 if n <= 0 else float(1 - (1 - level) ** (1 / n))
+
+
+def without_events_verdict(
+    judged: MetricVerdict,
+    arms: tuple[np.ndarray, np.ndarray],
+    empty: tuple[str | None, str | None],
+    units: tuple[int, int],
+    rope: tuple[float, float],
+    level: float,
+) -> MetricVerdict:
+    """A binary metric's verdict where an arm never (``"never"``) or always (``"always"``) had the event.
+
+    The empty arm's rate is set to the end of its data-only range least favourable to the
+    claim (never: [0, b]; always: [1 − b], 1] with b :func:`zero_event_bound`); the claim
+    stands if it still holds at ``level``, else the verdict is ``inconclusive``.
+
+    Parameters
+    ----------
+    judged : MetricVerdict
+        The verdict the posterior gives.
+    arms : tuple of numpy.ndarray
+        Draws of the treated arm's and the control's rate.
+    empty : tuple of str or None
+        For the treated arm and the control: ``"never"``, ``"always"`` or None (events seen).
+    units : tuple of int
+        Units of the treated arm and of the control.
+    rope : tuple of float
+        The ROPE, relative to the control's level.
+    level : float
+        The claim level.
+
+    Returns
+    -------
+    MetricVerdict
+        ``judged`` if it survives, else ``inconclusive``.
+    """
+    if judged not in ("real lift", "harm"):
+        return "inconclusive"
+    up = judged == "real lift"
+    worst = []
+    for draws, state, n, high_hurts in zip(arms, empty, units, (not up, up), strict=True):
+        bound = zero_event_bound(n, level)
+        ends = {"never": (0.0, bound), "always": (1 - bound, 1.0)}.get(state or "")
+        worst.append(draws if ends is None else np.full_like(draws, ends[1] if high_hurts else ends[0]))
+    treated, control = worst
+    above, below = rope_probabilities(treated - control, control, rope)
+    return judged if (above if up else below) >= level else "inconclusive"
 
 
 def credibly_not_up(effect: Judged, level: float) -> bool:

@@ -13,7 +13,7 @@ are what sampling noise alone produces at this sample size.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -27,6 +27,7 @@ from channelab.analysis.decisions import (
     metric_verdict,
     more_data_factor,
     rope_probabilities,
+    without_events_verdict,
 )
 from channelab.analysis.economics import compute_economics
 from channelab.analysis.funnel import follow_through
@@ -106,9 +107,17 @@ def _effect(
     obs = _observed(cells, source or m.name, per_unit=source is not None)
     lift_iv = relative_interval(t, c, spec.hdi_prob)
     abs_iv = central_interval(diff, spec.hdi_prob)
-    defined = relative_defined(c)
-    empty = tuple(a for a in (spec.control, arm) if _no_events(m, obs[a]["mean"]))
+    defined = relative_defined(c, t, spec.hdi_prob, non_negative=m.type != "continuous")
+    states = {a: _no_events(m, obs[a]["mean"]) for a in (arm, spec.control)}
+    empty = tuple(a for a in (spec.control, arm) if states[a])
     judged = metric_verdict(above, below, level, spec.decision)
+    if empty:  # a binary rate is bounded by its data from one side; any other type says nothing
+        arms, units = (t, c), (int(obs[arm]["n"]), int(obs[spec.control]["n"]))
+        judged = (
+            without_events_verdict(judged, arms, (states[arm], states[spec.control]), units, rope, level)
+            if m.type == "binary"
+            else "inconclusive"
+        )
     if m.role == "guardrail":
         judged = guardrail_verdict(judged, m.worse_direction)
     scale = abs(float(c.mean()))
@@ -133,7 +142,7 @@ def _effect(
         abs_noise=noise_band(diff, spec.hdi_prob, ratio=False),
         mcse_lift=float(_mcse((treated / control - 1).rename("lift")).to_numpy()),
         mcse_abs_lift=float(_mcse((treated - control).rename("abs_lift")).to_numpy()),
-        verdict="inconclusive" if empty else judged,
+        verdict=judged,
         more_data_factor=more_data_factor(
             abs_iv.mean, (abs_iv.lower, abs_iv.upper), (rope[0] * scale, rope[1] * scale)
         ),
@@ -216,11 +225,17 @@ def _effect_label(metric: Metric, spec: Spec) -> str:
     return f"{metric.display} among {den.display}"
 
 
-def _no_events(metric: Metric, observed_mean: float) -> bool:
-    """Whether an arm's data say nothing about the metric's level: it never (or, binary, always) happened."""
+def _no_events(metric: Metric, observed_mean: float) -> Literal["never", "always"] | None:
+    """Whether the metric never (or, binary, always) happened in an arm, or None.
+
+    The arm's level is then bounded by its data from one side only
+    (:func:`~channelab.analysis.decisions.without_events_verdict`).
+    """
     if metric.type == "continuous":
-        return False
-    return observed_mean == 0 or (metric.type == "binary" and observed_mean == 1)
+        return None
+    if observed_mean == 0:
+        return "never"
+    return "always" if metric.type == "binary" and observed_mean == 1 else None
 
 
 def _segment_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> tuple[SegmentEffect, ...]:

@@ -39,21 +39,36 @@ def _eti(values: np.ndarray, prob: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def relative_defined(control: np.ndarray) -> bool:
+def relative_defined(control: np.ndarray, treated: np.ndarray, prob: float, *, non_negative: bool) -> bool:
     """Whether a lift relative to ``control`` (draws of its mean) is defined and stable.
+
+    For a metric that cannot be negative a lift cannot fall below −100 %; where the treated
+    arm's normal model (``cell_means``, few units) puts more than the interval's tail below
+    zero, the relative interval would, so it is not shown: the difference still is.
 
     Parameters
     ----------
-    control : numpy.ndarray
-        Draws of the control's mean.
+    control, treated : numpy.ndarray
+        Draws of the control's and the treated arm's means.
+    prob : float
+        The interval mass.
+    non_negative : bool
+        Whether the metric's values cannot be negative (binary, count, revenue).
 
     Returns
     -------
     bool
-        True when every draw is above zero and the mean is at least :data:`DEFINED_SDS` sds above it.
+        True when every control draw is above zero, its mean at least :data:`DEFINED_SDS` sds
+        above it, and (``non_negative``) the relative interval's lower end at or above −100 %.
     """
     c = np.asarray(control, dtype=float).ravel()
-    return bool(np.all(c > 0) and c.mean() >= DEFINED_SDS * c.std())
+    stable = bool(np.all(c > 0) and c.mean() >= DEFINED_SDS * c.std())
+    return stable and not (non_negative and below_any_level(treated, prob))
+
+
+def below_any_level(treated: np.ndarray, prob: float) -> bool:
+    """Whether more than the interval's lower tail of ``treated`` lies below zero (a lift < −100 %)."""
+    return float(np.mean(np.asarray(treated, dtype=float) < 0)) > (1 - prob) / 2
 
 
 def noise_band(draws: np.ndarray, prob: float, *, ratio: bool) -> tuple[float, float]:

@@ -92,11 +92,12 @@ class Effect:
     more_data_factor : float
         Roughly how many times the current sample would make the verdict decisive.
     no_events : tuple of str
-        Arms (of this one and the control) where the metric never or always happened: there
-        the rate or mean rests on the prior, so the verdict is held at ``inconclusive``.
+        Arms (of this one and the control) where the metric never or always happened: the data
+        bound the level there from one side only, so the verdict is ``inconclusive`` unless a
+        binary claim holds at that bound (:func:`~channelab.analysis.decisions.without_events_verdict`).
     relative_defined : bool
-        Whether a relative lift is defined: the control's mean is credibly above zero
-        (see :data:`~channelab.analysis.intervals.DEFINED_SDS`).
+        Whether a relative lift is defined: the control's mean is credibly above zero and the
+        interval does not reach an impossible −100 % (:func:`~channelab.analysis.intervals.relative_defined`).
     conditional : bool
         A share among the units of an earlier stage (a metric with a ``denominator``): it
         explains but never decides an arm, being no causal effect on the same units.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from channelab.analysis.claims import engagement_only_licensed, metric_claim, require, verdict_licensed
-from channelab.analysis.decisions import MAX_FACTOR, deciding
+from channelab.analysis.decisions import MAX_FACTOR, deciding, zero_event_bound
 from channelab.analysis.results import ArmEconomics, ArmVerdict, Economics, Effect, FollowThrough
 from channelab.spec import DECISIVE_ROLES
 
@@ -90,15 +90,21 @@ def times(factor: float) -> str:
 
 def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
     """How one metric moved, in words, with its interval; each phrase is licensed by its claim."""
-    if e.no_events:
-        where = join_words(list(e.no_events))
+    where = join_words(list(e.no_events))
+    if e.no_events and e.verdict == "inconclusive":
         return (
             f"could not be judged on {e.label}: it never or always happened in {where}, "
-            "so the estimate rests on the prior alone"
+            "so the data bound its level there from one side only"
         )
     iv = _interval(e, hdi_prob)
     if not e.relative_defined:
-        iv += "; no relative lift, as the control's mean is not clearly above zero"
+        iv += "; no relative lift, " + (
+            f"as {e.arm} rests on too few units for a ratio"
+            if e.lift.lower < -1 and e.control_mean > 0
+            else "as the control's mean is not clearly above zero"
+        )
+    if e.no_events:
+        iv += "; " + _without_events_note(e, level)
     kind = metric_claim(e)
     if kind is not None:
         require(verdict_licensed(e, level), kind, f"{e.arm}, {e.label}")
@@ -114,6 +120,21 @@ def _metric_phrase(e: Effect, hdi_prob: float, level: float) -> str:
                 f"left {e.label} unsettled ({_size(e, sign=True)}; {iv}): neither beyond nor within "
                 f"the {_rope_text(e.rope)} that matters"
             )
+
+
+def _without_events_note(e: Effect, level: float) -> str:
+    """Why a binary verdict stands with an arm where the metric never (always) happened: its bound."""
+    notes = []
+    for arm in e.no_events:
+        mean, n = (e.control_mean, e.n_control) if arm != e.arm else (e.arm_mean, e.n_arm)
+        bound = zero_event_bound(n, level)
+        never = mean == 0
+        level_text = pct(bound) if never else pct(1 - bound)
+        notes.append(
+            f"it {'never' if never else 'always'} happened in {arm}, and this holds even were its true "
+            f"rate there as {'high' if never else 'low'} as {level_text}, the most {n:,} units allow"
+        )
+    return "; ".join(notes)
 
 
 def _rope_text(rope: tuple[float, float]) -> str:

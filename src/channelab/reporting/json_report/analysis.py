@@ -154,7 +154,7 @@ def _effect(e: Effect, spec: Spec) -> dict[str, Any]:
         "rope": list(e.rope),
         "verdict": e.verdict,
         "more_data_factor": e.more_data_factor,
-        "no_events_in": list(e.no_events),  # there the estimate rests on the prior
+        "no_events_in": list(e.no_events),  # there the data bound the level from one side only
         "likelihood": _likelihood(spec, e.derived_from or e.metric),
         "denominator": _metric(spec, e.derived_from or e.metric).denominator,
     }
