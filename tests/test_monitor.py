@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from channelab.analysis.monitor import MIN_COUNTED
 from channelab.app import monitor_experiment
 from channelab.cli import app
+from channelab.errors import SpecError
+from channelab.limits import MAX_LOOKS
 from channelab.pipeline.monitor import look_dates, monitor
 from channelab.pipeline.options import with_options
 from channelab.simulate import Arrival, simulate_outreach, snapshot
@@ -203,3 +205,36 @@ def test_monitoring_needs_the_planned_number_of_looks(tmp_path):
     result = runner.invoke(app, ["monitor", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "monitor.looks: say how many looks are planned" in result.output
+
+
+def _every(spec, every: int, as_of: date):
+    return spec.model_copy(
+        update={"as_of": as_of, "monitor": spec.monitor.model_copy(update={"every": every})}
+    )
+
+
+def test_look_dates_step_from_the_first_entry_and_end_at_the_as_of_date(tmp_path):
+    spec = load_spec(write_test(tmp_path, n=600)[0])
+    first = date(2024, 1, 1)
+    for every in (1, 3, 7, 30):
+        for days in (0, 1, 6, 7, 8, 59, 60, 61):
+            at = _every(spec, every, first + timedelta(days=days))
+            expected, d = [], first + timedelta(days=every)
+            while d <= at.as_of:  # the schedule, one step at a time
+                expected.append(d)
+                d += timedelta(days=every)
+            if not expected or expected[-1] < at.as_of:
+                expected.append(at.as_of)
+            assert look_dates(first, at) == expected
+
+
+def test_looks_are_counted_and_refused_before_any_is_made(tmp_path):
+    spec = load_spec(write_test(tmp_path, n=600)[0])
+    first = date(2023, 1, 1)
+    assert len(look_dates(first, _every(spec, 1, first + timedelta(days=MAX_LOOKS)))) == MAX_LOOKS
+    with pytest.raises(SpecError, match=rf"makes {MAX_LOOKS + 1} looks, but at most {MAX_LOOKS}.*--every 2"):
+        look_dates(first, _every(spec, 1, first + timedelta(days=MAX_LOOKS + 1)))
+    with pytest.raises(SpecError, match="makes 8,084 looks"):  # no overflow, no list of dates first
+        look_dates(date(1900, 1, 1), _every(spec, 366, date(9999, 12, 31)))
+    last = date(9999, 12, 31)  # a step past the last date there is: one look, the as-of date
+    assert look_dates(date(9999, 1, 1), _every(spec, 366, last)) == [last]

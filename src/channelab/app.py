@@ -9,13 +9,13 @@ options (seed, engine, analysis date, looks) are put into the spec once, by
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from channelab.engine import Engine
+from channelab.engine.duck import matching_files
 from channelab.errors import SpecError
 from channelab.files import check_outputs, commit, json_bytes, write_atomic
 from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate, with_options
@@ -138,7 +138,7 @@ def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
     for source in (spec.data, spec.plan.pilot):
         if source is not None and source.path is not None:
             path = spec.resolve_path(source.path)
-            found += [Path(p) for p in glob.glob(str(path), recursive=True)] if source.is_glob else [path]
+            found += matching_files(path)
     return found
 
 

@@ -17,9 +17,10 @@ printed as one paragraph. Exit codes:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -29,7 +30,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from channelab.errors import ChannelabError, SpecError
+from channelab.errors import ChannelabError, SpecError, first_few
+from channelab.limits import MAX_SEED, MAX_SIMS, MAX_SIMULATED_ROWS
 from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS
 
 if TYPE_CHECKING:
@@ -47,7 +49,9 @@ class _Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         """Run the command; print a :class:`ChannelabError` as one paragraph and exit with its code."""
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except ChannelabError as exc:
             _console.print(f"[bold red]error:[/] {_e(exc)}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
@@ -85,6 +89,11 @@ def _options(
     """Options before any command: ``--version``."""
 
 
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    """A warning (a journal entry ignored, a cache not written) as one line, without source code."""
+    _console.print(f"[yellow]warning:[/] {_e(message)}", soft_wrap=True)
+
+
 def _e(value: object) -> str:
     """User text (labels, paths, messages) made inert for the console: no markup, no emoji."""
     return escape(str(value))
@@ -92,12 +101,21 @@ def _e(value: object) -> str:
 
 _SpecPath = Annotated[Path, typer.Argument(help="Experiment definition (YAML).", show_default=False)]
 _AsOf = Annotated[
-    datetime | None,
+    str | None,
     typer.Option(
-        formats=["%Y-%m-%d"],
         help="Analysis date (YYYY-MM-DD): the test as it stood then. Default: the latest date in the data.",
         show_default=False,
     ),
+]
+
+
+def _sims(what: str, default: str) -> Any:
+    """A ``--sims`` option: how many simulations per metric and lift, 0 to skip, bounded."""
+    return typer.Option(min=0, max=MAX_SIMS, help=f"{what} per metric and lift (0 skips; default {default}).")
+
+
+_Seed = Annotated[
+    int | None, typer.Option(min=0, max=MAX_SEED, help="Override the spec's random seed.", show_default=False)
 ]
 
 
@@ -133,7 +151,7 @@ def run(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.pdf, .json and .html.")] = Path(
         "reports"
     ),
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+    seed: _Seed = None,
     engine: Annotated[
         Literal["duckdb", "spark"] | None,
         typer.Option(help="Read and aggregate the rows with this engine (overrides the spec's)."),
@@ -164,7 +182,7 @@ def monitor(
             help="Days between looks: week, day or a number (overrides monitor.every).", show_default=False
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+    seed: _Seed = None,
 ) -> None:
     """Analyse a running test at every look up to the as-of date, and say whether it may stop."""
     from channelab.app import monitor_experiment
@@ -184,17 +202,26 @@ def monitor(
     out.print(f"Report: {_e(done.pdf)}\nJSON:   {_e(done.json)}\nHTML:   {_e(done.html)}")
 
 
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value is not None else None
+def _day(value: str | None) -> date | None:
+    """``--as-of``: a date written YYYY-MM-DD within the plausible range; a spec error otherwise."""
+    from channelab.spec.timing import parse_day
+
+    return _parsed("--as-of", parse_day, value)
 
 
 def _every(value: str | None) -> str | int | None:
     """``--every``: ``week``, ``day`` or a whole number of days; a spec error otherwise."""
-    if value is None or value in ("week", "day"):
-        return value
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise SpecError(f"--every: got {value!r}, but expected week, day or a number of days such as 14")
+    from channelab.spec.monitor import parse_every
+
+    return _parsed("--every", parse_every, value)
+
+
+def _parsed[T](option: str, parse: Callable[[str | None], T], value: str | None) -> T:
+    """``parse(value)``; its ``ValueError`` as a spec error naming the ``option``."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise SpecError(f"{option}: {exc}") from None
 
 
 def _print_report(report: Report) -> None:
@@ -226,7 +253,7 @@ def replicate(
         Path | None, typer.Option(help="Replication data to judge instead of the spec's (outputs NAME.STEM).")
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and JSON.")] = Path("reports"),
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+    seed: _Seed = None,
 ) -> None:
     """Judge a replication against the spec's original study, or plan one with --plan."""
     from channelab.app import plan_replication, replicate_experiment
@@ -289,19 +316,9 @@ def design(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME.design.pdf/json/html.")] = Path(
         "reports"
     ),
-    sims: Annotated[
-        int | None,
-        typer.Option(
-            min=0, help="Assurance simulations per metric and lift (0 skips; default plan.assurance)."
-        ),
-    ] = None,
-    rule_sims: Annotated[
-        int | None,
-        typer.Option(
-            min=0, help="Monitored tests simulated per metric and lift (0 skips; default monitor.sims)."
-        ),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+    sims: Annotated[int | None, _sims("Assurance simulations", "plan.assurance")] = None,
+    rule_sims: Annotated[int | None, _sims("Monitored tests simulated", "monitor.sims")] = None,
+    seed: _Seed = None,
 ) -> None:
     """Plan a test: sample size, MDE, weeks, assurance and the stopping rule's error rates by simulation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -358,7 +375,7 @@ def assign(
         Path, typer.Option("--units", help="Units to assign (CSV or Parquet), one row per unit.")
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Assignment CSV to write.", show_default=False)],
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the spec's random seed.")] = None,
+    seed: _Seed = None,
 ) -> None:
     """Randomise units to arms (blocked within strata, by cluster if the spec says) and show balance."""
     from channelab.app import assign_experiment
@@ -372,16 +389,12 @@ def assign(
     )
     out.print(_frame_table("Allocation per stratum (randomised units)", result.allocation))
     if not result.balance.empty:
-        out.print(
-            _frame_table(
-                "Balance: standardised mean difference vs control (|SMD| < 0.1 is balanced)",
-                result.balance,
-                digits=3,
-            )
-        )
+        title = "Balance: standardised mean difference vs control (|SMD| < 0.1 is balanced)"
+        out.print(_frame_table(title, result.balance, digits=3))
     if result.not_in_units:
         out.print(
-            f"[dim]not in the units file, so not checked for balance: {_e(', '.join(result.not_in_units))}[/]"
+            "[dim]not in the units file, so not checked for balance: "
+            f"{_e(first_few(result.not_in_units, 10))}[/]"
         )
     out.print(f"Assignments: {_e(assigned.path)}")
 
@@ -441,10 +454,10 @@ def simulate(
         Path, typer.Option("--out", help="Data file to write (.csv or .parquet).", show_default=False)
     ],
     n_prospects: Annotated[
-        int, typer.Option(min=1, help="Number of prospects (rows).")
+        int, typer.Option(min=1, max=MAX_SIMULATED_ROWS, help="Number of prospects (rows).")
     ] = DEFAULT_N_PROSPECTS,
     seed: Annotated[
-        int, typer.Option(min=0, help="Random seed; the same seed writes the same bytes.")
+        int, typer.Option(min=0, max=MAX_SEED, help="Random seed; same seed, same bytes.")
     ] = 2014,
     weeks: Annotated[
         int | None,
@@ -458,10 +471,7 @@ def simulate(
     ] = None,
     unsubscribes: Annotated[
         bool,
-        typer.Option(
-            "--unsubscribes",
-            help="Add a guardrail: an unsubscribes column (2 % under the control; phone doubles it).",
-        ),
+        typer.Option(help="Add a guardrail: an unsubscribes column (2 % under control; phone doubles it)."),
     ] = False,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""

@@ -18,6 +18,8 @@ left to crashes (a bug in channelab).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ChannelabError(Exception):
     """Root of every error channelab raises on purpose.
@@ -53,3 +55,13 @@ class ModelError(ChannelabError):
     """
 
     exit_code = 4
+
+
+def first_few(items: Sequence[str], limit: int = 3) -> str:
+    """The first ``limit`` of ``items`` joined by commas, and how many more: a bounded list.
+
+    Each item is cut to 60 characters; with more than ``limit`` items, ``and 1,234 more``.
+    """
+    cut = [i if len(i) <= 60 else i[:57] + "..." for i in items[:limit]]
+    more = f" and {len(items) - limit:,} more" if len(items) > limit else ""
+    return ", ".join(cut) + more

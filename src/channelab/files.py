@@ -5,7 +5,10 @@ sees either the previous set or the new one:
 
 1. the output folder itself is locked (a second run into it is refused while the first writes);
 2. temporary files of a run that was killed are removed, and a commit that was cut off half
-   way is completed first (a journal lists its renames);
+   way is completed first (a journal lists its renames). A journal found in the folder is
+   trusted only as far as channelab could have written it (:func:`_recover`): pairs of plain
+   files directly inside the folder, named as channelab names its temporaries, never an input;
+   anything else is ignored with a warning, and nothing is deleted through a symlink or a folder;
 3. each file is written to a temporary file beside its target and flushed to disk;
 4. the journal is written, then every temporary file is renamed onto its target with
    interruption signals held back, and the journal is removed.
@@ -24,16 +27,24 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
+import stat
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from channelab.errors import OutputError
+from channelab.limits import MAX_JOURNAL_BYTES
 
 #: Suffix of channelab's temporary files, so that only its own are ever cleaned up.
 TMP_SUFFIX = ".channelab-tmp"
 JOURNAL_NAME = ".channelab.journal"
+#: How channelab names a temporary file: ``.{target name}.{process id}{TMP_SUFFIX}``.
+_TEMP = re.compile(rf"\.(?P<target>.+)\.\d+{re.escape(TMP_SUFFIX)}", re.DOTALL)
+#: Flags of a new file channelab writes: created here, never through a symlink or over a file.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
 def commit(files: Mapping[Path, bytes], *, inputs: Iterable[Path] = ()) -> list[Path]:
@@ -57,20 +68,20 @@ def commit(files: Mapping[Path, bytes], *, inputs: Iterable[Path] = ()) -> list[
         When a target is an input, a folder cannot be created or written, or another run holds
         the folder's lock. Nothing is written then.
     """
-    targets = [Path(p) for p in files]
+    targets, inputs = [Path(p) for p in files], [Path(p) for p in inputs]
     check_outputs(targets, inputs=inputs)
     folders = sorted({p.parent for p in targets})
     with contextlib.ExitStack() as stack:
         for folder in folders:
             stack.enter_context(_locked(folder))
-            _recover(folder)
+            _recover(folder, inputs)
         temps: dict[Path, Path] = {}
         stack.callback(_remove, temps)  # after the renames this finds nothing left to remove
         for target in targets:
             temps[target] = _write_temp(target, files[target])
         journals = {folder: folder / JOURNAL_NAME for folder in folders}
         for folder, journal in journals.items():
-            pairs = [[str(t), str(p)] for p, t in temps.items() if p.parent == folder]
+            pairs = [[t.name, p.name] for p, t in temps.items() if p.parent == folder]
             _write_synced(journal, json.dumps(pairs).encode())
         with _signals_held():
             for target, temp in temps.items():
@@ -84,7 +95,8 @@ def commit(files: Mapping[Path, bytes], *, inputs: Iterable[Path] = ()) -> list[
 def check_outputs(targets: Iterable[Path], *, inputs: Iterable[Path] = ()) -> None:
     """Refuse outputs that would overwrite an input or that cannot be written; create their folders.
 
-    Called before any long computation, so that a bad ``--out`` fails in seconds.
+    Called before any long computation, so that a bad ``--out`` fails in seconds, and again by
+    :func:`commit`.
 
     Parameters
     ----------
@@ -96,28 +108,84 @@ def check_outputs(targets: Iterable[Path], *, inputs: Iterable[Path] = ()) -> No
     Raises
     ------
     OutputError
-        When a target is an input or a folder, or its folder cannot be created or written.
+        When a target is an input, a folder or named as channelab's own files, or its folder
+        cannot be created or written, or holds something other than a plain file under the
+        journal's name (a folder, a symlink, a FIFO: channelab could not keep its journal there).
     """
-    protected = [Path(p) for p in inputs if Path(p).exists()]
+    protected = _protect(inputs)
     for target in targets:
         target = Path(target)
-        for source in protected:
-            if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
-                raise OutputError(
-                    f"{target}: this output would overwrite an input ({source}); inputs are never "
-                    "modified. Choose another output path."
-                )
+        if source := _input_at(target, protected):
+            raise OutputError(
+                f"{target}: this output would overwrite an input ({source}); inputs are never "
+                "modified. Choose another output path."
+            )
+        if target.name == JOURNAL_NAME or _TEMP.fullmatch(target.name):
+            raise OutputError(
+                f"{target}: this name is reserved for channelab's own journal and temporary files; "
+                "choose another output name."
+            )
         if target.is_dir():
             raise OutputError(f"{target}: is a folder; give the path of the file to write.")
-        folder = target.parent
-        if folder.exists() and not folder.is_dir():
-            raise OutputError(f"{folder}: is a file, not a folder; choose another output folder (--out).")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot create the output folder ({exc.strerror}).") from None
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"{folder}: the output folder is not writable; choose another (--out).")
+        _check_folder(target.parent)
+
+
+def _protect(inputs: Iterable[Path]) -> dict[object, Path]:
+    """Each existing input under its real path and its file identity (device, inode)."""
+    protected: dict[object, Path] = {}
+    for source in map(Path, inputs):
+        with contextlib.suppress(OSError):
+            found = source.stat()
+            protected[source.resolve()] = protected[(found.st_dev, found.st_ino)] = source
+    return protected
+
+
+def _input_at(path: Path, protected: Mapping[object, Path]) -> Path | None:
+    """The input that ``path`` is (the same real path, or the same file by another name), or None."""
+    if (source := protected.get(path.resolve())) is not None:
+        return source
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return protected.get((found.st_dev, found.st_ino))
+
+
+def _check_folder(folder: Path) -> None:
+    """Create the output folder; refuse it when it cannot be written or cannot hold a journal."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder; choose another output folder (--out).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the output folder ({exc.strerror}).") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: the output folder is not writable; choose another (--out).")
+    journal = folder / JOURNAL_NAME
+    kind = _kind(journal)
+    if kind not in (None, "file"):
+        raise OutputError(
+            f"{journal}: is a {kind}, not a journal channelab wrote; channelab keeps the record of an "
+            "unfinished commit under this name. Remove it, or choose another output folder (--out)."
+        )
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path``, not following a symlink: ``file`` (a plain one), ``folder``, ...; or None."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be inspected ({exc.strerror}).") from None
+    kinds = {
+        stat.S_ISREG: "file",
+        stat.S_ISDIR: "folder",
+        stat.S_ISLNK: "symbolic link",
+        stat.S_ISFIFO: "named pipe (FIFO)",
+        stat.S_ISSOCK: "socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "device or special file")
 
 
 def write_atomic(path: Path, data: bytes, *, inputs: Iterable[Path] = ()) -> Path:
@@ -184,20 +252,99 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _recover(folder: Path) -> None:
-    """Complete a commit that was cut off (its journal remains), then remove stale temporaries."""
-    journal = folder / JOURNAL_NAME
-    if journal.exists():
-        try:
-            pairs = json.loads(journal.read_text())
-        except (OSError, ValueError):
-            pairs = []
+def _recover(folder: Path, inputs: Iterable[Path] = ()) -> None:
+    """Complete a commit that was cut off (its journal remains), then remove stale temporaries.
+
+    Only what channelab itself could have written is trusted; anything else is ignored with a
+    warning (:func:`_untrusted`), and only plain files are ever renamed or removed.
+    """
+    journal, protected = folder / JOURNAL_NAME, _protect(inputs)
+    pairs = _read_journal(journal)
+    if pairs is not None:
+        ignored = []
         for temp, target in pairs:
-            if Path(temp).exists():
-                os.replace(temp, target)
+            if problem := _untrusted(folder, temp, target, protected):
+                ignored.append(f"{_short(temp)} to {_short(target)} ({problem})")
+            elif (folder / Path(temp).name).exists():
+                os.replace(folder / Path(temp).name, folder / Path(target).name)
+        if ignored:
+            more = f", and {len(ignored) - 3:,} more" if len(ignored) > 3 else ""
+            _warn(f"{journal}: ignored the renames of {'; '.join(ignored[:3])}{more}.")
         journal.unlink(missing_ok=True)
-    for stale in folder.glob(f".*{TMP_SUFFIX}"):
-        stale.unlink(missing_ok=True)
+    _sweep(folder, protected)
+
+
+def _sweep(folder: Path, protected: Mapping[object, Path]) -> None:
+    """Remove channelab's stale temporary files: plain files only, never an input, a symlink or a folder."""
+    for entry in os.scandir(folder):
+        if not _TEMP.fullmatch(entry.name) or _input_at(Path(entry.path), protected):
+            continue
+        if entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+        else:
+            kind = _kind(Path(entry.path))
+            _warn(f"{entry.path}: is a {kind} named like a channelab temporary file; left as it is.")
+
+
+def _read_journal(journal: Path) -> list[tuple[Any, Any]] | None:
+    """The pairs the journal lists (not yet checked), ``[]`` if it is unreadable; None if there is none."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # a symlink (ELOOP), a folder: check_outputs refused it already
+        raise OutputError(f"{journal}: cannot be read ({exc.strerror}); remove it.") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OutputError(f"{journal}: is not a plain file, not a journal channelab wrote; remove it.")
+        text = f.read(MAX_JOURNAL_BYTES + 1)
+    if len(text) > MAX_JOURNAL_BYTES:
+        _warn(f"{journal}: larger than any journal channelab writes ({MAX_JOURNAL_BYTES:,} bytes); ignored.")
+        return []
+    try:
+        pairs = json.loads(text)
+    except (ValueError, RecursionError):
+        pairs = None
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        _warn(f"{journal}: not a journal channelab wrote (a list of pairs of file names); ignored.")
+        return []
+    return [(temp, target) for temp, target in pairs]
+
+
+def _untrusted(folder: Path, temp: Any, target: Any, protected: Mapping[object, Path]) -> str | None:
+    """Why renaming ``temp`` onto ``target`` is not a step channelab could have journalled; None if it is."""
+    if not isinstance(temp, str) or not isinstance(target, str):
+        return "the names are not text"
+    for name in (temp, target):
+        parent = Path(name).parent
+        if "\0" in name or not Path(name).name or (parent != Path() and parent.resolve() != folder.resolve()):
+            return "not directly inside the output folder"
+    temp_name, target_name = Path(temp).name, Path(target).name
+    match = _TEMP.fullmatch(temp_name)
+    if match is None or match["target"] != target_name or target_name == JOURNAL_NAME:
+        return "not named as channelab names its temporary files"
+    try:
+        kinds = _kind(folder / temp_name), _kind(folder / target_name)
+    except OutputError:
+        return "the files cannot be inspected"
+    if kinds[0] not in (None, "file"):
+        return f"the temporary file is a {kinds[0]}; channelab writes only plain files"
+    if kinds[1] not in (None, "file"):
+        return f"the target is a {kinds[1]}; channelab writes only plain files"
+    if source := _input_at(folder / target_name, protected):
+        return f"the target is an input of this run ({source})"
+    return None
+
+
+def _short(value: Any) -> str:
+    """A journal's name as quoted in a warning: at most 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _warn(message: str) -> None:
+    """Say what in the output folder was not trusted, and go on."""
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def _remove(temps: Mapping[Path, Path]) -> None:
@@ -215,11 +362,26 @@ def _write_temp(target: Path, data: bytes) -> Path:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
+    """Write a new file (never through a symlink, never over anything) and flush it to disk."""
     try:
-        with open(path, "wb") as f:
+        fd = os.open(path, _NEW_FILE, 0o666)
+    except FileExistsError:
+        raise OutputError(
+            f"{path}: a {_kind(path)} is in the way of the file channelab writes under this name; "
+            "remove it, or choose another output folder (--out)."
+        ) from None
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot be written ({exc.strerror}); choose another output folder (--out)."
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot be written ({exc.strerror}); nothing was replaced.") from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -10,9 +10,103 @@ Sections follow the flow: files and folders, the data, the experiment file, the 
 from __future__ import annotations
 
 # ---- files and folders: reading, globs, the output journal, the compiled-model cache ----
+#: Largest output journal read back (bytes): one short pair of names per output file, a few
+#: hundred bytes a commit; a megabyte is thousands of times any journal channelab writes.
+MAX_JOURNAL_BYTES = 1_000_000
+#: Largest compiled-model cache entry read back (bytes): names, shapes and an initial point,
+#: tens of kilobytes for the largest models; 64 MB is far beyond any real entry.
+MAX_CACHE_ENTRY_BYTES = 64_000_000
+#: Most files a data path's pattern may match: a file an hour for eleven years, or thousands of
+#: Spark part files; more means a pattern that reaches far wider than the experiment's data.
+MAX_DATA_FILES = 100_000
+#: Most folders a ``**`` pattern may search: a deep partitioned tree has thousands; this bound
+#: stops a pattern rooted at ``/`` or in a home folder from walking for minutes.
+MAX_GLOB_FOLDERS = 100_000
+#: Longest line read whole from a CSV file (bytes; the header and its blank lines included): a
+#: header of 100,000 columns fits; longer reads go in pieces or stop (a sparse or binary file).
+MAX_LINE_BYTES = 8 * 2**20
 
 # ---- the data: values, aggregates, labels ----
+#: Longest covariate level (it is printed as a label in tables and figures).
+MAX_LEVEL_LENGTH = 80
+#: Most levels of a covariate: more is almost certainly an id or a number, not a stratum.
+MAX_COVARIATE_LEVELS = 200
+#: Largest magnitude of a data value: beyond it sums of squares lose all precision.
+MAX_MAGNITUDE = 1e15
+
+#: Pooled within-arm R² of an adjust column on an outcome at or above which the column is a copy
+#: of the outcome (or measured after it), not a pre-period value: real pre-periods explain far less.
+MAX_ADJUST_R2 = 0.999
 
 # ---- the experiment file: money, dates, numbers ----
+#: Most days between looks: a year (a look a year is already no monitoring).
+MAX_EVERY_DAYS = 366
+#: Largest experiment file (bytes): a spec is a page or two of YAML; anything far larger is not one.
+MAX_SPEC_BYTES = 1_000_000
+#: Deepest nesting of mappings and lists in an experiment file (the schema needs five levels).
+MAX_SPEC_DEPTH = 20
+#: Longest arm or metric label, title and description that tables and figures can lay out.
+MAX_LABEL = 80
+MAX_TITLE = 160
+MAX_DESCRIPTION = 4000
 
-# ---- the work: design matrices, looks, arms, clusters, queries ----
+#: Largest |amount| of money per unit or per arm (a value, a cost per unit or touch, a fixed
+#: cost): a trillion in any currency is beyond any outreach budget, and values times a billion
+#: units stay far inside a float.
+MAX_MONEY = 1e12
+#: Most touches per unit an arm's cost may assume (a million calls or e-mails to one prospect).
+MAX_TOUCHES = 1e6
+#: Most units a count of the spec may name (plan.n, economics.units, a published arm's n): a
+#: billion, more than any outreach list or trial, and small enough that sums of squares stay finite.
+MAX_UNITS = 1_000_000_000
+#: Largest |mean| or sd of a published (or assumed) summary, as data values are capped at 1e15.
+MAX_PUBLISHED_VALUE = 1e15
+#: Earliest and latest analysis date (as_of, --as-of): no digital outreach test predates 1970
+#: (the Unix epoch), and 2100 is beyond any plan, yet far inside every date library's range.
+MIN_DATE_YEAR = 1970
+MAX_DATE_YEAR = 2100
+#: Largest random seed (spec seed, every --seed): the samplers and NumPy's legacy generators
+#: take 32-bit seeds, and four billion seeds are plenty.
+MAX_SEED = 2**32 - 1
+#: Most digits in a whole number of the experiment file; no field needs more than 20, and
+#: Python refuses to read more than 4,300.
+MAX_NUMBER_DIGITS = 100
+#: Most arms an experiment may have: each is a column of the model and a row of every table;
+#: 50 is well beyond the few channels a test compares (the sampler fails far above it).
+MAX_ARMS = 50
+#: Most metrics an experiment may have: each is a model fitted and a section of the report.
+MAX_METRICS = 50
+#: Most draws or tuning steps per chain: 100,000 is a hundred times the default.
+MAX_DRAWS = 100_000
+#: Most simulated experiments per lift (plan.assurance.sims, --sims, --rule-sims).
+MAX_SIMS = 100_000
+#: Most rows ``channelab simulate`` writes (--n-prospects): a few hundred MB in memory.
+MAX_SIMULATED_ROWS = 2_000_000
+#: Largest prior sd or |prior mean| (priors:), on the link scale (log, logit or standardised):
+#: 100 is e^100 on a log scale, far wider than any belief, and keeps the sampler's arithmetic finite.
+MAX_PRIOR = 100.0
+
+# ---- the work: queries, clusters, strata, design matrices, looks ----
+#: Default time limit of one query over the data (seconds; ``data.timeout_seconds``): DuckDB
+#: scans 10 million rows in seconds; half an hour is a huge file's scan, not an endless query.
+QUERY_SECONDS = 1800
+#: Largest ``data.timeout_seconds``: a week, so that no query can run without an end.
+MAX_QUERY_SECONDS = 7 * 24 * 3600
+#: Most disk DuckDB may fill with spilled data (its default is 90% of the free disk): aggregating
+#: billions of rows spills a few GiB; 100 GiB keeps an endless sort from filling a shared disk.
+QUERY_SPILL_LIMIT = "100GiB"
+#: Most clusters (distinct values of unit.randomised_by) a fit takes: each is a random intercept
+#: of every metric, and a million made the sampler abort; real cluster trials have tens to a few
+#: thousand (reps, stores, schools), so 10,000 is generous.
+MAX_CLUSTERS = 10_000
+#: Most quantile strata per arm from the adjusted columns (model.adjust_bins ** len(adjust)).
+MAX_ADJUST_STRATA = 1000
+#: Most columns of a propensity formula's design matrix (also never more than the units): a
+#: propensity model needs tens; 1,000 is far beyond any real one and over-fits any cohort.
+MAX_DESIGN_COLUMNS = 1_000
+#: Most units x columns² of a propensity fit (its time grows so; 10^9 fits in about 15 s when
+#: the fit converges): 100 columns on 100,000 units, 30 on a million.
+MAX_DESIGN_WORK = 1_000_000_000
+#: Most looks a monitored test may take or a design may plan (as monitor.looks): weekly for
+#: nearly four years or daily for six months; every look is a fit of its own.
+MAX_LOOKS = 200

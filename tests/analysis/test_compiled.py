@@ -97,3 +97,138 @@ def test_the_key_follows_the_structure_not_the_data():
     assert key(2, 900) == base  # other data, same structure
     assert key(1, 1500, priors={"arm_sd": 1.0}) != base  # a prior is part of the graph
     assert key(1, 1500, covariates=[]) != base  # so is a covariate
+
+
+@pytest.mark.slow
+def test_damaged_wrappers_and_entries_are_compiled_again_then_loaded(tmp_path: Path):
+    """Truncated files of numba's cache (or of the entry) cost one compile, never a failed run."""
+    cache = tmp_path / "shared"
+    first = _run(cache, data_seed=1)
+    for path in [*(cache / "numba").glob("*channelab_*"), *(cache / "channelab").glob("*.json")]:
+        path.write_bytes(path.read_bytes()[:40])
+    again = _run(cache, data_seed=1)
+    assert again["hits"] == [0, 0]
+    assert again["draws"] == first["draws"]
+    assert _run(cache, data_seed=1)["hits"] == [1, 1]  # the new build replaced the damaged one
+
+
+# ---- a damaged or unusable cache ----------------------------------------------------------
+
+
+def test_a_damaged_entry_is_a_miss_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from channelab.analysis import compiled
+
+    entry = tmp_path / "entry.json"
+    monkeypatch.setattr(compiled, "_entry_path", lambda key: entry)
+    for damaged in (b'{"n": 3, "m"', b"[1, 2]", b'{"n": "x"}', b"\xff\xfe", b"[" * 100_000):
+        entry.write_bytes(damaged)
+        assert compiled._load("k" * 64) is None
+    entry.unlink()
+    entry.mkdir()  # a folder where the entry should be
+    assert compiled._load("k" * 64) is None
+
+
+def test_an_entry_is_read_within_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from channelab.analysis import compiled
+
+    entry = tmp_path / "entry.json"
+    with entry.open("wb") as f:
+        f.truncate(50_000_000_000)  # sparse: 50 GB of zeros, never read whole
+    monkeypatch.setattr(compiled, "_entry_path", lambda key: entry)
+    monkeypatch.setattr(compiled, "MAX_CACHE_ENTRY_BYTES", 1_000)
+    assert compiled._load("k" * 64) is None
+
+
+class _Inner:
+    def __init__(self, load: Exception | None = None, save: Exception | None = None) -> None:
+        self.load, self.save, self.flushed = load, save, False
+
+    def load_overload(self, sig, ctx):
+        if self.load:
+            raise self.load
+        return "cached"
+
+    def save_overload(self, sig, data):
+        if self.save:
+            raise self.save
+
+    def flush(self):
+        self.flushed = True
+
+
+def test_a_truncated_wrapper_is_compiled_again_over_an_emptied_index():
+    import pickle
+
+    from channelab.analysis.compiled import _SafeCache
+
+    for damage in (pickle.UnpicklingError("pickle data was truncated"), EOFError(), AttributeError("x")):
+        inner = _Inner(load=damage)
+        assert _SafeCache(inner, "w").load_overload(None, None) is None  # numba then compiles
+        assert inner.flushed  # and saves the new build in place of the damaged one
+    assert _SafeCache(_Inner(), "w").load_overload(None, None) == "cached"
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_with_a_warning():
+    from channelab.analysis.compiled import _SafeCache
+
+    cache = _SafeCache(_Inner(save=PermissionError(13, "Permission denied")), "channelab_logp")
+    with pytest.warns(UserWarning, match="cannot write numba's cache of channelab_logp"):
+        cache.save_overload(None, None)
+
+
+def test_a_failing_cache_falls_back_to_an_uncached_compile(monkeypatch: pytest.MonkeyPatch):
+    import pickle
+
+    from channelab.analysis import compiled
+
+    def broken(model, key):
+        raise pickle.UnpicklingError("pickle data was truncated")
+
+    monkeypatch.setattr(compiled, "_compile", broken)
+    monkeypatch.setattr(compiled, "_uncached", lambda model: ("uncached", model))
+    with pytest.warns(UserWarning, match="compiled without it"):
+        assert compiled._compile_or_skip(lambda: "model", "k" * 64) == ("uncached", "model")
+
+
+def test_the_entry_writer_fails_plainly_and_leaves_no_temporary(tmp_path: Path):
+    from channelab.analysis.compiled import _write_atomically
+
+    (tmp_path / "channelab").write_text("not a folder")
+    with pytest.raises(FileExistsError):  # _compile turns it into a warning
+        _write_atomically(tmp_path / "channelab" / "k.json", "{}")
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    (read_only / "k.json").mkdir()  # os.replace cannot put a file over a folder
+    with pytest.raises(IsADirectoryError):
+        _write_atomically(read_only / "k.json", "{}")
+    assert [p.name for p in read_only.iterdir()] == ["k.json"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("broken", ["base", "numba"])
+def test_an_unusable_compile_folder_is_named_before_compiling(tmp_path: Path, broken: str):
+    from channelab.analysis.compiled import _check_compile_folder
+    from channelab.errors import OutputError
+
+    base = tmp_path / "cache"
+    if broken == "base":
+        base.write_text("")
+    else:
+        base.mkdir()
+        (base / "numba").write_text("")
+    with pytest.raises(OutputError, match=r"compile folder is a file, not a folder.*PYTENSOR_FLAGS"):
+        _check_compile_folder(base, lambda: None)
+    _check_compile_folder(tmp_path / "absent", lambda: None)  # created by PyTensor when needed
+
+
+def test_a_read_only_compile_folder_is_named_not_blamed_on_the_data(tmp_path: Path):
+    """PyTensor refuses a folder it cannot write with a ValueError, once read as "degenerate cells"."""
+    from channelab.analysis.compiled import _check_compile_folder
+    from channelab.errors import OutputError
+
+    def read_only() -> None:
+        raise ValueError(
+            f"compiledir '{tmp_path}' exists but you don't have read, write or listing permissions."
+        )
+
+    with pytest.raises(OutputError, match=r"PyTensor cannot use its compile folder.*don't have read, write"):
+        _check_compile_folder(tmp_path, read_only)

@@ -69,6 +69,7 @@ def test_design_matrix_builds_each_factor_and_drops_redundant_columns():
             "g": list("aabbccab"),
         }
     )
+    rows = pd.concat([rows, rows.assign(x=rows["x"] + 0.5)], ignore_index=True)  # more units than columns
     f = parse("x + log1p(x) + zero(x) + b + b^2 + g + g:x + spline(x, 4)")
     m = design_matrix(rows, f, where="t")
     assert "b^2" not in m.columns  # a 0/1 column's square is itself
@@ -251,3 +252,45 @@ def test_cli_match_shows_balance_per_channel(tmp_path):
     assert "email" in text
     assert "social" in text
     assert (pd.read_csv(tmp_path / "c.csv")["weight"] > 0).all()
+
+
+def test_the_design_is_counted_from_the_terms_and_the_levels_before_it_is_built(monkeypatch):
+    from channelab.cohort import propensity
+
+    rng = np.random.default_rng(4)
+    rows = pd.DataFrame(
+        {"x": rng.normal(size=300), "z": rng.normal(size=300), "g": rng.choice(list("abcde"), 300)}
+    )
+    f = parse("x + g + g:x + spline(x, 6) + spline(x, 4):spline(z, 3):g + zero(x) + x^2")
+    assert f.widths({"x": None, "z": None, "g": 5}) == [1, 4, 4, 6, 48, 1, 1]
+    monkeypatch.setattr(propensity, "_independent", lambda x: np.arange(x.shape[1]))  # keep every column
+    assert design_matrix(rows, f, where="t").shape[1] == 65
+
+    def never(*args, **kwargs):
+        raise AssertionError("built a column of a design that is refused")
+
+    monkeypatch.setattr(propensity, "_factor_columns", never)
+    wide = pd.DataFrame({f"c{k}": [f"L{(j * s) % 40}" for j in range(2000)] for k, s in enumerate((1, 3, 7))})
+    with pytest.raises(DataError, match=r"'c0:c1:c2' would make 59,319 design columns .*39 × 39 × 39"):
+        design_matrix(wide, parse("c0:c1:c2"), where="t")
+    with pytest.raises(DataError, match=r"would make 78 design columns.*more than the 50 units"):
+        design_matrix(wide.head(50), parse("c0 + c1"), where="t")
+
+
+def test_a_term_of_splines_too_wide_is_refused_when_parsed():
+    assert parse("spline(a, 10):spline(b, 10):spline(c, 10)").widths({}) == [1000]
+    with pytest.raises(ValueError, match=r"term 2 .* makes 10,000 columns .* at most 1,000"):
+        parse("a + spline(a, 10):spline(b, 10):spline(c, 10):spline(d, 10)")
+
+
+def test_a_design_too_slow_to_fit_on_its_units_is_refused():
+    from channelab.cohort.propensity import check_design_size
+
+    rng = np.random.default_rng(5)
+    rows = pd.DataFrame({"a": rng.normal(size=20_000), "b": rng.normal(size=20_000)})
+    check_design_size(rows, parse("spline(a, 10):spline(b, 10)"), where="t")  # 100 columns: fine
+    with pytest.raises(DataError, match=r"300 design columns for 20,000 units.*at most 223 columns"):
+        check_design_size(rows, parse("spline(a, 10):spline(b, 10):spline(a, 3)"), where="t")
+    check_design_size(rows, parse("spline(a, 10):spline(b, 10)"), where="t", arms=2)
+    with pytest.raises(DataError, match=r"20,000 units in 4 arms allow at most 74 columns"):
+        check_design_size(rows, parse("spline(a, 10):spline(b, 10)"), where="t", arms=3)

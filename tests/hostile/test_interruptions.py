@@ -75,6 +75,39 @@ def test_a_cut_off_commit_is_completed_by_the_next(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.pdf", "x.txt"]
 
 
+def test_a_commit_killed_between_renames_is_completed_from_another_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The journal names files inside the output folder, so the next run completes it from anywhere."""
+    import os
+
+    from channelab import files
+
+    out = tmp_path / "out"
+    commit({out / "r.json": b"old", out / "r.pdf": b"old"})
+    real, done = os.replace, []
+
+    def killed_after_one(src, dst):
+        if done:
+            raise KeyboardInterrupt  # stands for SIGKILL: nothing after it runs
+        done.append(dst)
+        real(src, dst)
+
+    with monkeypatch.context() as m:
+        m.chdir(tmp_path)
+        m.setattr(files.os, "replace", killed_after_one)
+        m.setattr(files, "_remove", lambda temps: None)  # a killed process cleans nothing up
+        with pytest.raises(KeyboardInterrupt):
+            commit({Path("out/r.json"): b"new", Path("out/r.pdf"): b"new"})
+    assert (out / JOURNAL_NAME).exists()
+    assert _pair_state(out) in {(b"new", b"old"), (b"old", b"new")}  # the mixed pair the journal repairs
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    commit({out / "x.txt": b"x"})
+    assert _pair_state(out) == (b"new", b"new")
+    assert sorted(p.name for p in out.iterdir()) == ["r.json", "r.pdf", "x.txt"]
+
+
 def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(tmp_path: Path):
     with _locked(tmp_path), pytest.raises(OutputError, match="another channelab run is writing"):
         commit({tmp_path / "r.json": b"x"})

@@ -19,6 +19,13 @@ dtypes of the data containers, and the versions of the code that builds and comp
   no PyMC graph at all;
 - otherwise it builds the model, compiles it and writes both.
 
+A damaged or unusable cache never stops a run: an entry or a C wrapper that cannot be read
+(a truncated file, a pickle of another version) is recompiled and rewritten, and a cache that
+cannot be written (a read-only folder, a file where a folder should be) is skipped with a
+warning, the model compiled for this process only. Only a compile folder PyTensor itself
+cannot use stops the run, before any compiling, with a message naming the folder
+(:func:`_check_compile_folder`).
+
 Every path gives the same draws for the same seed: the initial point (the model's, which
 :mod:`.model` makes independent of the data, plus uniform(-1, 1) jitter drawn from nutpie's
 seed) and the compiled arithmetic are the same. Compilation never uses numba's fast-math
@@ -30,11 +37,13 @@ compiles through :func:`nutpie.compile_pymc_model`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 import platform
 import warnings
 from collections.abc import Callable, Mapping
@@ -43,6 +52,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+from channelab.errors import OutputError
+from channelab.limits import MAX_CACHE_ENTRY_BYTES
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -140,10 +152,12 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
 
     with config.change_flags(numba__fastmath=False):
         compiled = _MEMO.get(key)
+        if compiled is None:
+            _check_compile_folder(Path(config.base_compiledir), lambda: config.compiledir)
         if compiled is None and nutpie.__version__.startswith(_NUTPIE_VERSION):
             compiled = _load(key)
             if compiled is None:
-                compiled = _compile(build(), key)
+                compiled = _compile_or_skip(build, key)
         if compiled is None:
             compiled = _uncached(build())
         _MEMO[key] = compiled
@@ -179,12 +193,25 @@ def _load(key: str) -> Any:
     """The compiled model from the disk cache, or None when it is not (wholly) there."""
     path = _entry_path(key)
     try:
-        entry = json.loads(path.read_text())
+        with path.open("rb") as f:
+            entry = json.loads(f.read(MAX_CACHE_ENTRY_BYTES + 1))
         logp = _cfunc(_LOGP, "logp", key, entry["n"], entry["m"], extract=None)
         expand = _cfunc(_EXPAND, "expand", key, entry["n"], entry["m"], extract=None)
-    except (OSError, ValueError, KeyError, _NotCached):
+        return _assemble(entry, logp, expand, {})
+    except Exception:  # no entry, wrappers gone (_NotCached), or damaged in any way: compiled again
         return None
-    return _assemble(entry, logp, expand, {})
+
+
+def _compile_or_skip(build: Callable[[], pm.Model], key: str) -> Any:
+    """:func:`_compile` through the disk cache; if the cache fails, compiled uncached (with a warning)."""
+    from pytensor.configdefaults import config
+
+    try:
+        return _compile(build(), key)
+    except (OSError, pickle.UnpicklingError, EOFError) as exc:  # the cache, not the model
+        _warn(f"the cache under {config.base_compiledir} failed ({exc}); the model is compiled without it")
+    with config.change_flags(numba__cache=False):
+        return _uncached(build())
 
 
 def _compile(model: pm.Model, key: str) -> Any:
@@ -222,7 +249,10 @@ def _compile(model: pm.Model, key: str) -> Any:
     expand = _cfunc(
         _EXPAND, "expand", key, n, m, extract=_extractor(cp, expand_fn, entry["expand_args"], keys, compiled)
     )
-    _write_atomically(_entry_path(key), json.dumps(entry))
+    try:
+        _write_atomically(_entry_path(key), json.dumps(entry))
+    except OSError as exc:
+        _warn(f"cannot write {_entry_path(key)} ({exc.strerror}); the next run compiles the model again")
     return _assemble(entry, logp, expand, values)
 
 
@@ -301,10 +331,64 @@ def _cfunc(template: str, tag: str, key: str, n: int, m: int, *, extract: Any) -
         fn, ((*args, numba.types.voidptr), numba.types.int64), locals={}, options={}
     )
     cfunc.enable_caching()
+    cfunc._cache = _SafeCache(cfunc._cache, name)  # numba has no public setter
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=numba.NumbaWarning)
         cfunc.compile()
     return cfunc
+
+
+class _SafeCache:
+    """numba's cache of one C wrapper, made safe: a damaged file is a miss, a failed write a warning.
+
+    A wrapper whose cached files cannot be read (truncated, another pickle) is compiled again and
+    its index emptied first, so the new build replaces the damaged one instead of failing on it.
+    """
+
+    def __init__(self, inner: Any, name: str) -> None:
+        self._inner, self._name = inner, name
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        """The cached build, or None when it is missing or cannot be read."""
+        try:
+            return self._inner.load_overload(sig, target_context)
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._inner.flush()  # an empty index, so the new build is saved in its place
+            return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        """Save the build; a cache that cannot be written is skipped with a warning."""
+        try:
+            self._inner.save_overload(sig, data)
+        except (OSError, pickle.PicklingError) as exc:
+            _warn(f"cannot write numba's cache of {self._name} ({exc}); compiled for this run only")
+
+
+def _warn(message: str) -> None:
+    """Say that the cache was skipped, and go on."""
+    warnings.warn(f"compiled-model cache: {message}.", UserWarning, stacklevel=3)
+
+
+def _check_compile_folder(base: Path, compiledir: Callable[[], object]) -> None:
+    """Refuse, before any compiling, a compile folder PyTensor cannot use (it would fail mid-way).
+
+    PyTensor compiles every model under ``base_compiledir``: C code in a folder it creates and
+    checks when ``compiledir`` is first read, numba's cache in the ``numba`` subfolder. A file in
+    the place of either, or a folder it cannot write, stops it; a ``numba`` folder that cannot be
+    written does not (the model is then compiled uncached, :func:`_compile_or_skip`).
+    """
+    how = (
+        "models are compiled there. Remove it or make it writable, or point PyTensor to another "
+        "folder, e.g. PYTENSOR_FLAGS=base_compiledir=/tmp/pytensor-cache"
+    )
+    for folder in (base, base / "numba"):
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder}: PyTensor's compile folder is a file, not a folder; {how}.")
+    try:
+        compiledir()
+    except (ValueError, OSError) as exc:
+        raise OutputError(f"{base}: PyTensor cannot use its compile folder ({exc}); {how}.") from None
 
 
 @functools.cache
@@ -329,5 +413,9 @@ def _uncached(model: pm.Model) -> Any:
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from channelab.cohort.balance import MAX_LEVELS, balance
 from channelab.cohort.matching import Matched, Method, match
-from channelab.cohort.propensity import Separation, separation
+from channelab.cohort.propensity import Separation, check_design_size, separation
 from channelab.cohort.weighting import Weighting, entropy_formula, weigh
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
@@ -211,6 +211,9 @@ def match_experiment(source: Source, spec: Spec) -> MatchResult:
     labels = rows[spec.arm_column].astype(str)
     formula = _formula(rows, spec)
     where = str(source.path)
+    if cfg.method == "nearest" or cfg.weighting:  # the methods that build the formula's design matrix
+        arms = len(spec.treatments) if cfg.weighting else 1  # weighting fits every arm at once
+        check_design_size(rows, formula, where=where, field=_formula_field(cfg), arms=arms)
     matched = _match_or_weigh(rows, labels, formula, spec, uid=uid, where=where)
     weights = matched.units.set_index(uid)["weight"].reindex(rows[uid]).to_numpy()
     result = _result(matched, rows, labels, weights, formula, spec)
@@ -307,6 +310,14 @@ def _formula(rows: pd.DataFrame, spec: Spec) -> Formula:
     if cfg.method == "entropy":
         return entropy_formula(rows, spec.matching_covariates)
     return Formula.main_effects(spec.matching_covariates)
+
+
+def _formula_field(cfg: Matching) -> str:
+    """Where the propensity formula came from, for messages: the spec's, or its default terms."""
+    if cfg.propensity is not None:
+        return "matching.propensity"
+    what = "the default terms to balance" if cfg.method == "entropy" else "the propensity's default terms"
+    return f"matching.covariates ({what})"
 
 
 def _unequal(weights: np.ndarray) -> bool:

@@ -7,6 +7,7 @@ the controls' mean of every column equal the treated mean.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from channelab.errors import DataError
+from channelab.limits import MAX_DESIGN_COLUMNS, MAX_DESIGN_WORK
 from channelab.spec.formula import Factor, Formula
 
 # ---- the design matrix -----------------------------------------------------------------------
@@ -26,9 +28,7 @@ def design_matrix(rows: pd.DataFrame, formula: Formula, *, where: str) -> pd.Dat
     category's last level beside an intercept) is dropped, so the fits stay identified.
     ``where`` names the input in errors.
     """
-    missing = [c for c in formula.columns if c not in rows.columns]
-    if missing:
-        raise DataError(f"{where}: the propensity formula names column(s) not in the data: {missing}")
+    check_design_size(rows, formula, where=where)
     parts: dict[str, np.ndarray] = {}
     for term in formula.terms:
         blocks = [_factor_columns(rows, f, where) for f in term]
@@ -40,10 +40,79 @@ def design_matrix(rows: pd.DataFrame, formula: Formula, *, where: str) -> pd.Dat
     return frame.iloc[:, _independent(frame.to_numpy())]
 
 
+def check_design_size(
+    rows: pd.DataFrame,
+    formula: Formula,
+    *,
+    where: str,
+    field: str = "the propensity formula",
+    arms: int = 1,
+) -> None:
+    """Refuse a formula whose design matrix would be too wide, before building any of it.
+
+    The columns are counted from the terms (:meth:`~channelab.spec.formula.Formula.widths`)
+    with each text column's distinct values in ``rows``; there may be at most
+    :data:`~channelab.limits.MAX_DESIGN_COLUMNS`, no more than the rows, and few enough that
+    the fit's work (rows × (columns × ``arms``)², ``arms`` the treated arms of a multinomial
+    fit) stays within :data:`~channelab.limits.MAX_DESIGN_WORK`. ``field`` names where the
+    formula came from in the message.
+
+    Raises
+    ------
+    DataError
+        If a column of the formula is not in ``rows``, or the matrix would be too wide or too
+        slow to fit.
+    """
+    missing = [c for c in formula.columns if c not in rows.columns]
+    if missing:
+        raise DataError(f"{where}: the propensity formula names column(s) not in the data: {missing}")
+    levels = {c: None if _numeric(rows[c]) else int(rows[c].nunique(dropna=False)) for c in formula.columns}
+    widths = formula.widths(levels)
+    total, n = sum(widths), len(rows)
+    if total <= min(MAX_DESIGN_COLUMNS, n):
+        if n * (total * arms) ** 2 > MAX_DESIGN_WORK:
+            raise DataError(_too_slow(where, field, formula, total, n, arms))
+        return
+    order = sorted(range(len(widths)), key=lambda i: -widths[i])[:3]
+    worst = "; ".join(_term_width(formula.terms[i], widths[i], levels) for i in order)
+    if total > MAX_DESIGN_COLUMNS:
+        bound = f"at most {MAX_DESIGN_COLUMNS:,} (and never more than the {n:,} units)"
+    else:
+        bound = f"no more columns than units, and {total:,} is more than the {n:,} units to fit it on"
+    raise DataError(
+        f"{where}: {field} {str(formula)!r} would make {total:,} design columns ({worst}), but a "
+        f"propensity model may have {bound}. Interact fewer or smaller categories (bin a category "
+        "of many levels into a few in a new column), give splines fewer columns, or drop terms."
+    )
+
+
+def _too_slow(where: str, field: str, formula: Formula, total: int, n: int, arms: int) -> str:
+    """Why a design narrow enough for its units is still refused: its fit would take too long."""
+    fewer = math.isqrt(MAX_DESIGN_WORK // n) // arms
+    units = f"{n:,} units" + (f" in {arms + 1} arms" if arms > 1 else "")
+    return (
+        f"{where}: {field} {str(formula)!r} would make {total:,} design columns for {n:,} units: a "
+        "propensity fit takes time that grows with the units times the columns squared, and "
+        f"{units} allow at most {fewer:,} columns. Use fewer terms, or coarser categories."
+    )
+
+
+def _term_width(term: tuple[Factor, ...], width: int, levels: dict[str, int | None]) -> str:
+    """``a:b makes 1,521 (39 × 39)``: a term's columns, and each factor's when it has several."""
+    text = ":".join(str(f) for f in term)
+    if len(term) == 1:
+        return f"{text} makes {width:,}"
+    return f"{text} makes {width:,} ({' × '.join(str(f.width(levels[f.column])) for f in term)})"
+
+
+def _numeric(col: pd.Series) -> bool:
+    """Whether a column enters the design as numbers (else as the indicators of its levels)."""
+    return bool(pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
+
+
 def _factor_columns(rows: pd.DataFrame, f: Factor, where: str) -> dict[str, np.ndarray]:
     col = rows[f.column]
-    numeric = pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
-    if not numeric:
+    if not _numeric(col):
         if f.func:
             raise DataError(
                 f"{where}: {f} in the propensity formula needs numbers, but {f.column!r} holds text"
@@ -77,22 +146,32 @@ def _spline_basis(x: np.ndarray, df: int) -> np.ndarray:
     return basis[:, 1:]  # the basis sums to 1: drop one column for the intercept
 
 
-def _independent(x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Indices of columns, in order, that are not constant and not combinations of earlier ones."""
+def _independent(x: np.ndarray, tol: float = 1e-9, block: int = 64) -> np.ndarray:
+    """Indices of columns, in order, that are not constant and not combinations of earlier ones.
+
+    Gram–Schmidt, column by column in order; each ``block`` of columns is first projected off
+    the kept ones at once (one matrix product), so a wide design costs seconds, not minutes.
+    """
     keep: list[int] = []
+    n, k = x.shape
     centred = x - x.mean(axis=0)
     scale = np.sqrt((centred**2).sum(axis=0))
-    basis = np.zeros((x.shape[0], 0))
-    for j in range(x.shape[1]):
-        if scale[j] <= tol * max(1.0, float(np.abs(x[:, j]).max(initial=0.0))):
+    peak = np.maximum(np.abs(x).max(axis=0, initial=0.0), 1.0)
+    basis = np.empty((n, min(n, k)), order="F")  # the kept columns, orthonormal
+    for start in range(0, k, block):
+        live = [j for j in range(start, min(start + block, k)) if scale[j] > tol * peak[j]]
+        if not live:
             continue
-        v = centred[:, j] / scale[j]
-        if basis.shape[1]:
-            v = v - basis @ (basis.T @ v)
-        norm = float(np.linalg.norm(v))
-        if norm > 1e-6:
-            keep.append(j)
-            basis = np.column_stack([basis, v / norm])
+        v = centred[:, live] / scale[live]
+        r0 = len(keep)
+        if r0:
+            v -= basis[:, :r0] @ (basis[:, :r0].T @ v)
+        for i, j in enumerate(live):
+            w = v[:, i] - basis[:, r0 : len(keep)] @ (basis[:, r0 : len(keep)].T @ v[:, i])
+            norm = float(np.linalg.norm(w))
+            if norm > 1e-6 and len(keep) < basis.shape[1]:
+                basis[:, len(keep)] = w / norm
+                keep.append(j)
     return np.asarray(keep, dtype=np.int64)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from channelab.cohort.balance import covariate_parts, smd
 from channelab.engine.duck import open_file
 from channelab.engine.source import ROWS, quote
-from channelab.errors import DataError, SpecError
+from channelab.errors import DataError, SpecError, first_few
 from channelab.files import write_atomic
 from channelab.spec import DataSource, Spec
 
@@ -105,7 +105,7 @@ def assign(spec: Spec, units: pd.DataFrame, *, seed: int, name: str = "<units>")
     if absent := [c for c in needed if c not in units.columns]:
         raise DataError(
             f"{name}: no column {', '.join(map(repr, absent))} (assignment.strata / unit.randomised_by); "
-            f"the file has {list(units.columns)}."
+            f"the file has {first_few(list(map(repr, units.columns)), 30)}."
         )
     _refuse_missing(units, [uid, *needed], name)
     _refuse_duplicates(units, uid, name)
@@ -209,7 +209,8 @@ def _require_id(spec: Spec, units: pd.DataFrame, name: str) -> str:
             "unit (e.g. prospect_id), so that the same unit always gets the same arm."
         )
     if uid not in units.columns:
-        raise DataError(f"{name}: no column {uid!r} (unit.id); the file has {list(units.columns)}.")
+        columns = first_few(list(map(repr, units.columns)), 30)
+        raise DataError(f"{name}: no column {uid!r} (unit.id); the file has {columns}.")
     if units.empty:
         raise DataError(f"{name}: the units file has no rows.")
     return uid

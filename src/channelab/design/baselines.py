@@ -47,7 +47,10 @@ def resolve_baselines(spec: Spec) -> Baselines:
     if pilot is None or pilot.path is None:  # a pilot always has a path (Plan checks it)
         return Baselines(values, sources, clusters)
     path = spec.resolve_path(pilot.path)
-    with open_file(path, pilot, where=f"plan.pilot in {spec.source_path or 'the spec'}") as source:
+    where_from = f"plan.pilot in {spec.source_path or 'the spec'}"
+    with open_file(
+        path, pilot, where=where_from, memory_limit=pilot.memory_limit, timeout=pilot.timeout_seconds
+    ) as source:
         where = ""
         if spec.arm_column in source.columns:
             where = f"WHERE {quote(spec.arm_column)} = ?"

@@ -43,6 +43,7 @@ from channelab.analysis.results import ArmVerdict
 from channelab.design.assurance import ASSURANCE_DRAWS, SimCallback, sim_metric, single_metric_spec
 from channelab.engine.aggregate import frame_cells
 from channelab.errors import SpecError
+from channelab.limits import MAX_LOOKS
 from channelab.simulate.ab import simulate_ab
 from channelab.spec import Baseline, Metric, Sampler, Spec
 
@@ -85,7 +86,7 @@ def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float =
     Units enter over :func:`~channelab.analysis.monitor.entry_looks` looks, or without
     ``plan.n`` and ``plan.units_per_week`` over the looks before the longest window.
     """
-    looks = planned_looks(spec)
+    looks = bounded_looks(spec)
     if looks is None:
         raise SpecError(
             f"{spec.source_path or 'the spec'}: monitor.looks: say how many looks are planned (or give "
@@ -94,6 +95,47 @@ def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float =
     entry = entry_looks(spec) or max(looks - window_looks(spec), 1)
     wait = math.ceil((metric.window_days or 0) / spec.monitor.every_days)
     return LookSchedule(looks, entry, wait, units, max(2 * len(spec.arms), round(units / design_effect)))
+
+
+def bounded_looks(spec: Spec) -> int | None:
+    """The planned looks (:func:`~channelab.analysis.monitor.planned_looks`), refused past the bound.
+
+    Parameters
+    ----------
+    spec : Spec
+        The experiment: its plan, metrics and monitoring settings.
+
+    Returns
+    -------
+    int or None
+        The looks, or None when the spec does not say how many.
+
+    Raises
+    ------
+    SpecError
+        If the plan makes more than :data:`~channelab.limits.MAX_LOOKS` looks: every simulated
+        test is fitted at every look.
+    """
+    looks = planned_looks(spec)
+    if looks is None or looks <= MAX_LOOKS:
+        return looks
+    plan, every = spec.plan, spec.monitor.every_days
+    label = {1: "day", 7: "week"}.get(every, f"{every} days")
+    wider = next((e for e in range(every + 1, 367) if _looks_every(spec, e) <= MAX_LOOKS), None)
+    less_often = f"look less often (monitor.every: {wider} or more) or " if wider else ""
+    raise SpecError(
+        f"{spec.source_path or 'the spec'}: monitor: {plan.n:,} units (plan.n) entering at "
+        f"{plan.units_per_week:,} a week (plan.units_per_week), looked at every {label} "
+        f"until the last outcome window closes, plans {looks:,} looks, but at most {MAX_LOOKS} are "
+        f"allowed: every simulated test is fitted at every look. To calibrate the stopping rule, "
+        f"{less_often}enter the units faster (plan.units_per_week)."
+    )
+
+
+def _looks_every(spec: Spec, every: int) -> int:
+    """The looks :func:`~channelab.analysis.monitor.planned_looks` counts with a look every ``every`` days."""
+    monitor = spec.monitor.model_copy(update={"every": every})
+    return planned_looks(spec.model_copy(update={"monitor": monitor})) or 0
 
 
 @dataclass(frozen=True)
@@ -210,10 +252,11 @@ def operating_characteristics(
     Raises
     ------
     SpecError
-        If the spec plans no looks or no units.
+        If the spec plans no looks or no units, or more than :data:`~channelab.limits.MAX_LOOKS`
+        looks (refused before any test is simulated).
     """
     start = time.perf_counter()
-    looks = planned_looks(spec) or 0
+    looks = bounded_looks(spec) or 0
     units = n_total or spec.plan.n
     if units is None:
         raise SpecError(

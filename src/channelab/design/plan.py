@@ -17,7 +17,7 @@ from functools import partial
 from channelab.analysis.monitor import planned_looks
 from channelab.design.assurance import Assurance, SimCallback, assurance
 from channelab.design.baselines import Baselines, resolve_baselines
-from channelab.design.monitor import StoppingRule, operating_characteristics
+from channelab.design.monitor import StoppingRule, bounded_looks, operating_characteristics
 from channelab.design.power import PowerPlan, plan_power
 from channelab.provenance import Provenance, stamp
 from channelab.spec import Spec
@@ -101,6 +101,8 @@ def design(
         r_squared=baselines.r_squared,
     )
     seconds["frequentist"] = time.perf_counter() - t0
+    if calibrates_rule(spec):
+        bounded_looks(spec)  # an over-long schedule is refused before any simulation
     n_sims = spec.plan.assurance.sims if sims is None else sims
     result = None
     if n_sims > 0 and plan.metrics:

@@ -6,43 +6,24 @@ Errors name the file, and for a ragged CSV the line; the fingerprint hashes ever
 from __future__ import annotations
 
 import csv
-import glob
-import os
+import io
 import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import duckdb
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-from channelab.engine.source import FILE_COLUMN, ROWS, Source, files_sha256, literal, quote
-from channelab.errors import DataError
+from channelab.engine.inputs import data_files as data_files
+from channelab.engine.inputs import matching_files as matching_files
+from channelab.engine.source import FILE_COLUMN, ROWS, Limited, Source, files_sha256, literal, quote
+from channelab.errors import DataError, first_few
+from channelab.limits import MAX_LINE_BYTES, QUERY_SECONDS, QUERY_SPILL_LIMIT
 from channelab.spec import DataSource
-
-
-def data_files(path: Path, data: DataSource, *, where: str) -> list[Path]:
-    """The files ``path`` names (a glob expands to its matches, sorted), each non-empty."""
-    if data.is_glob:
-        files = [Path(p) for p in sorted(glob.glob(str(path), recursive=True)) if Path(p).is_file()]
-        if not files:
-            raise DataError(
-                f"{path}: no file matches this pattern ({where}). Paths are relative to the "
-                "experiment file's folder; check the folder and the pattern."
-            )
-    else:
-        if not path.is_file():
-            raise DataError(
-                f"{path}: data file not found ({where}). Paths are relative to the experiment file's folder."
-            )
-        files = [path]
-    for f in files:
-        if f.stat().st_size == 0:
-            raise DataError(f"{f}: the data file is empty (0 bytes). Export the unit rows again.")
-        if not os.access(f, os.R_OK):
-            raise DataError(f"{f}: the data file cannot be read (permission denied); check its permissions.")
-    return files
 
 
 def _csv_header(path: Path, delimiter: str) -> tuple[int, list[str]]:
@@ -51,18 +32,28 @@ def _csv_header(path: Path, delimiter: str) -> tuple[int, list[str]]:
     A blank first line would make DuckDB read the header as data; repeated names would be
     renamed silently (``arm``, ``arm_1``). Only the first lines of the file are read.
     """
-    blank = 0
     try:
-        with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
-            for line in f:
-                if line.strip():
-                    header = next(csv.reader([line], delimiter=delimiter))
-                    break
-                blank += 1
-            else:
-                raise DataError(f"{path}: the file holds only blank lines; export the unit rows again.")
+        with path.open("rb") as f:
+            head = f.read(MAX_LINE_BYTES + 1)  # a sparse or binary file has no line to end
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror}).") from None
+    cut = len(head) > MAX_LINE_BYTES
+    blank, header = 0, None
+    for line in io.StringIO(head[:MAX_LINE_BYTES].decode("utf-8-sig", errors="replace"), newline=""):
+        if cut and not line.endswith(("\n", "\r")):
+            break  # the bound cut this line
+        if line.strip():
+            header = next(csv.reader([line], delimiter=delimiter))
+            break
+        blank += 1
+    if header is None and cut:
+        raise DataError(
+            f"{path}: no header line ends within the first {_size(MAX_LINE_BYTES)}: the header is "
+            "longer than any real one, or this is not a CSV file (a binary or sparse file?). Check "
+            "data.path and data.format."
+        )
+    if header is None:
+        raise DataError(f"{path}: the file holds only blank lines; export the unit rows again.")
     names = [h.strip() for h in header]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -89,14 +80,21 @@ def delimiter_hint(names: list[str], delimiter: str) -> str:
 
 
 def open_file(
-    path: Path, data: DataSource, *, where: str, memory_limit: str | None = None, text: bool = False
+    path: Path,
+    data: DataSource,
+    *,
+    where: str,
+    memory_limit: str | None = None,
+    timeout: float | None = None,
+    text: bool = False,
 ) -> Source:
     """Register rows (CSV or Parquet files, or a DuckDB table or query) as the view :data:`ROWS`.
 
     ``where`` names the setting the path came from, for error messages (e.g. ``plan.pilot``).
     ``text`` reads every CSV column as text, keeping values such as ids exactly as written.
     A database is attached read-only and then locked down (:func:`_lock_down`) before its
-    table or query is touched.
+    table or query is touched. Every query, from here on too, is stopped after ``timeout``
+    seconds (by default :data:`~channelab.limits.QUERY_SECONDS`).
     """
     files = data_files(path, data, where=where)
     fmt = data.resolved_format
@@ -104,19 +102,22 @@ def open_file(
     con.execute("SET enable_progress_bar = true")  # read by watch(), never printed
     con.execute("SET enable_progress_bar_print = false")
     con.execute(f"SET temp_directory = {literal(str(Path(tempfile.gettempdir()) / 'channelab-duckdb'))}")
+    con.execute(f"SET max_temp_directory_size = {literal(QUERY_SPILL_LIMIT)}")
     if memory_limit:
         con.execute(f"SET memory_limit = {literal(memory_limit)}")
         con.execute("SET preserve_insertion_order = false")  # lets big scans stream within the limit
+    limits = Limited(con, name=str(path), seconds=timeout or QUERY_SECONDS, memory=memory_limit)
     try:
-        if fmt == "parquet" and len(files) > 1:
-            _same_columns(con, files, data)
-        relation = (
-            _attach(con, path, data, where=where) if fmt == "duckdb" else _reader(files, data, text=text)
-        )
-        described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-        hidden = f", filename AS {FILE_COLUMN}" if len(files) > 1 else ""  # to locate rows in messages
-        con.execute(f"CREATE VIEW {ROWS} AS SELECT *{hidden} FROM {relation}")
-        n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
+        with limits.limited():
+            if fmt == "parquet" and len(files) > 1:
+                _same_columns(con, files, data)
+            relation = (
+                _attach(con, path, data, where=where) if fmt == "duckdb" else _reader(files, data, text=text)
+            )
+            described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+            hidden = f", filename AS {FILE_COLUMN}" if len(files) > 1 else ""  # to locate rows in messages
+            con.execute(f"CREATE VIEW {ROWS} AS SELECT *{hidden} FROM {relation}")
+            n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
     except DataError:
         con.close()
         raise
@@ -124,7 +125,8 @@ def open_file(
         con.close()
         raise read_error(files, data, exc, text=text) from None
     columns = {row[0]: row[1] for row in described}
-    return file_source(path, files, columns, int(n_rows), con=con, locked=fmt == "duckdb")
+    source = file_source(path, files, columns, int(n_rows), con=con, locked=fmt == "duckdb")
+    return replace(source, timeout=limits.seconds, memory_limit=memory_limit)
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
@@ -218,13 +220,18 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0].rstrip(".")[:300]
 
 
+_TYPE_CANDIDATES = "['BOOLEAN', 'BIGINT', 'DOUBLE', 'VARCHAR']"
+
+
 def _reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
     """DuckDB table function reading ``files`` as one table."""
     listed = "[" + ", ".join(literal(str(f)) for f in files) + "]"
     if data.resolved_format == "parquet":  # by column name: see _same_columns
         return f"read_parquet({listed}, union_by_name = true)"
     # skip: exactly the blank lines before the header, never more, or the sniffer may skip rows to
-    # make a ragged file look regular; quote given, so that an unbalanced quote fails
+    # make a ragged file look regular; quote given, so that an unbalanced quote fails. Dates stay
+    # text: the sniffer would read 'epoch' as 1970-01-01 and 'infinity' as a date in a DATE
+    # column, where engine.timing.day reads only what is written as one
     blanks = {_csv_header(f, data.delimiter)[0] for f in files}
     if len(blanks) > 1:
         raise DataError(
@@ -233,7 +240,8 @@ def _reader(files: list[Path], data: DataSource, *, text: bool = False) -> str:
         )
     return (
         f"read_csv({listed}, header = true, sample_size = -1, skip = {blanks.pop()}, "
-        f"delim = {literal(data.delimiter)}, quote = '\"', escape = '\"', all_varchar = {str(text).lower()})"
+        f"delim = {literal(data.delimiter)}, quote = '\"', escape = '\"', all_varchar = {str(text).lower()}, "
+        f"auto_type_candidates = {_TYPE_CANDIDATES})"
     )
 
 
@@ -272,7 +280,7 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, data: DataSource, *, whe
     if data.table not in tables:
         raise DataError(
             f"{path}: data.table {data.table!r} is not in this database; its tables and views are: "
-            f"{', '.join(tables) or 'none'}."
+            f"{first_few(sorted(tables), 30) or 'none'}."
         )
     return f"source_db.main.{quote(str(data.table))}"
 
@@ -298,10 +306,11 @@ def read_error(files: list[Path], data: DataSource, exc: Exception, *, text: boo
     bad = files[0]
     if len(files) > 1:  # read each file alone to find the culprit
         probe = duckdb.connect(":memory:")
+        limited = Limited(probe, name=str(files[0].parent), seconds=QUERY_SECONDS)
         try:
             for f in files:
                 try:
-                    probe.execute(f"SELECT count(*) FROM {_reader([f], data, text=text)}").fetchall()
+                    limited.execute(f"SELECT count(*) FROM {_reader([f], data, text=text)}").fetchall()
                 except duckdb.Error as one:
                     bad, exc = f, one
                     break
@@ -344,20 +353,41 @@ def file_source(
 
 
 def _open_quote(path: Path) -> int | None:
-    """The line where a quoted field opens and, by the end of the file, has not closed."""
-    opened = None
+    """The line where a quoted field opens and, by the end of the file, has not closed.
+
+    Lines are read in pieces of at most :data:`_PIECE` characters, so that a line of gigabytes
+    (a sparse file, a field without end) never sits in memory whole.
+    """
+    opened, number, odd = None, 1, False
     with path.open(encoding="utf-8", errors="replace") as f:
-        for number, line in enumerate(f, start=1):
-            if line.count('"') % 2:
-                opened = number if opened is None else None
+        while piece := f.readline(_PIECE):
+            odd ^= piece.count('"') % 2 == 1
+            if piece.endswith("\n"):
+                if odd:
+                    opened = number if opened is None else None
+                number, odd = number + 1, False
+    if odd:
+        opened = number if opened is None else None
     return opened
+
+
+#: Characters read at once where a line may be read in pieces.
+_PIECE = 2**20
+
+
+def _lines(f: TextIO) -> Iterator[str]:
+    """The lines of ``f``, up to the first longer than :data:`~channelab.limits.MAX_LINE_BYTES`."""
+    while line := f.readline(MAX_LINE_BYTES):
+        if len(line) >= MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
+            return  # too long to hold: the fields of later lines are not counted
+        yield line
 
 
 def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
     """First line whose field count differs from the header's, as (line, fields, header fields)."""
     try:
         with path.open(newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            reader = csv.reader(_lines(f), delimiter=delimiter)
             header = next(reader, [])
             for fields in reader:
                 if fields and len(fields) != len(header):
@@ -365,3 +395,11 @@ def _ragged_line(path: Path, delimiter: str) -> tuple[int, int, int] | None:
     except csv.Error:
         return None
     return None
+
+
+def _size(n: int) -> str:
+    """A byte count as read in messages: ``8 MiB``, ``64 KiB``, ``100 bytes``."""
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor} {unit}"
+    return f"{n:,} bytes"

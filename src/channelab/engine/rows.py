@@ -33,4 +33,6 @@ def open_source(spec: Spec) -> Source:
     where = f"data.path in {spec.source_path or 'the spec'}"
     if spec.engine == "spark":
         return open_spark(path, spec.data, where=where)
-    return open_file(path, spec.data, where=where, memory_limit=spec.data.memory_limit)
+    return open_file(
+        path, spec.data, where=where, memory_limit=spec.data.memory_limit, timeout=spec.data.timeout_seconds
+    )

@@ -20,6 +20,7 @@ import pandas as pd
 
 from channelab.errors import DataError
 from channelab.likelihoods import LIKELIHOODS, fitted
+from channelab.limits import QUERY_SECONDS
 from channelab.provenance import shown_path
 
 if TYPE_CHECKING:
@@ -63,6 +64,10 @@ class Source:
         The Spark session holding the view (``None`` on DuckDB).
     locked : bool
         Whether the settings are locked (a database source): no SET, as for user SQL.
+    timeout : float
+        The time limit of each query, in seconds (``data.timeout_seconds``).
+    memory_limit : str or None
+        DuckDB's memory limit as the spec sets it (``data.memory_limit``), for messages.
     """
 
     con: duckdb.DuckDBPyConnection | None
@@ -74,6 +79,8 @@ class Source:
     files: tuple[Path, ...] = ()
     spark: SparkSession | None = None
     locked: bool = False  # settings locked (a database source): no SET, as for user SQL
+    timeout: float = QUERY_SECONDS
+    memory_limit: str | None = None
 
     def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
         """Run ``sql`` (DuckDB dialect) and return its rows."""
@@ -110,11 +117,11 @@ class Source:
         return self.duck.execute(sql).df()
 
     @property
-    def duck(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection (for steps that only DuckDB runs, such as matching)."""
+    def duck(self) -> Limited:
+        """The DuckDB connection, each query under the time limit (for steps only DuckDB runs)."""
         if self.con is None:
             raise RuntimeError("this step needs the DuckDB engine")
-        return self.con
+        return Limited(self.con, name=str(self.path), seconds=self.timeout, memory=self.memory_limit)
 
     def first_rows(self, condition: str, value: str, limit: int) -> list[tuple[str, Any]]:
         """Where the first ``limit`` rows meeting ``condition`` are, in file order, with ``value``.
@@ -136,7 +143,7 @@ class Source:
         if self.con is not None and not self.locked:
             self.con.execute("SET threads = 1")  # row numbers must follow file order
             try:
-                rows = self.con.execute(sql).fetchall()
+                rows = self.duck.execute(sql).fetchall()
             finally:
                 self.con.execute("RESET threads")
         else:
@@ -179,13 +186,91 @@ class Source:
         return out
 
 
+class Limited:
+    """A DuckDB connection whose every query is stopped past a time limit, with a clear message.
+
+    A timer thread interrupts the query (:meth:`duckdb.DuckDBPyConnection.interrupt`); DuckDB
+    running out of memory is reported the same way, naming the setting to raise.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection.
+    name : str
+        The data as messages name them.
+    seconds : float
+        The time limit of one query (and of fetching its result).
+    memory : str or None
+        The spec's ``data.memory_limit``, for messages.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, *, name: str, seconds: float, memory: str | None = None
+    ) -> None:
+        self.con, self.name, self.seconds, self.memory = con, name, seconds, memory
+
+    @contextmanager
+    def limited(self) -> Iterator[None]:
+        """Run the block's DuckDB work under the time limit; DuckDB's limits become DataErrors."""
+        fired = threading.Event()
+
+        def stop() -> None:
+            fired.set()
+            self.con.interrupt()
+
+        timer = threading.Timer(self.seconds, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        except duckdb.InterruptException:
+            if not fired.is_set():  # interrupted by the user (Ctrl-C), not by the limit
+                raise
+            raise DataError(
+                f"{self.name}: a query over the data ran longer than data.timeout_seconds "
+                f"({self.seconds:g} s) and was stopped. If the data are that large, raise "
+                "data.timeout_seconds in the experiment file; if data.query is yours, look for a join "
+                "or a WITH RECURSIVE without end."
+            ) from None
+        except duckdb.OutOfMemoryException as exc:
+            limit = f"data.memory_limit ({self.memory})" if self.memory else "DuckDB's limit (80% of memory)"
+            raise DataError(
+                f"{self.name}: a query over the data needed more memory than {limit} allows "
+                f"({str(exc).strip().splitlines()[0][:200]}). Raise data.memory_limit (e.g. '8GB'), "
+                "or simplify data.query."
+            ) from None
+        finally:
+            timer.cancel()
+
+    def execute(self, sql: str, parameters: object = None) -> Limited:
+        """Run ``sql`` (with ``parameters``); fetch its result from this object."""
+        with self.limited():
+            self.con.execute(sql, parameters)
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every row of the last query's result."""
+        with self.limited():
+            return self.con.fetchall()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row of the last query's result."""
+        with self.limited():
+            return self.con.fetchone()
+
+    def df(self) -> pd.DataFrame:
+        """The last query's result as a DataFrame."""
+        with self.limited():
+            return self.con.df()
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """Register ``frame`` as the view ``name`` (read, never copied)."""
+        self.con.register(name, frame)
+
+
 def quote(identifier: str) -> str:
     """Quote a column name for SQL (DuckDB and, after rendering, Spark)."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-#: Largest magnitude accepted as a real value: beyond it sums of squares lose all precision.
-MAX_MAGNITUDE = 1e15
 
 
 def metric_value(metric: Metric, types: Mapping[str, str]) -> str:

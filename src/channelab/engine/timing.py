@@ -20,11 +20,22 @@ from datetime import date, datetime
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
 from channelab.spec import Metric, Spec
+from channelab.spec.timing import FIRST_DAY, LAST_DAY
 
 
 def day(column: str) -> str:
-    """SQL of a column read as a date (a day), NULL where it is not one."""
-    return f"CAST(TRY_CAST({quote(column)} AS TIMESTAMP) AS DATE)"
+    """SQL of a column read as a date (a day), NULL where it is not one.
+
+    A date is written YYYY-MM-DD (a time may follow) and lies between
+    :data:`~channelab.spec.timing.FIRST_DAY` and :data:`~channelab.spec.timing.LAST_DAY`: the
+    engines also read ``epoch``, ``infinity`` and years such as 294247 as timestamps, which no
+    outreach test has and Python cannot hold.
+    """
+    col, stamp = quote(column), f"TRY_CAST({quote(column)} AS TIMESTAMP)"
+    first = f"TIMESTAMP '{FIRST_DAY.isoformat()} 00:00:00'"
+    last = f"TIMESTAMP '{LAST_DAY.isoformat()} 23:59:59'"
+    written = f"regexp_matches(trim(CAST({col} AS VARCHAR)), '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+    return f"(CASE WHEN {written} AND {stamp} BETWEEN {first} AND {last} THEN CAST({stamp} AS DATE) END)"
 
 
 def blank(column: str) -> str:

@@ -26,6 +26,7 @@ from channelab.analysis.results import ArmVerdict, Effects
 from channelab.cells import Cells
 from channelab.engine import build_cells
 from channelab.errors import SpecError
+from channelab.limits import MAX_LOOKS
 from channelab.pipeline.looks import ArmDecision, Look, Monitor
 from channelab.pipeline.read import Opened, StepCallback, no_steps, opened
 from channelab.pipeline.run import fit_cells
@@ -56,7 +57,8 @@ def monitor(spec: Spec, *, on_step: StepCallback | None = None) -> Monitor:
     ------
     SpecError
         If the test cannot be monitored (no entry dates, a matched design, decisive metrics
-        without dates) or its planned looks are unknown.
+        without dates), its planned looks are unknown, or its schedule makes more than
+        :data:`~channelab.limits.MAX_LOOKS` looks (refused before any look is made).
     """
     step = on_step or no_steps
     notes = _check_monitorable(spec)
@@ -97,6 +99,9 @@ def monitor(spec: Spec, *, on_step: StepCallback | None = None) -> Monitor:
 def look_dates(first: date, spec: Spec) -> list[date]:
     """The dates of the looks: every ``monitor.every`` days after the first entry, and the as-of date.
 
+    The looks are counted before any is made: more than :data:`~channelab.limits.MAX_LOOKS`
+    are refused (every look is a fit of its own).
+
     Parameters
     ----------
     first
@@ -108,17 +113,37 @@ def look_dates(first: date, spec: Spec) -> list[date]:
     -------
     list of datetime.date
         The looks' dates, in order; the last is the as-of date.
+
+    Raises
+    ------
+    SpecError
+        If the schedule makes more than :data:`~channelab.limits.MAX_LOOKS` looks.
     """
     assert spec.as_of is not None
+    every, days = spec.monitor.every_days, (spec.as_of - first).days
+    count = max(-(-days // every), 1)  # whole steps of ``every`` days, and a last, shorter one
+    if count > MAX_LOOKS:
+        raise SpecError(_too_many_looks(first, spec, count))
+    return [first + timedelta(days=every * k) for k in range(1, count)] + [spec.as_of]
+
+
+def _too_many_looks(first: date, spec: Spec, count: int) -> str:
+    """Why a schedule of ``count`` looks is refused, and how to look less often."""
+    assert spec.as_of is not None
     every = spec.monitor.every_days
-    dates = []
-    d = first + timedelta(days=every)
-    while d <= spec.as_of:
-        dates.append(d)
-        d += timedelta(days=every)
-    if not dates or dates[-1] < spec.as_of:
-        dates.append(spec.as_of)
-    return dates
+    label = {1: "day", 7: "week"}.get(every, f"{every} days")
+    wider = -(-(spec.as_of - first).days // MAX_LOOKS)
+    less_often = (
+        f"look less often (--every {wider}, or monitor.every: {wider} in the spec), or "
+        if wider <= 366
+        else ""
+    )
+    return (
+        f"{spec.source_path or 'the spec'}: a look every {label} from the first "
+        f"entry ({first.isoformat()}) to the as-of date ({spec.as_of.isoformat()}) makes {count:,} "
+        f"looks, but at most {MAX_LOOKS} are allowed: every look is a fit of its own. To monitor, "
+        f"{less_often}end at an earlier date (--as-of)."
+    )
 
 
 def _planned(spec: Spec) -> int:

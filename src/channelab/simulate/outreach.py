@@ -15,7 +15,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from channelab.errors import ChannelabError
-from channelab.files import commit, json_bytes
+from channelab.files import check_outputs, commit, json_bytes
 from channelab.provenance import stamp
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
@@ -241,6 +241,8 @@ def write_simulation(
     """
     path = Path(path)
     fmt = DataSource(path=path, format=format).resolved_format
+    truth_path = path.with_name(f"{path.stem}.truth.json")
+    check_outputs([path, truth_path])  # a bad --out fails before the simulation, not after
     rows, truth = simulate_outreach(
         scenario, n_prospects=n_prospects, seed=seed, arrival=arrival, unsubscribes=unsubscribes
     )
@@ -256,7 +258,6 @@ def write_simulation(
         "rows": len(rows),
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
-    truth_path = path.with_name(f"{path.stem}.truth.json")
     commit({path: payload, truth_path: json_bytes(truth.to_dict() | {"data": data})})
     return SimulationFiles(path, truth_path, truth)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from channelab.limits import MAX_ADJUST_STRATA
 from channelab.spec.columns import column_roles
 from channelab.spec.core import Metric, ModelOptions, Unit
-
-#: Most quantile strata per arm from the adjusted columns (model.adjust_bins ** len(adjust)).
-_MAX_ADJUST_STRATA = 1000
 
 
 class _Adjusted(Protocol):
@@ -59,10 +57,10 @@ def adjust_problems(spec: _Adjusted) -> list[str]:
             "per unit (remove adjust, or export unit rows)"
         )
     cells = spec.model.adjust_bins ** len(adjust)
-    if spec.binned_adjustment and cells > _MAX_ADJUST_STRATA:
+    if spec.binned_adjustment and cells > MAX_ADJUST_STRATA:
         problems.append(
             f"adjust: {len(adjust)} columns x {spec.model.adjust_bins} bins make {cells:,} "
-            f"strata per arm, but at most {_MAX_ADJUST_STRATA:,} are allowed; adjust for fewer "
+            f"strata per arm, but at most {MAX_ADJUST_STRATA:,} are allowed; adjust for fewer "
             "columns or lower model.adjust_bins"
         )
     return problems

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field
 
+from channelab.limits import MAX_MONEY, MAX_TOUCHES, MAX_UNITS
 from channelab.spec.base import Channel, Strict, suggest
 from channelab.spec.core import Metric
 
@@ -29,10 +30,10 @@ class Cost(Strict):
         the arm's units in the test.
     """
 
-    per_unit: Annotated[float, Field(ge=0)] = 0.0
-    per_touch: Annotated[float, Field(ge=0)] = 0.0
-    touches: Annotated[float, Field(ge=0)] = 1.0
-    fixed: Annotated[float, Field(ge=0)] = 0.0
+    per_unit: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
+    per_touch: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
+    touches: Annotated[float, Field(ge=0, le=MAX_TOUCHES)] = 1.0
+    fixed: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
 
     @property
     def variable(self) -> float:
@@ -75,7 +76,7 @@ class Economics(Strict):
     """
 
     costs_are: Literal["incremental", "total"] = "incremental"
-    units: Annotated[int, Field(ge=1)] | None = None
+    units: Annotated[int, Field(ge=1, le=MAX_UNITS)] | None = None
 
 
 class _Armed(Protocol):
@@ -112,7 +113,7 @@ def arm_problems(spec: _Armed) -> list[str]:
 
 
 def money_problems(spec: _Armed) -> list[str]:
-    """Values and costs that cannot be: money on engagement, a control's cost out of place.
+    """Values and costs that cannot be: money on engagement, a harm priced as a gain, a control's cost.
 
     Parameters
     ----------
@@ -152,6 +153,20 @@ def _value_problems(where: str, m: Metric) -> list[str]:
             f"{where}.value: got {m.value:g}, but an outcome's value is what one is worth "
             "(≥ 0); a metric that costs money when it rises is a guardrail"
         )
+    if m.value is not None and m.role == "guardrail" and _priced_as_gain(m.value, m.worse_direction):
+        sign = "≤ 0 (e.g. -50, the value lost per unsubscribe)"
+        if m.worse_direction == "down":
+            sign = "≥ 0 (e.g. 50, what one more retained unit is worth)"
+        problems.append(
+            f"{where}.value: got {m.value:g}, but {m.name!r} gets worse when it goes "
+            f"{m.worse_direction}, so its value per unit is {sign}; as given, the harm would "
+            "count as a gain"
+        )
     if m.worse is not None and m.role != "guardrail":
         problems.append(f"{where}.worse: only a guardrail has a direction in which it gets worse")
     return problems
+
+
+def _priced_as_gain(value: float, worse: str) -> bool:
+    """Whether a guardrail's value per unit has the sign of a gain in the direction it gets worse."""
+    return value > 0 if worse == "up" else value < 0

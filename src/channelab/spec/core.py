@@ -12,7 +12,11 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from channelab.likelihoods import Likelihood, likelihood
+from channelab.limits import MAX_DRAWS, MAX_MONEY, MAX_PRIOR
 from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind, suggest
+
+#: A prior's sd: positive, and at most :data:`~channelab.limits.MAX_PRIOR` on the link scale.
+_PriorSd = Annotated[float, Field(gt=0, le=MAX_PRIOR)]
 
 
 class Priors(Strict):
@@ -51,18 +55,18 @@ class Priors(Strict):
         1 allows any correlation.
     """
 
-    intercept_sd: Annotated[float, Field(gt=0)] = 2.0
-    arm_mu: dict[str, float] = Field(
+    intercept_sd: _PriorSd = 2.0
+    arm_mu: dict[str, Annotated[float, Field(ge=-MAX_PRIOR, le=MAX_PRIOR)]] = Field(
         default_factory=dict,
         description="Prior mean of the arm effect (link scale) per arm, e.g. from an earlier study.",
     )
-    arm_sd: Annotated[float, Field(gt=0)] = 2.5
-    covariate_sd: Annotated[float, Field(gt=0)] = 1.0
-    sigma_sd: Annotated[float, Field(gt=0)] = 2.0
-    dispersion_sd: Annotated[float, Field(gt=0)] = 1.0
-    cluster_sd: Annotated[float, Field(gt=0)] = 1.0
-    heterogeneity_sd: Annotated[float, Field(gt=0)] = 0.5
-    slope_sd: Annotated[float, Field(gt=0)] = 1.0
+    arm_sd: _PriorSd = 2.5
+    covariate_sd: _PriorSd = 1.0
+    sigma_sd: _PriorSd = 2.0
+    dispersion_sd: _PriorSd = 1.0
+    cluster_sd: _PriorSd = 1.0
+    heterogeneity_sd: _PriorSd = 0.5
+    slope_sd: _PriorSd = 1.0
 
     def merged(self, override: Priors | None) -> Priors:
         """Return these priors with the fields explicitly set in ``override`` replaced.
@@ -115,8 +119,9 @@ class Metric(Strict):
         ``window_days``, an outcome counts once it has happened by the analysis date (``as_of``).
     value
         Money per unit of this metric: an outcome's value (e.g. a meeting's, from pipeline
-        history), a guardrail's (e.g. the lost lifetime value of an unsubscribe, negative).
-        Revenue counts at face value; engagement has none.
+        history), a guardrail's (e.g. the lost lifetime value of an unsubscribe): ≤ 0 when it
+        gets worse going up, ≥ 0 when going down, so that a harm never counts as a gain.
+        Revenue counts at face value; engagement has none. At most 10^12 either way.
     worse
         For a guardrail, the direction in which it gets worse (unsubscribes ``up``, retention
         ``down``).
@@ -144,7 +149,7 @@ class Metric(Strict):
     revenue_likelihood: Literal["cell_means", "lognormal_hurdle"] = "cell_means"
     denominator: str | None = None
     at: str | None = None
-    value: float | None = None
+    value: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] | None = None
     worse: Literal["up", "down"] | None = None
     window_days: Annotated[int, Field(ge=1, le=3660)] | None = None
     priors: Priors | None = None
@@ -280,8 +285,8 @@ class Sampler(Strict):
         ``diag``.
     """
 
-    draws: Annotated[int, Field(ge=100)] = 1000
-    tune: Annotated[int, Field(ge=100)] = 1000
+    draws: Annotated[int, Field(ge=100, le=MAX_DRAWS)] = 1000
+    tune: Annotated[int, Field(ge=100, le=MAX_DRAWS)] = 1000
     chains: Annotated[int, Field(ge=1, le=16)] = 4
     target_accept: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
     backend: Literal["auto", "nutpie", "pymc"] = "auto"

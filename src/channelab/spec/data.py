@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Protocol, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from channelab.limits import MAX_QUERY_SECONDS
 from channelab.spec.base import Strict
 from channelab.spec.core import Metric, Unit
 from channelab.spec.summaries import OriginalArm, table_problems
@@ -29,7 +30,10 @@ class DataSource(Strict):
     ----------
     path
         The data file. It may be a glob (``logs/week-*.parquet``): the matching files are read
-        as one table, streamed rather than loaded.
+        as one table, streamed rather than loaded. ``**`` searches every sub-folder, a folder
+        reached through a symbolic link too, but a pattern that reaches one folder or one file
+        twice (a link back to a parent, two links to one place) is refused, never read twice.
+        Every match must be a regular file (not a pipe or a device); hidden names are skipped.
     layout
         ``rows`` (one row per unit) or ``aggregated`` (many units per row).
     units
@@ -46,7 +50,13 @@ class DataSource(Strict):
     query
         In a DuckDB database file, a SQL ``SELECT`` to run instead of reading a table.
     memory_limit
-        A cap on DuckDB's memory (e.g. ``"2GB"``); larger aggregations spill to disk.
+        A cap on DuckDB's memory (e.g. ``"2GB"``); larger aggregations spill to disk. By default
+        DuckDB's own: 80% of the machine's memory. A query that needs more is stopped, and the
+        message says to raise this.
+    timeout_seconds
+        The time limit of each query over the data, in seconds (half an hour by default; at most
+        a week). A query still running then, such as an endless ``WITH RECURSIVE`` in
+        ``query``, is stopped with a message; raise the limit for a very large file.
     origin
         Where the data came from: ``simulated`` (made by a simulator, so the effects are known
         and say nothing about the real world), ``published`` (a paper's numbers) or ``observed``
@@ -64,6 +74,7 @@ class DataSource(Strict):
     table: str | None = None
     query: str | None = None
     memory_limit: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_QUERY_SECONDS)] | None = None
     origin: Origin | None = None
 
     @field_validator("memory_limit")

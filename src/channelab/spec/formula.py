@@ -11,17 +11,26 @@ interaction); a factor is a column or a function of one column::
 
 Column names are letters, digits, ``_`` and ``.``, or any text without ``+``, ``:`` or
 backticks, in backticks. An unknown function or operator is an error naming the term.
+
+A term makes the product of its factors' columns (:meth:`Formula.widths`): a category of 40
+levels interacted with another makes 39 × 39 columns. A term whose splines alone make more
+than :data:`~channelab.limits.MAX_DESIGN_COLUMNS` columns is refused here; the levels of the
+categories are known only from the data, where the whole design is bounded before it is built.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from channelab.limits import MAX_DESIGN_COLUMNS
+
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_.]*|`[^`]+`)"
-_COLUMN = re.compile(rf"^(?P<name>{_NAME})(?:\s*\^\s*(?P<power>\d+))?$")
+_COLUMN = re.compile(rf"^(?P<name>{_NAME})(?:\s*\^\s*(?P<power>\d{{1,6}}))?$")
 _CALL = re.compile(
-    rf"^(?P<func>[A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(?P<name>{_NAME})\s*(?:,\s*(?P<arg>\d+)\s*)?\)$"
+    rf"^(?P<func>[A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(?P<name>{_NAME})\s*(?:,\s*(?P<arg>\d{{1,6}})\s*)?\)$"
 )
 _FUNCTIONS = ("log1p", "zero", "spline")
 
@@ -42,6 +51,17 @@ class Factor:
             return f"spline({name}, {self.arg})"
         return f"{self.func}({name})" if self.func else name
 
+    def width(self, levels: int | None) -> int:
+        """Columns the factor makes: a category's levels but the first, a spline's ``arg``, else one.
+
+        ``levels`` is the column's number of distinct values if it holds text, else ``None``.
+        """
+        if self.func == "spline":
+            return self.arg
+        if levels is not None and not self.func:
+            return max(levels - 1, 0)
+        return 1
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -57,6 +77,15 @@ class Formula:
     def __str__(self) -> str:
         return " + ".join(":".join(str(f) for f in term) for term in self.terms)
 
+    def widths(self, levels: Mapping[str, int | None]) -> list[int]:
+        """Columns each term makes, the product of its factors' :meth:`Factor.width`.
+
+        ``levels`` gives, per column, its number of distinct values if it holds text (a
+        category), or ``None`` if it holds numbers. This is what the design matrix is built
+        with, before redundant columns are dropped: an upper bound of what it keeps.
+        """
+        return [math.prod(f.width(levels.get(f.column)) for f in term) for term in self.terms]
+
     @classmethod
     def main_effects(cls, columns: list[str]) -> Formula:
         """Every column as it is: the linear propensity."""
@@ -69,12 +98,20 @@ def parse(text: str) -> Formula:
     for i, raw in enumerate(text.split("+"), start=1):
         if not raw.strip():
             raise ValueError(f"term {i} is empty: terms are joined by a single '+'")
-        terms.append(tuple(_factor(part.strip(), i, raw.strip()) for part in raw.split(":")))
+        term = tuple(_factor(part.strip(), i, raw.strip()) for part in raw.split(":"))
+        splines = math.prod(f.arg for f in term if f.func == "spline")
+        if splines > MAX_DESIGN_COLUMNS:
+            raise ValueError(
+                f"term {i} {raw.strip()!r} makes {splines:,} columns (its splines' columns multiplied), "
+                f"but a propensity model may have at most {MAX_DESIGN_COLUMNS:,}; interact fewer "
+                "splines or give them fewer columns"
+            )
+        terms.append(term)
     return Formula(tuple(dict.fromkeys(terms)))
 
 
 def _factor(part: str, i: int, term: str) -> Factor:
-    where = f"term {i} {term!r}"
+    where = f"term {i} {term!r}" if len(term) <= 60 else f"term {i} {term[:57]!r}..."
     if m := _COLUMN.match(part):
         power = int(m["power"] or 1)
         if not 1 <= power <= 3:
@@ -94,7 +131,7 @@ def _factor(part: str, i: int, term: str) -> Factor:
         if arg is not None:
             raise ValueError(f"{where}: {func}() takes one column")
         return Factor(name, func)
-    what = where if part == term else f"{where}: {part!r}"
+    what = where if part == term else f"{where}: {part[:60]!r}"
     raise ValueError(
         f"{what} is not a column, a power (x^2), an interaction (a:b) or one of "
         f"{', '.join(f + '()' for f in _FUNCTIONS)}"

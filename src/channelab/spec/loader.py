@@ -11,13 +11,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from channelab.errors import SpecError
+from channelab.limits import MAX_NUMBER_DIGITS, MAX_SPEC_BYTES, MAX_SPEC_DEPTH
 from channelab.spec.base import suggest
 from channelab.spec.schema import Spec
-
-#: Experiment files are a page or two of YAML; anything far larger is not one.
-_MAX_SPEC_BYTES = 1_000_000
-#: Deepest nesting of mappings and lists a spec may have (the schema needs five levels).
-_MAX_DEPTH = 20
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -36,8 +32,8 @@ class _SpecLoader(yaml.SafeLoader):
             )
         self._depth += 1
         try:
-            if self._depth > _MAX_DEPTH:
-                raise _Refused(self._next_mark(), f"nesting deeper than {_MAX_DEPTH} levels")
+            if self._depth > MAX_SPEC_DEPTH:
+                raise _Refused(self._next_mark(), f"nesting deeper than {MAX_SPEC_DEPTH} levels")
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -62,21 +58,57 @@ class _SpecLoader(yaml.SafeLoader):
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    def construct_number(self, node: yaml.ScalarNode) -> Any:
+        """An int or float, refused when it has more digits than any field needs."""
+        digits = sum(ch.isdigit() for ch in str(node.value))
+        if digits > MAX_NUMBER_DIGITS:
+            raise _Refused(
+                node.start_mark,
+                f"a number with {digits:,} digits is far beyond any value an experiment file "
+                f"holds (at most {MAX_NUMBER_DIGITS} digits); check the value",
+                advice="",
+            )
+        if node.tag.endswith(":int"):
+            return self.construct_yaml_int(node)
+        return self.construct_yaml_float(node)
+
+    def construct_date_text(self, node: yaml.ScalarNode) -> str:
+        """A date or timestamp, as the text written (the schema parses and checks it)."""
+        return str(self.construct_scalar(node))
+
+
+# Dates are read as text and parsed by the schema, which names the key and says what is wrong
+# (PyYAML's own constructor raises on 2026-02-30 before the schema sees it).
+_SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _SpecLoader.construct_date_text)
+_SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_number)
+_SpecLoader.add_constructor("tag:yaml.org,2002:float", _SpecLoader.construct_number)
+# Scientific notation without a dot (1e300, 2E-5) is a number, as in YAML 1.2; YAML 1.1's
+# float pattern needs a dot and would read it as text.
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+#: YAML reads a plain key only up to this many characters (PyYAML's simple-key limit).
+_YAML_KEY_LIMIT = 1024
+
 
 class _Refused(yaml.YAMLError):
-    def __init__(self, mark: yaml.Mark, problem: str) -> None:
+    def __init__(
+        self, mark: yaml.Mark, problem: str, advice: str = " Experiment files are plain data."
+    ) -> None:
         super().__init__(problem)
-        self.problem_mark, self.problem = mark, problem
+        self.problem_mark, self.problem, self.advice = mark, problem, advice
 
 
 def _read_text(path: Path) -> str:
     """The spec's text: UTF-8 (with or without a byte-order mark), of a sensible size."""
     try:
         size = path.stat().st_size
-        if size > _MAX_SPEC_BYTES:
+        if size > MAX_SPEC_BYTES:
             raise SpecError(
                 f"{path}: {size:,} bytes is far too large for an experiment file (at most "
-                f"{_MAX_SPEC_BYTES:,}); data belongs in the file that data.path names."
+                f"{MAX_SPEC_BYTES:,}); data belongs in the file that data.path names."
             )
         raw = path.read_bytes()
     except OSError as exc:
@@ -103,8 +135,7 @@ def _read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_SpecLoader)  # a SafeLoader: plain data only
     except _Refused as exc:
         raise SpecError(
-            f"{path}: refused at line {exc.problem_mark.line + 1}: {exc.problem}. "
-            "Experiment files are plain data."
+            f"{path}: refused at line {exc.problem_mark.line + 1}: {exc.problem}.{exc.advice}"
         ) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
@@ -114,6 +145,8 @@ def _read_yaml(path: Path) -> Any:
             "remove the '!!' tag and write the value itself."
         ) from None
     except yaml.YAMLError as exc:
+        if (long_key := _long_key(text, exc)) is not None:
+            raise SpecError(f"{path}: {long_key}") from None
         where = ""
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
@@ -130,6 +163,27 @@ def _read_yaml(path: Path) -> Any:
         ) from None
     except RecursionError:
         raise SpecError(f"{path}: nested too deeply to be an experiment file.") from None
+
+
+def _long_key(text: str, exc: yaml.YAMLError) -> str | None:
+    """What to say when a key longer than YAML's limit made the parser give up, else ``None``.
+
+    PyYAML reports such a key as a missing ':' (or a ':' not allowed there), which misleads.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines):
+        return None
+    line = lines[mark.line]
+    if line[mark.column : mark.column + 1] != ":":
+        return None
+    key = re.split(r"[:{,\[]\s", line[: mark.column])[-1].strip(" -?{[")
+    if len(key) <= _YAML_KEY_LIMIT:
+        return None
+    return (
+        f"the key at line {mark.line + 1} is {len(key):,} characters long, but YAML reads a key "
+        f"of at most {_YAML_KEY_LIMIT:,}; shorten it (labels are printed in at most 80 characters)"
+    )
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -192,7 +246,7 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
 
 
 def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = _key_path(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         key, parent = str(err["loc"][-1]), tuple(err["loc"][:-1])
@@ -211,7 +265,8 @@ def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
         msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
         msg += suggest(str(err["input"]), options)
     elif kind in _BOUND_ERRORS:
-        msg = f"got {_short(err['input'])}, but expected a value {msg.removeprefix('Input should be ')}"
+        (bound,) = err["ctx"].values()
+        msg = f"got {_short(err['input'])}, but expected a value {_BOUND_ERRORS[kind]} {_number(bound)}"
     elif kind == "string_pattern_mismatch":
         msg = (
             f"got {_short(err['input'])}, but expected letters, digits and '_' (no spaces), "
@@ -219,12 +274,21 @@ def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
         )
     elif msg.startswith("Input should be "):  # type errors: 'a valid number', 'a valid list', ...
         msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
-        if kind == "string_type" and isinstance(err["input"], (bool, int, float)):
-            kind_read = "boolean" if isinstance(err["input"], bool) else "number"
+        if kind == "string_type" and isinstance(err["input"], bool):
             msg += (
-                f"; YAML read an unquoted {_short(err['input'])} as a {kind_read}: quote it (e.g. '0', 'no')"
+                "; YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the "
+                "label (e.g. 'no')"
             )
+        elif kind == "string_type" and isinstance(err["input"], (int, float)):
+            msg += f"; YAML read an unquoted {_short(err['input'])} as a number: quote it (e.g. '0')"
     return f"{loc}: {msg}"
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    """``metrics.0.value``; for a key of a mapping (an arm label), the mapping's path and "(a key)"."""
+    if loc and loc[-1] == "[key]":  # pydantic gives the key's position, not the key itself
+        return ".".join(str(p) for p in loc[:-2]) + " (a key)"
+    return ".".join(str(p) for p in loc) or "(top level)"
 
 
 def _short(value: Any, width: int = 60) -> str:
@@ -232,7 +296,19 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-_BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_BOUND_ERRORS = {
+    "greater_than": "greater than",
+    "greater_than_equal": "greater than or equal to",
+    "less_than": "less than",
+    "less_than_equal": "less than or equal to",
+}
+
+
+def _number(value: Any) -> str:
+    """A bound as people read it: 0.5, 1e-06, 1,000,000,000,000."""
+    if isinstance(value, (int, float)) and abs(value) >= 10_000 and float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

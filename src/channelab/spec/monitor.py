@@ -6,7 +6,31 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from channelab.limits import MAX_EVERY_DAYS, MAX_LOOKS
 from channelab.spec.base import Strict
+
+
+def parse_every(value: str | None) -> str | int | None:
+    """Days between looks as written on the command line: ``week``, ``day`` or a number of days.
+
+    Parameters
+    ----------
+    value
+        What ``--every`` says; ``None`` (not given) stays ``None``.
+
+    Raises
+    ------
+    ValueError
+        Saying what was given (shortened) and what is expected.
+    """
+    if value is None or value in ("week", "day"):
+        return value
+    if value.isdigit() and len(value) <= 3 and 1 <= int(value) <= MAX_EVERY_DAYS:
+        return int(value)
+    shown = value if len(value) <= 20 else value[:17] + "..."
+    raise ValueError(
+        f"got {shown!r}, but expected week, day or a number of days from 1 to {MAX_EVERY_DAYS}, such as 14"
+    )
 
 
 class Monitoring(Strict):
@@ -35,8 +59,8 @@ class Monitoring(Strict):
         Simulated tests per lift when ``channelab design`` measures the rule.
     """
 
-    every: Literal["day", "week"] | Annotated[int, Field(ge=1, le=366)] = "week"
-    looks: Annotated[int, Field(ge=1, le=200)] | None = None
+    every: Literal["day", "week"] | Annotated[int, Field(ge=1, le=MAX_EVERY_DAYS)] = "week"
+    looks: Annotated[int, Field(ge=1, le=MAX_LOOKS)] | None = None
     spending: Literal["obrien_fleming", "none"] = "obrien_fleming"
     sims: Annotated[int, Field(ge=0, le=10_000)] = 50
 

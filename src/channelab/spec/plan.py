@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field, field_validator
 
 from channelab.errors import SpecError
+from channelab.limits import MAX_PUBLISHED_VALUE, MAX_SIMS, MAX_UNITS
 from channelab.spec.base import Strict, suggest
 from channelab.spec.core import Metric, Unit
 from channelab.spec.data import DataSource
@@ -36,12 +37,13 @@ class Baseline(Strict):
         The log-sd of the amounts spent (revenue).
     """
 
-    mean: Annotated[float, Field(gt=0)] | None = None
-    sd: Annotated[float, Field(gt=0)] | None = None
-    overdispersion: Annotated[float, Field(ge=0)] = 0.0
+    mean: Annotated[float, Field(gt=0, le=MAX_PUBLISHED_VALUE)] | None = None
+    sd: Annotated[float, Field(gt=0, le=MAX_PUBLISHED_VALUE)] | None = None
+    overdispersion: Annotated[float, Field(ge=0, le=1e6)] = 0.0
     share: Annotated[float, Field(gt=0, lt=1)] | None = None
-    amount: Annotated[float, Field(gt=0)] | None = None
-    amount_sd_log: Annotated[float, Field(gt=0)] = 1.0
+    amount: Annotated[float, Field(gt=0, le=MAX_PUBLISHED_VALUE)] | None = None
+    #: above 10 (amounts spread over e^±20) the lognormal's variance overflows
+    amount_sd_log: Annotated[float, Field(gt=0, le=10)] = 1.0
 
     def require(self, name: str) -> float:
         """The value of field ``name``; a :class:`SpecError` if the baseline lacks it.
@@ -69,7 +71,7 @@ class AssuranceSettings(Strict):
         false ``real lift`` rate).
     """
 
-    sims: Annotated[int, Field(ge=0)] = 100
+    sims: Annotated[int, Field(ge=0, le=MAX_SIMS)] = 100
     lifts: list[Annotated[float, Field(gt=-1)]] | None = None
 
 
@@ -113,15 +115,15 @@ class Plan(Strict):
         Bayesian assurance by simulation (:class:`AssuranceSettings`).
     """
 
-    n: Annotated[int, Field(ge=2)] | None = None
+    n: Annotated[int, Field(ge=2, le=MAX_UNITS)] | None = None
     target_lift: Annotated[float, Field(ge=0.001, le=100)] = 0.10
     power: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9], min_length=1)
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     multiplicity: Literal["bonferroni", "none"] = "bonferroni"
     baselines: dict[str, Baseline] = Field(default_factory=dict)
     pilot: DataSource | None = None
-    units_per_week: Annotated[int, Field(ge=1)] | None = None
-    cluster_size: Annotated[float, Field(ge=1)] | None = None
+    units_per_week: Annotated[int, Field(ge=1, le=MAX_UNITS)] | None = None
+    cluster_size: Annotated[float, Field(ge=1, le=MAX_UNITS)] | None = None
     cluster_size_cv: Annotated[float, Field(ge=0)] = 0.0
     icc: Annotated[float, Field(ge=0, lt=1)] | None = None
     r_squared: dict[str, Annotated[float, Field(ge=0, lt=1)]] = Field(default_factory=dict)

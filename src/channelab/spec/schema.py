@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from channelab.errors import SpecError
+from channelab.limits import MAX_ARMS, MAX_DESCRIPTION, MAX_LABEL, MAX_METRICS, MAX_SEED, MAX_TITLE
 from channelab.spec.adjustment import adjust_problems
 from channelab.spec.arms import Arm, Economics, arm_problems, money_problems
 from channelab.spec.base import FUNNEL_ORDER, Strict
@@ -44,7 +45,7 @@ from channelab.spec.plan import (
     matching_problems,
     plan_problems,
 )
-from channelab.spec.timing import timing_problems
+from channelab.spec.timing import parse_day, timing_problems
 
 
 class Spec(Strict):
@@ -74,8 +75,10 @@ class Spec(Strict):
         The control arm's label.
     arms
         Per arm label, its channel, planned share and cost; a bare list of labels is allowed.
+        At most 50 arms; quote labels YAML would read otherwise (``'no'``, ``'yes'``, ``'0'``).
     metrics
-        What is measured per unit, in the spec's order (:class:`~channelab.spec.core.Metric`).
+        What is measured per unit, in the spec's order (:class:`~channelab.spec.core.Metric`);
+        at most 50.
     covariates
         Columns measured before assignment whose levels are strata of the model (and, by
         default, what a matched design balances).
@@ -88,7 +91,7 @@ class Spec(Strict):
     hdi_prob
         The mass of every interval reported (0.94 by default).
     seed
-        The random seed of sampling and simulation.
+        The random seed of sampling and simulation, from 0 to 2^32 − 1.
     sampler
         MCMC settings.
     decision
@@ -105,7 +108,8 @@ class Spec(Strict):
         How a matched design builds its comparison group.
     as_of
         The analysis date: units entered after it are not in the test yet, outcomes after it
-        have not happened yet. By default the latest date in the data (``--as-of`` overrides).
+        have not happened yet, written YYYY-MM-DD, from 1970-01-01 to 2100-12-31. By default
+        the latest date in the data (``--as-of`` overrides).
     monitor
         Looks at a running test and the stopping rule.
     economics
@@ -129,12 +133,12 @@ class Spec(Strict):
     arm_column: str
     control: str
     arms: dict[str, Arm]
-    metrics: Annotated[list[Metric], Field(min_length=1)]
+    metrics: Annotated[list[Metric], Field(min_length=1, max_length=MAX_METRICS)]
     covariates: list[str] = Field(default_factory=list)
     adjust: list[str] = Field(default_factory=list)
     currency: str = "$"
     hdi_prob: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.94
-    seed: int = 20261123
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20261123
     sampler: Sampler = Sampler()
     decision: Decision = Decision()
     priors: Priors = Priors()
@@ -152,11 +156,18 @@ class Spec(Strict):
     @field_validator("arms", mode="before")
     @classmethod
     def _arms_may_be_bare(cls, v: Any) -> Any:
+        if isinstance(v, (list, dict)):
+            _check_arm_labels(list(v))
         if isinstance(v, list):  # allow a bare list of arm names
             return {str(a): {} for a in v}
         if isinstance(v, dict):
             return {str(k): ({} if a is None else a) for k, a in v.items()}
         return v
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_day(cls, v: Any) -> date | None:
+        return parse_day(v)  # YYYY-MM-DD within the plausible range; a ValueError says why not
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -319,17 +330,26 @@ class Spec(Strict):
         return self.title or self.name.replace("_", " ")
 
 
-#: Longest arm or metric label (and title, and description) that tables and figures can lay out.
-_MAX_LABEL = 80
-_MAX_TITLE = 160
-_MAX_DESCRIPTION = 4000
+def _check_arm_labels(labels: list[Any]) -> None:
+    """Refuse more arms than a test can have, and labels YAML read as booleans or null."""
+    if len(labels) > MAX_ARMS:
+        raise ValueError(
+            f"got {len(labels):,} arms, but expected at most {MAX_ARMS}; each arm is compared "
+            "with the control, so list the channels tested, not units or campaigns"
+        )
+    odd = [a for a in labels if isinstance(a, bool) or a is None]
+    if odd:
+        raise ValueError(
+            f"got {odd[0]!r} as an arm label: YAML reads an unquoted yes, no, on, off, true, false "
+            "or null as a boolean or nothing; quote the label (e.g. 'no':)"
+        )
 
 
 def _label_problems(spec: Spec) -> list[str]:
     """Labels that reports cannot print: too long, or holding control characters."""
-    texts = [(f"arms.{_short_label(a)}", a, _MAX_LABEL) for a in spec.arms]
-    texts += [(f"metrics.{i}.label", m.label, _MAX_LABEL) for i, m in enumerate(spec.metrics) if m.label]
-    texts += [("title", spec.title, _MAX_TITLE)] if spec.title else []
+    texts = [(f"arms.{_short_label(a)}", a, MAX_LABEL) for a in spec.arms]
+    texts += [(f"metrics.{i}.label", m.label, MAX_LABEL) for i, m in enumerate(spec.metrics) if m.label]
+    texts += [("title", spec.title, MAX_TITLE)] if spec.title else []
     out = []
     for where, text, limit in texts:
         if len(text) > limit:
@@ -338,9 +358,9 @@ def _label_problems(spec: Spec) -> list[str]:
             )
         if any(unicodedata.category(ch).startswith("C") for ch in text):
             out.append(f"{where}: holds a control character (tab, newline, ...); use plain text")
-    if len(spec.description) > _MAX_DESCRIPTION:
+    if len(spec.description) > MAX_DESCRIPTION:
         out.append(
-            f"description: got {len(spec.description):,} characters, but expected at most {_MAX_DESCRIPTION}"
+            f"description: got {len(spec.description):,} characters, but expected at most {MAX_DESCRIPTION}"
         )
     return out
 

@@ -7,10 +7,11 @@ and ``original.arms`` (the original study a replication is judged against).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from channelab.limits import MAX_PUBLISHED_VALUE, MAX_UNITS
 from channelab.spec.base import Strict, suggest
 from channelab.spec.core import Metric
 
@@ -28,7 +29,7 @@ class Reported(Strict):
         Why the number is assumed rather than published; ``None`` when it is published.
     """
 
-    value: float
+    value: Annotated[float, Field(ge=-MAX_PUBLISHED_VALUE, le=MAX_PUBLISHED_VALUE)]
     assumed: str | None = None
 
     @model_validator(mode="before")
@@ -68,6 +69,13 @@ class OriginalArm(Strict):
 
     n: Reported
     metrics: dict[str, OriginalSummary] = Field(default_factory=dict)
+
+    @field_validator("n")
+    @classmethod
+    def _plausible_n(cls, n: Reported) -> Reported:
+        if not 2 <= n.value <= MAX_UNITS:
+            raise ValueError(f"got {n.value:g}, but expected between 2 and {MAX_UNITS:,} participants")
+        return n
 
 
 def table_problems(
@@ -118,8 +126,6 @@ def _arm_problems(
     problems = []
     if label not in arms:
         problems.append(f"{where}: {label!r} is not an arm of this spec" + suggest(label, list(arms)))
-    if arm.n.value < 2:
-        problems.append(f"{where}.n: got {arm.n.value:g}, but expected at least 2 participants")
     if every_metric:
         problems += [
             f"{where}.metrics.{k}: missing; give the published (or an assumed) summary"

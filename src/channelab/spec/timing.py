@@ -6,12 +6,61 @@ The fields live where they belong (``unit.entered_at``, ``metrics[].at`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import date
-from typing import Protocol
+from datetime import date, datetime
+from typing import Any, Protocol
 
+from channelab.limits import MAX_DATE_YEAR, MIN_DATE_YEAR
 from channelab.spec.columns import column_roles
 from channelab.spec.core import Metric, Unit
+
+#: The earliest and latest analysis date (``as_of``, ``--as-of``).
+FIRST_DAY, LAST_DAY = date(MIN_DATE_YEAR, 1, 1), date(MAX_DATE_YEAR, 12, 31)
+_ISO_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def parse_day(value: Any) -> date | None:
+    """A date written YYYY-MM-DD (or already a date), within the plausible range; ``None`` stays.
+
+    Parameters
+    ----------
+    value
+        What the spec or the command line says.
+
+    Raises
+    ------
+    ValueError
+        Saying what was given and what is expected (a real calendar day between
+        :data:`FIRST_DAY` and :data:`LAST_DAY`).
+    """
+    if value is None:
+        return None
+    expected = "a valid date written YYYY-MM-DD, such as 2026-03-31"
+    if isinstance(value, datetime) or not isinstance(value, (date, str)):
+        raise ValueError(f"got {_short(value)}, but expected {expected}")
+    day = _iso_day(value.strip(), expected) if isinstance(value, str) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"got {day.isoformat()}, but expected a date between {FIRST_DAY.isoformat()} and "
+            f"{LAST_DAY.isoformat()}; check the year"
+        )
+    return day
+
+
+def _iso_day(text: str, expected: str) -> date:
+    """The calendar day ``text`` (YYYY-MM-DD) names; a ``ValueError`` saying what is wrong."""
+    if not _ISO_DAY.match(text):
+        raise ValueError(f"got {_short(text)}, but expected {expected}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"got {text!r}, but expected {expected} ({exc})") from None
+
+
+def _short(value: Any, width: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 class _Timed(Protocol):

@@ -13,16 +13,19 @@ Modules, one per concern: ``base`` (the protocol, findings, results and report),
 (:func:`run_checks`, :func:`summary_checks` and their tuples of checks), ``columns`` (the
 columns the spec uses, required before any check), ``rules`` (row rules counted in one scan),
 ``values`` (missing and impossible values of unit rows), ``dates`` (dates), ``aggregates``
-(aggregated rows, and the likelihoods they cannot support), ``arms`` (arm labels and the per-arm
-unit minimum), ``units`` (unit identity), ``covariates`` (strata), ``ratio`` (sample ratio and
-pre-period balance), ``summaries`` (published per-arm tables), ``wording`` (how values are shown).
+(aggregated rows: statistics some units could have, and the likelihoods they cannot support),
+``spread`` (aggregated rows with no spread in any row of an arm), ``arms`` (arm labels, arms and
+funnel stages without units, and the per-arm unit minimum), ``units`` (unit identity, and the
+number of clusters), ``covariates`` (strata), ``ratio`` (sample ratio and pre-period balance),
+``adjusted`` (pre-period columns that copy an outcome), ``summaries`` (published per-arm tables),
+``wording`` (how values are shown, in bounded lists).
 """
 
 from channelab.engine.checks.arms import MIN_ARM_UNITS, MIN_ARM_UNITS_NORMAL, arm_units
 from channelab.engine.checks.base import Balance, Check, CheckReport, Finding, Result, Severity
-from channelab.engine.checks.covariates import MAX_COVARIATE_LEVELS
 from channelab.engine.checks.ratio import SRM_ALPHA
 from channelab.engine.checks.runner import run_checks, summary_checks
+from channelab.limits import MAX_COVARIATE_LEVELS
 
 __all__ = [
     "MAX_COVARIATE_LEVELS",

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from channelab.engine.checks.wording import closest
+from channelab.engine.checks.wording import COLUMNS_LISTED, closest
 from channelab.engine.duck import delimiter_hint
 from channelab.engine.source import Source, aggregate_columns
 from channelab.engine.timing import date_columns
-from channelab.errors import DataError
+from channelab.errors import DataError, first_few
 from channelab.spec import Spec
 
 
@@ -53,8 +53,9 @@ def require_columns(source: Source, spec: Spec) -> None:
     if missing:
         hints = [f"{c!r}" + (f" ({hint})" if (hint := closest(c, have)) else "") for c in missing]
         raise DataError(
-            f"{source.path}: the spec uses column(s) {', '.join(hints)} that the file does not have. "
-            f"Its columns are: {', '.join(have)}."
+            f"{source.path}: the spec uses column(s) {first_few(hints, COLUMNS_LISTED)} that the file "
+            "does not have. "
+            f"Its columns are: {first_few(have, COLUMNS_LISTED)}."
             + (
                 delimiter_hint(have, spec.data.delimiter if spec.data else ",")
                 or " Fix the column names in the experiment file."
@@ -69,9 +70,10 @@ def _require_statistics(source: Source, spec: Spec, have: list[str]) -> None:
     ]
     if stats:
         raise DataError(
-            f"{source.path}: aggregated rows lack the statistic column(s) {', '.join(stats)}. "
+            f"{source.path}: aggregated rows lack the statistic column(s) "
+            f"{first_few(stats, COLUMNS_LISTED)}. "
             "Each row needs the metric's sum in its own column, Σ y² in '<column>_sum_sq' "
             "(continuous, revenue) and, for the lognormal hurdle, '<column>_n_pos', "
             "'<column>_sum_log' and '<column>_sum_log_sq'. Add them to the export, or choose a "
-            f"likelihood the statistics support. Its columns are: {', '.join(have)}."
+            f"likelihood the statistics support. Its columns are: {first_few(have, COLUMNS_LISTED)}."
         )

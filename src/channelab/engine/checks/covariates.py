@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from channelab.engine.checks.base import CheckReport, Finding, Found
 from channelab.engine.source import ROWS, Source, quote
+from channelab.limits import MAX_COVARIATE_LEVELS, MAX_LEVEL_LENGTH
 from channelab.spec import Spec
-
-#: Longest covariate level (it is printed as a label in tables and figures).
-_MAX_LEVEL_LENGTH = 80
-#: A covariate with more levels than this is almost certainly an id or a number, not a stratum.
-MAX_COVARIATE_LEVELS = 200
 
 
 def covariate_levels(source: Source, spec: Spec, so_far: CheckReport) -> Found:
@@ -19,13 +15,13 @@ def covariate_levels(source: Source, spec: Spec, so_far: CheckReport) -> Found:
         ((n, longest),) = source.fetchall(
             f"SELECT count(DISTINCT {quote(cov)}), max(length(CAST({quote(cov)} AS VARCHAR))) FROM {ROWS}"
         )
-        if (longest or 0) > _MAX_LEVEL_LENGTH:
+        if (longest or 0) > MAX_LEVEL_LENGTH:
             out.append(
                 Finding(
                     "covariate_levels",
                     "error",
                     f"covariate {cov!r} has a level of {longest:,} characters; reports print levels as "
-                    f"labels (at most {_MAX_LEVEL_LENGTH}). Recode it into short level names.",
+                    f"labels (at most {MAX_LEVEL_LENGTH}). Recode it into short level names.",
                 )
             )
         if n > MAX_COVARIATE_LEVELS:

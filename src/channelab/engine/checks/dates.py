@@ -8,6 +8,7 @@ from channelab.engine.checks.rules import RowRule
 from channelab.engine.source import metric_value
 from channelab.engine.timing import blank, date_columns, day, day_literal
 from channelab.spec import Metric, Spec
+from channelab.spec.timing import FIRST_DAY, LAST_DAY
 
 
 def time_rules(spec: Spec, types: Mapping[str, str]) -> list[RowRule]:
@@ -31,8 +32,9 @@ def _date_rules(spec: Spec) -> list[RowRule]:
                 "dates",
                 f"NOT {blank(col)} AND {day(col)} IS NULL",
                 col,
-                f"{name} is not a date",
-                "Write dates as YYYY-MM-DD (a time after the date, as in 2026-03-02 14:05, is allowed)",
+                f"{name} is not a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}",
+                "Write dates as YYYY-MM-DD (a time after the date, as in 2026-03-02 14:05, is allowed), "
+                "and check the years",
             )
         )
         if as_of is not None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from channelab.engine.checks.base import Finding
 from channelab.engine.checks.wording import EXAMPLES, shown
-from channelab.engine.source import MAX_MAGNITUDE, ROWS, Source, number, quote
+from channelab.engine.source import ROWS, Source, number, quote
+from channelab.limits import MAX_MAGNITUDE
 
 
 @dataclass(frozen=True)

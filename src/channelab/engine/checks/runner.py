@@ -8,14 +8,16 @@ the order of the findings in the report (reports and tests compare it).
 
 from __future__ import annotations
 
-from channelab.engine.checks.aggregates import fallbacks
+from channelab.engine.checks.adjusted import outcome_copies
+from channelab.engine.checks.aggregates import fallbacks, shares_of_counts
 from channelab.engine.checks.arms import arm_labels
 from channelab.engine.checks.base import Check, CheckReport, planned_shares, refuse, run_all
 from channelab.engine.checks.columns import require_columns
 from channelab.engine.checks.covariates import confounded_covariates, covariate_levels
 from channelab.engine.checks.ratio import pre_period_balance, sample_ratio
+from channelab.engine.checks.spread import zero_spread
 from channelab.engine.checks.summaries import assumed_values, cell_means, published_counts, published_note
-from channelab.engine.checks.units import duplicate_units, split_clusters
+from channelab.engine.checks.units import cluster_count, duplicate_units, split_clusters
 from channelab.engine.checks.values import row_values
 from channelab.engine.source import Source
 from channelab.spec import DataSource, Spec
@@ -27,11 +29,15 @@ ROW_CHECKS: tuple[Check[Source], ...] = (
     arm_labels,
     duplicate_units,
     split_clusters,
+    cluster_count,
     covariate_levels,
     confounded_covariates,
     sample_ratio,
     pre_period_balance,
+    outcome_copies,
     fallbacks,
+    shares_of_counts,
+    zero_spread,
 )
 
 #: The checks on a published per-arm table, in the order they run.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from channelab.engine.checks.base import CheckReport, Finding, Found
 from channelab.engine.checks.wording import EXAMPLES, shown
 from channelab.engine.source import ROWS, Source, quote
+from channelab.limits import MAX_CLUSTERS
 from channelab.spec import Spec
 
 #: Integer types whose ids DuckDB can mark in a bitset; the largest range of ids so counted.
@@ -50,34 +51,40 @@ def _repeated_units(source: Source, spec: Spec, column: str) -> tuple[Finding, .
     """The ids on more than one row: an error for those in two arms, another for the rest."""
     uid, arm = quote(column), quote(spec.arm_column)
     # min <> max rather than count(DISTINCT): no set of arms is kept per unit
-    rows = source.fetchall(
-        f"SELECT {uid}, count(*) AS n, min({arm}) <> max({arm}) AS two_arms FROM {ROWS} "
-        f"WHERE {uid} IS NOT NULL GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 100000"
+    repeated = (
+        f"SELECT {uid} AS u_, count(*) AS n_, min({arm}) <> max({arm}) AS two_arms_ FROM {ROWS} "
+        f"WHERE {uid} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
     )
-    cross = [r for r in rows if r[2]]
-    repeat = [r for r in rows if not r[2]]
+    ((cross, repeat, extra),) = source.fetchall(
+        "SELECT count(*) FILTER (WHERE two_arms_), count(*) FILTER (WHERE NOT two_arms_), "
+        f"coalesce(sum(n_ - 1) FILTER (WHERE NOT two_arms_), 0) FROM ({repeated})"
+    )
+
+    def examples(two_arms: str) -> str:
+        first = f"SELECT u_ FROM ({repeated}) WHERE {two_arms} ORDER BY n_ DESC, u_ LIMIT {EXAMPLES}"
+        return ", ".join(shown(r[0]) for r in source.fetchall(first))
+
     out = []
     if cross:
-        ex = ", ".join(shown(r[0]) for r in cross[:EXAMPLES])
         out.append(
             Finding(
                 "unit_in_two_arms",
                 "error",
-                f"{len(cross)} unit(s) in column {column!r} appear in more than one arm (e.g. {ex}). "
-                "A unit must receive one treatment; fix the assignment log before analysing.",
-                len(cross),
+                f"{cross:,} unit(s) in column {column!r} appear in more than one arm (e.g. "
+                f"{examples('two_arms_')}). A unit must receive one treatment; fix the assignment log "
+                "before analysing.",
+                int(cross),
             )
         )
     if repeat:
-        ex = ", ".join(shown(r[0]) for r in repeat[:EXAMPLES])
         out.append(
             Finding(
                 "duplicate_units",
                 "error",
-                f"{len(repeat)} unit id(s) in column {column!r} occur on more than one row "
-                f"(e.g. {ex}). "
+                f"{repeat:,} unit id(s) in column {column!r} occur on more than one row "
+                f"(e.g. {examples('NOT two_arms_')}). "
                 "Keep one row per unit (aggregate repeated touches first).",
-                sum(r[1] - 1 for r in repeat),
+                int(extra),
             )
         )
     return tuple(out)
@@ -109,23 +116,48 @@ def split_clusters(source: Source, spec: Spec, so_far: CheckReport) -> Found:
     if not cluster:
         return Found()
     col, arm = quote(cluster), quote(spec.arm_column)
-    rows = source.fetchall(
-        f"SELECT CAST({col} AS VARCHAR) FROM {ROWS} WHERE {col} IS NOT NULL "
-        f"GROUP BY 1 HAVING min({arm}) <> max({arm}) ORDER BY 1"
+    split = (
+        f"SELECT CAST({col} AS VARCHAR) AS k_ FROM {ROWS} WHERE {col} IS NOT NULL "
+        f"GROUP BY 1 HAVING min({arm}) <> max({arm})"
     )
-    if not rows:
+    ((n,),) = source.fetchall(f"SELECT count(*) FROM ({split})")
+    if not n:
         return Found()
-    ex = ", ".join(repr(r[0]) for r in rows[:EXAMPLES])
+    rows = source.fetchall(f"SELECT k_ FROM ({split}) ORDER BY 1 LIMIT {EXAMPLES}")
+    ex = ", ".join(shown(r[0]) for r in rows)
     return Found(
         (
             Finding(
                 "cluster_in_two_arms",
                 "error",
-                f"{len(rows)} cluster(s) in column {cluster!r} (unit.randomised_by) have units in more "
+                f"{n} cluster(s) in column {cluster!r} (unit.randomised_by) have units in more "
                 f"than one arm (e.g. {ex}). In a cluster-randomised design all units of a cluster share "
                 "its arm; fix the assignment, or drop unit.randomised_by if units were randomised "
                 "individually.",
-                len(rows),
+                int(n),
+            ),
+        )
+    )
+
+
+def cluster_count(source: Source, spec: Spec, so_far: CheckReport) -> Found:
+    """At most :data:`~channelab.limits.MAX_CLUSTERS` clusters: each is a parameter of the model."""
+    cluster = spec.unit.randomised_by
+    if not cluster:
+        return Found()
+    ((n,),) = source.fetchall(f"SELECT count(DISTINCT {quote(cluster)}) FROM {ROWS}")
+    if n <= MAX_CLUSTERS:
+        return Found()
+    return Found(
+        (
+            Finding(
+                "cluster_count",
+                "error",
+                f"column {cluster!r} (unit.randomised_by) has {n:,} distinct clusters; the model gives "
+                f"each cluster a parameter and takes at most {MAX_CLUSTERS:,}. Check that it names the "
+                "randomised cluster (a rep, store or school), not each unit; if units were randomised "
+                "one by one, remove unit.randomised_by.",
+                int(n),
             ),
         )
     )

@@ -15,7 +15,8 @@ from channelab.engine.checks.base import CheckReport, Found
 from channelab.engine.checks.columns import used_columns
 from channelab.engine.checks.dates import time_rules
 from channelab.engine.checks.rules import RowRule, apply_row_rules, number_rules
-from channelab.engine.source import MAX_MAGNITUDE, Source, metric_value, quote
+from channelab.engine.source import Source, metric_value, quote
+from channelab.limits import MAX_MAGNITUDE
 from channelab.spec import Metric, Spec
 
 

@@ -8,6 +8,8 @@ from datetime import date
 
 #: Example rows, ids or clusters a message names.
 EXAMPLES = 3
+#: Column names a message lists (a file's columns, to pick the right one from).
+COLUMNS_LISTED = 30
 
 
 def shown(value: object, width: int = 60) -> str:
