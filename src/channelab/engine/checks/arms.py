@@ -40,7 +40,7 @@ def arm_labels(source: Source, spec: Spec, so_far: CheckReport) -> ArmCounts:
     """
     arm = f"CAST({quote(spec.arm_column)} AS VARCHAR)"
     value = number(spec.data.units) if spec.data is not None else ""
-    sane = f"CASE WHEN isfinite({value}) AND abs({value}) <= {MAX_MAGNITUDE} THEN {value} END"
+    sane = f"CASE WHEN abs({value}) <= {MAX_MAGNITUDE} THEN {value} END"  # NaN sorts above all
     units = (  # NaN, infinite or huge units are the values check's to name, not an overflow here
         f"CAST(coalesce(fsum({sane}), 0) AS BIGINT)"
         if spec.data is not None and spec.input_kind == "aggregated rows"
