@@ -54,6 +54,8 @@ costed_tie          the same arms; meetings +1, +3, +6 points, so every net valu
 aa_large            A/A at 2 × 100,000, clicks 10 %, bookings 20 %: "no effect" can be earned (seg)
 edge                2 × 100,000: bookings 20 % truly +5.8 %, just beyond the ROPE's +5 % edge,
                     clicks flat: where "no effect" would be false (seg)
+rare_null           2 × 150, bookings 1 % in both: an arm often has none (no segments)
+rare_lift           2 × 150, bookings 0.7 % → 10 %: the control often has none (no segments)
 ==================  ======================================================================
 
 Printed: per claim kind, pooled over all worlds, the times made, the times false and the false
@@ -220,6 +222,28 @@ def guardrail(seed: int) -> tuple[Rows, TrueValues]:
         "unsubscribed": SimMetric("binary", 0.01, {"T": shift_for(0.01, 1.0)}),
     }
     return ab_world(seed, n=10000, arms=("C", "T"), metrics=metrics, pairs=[("clicked", "booked")])
+
+
+def rare_null(seed: int) -> tuple[Rows, TrueValues]:
+    """Bookings 1 % in both arms of 150 units (clicks 10 %): often an arm without a booking.
+
+    There the verdict must hold at the data's bound (docs/claims.md); about one test in five.
+    """
+    metrics = {"clicked": SimMetric("binary", 0.10), "booked": SimMetric("binary", 0.01)}
+    return ab_world(
+        seed, n=150, arms=("C", "T"), metrics=metrics, pairs=[("clicked", "booked")], segments=(0.0,)
+    )
+
+
+def rare_lift(seed: int) -> tuple[Rows, TrueValues]:
+    """Bookings 0.7 % against 10 % in 150 units (clicks flat): the control often has none."""
+    metrics = {
+        "clicked": SimMetric("binary", 0.10),
+        "booked": SimMetric("binary", 0.007, {"T": shift_for(0.007, 13.3)}),
+    }
+    return ab_world(
+        seed, n=150, arms=("C", "T"), metrics=metrics, pairs=[("clicked", "booked")], segments=(0.0,)
+    )
 
 
 def unequal_spreads(seed: int) -> tuple[Rows, TrueValues]:
@@ -399,6 +423,8 @@ WORLDS: dict[str, World] = {
         World("costed_tie", {**COSTED_SPEC, "name": "costed_tie"}, costed_tie),
         World("aa_large", two_arms("aa_large", [CLICKS, BOOKINGS]), aa_large),
         World("edge", two_arms("edge", [CLICKS, BOOKINGS]), edge),
+        World("rare_null", two_arms("rare_null", [CLICKS, BOOKINGS], segments=False), rare_null),
+        World("rare_lift", two_arms("rare_lift", [CLICKS, BOOKINGS], segments=False), rare_lift),
     )
 }
 #: The world that is undecided at its size: the outcome truly up, but underpowered.
