@@ -110,3 +110,13 @@ MAX_DESIGN_WORK = 1_000_000_000
 #: Most looks a monitored test may take or a design may plan (as monitor.looks): weekly for
 #: nearly four years or daily for six months; every look is a fit of its own.
 MAX_LOOKS = 200
+#: Most records one addition to a results registry may hold: a test has at most MAX_ARMS x
+#: MAX_METRICS = 2,500; 100,000 is an import of hundreds of a programme's reports at once.
+MAX_REGISTRY_ADD = 100_000
+#: Most covariances one addition may hold: a metric pair per arm, 61,250 for the largest test.
+MAX_REGISTRY_ADD_COVARIANCES = 500_000
+#: Most records a results registry may hold (also when read): ``learn`` fits 10,000 in a minute;
+#: a million is a hundred programmes' worth and stays a few hundred MB in memory.
+MAX_REGISTRY_RECORDS = 1_000_000
+#: Most covariances a results registry may hold: a few per record (metric pairs within an arm).
+MAX_REGISTRY_COVARIANCES = 5_000_000

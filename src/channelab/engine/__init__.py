@@ -4,7 +4,9 @@ Modules: ``source`` (the :class:`Source` view every query runs on, SQL rendering
 ``duck`` (DuckDB reading of files, globs and databases), ``spark`` (the same with PySpark),
 ``rows`` (the spec's engine and path to a Source), ``timing`` (dates in SQL: entry, outcome
 windows, the analysis date), ``checks`` (the package of checks before fitting, one module per
-concern behind one protocol), ``aggregate`` (the SQL that builds :class:`~channelab.cells.Cells`).
+concern behind one protocol), ``aggregate`` (the SQL that builds :class:`~channelab.cells.Cells`),
+``inputs`` (which files a data path names), ``registry`` (the DuckDB registry of results, one
+row per experiment × arm × metric, for learning across experiments).
 
 Dependency rule: imports :mod:`channelab.spec`, :mod:`channelab.cells`, :mod:`channelab.provenance`
 and the base modules (``errors``, ``files``) only; never the model, plotting or reporting.
