@@ -170,14 +170,19 @@ def _check_folder(folder: Path) -> None:
         )
 
 
-def _kind(path: Path) -> str | None:
-    """What is at ``path``, not following a symlink: ``file`` (a plain one), ``folder``, ...; or None."""
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot be inspected ({exc.strerror}).") from None
+def file_kind(mode: int) -> str:
+    """What a path is, from its ``st_mode``, for messages: ``file`` (a plain one), ``folder``, ...
+
+    Parameters
+    ----------
+    mode : int
+        The ``st_mode`` of :func:`os.stat` (a link followed) or :func:`os.lstat` (not followed).
+
+    Returns
+    -------
+    str
+        ``file``, ``folder``, ``symbolic link``, ``named pipe (FIFO)``, ``socket`` or ``device``.
+    """
     kinds = {
         stat.S_ISREG: "file",
         stat.S_ISDIR: "folder",
@@ -185,7 +190,18 @@ def _kind(path: Path) -> str | None:
         stat.S_ISFIFO: "named pipe (FIFO)",
         stat.S_ISSOCK: "socket",
     }
-    return next((name for test, name in kinds.items() if test(mode)), "device or special file")
+    return next((name for test, name in kinds.items() if test(mode)), "device")
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path``, not following a symlink (:func:`file_kind`); None if nothing is."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be inspected ({exc.strerror}).") from None
+    return file_kind(mode)
 
 
 def write_atomic(path: Path, data: bytes, *, inputs: Iterable[Path] = ()) -> Path:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from channelab.errors import DataError
+from channelab.files import file_kind
 from channelab.limits import MAX_DATA_FILES, MAX_GLOB_FOLDERS
 from channelab.spec import DataSource
 
@@ -152,23 +153,6 @@ def _expand_pattern(pattern: Path, *, strict: bool = True) -> tuple[list[Path], 
     return sorted(walk.found, key=str), None
 
 
-def kind_of(mode: int) -> str:
-    """What a file that is not a regular file is, for messages ("a named pipe (FIFO)", ...).
-
-    Parameters
-    ----------
-    mode : int
-        The file's ``st_mode`` (:func:`os.stat`).
-    """
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a socket" if stat.S_ISSOCK(mode) else "not an ordinary file"
-
-
 def _regular_once(found: list[Path]) -> tuple[list[Path], str | None]:
     """The regular files among ``found`` (folders skipped), and the first problem met.
 
@@ -185,7 +169,7 @@ def _regular_once(found: list[Path]) -> tuple[list[Path], str | None]:
             continue
         if not stat.S_ISREG(st.st_mode):
             return files, (
-                f"{path}: this is {kind_of(st.st_mode)}, not a regular file, and the pattern matches "
+                f"{path}: this is a {file_kind(st.st_mode)}, not a regular file, and the pattern matches "
                 "it. channelab reads only regular files (it reads the data more than once); move it "
                 "out of the folder or narrow the pattern."
             )
@@ -273,7 +257,7 @@ def _check_file(path: Path, *, where: str, fmt: str) -> None:
         raise DataError(f"{path}: this is a folder, not a data file ({where}). Name one file in it{pattern}.")
     if not stat.S_ISREG(st.st_mode):
         raise DataError(
-            f"{path}: this is {kind_of(st.st_mode)}, not a regular file ({where}). channelab reads the "
+            f"{path}: this is a {file_kind(st.st_mode)}, not a regular file ({where}). channelab reads the "
             "data more than once (to check, then to count), so they must be a file on disk: save them "
             "to a file first."
         )
