@@ -19,6 +19,7 @@ left to crashes (a bug in channelab).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 
 class ChannelabError(Exception):
@@ -65,3 +66,22 @@ def first_few(items: Sequence[str], limit: int = 3) -> str:
     cut = [i if len(i) <= 60 else i[:57] + "..." for i in items[:limit]]
     more = f" and {len(items) - limit:,} more" if len(items) > limit else ""
     return ", ".join(cut) + more
+
+
+def shown(value: object, width: int = 60) -> str:
+    """A value as a message quotes it: its repr (a date in ISO), cut to ``width`` characters.
+
+    Parameters
+    ----------
+    value : object
+        A value from a file: a label, a number, a date, a name.
+    width : int
+        The most characters shown; a longer repr ends in ``...``.
+
+    Returns
+    -------
+    str
+        The value as quoted.
+    """
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from channelab.errors import OutputError
+from channelab.errors import OutputError, shown
 from channelab.limits import MAX_JOURNAL_BYTES
 
 #: Suffix of channelab's temporary files, so that only its own are ever cleaned up.
@@ -280,7 +280,7 @@ def _recover(folder: Path, inputs: Iterable[Path] = ()) -> None:
         ignored = []
         for temp, target in pairs:
             if problem := _untrusted(folder, temp, target, protected):
-                ignored.append(f"{_short(temp)} to {_short(target)} ({problem})")
+                ignored.append(f"{shown(temp, 80)} to {shown(target, 80)} ({problem})")
             elif (folder / Path(temp).name).exists():
                 os.replace(folder / Path(temp).name, folder / Path(target).name)
         if ignored:
@@ -350,12 +350,6 @@ def _untrusted(folder: Path, temp: Any, target: Any, protected: Mapping[object, 
     if source := _input_at(folder / target_name, protected):
         return f"the target is an input of this run ({source})"
     return None
-
-
-def _short(value: Any) -> str:
-    """A journal's name as quoted in a warning: at most 80 characters."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _warn(message: str) -> None:

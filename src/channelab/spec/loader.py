@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from channelab.errors import SpecError
+from channelab.errors import SpecError, shown
 from channelab.limits import MAX_NUMBER_DIGITS, MAX_SPEC_BYTES, MAX_SPEC_DEPTH
 from channelab.spec.base import suggest
 from channelab.spec.schema import Spec
@@ -51,7 +51,7 @@ class _SpecLoader(yaml.SafeLoader):
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise _Refused(
                     key_node.start_mark,
-                    f"key {_short(key)} appears twice in one mapping (first at line {seen[key]}); "
+                    f"key {shown(key)} appears twice in one mapping (first at line {seen[key]}); "
                     "keep one, since YAML would silently use the last",
                 )
             if isinstance(key, (str, int, float, bool)):
@@ -262,25 +262,25 @@ def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
         return msg  # cross-key problems from Spec._consistent, each already led by its key path
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", err["ctx"]["expected"])
-        msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
+        msg = f"got {shown(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
         msg += suggest(str(err["input"]), options)
     elif kind in _BOUND_ERRORS:
         (bound,) = err["ctx"].values()
-        msg = f"got {_short(err['input'])}, but expected a value {_BOUND_ERRORS[kind]} {_number(bound)}"
+        msg = f"got {shown(err['input'])}, but expected a value {_BOUND_ERRORS[kind]} {_number(bound)}"
     elif kind == "string_pattern_mismatch":
         msg = (
-            f"got {_short(err['input'])}, but expected letters, digits and '_' (no spaces), "
+            f"got {shown(err['input'])}, but expected letters, digits and '_' (no spaces), "
             f"matching {err['ctx']['pattern']}"
         )
     elif msg.startswith("Input should be "):  # type errors: 'a valid number', 'a valid list', ...
-        msg = f"got {_short(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
+        msg = f"got {shown(err['input'])}, but expected {msg.removeprefix('Input should be ')}"
         if kind == "string_type" and isinstance(err["input"], bool):
             msg += (
                 "; YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote the "
                 "label (e.g. 'no')"
             )
         elif kind == "string_type" and isinstance(err["input"], (int, float)):
-            msg += f"; YAML read an unquoted {_short(err['input'])} as a number: quote it (e.g. '0')"
+            msg += f"; YAML read an unquoted {shown(err['input'])} as a number: quote it (e.g. '0')"
     return f"{loc}: {msg}"
 
 
@@ -289,11 +289,6 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     if loc and loc[-1] == "[key]":  # pydantic gives the key's position, not the key itself
         return ".".join(str(p) for p in loc[:-2]) + " (a key)"
     return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 _BOUND_ERRORS = {

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from channelab.errors import shown
 from channelab.limits import MAX_DATE_YEAR, MIN_DATE_YEAR
 from channelab.spec.columns import column_roles
 from channelab.spec.core import Metric, Unit
@@ -38,7 +39,7 @@ def parse_day(value: Any) -> date | None:
         return None
     expected = "a valid date written YYYY-MM-DD, such as 2026-03-31"
     if isinstance(value, datetime) or not isinstance(value, (date, str)):
-        raise ValueError(f"got {_short(value)}, but expected {expected}")
+        raise ValueError(f"got {shown(value)}, but expected {expected}")
     day = _iso_day(value.strip(), expected) if isinstance(value, str) else value
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValueError(
@@ -51,16 +52,11 @@ def parse_day(value: Any) -> date | None:
 def _iso_day(text: str, expected: str) -> date:
     """The calendar day ``text`` (YYYY-MM-DD) names; a ``ValueError`` saying what is wrong."""
     if not _ISO_DAY.match(text):
-        raise ValueError(f"got {_short(text)}, but expected {expected}")
+        raise ValueError(f"got {shown(text)}, but expected {expected}")
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"got {text!r}, but expected {expected} ({exc})") from None
-
-
-def _short(value: Any, width: int = 60) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 class _Timed(Protocol):

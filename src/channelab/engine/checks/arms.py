@@ -13,9 +13,9 @@ import numpy as np
 
 from channelab.cells import Cells
 from channelab.engine.checks.base import ArmCounts, CheckReport, Finding, refuse
-from channelab.engine.checks.wording import EXAMPLES, closest, shown
+from channelab.engine.checks.wording import EXAMPLES, closest
 from channelab.engine.source import ROWS, Source, literal, number, quote
-from channelab.errors import first_few
+from channelab.errors import first_few, shown
 from channelab.limits import MAX_MAGNITUDE
 from channelab.spec import Spec
 

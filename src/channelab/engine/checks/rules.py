@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from channelab.engine.checks.base import Finding
-from channelab.engine.checks.wording import EXAMPLES, shown
+from channelab.engine.checks.wording import EXAMPLES
 from channelab.engine.source import ROWS, Source, number, quote
+from channelab.errors import shown
 from channelab.limits import MAX_MAGNITUDE
 
 

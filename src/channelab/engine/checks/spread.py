@@ -11,9 +11,9 @@ spread of nearly 0 and a false precision: its lift reads as certain.
 from __future__ import annotations
 
 from channelab.engine.checks.base import CheckReport, Finding, Found
-from channelab.engine.checks.wording import EXAMPLES, shown
+from channelab.engine.checks.wording import EXAMPLES
 from channelab.engine.source import ROWS, Source, aggregate_columns, literal, number, quote
-from channelab.errors import first_few
+from channelab.errors import first_few, shown
 from channelab.spec import Metric, Spec
 
 #: Relative tolerance within which Σ y² · units = (Σ y)² counts as no spread (floating sums).

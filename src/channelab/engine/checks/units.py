@@ -8,8 +8,9 @@ this can be checked on them (a note says so).
 from __future__ import annotations
 
 from channelab.engine.checks.base import CheckReport, Finding, Found
-from channelab.engine.checks.wording import EXAMPLES, shown
+from channelab.engine.checks.wording import EXAMPLES
 from channelab.engine.source import ROWS, Source, quote
+from channelab.errors import shown
 from channelab.limits import MAX_CLUSTERS
 from channelab.spec import Spec
 

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from datetime import date
 
 #: Example rows, ids or clusters a message names.
 EXAMPLES = 3
 #: Column names a message lists (a file's columns, to pick the right one from).
 COLUMNS_LISTED = 30
-
-
-def shown(value: object, width: int = 60) -> str:
-    """A value from the data as a message shows it: its repr (a date in ISO), cut to ``width`` characters."""
-    text = value.isoformat() if isinstance(value, date) else repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def closest(word: str, options: list[str]) -> str:
