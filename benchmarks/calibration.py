@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from channelab.analysis.model import resolve_backend
+from channelab.analysis.sampler import resolve_backend
 from channelab.simulate.calibrate import Calibration, calibrate
 from channelab.simulate.outreach import outreach_spec
 from channelab.simulate.scenarios import PRE_PERIOD_COLUMNS

@@ -29,14 +29,9 @@ so one compiled model serves any cells of the same structure: in a later run (th
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +41,7 @@ import xarray as xr
 from channelab.analysis.compiled import compiled_model, is_compiled, structure_key
 from channelab.analysis.families import Family, GroupEstimates, Tensor, family_for, var_prefix
 from channelab.analysis.predictor import linear_predictor
+from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
 from channelab.spec import Sampler, Spec
@@ -279,24 +275,6 @@ def _centring(
 # ---- sampling -----------------------------------------------------------------------------
 
 
-def resolve_backend(backend: str) -> str:
-    """Sampler to use: nutpie when asked or when ``auto`` finds it installed, else PyMC.
-
-    Parameters
-    ----------
-    backend : str
-        The spec's ``sampler.backend``: ``auto``, ``nutpie`` or ``pymc``.
-
-    Returns
-    -------
-    str
-        ``nutpie`` or ``pymc``.
-    """
-    if backend == "auto":
-        return "nutpie" if importlib.util.find_spec("nutpie") else "pymc"
-    return backend
-
-
 def sample(
     built: CellModel,
     spec: Spec,
@@ -337,7 +315,7 @@ def sample(
         When sampling was interrupted, even if the sampler handed back a truncated trace.
     """
     cfg = settings or spec.sampler
-    with _interrupts() as interrupted:
+    with interrupts() as interrupted:
         try:
             if resolve_backend(cfg.backend) == "nutpie":
                 posterior = sample_nutpie(built, cfg, seed=seed, progressbar=progressbar)
@@ -387,53 +365,11 @@ def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: boo
     start = time.perf_counter()
     compiled = built.compiled()
     compiled_at = time.perf_counter()
-    trace = _run_nutpie(compiled, cfg, seed=seed, adaptation=built.adaptation(cfg), progressbar=progressbar)
+    trace = run_nutpie(compiled, cfg, seed=seed, adaptation=built.adaptation(cfg), progressbar=progressbar)
     trace.attrs.update(
         compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
     )
     return trace
-
-
-def _run_nutpie(
-    compiled: Any, cfg: Sampler, *, seed: int, adaptation: str, progressbar: bool = False
-) -> xr.DataTree:
-    """Run the nutpie sampler on a compiled model with the settings ``cfg``."""
-    import nutpie
-
-    trace: xr.DataTree = nutpie.sample(
-        compiled,
-        draws=cfg.draws,
-        tune=cfg.tune,
-        chains=cfg.chains,
-        cores=min(cfg.chains, os.cpu_count() or 1),
-        seed=seed,
-        target_accept=cfg.target_accept,
-        adaptation=adaptation,
-        save_warmup=False,
-        progress_bar=progressbar,
-    )
-    return trace
-
-
-@contextmanager
-def _interrupts() -> Iterator[list[bool]]:
-    """Note a Ctrl-C (the list becomes non-empty) while still delivering it as usual."""
-    seen: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield seen
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        seen.append(True)
-        if callable(previous):
-            previous(signum, frame)
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        yield seen
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class Refitter:
@@ -493,4 +429,4 @@ class Refitter:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
         compiled = self.built.compiled(_model_data(cells, self.spec))
         cfg = settings or self.spec.sampler
-        return _run_nutpie(compiled, cfg, seed=seed, adaptation=self.built.adaptation(cfg))
+        return run_nutpie(compiled, cfg, seed=seed, adaptation=self.built.adaptation(cfg))

@@ -182,6 +182,6 @@ def _timed[T](seconds: dict[str, float], key: str, make: Callable[[], T]) -> T:
 
 def _sampler(spec: Spec) -> str:
     """The MCMC backend the simulated experiments were fitted with."""
-    from channelab.analysis.model import resolve_backend
+    from channelab.analysis.sampler import resolve_backend
 
     return resolve_backend(spec.sampler.backend)

@@ -20,9 +20,9 @@ import numpy as np
 
 from channelab.analysis.decisions import more_data_factor
 from channelab.analysis.effects import compute_effects
-from channelab.analysis.model import resolve_backend
 from channelab.analysis.monitor import MIN_COUNTED, Reading, arm_decision, look_z, planned_looks, read_lift
 from channelab.analysis.results import ArmVerdict, Effects
+from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.engine import build_cells
 from channelab.errors import SpecError

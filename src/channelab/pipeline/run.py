@@ -18,8 +18,9 @@ from channelab.analysis.adjustment import compare as compare_adjustment
 from channelab.analysis.diagnostics import Diagnostics
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.fitting import converged_fit
-from channelab.analysis.model import build_model, resolve_backend, sample
+from channelab.analysis.model import build_model, sample
 from channelab.analysis.results import Adjustment, Effects
+from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.cohort.build import MatchResult
 from channelab.engine import CheckReport

@@ -1,0 +1,168 @@
+"""The programme model: per channel and metric, a population mean effect and a spread between tests.
+
+For the studies i of group g (estimate y_i, standard error s_i, on the group's scale)::
+
+    θ_i ~ Normal(μ_g, τ_g)          the test's true effect
+    y_i ~ Normal(θ_i, s_i)          what the test measured
+
+with μ_g / c_g ~ Normal(0, ``mu_sd``) and τ_g / c_g ~ HalfNormal(``tau_sd``), where c_g is 1 on
+the log-lift scale and the group's own scale (the root mean square of its estimates and median
+standard error) on the difference scale. The true effects are integrated out: the sampler sees
+y_i ~ Normal(μ_g, √(s_i² + τ_g²)) and two parameters per group, so ten thousand records cost a
+few seconds. Each test's shrunken effect is drawn afterwards, per posterior draw, from its exact
+conditional Normal((τ² y + s² μ) / (s² + τ²), s τ / √(s² + τ²)): the same posterior as sampling
+every θ_i, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from channelab.analysis.compiled import structure_key
+from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
+from channelab.analysis.learning.studies import Group
+from channelab.analysis.sampler import sample_graph
+from channelab.spec import Sampler
+
+__all__ = ["Hierarchy", "ProgrammePriors", "fit_hierarchy", "shrunken_draws"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammePriors:
+    """Priors of the programme model, on the log-lift scale (scaled per group on the difference scale).
+
+    Attributes
+    ----------
+    mu_sd
+        Prior sd of a channel's mean effect: 1 on log(1 + lift) puts two thirds of the prior
+        between −63 % and +172 %.
+    tau_sd
+        Half-normal scale of the spread between tests: 0.5 allows tests of one channel to differ
+        by a factor of e^0.5 ≈ 1.65 either way, and favours none.
+    """
+
+    mu_sd: float = 1.0
+    tau_sd: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """Posterior draws of the programme model.
+
+    Attributes
+    ----------
+    groups
+        The groups, in the order of the draws' last axis.
+    mu, tau
+        Draws of each group's mean effect and between-test spread, shape (draws, groups), on
+        each group's scale.
+    diagnostics
+        Convergence of the fit (and its refits).
+    """
+
+    groups: tuple[Group, ...]
+    mu: np.ndarray
+    tau: np.ndarray
+    diagnostics: Diagnostics
+
+
+def group_scale(group: Group) -> float:
+    """c_g: 1 on the log-lift scale; on the difference scale the group's typical magnitude."""
+    if group.scale == "loglift":
+        return 1.0
+    c = float(np.sqrt(np.mean(group.estimate**2) + np.median(group.se) ** 2))
+    return c if c > 0 else 1.0
+
+
+def _data(groups: Sequence[Group], priors: ProgrammePriors) -> dict[str, np.ndarray]:
+    return {
+        "y": np.concatenate([g.estimate for g in groups]).astype(float),
+        "se": np.concatenate([g.se for g in groups]).astype(float),
+        "g": np.concatenate([np.full(len(g.studies), j) for j, g in enumerate(groups)]).astype("int64"),
+        "c": np.array([group_scale(g) for g in groups], dtype=float),
+        "prior": np.array([priors.mu_sd, priors.tau_sd], dtype=float),
+    }
+
+
+def _build(n_groups: int, data: dict[str, np.ndarray]) -> pm.Model:
+    with pm.Model() as model:
+        d = {name: pm.Data(name, value) for name, value in data.items()}
+        mu_z = pm.Normal("mu_z", 0.0, d["prior"][0], shape=n_groups)
+        tau_z = pm.HalfNormal("tau_z", d["prior"][1], shape=n_groups)
+        mu, tau = mu_z * d["c"], tau_z * d["c"]
+        sd = pt.sqrt(d["se"] ** 2 + tau[d["g"]] ** 2)
+        pm.Potential("studies", pm.logp(pm.Normal.dist(mu[d["g"]], sd), d["y"]).sum())
+    return model
+
+
+def fit_hierarchy(
+    groups: Sequence[Group], *, priors: ProgrammePriors, sampler: Sampler, seed: int, hdi_prob: float
+) -> Hierarchy:
+    """Fit the programme model to ``groups``, refitting until the convergence gate passes.
+
+    Parameters
+    ----------
+    groups : sequence of Group
+        The studies by channel and metric (:func:`~.studies.group_studies`).
+    priors : ProgrammePriors
+        Priors of μ and τ.
+    sampler : Sampler
+        Sampler settings (draws, chains, refits).
+    seed : int
+        The first fit's seed; refit k uses seed + k.
+    hdi_prob : float
+        Interval mass of the diagnostics' summary.
+
+    Returns
+    -------
+    Hierarchy
+        Draws of μ and τ per group (chains stacked), with the diagnostics.
+    """
+    data = _data(groups, priors)
+    key = structure_key({"learning": "hierarchy", "groups": len(groups)})
+
+    def draw(settings: Sampler, run_seed: int) -> xr.DataTree:
+        return sample_graph(key, data, lambda: _build(len(groups), data), settings, seed=run_seed)
+
+    def judge(posterior: xr.DataTree) -> Diagnostics:
+        return diagnose(posterior, hdi_prob)
+
+    posterior, diagnostics = fit_until_converged(draw, judge, sampler, seed, retries=sampler.retries)
+    post = posterior["posterior"].to_dataset()
+    c = data["c"]
+    stack = ("chain", "draw")
+    mu = post["mu_z"].stack(sample=stack).transpose("sample", ...).to_numpy() * c
+    tau = post["tau_z"].stack(sample=stack).transpose("sample", ...).to_numpy() * c
+    return Hierarchy(tuple(groups), mu, tau, diagnostics)
+
+
+def shrunken_draws(
+    estimate: np.ndarray, se: np.ndarray, mu: np.ndarray, tau: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws of each test's true effect given the data and the draws of μ and τ of its group.
+
+    Parameters
+    ----------
+    estimate, se : numpy.ndarray
+        The tests' estimates and standard errors, shape (k,).
+    mu, tau : numpy.ndarray
+        Draws of the group's mean and spread, shape (S,).
+    rng : numpy.random.Generator
+        The source of the conditional draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (S, k): one draw of every test's true effect per posterior draw.
+    """
+    s2, t2 = se[None, :] ** 2, tau[:, None] ** 2
+    total = s2 + t2
+    mean = (t2 * estimate[None, :] + s2 * mu[:, None]) / total
+    sd = np.sqrt(s2 * t2 / total)
+    return np.asarray(mean + sd * rng.standard_normal(mean.shape))
