@@ -16,7 +16,15 @@ Modules: ``records`` (the dataclasses, vocabularies and checks), ``store`` (the 
 adding in one transaction, reading, marking launched arms).
 """
 
-from channelab.engine.registry.records import SCHEMA_VERSION, SOURCES, VERDICTS, Added, Covariance, Record
+from channelab.engine.registry.records import (
+    SCHEMA_VERSION,
+    SOURCES,
+    VERDICTS,
+    Added,
+    Covariance,
+    Record,
+    pooled_channel,
+)
 from channelab.engine.registry.store import Registry, open_registry
 
 __all__ = [
@@ -28,4 +36,5 @@ __all__ = [
     "Record",
     "Registry",
     "open_registry",
+    "pooled_channel",
 ]

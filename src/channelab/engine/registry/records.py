@@ -24,7 +24,7 @@ from channelab.limits import (
 )
 from channelab.spec import MetricType, Role
 
-__all__ = ["SCHEMA_VERSION", "SOURCES", "VERDICTS", "Added", "Covariance", "Record"]
+__all__ = ["SCHEMA_VERSION", "SOURCES", "VERDICTS", "Added", "Covariance", "Record", "pooled_channel"]
 
 #: Version of the tables below; a registry of another version is refused, never guessed at.
 SCHEMA_VERSION = 1
@@ -65,6 +65,22 @@ KEYS = {
     "records": ("spec_hash", "data_fingerprint", "arm", "metric"),
     "covariances": ("spec_hash", "data_fingerprint", "arm", "metric_a", "metric_b"),
 }
+
+
+def pooled_channel(arm: str, channel: str | None) -> str:
+    """The channel an arm's records are pooled under: its ``arms.X.channel``, else its label.
+
+    ``other`` (the default when a spec does not say) pools nothing: an arm of unnamed channel is
+    pooled only with arms of the same label in other tests.
+
+    Parameters
+    ----------
+    arm
+        The arm's label.
+    channel
+        Its channel as the spec or report gives it (None where not given).
+    """
+    return channel if channel and channel not in ("other", "control") else arm
 
 
 def now() -> str:
