@@ -9,6 +9,7 @@ them in the order their problems are reported; a new feature adds its check ther
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from channelab.errors import SpecError
+from channelab.errors import SpecError, shown
 from channelab.limits import MAX_ARMS, MAX_DESCRIPTION, MAX_LABEL, MAX_METRICS, MAX_SEED, MAX_TITLE
 from channelab.spec.adjustment import adjust_problems
 from channelab.spec.arms import Arm, Economics, arm_problems, money_problems
@@ -118,6 +119,10 @@ class Spec(Strict):
         The original study a replication is judged against.
     replication
         How a replication is planned and judged.
+    registry
+        A registry of results (``channelab learn``) that ``run`` and ``replicate`` add this
+        test's effects to: a file name such as ``programme.duckdb``, inside the output folder
+        (``--out``), since a spec writes nowhere else. ``--registry PATH`` names one anywhere.
     source_path
         The YAML file the spec was read from (set by :func:`~channelab.spec.load_spec`, never
         read from the file itself).
@@ -151,6 +156,7 @@ class Spec(Strict):
     economics: Economics = Economics()
     original: Original | None = None
     replication: Replication = Replication()
+    registry: Annotated[str, Field(max_length=MAX_TITLE)] | None = None
     source_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("arms", mode="before")
@@ -162,6 +168,17 @@ class Spec(Strict):
             return {str(a): {} for a in v}
         if isinstance(v, dict):
             return {str(k): ({} if a is None else a) for k, a in v.items()}
+        return v
+
+    @field_validator("registry")
+    @classmethod
+    def _registry_inside_out(cls, v: str | None) -> str | None:
+        if v is not None and not _REGISTRY_NAME.fullmatch(v):
+            raise ValueError(
+                f"got {shown(v)}; expected a file name ending in .duckdb inside the output folder, such "
+                "as programme.duckdb or registry/programme.duckdb (no '..', not absolute: a spec writes "
+                "only under --out; pass --registry PATH to use one elsewhere)"
+            )
         return v
 
     @field_validator("as_of", mode="before")
@@ -328,6 +345,10 @@ class Spec(Strict):
     def display_title(self) -> str:
         """Human title for reports."""
         return self.title or self.name.replace("_", " ")
+
+
+#: A registry the spec names: a relative path of plain names inside ``--out``, ending in .duckdb.
+_REGISTRY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.duckdb")
 
 
 def _check_arm_labels(labels: list[Any]) -> None:

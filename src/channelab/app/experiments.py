@@ -1,11 +1,4 @@
-"""What each command does, end to end: load the spec, compute, render, write the outputs.
-
-The only module that imports both computation (:mod:`channelab.pipeline`, design, replication)
-and rendering (:mod:`channelab.reporting`). Every function takes the experiment file's path and
-returns what it computed and wrote, so the CLI only parses arguments and prints. A command's
-options (seed, engine, analysis date, looks) are put into the spec once, by
-:func:`~channelab.pipeline.options.with_options`; everything below reads them from the spec.
-"""
+"""Commands on one experiment, end to end: run, monitor, validate, design, replicate, assign, match."""
 
 from __future__ import annotations
 

@@ -1,0 +1,46 @@
+"""What each command does, end to end: load the spec, compute, render, write the outputs.
+
+The only module that imports both computation (:mod:`channelab.pipeline`, design, replication)
+and rendering (:mod:`channelab.reporting`). Every function takes the experiment file's path and
+returns what it computed and wrote, so the CLI only parses arguments and prints. A command's
+options (seed, engine, analysis date, looks) are put into the spec once, by
+:func:`~channelab.pipeline.options.with_options`; everything below reads them from the spec.
+
+:mod:`.experiments` holds the commands on one experiment; :mod:`.programme` those on a programme
+of experiments (the registry, ``learn``, ``digest``).
+
+May import: errors, limits, files, spec, provenance, cells, engine, cohort, analysis, simulate, design,
+replication, pipeline, reporting.
+"""
+
+from channelab.app.experiments import (
+    Assigned,
+    Matched,
+    Monitored,
+    Planned,
+    Report,
+    assign_experiment,
+    design_experiment,
+    match_experiment_cohort,
+    monitor_experiment,
+    plan_replication,
+    replicate_experiment,
+    run_experiment,
+    validate_experiment,
+)
+
+__all__ = [
+    "Assigned",
+    "Matched",
+    "Monitored",
+    "Planned",
+    "Report",
+    "assign_experiment",
+    "design_experiment",
+    "match_experiment_cohort",
+    "monitor_experiment",
+    "plan_replication",
+    "replicate_experiment",
+    "run_experiment",
+    "validate_experiment",
+]
