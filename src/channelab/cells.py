@@ -12,6 +12,9 @@ lognormal hurdle  and n_pos, Σ log y, Σ (log y)² over y > 0 (:class:`HurdleCe
 normal            and Σ x y of the pre-period columns x (:class:`NormalCells`)
 ================= ================================================================
 
+Pairs of metrics measured on the same units also carry their cross-products per cell
+(:class:`PairCells`): the data behind the sampling correlation of their effects.
+
 With pre-period columns to adjust for (``adjust``), every cell also carries Σ x and Σ x xᵀ,
 and every metric with a normal model Σ x y: the exact statistics of a linear adjustment. For
 the other metrics the engine splits the cells by quantile strata of each column, which enter
@@ -160,6 +163,59 @@ CELLS: dict[str, type[MetricCells]] = {
 
 
 @dataclass(frozen=True)
+class PairCells:
+    """Cross-products of two metrics per cell, over the units counted for both.
+
+    The same units engage and book meetings, so the estimates of two metrics' means are
+    correlated by the data; these sums give that correlation exactly
+    (:mod:`channelab.analysis.covariance`). Only from unit rows: aggregated rows and published
+    summaries hold no cross-products, and a share among an earlier stage (``denominator``) is
+    measured on other units. Weighted rows give weighted sums, as every other statistic.
+
+    Attributes
+    ----------
+    metric_a, metric_b
+        The two metrics' names.
+    n
+        Units per cell counted for both metrics (for metrics with outcome windows, the units
+        mature for both).
+    sum_a, sum_b
+        Σ y_a and Σ y_b over those units.
+    sum_ab
+        Σ y_a·y_b over those units.
+    sum_aa, sum_bb
+        Σ y_a² and Σ y_b² over those units, so that both spreads are of the same units.
+    """
+
+    metric_a: str
+    metric_b: str
+    n: np.ndarray
+    sum_a: np.ndarray
+    sum_b: np.ndarray
+    sum_ab: np.ndarray
+    sum_aa: np.ndarray
+    sum_bb: np.ndarray
+
+    #: The per-cell sums, which add up when cells are merged.
+    sums: ClassVar[tuple[str, ...]] = ("n", "sum_a", "sum_b", "sum_ab", "sum_aa", "sum_bb")
+
+    def merged(self, inverse: np.ndarray, size: int) -> PairCells:
+        """The sums of merged cells: ``inverse[c]`` is the merged cell of cell ``c``.
+
+        Parameters
+        ----------
+        inverse
+            For each cell, the index of the merged cell it joins.
+        size
+            The number of merged cells.
+        """
+        changes: dict[str, Any] = {
+            s: np.bincount(inverse, weights=getattr(self, s), minlength=size) for s in self.sums
+        }
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
 class PrePeriod:
     """The pre-period columns adjusted for, per cell: their sums and cross-products.
 
@@ -253,6 +309,9 @@ class Cells:
         Follow-through counts from each engagement metric to each outcome, per arm.
     pre_period
         Sums of the pre-period columns adjusted for (``adjust``), when there are any.
+    pairs
+        Cross-products of pairs of metrics measured on the same units (unit rows only; empty
+        where the data cannot give them).
     """
 
     arms: tuple[str, ...]
@@ -265,6 +324,7 @@ class Cells:
     cluster_idx: np.ndarray | None = None
     funnel: tuple[FunnelCounts, ...] = ()
     pre_period: PrePeriod | None = None
+    pairs: tuple[PairCells, ...] = ()
 
     @property
     def n_cells(self) -> int:
@@ -308,6 +368,20 @@ class Cells:
             metrics=metrics,
             cluster_idx=uniq[:, -1] if self.cluster_idx is not None else None,
             pre_period=None,
+            pairs=tuple(p.merged(inverse, size) for p in self.pairs),
+        )
+
+    def pair(self, metric_a: str, metric_b: str) -> PairCells | None:
+        """The cross-products of two metrics (in either order), or ``None`` where there are none.
+
+        Parameters
+        ----------
+        metric_a, metric_b
+            The two metrics' names.
+        """
+        wanted = {metric_a, metric_b}
+        return next(
+            (p for p in self.pairs if {p.metric_a, p.metric_b} == wanted and metric_a != metric_b), None
         )
 
     def units(self, metric: str) -> np.ndarray:

@@ -120,3 +120,36 @@ MAX_REGISTRY_ADD_COVARIANCES = 500_000
 MAX_REGISTRY_RECORDS = 1_000_000
 #: Most covariances a results registry may hold: a few per record (metric pairs within an arm).
 MAX_REGISTRY_COVARIANCES = 5_000_000
+
+# --- effects for the registry: cross-products of metric pairs ---
+#: Most metrics (the first in funnel order) whose pairs get cross-products in the aggregation
+#: query: 12 give 66 pairs, 396 sums beside the usual ones; a test has a few engagement and
+#: outcome metrics, so 12 covers every real funnel while 50 metrics (1,225 pairs) would not.
+MAX_PAIRED_METRICS = 12
+
+# --- simulated programmes of tests ---
+#: Most tests a simulated programme may hold (two records each): 50,000 tests are 100,000
+#: records, one registry addition's worth, simulated in a few seconds; ``learn`` is benchmarked on 10,000.
+MAX_PROGRAMME_TESTS = 50_000
+#: Largest mean effect, between-test sd and slope (each in size) of a simulated channel (log(1 + lift) scale):
+#: e^10 is a 22,000-fold lift, far beyond any real test, and keeps every drawn rate finite.
+MAX_PROGRAMME_EFFECT = 10.0
+#: Largest odds ratio (and smallest, its inverse) between engaging and booking within a unit:
+#: real associations are a few-fold; a million-fold keeps the 2x2 joint's closed form exact.
+MAX_PROGRAMME_ODDS_RATIO = 1e6
+
+# --- imports into the registry: JSON reports and published summaries ---
+#: Largest JSON report read for import (bytes): the largest run report is under 100 kB; 50 arms
+#: x 50 metrics with segments stay a few MB, so 64 MB is no real report and is read in a second.
+MAX_REPORT_BYTES = 64_000_000
+#: Largest CSV of published per-study summaries read for import (bytes): a row is under 200 bytes,
+#: so 64 MB holds the row bound below many times over and is read in about a second.
+MAX_SUMMARY_BYTES = 64_000_000
+#: Most data rows of a published-summaries CSV: one per study x arm x metric; 100,000 is a
+#: meta-analysis of thousands of studies, one registry addition's worth (MAX_REGISTRY_ADD).
+MAX_SUMMARY_ROWS = 100_000
+
+# --- the learn report: what its figures show ---
+#: Most past tests drawn as rows of one forest plot (the largest reported effects; the JSON has
+#: every one): 30 rows fill a page legibly, and 10,000 records still render in seconds.
+MAX_FOREST_ROWS = 30

@@ -87,7 +87,8 @@ def test_social_selling_pilot_report_says_engagement_up_for_social(tmp_path):
     from channelab.app import run_experiment
     from helpers import DATA, EXPERIMENTS
 
-    analysis, pdf, _ = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)
+    report = run_experiment(EXPERIMENTS / "social_selling_pilot.yaml", out_dir=tmp_path)
+    analysis, pdf = report.analysis, report.pdf
     verdicts = {a.arm: a.verdict for a in analysis.effects.arms}
     # Social truly triples engagement and leaves meetings flat, but 5,000 prospects per arm cannot
     # show meetings within ±5 %: engagement up is claimed, "did not turn into meetings" is not

@@ -260,7 +260,8 @@ def test_matched_example_report_recovers_the_simulated_truth(tmp_path):
     from channelab.app import run_experiment
     from helpers import DATA, EXPERIMENTS
 
-    analysis, pdf, out = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
+    report = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
+    analysis, pdf, out = report.analysis, report.pdf, report.json
     truth = json.loads((DATA / "matched_social_selling.truth.json").read_text())
     for metric in ("likes_comments", "meetings"):
         lift = analysis.effects.get("social", metric).lift

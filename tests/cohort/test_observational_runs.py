@@ -97,7 +97,7 @@ def test_the_same_seed_gives_byte_identical_outputs(tmp_path, matching):
     )
     outputs = []
     for k in range(2):
-        _, _pdf, out = run_experiment(path, out_dir=tmp_path / f"run{k}")
+        out = run_experiment(path, out_dir=tmp_path / f"run{k}").json
         report = json.loads(out.read_text())
         report["provenance"].pop("created", None)
         outputs.append(json.dumps(report, sort_keys=True))

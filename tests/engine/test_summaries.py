@@ -80,7 +80,8 @@ def test_a_spec_without_data_cannot_be_run(tmp_path):
 def test_ubc_study1_from_published_means_gives_the_published_difference_and_ratio(tmp_path):
     from channelab.app import run_experiment
 
-    analysis, pdf, js = run_experiment(PUBLISHED, out_dir=tmp_path)
+    report = run_experiment(PUBLISHED, out_dir=tmp_path)
+    analysis, pdf, js = report.analysis, report.pdf, report.json
     private = analysis.effects.get("Private token", "donation")
     assert private.abs_lift.mean == pytest.approx(0.86 - 0.34, abs=0.01)  # default weak prior
     report = json.loads(js.read_text())

@@ -298,9 +298,10 @@ def test_ubc_example_reaches_the_right_verdict(tmp_path, data, verdict):
 
     from channelab.app import run_experiment
 
-    analysis, pdf, js = run_experiment(
+    run = run_experiment(
         EXPERIMENTS / "ubc_slacktivism_study1.yaml", out_dir=tmp_path, data=DATA / f"{data}.csv"
     )
+    analysis, pdf, js = run.analysis, run.pdf, run.json
     assert analysis.replication.verdict == verdict
     report = json.loads(js.read_text())
     assert report["replication"]["verdict"] == verdict

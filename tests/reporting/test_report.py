@@ -176,7 +176,8 @@ def test_matched_counts_say_which_are_units_and_which_effective_sizes(mock_sampl
     from channelab.app import run_experiment
     from helpers import EXPERIMENTS
 
-    analysis, _, json_path = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
+    report = run_experiment(EXPERIMENTS / "matched_social_selling.yaml", out_dir=tmp_path)
+    analysis, json_path = report.analysis, report.json
     doc = json.loads(json_path.read_text())
     block = doc["matching"]
     units = analysis.matching.matched.units

@@ -4,8 +4,10 @@ Modules: ``families`` (likelihood and mean per metric type), ``predictor`` (the 
 predictor every family shares), ``model`` (build, sample, refit), ``compiled`` (the compiled
 model, cached by structure across runs), ``gcomp`` (population means per arm on the
 experiment's own mix), ``diagnostics`` (the convergence gate and the refits when it fails),
-``fitting`` (a fit as a run makes it), ``results`` (immutable result values), ``intervals``
-(equal-tailed and highest-density intervals, the noise band), ``decisions`` (verdict rules),
+``fitting`` (a fit as a run makes it), ``results`` (immutable result values, with
+``interval`` and ``economics_results``), ``intervals`` (equal-tailed and highest-density
+intervals, the noise band), ``covariance`` (effects' covariances across metrics, from the
+units' cross-products), ``decisions`` (verdict rules),
 ``claims`` (the claims contract), ``wording`` (verdicts in words), ``funnel``
 (follow-through), ``economics`` (money), ``adjustment`` (what the pre-period adjustment did),
 ``monitor`` (the stopping rule of a monitored test), ``effects`` (lifts, intervals and

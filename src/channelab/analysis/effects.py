@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 from arviz_stats.sampling_diagnostics import mcse
 
+from channelab.analysis.covariance import arm_covariances
 from channelab.analysis.decisions import (
     arm_verdict,
     claim_level,
@@ -63,8 +64,9 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
     Returns
     -------
     Effects
-        Every effect per treatment and metric (funnel order), the arm verdicts, the lift draws,
-        the segment lifts, follow-through and, when the spec has costs, the economics.
+        Every effect per treatment and metric (funnel order), the arm verdicts with the
+        covariances of each arm's effects across metrics (:mod:`~channelab.analysis.covariance`),
+        the lift draws, the segment lifts, follow-through and, when the spec has costs, the economics.
     """
     means = population_means(posterior, cells, spec)
     conditional = [m for m in spec.metrics_in_funnel_order if m.denominator is not None]
@@ -86,7 +88,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
     return Effects(
         hdi_prob=spec.hdi_prob,
         effects=tuple(effects),
-        arms=tuple(_arm_result(arm, effects, follow, spec, level) for arm in spec.treatments),
+        arms=tuple(_arm_result(arm, effects, follow, cells, spec, level) for arm in spec.treatments),
         lift_draws={k: v.ravel() for k, v in draws_out.items()},
         segments=_segment_effects(posterior, cells, spec),
         follow_through=follow,
@@ -121,6 +123,7 @@ def _effect(
     if m.role == "guardrail":
         judged = guardrail_verdict(judged, m.worse_direction)
     scale = abs(float(c.mean()))
+    loglift = np.log(t) - np.log(c) if defined and np.all(c > 0) and np.all(t > 0) else None
     return Effect(
         arm=arm,
         metric=m.name,
@@ -150,6 +153,9 @@ def _effect(
         relative_defined=defined,
         conditional=m.denominator is not None,
         derived_from=source,
+        diff_sd=float(np.std(diff, ddof=1)),
+        loglift_mean=None if loglift is None else float(loglift.mean()),
+        loglift_sd=None if loglift is None else float(np.std(loglift, ddof=1)),
     )
 
 
@@ -175,9 +181,9 @@ def _observed(cells: Cells, name: str, *, per_unit: bool) -> dict[str, dict[str,
 
 
 def _arm_result(
-    arm: str, effects: list[Effect], follow: tuple[FollowThrough, ...], spec: Spec, level: float
+    arm: str, effects: list[Effect], follow: tuple[FollowThrough, ...], cells: Cells, spec: Spec, level: float
 ) -> ArmResult:
-    """The funnel-wide verdict and summary of one treatment arm."""
+    """The funnel-wide verdict and summary of one treatment arm, and its effects' covariances."""
     own = [e for e in effects if e.arm == arm]
     verdict = arm_verdict(own, level)
     return ArmResult(
@@ -185,6 +191,7 @@ def _arm_result(
         channel=spec.arms[arm].channel,
         verdict=verdict,
         harms=guardrail_harms(own),
+        covariances=arm_covariances(arm, own, cells, spec),
         summary=arm_summary(
             arm,
             verdict,

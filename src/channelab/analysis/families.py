@@ -276,7 +276,7 @@ class Normal(Family[NormalCells]):
 
     @override
     def data(self, name: str, s: NormalCells, n: np.ndarray) -> dict[str, np.ndarray]:
-        centre, scale = _standardiser(s, n)
+        centre, scale = standardiser(s, n)
         return {
             f"{name}:z_sum": (s.total - n * centre) / scale,
             f"{name}:z_sum_sq": (s.sum_sq - 2 * centre * s.total + n * centre**2) / scale**2,
@@ -289,7 +289,7 @@ class Normal(Family[NormalCells]):
     ) -> dict[str, np.ndarray]:
         if s.sum_xy is None:
             raise ModelError(f"metric {name!r}: cells carry no Σ x y for the adjusted columns")
-        centre, scale = _standardiser(s, n)
+        centre, scale = standardiser(s, n)
         mean, sd = pre.moments(n)
         uz = s.sum_xy - centre * pre.sum_x - s.total[:, None] * mean + n[:, None] * centre * mean
         return {f"{name}:uz_sum": uz / (sd * scale)}
@@ -314,7 +314,7 @@ class Normal(Family[NormalCells]):
     def mean(
         self, name: str, s: NormalCells, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
     ) -> np.ndarray:
-        centre, scale = _standardiser(s, n)
+        centre, scale = standardiser(s, n)
         return centre + scale * eta[""]
 
     @override
@@ -322,7 +322,7 @@ class Normal(Family[NormalCells]):
         self, s: NormalCells, n: np.ndarray, group: np.ndarray, n_groups: int
     ) -> dict[str, GroupEstimates]:
         """Each group's standardised mean; its standard error from its own sd (pooled below 2 units)."""
-        _, scale = _standardiser(s, n)
+        _, scale = standardiser(s, n)
         units = _by_group(n, group, n_groups)
         total, sum_sq = _by_group(s.total, group, n_groups), _by_group(s.sum_sq, group, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):  # groups without units: NaN
@@ -386,7 +386,7 @@ def _log_mean(total: float, n: float) -> np.ndarray:
     return np.asarray(np.log(max(total, 0.5) / n), dtype=np.float64)
 
 
-def _standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
+def standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
     """Pooled mean and sd of the metric over all units (an sd of 0 reads 1)."""
     total_n = n.sum()
     mean = s.total.sum() / total_n

@@ -112,7 +112,8 @@ def _arm_effects(prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centr
     mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
     arm: Tensor
     if not spec.pools_arms:
-        arm = pm.Normal(f"{prefix}:arm", mu=mu, sigma=priors.arm_sd, dims="treatment")
+        sigma = np.array([priors.arm_sds.get(a, priors.arm_sd) for a in cells.arms[1:]])
+        arm = pm.Normal(f"{prefix}:arm", mu=mu, sigma=sigma, dims="treatment")
         return arm
     common = pm.Normal(f"{prefix}:arm_mean", 0.0, priors.arm_sd)
     spread = pm.HalfNormal(f"{prefix}:arm_sd", sigma=priors.arm_sd)

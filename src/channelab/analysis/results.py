@@ -18,6 +18,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from channelab.analysis.economics_results import ArmEconomics as ArmEconomics
+from channelab.analysis.economics_results import Economics as Economics
+from channelab.analysis.economics_results import ExtraOutcome as ExtraOutcome
+from channelab.analysis.interval import Interval as Interval
 from channelab.spec import MetricType, Role
 
 MetricVerdict = Literal["real lift", "harm", "no effect", "inconclusive"]
@@ -30,23 +34,6 @@ ArmVerdict = Literal[
     "no effect",
     "inconclusive",
 ]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Posterior mean and an interval (equal-tailed for lifts, highest-density elsewhere).
-
-    Attributes
-    ----------
-    mean : float
-        The posterior mean (of a relative lift: the ratio of the means, less one).
-    lower, upper : float
-        The interval's ends, at the spec's interval mass.
-    """
-
-    mean: float
-    lower: float
-    upper: float
 
 
 @dataclass(frozen=True)
@@ -103,6 +90,11 @@ class Effect:
         explains but never decides an arm, being no causal effect on the same units.
     derived_from : str or None
         For a per-unit outcome derived from a conditional share: the share's metric name.
+    diff_sd : float
+        Posterior sd of the difference (arm − control) of the mean per unit.
+    loglift_mean, loglift_sd : float or None
+        Posterior mean and sd of log(1 + relative lift), the log of the ratio of the means;
+        None where the lift is not defined or a draw of either mean is not above zero.
     """
 
     arm: str
@@ -131,6 +123,36 @@ class Effect:
     abs_noise: tuple[float, float] = (0.0, 0.0)
     conditional: bool = False
     derived_from: str | None = None
+    diff_sd: float = float("nan")
+    loglift_mean: float | None = None
+    loglift_sd: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricCovariance:
+    """The covariance of one arm's effects on two metrics, as the data correlate them.
+
+    Each metric has its own likelihood, so their posterior draws are nearly independent; the
+    same units, though, engage and book meetings. The correlation comes from the units'
+    cross-products (:mod:`channelab.analysis.covariance`) and is scaled by the two posterior
+    sds, so each 2 × 2 matrix is a valid covariance that agrees with :class:`Effect`'s sds.
+
+    Attributes
+    ----------
+    metric_a, metric_b : str
+        The two metrics, in funnel order.
+    diff : float or None
+        Covariance of the two differences (arm − control); None where the data cannot give it
+        (aggregated rows, published summaries, a share among an earlier stage, a per-unit
+        outcome derived from one).
+    loglift : float or None
+        Covariance of the two log(1 + lift); None as ``diff``, or where either is undefined.
+    """
+
+    metric_a: str
+    metric_b: str
+    diff: float | None
+    loglift: float | None
 
 
 @dataclass(frozen=True)
@@ -149,6 +171,9 @@ class ArmResult:
         One plain-language paragraph on what the arm did.
     harms : tuple of str
         Guardrails the arm credibly made worse (labels), whatever its verdict.
+    covariances : tuple of MetricCovariance
+        The covariance of its effects on each pair of metrics (the first
+        :data:`~channelab.limits.MAX_PAIRED_METRICS` in funnel order).
     """
 
     arm: str
@@ -156,110 +181,7 @@ class ArmResult:
     verdict: ArmVerdict
     summary: str
     harms: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ExtraOutcome:
-    """What one outcome's increment from an arm is, and costs: per 1,000 units and per 1,000 spent.
-
-    Attributes
-    ----------
-    metric, label : str
-        The outcome's name, and its name in sentences.
-    per_thousand : Interval
-        Extra outcomes per 1,000 units.
-    per_thousand_spent : Interval or None
-        Extra outcomes per 1,000 spent (None when the arm costs nothing extra).
-    cost_each : Interval or None
-        The median and equal-tailed interval of cost / increment, only when the increment's
-        interval lies above zero.
-    prob_no_increment : float
-        P(increment ≤ 0).
-    """
-
-    metric: str
-    label: str
-    per_thousand: Interval
-    per_thousand_spent: Interval | None
-    cost_each: Interval | None
-    prob_no_increment: float
-
-
-@dataclass(frozen=True)
-class ArmEconomics:
-    """One treatment's money against the control, per unit (see :mod:`channelab.analysis.economics`).
-
-    Attributes
-    ----------
-    arm : str
-        The treatment arm.
-    cost_per_unit : float
-        Its cost per unit beyond the control's.
-    value_per_unit, net_per_unit : Interval
-        The value of its increments per unit, and that value less the cost.
-    return_on_spend : Interval or None
-        Net value over cost (None when the arm costs nothing extra).
-    outcomes : tuple of ExtraOutcome
-        The extra outcomes (binary and count outcome metrics) and what each costs.
-    prob_best : float
-        P(the arm has the highest net value per unit).
-    expected_loss : float
-        The mean shortfall of its net value from the best arm's.
-    """
-
-    arm: str
-    cost_per_unit: float
-    value_per_unit: Interval
-    net_per_unit: Interval
-    return_on_spend: Interval | None
-    outcomes: tuple[ExtraOutcome, ...]
-    prob_best: float
-    expected_loss: float
-
-
-@dataclass(frozen=True)
-class Economics:
-    """Every treatment's economics, and P(best net value) and expected loss of every arm, control too.
-
-    Attributes
-    ----------
-    currency : str
-        The spec's currency symbol.
-    arms : tuple of ArmEconomics
-        Each treatment's economics, in the spec's order.
-    prob_best, expected_loss : dict of str to float
-        P(highest net value) and expected loss of every arm, the control's net value counted at 0.
-    valued : tuple of str
-        The metrics that carry money (revenue, and metrics with a ``value``).
-    best : str or None
-        The arm (or the control) that is credibly best: P(best) ≥ ``best_level``; else None,
-        and no ranking is presented as a recommendation.
-    best_level : float
-        The P(best) a recommendation needs.
-    """
-
-    currency: str
-    arms: tuple[ArmEconomics, ...]
-    prob_best: dict[str, float]
-    expected_loss: dict[str, float]
-    valued: tuple[str, ...]
-    best: str | None = None
-    best_level: float = 0.95
-
-    def get(self, arm: str) -> ArmEconomics:
-        """The economics of treatment ``arm``.
-
-        Parameters
-        ----------
-        arm : str
-            A treatment arm.
-
-        Returns
-        -------
-        ArmEconomics
-            Its economics.
-        """
-        return next(a for a in self.arms if a.arm == arm)
+    covariances: tuple[MetricCovariance, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ returns what it computed and wrote, so the CLI only parses arguments and prints.
 options (seed, engine, analysis date, looks) are put into the spec once, by
 :func:`~channelab.pipeline.options.with_options`; everything below reads them from the spec.
 
-:mod:`.experiments` holds the commands on one experiment; :mod:`.programme` those on a programme
+:mod:`.experiments` holds the commands on one experiment, :mod:`.units` those that write unit
+files (assign, match); :mod:`.programme` those on a programme
 of experiments (the registry, ``learn``, ``digest``).
 
 May import: errors, limits, files, spec, provenance, cells, engine, cohort, analysis, simulate, design,
@@ -14,20 +15,17 @@ replication, pipeline, reporting.
 """
 
 from channelab.app.experiments import (
-    Assigned,
-    Matched,
     Monitored,
     Planned,
     Report,
-    assign_experiment,
     design_experiment,
-    match_experiment_cohort,
     monitor_experiment,
     plan_replication,
     replicate_experiment,
     run_experiment,
     validate_experiment,
 )
+from channelab.app.units import Assigned, Matched, assign_experiment, match_experiment_cohort
 
 __all__ = [
     "Assigned",

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from channelab.app.programme import record_run, registry_for
 from channelab.engine import Engine
 from channelab.engine.duck import matching_files
-from channelab.errors import SpecError
-from channelab.files import check_outputs, commit, json_bytes, write_atomic
+from channelab.engine.registry import Added, RecordSource
+from channelab.files import check_outputs, commit, json_bytes
 from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate, with_options
 from channelab.spec import DataSource, Spec, load_spec
 
 if TYPE_CHECKING:  # imported where used: a command loads only what it needs
-    from channelab.design.assign import AssignmentResult
     from channelab.design.assurance import SimCallback
     from channelab.design.plan import Design
     from channelab.pipeline.looks import Monitor
@@ -23,14 +22,10 @@ if TYPE_CHECKING:  # imported where used: a command loads only what it needs
     from channelab.reporting.html import Twin
 
 __all__ = [
-    "Assigned",
-    "Matched",
     "Monitored",
     "Planned",
     "Report",
-    "assign_experiment",
     "design_experiment",
-    "match_experiment_cohort",
     "monitor_experiment",
     "plan_replication",
     "replicate_experiment",
@@ -48,11 +43,17 @@ class Report(NamedTuple):
         Everything the run produced.
     pdf, json
         The report and the JSON written.
+    registry
+        The registry the run's effects were added to, if any.
+    added
+        What was added to it (records, covariances, duplicates counted once).
     """
 
     analysis: Analysis
     pdf: Path
     json: Path
+    registry: Path | None = None
+    added: Added | None = None
 
     @property
     def html(self) -> Path:
@@ -84,47 +85,12 @@ class Planned[T](NamedTuple):
         return self.pdf.with_suffix(".html")
 
 
-@dataclass(frozen=True)
-class Assigned:
-    """An assignment of units to arms, and the CSV written.
-
-    Attributes
-    ----------
-    spec
-        The spec whose arms the units were assigned to, options applied.
-    result
-        The assignment, its allocation per stratum and its balance.
-    path
-        The assignment CSV written.
-    """
-
-    spec: Spec
-    result: AssignmentResult
-    path: Path
-
-
-@dataclass(frozen=True)
-class Matched:
-    """A matched cohort (the validation that built it) and the CSV written.
-
-    Attributes
-    ----------
-    validation
-        The validation that built the cohort (its ``matching`` holds the cohort and its balance).
-    path
-        The matched cohort's CSV written, with weights.
-    """
-
-    validation: Validation
-    path: Path
-
-
 def _noop(_: str) -> None:
     """A step callback that shows nothing."""
 
 
-def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
-    """Every file the spec reads (itself, its data files, its pilot) and ``extra``: never overwritten."""
+def inputs_of(spec: Spec, *extra: Path) -> list[Path]:
+    """Every file the spec reads (itself, data, pilot, learned priors) and ``extra``: never overwritten."""
     found = [*extra]
     if spec.source_path is not None:
         found.append(spec.source_path)
@@ -132,6 +98,8 @@ def _inputs_of(spec: Spec, *extra: Path) -> list[Path]:
         if source is not None and source.path is not None:
             path = spec.resolve_path(source.path)
             found += matching_files(path)
+    if spec.priors.from_ is not None:
+        found.append(spec.resolve_path(Path(spec.priors.from_)))
     return found
 
 
@@ -209,7 +177,7 @@ def monitor_experiment(
 
     step = on_step or _noop
     spec = with_options(load_spec(path), seed=seed, as_of=as_of, every=every)
-    paths, inputs = _pair(out_dir, f"{spec.name}.monitor"), _inputs_of(spec)
+    paths, inputs = _pair(out_dir, f"{spec.name}.monitor"), inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     result = monitor(spec, on_step=step)
     step("Drawing figures and writing the PDF, JSON and HTML")
@@ -227,6 +195,8 @@ def run_experiment(
     as_of: date | None = None,
     on_step: StepCallback | None = None,
     progressbar: bool = False,
+    registry: str | Path | None = None,
+    source: RecordSource = "run",
 ) -> Report:
     """Analyse the experiment at ``path`` and write ``OUT/NAME.{pdf,json,html}``.
 
@@ -249,24 +219,33 @@ def run_experiment(
         Called with a short description of each step as it starts.
     progressbar
         Show the sampler's progress bar.
+    registry
+        A registry of results to add the run's effects to (else the spec's ``registry``, inside
+        ``out_dir``), after the report is written, in one transaction.
+    source
+        What the registry records the run as: ``run`` or ``replicate``.
 
     Returns
     -------
     Report
-        The analysis and the paths written.
+        The analysis, the paths written, and what was added to a registry.
     """
     step = on_step or _noop
     spec, stem = _with_data(load_spec(path), data)
     spec = with_options(spec, seed=seed, engine=engine, as_of=as_of)
-    paths, inputs = _pair(out_dir, stem), _inputs_of(spec)
+    paths, inputs = _pair(out_dir, stem), inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
+    store = registry_for(spec, out_dir, registry)  # and a registry of another version
     analysis = analyse(spec, on_step=step, progressbar=progressbar)
     from channelab.reporting.html import analysis_twin
     from channelab.reporting.json_report import analysis_json
 
     step("Drawing figures and writing the PDF, JSON and HTML")
     pdf, js = _commit_pair(paths, analysis_twin(analysis), analysis_json(analysis), inputs)
-    return Report(analysis, pdf, js)
+    if store is None:
+        return Report(analysis, pdf, js)
+    step(f"Adding the effects to the registry {store}")
+    return Report(analysis, pdf, js, store, record_run(analysis, store, source=source, inputs=inputs))
 
 
 def _with_data(spec: Spec, data: str | Path | None) -> tuple[Spec, str]:
@@ -340,7 +319,7 @@ def design_experiment(
     from channelab.reporting.pdf.design import design_pdf
 
     spec = with_options(load_spec(path), seed=seed)
-    paths, inputs = _pair(out_dir, f"{spec.name}.design"), _inputs_of(spec)
+    paths, inputs = _pair(out_dir, f"{spec.name}.design"), inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     result = design(spec, sims=sims, rule_sims=rule_sims, on_step=on_step, on_sim=on_sim)
     pdf, js = _commit_pair(paths, twin(design_pdf, result), design_json(result), inputs)
@@ -380,7 +359,7 @@ def plan_replication(
 
     spec = with_options(load_spec(path), seed=seed)
     original_study(spec)  # refuses a spec without an original study, before any work
-    paths, inputs = _pair(out_dir, f"{spec.name}.plan"), _inputs_of(spec)
+    paths, inputs = _pair(out_dir, f"{spec.name}.plan"), inputs_of(spec)
     check_outputs(paths, inputs=inputs)
     (on_step or _noop)("Planning sample sizes and simulating replication Bayes factors")
     result = plan(spec)
@@ -395,6 +374,7 @@ def replicate_experiment(
     seed: int | None = None,
     data: str | Path | None = None,
     on_step: StepCallback | None = None,
+    registry: str | Path | None = None,
 ) -> Report:
     """Judge replication data against the original study in ``path`` (the full report).
 
@@ -410,6 +390,8 @@ def replicate_experiment(
         The replication data, instead of the spec's (the outputs are then named ``NAME.DATASTEM``).
     on_step
         Called with a short description of each step as it starts.
+    registry
+        A registry of results to add the replication's effects to (else the spec's).
 
     Returns
     -------
@@ -419,69 +401,6 @@ def replicate_experiment(
     from channelab.replication.original import original_study
 
     original_study(load_spec(path))
-    return run_experiment(path, out_dir=out_dir, seed=seed, data=data, on_step=on_step)
-
-
-def assign_experiment(
-    path: str | Path, *, units: str | Path, out: str | Path, seed: int | None = None
-) -> Assigned:
-    """Randomise the units file to the arms of the experiment at ``path``; write the CSV to ``out``.
-
-    Parameters
-    ----------
-    path
-        The experiment file (YAML).
-    units
-        The units to assign (CSV or Parquet), one row per unit.
-    out
-        The assignment CSV to write.
-    seed
-        Overrides the spec's random seed.
-
-    Returns
-    -------
-    Assigned
-        The spec, the assignment and the path written.
-    """
-    from channelab.design.assign import assign, read_units, write_assignment
-
-    spec = with_options(load_spec(path), seed=seed)
-    units, out = Path(units), Path(out)
-    inputs = _inputs_of(spec, units)
-    check_outputs([out], inputs=inputs)
-    rows = read_units(units)
-    result = assign(spec, rows, seed=spec.seed, name=str(units))
-    return Assigned(spec, result, write_assignment(result, out, inputs=inputs))
-
-
-def match_experiment_cohort(
-    path: str | Path, *, out: str | Path, on_step: StepCallback | None = None
-) -> Matched:
-    """Build the matched cohort of a ``design: matched`` experiment; write it with weights to ``out``.
-
-    Parameters
-    ----------
-    path
-        The experiment file (YAML).
-    out
-        The matched cohort's CSV to write.
-    on_step
-        Called with a short description of each step as it starts.
-
-    Returns
-    -------
-    Matched
-        The validation that built the cohort and the path written.
-    """
-    spec = load_spec(path)
-    if spec.design != "matched":
-        raise SpecError(f"{path}: design is {spec.design!r}; `channelab match` needs design: matched.")
-    inputs = _inputs_of(spec)
-    check_outputs([Path(out)], inputs=inputs)
-    checked = validate(spec, on_step=on_step)
-    if checked.matching is None:  # pragma: no cover - design: matched always matches
-        raise SpecError(f"{path}: no matched cohort was built.")
-    units = checked.matching.matched.units
-    kept = units[units["weight"] > 0]
-    written = write_atomic(Path(out), kept.to_csv(index=False, lineterminator="\n").encode(), inputs=inputs)
-    return Matched(checked, written)
+    return run_experiment(
+        path, out_dir=out_dir, seed=seed, data=data, on_step=on_step, registry=registry, source="replicate"
+    )

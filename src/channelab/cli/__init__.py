@@ -19,7 +19,8 @@ one experiment.
 May import: errors, limits, files, spec, analysis, simulate, design, app.
 """
 
-import channelab.cli.experiments  # noqa: F401  (registers the commands)
+import channelab.cli.experiments
+import channelab.cli.programme  # noqa: F401
 from channelab.cli.shell import app, main
 
 __all__ = ["app", "main"]

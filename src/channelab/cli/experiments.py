@@ -13,6 +13,7 @@ from rich.table import Table
 from channelab.cli.shell import (
     EXIT_NOT_CONVERGED,
     AsOf,
+    RegistryOption,
     Seed,
     SpecPath,
     app,
@@ -45,14 +46,16 @@ def run(
         typer.Option(help="Read and aggregate the rows with this engine (overrides the spec's)."),
     ] = None,
     as_of: AsOf = None,
+    registry: RegistryOption = None,
 ) -> None:
     """Analyse an experiment and write its PDF report and JSON."""
     from channelab.app import run_experiment
 
     quiet_libraries()
     with steps() as step:
+        day = _day(as_of)
         report = run_experiment(
-            spec, out_dir=out_dir, seed=seed, engine=engine, as_of=_day(as_of), on_step=step
+            spec, out_dir=out_dir, seed=seed, engine=engine, as_of=day, on_step=step, registry=registry
         )
     _print_report(report)
 
@@ -121,6 +124,8 @@ def _print_report(report: Report) -> None:
         replication = analysis.replication
         out.print(f"[bold]Replication[/]: {e(replication.verdict)}. {e(replication.sentence)}")
     out.print(f"Report: {e(report.pdf)}\nJSON:   {e(report.json)}\nHTML:   {e(report.html)}")
+    if report.added is not None:
+        out.print(f"Registry: {e(report.registry)} ({e(report.added.sentence())})")
     if not analysis.diagnostics.converged:
         console.print(
             "[bold red]not converged:[/] "
@@ -142,6 +147,7 @@ def replicate(
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the report and JSON.")] = Path("reports"),
     seed: Seed = None,
+    registry: RegistryOption = None,
 ) -> None:
     """Judge a replication against the spec's original study, or plan one with --plan."""
     from channelab.app import plan_replication, replicate_experiment
@@ -149,7 +155,9 @@ def replicate(
     quiet_libraries()
     if not plan:
         with steps() as step:
-            report = replicate_experiment(spec, out_dir=out_dir, seed=seed, data=data, on_step=step)
+            report = replicate_experiment(
+                spec, out_dir=out_dir, seed=seed, data=data, on_step=step, registry=registry
+            )
         _print_report(report)
         return
     with steps() as step:

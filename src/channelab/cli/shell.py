@@ -97,6 +97,17 @@ Seed = Annotated[
 ]
 
 
+RegistryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--registry",
+        help="Add this test's effects to a registry of results (a .duckdb file, created if new) for "
+        "`channelab learn`. Default: the spec's `registry:`, inside --out.",
+        show_default=False,
+    ),
+]
+
+
 def quiet_libraries() -> None:
     """Keep PyMC's and PyTensor's INFO chatter out of the terminal; the spinner says what runs."""
     for name in ("pymc", "pytensor"):

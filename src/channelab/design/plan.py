@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from channelab.analysis.monitor import planned_looks
 from channelab.design.assurance import Assurance, SimCallback, assurance
 from channelab.design.baselines import Baselines, resolve_baselines
 from channelab.design.monitor import StoppingRule, bounded_looks, operating_characteristics
 from channelab.design.power import PowerPlan, plan_power
+from channelab.engine.registry.priors_file import LearnedPriors, read_learned_priors
 from channelab.provenance import Provenance, stamp
 from channelab.spec import Spec
 
@@ -90,6 +92,7 @@ def design(
     step = on_step or (lambda _: None)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    learned = _learned(spec)  # a bad learned-priors file is refused before any simulation
     step("Reading baselines")
     baselines = resolve_baselines(spec)
     step("Computing power and sample sizes")
@@ -107,7 +110,8 @@ def design(
     result = None
     if n_sims > 0 and plan.metrics:
         step(f"Simulating assurance ({n_sims} experiments per metric and lift)")
-        result = _timed(seconds, "assurance", partial(_assurance, spec, baselines, plan, n_sims, on_sim))
+        run = partial(_assurance, spec, baselines, plan, n_sims, on_sim, learned)
+        result = _timed(seconds, "assurance", run)
     n_rule = spec.monitor.sims if rule_sims is None else rule_sims
     rule = None
     if calibrates_rule(spec) and n_rule > 0 and plan.metrics:
@@ -130,10 +134,24 @@ def calibrates_rule(spec: Spec) -> bool:
     return "monitor" in spec.model_fields_set and planned_looks(spec) is not None
 
 
+def _learned(spec: Spec) -> LearnedPriors | None:
+    """The spec's learned-priors file, read and checked (``priors.from``), if it names one."""
+    named = spec.priors.from_
+    return None if named is None else read_learned_priors(spec.resolve_path(Path(named)), named=named)
+
+
 def _assurance(
-    spec: Spec, baselines: Baselines, plan: PowerPlan, sims: int, on_sim: SimCallback | None
+    spec: Spec,
+    baselines: Baselines,
+    plan: PowerPlan,
+    sims: int,
+    on_sim: SimCallback | None,
+    learned: LearnedPriors | None,
 ) -> Assurance:
-    """Assurance at ``plan.assurance.lifts`` (default 0 and the target lift), ``sims`` per lift."""
+    """Assurance at ``plan.assurance.lifts`` (default 0 and the target lift), ``sims`` per lift.
+
+    With learned priors, the fits start from them and one more row draws the true lifts from them.
+    """
     return assurance(
         spec,
         baselines.values,
@@ -143,6 +161,7 @@ def _assurance(
         seed=spec.seed,
         design_effects=_design_effects(plan),
         on_sim=on_sim,
+        learned=learned,
     )
 
 

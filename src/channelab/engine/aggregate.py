@@ -22,6 +22,7 @@ from channelab.cells import (
     PrePeriod,
     RateCells,
 )
+from channelab.engine.pairs import pair_cells, pair_statistics
 from channelab.engine.source import (
     ROWS,
     Source,
@@ -50,7 +51,8 @@ def build_cells(
     rows of weight 0 are left out. ``weights="frequency"``: integer weights give exactly the
     cells of the rows repeated that many times. ``weights="sampling"`` (a matched or weighted
     cohort, weights rescaled to Kish's effective size): normal metrics' spreads are remade so
-    that each cell's mean gets the sandwich variance (:func:`_sandwich_sum_sq`). Aggregated
+    that each cell's mean gets the sandwich variance (:func:`_sandwich_sum_sq`); the
+    cross-products of metric pairs (:mod:`.pairs`) stay weighted sums, for a correlation. Aggregated
     rows (``data.layout: aggregated``) are summed statistic by statistic, so they give exactly
     the cells of the unit rows behind them. With an analysis date (``spec.as_of``) the cells
     are those of the test as it stood then (:mod:`channelab.engine.timing`): units entered by
@@ -115,6 +117,7 @@ def build_cells(
         cluster_idx=keys_of.cluster_idx,
         funnel=_funnel_counts(source, spec, w, where),
         pre_period=_pre_period(table, spec, cuts, keys_of.strata),
+        pairs=pair_cells(table, spec),
     )
 
 
@@ -323,7 +326,7 @@ def _row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:
         out.update({f"adjust__{i}_{j}": f"{xi} * {x[j]}" for j in range(i, len(x))})
     for m in spec.metrics:
         out.update({f"{m.name}__{k}": v for k, v in _unit_statistics(m, spec, columns, x).items()})
-    return out
+    return out | pair_statistics(spec, columns)
 
 
 def _aggregated_row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[str, str]:

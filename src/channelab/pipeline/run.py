@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import xarray as xr
 
@@ -24,6 +24,7 @@ from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.cohort.build import MatchResult
 from channelab.engine import CheckReport
+from channelab.pipeline.learned import LearnedStart, with_learned_priors
 from channelab.pipeline.options import with_options
 from channelab.pipeline.read import StepCallback, Validation, no_steps, read
 from channelab.provenance import Provenance, stamp
@@ -59,6 +60,9 @@ class Analysis:
         The judgement against the original study, for a spec with an ``original:`` block.
     adjustment
         What the pre-period adjustment gained, for a spec that adjusts.
+    learned
+        How a learned-priors file (``priors.from``) was used, and the effects under the default
+        priors beside them.
     """
 
     spec: Spec
@@ -72,6 +76,7 @@ class Analysis:
     matching: MatchResult | None = None
     replication: ReplicationResult | None = None
     adjustment: Adjustment | None = None
+    learned: LearnedStart | None = None
 
     @property
     def data(self) -> dict[str, object]:
@@ -183,6 +188,7 @@ def analyse(
     with _timed(timings, "validate"):
         checked = read(with_options(spec, seed=seed), step=step)
     spec, cells, backend = checked.spec, checked.cells, resolve_backend(checked.spec.sampler.backend)
+    spec, learned = with_learned_priors(spec, cells)
     step(f"Sampling the posterior ({backend}, {spec.sampler.chains} chains)")
     spent: dict[str, float] = {}
     with _timed(timings, "sample"):
@@ -196,6 +202,11 @@ def analyse(
         step("Fitting without the pre-period adjustment, to show what it gained")
         with _timed(timings, "unadjusted fit"):
             adjustment = _gained(effects, cells, spec, step=step, progressbar=progressbar, spent=spent)
+    if learned is not None and learned.uses:
+        step("Fitting the default priors too, to show what the learned priors changed")
+        with _timed(timings, "default-prior fit"):
+            plain, _ = fit_cells(cells, checked.spec, on_step=step, progressbar=progressbar, spent=spent)
+            learned = replace(learned, default_effects=_effects(plain, cells, checked.spec))
     timings.update(spent)
     return Analysis(
         spec=spec,
@@ -209,6 +220,7 @@ def analyse(
         matching=checked.matching,
         replication=replication,
         adjustment=adjustment,
+        learned=learned,
     )
 
 

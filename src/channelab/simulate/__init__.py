@@ -22,6 +22,10 @@ was put in:
 - :func:`simulate_funnel`: a click → enrol → pay funnel in which one arm engages more and
   follows through less; :func:`daily_report` aggregates it per day and arm, as a platform
   shares it, and :func:`write_funnel` writes that report with the truth.
+- :func:`simulate_programme`: a programme of many tests of outreach channels (:class:`ChannelTruth`:
+  true mean effects, spreads and an engagement → outcome link), as the registry records a run
+  would add, with each test's true effects (:class:`Programme`); :func:`programme_summaries` is
+  its published per-study summaries; :data:`SOCIAL_PROGRAMME` is the worked example's.
 - :func:`calibrate`: coverage and verdict rates of channelab's own model over many simulated
   experiments.
 
@@ -62,6 +66,13 @@ if TYPE_CHECKING:
         write_simulation,
     )
     from channelab.simulate.outreach_truth import OutreachTruth
+    from channelab.simulate.programme import (
+        SOCIAL_PROGRAMME,
+        ChannelTruth,
+        Programme,
+        programme_summaries,
+        simulate_programme,
+    )
     from channelab.simulate.scenarios import DEFAULT_N_PROSPECTS, SCENARIOS, Scenario, SegmentLift
     from channelab.simulate.selection import SelectionTruth, simulate_selection, write_selection
     from channelab.simulate.timing import Arrival, snapshot
@@ -82,6 +93,13 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         ],
         "outreach": ["SimulationFiles", "outreach_spec", "simulate_outreach", "write_simulation"],
         "outreach_truth": ["OutreachTruth"],
+        "programme": [
+            "SOCIAL_PROGRAMME",
+            "ChannelTruth",
+            "Programme",
+            "programme_summaries",
+            "simulate_programme",
+        ],
         "scenarios": ["DEFAULT_N_PROSPECTS", "SCENARIOS", "Scenario", "SegmentLift"],
         "guardrails": ["Unsubscribes"],
         "selection": ["SelectionTruth", "simulate_selection", "write_selection"],
@@ -92,12 +110,15 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 __all__ = [
     "DEFAULT_N_PROSPECTS",
     "SCENARIOS",
+    "SOCIAL_PROGRAMME",
     "Arrival",
     "Calibration",
+    "ChannelTruth",
     "ChannelsTruth",
     "FunnelTruth",
     "ObservationalTruth",
     "OutreachTruth",
+    "Programme",
     "ReplicationTruth",
     "Scenario",
     "SegmentLift",
@@ -109,11 +130,13 @@ __all__ = [
     "calibrate",
     "daily_report",
     "outreach_spec",
+    "programme_summaries",
     "simulate_ab",
     "simulate_channels",
     "simulate_funnel",
     "simulate_observational",
     "simulate_outreach",
+    "simulate_programme",
     "simulate_replication",
     "simulate_selection",
     "snapshot",

@@ -23,7 +23,7 @@ Dependency rule: the bottom layer. Imports only :mod:`channelab.errors`,
 May import: errors, limits, files, likelihoods. (Checked by ``tests/test_layers.py``.)
 """
 
-from channelab.spec.arms import Arm, Cost, Economics
+from channelab.spec.arms import Arm, Cost, Economics, pooled_channel
 from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
 from channelab.spec.core import Decision, Metric, ModelOptions, Priors, Sampler, Unit
 from channelab.spec.data import DataSource
@@ -58,4 +58,5 @@ __all__ = [
     "Unit",
     "load_spec",
     "parse_spec",
+    "pooled_channel",
 ]

@@ -61,6 +61,22 @@ class Arm(Strict):
     cost: Cost | None = None
 
 
+def pooled_channel(arm: str, channel: str | None) -> str:
+    """The channel an arm's effects are pooled under across tests: its ``channel``, else its label.
+
+    ``other`` (the default when a spec does not say) pools nothing: an arm of unnamed channel is
+    pooled only with arms of the same label in other tests.
+
+    Parameters
+    ----------
+    arm
+        The arm's label.
+    channel
+        Its channel as the spec or a report gives it (None where not given).
+    """
+    return channel if channel and channel not in ("other", "control") else arm
+
+
 class Economics(Strict):
     """How arms' costs are read, and over how many units a fixed cost is spread.
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from channelab.likelihoods import Likelihood, likelihood
-from channelab.limits import MAX_DRAWS, MAX_MONEY, MAX_PRIOR
+from channelab.limits import MAX_DRAWS, MAX_MONEY, MAX_PRIOR, MAX_TITLE
 from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind, suggest
 
 #: A prior's sd: positive, and at most :data:`~channelab.limits.MAX_PRIOR` on the link scale.
@@ -53,6 +53,14 @@ class Priors(Strict):
     slope_sd
         Prior sd of each arm's slope on a pre-period column (``adjust``), both standardised:
         1 allows any correlation.
+    arm_sds
+        Prior sd of the arm effect per treatment arm, where it differs from ``arm_sd`` (a learned
+        prior sets it; arms not listed use ``arm_sd``).
+    from_
+        ``from:`` in the spec: a learned-priors file written by ``channelab learn``. Each arm whose
+        ``channel`` the file has learned about starts from the programme's prediction for the
+        next test of that channel, per metric (converted to the metric's link scale); the run
+        also reports the result under these default priors. Only in the spec's ``priors``.
     """
 
     intercept_sd: _PriorSd = 2.0
@@ -67,6 +75,12 @@ class Priors(Strict):
     cluster_sd: _PriorSd = 1.0
     heterogeneity_sd: _PriorSd = 0.5
     slope_sd: _PriorSd = 1.0
+    arm_sds: dict[str, _PriorSd] = Field(
+        default_factory=dict, description="Prior sd of the arm effect (link scale) per arm, where not arm_sd."
+    )
+    from_: Annotated[str, Field(min_length=1, max_length=MAX_TITLE)] | None = Field(
+        default=None, alias="from", description="A learned-priors file written by `channelab learn`."
+    )
 
     def merged(self, override: Priors | None) -> Priors:
         """Return these priors with the fields explicitly set in ``override`` replaced.
@@ -365,23 +379,32 @@ def metric_problems(spec: _Core) -> list[str]:
 
 
 def prior_problems(spec: _Core) -> list[str]:
-    """Prior means of arm effects (``priors.arm_mu``) given for what is not a treatment arm.
+    """Arm priors (``arm_mu``, ``arm_sds``) for what is not a treatment arm; ``from`` out of place.
 
     Parameters
     ----------
     spec
         The experiment definition being validated.
     """
-    arm_mu = {
-        **spec.priors.arm_mu,
-        **{k: v for m in spec.metrics if m.priors for k, v in m.priors.arm_mu.items()},
-    }
+    named = [
+        (f"priors.{field}", a)
+        for p in (spec.priors, *(m.priors for m in spec.metrics if m.priors))
+        for field, per_arm in (("arm_mu", p.arm_mu), ("arm_sds", p.arm_sds))
+        for a in per_arm
+    ]
     arms = list(spec.arms)
-    return [
-        f"priors.arm_mu: {a!r} is not a treatment arm" + suggest(a, arms)
-        for a in arm_mu
+    problems = [
+        f"{field}: {a!r} is not a treatment arm" + suggest(a, arms)
+        for field, a in dict.fromkeys(named)
         if a not in spec.arms or a == spec.control
     ]
+    problems += [
+        f"metrics[{m.name}].priors.from: a learned-priors file applies to every metric; give it once, "
+        "in the spec's own priors"
+        for m in spec.metrics
+        if m.priors and m.priors.from_
+    ]
+    return problems
 
 
 def funnel_problems(spec: _Core) -> list[str]:

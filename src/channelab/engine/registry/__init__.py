@@ -13,9 +13,17 @@ is validated whole, then written in one transaction: a failure, or a kill, adds 
 Values reach DuckDB only as parameters or as a registered Arrow table, never inside SQL text.
 
 Modules: ``records`` (the dataclasses, vocabularies and checks), ``store`` (the file: opening,
-adding in one transaction, reading, marking launched arms).
+adding in one transaction, reading, marking launched arms), ``imports`` (the importers' entry
+points: ``imported``, what an import gives and the data fingerprint; ``reports``, JSON run
+reports; ``summaries`` and ``summary_rows``, a CSV of published per-study summaries).
 """
 
+from channelab.engine.registry.imports import (
+    Imported,
+    data_fingerprint,
+    records_from_report,
+    records_from_summaries,
+)
 from channelab.engine.registry.records import (
     SCHEMA_VERSION,
     SOURCES,
@@ -23,6 +31,8 @@ from channelab.engine.registry.records import (
     Added,
     Covariance,
     Record,
+    RecordSource,
+    RecordVerdict,
     pooled_channel,
 )
 from channelab.engine.registry.store import Registry, open_registry
@@ -33,8 +43,14 @@ __all__ = [
     "VERDICTS",
     "Added",
     "Covariance",
+    "Imported",
     "Record",
+    "RecordSource",
+    "RecordVerdict",
     "Registry",
+    "data_fingerprint",
     "open_registry",
     "pooled_channel",
+    "records_from_report",
+    "records_from_summaries",
 ]

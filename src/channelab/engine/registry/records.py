@@ -22,7 +22,7 @@ from channelab.limits import (
     MAX_UNITS,
     MIN_DATE_YEAR,
 )
-from channelab.spec import MetricType, Role
+from channelab.spec import MetricType, Role, pooled_channel
 
 __all__ = ["SCHEMA_VERSION", "SOURCES", "VERDICTS", "Added", "Covariance", "Record", "pooled_channel"]
 
@@ -65,22 +65,6 @@ KEYS = {
     "records": ("spec_hash", "data_fingerprint", "arm", "metric"),
     "covariances": ("spec_hash", "data_fingerprint", "arm", "metric_a", "metric_b"),
 }
-
-
-def pooled_channel(arm: str, channel: str | None) -> str:
-    """The channel an arm's records are pooled under: its ``arms.X.channel``, else its label.
-
-    ``other`` (the default when a spec does not say) pools nothing: an arm of unnamed channel is
-    pooled only with arms of the same label in other tests.
-
-    Parameters
-    ----------
-    arm
-        The arm's label.
-    channel
-        Its channel as the spec or report gives it (None where not given).
-    """
-    return channel if channel and channel not in ("other", "control") else arm
 
 
 def now() -> str:
@@ -193,6 +177,18 @@ class Added:
     duplicates: int
     covariances: int = 0
     covariance_duplicates: int = 0
+
+    def sentence(self) -> str:
+        """What was written, in words: records added and duplicates counted once."""
+        said = f"{self.added:,} record(s) added"
+        if self.covariances:
+            said += f" with {self.covariances:,} within-test covariance(s)"
+        if self.duplicates:
+            said += (
+                f"; {self.duplicates:,} already there (the same test: spec hash, data, arm and metric) "
+                "counted once"
+            )
+        return said
 
 
 _TEXTS = {"spec_hash": MAX_TITLE, "data_fingerprint": MAX_TITLE, "experiment": MAX_TITLE}

@@ -13,6 +13,7 @@ from channelab.analysis.claims import claims_made
 from channelab.reporting.json_report.adjustment import adjustment_json
 from channelab.reporting.json_report.common import interval_json
 from channelab.reporting.json_report.economics import arm_economics_json, ranking_json
+from channelab.reporting.json_report.learned_prior import learned_prior_json
 from channelab.reporting.json_report.matching import matching_json
 from channelab.reporting.json_report.replication import replication_json
 from channelab.reporting.words import data_origin
@@ -66,6 +67,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "matching": matching_json(analysis),
         "replication": replication_json(analysis),
         "adjustment": adjustment_json(analysis),
+        "learned_priors": learned_prior_json(analysis),
         "data": {**analysis.data, "origin": data_origin(spec)},
         "provenance": analysis.provenance.as_dict(),
     }
@@ -112,7 +114,7 @@ def _checks(analysis: Analysis) -> dict[str, Any]:
 
 
 def _arms(eff: Effects) -> list[dict[str, Any]]:
-    """Each arm's verdict, harms, sentence and money against the control."""
+    """Each arm's verdict, harms, sentence, money against the control and effects' covariances."""
     return [
         {
             "arm": a.arm,
@@ -121,6 +123,10 @@ def _arms(eff: Effects) -> list[dict[str, Any]]:
             "harms": list(a.harms),
             "summary": a.summary,
             "economics": arm_economics_json(eff.economics, a.arm),
+            "covariances": [  # across metrics, of the effects below (null where the data cannot say)
+                {"metric_a": c.metric_a, "metric_b": c.metric_b, "diff": c.diff, "loglift": c.loglift}
+                for c in a.covariances
+            ],
         }
         for a in eff.arms
     ]
@@ -149,6 +155,10 @@ def _effect(e: Effect, spec: Spec) -> dict[str, Any]:
             "mcse": e.mcse_abs_lift,
             "noise_band": list(e.abs_noise),
         },
+        "diff_sd": e.diff_sd,  # posterior sd of the difference (abs_lift)
+        "loglift": None  # log(1 + lift): posterior mean and sd, null where the lift is not defined
+        if e.loglift_mean is None
+        else {"mean": e.loglift_mean, "sd": e.loglift_sd},
         "conditional": e.conditional,
         "per_unit_of": e.derived_from,
         "rope": list(e.rope),

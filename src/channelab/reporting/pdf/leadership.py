@@ -8,6 +8,7 @@ follow-through of the engaged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
+from scipy.stats import norm
 
 from channelab.analysis.wording import join_words, money_order, money_sentence, pct, ranking_sentence
 from channelab.reporting.pdf.layout import (
@@ -37,6 +39,7 @@ from channelab.reporting.words import glossary_entries, origin_line
 
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
+    from channelab.analysis.learning.prior import PriorUse
 
 #: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
 FUNNEL_ARMS_PER_FIGURE = 3
@@ -60,6 +63,8 @@ def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
         *_replication_verdict(analysis, st),
     ]
     if sentence := _adjustment_sentence(analysis):
+        out += [para(sentence, st["meta"]), Spacer(1, 0.2 * cm)]
+    if sentence := learned_prior_sentence(analysis):
         out += [para(sentence, st["meta"]), Spacer(1, 0.2 * cm)]
     out += _arm_verdicts(analysis, st)
     out += _money_section(analysis, st)
@@ -87,6 +92,7 @@ def page_one_words(analysis: Analysis) -> list[str]:
         _design_line(analysis),
         "" if r is None else r.sentence,
         _adjustment_sentence(analysis),
+        learned_prior_sentence(analysis),
         *(arm.summary for arm in analysis.effects.arms),
         funnel_caption(analysis),
         "" if analysis.effects.economics is None else "ranked by P(best)",
@@ -383,6 +389,45 @@ def _adjustment_sentence(analysis: Analysis) -> str:
             else "is still averaged over all the experiment's units."
         )
     )
+
+
+def _predicted(use: PriorUse, prob: float) -> str:
+    """A learned prediction (on the log-lift or difference scale) as a lift and its interval."""
+    z = float(norm.ppf((1 + prob) / 2))
+    ends = (use.mean - z * use.sd, use.mean, use.mean + z * use.sd)
+    lo, mid, hi = (math.expm1(x) for x in ends) if use.scale == "loglift" else ends
+    shown_ = (lambda x: pct(x, sign=True)) if use.scale == "loglift" else (lambda x: f"{x:+.3g}")
+    return f"{shown_(mid)} ({prob * 100:.0f} % interval {shown_(lo)} to {shown_(hi)}, from {use.tests} tests)"
+
+
+def learned_prior_sentence(analysis: Analysis) -> str:
+    """Page 1: which arms started from the programme's predictions, and the verdicts under both priors.
+
+    Condition: printed only when a learned-priors file set at least one arm's prior; it states the
+    prediction used and, for each decisive metric, the lift under the default priors beside the
+    reported one (both posteriors are computed, so nothing is claimed beyond them).
+    """
+    start = analysis.learned
+    if start is None or not start.uses:
+        return ""
+    prob = analysis.spec.hdi_prob
+    said = [f"{u.arm} on {u.metric}: {_predicted(u, prob)}" for u in start.uses]
+    text = (
+        f"Priors learned from {start.name}: each arm starts from the programme's prediction for its "
+        f"channel ({'; '.join(said)})."
+    )
+    if start.default_effects is None:
+        return text
+    learned = {(e.arm, e.metric): e for e in analysis.effects.effects}
+    compared = [
+        f"{d.arm} on {d.label}, {pct(d.lift.mean, sign=True)} ({d.verdict}) instead of "
+        f"{pct(learned[d.arm, d.metric].lift.mean, sign=True)} ({learned[d.arm, d.metric].verdict})"
+        for d in start.default_effects.effects
+        if (d.arm, d.metric) in {(u.arm, u.metric) for u in start.uses}
+        and d.role in ("outcome", "revenue")
+        and (d.arm, d.metric) in learned
+    ]
+    return text + (f" Under the default priors: {'; '.join(compared)}." if compared else "")
 
 
 def _width_change(lo: float, hi: float) -> str:

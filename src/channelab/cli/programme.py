@@ -1,0 +1,113 @@
+"""Commands on a programme of experiments: ``learn`` and ``registry import | mark | show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from channelab.cli.shell import app, e, out, quiet_libraries, steps
+from channelab.limits import MAX_SEED
+
+registry_app = typer.Typer(
+    no_args_is_help=True,
+    help="A registry of results: import old reports and published summaries, mark launched arms, list.",
+)
+app.add_typer(registry_app, name="registry")
+
+_Registry = Annotated[
+    Path, typer.Option("--registry", help="The registry file (.duckdb).", show_default=False)
+]
+
+
+@app.command()
+def learn(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A registry of results (.duckdb) or a folder of run reports (JSON).", show_default=False
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for NAME.learn.pdf, .json, .html and NAME.priors.json.")
+    ] = Path("reports"),
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed of the sampler and every draw.")
+    ] = 2014,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Stem of the outputs (default: the registry's or folder's name).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Pool a programme of tests: each channel's usual effect, the next test, the winner's curse."""
+    from channelab.app.programme import learn_from
+
+    quiet_libraries()
+    with steps() as step:
+        learnt = learn_from(source, out_dir=out_dir, seed=seed, name=name, on_step=step)
+    learned = learnt.learning.learned
+    for note in learnt.learning.programme.notes:
+        out.print(f"[yellow]note:[/] {e(note)}", soft_wrap=True)
+    for g in learned.groups:
+        if g.role == "guardrail":
+            continue
+        out.print(f"[bold]{e(g.channel)}[/] / {e(g.metric)}: {g.tests:,} test(s)")
+    out.print(f"Report: {e(learnt.pdf)}\nJSON:   {e(learnt.json)}\nHTML:   {e(learnt.html)}")
+    out.print(f"Priors: {e(learnt.priors)}")
+
+
+@registry_app.command("import")
+def import_(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run reports (.json) and tables of published summaries (.csv).", show_default=False
+        ),
+    ],
+    registry: _Registry,
+) -> None:
+    """Add old tests to a registry without re-running them: their JSON reports or published summaries."""
+    from channelab.app.programme import import_records
+
+    imported = import_records(files, registry)
+    for note in imported.notes:
+        out.print(f"[yellow]note:[/] {e(note)}", soft_wrap=True)
+    out.print(f"Registry: {e(registry)} ({e(imported.added.sentence())})")
+
+
+@registry_app.command()
+def mark(
+    spec_hash: Annotated[
+        str, typer.Argument(help="The test's spec hash (its report's provenance.spec_sha256).")
+    ],
+    arm: Annotated[str, typer.Argument(help="The arm that was launched.")],
+    registry: _Registry,
+    launched: Annotated[bool, typer.Option("--launched", help="Mark the arm as launched.")] = False,
+) -> None:
+    """Mark a test's arm as launched, so ``learn`` counts it among the winners the programme acted on."""
+    from channelab.app.programme import mark_launched
+    from channelab.errors import SpecError
+
+    if not launched:
+        raise SpecError("registry mark: say what to mark; the only mark is --launched.")
+    marked = mark_launched(registry, spec_hash, arm)
+    out.print(f"Marked {marked} record(s) of arm {e(arm)} as launched in {e(registry)}.")
+
+
+@registry_app.command()
+def show(registry: _Registry) -> None:
+    """List a registry's tests per channel and metric."""
+    from channelab.app.programme import registry_counts
+
+    counts = registry_counts(registry)
+    total = sum(n for n, _ in counts.values())
+    table = Table(title=f"{e(registry)}: {total:,} records", title_justify="left", show_edge=False)
+    for col in ("channel", "metric", "tests", "launched"):
+        table.add_column(col, justify="right" if col in ("tests", "launched") else "left")
+    for (channel, metric), (n, launched) in counts.items():
+        table.add_row(e(channel), e(metric), f"{n:,}", f"{launched:,}")
+    out.print(table)
