@@ -153,3 +153,21 @@ MAX_SUMMARY_ROWS = 100_000
 #: Most past tests drawn as rows of one forest plot (the largest reported effects; the JSON has
 #: every one): 30 rows fill a page legibly, and 10,000 records still render in seconds.
 MAX_FOREST_ROWS = 30
+
+# --- programme files (channelab learn) ---
+#: Most sources one programme file names (registries, report folders, reports, summary tables):
+#: a programme of a thousand separately kept sources is far beyond any team's; each is read once.
+MAX_SOURCES = 1_000
+
+# --- the stakeholder digest (channelab digest) and report paths in the registry ---
+#: Longest report path a registry record keeps (characters): Linux's PATH_MAX is 4,096, so any
+#: path a run can write fits, and a record stays small.
+MAX_REPORT_PATH = 4_096
+#: Most tests listed one per line in a digest (the rest are counted, not dropped silently): a
+#: digest is read in an e-mail; 500 lines is a year of a busy programme and renders instantly.
+MAX_DIGEST_TESTS = 500
+
+# --- many-lab replication (replication.labs) ---
+#: Most labs one many-lab replication pools: the largest published many-labs projects run about
+#: 100 sites; each lab's data is read once and the pooled model has two parameters per metric.
+MAX_LABS = 500

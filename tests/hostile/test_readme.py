@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 README = (Path(__file__).parent / "README.md").read_text(encoding="utf-8")
-TABLES = ["test_hostile", "test_outputs", "test_reading", "test_aggregates", "test_bounds", "test_work"]
+TABLES = [
+    "test_hostile",
+    "test_outputs",
+    "test_reading",
+    "test_aggregates",
+    "test_bounds",
+    "test_work",
+    "test_programme",
+]
 
 
 @pytest.mark.parametrize("module", TABLES)

@@ -34,8 +34,11 @@ def learn(
         Path, typer.Option("--out", help="Folder for NAME.learn.pdf, .json, .html and NAME.priors.json.")
     ] = Path("reports"),
     seed: Annotated[
-        int, typer.Option(min=0, max=MAX_SEED, help="Seed of the sampler and every draw.")
-    ] = 2014,
+        int | None,
+        typer.Option(
+            min=0, max=MAX_SEED, help="Override the programme's seed (default 20261123).", show_default=False
+        ),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option(

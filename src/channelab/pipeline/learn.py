@@ -9,32 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from channelab.analysis.learning import Learned, ProgrammePriors, Study, learn
 from channelab.analysis.learning.programme import Covariances
+from channelab.analysis.sampler import resolve_backend
 from channelab.engine.registry import Covariance, Record, open_registry
-from channelab.engine.registry.imports import records_from_report
+from channelab.engine.registry.imports import records_from_report, records_from_summaries
 from channelab.engine.registry.records import first_of_each
 from channelab.errors import DataError, first_few
 from channelab.limits import MAX_REPORT_BYTES
 from channelab.pipeline.read import StepCallback, no_steps
 from channelab.provenance import Provenance, stamp
-from channelab.spec import Sampler
+from channelab.spec import Programme, load_programme
 
 __all__ = ["Learning", "Programme", "learn_programme", "read_programme", "studies_of"]
 
 
 @dataclass(frozen=True, slots=True)
-class Programme:
+class ProgrammeRecords:
     """The records of a programme of tests, as read.
 
     Attributes
     ----------
-    source
-        The registry file or the folder of reports.
+    sources
+        What was read: registries, report folders, reports and summary tables.
     records, covariances
         Each test's records and within-test covariances, each counted once.
     duplicates
@@ -43,7 +45,7 @@ class Programme:
         What the reader should know about the reading, in sentences.
     """
 
-    source: Path
+    sources: tuple[Path, ...]
     records: tuple[Record, ...]
     covariances: tuple[Covariance, ...]
     duplicates: int = 0
@@ -71,12 +73,21 @@ class Learning:
         The programme model's results.
     provenance
         Versions, seed and the programme's fingerprint.
+    title, description
+        The programme file's title and description (empty when learning from a bare source).
     """
 
     name: str
-    programme: Programme
+    programme: ProgrammeRecords
     learned: Learned
     provenance: Provenance
+    title: str = ""
+    description: str = ""
+
+    @property
+    def display_title(self) -> str:
+        """The title, or the name with spaces."""
+        return self.title or self.name.replace("_", " ")
 
 
 def _from_reports(folder: Path) -> tuple[list[Record], list[Covariance], list[str]]:
@@ -110,43 +121,58 @@ def _is_run_report(path: Path) -> bool:
     return isinstance(document, dict) and "effects" in document and "arms" in document
 
 
-def read_programme(source: str | Path) -> Programme:
-    """The records of a programme: a registry file, or a folder of channelab run reports (JSON).
+def _read_one(path: Path) -> tuple[list[Record], list[Covariance], list[str]]:
+    """One source's records, covariances and notes, by what it is."""
+    if path.is_dir():
+        return _from_reports(path)
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".csv"):
+        got = records_from_report(path) if suffix == ".json" else records_from_summaries(path)
+        return got.records, got.covariances, [f"{path.name}: {note}" for note in got.notes]
+    with open_registry(path, create=False) as registry:
+        return registry.records(), registry.covariances(), []
+
+
+def read_programme(sources: Sequence[str | Path]) -> ProgrammeRecords:
+    """The records of a programme from registries, folders of run reports, reports and summary tables.
 
     Parameters
     ----------
-    source
-        A registry (``*.duckdb``) or a folder holding run reports.
+    sources
+        Registries (``*.duckdb``), folders holding run reports, run reports (``.json``) and tables
+        of published summaries (``.csv``).
 
     Returns
     -------
-    Programme
-        The records and covariances, duplicates counted once.
+    ProgrammeRecords
+        The records and covariances, a test read twice counted once.
 
     Raises
     ------
     DataError
-        The source is missing, not a registry, or holds no records.
+        A source is missing or not what it seems, or there are no records at all.
     """
-    source = Path(source)
+    paths = tuple(Path(s) for s in sources)
+    records: list[Record] = []
+    covariances: list[Covariance] = []
     notes: list[str] = []
-    if source.is_dir():
-        records, covariances, notes = _from_reports(source)
-    else:
-        with open_registry(source, create=False) as registry:
-            records, covariances = registry.records(), registry.covariances()
+    for path in paths:
+        got = _read_one(path)
+        records += got[0]
+        covariances += got[1]
+        notes += got[2]
     if not records:
         raise DataError(
-            f"{source}: no records to learn from. Add tests' results with `channelab run SPEC --registry "
-            "PATH`, or import reports and published summaries with `channelab registry import`."
+            f"{first_few([str(p) for p in paths], 3)}: no records to learn from. Add tests' results with "
+            "`channelab run SPEC --registry PATH`, or import reports and published summaries with "
+            "`channelab registry import`."
         )
     unique = first_of_each(records)
-    duplicates = len(records) - len(unique)
-    if duplicates:
+    if duplicates := len(records) - len(unique):
         notes.append(
             f"{duplicates} record(s) of tests read twice (same spec hash and data) were counted once."
         )
-    return Programme(source, tuple(unique), tuple(first_of_each(covariances)), duplicates, tuple(notes))
+    return ProgrammeRecords(paths, tuple(unique), tuple(first_of_each(covariances)), duplicates, tuple(notes))
 
 
 def _label(r: Record, arms: dict[tuple[str, str], set[str]]) -> str:
@@ -196,29 +222,49 @@ def _covariance_map(covariances: Sequence[Covariance]) -> Covariances:
     return out
 
 
+def programme_of(source: str | Path, *, seed: int | None = None) -> Programme:
+    """The programme to learn: a programme file as written, or a bare source with the defaults.
+
+    Parameters
+    ----------
+    source
+        A programme file (``.yaml``), or one registry, folder of run reports, report or table.
+    seed
+        Overrides the programme's seed (``--seed``).
+
+    Returns
+    -------
+    Programme
+        Its sources resolved against the file's folder, and the seed in force.
+    """
+    path = Path(source)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        programme = load_programme(path)
+        sources = [str(programme.resolve_path(Path(s))) for s in programme.sources]
+        programme = programme.model_copy(update={"sources": sources})
+    else:
+        name = path.resolve().name if path.is_dir() else path.stem
+        programme = Programme(name=_safe_name(name), sources=[str(path)])
+    return programme if seed is None else programme.model_copy(update={"seed": seed})
+
+
+def _safe_name(name: str) -> str:
+    """A source's name made a valid output stem (letters, digits, ``_``, ``-``, ``.``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip("._-")
+    return cleaned or "programme"
+
+
 def learn_programme(
-    source: str | Path,
-    *,
-    seed: int,
-    hdi_prob: float = 0.94,
-    sampler: Sampler | None = None,
-    priors: ProgrammePriors | None = None,
-    on_step: StepCallback | None = None,
+    source: str | Path, *, seed: int | None = None, on_step: StepCallback | None = None
 ) -> Learning:
     """Read a programme's records and pool them (:func:`~channelab.analysis.learning.learn`).
 
     Parameters
     ----------
     source
-        A registry file or a folder of run reports.
+        A programme file (``.yaml``), or one registry, folder of run reports, report or table.
     seed
-        Seeds the sampler and every draw.
-    hdi_prob
-        The interval mass.
-    sampler
-        Sampler settings (default: the house's).
-    priors
-        Priors of the channels' means and spreads.
+        Overrides the programme's seed.
     on_step
         Called with a short description of each step as it starts.
 
@@ -228,17 +274,22 @@ def learn_programme(
         The records read, the results and the provenance.
     """
     step = on_step or no_steps
+    programme = programme_of(source, seed=seed)
     step("Reading the programme's records")
-    programme = read_programme(source)
-    step(f"Fitting the programme model to {len(programme.records):,} records")
+    records = read_programme(programme.sources)
+    step(f"Fitting the programme model to {len(records.records):,} records")
     learned = learn(
-        studies_of(programme.records),
-        seed=seed,
-        hdi_prob=hdi_prob,
-        sampler=sampler,
-        priors=priors,
-        covariances=_covariance_map(programme.covariances),
+        studies_of(records.records),
+        seed=programme.seed,
+        hdi_prob=programme.hdi_prob,
+        sampler=programme.sampler,
+        priors=ProgrammePriors(programme.priors.mu_sd, programme.priors.tau_sd),
+        covariances=_covariance_map(records.covariances),
     )
-    data = {"path": str(Path(source)), "records": len(programme.records), "sha256": programme.fingerprint}
-    name = Path(source).stem if not Path(source).is_dir() else Path(source).resolve().name
-    return Learning(name, programme, learned, stamp(None, seed=seed, sampler="nutpie", data=data))
+    data = {"sources": len(records.sources), "records": len(records.records), "sha256": records.fingerprint}
+    provenance = stamp(
+        None, seed=programme.seed, sampler=resolve_backend(programme.sampler.backend), data=data
+    )
+    return Learning(
+        programme.name, records, learned, provenance, programme.title or "", programme.description.strip()
+    )

@@ -27,10 +27,11 @@ from channelab.spec.arms import Arm, Cost, Economics, pooled_channel
 from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
 from channelab.spec.core import Decision, Metric, ModelOptions, Priors, Sampler, Unit
 from channelab.spec.data import DataSource
-from channelab.spec.loader import load_spec, parse_spec
+from channelab.spec.loader import load_programme, load_spec, parse_spec
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication
 from channelab.spec.plan import Baseline, Matching, Plan
+from channelab.spec.programme import Programme, ProgrammePriorScales
 from channelab.spec.schema import Spec
 
 __all__ = [
@@ -51,11 +52,14 @@ __all__ = [
     "Original",
     "Plan",
     "Priors",
+    "Programme",
+    "ProgrammePriorScales",
     "Replication",
     "Role",
     "Sampler",
     "Spec",
     "Unit",
+    "load_programme",
     "load_spec",
     "parse_spec",
     "pooled_channel",

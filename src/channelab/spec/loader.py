@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from channelab.errors import SpecError, shown
 from channelab.limits import MAX_NUMBER_DIGITS, MAX_SPEC_BYTES, MAX_SPEC_DEPTH
 from channelab.spec.base import suggest
+from channelab.spec.programme import Programme
 from channelab.spec.schema import Spec
 
 
@@ -214,6 +215,29 @@ def load_spec(path: str | Path) -> Spec:
     return parse_spec(raw, source=path)
 
 
+def load_programme(path: str | Path) -> Programme:
+    """Read, parse and validate a programme file (what ``channelab learn`` pools).
+
+    Parameters
+    ----------
+    path
+        The programme's YAML file; its sources are resolved against its folder.
+
+    Raises
+    ------
+    SpecError
+        With one line per problem, each naming the file and the key path.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: no such programme file. Check the path.")
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of keys (name:, sources:, ...); see docs/learning.md.")
+    programme = _validated(Programme, raw, str(path), "programme file")
+    return programme.model_copy(update={"source_path": path.resolve()})
+
+
 def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
     """Validate an already-loaded mapping into a :class:`Spec` (used by tests and tools).
 
@@ -230,27 +254,29 @@ def parse_spec(raw: dict[str, Any], *, source: Path | None = None) -> Spec:
     SpecError
         With one line per problem, each naming the key path.
     """
-    where = str(source) if source else "<spec>"
-    try:
-        spec = Spec.model_validate(raw)
-    except ValidationError as exc:
-        errors = exc.errors()
-        missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
-        lines = [ln for err in errors for ln in _describe(err, missing).splitlines()]
-        raise SpecError(
-            f"{where}: invalid experiment definition:\n" + "\n".join(f"  - {ln}" for ln in lines)
-        ) from None
+    spec = _validated(Spec, raw, str(source) if source else "<spec>", "experiment definition")
     if source is not None:
         spec = spec.model_copy(update={"source_path": source.resolve()})
     return spec
 
 
-def _describe(err: Any, missing: set[tuple[Any, ...]]) -> str:
+def _validated[M: BaseModel](model: type[M], raw: dict[str, Any], where: str, what: str) -> M:
+    """``raw`` validated as ``model``, or a :class:`SpecError` with one line per problem."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        missing = {tuple(e["loc"]) for e in errors if e["type"] == "missing"}
+        lines = [ln for err in errors for ln in _describe(err, missing, model).splitlines()]
+        raise SpecError(f"{where}: invalid {what}:\n" + "\n".join(f"  - {ln}" for ln in lines)) from None
+
+
+def _describe(err: Any, missing: set[tuple[Any, ...]], model: type[BaseModel]) -> str:
     loc = _key_path(err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         key, parent = str(err["loc"][-1]), tuple(err["loc"][:-1])
-        allowed = _allowed_keys(parent)
+        allowed = _allowed_keys(parent, model)
         # a misspelt required key is also reported missing: prefer it ('roel' -> 'role', not 'rope')
         absent = [k for k in allowed if (*parent, k) in missing]
         hint = suggest(key, absent) or suggest(key, allowed)
@@ -306,9 +332,8 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Field names allowed at key path ``loc``, for "did you mean" suggestions."""
-    model: type[BaseModel] = Spec
+def _allowed_keys(loc: tuple[Any, ...], model: type[BaseModel]) -> list[str]:
+    """Field names allowed at key path ``loc`` of ``model``, for "did you mean" suggestions."""
     skip_key = False  # the next part is a user-chosen dict key (an arm name)
     for part in loc:
         if isinstance(part, int) or skip_key:

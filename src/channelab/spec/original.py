@@ -9,6 +9,7 @@ from pydantic import Field
 
 from channelab.spec.base import Strict, suggest
 from channelab.spec.core import Metric
+from channelab.spec.labs import Lab, labs_problems
 from channelab.spec.summaries import OriginalArm, table_problems
 
 
@@ -60,6 +61,12 @@ class Replication(Strict):
     assurance_sims
         Simulated replications per planned size when the plan measures how often the verdict
         would be ``replicated``.
+    labs
+        A many-lab replication: two or more labs, each with its unit rows (``data:``, in the
+        spec's data format) or its published per-arm table (``summaries:``). ``channelab
+        replicate`` estimates the original's contrast in each lab, pools the labs with a
+        hierarchical model (mean effect, spread between labs τ, the range a new lab would find)
+        and judges the replication on the pooled evidence.
     """
 
     primary: str | None = None
@@ -68,6 +75,7 @@ class Replication(Strict):
     powers: list[Annotated[float, Field(gt=0, lt=1)]] = Field(default_factory=lambda: [0.8, 0.9, 0.95])
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
     assurance_sims: Annotated[int, Field(ge=100, le=100_000)] = 4000
+    labs: list[Lab] | None = None
 
 
 class _Replicated(Protocol):
@@ -92,8 +100,11 @@ def original_problems(spec: _Replicated) -> list[str]:
         The experiment definition being validated.
     """
     o = spec.original
+    labs = labs_problems(
+        spec.replication.labs, has_original=o is not None, metrics=spec.metrics, arms=list(spec.arms)
+    )
     if o is None:
-        return []
+        return labs
     problems = [
         f"original.contrast.{i}: {a!r} has no published numbers under original.arms"
         + suggest(a, list(o.arms))
@@ -105,4 +116,4 @@ def original_problems(spec: _Replicated) -> list[str]:
     primary = spec.replication.primary
     if primary is not None and primary not in names:
         problems.append(f"replication.primary: {primary!r} is not a metric" + suggest(primary, names))
-    return problems
+    return problems + labs

@@ -1,0 +1,94 @@
+"""A programme of tests to learn from: what ``channelab learn`` reads (``experiments/*.yaml``).
+
+Like an experiment file it is data: it names the records to pool (registries, folders of run
+reports, run reports, tables of published summaries), relative to its own folder, and how to
+pool them (seed, interval mass, priors of the channels' means and spreads, sampler settings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from channelab.limits import MAX_PRIOR, MAX_SEED, MAX_SOURCES, MAX_TITLE
+from channelab.spec.base import Strict
+from channelab.spec.core import Sampler
+
+__all__ = ["Programme", "ProgrammePriorScales"]
+
+
+class ProgrammePriorScales(Strict):
+    """Priors of the programme model, on the log-lift scale (scaled per group on the difference scale).
+
+    Attributes
+    ----------
+    mu_sd
+        Prior sd of a channel's mean effect on log(1 + lift): 1 puts two thirds of the prior
+        between −63 % and +172 %.
+    tau_sd
+        Half-normal scale of the spread between tests: 0.5 allows tests of one channel to differ
+        by a factor of e^0.5 ≈ 1.65 either way.
+    """
+
+    mu_sd: Annotated[float, Field(gt=0, le=MAX_PRIOR)] = 1.0
+    tau_sd: Annotated[float, Field(gt=0, le=MAX_PRIOR)] = 0.5
+
+
+class Programme(Strict):
+    """A programme of tests and how to pool them.
+
+    Attributes
+    ----------
+    name
+        Names the outputs (``NAME.learn.pdf`` ...): letters, digits, ``_``, ``-`` and ``.``.
+    title
+        The report's title (default: the name).
+    description
+        What the programme is, in a paragraph.
+    sources
+        What to pool, relative to this file: registries (``.duckdb``), folders of run reports,
+        run reports (``.json``) and tables of published per-test summaries (``.csv``). A test
+        found twice (same spec hash and data) is counted once, and the report says so.
+    seed
+        Seeds the sampler and every draw.
+    hdi_prob
+        The mass of every interval reported.
+    priors
+        Priors of each channel's mean effect and of the spread between its tests.
+    sampler
+        MCMC settings.
+    source_path
+        The YAML file the programme was read from (set by the loader).
+    """
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=MAX_TITLE)]
+    title: Annotated[str, Field(max_length=MAX_TITLE)] | None = None
+    description: str = ""
+    sources: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=4096)]],
+        Field(min_length=1, max_length=MAX_SOURCES),
+    ]
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20261123
+    hdi_prob: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.94
+    priors: ProgrammePriorScales = ProgrammePriorScales()
+    sampler: Sampler = Sampler()
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def display_title(self) -> str:
+        """The title, or the name with spaces."""
+        return self.title or self.name.replace("_", " ")
+
+    def resolve_path(self, p: Path) -> Path:
+        """``p`` resolved against the programme file's folder when relative.
+
+        Parameters
+        ----------
+        p
+            A path named in the file.
+        """
+        if not p.is_absolute() and self.source_path is not None:
+            p = (self.source_path.parent / p).resolve()
+        return p
