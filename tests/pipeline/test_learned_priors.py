@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from channelab.engine.registry.priors_file import read_learned_priors
 from channelab.errors import SpecError
 from channelab.pipeline import analyse, validate
-from channelab.engine.registry.priors_file import read_learned_priors
 from channelab.pipeline.learned import with_learned_priors
 from channelab.spec import load_spec
 from helpers import mocked_sampling

@@ -245,7 +245,8 @@ def run_experiment(
     if store is None:
         return Report(analysis, pdf, js)
     step(f"Adding the effects to the registry {store}")
-    return Report(analysis, pdf, js, store, record_run(analysis, store, source=source, inputs=inputs))
+    added = record_run(analysis, store, source=source, inputs=inputs, report=js)
+    return Report(analysis, pdf, js, store, added)
 
 
 def _with_data(spec: Spec, data: str | Path | None) -> tuple[Spec, str]:

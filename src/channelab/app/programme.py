@@ -8,6 +8,8 @@ nowhere else); ``--registry PATH`` names one anywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,15 +17,17 @@ from channelab.engine.registry import Added, RecordSource, open_registry
 from channelab.engine.registry.imports import records_from_report, records_from_summaries
 from channelab.errors import DataError
 from channelab.files import check_outputs, commit, json_bytes
-from channelab.pipeline.learn import Learning, learn_programme
+from channelab.pipeline.learn import Learning, learn_programme, programme_of
 from channelab.pipeline.read import StepCallback
 from channelab.pipeline.records import run_records
 from channelab.pipeline.run import Analysis
 from channelab.spec import Spec
 
 __all__ = [
+    "Digest",
     "Imported",
     "Learnt",
+    "digest_programme",
     "import_records",
     "learn_from",
     "mark_launched",
@@ -62,7 +66,14 @@ def registry_for(spec: Spec, out_dir: str | Path, registry: str | Path | None) -
     return path
 
 
-def record_run(analysis: Analysis, registry: Path, *, source: RecordSource, inputs: Sequence[Path]) -> Added:
+def record_run(
+    analysis: Analysis,
+    registry: Path,
+    *,
+    source: RecordSource,
+    inputs: Sequence[Path],
+    report: str | Path | None = None,
+) -> Added:
     """Add one run's records and covariances to ``registry`` (created if new), in one transaction.
 
     Parameters
@@ -75,13 +86,17 @@ def record_run(analysis: Analysis, registry: Path, *, source: RecordSource, inpu
         ``run`` or ``replicate``.
     inputs
         Paths the run read, which the registry may not be.
+    report
+        The JSON report the run wrote, kept on each record as written (the digest links to it).
 
     Returns
     -------
     Added
         What was written, and the duplicates counted once.
     """
-    records, covariances = run_records(analysis, source=source)
+    records, covariances = run_records(
+        analysis, source=source, report=None if report is None else str(report)
+    )
     with open_registry(registry, create=True, inputs=inputs) as store:
         return store.add(records, covariances, origin=analysis.spec.name)
 
@@ -194,22 +209,22 @@ def learn_from(
     source: str | Path,
     *,
     out_dir: str | Path = "reports",
-    seed: int,
+    seed: int | None = None,
     name: str | None = None,
     on_step: StepCallback | None = None,
 ) -> Learnt:
-    """Learn from a programme (a registry or a folder of reports); write ``OUT/NAME.learn.*``.
+    """Learn from a programme; write ``OUT/NAME.learn.{pdf,json,html}`` and ``OUT/NAME.priors.json``.
 
     Parameters
     ----------
     source
-        A registry file or a folder of run reports.
+        A programme file (``.yaml``), or one registry, folder of run reports, report or table.
     out_dir
         The output folder.
     seed
-        Seeds the sampler and every draw.
+        Overrides the programme's seed.
     name
-        The outputs' stem (default: the registry's stem or the folder's name).
+        The outputs' stem (default: the programme's name, or the source's).
     on_step
         Called with a short description of each step as it starts.
 
@@ -222,12 +237,14 @@ def learn_from(
     from channelab.reporting.json_report import learn_json, learned_priors_json
     from channelab.reporting.pdf import learn_pdf
 
-    out = Path(out_dir)
-    stem = name or (Path(source).resolve().name if Path(source).is_dir() else Path(source).stem)
+    programme = programme_of(source, seed=seed)
+    stem, out = name or programme.name, Path(out_dir)
     paths = [out / f"{stem}.learn.{ext}" for ext in ("pdf", "json", "html")] + [out / f"{stem}.priors.json"]
-    inputs = [Path(source)]
-    check_outputs(paths, inputs=inputs)
+    inputs = [Path(source), *(Path(s) for s in programme.sources)]
+    check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     learning = learn_programme(source, seed=seed, on_step=on_step)
+    if name is not None:
+        learning = replace(learning, name=name)
     if on_step:
         on_step("Drawing figures and writing the PDF, JSON, HTML and learned priors")
     report = twin(learn_pdf, learning)
@@ -239,3 +256,111 @@ def learn_from(
     }
     commit(files, inputs=inputs)
     return Learnt(learning, *paths)
+
+
+class Digest(NamedTuple):
+    """What ``digest`` wrote.
+
+    Attributes
+    ----------
+    text
+        The digest as Markdown (also plain text).
+    markdown, html
+        The files written: ``NAME.digest.md`` and ``NAME.digest.html``.
+    tests
+        Tests listed (concluded in the range).
+    """
+
+    text: str
+    markdown: Path
+    html: Path
+    tests: int
+
+
+def _learned_report(path: Path) -> dict[str, object]:
+    """A ``learn`` JSON report, read within its bound and checked to be one."""
+    import json
+
+    from channelab.engine.registry.imported import read_bounded
+    from channelab.limits import MAX_REPORT_BYTES
+    from channelab.reporting.digest import learned_sentences
+
+    text = read_bounded(path, MAX_REPORT_BYTES, "a learn report (NAME.learn.json)")
+    try:
+        report = json.loads(text)
+    except (ValueError, RecursionError):
+        raise DataError(
+            f"{path}: not a learn report: not valid JSON. Give the NAME.learn.json that channelab learn "
+            "wrote, or leave out --learned."
+        ) from None
+    learned_sentences(report, str(path))
+    return report
+
+
+def digest_programme(
+    registry: str | Path,
+    *,
+    since: date,
+    until: date,
+    out_dir: str | Path = "reports",
+    name: str | None = None,
+    learned: str | Path | None = None,
+) -> Digest:
+    """Write a stakeholder digest of the tests concluded in a date range: ``OUT/NAME.digest.{md,html}``.
+
+    Parameters
+    ----------
+    registry
+        An existing registry of results.
+    since, until
+        The first and last day of the range, both included.
+    out_dir
+        The output folder.
+    name
+        The outputs' stem (default: the registry's stem).
+    learned
+        A ``learn`` JSON report whose sentences say what the programme has learned.
+
+    Returns
+    -------
+    Digest
+        The Markdown text and the paths written (both together).
+
+    Raises
+    ------
+    SpecError
+        ``since`` is after ``until``.
+    DataError
+        The registry is not one, no test concluded in the range (the range the registry covers is
+        said), or ``learned`` is not a learn report.
+    """
+    from channelab.errors import SpecError
+    from channelab.reporting.digest import concluded_tests, digest_html, digest_text, records_span
+
+    if since > until:
+        raise SpecError(f"digest: --from {since} is after --to {until}; give the earlier date first.")
+    source = Path(registry)
+    stem = name or source.stem
+    out = Path(out_dir)
+    paths = (out / f"{stem}.digest.md", out / f"{stem}.digest.html")
+    inputs = [source] + ([Path(learned)] if learned is not None else [])
+    with open_registry(source, create=False) as store:
+        records = store.records()
+    if not (tests := concluded_tests(records, since=since, until=until)):
+        raise DataError(_nothing_between(source, since, until, records_span(records)))
+    report = _learned_report(Path(learned)) if learned is not None else None
+    title = f"{stem}: tests concluded {since} to {until}"
+    text = digest_text(records, since=since, until=until, learned=report, title=title)
+    page = digest_html(records, since=since, until=until, learned=report, title=title)
+    commit({paths[0]: text.encode("utf-8"), paths[1]: page.encode("utf-8")}, inputs=inputs)
+    return Digest(text, *paths, len(tests))
+
+
+def _nothing_between(source: Path, since: date, until: date, span: tuple[date, date, int] | None) -> str:
+    if span is None:
+        return f"{source}: the registry holds no test yet; nothing to digest. Add runs or import reports."
+    first, last, tests = span
+    return (
+        f"{source}: no test concluded between {since} and {until}; the registry's {tests:,} test(s) "
+        f"concluded between {first} and {last}. Give a range that overlaps those dates."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -114,3 +115,50 @@ def show(registry: _Registry) -> None:
     for (channel, metric), (n, launched) in counts.items():
         table.add_row(e(channel), e(metric), f"{n:,}", f"{launched:,}")
     out.print(table)
+
+
+def _digest_day(option: str, value: str) -> date:
+    """A ``--from`` / ``--to`` date written YYYY-MM-DD; a spec error naming the option otherwise."""
+    from channelab.errors import SpecError
+    from channelab.spec.timing import parse_day
+
+    try:
+        day = parse_day(value)
+    except ValueError as exc:
+        raise SpecError(f"digest {option}: {exc}.") from None
+    assert day is not None  # a str is never None
+    return day
+
+
+@app.command()
+def digest(
+    registry: Annotated[Path, typer.Argument(help="A registry of results (.duckdb).", show_default=False)],
+    since: Annotated[
+        str, typer.Option("--from", help="First day of the range (YYYY-MM-DD), included.", show_default=False)
+    ],
+    until: Annotated[
+        str, typer.Option("--to", help="Last day of the range (YYYY-MM-DD), included.", show_default=False)
+    ],
+    learned: Annotated[
+        Path | None,
+        typer.Option(
+            "--learned",
+            help="A learn report (NAME.learn.json): what the programme has learned.",
+            show_default=False,
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for NAME.digest.md and NAME.digest.html.")
+    ] = Path("reports"),
+    name: Annotated[
+        str | None,
+        typer.Option(help="Stem of the outputs (default: the registry's name).", show_default=False),
+    ] = None,
+) -> None:
+    """A short digest of the tests concluded in a date range, to paste into an e-mail or a chat."""
+    from channelab.app.programme import digest_programme
+
+    first, last = _digest_day("--from", since), _digest_day("--to", until)
+    written = digest_programme(registry, since=first, until=last, out_dir=out_dir, name=name, learned=learned)
+    out.print(e(written.text), soft_wrap=True, highlight=False)
+    out.print(f"Markdown: {e(written.markdown)}\nHTML:     {e(written.html)}", soft_wrap=True)

@@ -19,10 +19,15 @@ __all__ = ["run_records"]
 
 
 def _spec_hash(analysis: Analysis) -> str:
-    return analysis.provenance.spec_sha256 or hashlib.sha256(analysis.spec.model_dump_json().encode()).hexdigest()
+    return (
+        analysis.provenance.spec_sha256
+        or hashlib.sha256(analysis.spec.model_dump_json().encode()).hexdigest()
+    )
 
 
-def _record(analysis: Analysis, e: Effect, keys: tuple[str, str], source: RecordSource) -> Record:
+def _record(
+    analysis: Analysis, e: Effect, keys: tuple[str, str], source: RecordSource, report: str | None
+) -> Record:
     spec = analysis.spec
     return Record(
         spec_hash=keys[0],
@@ -44,10 +49,13 @@ def _record(analysis: Analysis, e: Effect, keys: tuple[str, str], source: Record
         n_control=e.n_control,
         verdict=e.verdict,
         source=source,
+        report=report,
     )
 
 
-def run_records(analysis: Analysis, *, source: RecordSource = "run") -> tuple[list[Record], list[Covariance]]:
+def run_records(
+    analysis: Analysis, *, source: RecordSource = "run", report: str | None = None
+) -> tuple[list[Record], list[Covariance]]:
     """The records and covariances one analysis adds to a registry.
 
     Parameters
@@ -56,6 +64,8 @@ def run_records(analysis: Analysis, *, source: RecordSource = "run") -> tuple[li
         A finished run (or replication).
     source : {"run", "replicate"}
         What made it.
+    report : str, optional
+        The path of the JSON report the run wrote, kept on each record (for the digest's links).
 
     Returns
     -------
@@ -65,7 +75,7 @@ def run_records(analysis: Analysis, *, source: RecordSource = "run") -> tuple[li
     """
     keys = (_spec_hash(analysis), data_fingerprint(analysis.provenance.data))
     effects = [e for e in analysis.effects.effects if not e.conditional]
-    records = [_record(analysis, e, keys, source) for e in effects]
+    records = [_record(analysis, e, keys, source, report) for e in effects]
     recorded = {(e.arm, e.metric) for e in effects}
     covariances = [
         Covariance(keys[0], keys[1], arm.arm, c.metric_a, c.metric_b, c.diff, c.loglift)

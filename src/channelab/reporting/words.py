@@ -110,6 +110,34 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         r"[Aa]ssurance",
         "how often channelab's own verdict would say real lift, from simulated tests of this design.",
     ),
+    "prediction interval": (
+        r"prediction interval",
+        "where the next test's true effect should fall: the channel's mean effect widened by how much "
+        "tests differ.",
+    ),
+    "between-test spread": (
+        r"between-test spread|spread between tests",
+        "how much the true effect of one channel differs from test to test (audience, season, message).",
+    ),
+    "shrunken effect": (
+        r"shrunken",
+        "a test's effect pulled toward its channel's mean, more so for a noisy test: a better guess "
+        "than its own report.",
+    ),
+    "winner's curse": (
+        r"winner's curse",
+        "tests picked as winners for their large results overstate their effects on average, as part of "
+        "each result was luck.",
+    ),
+    "slope (link)": (
+        r"\(slope [+\u2212-]",
+        "how far a test's outcome gain moves with its engagement gain; 0: engagement gains say "
+        "nothing about outcome gains.",
+    ),
+    "within-test correlation": (
+        r"within-test correlation",
+        "how one test's two estimates move together by chance, as both come from the same units.",
+    ),
 }
 
 _ORIGIN_WORDS: dict[str, str] = {

@@ -9,6 +9,7 @@ winners with the winner's curse removed. Log-lift results are reported as relati
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -93,13 +94,16 @@ class ChannelMetric:
     prediction
         Where the next test's true effect is predicted to lie.
     prediction_scale
-        Mean and sd of that prediction on the fitting scale (what a learned prior uses).
+        Mean and sd of that prediction on the fitting scale (what a learned prior uses): exactly
+        the mean of μ and √(var μ + E τ²), the moments of the predictive mixture.
     prob_positive
         Posterior probability that the mean effect is above zero.
     effects
         Each past test's reported and shrunken effect.
     impact
         The launched winners' summed effect, where any arm was launched.
+    mu_scale
+        Posterior mean and sd of μ on the fitting scale (log lift or difference).
     """
 
     channel: str
@@ -114,6 +118,7 @@ class ChannelMetric:
     prob_positive: float
     effects: tuple[TestEffect, ...]
     impact: Impact | None
+    mu_scale: tuple[float, float] = (math.nan, math.nan)
 
     @property
     def one_test(self) -> bool:
@@ -211,7 +216,8 @@ def _summarise(group: Group, j: int, fit: Hierarchy, rng: np.random.Generator, p
         mu=central_interval(_reported(mu, group.scale), prob),
         tau=central_interval(tau, prob),
         prediction=central_interval(_reported(predicted, group.scale), prob),
-        prediction_scale=(float(predicted.mean()), float(predicted.std())),
+        prediction_scale=(float(mu.mean()), float(np.sqrt(mu.var() + np.mean(tau**2)))),
+        mu_scale=(float(mu.mean()), float(mu.std())),
         prob_positive=float(np.mean(mu > 0)),
         effects=tuple(effects),
         impact=impact,

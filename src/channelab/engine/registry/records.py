@@ -18,6 +18,7 @@ from channelab.limits import (
     MAX_DATE_YEAR,
     MAX_LABEL,
     MAX_PUBLISHED_VALUE,
+    MAX_REPORT_PATH,
     MAX_TITLE,
     MAX_UNITS,
     MIN_DATE_YEAR,
@@ -42,7 +43,7 @@ META = "channelab_registry"
 TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
     META: (("version", "INTEGER", False), ("created", "VARCHAR", False)),
     "records": tuple(
-        (name, kind, name in ("first_date", "last_date", "loglift_mean", "loglift_sd"))
+        (name, kind, name in ("first_date", "last_date", "loglift_mean", "loglift_sd", "report"))
         for name, kind in (
             *((n, "VARCHAR") for n in ("spec_hash", "data_fingerprint", "experiment")),
             *((n, "DATE") for n in ("first_date", "last_date")),
@@ -53,6 +54,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
             ("launched", "BOOLEAN"),
             ("source", "VARCHAR"),
             ("created", "VARCHAR"),
+            ("report", "VARCHAR"),
         )
     ),
     "covariances": (
@@ -106,6 +108,10 @@ class Record:
         One of :data:`SOURCES`.
     created
         When the record was made (ISO 8601 text, UTC).
+    report
+        The path of the JSON report the record came from (a run's, or an imported one), as
+        written or given (relative paths stay relative), for the digest's links; None where
+        there is none (a published summary, a simulated programme).
     """
 
     spec_hash: str
@@ -129,6 +135,7 @@ class Record:
     launched: bool = False
     source: RecordSource = "run"
     created: str = field(default_factory=now)
+    report: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +199,7 @@ class Added:
 
 
 _TEXTS = {"spec_hash": MAX_TITLE, "data_fingerprint": MAX_TITLE, "experiment": MAX_TITLE}
+_TEXTS["report"] = MAX_REPORT_PATH
 _TEXTS |= {n: MAX_LABEL for n in ("arm", "channel", "metric", "metric_a", "metric_b", "created")}
 _VOCAB = {"role": get_args(Role), "metric_type": get_args(MetricType), "verdict": VERDICTS, "source": SOURCES}
 _NUMBERS = ("control_mean", "diff_mean", "loglift_mean", "cov_diff", "cov_loglift")
@@ -244,6 +252,8 @@ def fault(item: Record | Covariance) -> str | None:
     """The first thing wrong with a record or covariance, in words; None when it is sound."""
     for f in fields(item):
         value = getattr(item, f.name)
+        if f.name == "report" and value is None:
+            continue
         if f.name in _TEXTS or f.name in _VOCAB:
             found = _text_problem(f.name, value)
         elif f.name in (*_NUMBERS, *_SDS, "n_arm", "n_control"):

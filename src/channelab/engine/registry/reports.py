@@ -255,6 +255,7 @@ def _effect(path: Path, effect: object, i: int, common: _Common) -> _Read:
         n_control=_whole(path, effect, "n_control", where),
         verdict=verdict if verdict in VERDICTS else "not judged",  # type: ignore[arg-type]
         source="import:json",
+        report=str(path),
     )
     if problem := fault(record):
         raise DataError(f"{path}: {where.rstrip('. :')}: {problem}; {_NOT_RUN}.")

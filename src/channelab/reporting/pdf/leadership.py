@@ -20,6 +20,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table
 from scipy.stats import norm
 
 from channelab.analysis.wording import join_words, money_order, money_sentence, pct, ranking_sentence
+from channelab.reporting.pdf.labs import labs_verdict, labs_words
 from channelab.reporting.pdf.layout import (
     AMBER_BG,
     AMBER_EDGE,
@@ -91,6 +92,7 @@ def page_one_words(analysis: Analysis) -> list[str]:
         analysis.spec.description,
         _design_line(analysis),
         "" if r is None else r.sentence,
+        *labs_words(analysis),
         _adjustment_sentence(analysis),
         learned_prior_sentence(analysis),
         *(arm.summary for arm in analysis.effects.arms),
@@ -160,6 +162,8 @@ def _warnings(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowabl
 def _replication_verdict(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Whether the original effect replicated, in a verdict row (replications only)."""
     r = analysis.replication
+    if analysis.labs is not None:
+        return labs_verdict(analysis, st)
     if r is None:
         return []
     return [
