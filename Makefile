@@ -66,16 +66,19 @@ claims: venv
 	$(BIN)/python benchmarks/claims.py
 
 # Every example report in reports/ (about 10 minutes): each experiment, the monitored pilot,
-# the replication, its plan, and the pilots' designs.
+# the replication, its plan, the many-lab replication, and the pilots' designs.
 examples: venv
+	SOURCE_DATE_EPOCH=$(call epoch,experiments/programmes/outreach_programme.yaml) \
+	  $(BIN)/channelab learn experiments/programmes/outreach_programme.yaml --out reports
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
 	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
-	         hillstrom_email_adjusted job_training_weighted; do \
+	         hillstrom_email_adjusted job_training_weighted social_selling_pilot_learned; do \
 	  SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct -- experiments/$$e.yaml 2>/dev/null) \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
 	$(BIN)/channelab monitor experiments/social_selling_monitor.yaml --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --data data/ubc_replication_null.csv --out reports
 	$(BIN)/channelab replicate experiments/ubc_slacktivism_study1.yaml --plan --out reports
+	$(BIN)/channelab replicate experiments/ubc_many_labs.yaml --out reports
 	$(BIN)/channelab design experiments/social_selling_pilot.yaml --out reports
 	$(BIN)/channelab design experiments/expansion_pilot_adjusted.yaml --out reports
 	$(BIN)/channelab design experiments/social_selling_monitor.yaml --out reports

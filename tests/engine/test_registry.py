@@ -275,3 +275,15 @@ def test_a_killed_writer_adds_nothing(tmp_path: Path):
         writer.wait(timeout=30)
     with open_registry(path, create=False) as reg:
         assert [r.arm for r in reg.records()] == ["B"]
+
+
+def test_an_arm_is_marked_by_a_prefix_of_its_tests_hash_that_names_one_test(tmp_path):
+    from channelab.simulate.programme import SOCIAL_PROGRAMME, simulate_programme
+
+    programme = simulate_programme(SOCIAL_PROGRAMME, seed=1)
+    with open_registry(tmp_path / "r.duckdb", create=True) as store:
+        store.add(programme.records, programme.covariances)
+        first = programme.records[0]
+        assert store.mark_launched(first.spec_hash[:12], first.arm) == 2  # its two metrics
+        with pytest.raises(DataError, match="starts more than one test"):
+            store.mark_launched("", first.arm)  # every hash starts with nothing

@@ -152,7 +152,7 @@ def test_page_one_and_the_json_state_the_learned_start_and_the_default_result(tm
         analysis = analyse(load_spec(_write(tmp_path, _file(SOCIAL_MEETINGS))))
     sentence = learned_prior_sentence(analysis)
     assert sentence.startswith("Priors learned from programme")
-    assert "social on meetings: +1.0 % (94 % interval" in sentence
+    assert "social on meetings: +1.0 % (94 % interval" in sentence  # the label is the name here
     assert "from 14 tests" in sentence
     assert "Under the default priors: social on meetings" in sentence
     block = analysis_json(analysis)["learned_priors"]

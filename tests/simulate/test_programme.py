@@ -173,14 +173,14 @@ def test_the_summaries_are_the_observed_proportions_of_each_test():
     p = simulate_programme(SOCIAL_PROGRAMME, seed=6)
     frame = programme_summaries(p)
     assert list(frame.columns) == [
-        *("experiment", "arm", "channel", "metric", "role", "type"),
-        *("n_arm", "n_control", "control_mean", "arm_mean"),
+        *("experiment", "arm", "metric", "role", "type", "n", "control", "mean"),
+        *("channel", "launched", "date", "pair", "pair_mean"),
     ]
-    assert len(frame) == len(p.records)
+    assert len(frame) == 2 * len(p.records)  # control and treatment rows of each record
     table = p.tables[0]
-    assert frame.loc[0, "control_mean"] == (table.control[0] + table.control[1]) / table.n_per_arm
-    assert frame.loc[1, "arm_mean"] == (table.treated[0] + table.treated[2]) / table.n_per_arm
-    counts = frame["arm_mean"] * frame["n_arm"]
+    assert frame.loc[0, "mean"] == (table.control[0] + table.control[1]) / table.n_per_arm
+    assert frame.loc[3, "mean"] == (table.treated[0] + table.treated[2]) / table.n_per_arm
+    counts = frame["mean"] * frame["n"]
     assert np.allclose(counts, counts.round())
     assert (frame["type"] == "binary").all()
 

@@ -196,6 +196,8 @@ class Learnt(NamedTuple):
         The report's files.
     priors
         The learned-priors file that ``run`` and ``design`` read (``priors.from``).
+    sentences
+        Page 1's sentences, each printed under its licensing condition.
     """
 
     learning: Learning
@@ -203,6 +205,7 @@ class Learnt(NamedTuple):
     json: Path
     html: Path
     priors: Path
+    sentences: tuple[str, ...] = ()
 
 
 def learn_from(
@@ -248,14 +251,16 @@ def learn_from(
     if on_step:
         on_step("Drawing figures and writing the PDF, JSON, HTML and learned priors")
     report = twin(learn_pdf, learning)
+    payload = learn_json(learning)
     files = {
         paths[0]: report.pdf,
-        paths[1]: json_bytes(learn_json(learning)),
+        paths[1]: json_bytes(payload),
         paths[2]: report.html,
         paths[3]: json_bytes(learned_priors_json(learning)),
     }
     commit(files, inputs=inputs)
-    return Learnt(learning, *paths)
+    sentences = tuple(s["text"] for s in payload["sentences"])
+    return Learnt(learning, paths[0], paths[1], paths[2], paths[3], sentences)
 
 
 class Digest(NamedTuple):

@@ -122,7 +122,13 @@ def _print_report(report: Report) -> None:
         out.print(f"[bold]{e(arm.arm)}[/]: {e(arm.verdict)}")
     if analysis.replication is not None:
         replication = analysis.replication
-        out.print(f"[bold]Replication[/]: {e(replication.verdict)}. {e(replication.sentence)}")
+        stacked = " (every lab's rows stacked)" if analysis.labs is not None else ""
+        out.print(f"[bold]Replication{stacked}[/]: {e(replication.verdict)}. {e(replication.sentence)}")
+    if analysis.labs is not None:
+        head = analysis.labs.head
+        out.print(
+            f"[bold]Across labs[/]: {e(head.verdict_words)}, {e(head.spread)}. {e(analysis.labs.sentence)}"
+        )
     out.print(f"Report: {e(report.pdf)}\nJSON:   {e(report.json)}\nHTML:   {e(report.html)}")
     if report.added is not None:
         out.print(f"Registry: {e(report.registry)} ({e(report.added.sentence())})")
@@ -340,12 +346,16 @@ _SIMULATE_HELP = (
     "Simulate an outreach experiment with a known truth: write the rows (CSV, or Parquet for a "
     ".parquet path) and the truth beside them as STEM.truth.json.\n\nScenarios:\n\n"
     + "\n\n".join(f"- {name}: {s.description}" for name, s in SCENARIOS.items())
+    + "\n\n- programme: 26 tests of two channels (social, e-mail) as a table of published "
+    "summaries for `channelab learn`, with each channel's true mean, spread and link"
 )
 
 
 @app.command(help=_SIMULATE_HELP)
 def simulate(
-    scenario: Annotated[str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}.", show_default=False)],
+    scenario: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(SCENARIOS)}, programme.", show_default=False)
+    ],
     out_path: Annotated[
         Path, typer.Option("--out", help="Data file to write (.csv or .parquet).", show_default=False)
     ],
@@ -371,6 +381,12 @@ def simulate(
     ] = False,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
+    if scenario == "programme":  # many tests, written as published summaries
+        from channelab.simulate.programme_files import write_programme
+
+        written = write_programme(out_path, seed=seed)
+        out.print(f"Data:  {e(written.data)}\nTruth: {e(written.truth_path)}")
+        return
     from channelab.simulate.guardrails import Unsubscribes
     from channelab.simulate.outreach import write_simulation
     from channelab.simulate.timing import Arrival

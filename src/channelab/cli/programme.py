@@ -53,13 +53,10 @@ def learn(
     quiet_libraries()
     with steps() as step:
         learnt = learn_from(source, out_dir=out_dir, seed=seed, name=name, on_step=step)
-    learned = learnt.learning.learned
     for note in learnt.learning.programme.notes:
         out.print(f"[yellow]note:[/] {e(note)}", soft_wrap=True)
-    for g in learned.groups:
-        if g.role == "guardrail":
-            continue
-        out.print(f"[bold]{e(g.channel)}[/] / {e(g.metric)}: {g.tests:,} test(s)")
+    for sentence in learnt.sentences:
+        out.print(f"- {e(sentence)}", soft_wrap=True)
     out.print(f"Report: {e(learnt.pdf)}\nJSON:   {e(learnt.json)}\nHTML:   {e(learnt.html)}")
     out.print(f"Priors: {e(learnt.priors)}")
 

@@ -24,11 +24,13 @@ from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.cohort.build import MatchResult
 from channelab.engine import CheckReport
+from channelab.pipeline.labs import LabData, pool_labs, read_labs
 from channelab.pipeline.learned import LearnedStart, with_learned_priors
 from channelab.pipeline.options import with_options
 from channelab.pipeline.read import StepCallback, Validation, no_steps, read
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
+from channelab.replication.labs import LabsResult
 from channelab.spec import Sampler, Spec
 
 
@@ -63,6 +65,9 @@ class Analysis:
     learned
         How a learned-priors file (``priors.from``) was used, and the effects under the default
         priors beside them.
+    labs
+        A many-lab replication (``replication.labs``): each lab's effect, the pooled effect and
+        the judgement on the pooled evidence.
     """
 
     spec: Spec
@@ -77,6 +82,7 @@ class Analysis:
     replication: ReplicationResult | None = None
     adjustment: Adjustment | None = None
     learned: LearnedStart | None = None
+    labs: LabsResult | None = None
 
     @property
     def data(self) -> dict[str, object]:
@@ -109,7 +115,9 @@ def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
     SpecError, DataError
         If the spec names no data, or the data fail a blocking check.
     """
-    return read(spec, step=on_step or no_steps)
+    checked = read(spec, step=on_step or no_steps)
+    read_labs(checked.spec, step=on_step or no_steps)  # every lab's data checked too
+    return checked
 
 
 def fit_cells(
@@ -189,6 +197,7 @@ def analyse(
         checked = read(with_options(spec, seed=seed), step=step)
     spec, cells, backend = checked.spec, checked.cells, resolve_backend(checked.spec.sampler.backend)
     spec, learned = with_learned_priors(spec, cells)
+    labs = read_labs(spec, step=step)  # before sampling: a bad lab fails in seconds
     step(f"Sampling the posterior ({backend}, {spec.sampler.chains} chains)")
     spent: dict[str, float] = {}
     with _timed(timings, "sample"):
@@ -196,7 +205,7 @@ def analyse(
     step("Computing effects")
     with _timed(timings, "effects"):
         effects = _effects(posterior, cells, spec)
-        replication = _replication(cells, spec, step)
+        replication, pooled = _replication(cells, spec, step, labs)
     adjustment = None
     if cells.pre_period is not None:  # the same units without adjust: what it gained
         step("Fitting without the pre-period adjustment, to show what it gained")
@@ -221,6 +230,7 @@ def analyse(
         replication=replication,
         adjustment=adjustment,
         learned=learned,
+        labs=pooled,
     )
 
 
@@ -237,12 +247,14 @@ def _effects(posterior: xr.DataTree, cells: Cells, spec: Spec) -> Effects:
     return compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
 
 
-def _replication(cells: Cells, spec: Spec, step: StepCallback) -> ReplicationResult | None:
-    """The judgement against the spec's original study, if it has one."""
+def _replication(
+    cells: Cells, spec: Spec, step: StepCallback, labs: tuple[LabData, ...]
+) -> tuple[ReplicationResult | None, LabsResult | None]:
+    """The judgement against the spec's original study, if it has one, and of its labs pooled."""
     if spec.original is None:
-        return None
+        return None, None
     step("Judging the replication against the original study")
-    return judge(cells, spec)
+    return judge(cells, spec), pool_labs(labs, spec, step=step) if labs else None
 
 
 def _gained(

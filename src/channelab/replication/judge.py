@@ -295,12 +295,26 @@ def _original_difference(metric: Metric, spec: Spec, arm: str, versus: str) -> E
 
 def _observed_difference(totals: pd.DataFrame, arm: str, versus: str, prob: float) -> Estimate:
     """The replication's difference in means with its normal-approximation interval of mass ``prob``."""
-    est, se = _difference(totals, arm, versus)
+    est, se = difference(totals, arm, versus)
     z = stats.norm.ppf(0.5 + prob / 2)
     return Estimate(est, est - z * se, est + z * se, prob)
 
 
-def _difference(totals: pd.DataFrame, arm: str, versus: str) -> tuple[float, float]:
+def difference(totals: pd.DataFrame, arm: str, versus: str) -> tuple[float, float]:
+    """The difference in means ``arm`` − ``versus`` and its normal-approximation standard error.
+
+    Parameters
+    ----------
+    totals
+        Per arm, ``n``, ``mean`` and ``sd`` of one metric (:meth:`~channelab.cells.Cells.arm_totals`).
+    arm, versus
+        The arms compared.
+
+    Returns
+    -------
+    tuple of float
+        The difference and √(sd_a²/n_a + sd_b²/n_b).
+    """
     (m_a, sd_a, n_a), (m_b, sd_b, n_b) = (_moments(totals, x) for x in (arm, versus))
     return m_a - m_b, math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
 
@@ -325,22 +339,75 @@ def _judge_metric(
     metric: Metric, spec: Spec, totals: pd.DataFrame, rng: np.random.Generator
 ) -> MetricReplication:
     """The replication of the original's contrast on ``metric``: its evidence and verdict."""
-    o = original_study(spec)
-    a, b = o.contrast
-    cfg = spec.replication
+    a, b = original_study(spec).contrast
     (mean_a, _, n_a), (mean_b, _, n_b) = _moments(totals, a), _moments(totals, b)
     original = _original_difference(metric, spec, a, b)
     evidence = (
         _binary_evidence(metric, spec, original, ((mean_a, n_a), (mean_b, n_b)), rng)
         if metric.type == "binary"
-        else _normal_evidence(metric, spec, original, totals, mean_b)
+        else _normal_evidence(metric, spec, original, *difference(totals, a, b), mean_b)
     )
+    observed = _observed_difference(totals, a, b, spec.hdi_prob)
+    return _judged(metric, spec, original, observed, evidence, (n_a, n_b), (mean_a, mean_b))
+
+
+def judge_estimate(
+    metric: Metric,
+    spec: Spec,
+    replication: Estimate,
+    se: float,
+    *,
+    n: tuple[int, int],
+    means: tuple[float, float],
+) -> MetricReplication:
+    """The replication of the original's contrast on ``metric``, known by its estimate and standard error.
+
+    The normal approximation of :func:`judge` (BF_r0, both priors' posteriors, the ROPE
+    relative to arm b's mean), for a replication summarised by one difference: a many-lab
+    replication's pooled mean effect, its posterior mean and sd (:mod:`.labs`).
+
+    Parameters
+    ----------
+    metric
+        The metric the original reports for both arms of its contrast.
+    spec
+        The spec with the original study.
+    replication
+        The replication's difference (arm a − arm b) with the interval to show.
+    se
+        Its standard error (the posterior sd of a pooled effect).
+    n, means
+        Units and means per arm (a, b) behind it, for the table and the ROPE.
+
+    Returns
+    -------
+    MetricReplication
+        The evidence and verdict, method ``normal approximation``.
+    """
+    a, b = original_study(spec).contrast
+    original = _original_difference(metric, spec, a, b)
+    evidence = _normal_evidence(metric, spec, original, replication.mean, se, means[1])
+    return _judged(metric, spec, original, replication, evidence, n, means)
+
+
+def _judged(
+    metric: Metric,
+    spec: Spec,
+    original: Estimate,
+    replication: Estimate,
+    evidence: _Evidence,
+    n: tuple[int, int],
+    means: tuple[float, float],
+) -> MetricReplication:
+    """The evidence on one metric, with its verdict under the spec's thresholds."""
+    o, cfg = original_study(spec), spec.replication
+    a, b = o.contrast
     return MetricReplication(
         metric=metric.name,
         label=metric.display,
         type=metric.type,
         original=original,
-        replication=_observed_difference(totals, a, b, spec.hdi_prob),
+        replication=replication,
         informed=evidence.informed,
         sceptical=evidence.sceptical,
         log_bf_r0=evidence.log_bf_r0,
@@ -351,8 +418,8 @@ def _judge_metric(
         ),
         method=evidence.method,
         n_original=(o.arms[a].n.value, o.arms[b].n.value),
-        n_replication=(n_a, n_b),
-        means_replication=(mean_a, mean_b),
+        n_replication=n,
+        means_replication=means,
     )
 
 
@@ -398,13 +465,14 @@ def _binary_evidence(
 
 
 def _normal_evidence(
-    metric: Metric, spec: Spec, original: Estimate, totals: pd.DataFrame, mean_b: float
+    metric: Metric, spec: Spec, original: Estimate, est: float, se: float, mean_b: float
 ) -> _Evidence:
-    """Any other metric, by the normal approximation; the ROPE relative to arm b's mean ``mean_b``."""
-    a, b = original_study(spec).contrast
+    """By the normal approximation, from the replication's difference ``est`` and its ``se``.
+
+    The ROPE is relative to arm b's mean ``mean_b``.
+    """
     prob, rope = spec.hdi_prob, metric.rope_interval
     se_o = (original.upper - original.mean) / stats.norm.ppf(0.975)
-    est, se = _difference(totals, a, b)
     sceptical = _normal_posterior(0.0, abs(original.mean) / _SCEPTICAL_Z, est, se, prob)
     sd = (sceptical.upper - sceptical.mean) / stats.norm.ppf(0.5 + prob / 2)
     low, high = rope[0] * mean_b, rope[1] * mean_b

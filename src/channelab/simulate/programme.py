@@ -415,7 +415,14 @@ def _programme(channels: tuple[ChannelTruth, ...], d: _Draws, seed: int, start: 
 
 
 def programme_summaries(programme: Programme) -> pd.DataFrame:
-    """The programme as published per-study summaries: one row per test x arm x metric.
+    """The programme as published per-study summaries: the CSV ``channelab registry import`` reads.
+
+    Per test, four rows (control then treatment arm, each with the engagement then the outcome
+    metric), in the order of the tests, with the columns of the per-arm form of
+    :mod:`channelab.engine.registry.summaries`. The engagement rows carry the pair: ``pair``
+    names the outcome metric and ``pair_mean`` is the arm's observed share of units that both
+    engaged and booked (its 2x2 table's first cell over n), so the import gives each test's
+    within-arm covariance of the two effects.
 
     Parameters
     ----------
@@ -425,16 +432,36 @@ def programme_summaries(programme: Programme) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``experiment``, ``arm``, ``channel``, ``metric``, ``role``, ``type``,
-        ``n_arm``, ``n_control``, ``control_mean`` and ``arm_mean`` (the observed proportions),
-        in the order of the records.
+        Columns ``experiment``, ``arm``, ``metric``, ``role``, ``type``, ``n``, ``control``,
+        ``mean`` (the observed proportion), ``channel`` and ``launched`` (on the treatment arm's
+        rows; empty on the control's), ``date`` (the test's last day, YYYY-MM-DD), ``pair`` and
+        ``pair_mean`` (on the engagement rows; empty on the outcome's). ``to_csv(index=False)``
+        writes it as an importable CSV.
     """
-    fields = ["experiment", "arm", "channel", "metric", "role", "metric_type", "n_arm", "n_control"]
-    frame = pd.DataFrame([[getattr(r, f) for f in fields] for r in programme.records], columns=fields)
-    frame["control_mean"] = [r.control_mean for r in programme.records]
-    tables = (programme.tables[i // 2] for i in range(len(programme.records)))  # two records per test
-    frame["arm_mean"] = [
-        (t.treated[0] + t.treated[1 + _METRICS.index(r.metric)]) / t.n_per_arm
-        for t, r in zip(tables, programme.records, strict=True)
-    ]
-    return frame.rename(columns={"metric_type": "type"})
+    rows = []
+    records = iter(programme.records)  # two records per test, engagement then outcome
+    for table, pair in zip(programme.tables, zip(records, records, strict=True), strict=True):
+        for arm, cells in ((CONTROL, table.control), (table.arm, table.treated)):
+            treated = arm != CONTROL
+            for record in pair:
+                m = _METRICS.index(record.metric)
+                rows.append(
+                    {
+                        "experiment": record.experiment,
+                        "arm": arm,
+                        "metric": record.metric,
+                        "role": record.role,
+                        "type": record.metric_type,
+                        "n": table.n_per_arm,
+                        "control": CONTROL,
+                        "mean": (cells[0] + cells[1 + m]) / table.n_per_arm,
+                        "channel": record.channel if treated else "",
+                        "launched": ("true" if record.launched else "false") if treated else "",
+                        "date": record.last_date.isoformat() if record.last_date else "",
+                        "pair": OUTCOME_METRIC if record.metric == ENGAGEMENT_METRIC else "",
+                        "pair_mean": cells[0] / table.n_per_arm
+                        if record.metric == ENGAGEMENT_METRIC
+                        else None,
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Collection, Sequence
 from pathlib import Path
+
 from pydantic import model_validator
 
 from channelab.limits import MAX_LABEL, MAX_LABS

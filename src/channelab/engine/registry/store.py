@@ -243,7 +243,8 @@ class Registry:
         Parameters
         ----------
         spec_hash
-            The test's experiment-file hash, as stored in its records.
+            The test's experiment-file hash, as stored in its records, or enough of its first
+            characters to name one test.
         arm
             The arm that was launched.
 
@@ -258,6 +259,7 @@ class Registry:
             No record of that test and arm.
         """
         self._need_write("mark an arm as launched")
+        spec_hash = self._one_test(spec_hash)
         updated = _number(
             self._con, "UPDATE records SET launched = true WHERE spec_hash = ? AND arm = ?", [spec_hash, arm]
         )
@@ -273,6 +275,19 @@ class Registry:
             f"{self.path}: no record of arm {arm!r} in the test with spec hash {spec_hash!r} ({known}); "
             "give the spec hash and arm as the test's report states them."
         )
+
+    def _one_test(self, prefix: str) -> str:
+        """The one stored spec hash that starts with ``prefix`` (a whole hash is its own prefix)."""
+        found = self._con.execute(
+            "SELECT DISTINCT spec_hash FROM records WHERE starts_with(spec_hash, ?) ORDER BY 1 LIMIT 3",
+            [prefix],
+        ).fetchall()
+        if len(found) > 1:
+            raise DataError(
+                f"{self.path}: spec hash {prefix!r} starts more than one test's "
+                f"({first_few([h for (h,) in found], 2)}); give more of its characters."
+            )
+        return str(found[0][0]) if found else prefix
 
     def _need_write(self, what: str) -> None:
         if not self.writable:

@@ -24,10 +24,27 @@ The file (UTF-8 CSV, a header line, one row per study x arm x metric) has these 
 ``channel``, ``date``, ``launched`` (optional)
     The channel the arm is pooled under (else its label); the study's last date (YYYY-MM-DD,
     the same on every row of the study); ``true`` where the arm was launched (empty is false).
+``pair``, ``pair_mean`` (optional, per-arm means: the within-test covariance of two metrics)
+    On an arm's row of metric a, ``pair`` names another metric b of the same study and
+    ``pair_mean`` is the arm's mean per unit of a x b (for two binary metrics, the share of
+    units with both: 0.02 for 2 %). Give the pair on the control arm and on each treatment arm
+    it applies to, on the row of either metric (both rows may give it, with the same value),
+    where both metrics are given as means over the same n. Per arm, C = pair_mean - mean_a
+    mean_b is the covariance per unit; the covariance of the treatment arm's two differences
+    from control is C_arm / n_arm + C_control / n_control, and of its two log lifts
+    C_arm / (n_arm mean_a mean_b) + C_control / (n_control mean_a mean_b), each arm with its own
+    means (none where a mean is 0 or below). For two binary metrics ``pair_mean`` lies between
+    max(0, mean_a + mean_b - 1) and min(mean_a, mean_b) (Fréchet bounds), for a binary and a
+    count between 0 and the count's mean, for two counts 0 or more; a covariance that implies a
+    correlation beyond ±1 with the two records' sds is refused (such numbers cannot come from
+    one set of units). Without a pair, the effects on two metrics are taken as uncorrelated.
+    Each row names at most one pair, so a study of k metrics can give up to k pairs per arm.
 
 Each study is keyed by the SHA-256 of ``summary:`` + its name and of its rows as read (sorted,
-``launched`` left out), so a second import of the same file adds nothing (counted as
-duplicates). Records are ``not judged`` and of source ``import:summary``.
+``launched``, ``pair`` and ``pair_mean`` left out), so a second import of the same file adds
+nothing (counted as duplicates), and a file that adds pairs to one imported before adds only
+the covariances. Records are ``not judged`` and of source ``import:summary``; each pair gives
+one covariance per treatment arm.
 """
 
 from __future__ import annotations
@@ -39,7 +56,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from channelab.engine.registry.imported import Imported
-from channelab.engine.registry.records import Record, fault, pooled_channel
+from channelab.engine.registry.records import Covariance, Record, fault, pooled_channel
+from channelab.engine.registry.summary_pairs import pair_covariances
 from channelab.engine.registry.summary_rows import Row, read_rows, wrong
 
 __all__ = ["records_from_summaries"]
@@ -56,8 +74,10 @@ def records_from_summaries(path: Path) -> Imported:
     Returns
     -------
     Imported
-        One record per treatment row (the control rows give the comparison), no covariances,
-        and notes (sds derived on the other scale, log lifts not defined).
+        One record per treatment row (the control rows give the comparison), one covariance per
+        treatment arm and pair of metrics given with ``pair`` and ``pair_mean`` (none without
+        them), and notes (sds derived on the other scale, log lifts not defined, treatment arms
+        without a pair the study gives for others).
 
     Raises
     ------
@@ -65,21 +85,28 @@ def records_from_summaries(path: Path) -> Imported:
         The file is missing, too large, not UTF-8 CSV, or a row is not valid: an unknown or
         missing column, an unknown role or type, n below 2, a negative sd, a proportion outside
         [0, 1], text or NaN where a number belongs, a study without its control row for a
-        metric or with two, a control label that changes within a study (each names the line
-        and column, and nothing is imported).
+        metric or with two, a control label that changes within a study; a pair naming the
+        row's own metric or one the study lacks, given on one arm only, given twice with
+        different values, on an effect row or over different n, a ``pair_mean`` outside its
+        bounds or implying a correlation beyond ±1 (each names the line and column, and
+        nothing is imported).
     """
     path = Path(path)
     studies: dict[str, list[Row]] = {}
     for row in read_rows(path):
         studies.setdefault(row.experiment, []).append(row)
     records: list[Record] = []
+    covariances: list[Covariance] = []
     derived = undefined = 0
+    notes: list[str] = []
     for rows in studies.values():
-        for record, approximated in _study(path, rows):
+        study, covs, said = _study(path, rows)
+        for record, approximated in study:
             records.append(record)
             derived += approximated
             undefined += record.loglift_mean is None
-    notes = []
+        covariances += covs
+        notes += said
     if derived:
         notes.append(
             f"{derived} record(s) were given as an effect and its standard error on one scale; the "
@@ -87,7 +114,7 @@ def records_from_summaries(path: Path) -> Imported:
         )
     if undefined:
         notes.append(f"{undefined} record(s) have no log lift: a mean of zero or below.")
-    return Imported(records, [], notes, derived > 0)
+    return Imported(records, covariances, notes, derived > 0)
 
 
 def _same(path: Path, rows: Sequence[Row], column: str) -> object:
@@ -114,6 +141,7 @@ def _same(path: Path, rows: Sequence[Row], column: str) -> object:
 def _by_arm_and_metric(path: Path, rows: Sequence[Row]) -> dict[tuple[str, str], Row]:
     """Each (arm, metric) row of a study; a second row of the same pair is refused."""
     seen: dict[tuple[str, str], Row] = {}
+    first_of: dict[str, Row] = {}  # each metric's first row, which sets its role and type
     for row in rows:
         if (first := seen.get((row.arm, row.metric))) is not None:
             kind = "control row" if row.arm == row.control else "row"
@@ -126,21 +154,21 @@ def _by_arm_and_metric(path: Path, rows: Sequence[Row]) -> dict[tuple[str, str],
                 "x metric",
             )
         seen[(row.arm, row.metric)] = row
-        kinds = [(r.role, r.metric_type, r.line) for r in seen.values() if r.metric == row.metric]
-        if (row.role, row.metric_type) != kinds[0][:2]:
+        first = first_of.setdefault(row.metric, row)
+        if (row.role, row.metric_type) != (first.role, first.metric_type):
             raise wrong(
                 path,
                 row.line,
-                "role" if row.role != kinds[0][0] else "type",
+                "role" if row.role != first.role else "type",
                 f"metric {row.metric!r} has role {row.role}, type {row.metric_type} here but role "
-                f"{kinds[0][0]}, type {kinds[0][1]} on line {kinds[0][2]}; a metric has one role and type "
-                "per study",
+                f"{first.role}, type {first.metric_type} on line {first.line}; a metric has one role and "
+                "type per study",
             )
     return seen
 
 
-def _study(path: Path, rows: Sequence[Row]) -> list[tuple[Record, bool]]:
-    """One study's records (and whether each record's other scale was derived)."""
+def _study(path: Path, rows: Sequence[Row]) -> tuple[list[tuple[Record, bool]], list[Covariance], list[str]]:
+    """One study's records (and whether each one's other scale was derived), covariances, notes."""
     control = _same(path, rows, "control")
     last = _same(path, rows, "date")
     pairs = _by_arm_and_metric(path, rows)
@@ -155,7 +183,8 @@ def _study(path: Path, rows: Sequence[Row]) -> list[tuple[Record, bool]]:
                 path, row.line, "launched", "true on the control arm's row; only treatment arms launch"
             )
     treated = [row for row in rows if row.arm != control]
-    if unused := [r for m, r in controls.items() if not any(t.metric == m for t in treated)]:
+    treated_metrics = {row.metric for row in treated}
+    if unused := [r for m, r in controls.items() if m not in treated_metrics]:
         raise wrong(
             path,
             unused[0].line,
@@ -195,13 +224,18 @@ def _study(path: Path, rows: Sequence[Row]) -> list[tuple[Record, bool]]:
         if problem := fault(record):
             raise wrong(path, row.line, None, problem)
         out.append((record, derived))
-    return out
+    covs, notes = pair_covariances(path, rows, control if isinstance(control, str) else None, pairs, out)
+    return out, covs, notes
+
+
+#: Cells left out of a study's fingerprint: a later decision, and what adds covariances only.
+_NOT_KEYED = ("launched", "pair", "pair_mean")
 
 
 def _fingerprint(rows: Sequence[Row]) -> str:
-    """SHA-256 of a study's rows as read (sorted; ``launched``, a later decision, left out)."""
+    """SHA-256 of a study's rows as read (sorted; :data:`_NOT_KEYED` left out)."""
     texts = sorted(
-        json.dumps({k: v for k, v in row.cells.items() if v and k != "launched"}, sort_keys=True)
+        json.dumps({k: v for k, v in row.cells.items() if v and k not in _NOT_KEYED}, sort_keys=True)
         for row in rows
     )
     return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()

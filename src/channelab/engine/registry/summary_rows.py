@@ -31,9 +31,10 @@ from channelab.spec.base import MetricType, Role, suggest
 #: Columns every row needs.
 REQUIRED = ("experiment", "arm", "metric", "role", "type", "n")
 #: Columns a file may add: the control arm and per-arm means (and sds), or an effect and its
-#: standard error on a scale with the control's n and mean; the channel, date and launch.
+#: standard error on a scale with the control's n and mean; the channel, date and launch; another
+#: metric of the study and the arm's mean of the product of the two (their covariance).
 OPTIONAL: tuple[str, ...] = ("control", "mean", "sd", "effect", "se", "scale", "n_control", "control_mean")
-OPTIONAL += ("channel", "date", "launched")
+OPTIONAL += ("channel", "date", "launched", "pair", "pair_mean")
 SCALES = ("diff", "loglift")
 _ROLES: tuple[str, ...] = get_args(Role)
 _TYPES: tuple[str, ...] = get_args(MetricType)
@@ -56,6 +57,9 @@ class Row:
     effect, se, scale, n_control, control_mean
         An effect on ``scale`` (``diff`` or ``loglift``) and its standard error, with the
         control's n and mean; None where the row gives a mean instead.
+    pair, pair_mean
+        Another metric of the study and the arm's mean per unit of the product of the two (for
+        two binary metrics, the share of units with both); None where not given.
     """
 
     line: int
@@ -77,6 +81,8 @@ class Row:
     scale: str | None
     n_control: int | None
     control_mean: float | None
+    pair: str | None = None
+    pair_mean: float | None = None
 
     @property
     def is_effect(self) -> bool:
@@ -177,8 +183,11 @@ def parse_row(path: Path, line: int, cells: dict[str, str]) -> Row:
         scale=at.choice("scale", SCALES) if at.given("scale") or effect is not None else None,
         n_control=at.units("n_control"),
         control_mean=at.mean("control_mean", metric_type),
+        pair=at.text("pair", MAX_LABEL),
+        pair_mean=at.number("pair_mean"),
     )
     _check_form(path, row)
+    _check_pair(path, row)
     return row
 
 
@@ -206,6 +215,32 @@ def _check_form(path: Path, row: Row) -> None:
         raise wrong(path, line, "sd", "given for a binary metric; leave it empty (the proportion implies it)")
     if row.metric_type != "binary" and row.sd is None:
         raise wrong(path, line, "sd", f"empty, but a {row.metric_type} metric's mean needs its sd")
+
+
+def _check_pair(path: Path, row: Row) -> None:
+    """``pair`` and ``pair_mean`` come together, on a row that gives the arm's mean."""
+    if row.pair is None and row.pair_mean is None:
+        return
+    if row.is_effect:
+        raise wrong(
+            path,
+            row.line,
+            "pair" if row.pair is not None else "pair_mean",
+            "given on a row that gives an effect; a pair needs the arm's means of both metrics "
+            "(give this row's mean instead, or leave 'pair' and 'pair_mean' empty)",
+        )
+    if row.pair_mean is None:
+        raise wrong(
+            path,
+            row.line,
+            "pair_mean",
+            f"empty, but 'pair' names {row.pair!r}; give the arm's mean of the product of the two metrics "
+            "per unit (for two binary metrics, the share of units with both), or leave 'pair' empty",
+        )
+    if row.pair is None:
+        raise wrong(
+            path, row.line, "pair", "empty, but 'pair_mean' is given; name the other metric of the pair"
+        )
 
 
 class _Cells:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from channelab.pipeline import Analysis
     from channelab.replication.judge import ArmContrast, Estimate, MetricReplication
+    from channelab.replication.labs import LabsMetric, LabsResult
     from channelab.replication.plan import ReplicationPlan
 
 
@@ -29,6 +30,76 @@ def replication_json(analysis: Analysis) -> dict[str, Any] | None:
             {"arm": arm, "quantity": q, "value": v, "source": "assumed" if why else "published", "why": why}
             for arm, q, v, why in r.reported
         ],
+        "labs": None if analysis.labs is None else labs_json(analysis.labs),
+    }
+
+
+def labs_json(labs: LabsResult) -> dict[str, Any]:
+    """A many-lab replication: per metric, each lab's effect, the pooled effect, τ and the judgement.
+
+    Differences are arm a − arm b of the original's contrast, on each metric's own scale
+    (proportions for a binary metric, the metric's units otherwise).
+
+    Parameters
+    ----------
+    labs
+        The pooled replication (:func:`channelab.replication.labs.judge_labs`).
+
+    Returns
+    -------
+    dict
+        The headline verdict, its sentence and licence, whether the pooled model converged,
+        the labs' data warnings, and per metric the labs and the pooled results.
+    """
+    return {
+        "primary": labs.primary,
+        "verdict": labs.head.verdict_words,
+        "spread": labs.head.spread,
+        "sentence": labs.sentence,
+        "licence": labs.licence,
+        "bf_threshold": labs.bf_threshold,
+        "equivalence": labs.equivalence,
+        "converged": labs.converged,
+        "problems": list(labs.problems),
+        "warnings": list(labs.warnings),
+        "data": [{"name": m.lab} | d for m, d in zip(labs.head.labs, labs.data, strict=True)],
+        "metrics": [_labs_metric(m) for m in labs.metrics],
+    }
+
+
+def _labs_metric(m: LabsMetric) -> dict[str, Any]:
+    """One metric pooled across labs: per lab, and the pooled mean, spread, prediction and verdict."""
+    j = m.judged
+    return {
+        "metric": m.metric,
+        "labs": [
+            {
+                "name": lab.lab,
+                "n": list(lab.n),
+                "means": list(lab.means),
+                "estimate": lab.observed.mean,
+                "se": lab.se,
+                "interval": [lab.observed.lower, lab.observed.upper],
+                "shrunken": _estimate(lab.shrunken),
+            }
+            for lab in m.labs
+        ],
+        "pooled": {
+            "mu": _estimate(m.mu) | {"sd": m.mu_sd},
+            "tau": _estimate(m.tau),
+            "prediction": _estimate(m.prediction),
+            "rope": list(m.rope),
+            "share_beyond_rope": _estimate(m.beyond_rope),
+            "share_beyond_rope_opposite": _estimate(m.opposite_rope),
+            "spread": m.spread,
+            "bf_r0": j.bf_r0,
+            "log_bf_r0": j.log_bf_r0,
+            "prob_in_rope": j.prob_in_rope,
+            "posterior_informed_prior": _estimate(j.informed),
+            "posterior_sceptical_prior": _estimate(j.sceptical),
+            "method": "pooled mu's posterior as a normal (mean, sd), judged by the normal approximation",
+            "verdict": m.verdict_words,
+        },
     }
 
 

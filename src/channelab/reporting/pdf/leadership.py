@@ -39,8 +39,8 @@ from channelab.reporting.plots.style import interval_label
 from channelab.reporting.words import glossary_entries, origin_line
 
 if TYPE_CHECKING:
-    from channelab.pipeline import Analysis
     from channelab.analysis.learning.prior import PriorUse
+    from channelab.pipeline import Analysis
 
 #: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
 FUNNEL_ARMS_PER_FIGURE = 3
@@ -415,7 +415,8 @@ def learned_prior_sentence(analysis: Analysis) -> str:
     if start is None or not start.uses:
         return ""
     prob = analysis.spec.hdi_prob
-    said = [f"{u.arm} on {u.metric}: {_predicted(u, prob)}" for u in start.uses]
+    labels = {m.name: m.display for m in analysis.spec.metrics}
+    said = [f"{u.arm} on {labels.get(u.metric, u.metric)}: {_predicted(u, prob)}" for u in start.uses]
     text = (
         f"Priors learned from {start.name}: each arm starts from the programme's prediction for its "
         f"channel ({'; '.join(said)})."

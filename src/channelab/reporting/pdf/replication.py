@@ -8,6 +8,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table
 
+from channelab.reporting.pdf.labs import labs_section
 from channelab.reporting.plots.replication import assurance_curve_figure, forest_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.spec import Spec
@@ -200,8 +201,10 @@ def replication_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> li
             ]
         )
     methods = "; ".join(f"{m.label}: {m.method}" for m in r.metrics)
+    stacked = " (every lab's rows stacked)" if analysis.labs is not None else ""
     return [
-        para("Replication of the original study", st["h1"]),
+        *labs_section(analysis, st),
+        para(f"Replication of the original study{stacked}", st["h1"]),
         para(f"{r.citation} {r.study}.", st["body"]),
         Spacer(1, 0.15 * cm),
         verdict_row(r.verdict, esc(r.sentence), st, reliable=True),

@@ -1,4 +1,4 @@
-"""Replication figures: original against replication (forest plot) and assurance against n."""
+"""Replication figures: original against replication (one lab or many) and assurance against n."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 if TYPE_CHECKING:
-    from channelab.replication.judge import ArmContrast
-from channelab.reporting.plots.style import VERDICT_COLOURS
+    from channelab.replication.judge import ArmContrast, Estimate
+    from channelab.replication.labs import LabsMetric
+from channelab.reporting.plots.style import ROPE_FILL, VERDICT_COLOURS
 
 
 def forest_figure(
@@ -86,4 +87,60 @@ def assurance_curve_figure(curve: pd.DataFrame, *, threshold: float, width: floa
     ax.set_ylabel("decisive replications", fontsize=9)
     ax.grid(color="0.92", lw=0.6)
     ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return fig
+
+
+def labs_forest_figure(
+    metric: LabsMetric, *, percent: bool, original: Estimate, unit: str = "", width: float = 7.5
+) -> Figure:
+    """Draw a many-lab replication of one metric: each lab, the pooled mean, a new lab, the original.
+
+    Rows top to bottom: the original study (grey square, 95 % interval); each lab's own
+    estimate (open circle, thin line) with its shrunken true effect (filled dot, thick line)
+    just below; the pooled mean μ (diamond) and the prediction interval for a new lab (dashed).
+    The vertical line is no difference; the shaded band is the ROPE at the pooled control-side
+    mean. Differences in percentage points when ``percent``, else in the metric's ``unit``.
+    """
+    scale = 100.0 if percent else 1.0
+    labs = metric.labs
+    rows = ["original study", *(lab.lab for lab in labs), "pooled mean μ", "a new lab"]
+    fig = Figure(figsize=(width, 0.32 * len(rows) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    lab_colour, pooled_colour = VERDICT_COLOURS["engagement only"], VERDICT_COLOURS["real lift"]
+
+    def line(est: Estimate, y: float, *, colour: str, lw: float, ls: str = "-") -> None:
+        ax.plot([scale * est.lower, scale * est.upper], [y, y], color=colour, lw=lw, ls=ls)
+
+    line(original, 0, colour="0.45", lw=2)
+    ax.plot(scale * original.mean, 0, "s", color="0.45", mfc="white", ms=6, gid="labs:original")
+    for i, lab in enumerate(labs, start=1):
+        line(lab.observed, i - 0.15, colour="0.6", lw=1)
+        ax.plot(scale * lab.observed.mean, i - 0.15, "o", color="0.45", mfc="white", ms=4)
+        line(lab.shrunken, i + 0.15, colour=lab_colour, lw=2.2)
+        ax.plot(scale * lab.shrunken.mean, i + 0.15, "o", color=lab_colour, ms=5, gid=f"labs:lab:{i}")
+    k = len(labs)
+    line(metric.mu, k + 1, colour=pooled_colour, lw=2.6)
+    ax.plot(scale * metric.mu.mean, k + 1, "D", color=pooled_colour, ms=7, gid="labs:mu")
+    line(metric.prediction, k + 2, colour=pooled_colour, lw=1.6, ls="--")
+    ax.plot(scale * metric.prediction.mean, k + 2, "D", color=pooled_colour, mfc="white", ms=6)
+    ax.axvspan(scale * metric.rope[0], scale * metric.rope[1], color=ROPE_FILL, alpha=0.7, lw=0)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(scale * original.mean, color="0.45", lw=0.8, ls=":")
+    ax.axhline(0.5, color="0.85", lw=0.6)
+    ax.axhline(k + 0.5, color="0.85", lw=0.6)
+    ax.set_yticks(np.arange(len(rows)), rows, fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    xlabel = "percentage points" if percent else f"difference in means{f' ({unit})' if unit else ''}"
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_title(metric.label, fontsize=9, loc="left")
+    ax.grid(axis="x", color="0.92", lw=0.6)
+    ax.tick_params(labelsize=8)
+    handles = [
+        Line2D([], [], marker="s", color="0.45", mfc="white", lw=2, label="original, 95 %"),
+        Line2D([], [], marker="o", color="0.45", mfc="white", lw=1, label="lab's own estimate"),
+        Line2D([], [], marker="o", color=lab_colour, lw=2.2, label="lab's true effect (shrunken)"),
+        Line2D([], [], marker="D", color=pooled_colour, lw=2.6, label="pooled mean"),
+        Line2D([], [], marker="D", color=pooled_colour, mfc="white", lw=1.6, ls="--", label="a new lab"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7.5, frameon=False)
     return fig
