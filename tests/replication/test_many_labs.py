@@ -7,6 +7,7 @@ The pooled model's tests fit it for real (a few seconds); the licence and ROPE-s
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -338,3 +339,35 @@ def test_replicate_with_labs_writes_the_labs_block_and_its_page(
         ("C", "c.csv", 120),
     ]
     assert (tmp_path / "out" / "hostile.pdf").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_a_many_lab_replication_adds_one_record_per_lab_that_learn_pools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from harness import RUN
+
+    from channelab.engine.registry import open_registry
+    from channelab.pipeline.learn import read_programme, studies_of
+
+    files = {**FILES, "c.csv": rows(seed=9).to_csv(index=False)}
+    labs = [*TWO, {"name": "C", "data": "c.csv"}]
+    case = Case(
+        {"exp.yaml": to_yaml(spec(original=ORIGINAL, replication={"labs": labs})), **files},
+        ["replicate", *RUN[1:], "--registry", "out/labs.duckdb"],
+        0,
+        r"Registry: .*3 record\(s\) added",
+        fit=True,
+    )
+    run_case(case, tmp_path, monkeypatch)
+    with open_registry(tmp_path / "out" / "labs.duckdb", create=False) as store:
+        records = store.records()
+    assert sorted(r.experiment.rsplit(": ", 1)[1] for r in records) == ["A", "B", "C"]
+    assert {(r.metric, r.source, r.loglift_mean) for r in records} == {("bought", "replicate", None)}
+    block = json.loads((tmp_path / "out" / "hostile.json").read_text())["replication"]["labs"]
+    observed = {lab["name"]: lab for lab in block["metrics"][0]["labs"]}
+    for r in records:  # the lab's own difference, as the replication reported it
+        lab = observed[r.experiment.rsplit(": ", 1)[1]]
+        assert r.n_arm == lab["n"][0]
+    (group,) = {s.channel for s in studies_of(read_programme([tmp_path / "out" / "labs.duckdb"]).records)}
+    assert group == "email"  # one group: learn pools the three labs as the replication did

@@ -14,6 +14,7 @@ from channelab.analysis.results import Effect
 from channelab.engine.registry import Covariance, Record, RecordSource, pooled_channel
 from channelab.engine.registry.imports import data_fingerprint
 from channelab.pipeline.run import Analysis
+from channelab.replication.labs_results import LabsResult
 
 __all__ = ["run_records"]
 
@@ -71,8 +72,12 @@ def run_records(
     -------
     tuple of (list of Record, list of Covariance)
         One record per treatment arm and metric that decides (conditional shares left out), and
-        one covariance per arm and pair of recorded metrics that the data could give.
+        one covariance per arm and pair of recorded metrics that the data could give. A many-lab
+        replication gives one record per lab and metric instead (its contrast, on the difference
+        scale), so that ``learn`` pools the labs as the replication did.
     """
+    if analysis.labs is not None:  # the labs are the records; their stacked rows would count twice
+        return _lab_records(analysis, analysis.labs, report), []
     keys = (_spec_hash(analysis), data_fingerprint(analysis.provenance.data))
     effects = [e for e in analysis.effects.effects if not e.conditional]
     records = [_record(analysis, e, keys, source, report) for e in effects]
@@ -84,3 +89,42 @@ def run_records(
         if c.diff is not None and {(arm.arm, c.metric_a), (arm.arm, c.metric_b)} <= recorded
     ]
     return records, covariances
+
+
+def _lab_fingerprint(labs: LabsResult, i: int, name: str) -> str:
+    """A lab's data fingerprint, with its name: two labs are two records even on equal files."""
+    data = dict(labs.data[i]) if i < len(labs.data) else {}
+    content = data.pop("sha256", None)  # the file's hash stays in, beside the lab's name
+    return data_fingerprint({"lab": name, "content": content, "data": data})
+
+
+def _lab_records(analysis: Analysis, labs: LabsResult, report: str | None) -> list[Record]:
+    """One record per lab and metric of a many-lab replication: the original's contrast, a − b."""
+    spec, a = analysis.spec, labs.contrast[0]
+    roles = {m.name: m for m in spec.metrics}
+    return [
+        Record(
+            spec_hash=_spec_hash(analysis),
+            data_fingerprint=_lab_fingerprint(labs, i, lab.lab),
+            experiment=f"{spec.title or spec.name}: {lab.lab}",
+            first_date=None,
+            last_date=spec.as_of,
+            arm=a,
+            channel=pooled_channel(a, spec.arms[a].channel),
+            metric=m.metric,
+            role=roles[m.metric].role,
+            metric_type=roles[m.metric].type,
+            control_mean=lab.means[1],
+            diff_mean=lab.observed.mean,
+            diff_sd=lab.se,
+            loglift_mean=None,  # labs pool on the difference, as the replication does
+            loglift_sd=None,
+            n_arm=lab.n[0],
+            n_control=lab.n[1],
+            verdict="not judged",
+            source="replicate",
+            report=report,
+        )
+        for m in labs.metrics
+        for i, lab in enumerate(m.labs)
+    ]
