@@ -15,7 +15,7 @@ TABLES = [
     "test_aggregates",
     "test_bounds",
     "test_work",
-    "test_programme",
+    "test_learning_inputs",
 ]
 
 

@@ -63,7 +63,8 @@ def test_a_programme_file_names_its_sources_relative_to_itself(tmp_path: Path) -
     (tmp_path / "data").mkdir()
     (tmp_path / "p.yaml").write_text("name: prog\nsources: [data/a.duckdb]\nseed: 5\n")
     programme = programme_of(tmp_path / "p.yaml")
-    assert programme.sources == [str((tmp_path / "data" / "a.duckdb").resolve())]
+    assert programme.sources == ["data/a.duckdb"]
+    assert programme.resolve_path(Path(programme.sources[0])) == (tmp_path / "data" / "a.duckdb").resolve()
     assert programme.seed == 5
     assert programme_of(tmp_path / "p.yaml", seed=9).seed == 9
     assert programme_of(tmp_path / "data").name == "data"

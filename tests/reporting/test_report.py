@@ -20,7 +20,7 @@ def _pages(pdf: Path | bytes) -> list[str]:
 
 
 def test_pdf_opens_with_a_leadership_page(hillstrom_mock_run):
-    analysis, pdf_path, _ = hillstrom_mock_run
+    analysis, pdf_path, _ = hillstrom_mock_run[:3]
     pages = _pages(pdf_path)
     assert len(pages) >= 4
     first = pages[0]
@@ -34,12 +34,12 @@ def test_pdf_opens_with_a_leadership_page(hillstrom_mock_run):
 
 
 def test_effects_table_names_the_interval_mass(hillstrom_mock_run):
-    _, pdf_path, _ = hillstrom_mock_run
+    _, pdf_path, _ = hillstrom_mock_run[:3]
     assert "Lift (94 % interval)" in " ".join(_pages(pdf_path)[1:])
 
 
 def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_mock_run):
-    analysis, pdf_path, _ = hillstrom_mock_run
+    analysis, pdf_path, _ = hillstrom_mock_run[:3]
     appendix = " ".join(_pages(pdf_path)[1:])
     assert "R-hat" in appendix
     assert "visit:arm[Mens E-Mail]" in appendix
@@ -49,7 +49,7 @@ def test_appendix_carries_diagnostics_seed_and_data_fingerprint(hillstrom_mock_r
 
 
 def test_no_convergence_and_a_failed_check_are_flagged_on_page_one(hillstrom_mock_run):
-    analysis, _, _ = hillstrom_mock_run
+    analysis, _, _ = hillstrom_mock_run[:3]
     problem = "r_hat up to 1.2 (≤ 1.01 required) for visit:arm[Mens E-Mail]"
     bad = dataclasses.replace(analysis.diagnostics, problems=(problem,))
     srm = Finding("sample_ratio", "warning", "sample-ratio mismatch: arm sizes differ", 64000)
@@ -64,7 +64,7 @@ def test_no_convergence_and_a_failed_check_are_flagged_on_page_one(hillstrom_moc
 
 
 def test_refits_and_a_slow_nuisance_parameter_are_reported_not_hidden(hillstrom_mock_run):
-    analysis, _, _ = hillstrom_mock_run
+    analysis, _, _ = hillstrom_mock_run[:3]
     failed = "r_hat up to 1.018 (> 1.01) for visit:cluster_sd"
     note = f"{failed}: parameters the reported quantities barely depend on mixed slowly, but ..."
     attempts = (
@@ -88,12 +88,12 @@ def test_refits_and_a_slow_nuisance_parameter_are_reported_not_hidden(hillstrom_
 
 @pytest.mark.slow  # draws the whole PDF again (seconds)
 def test_same_analysis_gives_the_same_bytes(hillstrom_mock_run, tmp_path):
-    analysis, pdf_path, _ = hillstrom_mock_run
+    analysis, pdf_path, _ = hillstrom_mock_run[:3]
     assert analysis_pdf(analysis) == pdf_path.read_bytes()
 
 
 def test_json_contract_keys_and_funnel_order(hillstrom_mock_run):
-    analysis, _, json_path = hillstrom_mock_run
+    analysis, _, json_path = hillstrom_mock_run[:3]
     doc = json.loads(json_path.read_text())
     assert {"experiment", "control", "hdi_prob", "n_units", "design", "checks", "arms", "effects"} <= set(doc)
     assert set(doc["checks"]) >= {"srm_p", "rhat_max", "ess_bulk_min", "divergences", "converged"}
@@ -117,7 +117,7 @@ def adjusted_mock_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_adjustment_is_stated_on_page_one_and_tabled_with_and_without(adjusted_mock_run):
-    analysis, pdf_path, _ = adjusted_mock_run
+    analysis, pdf_path, _ = adjusted_mock_run[:3]
     pages = _pages(pdf_path)
     assert (
         "Adjusted for pre-period prior_meetings and prior_engagement, measured before assignment" in pages[0]
@@ -132,7 +132,7 @@ def test_adjustment_is_stated_on_page_one_and_tabled_with_and_without(adjusted_m
 
 
 def test_json_carries_both_widths_per_arm_and_metric(adjusted_mock_run):
-    analysis, _, json_path = adjusted_mock_run
+    analysis, _, json_path = adjusted_mock_run[:3]
     block = json.loads(json_path.read_text())["adjustment"]
     assert block["columns"] == ["prior_meetings", "prior_engagement"]
     assert block["methods"] == {"likes_comments": "strata", "meetings": "exact", "revenue": "exact"}
@@ -150,7 +150,7 @@ def test_json_carries_both_widths_per_arm_and_metric(adjusted_mock_run):
 
 
 def test_runs_without_adjust_have_no_adjustment_block(hillstrom_mock_run):
-    _, _, json_path = hillstrom_mock_run
+    _, _, json_path = hillstrom_mock_run[:3]
     doc = json.loads(json_path.read_text())
     assert doc["adjustment"] is None
     assert doc["checks"]["balance"] == []
@@ -197,7 +197,7 @@ def test_funnel_caption_states_the_verdict_rule_with_the_runs_interval_mass(hill
     from channelab.reporting.pdf.leadership import funnel_caption
     from channelab.spec.core import Decision
 
-    analysis, pdf_path, _ = hillstrom_mock_run
+    analysis, pdf_path, _ = hillstrom_mock_run[:3]
     caption = funnel_caption(analysis)
     assert "each thick bar is the 94 % interval (equal-tailed) of the lift" in caption
     assert "A bar wholly beyond the ROPE is a real lift (wholly below it, harm)" in caption
@@ -216,7 +216,7 @@ def test_funnel_caption_states_the_verdict_rule_with_the_runs_interval_mass(hill
 
 
 def test_effects_table_names_interval_and_probability_honestly(hillstrom_mock_run):
-    _, pdf_path, _ = hillstrom_mock_run
+    _, pdf_path, _ = hillstrom_mock_run[:3]
     rest = " ".join(_pages(pdf_path)[1:])
     assert "Lift (94 % interval)" in rest
     assert "P(arm > control)" in rest
@@ -279,7 +279,7 @@ def _money_text(analysis, best: str | None) -> str:
 
 
 def test_money_section_ranks_nothing_when_no_arm_is_credibly_best(hillstrom_mock_run):
-    analysis, _, _ = hillstrom_mock_run
+    analysis, _, _ = hillstrom_mock_run[:3]
     text = _money_text(analysis, None)
     assert text.startswith("What each arm is worth No arm is credibly best")
     arms = analysis.spec.treatments  # the likeliest is the second, but the test's order is kept
@@ -290,7 +290,7 @@ def test_money_section_ranks_nothing_when_no_arm_is_credibly_best(hillstrom_mock
 
 
 def test_money_section_ranks_when_one_arm_is_credibly_best(hillstrom_mock_run):
-    analysis, _, _ = hillstrom_mock_run
+    analysis, _, _ = hillstrom_mock_run[:3]
     best = analysis.spec.treatments[1]
     text = _money_text(analysis, best)
     assert text.startswith(f"What each arm is worth {best} is credibly the best choice")

@@ -243,7 +243,7 @@ def learn_from(
     programme = programme_of(source, seed=seed)
     stem, out = name or programme.name, Path(out_dir)
     paths = [out / f"{stem}.learn.{ext}" for ext in ("pdf", "json", "html")] + [out / f"{stem}.priors.json"]
-    inputs = [Path(source), *(Path(s) for s in programme.sources)]
+    inputs = [Path(source), *(programme.resolve_path(Path(s)) for s in programme.sources)]
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
     learning = learn_programme(source, seed=seed, on_step=on_step)
     if name is not None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from channelab.analysis.learning import Learned, ProgrammePriors, Study, learn
@@ -43,6 +43,8 @@ class ProgrammeRecords:
         Records read more than once (the same test, arm and metric) and counted once.
     notes
         What the reader should know about the reading, in sentences.
+    named
+        The sources as the programme file names them (relative to it), for the report.
     """
 
     sources: tuple[Path, ...]
@@ -50,6 +52,7 @@ class ProgrammeRecords:
     covariances: tuple[Covariance, ...]
     duplicates: int = 0
     notes: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -235,13 +238,12 @@ def programme_of(source: str | Path, *, seed: int | None = None) -> Programme:
     Returns
     -------
     Programme
-        Its sources resolved against the file's folder, and the seed in force.
+        Its sources as named (:meth:`~channelab.spec.Programme.resolve_path` finds them), and the
+        seed in force.
     """
     path = Path(source)
     if path.suffix.lower() in (".yaml", ".yml"):
         programme = load_programme(path)
-        sources = [str(programme.resolve_path(Path(s))) for s in programme.sources]
-        programme = programme.model_copy(update={"sources": sources})
     else:
         name = path.resolve().name if path.is_dir() else path.stem
         programme = Programme(name=_safe_name(name), sources=[str(path)])
@@ -276,7 +278,8 @@ def learn_programme(
     step = on_step or no_steps
     programme = programme_of(source, seed=seed)
     step("Reading the programme's records")
-    records = read_programme(programme.sources)
+    records = read_programme([programme.resolve_path(Path(s)) for s in programme.sources])
+    records = replace(records, named=tuple(programme.sources))
     step(f"Fitting the programme model to {len(records.records):,} records")
     learned = learn(
         studies_of(records.records),

@@ -39,6 +39,8 @@ _OTHER_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("n_planned", "assurance", "stopping_rule"), "a design report (channelab design)"),
     (("looks", "decisions", "stop"), "a monitoring report (channelab monitor)"),
     (("citation", "assurance_curve", "small_telescopes_n_per_arm"), "a replication plan"),
+    (("groups", "links", "record_sources"), "a learn report (channelab learn)"),
+    (("priors",), "a learned-priors file (channelab learn)"),
 )
 
 

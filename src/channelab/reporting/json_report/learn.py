@@ -248,7 +248,10 @@ def learn_json(learning: Learning) -> dict[str, Any]:
         "duplicates": programme.duplicates,
         "notes": list(programme.notes),
         "origin": programme_origin(programme),
-        "sources": [{"path": str(p), "kind": source_kind(p)} for p in programme.sources],
+        "sources": [
+            {"path": name, "kind": source_kind(p)}
+            for p, name in zip(programme.sources, programme.named or map(str, programme.sources), strict=True)
+        ],
         "record_sources": dict(sorted(Counter(r.source for r in programme.records).items())),
         "groups": [_group(g) for g in learned.groups],
         "links": [_link(k) for k in learned.links],

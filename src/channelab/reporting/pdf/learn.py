@@ -413,8 +413,8 @@ def _records_section(learning: Learning, st: dict[str, ParagraphStyle]) -> list[
     rows = [
         ["Item", "Value"],
         *(
-            [f"source {i}" if len(p.sources) > 1 else "source", f"{q} ({source_kind(q)})"]
-            for i, q in enumerate(p.sources, 1)
+            [f"source {i}" if len(p.sources) > 1 else "source", f"{name} ({source_kind(q)})"]
+            for i, (q, name) in enumerate(zip(p.sources, p.named or map(str, p.sources), strict=True), 1)
         ),
         ["records", f"{len(p.records):,} ({p.duplicates:,} duplicates counted once)"],
         ["covariances", f"{len(p.covariances):,}"],
