@@ -111,7 +111,8 @@ def test_other_kinds_of_report_are_refused_by_name(path: Path, tmp_path: Path):
     _refused(
         records_from_report,
         copy_,
-        r"this is a (design report|monitoring report|replication plan|learn report|learned-priors file).*Import run reports",
+        r"this is a (design report|monitoring report|replication plan|learn report|learned-priors file)"
+        r".*Import run reports",
     )
 
 
