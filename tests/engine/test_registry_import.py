@@ -26,7 +26,11 @@ from channelab.engine.registry import reports as reports_module
 from channelab.errors import DataError
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
-RUN_REPORTS = sorted(p for p in REPORTS.glob("*.json") if "effects" in json.loads(p.read_text()))
+RUN_REPORTS = sorted(
+    p
+    for p in REPORTS.glob("*.json")
+    if "effects" in (doc := json.loads(p.read_text())) and not (doc.get("replication") or {}).get("labs")
+)
 OTHER_REPORTS = sorted(p for p in REPORTS.glob("*.json") if p not in RUN_REPORTS)
 PILOT = REPORTS / "social_selling_pilot.json"
 Z94 = NormalDist().inv_cdf(0.97)
@@ -111,18 +115,19 @@ def test_other_kinds_of_report_are_refused_by_name(path: Path, tmp_path: Path):
     _refused(
         records_from_report,
         copy_,
-        r"this is a (design report|monitoring report|replication plan|learn report|learned-priors file)"
-        r".*Import run reports",
+        r"this is a (design report|monitoring report|replication plan|learn report|learned-priors file"
+        r"|many-lab replication).*(Import run reports|Record the labs one by one)",
     )
 
 
 def test_a_report_imported_twice_is_counted_once(tmp_path: Path):
     reg_path = tmp_path / "registry.duckdb"
     imported = records_from_report(PILOT)
+    n = len(imported.covariances)
     with open_registry(reg_path, create=True) as reg:
-        assert reg.add(imported.records, imported.covariances) == Added(35, 0)
+        assert reg.add(imported.records, imported.covariances) == Added(35, 0, n, 0)
         again = records_from_report(PILOT)
-        assert reg.add(again.records, again.covariances) == Added(0, 35)
+        assert reg.add(again.records, again.covariances) == Added(0, 35, 0, n)
         assert len(reg) == 35
 
 

@@ -198,7 +198,13 @@ def test_not_replicated_across_labs_when_the_pooled_bf_favours_no_effect():
 
 @pytest.mark.parametrize(
     ("tau", "spread"),
-    [((0.501, 0.9), "labs disagree"), ((0.499, 0.9), "spread uncertain"), ((0.01, 0.499), "labs agree")],
+    [
+        ((0.501, 0.9), "labs disagree"),
+        ((0.499, 0.9), "spread uncertain"),
+        ((0.01, 0.499), "spread uncertain"),  # below the half-width, but two labs may still differ by more
+        ((0.01, 0.5 / (math.sqrt(2) * 1.8808) - 1e-3), "labs agree"),
+        ((0.01, 0.5 / (math.sqrt(2) * 1.8808) + 1e-3), "spread uncertain"),
+    ],
 )
 def test_labs_disagree_only_when_the_whole_interval_of_tau_is_above_the_rope(tau, spread):
     assert spread_verdict(Estimate(0.6, *tau, 0.94), 0.5) == spread
@@ -209,7 +215,8 @@ def test_spread_verdict_of_the_pooled_result_uses_the_rope_at_the_control_mean()
     theta = np.full((4000, 3), 1.0)
     assert _judged(1.0, 0.1, theta, tau=(0.6, 0.9)).head.spread == "labs disagree"
     assert _judged(1.0, 0.1, theta, tau=(0.4, 0.9)).head.spread == "spread uncertain"
-    assert _judged(1.0, 0.1, theta, tau=(0.01, 0.3)).head.spread == "labs agree"
+    assert _judged(1.0, 0.1, theta, tau=(0.01, 0.3)).head.spread == "spread uncertain"  # √2·1.88·0.3 > 0.5
+    assert _judged(1.0, 0.1, theta, tau=(0.01, 0.15)).head.spread == "labs agree"
     assert _judged(1.0, 0.1, theta, tau=(0.6, 0.9)).head.rope == pytest.approx((-0.5, 0.5))
 
 

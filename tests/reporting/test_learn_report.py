@@ -173,14 +173,18 @@ def test_non_finite_numbers_never_reach_the_json(small: Learning) -> None:
     assert doc["groups"][0]["tau"] == {"mean": None, "lower": 0.0, "upper": None}
     priors = learned_priors_json(broken)
     json.dumps(priors, allow_nan=False)
-    assert priors["priors"][0]["mean"] is None
+    assert priors["left_out"] == [f"{g.channel} / {g.metric}"]  # no prior rather than a null one
+    assert len(priors["priors"]) == len(small.learned.groups) - 1
 
 
 def test_the_prior_file_holds_each_groups_prediction(small: Learning) -> None:
     doc = learned_priors_json(small)
     assert doc["kind"] == "channelab learned priors"
     assert doc["version"] == 1
-    assert set(doc) == {"kind", "version", "name", "hdi_prob", "provenance", "priors"}
+    keys = {"kind", "version", "name", "hdi_prob", "converged", "left_out", "provenance", "priors"}
+    assert set(doc) == keys
+    assert doc["converged"] is small.learned.diagnostics.converged
+    assert doc["left_out"] == []
     for prior, g in zip(doc["priors"], small.learned.groups, strict=True):
         assert {"channel", "metric", "scale", "mean", "sd", "tests", "one_test"} <= set(prior)
         assert (prior["mean"], prior["sd"]) == g.prediction_scale

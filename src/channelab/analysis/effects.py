@@ -123,7 +123,7 @@ def _effect(
     if m.role == "guardrail":
         judged = guardrail_verdict(judged, m.worse_direction)
     scale = abs(float(c.mean()))
-    loglift = np.log(t) - np.log(c) if defined and np.all(c > 0) and np.all(t > 0) else None
+    loglift = _log_ratio(t, c) if defined else None
     return Effect(
         arm=arm,
         metric=m.name,
@@ -154,9 +154,25 @@ def _effect(
         conditional=m.denominator is not None,
         derived_from=source,
         diff_sd=float(np.std(diff, ddof=1)),
-        loglift_mean=None if loglift is None else float(loglift.mean()),
-        loglift_sd=None if loglift is None else float(np.std(loglift, ddof=1)),
+        loglift_mean=None if loglift is None else loglift[0],
+        loglift_sd=None if loglift is None else loglift[1],
     )
+
+
+def _log_ratio(t: np.ndarray, c: np.ndarray) -> tuple[float, float] | None:
+    """Posterior mean and sd of log(t / c): from the draws, or by the delta method at the means.
+
+    The draws serve when all are positive; a lift defined by its control whose arm's draws touch
+    zero (revenue near nothing) takes the delta method; a mean at or below zero has none.
+    """
+    if np.all(c > 0) and np.all(t > 0):
+        draws = np.log(t) - np.log(c)
+        return float(draws.mean()), float(np.std(draws, ddof=1))
+    mt, mc = float(t.mean()), float(c.mean())
+    if mt <= 0 or mc <= 0:
+        return None
+    sd = float(np.sqrt(np.var(t, ddof=1) / mt**2 + np.var(c, ddof=1) / mc**2))
+    return float(np.log(mt / mc)), sd
 
 
 def _per_unit_metric(m: Metric, spec: Spec) -> Metric:

@@ -7,6 +7,7 @@ nowhere else); ``--registry PATH`` names one anywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -15,7 +16,7 @@ from typing import NamedTuple
 
 from channelab.engine.registry import Added, RecordSource, open_registry
 from channelab.engine.registry.imports import records_from_report, records_from_summaries
-from channelab.errors import DataError
+from channelab.errors import DataError, SpecError, shown
 from channelab.files import check_outputs, commit, json_bytes
 from channelab.pipeline.learn import Learning, learn_programme, programme_of
 from channelab.pipeline.read import StepCallback
@@ -35,6 +36,20 @@ __all__ = [
     "registry_counts",
     "registry_for",
 ]
+
+
+#: An output stem (``--name``): a plain file name, so the outputs stay inside ``--out``.
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,159}")
+
+
+def _stem(name: str | None) -> str | None:
+    """``--name`` checked: letters, digits, ``_``, ``-`` and ``.``, starting with a letter or digit."""
+    if name is not None and not _STEM.fullmatch(name):
+        raise SpecError(
+            f"--name: got {shown(name)}; expected a plain name of letters, digits, '_', '-' and '.' "
+            "(no folders: the outputs go to --out)."
+        )
+    return name
 
 
 def registry_for(spec: Spec, out_dir: str | Path, registry: str | Path | None) -> Path | None:
@@ -241,7 +256,7 @@ def learn_from(
     from channelab.reporting.pdf import learn_pdf
 
     programme = programme_of(source, seed=seed)
-    stem, out = name or programme.name, Path(out_dir)
+    stem, out = _stem(name) or programme.name, Path(out_dir)
     paths = [out / f"{stem}.learn.{ext}" for ext in ("pdf", "json", "html")] + [out / f"{stem}.priors.json"]
     inputs = [Path(source), *(programme.resolve_path(Path(s)) for s in programme.sources)]
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
@@ -345,7 +360,7 @@ def digest_programme(
     if since > until:
         raise SpecError(f"digest: --from {since} is after --to {until}; give the earlier date first.")
     source = Path(registry)
-    stem = name or source.stem
+    stem = _stem(name) or source.stem
     out = Path(out_dir)
     paths = (out / f"{stem}.digest.md", out / f"{stem}.digest.html")
     inputs = [source] + ([Path(learned)] if learned is not None else [])

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from channelab.cli.shell import app, e, out, quiet_libraries, steps
+from channelab.cli.shell import EXIT_NOT_CONVERGED, app, console, e, out, quiet_libraries, steps
 from channelab.limits import MAX_SEED
 
 registry_app = typer.Typer(
@@ -59,6 +59,17 @@ def learn(
         out.print(f"- {e(sentence)}", soft_wrap=True)
     out.print(f"Report: {e(learnt.pdf)}\nJSON:   {e(learnt.json)}\nHTML:   {e(learnt.html)}")
     out.print(f"Priors: {e(learnt.priors)}")
+    fits = [
+        learnt.learning.learned.diagnostics,
+        *(link.diagnostics for link in learnt.learning.learned.links),
+    ]
+    if not all(d.converged for d in fits):
+        problems = "; ".join(p for d in fits for p in d.problems)
+        console.print(
+            f"[bold red]not converged:[/] {e(problems)}. The report is marked; `run` will not start from "
+            "these priors. Raise sampler.draws and sampler.tune in the programme file."
+        )
+        raise typer.Exit(EXIT_NOT_CONVERGED)
 
 
 @registry_app.command("import")

@@ -175,6 +175,16 @@ def read_programme(sources: Sequence[str | Path]) -> ProgrammeRecords:
         notes.append(
             f"{duplicates} record(s) of tests read twice (same spec hash and data) were counted once."
         )
+    same_units: dict[tuple[str, str, str], Record] = {}
+    for r in unique:  # the same data analysed by two experiment files is one test's evidence
+        same_units.setdefault((r.data_fingerprint, r.arm, r.metric), r)
+    if again := len(unique) - len(same_units):
+        duplicates += again
+        notes.append(
+            f"{again} record(s) of the same data, arm and metric under another experiment file were "
+            "counted once (the first read)."
+        )
+        unique = list(same_units.values())
     return ProgrammeRecords(paths, tuple(unique), tuple(first_of_each(covariances)), duplicates, tuple(notes))
 
 

@@ -74,17 +74,23 @@ def run_records(
         One record per treatment arm and metric that decides (conditional shares left out), and
         one covariance per arm and pair of recorded metrics that the data could give. A many-lab
         replication gives one record per lab and metric instead (its contrast, on the difference
-        scale), so that ``learn`` pools the labs as the replication did.
+        scale), so that ``learn`` pools the labs as the replication did. A run that started
+        from learned priors (``priors.from``) is recorded with its effects under the default
+        priors: its own evidence, not the programme's again.
     """
     if analysis.labs is not None:  # the labs are the records; their stacked rows would count twice
         return _lab_records(analysis, analysis.labs, report), []
     keys = (_spec_hash(analysis), data_fingerprint(analysis.provenance.data))
-    effects = [e for e in analysis.effects.effects if not e.conditional]
+    # a run that started from learned priors is recorded under the default ones: the registry
+    # must hold each test's own evidence, or the programme would count what it taught twice
+    learned = analysis.learned
+    result = learned.default_effects if learned and learned.default_effects else analysis.effects
+    effects = [e for e in result.effects if not e.conditional]
     records = [_record(analysis, e, keys, source, report) for e in effects]
     recorded = {(e.arm, e.metric) for e in effects}
     covariances = [
         Covariance(keys[0], keys[1], arm.arm, c.metric_a, c.metric_b, c.diff, c.loglift)
-        for arm in analysis.effects.arms
+        for arm in result.arms
         for c in arm.covariances
         if c.diff is not None and {(arm.arm, c.metric_a), (arm.arm, c.metric_b)} <= recorded
     ]

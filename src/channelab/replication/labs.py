@@ -27,10 +27,12 @@ Licences of the words (tested in ``tests/replication/test_many_labs.py``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
+from scipy.stats import norm
 
 from channelab.cells import Cells
 from channelab.errors import DataError
@@ -118,14 +120,17 @@ def spread_verdict(tau: Estimate, half_width: float) -> Spread:
     Returns
     -------
     Spread
-        ``labs disagree`` when the whole interval is above ``half_width``, ``labs agree`` when it
-        is below, else ``spread uncertain`` (always, when ``half_width`` is not positive).
+        ``labs disagree`` when the whole interval is above ``half_width`` (a typical lab's true
+        effect is farther than that from the mean); ``labs agree`` when even its upper end makes two
+        labs' true effects differ by less than ``half_width`` with the interval's probability
+        (√2 · z · τ_upper < half_width, the difference of two labs being Normal(0, √2 τ)); else
+        ``spread uncertain`` (always, when ``half_width`` is not positive).
     """
     if not half_width > 0:
         return "spread uncertain"
     if tau.lower > half_width:
         return "labs disagree"
-    if tau.upper < half_width:
+    if math.sqrt(2) * float(norm.ppf((1 + tau.prob) / 2)) * tau.upper < half_width:
         return "labs agree"
     return "spread uncertain"
 

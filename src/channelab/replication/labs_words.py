@@ -67,8 +67,8 @@ def labs_sentence(m: LabsMetric, contrast: tuple[str, str], spec: Spec) -> str:
     spread = {
         "labs disagree": "The labs disagree: their true effects differ by more than the smallest difference "
         "that matters",
-        "labs agree": "The labs agree: their true effects differ by less than the smallest difference "
-        "that matters",
+        "labs agree": "The labs agree: any two labs' true effects differ by less than the smallest "
+        "difference that matters",
         "spread uncertain": "How much the labs' true effects differ is uncertain",
     }[m.spread]
     beyond, opposite = m.beyond_rope, m.opposite_rope
@@ -103,7 +103,8 @@ def licence_sentence(threshold: float, equivalence: float, hdi_prob: float, vers
         f"replicated' only when it is at most 1/{threshold:g} or the pooled difference lies inside the ROPE "
         f"with probability at least {equivalence:g} under the sceptical prior. 'Labs disagree' is said "
         f"only when the whole {pct} interval of tau (the spread between labs) lies above the ROPE's "
-        f"half-width (at the pooled mean of {versus}), 'labs agree' only when it lies below. The pooled "
+        f"half-width (at the pooled mean of {versus}), 'labs agree' only when √2 · z · its upper end "
+        "lies below it (two labs' true effects then differ by less, at that probability). The pooled "
         "evidence is μ's "
         "posterior, read as a normal with its posterior mean and sd, judged as one replication."
     )

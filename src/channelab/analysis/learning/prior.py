@@ -30,6 +30,7 @@ from scipy.special import logit
 from channelab.analysis.families import standardiser
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
+from channelab.limits import MAX_PRIOR
 from channelab.spec import Metric, Priors, Spec, pooled_channel
 
 __all__ = ["Entries", "LearnedStart", "PriorUse", "link_prior", "start_from"]
@@ -42,10 +43,15 @@ Entries = dict[tuple[str, str], dict[str, Any]]
 _EDGE = 1e-6
 
 
-def _binomial(c: float, scale: str, mean: float, sd: float) -> tuple[float, float]:
-    c = min(max(c, _EDGE), 1 - _EDGE)
+def _binomial(c: float, scale: str, mean: float, sd: float) -> tuple[float, float] | None:
+    if not 0 < c < 1:
+        return None
+    # where the prediction reaches rates at or above 1 (two sds up), no logit shift carries it
+    top = c * math.exp(mean + 2 * sd) if scale == "loglift" else c + mean + 2 * sd
+    bottom = c * math.exp(mean - 2 * sd) if scale == "loglift" else c + mean - 2 * sd
+    if top >= 1 - _EDGE or bottom <= 0:
+        return None
     p = c * math.exp(mean) if scale == "loglift" else c + mean
-    p = min(max(p, _EDGE), 1 - _EDGE)
     beta = float(logit(p) - logit(c))
     return beta, (sd / (1 - p) if scale == "loglift" else sd / (p * (1 - p)))
 
@@ -58,8 +64,10 @@ def _log(c: float, scale: str, mean: float, sd: float) -> tuple[float, float] | 
     return math.log((c + mean) / c), sd / (c + mean)
 
 
-def _normal(c: float, sigma: float, scale: str, mean: float, sd: float) -> tuple[float, float]:
+def _normal(c: float, sigma: float, scale: str, mean: float, sd: float) -> tuple[float, float] | None:
     if scale == "loglift":
+        if c <= 0:  # a ratio of means has no meaning around a mean of zero or below
+            return None
         return c * math.expm1(mean) / sigma, abs(c) * math.exp(mean) * sd / sigma
     return mean / sigma, sd / sigma
 
@@ -87,17 +95,27 @@ def link_prior(
     -------
     tuple of (float, float) or None
         Mean and sd on the link scale, or None where the family has no single arm effect (the
-        hurdle) or the prediction has no image on it (a difference taking a count below zero).
+        hurdle), or the prediction has no image on it at this control level (rates at or above 1
+        or below 0 within two sds, a count below zero, a ratio around a mean of zero or below), or
+        the image is beyond the bound of any prior of the model.
     """
     match family:
         case "binomial":
-            return _binomial(control_mean, scale, mean, sd)
+            link = _binomial(control_mean, scale, mean, sd)
         case "poisson" | "negative_binomial":
-            return _log(control_mean, scale, mean, sd)
+            link = _log(control_mean, scale, mean, sd)
         case "normal":
-            return _normal(control_mean, sigma if sigma > 0 else 1.0, scale, mean, sd)
+            link = _normal(control_mean, sigma if sigma > 0 else 1.0, scale, mean, sd)
         case _:
             return None
+    if (
+        link is None
+        or not all(map(math.isfinite, link))
+        or abs(link[0]) > MAX_PRIOR
+        or not 0 < link[1] <= MAX_PRIOR
+    ):
+        return None  # beyond what a prior of the model may be (the spec's own bound)
+    return link
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +179,7 @@ def _arm_priors(
     uses, notes = start
     priors = spec.priors_for(m)
     arm_mu, arm_sds = dict(priors.arm_mu), dict(priors.arm_sds)
-    control = float(cells.arm_totals(m.name)["mean"].to_numpy()[0])  # the control is the first arm
+    control = float(cells.arm_totals(m.name)["mean"].loc[spec.control])
     sigma = standardiser(cells.metrics[m.name], cells.units(m.name))[1]
     for arm in spec.treatments:
         channel = pooled_channel(arm, spec.arms[arm].channel)
@@ -177,6 +195,12 @@ def _arm_priors(
         uses.append(PriorUse(arm, channel, m.name, e["tests"], e["scale"], e["mean"], e["sd"], *link))
     own = (m.priors or Priors()).model_copy(update={"arm_mu": arm_mu, "arm_sds": arm_sds})
     return m.model_copy(update={"priors": own})
+
+
+def _why_not(m: Metric) -> str:
+    if m.likelihood.family == "lognormal_hurdle":
+        return f"a {m.likelihood.label} has no single arm effect to carry a prediction"
+    return "the programme's prediction cannot be carried to its link scale at this test's control level"
 
 
 def start_from(

@@ -43,7 +43,8 @@ class TestEffect:
     label
         The test (and arm).
     reported
-        Its own estimate (a relative lift on the log-lift scale, else a difference).
+        Its own estimate: the mean of its lift, e^(y + s²/2) − 1, on the log-lift scale, else
+        the difference.
     shrunken
         Its effect given every test of the channel: mean and interval.
     launched
@@ -86,9 +87,10 @@ class ChannelMetric:
     scale
         ``loglift`` (results are relative lifts) or ``diff`` (absolute differences).
     tests
-        How many tests measured it.
+        How many tests measured it (two arms of one test are one test).
     mu
-        The channel's mean effect across tests.
+        The channel's mean effect across tests: on the log-lift scale the mean relative lift,
+        e^(μ + τ²/2) − 1 (the mean of e^θ − 1 over the population of tests), else μ itself.
     tau
         The spread of true effects between tests (on the fitting scale: log lift or difference).
     prediction
@@ -97,7 +99,7 @@ class ChannelMetric:
         Mean and sd of that prediction on the fitting scale (what a learned prior uses): exactly
         the mean of μ and √(var μ + E τ²), the moments of the predictive mixture.
     prob_positive
-        Posterior probability that the mean effect is above zero.
+        Posterior probability that that mean effect is above zero.
     effects
         Each past test's reported and shrunken effect.
     impact
@@ -141,7 +143,8 @@ class Link:
     cov_known
         How many of them gave the within-test covariance of their two estimates.
     slope
-        The slope of true outcome effects on true engagement effects.
+        The slope of true outcome effects on true engagement effects: its posterior median (a
+        ratio of spreads may have no finite mean) and equal-tailed interval.
     r2
         The share of the spread of true outcome effects that the engagement effects explain.
     prob_slope_positive
@@ -185,12 +188,30 @@ class Learned:
 
 
 def _reported(values: np.ndarray, scale: Scale) -> np.ndarray:
+    """True effects on the report's scale: a relative lift e^x − 1, or the difference itself."""
     return np.expm1(values) if scale == "loglift" else values
+
+
+def _as_reported(estimate: np.ndarray, se: np.ndarray, scale: Scale) -> np.ndarray:
+    """Tests' own estimates on the report's scale, as means: e^(y + s²/2) − 1 for a log lift.
+
+    A test's posterior of log(1 + lift) is about Normal(y, s), so the mean of its lift is
+    e^(y + s²/2) − 1 (what its own report states as the ratio of means, less one): the same
+    functional as the mean of the shrunken draws of e^θ − 1 it is set beside.
+    """
+    return np.expm1(estimate + se**2 / 2) if scale == "loglift" else estimate
+
+
+def _tests(group: Group) -> int:
+    """Distinct tests of a group (two arms of one test against one control are one test)."""
+    return len({s.key.rsplit("|", 1)[0] if s.key else s.label for s in group.studies})
 
 
 def _summarise(group: Group, j: int, fit: Hierarchy, rng: np.random.Generator, prob: float) -> ChannelMetric:
     mu, tau = fit.mu[:, j], fit.tau[:, j]
     predicted = mu + tau * rng.standard_normal(mu.shape)
+    # the mean effect across tests: on the log scale E[e^θ] − 1 = e^(μ + τ²/2) − 1, not e^μ − 1
+    average = mu + tau**2 / 2 if group.scale == "loglift" else mu
     effects: list[TestEffect] = []
     launched_sum = np.zeros_like(mu)
     for start in range(0, len(group.studies), _CHUNK):
@@ -199,26 +220,27 @@ def _summarise(group: Group, j: int, fit: Hierarchy, rng: np.random.Generator, p
         lo, hi = np.quantile(theta, [(1 - prob) / 2, (1 + prob) / 2], axis=0)
         for i, study in enumerate(group.studies[part]):
             iv = Interval(float(theta[:, i].mean()), float(lo[i]), float(hi[i]))
-            reported = float(_reported(group.estimate[start + i], group.scale))
+            reported = float(_as_reported(group.estimate[start + i], group.se[start + i], group.scale))
             effects.append(TestEffect(study.label, reported, iv, study.launched))
         launched_sum += theta[:, group.launched[part]].sum(axis=1)
     launched = int(group.launched.sum())
     impact = None
     if launched:
-        naive = float(_reported(group.estimate[group.launched], group.scale).sum())
+        chosen = group.launched
+        naive = float(_as_reported(group.estimate[chosen], group.se[chosen], group.scale).sum())
         impact = Impact(launched, naive, central_interval(launched_sum, prob))
     return ChannelMetric(
         channel=group.channel,
         metric=group.metric,
         role=group.studies[0].role,
         scale=group.scale,
-        tests=len(group.studies),
-        mu=central_interval(_reported(mu, group.scale), prob),
+        tests=_tests(group),
+        mu=central_interval(_reported(average, group.scale), prob),
         tau=central_interval(tau, prob),
         prediction=central_interval(_reported(predicted, group.scale), prob),
         prediction_scale=(float(mu.mean()), float(np.sqrt(mu.var() + np.mean(tau**2)))),
         mu_scale=(float(mu.mean()), float(mu.std())),
-        prob_positive=float(np.mean(mu > 0)),
+        prob_positive=float(np.mean(average > 0)),
         effects=tuple(effects),
         impact=impact,
     )
@@ -274,11 +296,17 @@ def _link(draws: LinkDraws, prob: float) -> Link:
         scale=d.scale,
         tests=len(d.labels),
         cov_known=d.cov_known,
-        slope=central_interval(draws.slope, prob),
+        slope=_median_interval(draws.slope, prob),
         r2=central_interval(draws.r2, prob),
         prob_slope_positive=float(np.mean(draws.slope > 0)),
         diagnostics=draws.diagnostics,
     )
+
+
+def _median_interval(draws: np.ndarray, prob: float) -> Interval:
+    """Median and equal-tailed interval: a ratio of spreads (the slope) may have no finite mean."""
+    lo, mid, hi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
+    return Interval(float(mid), float(lo), float(hi))
 
 
 def learn(

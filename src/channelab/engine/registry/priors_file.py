@@ -18,7 +18,7 @@ from typing import Any
 from channelab.errors import SpecError, shown
 from channelab.limits import MAX_PRIOR, MAX_REPORT_BYTES
 
-__all__ = ["KIND", "VERSION", "Entries", "LearnedPriors", "read_learned_priors"]
+__all__ = ["KIND", "VERSION", "Entries", "LearnedPriors", "read_learned_priors", "usable_prediction"]
 
 #: A learned-priors file's entries by (channel, metric): scale, mean, sd, tests.
 Entries = dict[tuple[str, str], dict[str, Any]]
@@ -45,6 +45,19 @@ class LearnedPriors:
 
 #: The ``kind`` and ``version`` a learned-priors file carries.
 KIND, VERSION = "channelab learned priors", 1
+
+
+def usable_prediction(mean: float, sd: float) -> bool:
+    """Whether a prediction may be a prior: finite, |mean| and sd within the priors' bound.
+
+    The writer (``learn``) keeps only these, so that every file it writes is one ``run`` reads.
+
+    Parameters
+    ----------
+    mean, sd
+        The prediction on its scale.
+    """
+    return math.isfinite(mean) and math.isfinite(sd) and abs(mean) <= MAX_PRIOR and 0 < sd <= MAX_PRIOR
 
 
 def _entry(path: Path, i: int, raw: Any) -> tuple[tuple[str, str], dict[str, Any]]:
@@ -110,6 +123,11 @@ def read_learned_priors(path: Path, *, named: str | None = None) -> LearnedPrior
         raise SpecError(
             f"{path}: a learned-priors file of version {shown(document.get('version'))}; this channelab "
             f"reads version {VERSION}; {redo}."
+        )
+    if document.get("converged") is False:
+        raise SpecError(
+            f"{path}: the programme's fit did not converge, so its predictions are not to be started "
+            "from; re-run `channelab learn` (more draws: sampler.draws, sampler.tune) until it converges."
         )
     entries = document.get("priors")
     if not isinstance(entries, list):

@@ -76,6 +76,13 @@ def _read_report(path: Path) -> dict[str, Any]:
                     "run reports (the NAME.json that channelab run writes)."
                 )
         raise DataError(f"{path}: not a channelab run report: it has no 'effects' field; {_NOT_RUN}.")
+    replication = report.get("replication")
+    if isinstance(replication, dict) and replication.get("labs"):
+        raise DataError(
+            f"{path}: this is a many-lab replication: its effects stack every lab's rows, so importing "
+            "them would count the labs as one test. Record the labs one by one with `channelab "
+            "replicate SPEC --registry PATH`."
+        )
     return report
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from channelab.analysis.learning.wording import learned_claim_level, learned_words
+from channelab.engine.registry.priors_file import KIND, VERSION, usable_prediction
 
 if TYPE_CHECKING:
     from channelab.analysis.diagnostics import Diagnostics
@@ -61,8 +62,7 @@ __all__ = [
 ]
 
 #: The ``kind`` and ``version`` of a learned-priors file.
-PRIORS_KIND = "channelab learned priors"
-PRIORS_VERSION = 1
+PRIORS_KIND, PRIORS_VERSION = KIND, VERSION  # one definition: the reader's
 
 _SOURCE_WORDS = {
     "run": "channelab runs",
@@ -272,15 +272,20 @@ def learned_priors_json(learning: Learning) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``kind``, ``version``, ``name``, ``hdi_prob``, ``provenance`` and one prior per channel
-        and metric: Normal(``mean``, ``sd``) on ``scale`` (``null`` where not finite: no usable prior).
+        ``kind``, ``version``, ``name``, ``hdi_prob``, ``converged`` (a file whose fit did not
+        converge is refused by ``run``), ``provenance`` and one prior per channel and metric:
+        Normal(``mean``, ``sd``) on ``scale``; ``left_out`` names the channels and metrics whose
+        prediction is beyond what a prior may be (the reader's bounds), which have none.
     """
     learned = learning.learned
+    usable = [g for g in learned.groups if usable_prediction(*g.prediction_scale)]
     return {
         "kind": PRIORS_KIND,
         "version": PRIORS_VERSION,
         "name": learning.name,
         "hdi_prob": learned.hdi_prob,
+        "converged": learned.diagnostics.converged,
+        "left_out": [f"{g.channel} / {g.metric}" for g in learned.groups if g not in usable],
         "provenance": learning.provenance.as_dict(),
         "priors": [
             {
@@ -293,6 +298,6 @@ def learned_priors_json(learning: Learning) -> dict[str, Any]:
                 "tests": g.tests,
                 "one_test": g.one_test,
             }
-            for g in learned.groups
+            for g in usable
         ],
     }
