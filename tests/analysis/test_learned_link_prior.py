@@ -41,3 +41,11 @@ def test_normal_models_take_the_difference_in_standardised_units() -> None:
 
 def test_the_hurdle_has_no_single_arm_effect() -> None:
     assert link_prior("lognormal_hurdle", 10.0, 1.0, "loglift", 0.1, 0.1) is None
+
+
+def test_a_prediction_with_no_image_on_the_link_scale_gives_no_prior() -> None:
+    assert link_prior("binomial", 0.4, 1.0, "loglift", math.log(3), 0.3) is None  # rates above 1
+    assert link_prior("binomial", 0.3, 1.0, "loglift", 0.5, 0.6) is None  # 0.3·e^1.7 > 1: two sds up
+    assert link_prior("binomial", 0.02, 1.0, "diff", -0.03, 0.01) is None  # a rate below 0
+    assert link_prior("normal", -5.0, 2.0, "loglift", 0.2, 0.1) is None  # a ratio around a negative mean
+    assert link_prior("poisson", 3.0, 1.0, "loglift", 0.2, 150.0) is None  # beyond any prior's bound

@@ -113,6 +113,12 @@ CASES = {
     "priors-from-a-negative-sd": Case(
         _priors(LEARNED | {"priors": [ENTRY | {"sd": -1}]}), RUN, 2, r"priors\[0\]\.sd is -1"
     ),
+    "learn-a-name-with-a-folder": Case(
+        {"reg.duckdb": _empty_registry}, [*LEARN, "--name", "../escaped"], 2, r"--name: got '\.\./escaped'"
+    ),
+    "priors-from-a-fit-that-did-not-converge": Case(
+        _priors(LEARNED | {"converged": False, "priors": [ENTRY]}), RUN, 2, "did not converge"
+    ),
     "priors-from-given-per-metric": Case(
         {
             "exp.yaml": to_yaml(

@@ -78,3 +78,15 @@ def test_a_registry_without_records_or_a_programme_without_sources_is_refused(tm
     (tmp_path / "p.yaml").write_text("name: prog\nsources: []\n")
     with pytest.raises(SpecError, match="sources"):
         programme_of(tmp_path / "p.yaml")
+
+
+def test_the_same_data_under_two_experiment_files_counts_once(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    programme = simulate_programme(SOCIAL_PROGRAMME, seed=3)
+    renamed = [replace(r, spec_hash="f" * 64) for r in programme.records[:2]]  # another spec, same data
+    with open_registry(tmp_path / "a.duckdb", create=True) as store:
+        store.add([*programme.records, *renamed], programme.covariances)
+    records = read_programme([tmp_path / "a.duckdb"])
+    assert len(records.records) == len(programme.records)
+    assert any("under another experiment file" in note for note in records.notes)
