@@ -112,7 +112,9 @@ def _arm_effects(prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centr
     mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
     arm: Tensor
     if not spec.pools_arms:
-        sigma = np.array([priors.arm_sds.get(a, priors.arm_sd) for a in cells.arms[1:]])
+        sigma: float | np.ndarray = priors.arm_sd  # one sd, unless a learned prior set some per arm
+        if priors.arm_sds:
+            sigma = np.array([priors.arm_sds.get(a, priors.arm_sd) for a in cells.arms[1:]])
         arm = pm.Normal(f"{prefix}:arm", mu=mu, sigma=sigma, dims="treatment")
         return arm
     common = pm.Normal(f"{prefix}:arm_mean", 0.0, priors.arm_sd)
