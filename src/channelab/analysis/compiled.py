@@ -64,7 +64,14 @@ _NUTPIE_VERSION = "0.16."
 #: Bumped when the entry's layout changes.
 _FORMAT = 1
 #: Modules whose code decides the compiled graph: a change to any of them is a new key.
-_GRAPH_CODE = ("model.py", "predictor.py", "families.py", "compiled.py")
+_GRAPH_CODE = (
+    "model.py",
+    "predictor.py",
+    "families.py",
+    "compiled.py",
+    "learning/hierarchy.py",
+    "learning/link.py",
+)
 _VERSIONS = ("pymc", "pytensor", "nutpie", "numba", "numpy", "llvmlite")
 
 _LOGP = """

@@ -29,8 +29,8 @@ class ProgrammePriorScales(Strict):
         scale, so that the data, not the prior, set the mean of a programme of a few tests (on the
         BCG trials a sd of 1 pulled the pooled log risk ratio 0.14 standard errors toward zero).
     tau_sd
-        Half-normal scale of the spread between tests: 0.5 allows tests of one channel to differ
-        by a factor of e^0.5 ≈ 1.65 either way, and favours none.
+        Scale σ of the Rayleigh prior of the spread between tests (mode σ, zero density at no
+        spread): 0.5 allows tests of one channel to differ by a factor of e^0.5 ≈ 1.65 either way.
     """
 
     mu_sd: Annotated[float, Field(gt=0, le=MAX_PRIOR)] = 2.5

@@ -12,7 +12,7 @@ Riley et al. 2007; the trial-level surrogacy of Buyse et al. 2000). The **slope*
 outcome effects on true engagement effects is ρ τ_o / τ_e and **R²** is ρ². Leaving out the
 within-test covariance would count correlated sampling error (the same units engage and book)
 as a link; where a record has none it is taken as zero, and the result says so.
-Priors: μ as the programme model's, τ half-normal, ρ uniform on (−1, 1).
+Priors: μ and τ as the programme model's (τ Rayleigh), ρ uniform on (−1, 1).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _build(data: dict[str, np.ndarray]) -> pm.Model:
     with pm.Model() as model:
         d = {name: pm.Data(name, value) for name, value in data.items()}
         mu = pm.Normal("mu", 0.0, d["prior"][0] * d["c"], shape=2)
-        tau = pm.HalfNormal("tau", d["prior"][1] * d["c"], shape=2)
+        tau = pm.Weibull("tau", alpha=2.0, beta=d["prior"][1] * d["ct"] * np.sqrt(2.0), shape=2)  # Rayleigh
         rho = pm.Uniform("rho", -1.0, 1.0)
         a = tau[0] ** 2 + d["se"][:, 0] ** 2
         b = rho * tau[0] * tau[1] + d["cov"]
@@ -116,12 +116,18 @@ def _build(data: dict[str, np.ndarray]) -> pm.Model:
     return model
 
 
-def _scales(link: LinkData) -> np.ndarray:
-    """Per metric, 1 on the log-lift scale or the typical magnitude on the difference scale."""
+def _scales(link: LinkData) -> tuple[np.ndarray, np.ndarray]:
+    """Per metric, the prior scales of μ and τ, as the programme model's (:func:`~.hierarchy.group_scale`).
+
+    Both are 1 on the log-lift scale; on the difference scale they are the typical magnitude
+    and the spread of the estimates, noise included.
+    """
     if link.scale == "loglift":
-        return np.ones(2)
-    c = np.sqrt(np.mean(link.estimate**2, axis=0) + np.median(link.se, axis=0) ** 2)
-    return np.where(c > 0, c, 1.0)
+        return np.ones(2), np.ones(2)
+    noise = np.median(link.se, axis=0) ** 2
+    c = np.sqrt(np.mean(link.estimate**2, axis=0) + noise)
+    ct = np.sqrt(np.var(link.estimate, axis=0) + noise)
+    return np.where(c > 0, c, 1.0), np.where(ct > 0, ct, 1.0)
 
 
 def fit_link(
@@ -151,7 +157,8 @@ def fit_link(
         "y": link.estimate.astype(float),
         "se": link.se.astype(float),
         "cov": link.cov.astype(float),
-        "c": _scales(link),
+        "c": _scales(link)[0],
+        "ct": _scales(link)[1],
         "prior": np.array([priors.mu_sd, priors.tau_sd], dtype=float),
     }
     key = structure_key({"learning": "link"})
