@@ -130,7 +130,8 @@ def _first_page(learning: Learning, words: LearnedWords, st: dict[str, Paragraph
     texts = [s.text for s in words.sentences] + [caption]
     out: list[Flowable] = [
         para(
-            f"What {tests:,} {'test' if tests == 1 else 'tests'} taught us: {learning.display_title}",
+            learning.title  # a programme file's own title says it
+            or f"What {tests:,} {'test' if tests == 1 else 'tests'} taught us: {learning.display_title}",
             st["title"],
         ),
         para(meta, st["meta"]),
