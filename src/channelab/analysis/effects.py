@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 from arviz_stats.sampling_diagnostics import mcse
+from scipy.stats import norm
 
 from channelab.analysis.covariance import arm_covariances
 from channelab.analysis.decisions import (
@@ -123,7 +124,7 @@ def _effect(
     if m.role == "guardrail":
         judged = guardrail_verdict(judged, m.worse_direction)
     scale = abs(float(c.mean()))
-    loglift = _log_ratio(t, c) if defined else None
+    loglift = _log_ratio(t, c, spec.hdi_prob) if defined else None
     return Effect(
         arm=arm,
         metric=m.name,
@@ -159,20 +160,23 @@ def _effect(
     )
 
 
-def _log_ratio(t: np.ndarray, c: np.ndarray) -> tuple[float, float] | None:
-    """Posterior mean and sd of log(t / c): from the draws, or by the delta method at the means.
+def _log_ratio(t: np.ndarray, c: np.ndarray, prob: float) -> tuple[float, float] | None:
+    """Posterior mean and sd of log(t / c): from the draws, or from the ratio's interval.
 
-    The draws serve when all are positive; a lift defined by its control whose arm's draws touch
-    zero (revenue near nothing) takes the delta method; a mean at or below zero has none.
+    The draws serve when all are positive. A lift defined by its control whose arm's draws touch
+    zero (revenue near nothing) is read off the equal-tailed interval of t / c at ``prob``, as a
+    normal on the log scale (midpoint, and width over 2z): what an import of the report does
+    with the interval it prints. With that interval reaching zero there is none.
     """
     if np.all(c > 0) and np.all(t > 0):
         draws = np.log(t) - np.log(c)
         return float(draws.mean()), float(np.std(draws, ddof=1))
-    mt, mc = float(t.mean()), float(c.mean())
-    if mt <= 0 or mc <= 0:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = np.quantile(t / c, [(1 - prob) / 2, (1 + prob) / 2])
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
         return None
-    sd = float(np.sqrt(np.var(t, ddof=1) / mt**2 + np.var(c, ddof=1) / mc**2))
-    return float(np.log(mt / mc)), sd
+    z = float(norm.ppf((1 + prob) / 2))
+    return float((np.log(lo) + np.log(hi)) / 2), float((np.log(hi) - np.log(lo)) / (2 * z))
 
 
 def _per_unit_metric(m: Metric, spec: Spec) -> Metric:

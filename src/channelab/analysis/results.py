@@ -93,9 +93,9 @@ class Effect:
     diff_sd : float
         Posterior sd of the difference (arm − control) of the mean per unit.
     loglift_mean, loglift_sd : float or None
-        Posterior mean and sd of log(1 + relative lift), the log of the ratio of the means (by the
-        delta method where a draw of the arm's mean touches zero); None where the lift is not
-        defined or a mean is not above zero.
+        Posterior mean and sd of log(1 + relative lift), the log of the ratio of the means (from
+        the ratio's interval where a draw of the arm's mean touches zero); None where the lift is
+        not defined or that interval reaches zero.
     """
 
     arm: str
