@@ -260,7 +260,7 @@ def learn_from(
     paths = [out / f"{stem}.learn.{ext}" for ext in ("pdf", "json", "html")] + [out / f"{stem}.priors.json"]
     inputs = [Path(source), *(programme.resolve_path(Path(s)) for s in programme.sources)]
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
-    learning = learn_programme(source, seed=seed, on_step=on_step)
+    learning = learn_programme(programme, on_step=on_step)  # read once, above
     if name is not None:
         learning = replace(learning, name=name)
     if on_step:

@@ -267,16 +267,17 @@ def _safe_name(name: str) -> str:
 
 
 def learn_programme(
-    source: str | Path, *, seed: int | None = None, on_step: StepCallback | None = None
+    source: str | Path | Programme, *, seed: int | None = None, on_step: StepCallback | None = None
 ) -> Learning:
     """Read a programme's records and pool them (:func:`~channelab.analysis.learning.learn`).
 
     Parameters
     ----------
     source
-        A programme file (``.yaml``), or one registry, folder of run reports, report or table.
+        A programme file (``.yaml``), or one registry, folder of run reports, report or table;
+        or a programme already read (:func:`programme_of`).
     seed
-        Overrides the programme's seed.
+        Overrides the programme's seed (for a source that is not yet a programme).
     on_step
         Called with a short description of each step as it starts.
 
@@ -286,7 +287,7 @@ def learn_programme(
         The records read, the results and the provenance.
     """
     step = on_step or no_steps
-    programme = programme_of(source, seed=seed)
+    programme = source if isinstance(source, Programme) else programme_of(source, seed=seed)
     step("Reading the programme's records")
     records = read_programme([programme.resolve_path(Path(s)) for s in programme.sources])
     records = replace(records, named=tuple(programme.sources))
