@@ -403,18 +403,21 @@ def quadrature_prediction(programme) -> tuple[float, float]:
     """The programme model's prediction for the next test of meetings, without MCMC.
 
     The model of :mod:`channelab.analysis.learning.hierarchy` with its default priors (μ normal,
-    τ half-normal), μ integrated analytically and τ on a fine grid: the mean and sd of the
-    predictive distribution, as ``ChannelMetric.prediction_scale`` estimates them from draws.
+    τ log-normal), μ integrated analytically and log τ on a fine grid (±6 prior sds): the mean and
+    sd of the predictive distribution, as ``ChannelMetric.prediction_scale`` estimates them from
+    draws.
     """
     priors = ProgrammePriors()
     recs = [r for r in programme.records if r.metric == OUTCOME_METRIC]
     y, s = (np.array([getattr(r, f) for r in recs]) for f in ("loglift_mean", "loglift_sd"))
-    tau = np.linspace(1e-5, 8 * priors.tau_sd, 4000)
+    centre, width = math.log(priors.tau_median), priors.tau_log_sd
+    log_tau = np.linspace(centre - 6 * width, centre + 6 * width, 4000)
+    tau = np.exp(log_tau)
     v = s[None, :] ** 2 + tau[:, None] ** 2
     precision = (1 / v).sum(axis=1) + 1 / priors.mu_sd**2
     m = (y / v).sum(axis=1) / precision
     log_post = -0.5 * (np.log(v).sum(axis=1) + (y**2 / v).sum(axis=1) - m**2 * precision + np.log(precision))
-    log_post -= tau**2 / (2 * priors.tau_sd**2)
+    log_post -= (log_tau - centre) ** 2 / (2 * width**2)  # the prior's density on the log τ grid
     w = np.exp(log_post - log_post.max())
     w /= w.sum()
     mean = float(w @ m)

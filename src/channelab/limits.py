@@ -85,6 +85,9 @@ MAX_SIMULATED_ROWS = 2_000_000
 #: Largest prior sd or |prior mean| (priors:), on the link scale (log, logit or standardised):
 #: 100 is e^100 on a log scale, far wider than any belief, and keeps the sampler's arithmetic finite.
 MAX_PRIOR = 100.0
+#: Largest sd of a log-normal prior's log (the programme model's ``priors.tau_log_sd``): 10 spans
+#: e^±19 in 94 % of its mass, wider than any belief about a spread.
+MAX_PRIOR_LOG_SD = 10.0
 
 # ---- the work: queries, clusters, strata, design matrices, looks ----
 #: Default time limit of one query over the data (seconds; ``data.timeout_seconds``): DuckDB

@@ -18,13 +18,14 @@ REML fit: (−1.947, 0.518) on the log scale.
 channelab (the slow tests, seed 33, 4 chains × 4,000 draws; the exact posterior, by quadrature
 on a grid, in brackets), all on the log scale:
 
-- default priors μ ~ N(0, 2.5), τ ~ Rayleigh(0.5): posterior mean of μ −0.7117, 0.016 SE from
-  REML's; τ mean 0.610 (0.376, 0.942); 94 % prediction interval (−1.940, 0.525), within 0.01 of
-  HTS at both ends. (With τ ~ HalfNormal(0.5): μ −0.7115, prediction (−1.889, 0.449).)
+- default priors μ ~ N(0, 2.5), log τ ~ N(log 0.28, 0.87) (Turner et al. 2015): posterior mean of
+  μ −0.7047, 0.055 SE from REML's; τ mean 0.554 (0.343, 0.873); 94 % prediction interval
+  (−1.848, 0.419), within 0.10 of HTS at both ends (the prior makes a spread beyond 1 unlikely,
+  where HTS's t quantile widens). (With τ ~ Rayleigh(0.5): μ −0.7117, prediction (−1.940, 0.525).)
   (With the earlier default μ ~ N(0, 1) the mean was −0.690, 0.14 SE from REML: the prior, not
   the data, moved it; hence the default of 2.5, the per-test model's arm-effect scale.)
-- a wide μ prior N(0, 10), τ ~ HalfNormal(0.5): μ −0.710 [−0.7116], 0.028 SE from REML;
-  prediction interval (−1.846, 0.449), within 0.10 of HTS.
+- wide priors μ ~ N(0, 10), log τ ~ N(log 0.28, 2): μ −0.7082, 0.035 SE from REML; prediction
+  interval (−1.904, 0.492), within 0.05 of HTS.
 
 Sampling takes about 3 s once the model is compiled (about 20 s on a cold compile cache), so
 the fits are in the slow tier, which is where real sampling belongs.
@@ -41,10 +42,10 @@ import pytest
 from scipy import optimize, stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from channelab.analysis.learning.hierarchy import ProgrammePriors, fit_hierarchy
+from channelab.analysis.learning.hierarchy import fit_hierarchy
 from channelab.analysis.learning.programme import learn
 from channelab.analysis.learning.studies import Study, group_studies
-from channelab.spec import Sampler
+from channelab.spec import ProgrammePriors, Sampler
 from helpers import DATA
 
 HDI = 0.94
@@ -54,7 +55,7 @@ SAMPLER = Sampler(draws=4000)
 METAFOR_REML = {"mu": -0.7145, "se": 0.1798, "tau2": 0.3132}
 #: metafor's DerSimonian–Laird fit (its tests compare it with Stata's metan).
 METAFOR_DL = {"mu": -0.714, "tau2": 0.3088}
-WIDE = ProgrammePriors(mu_sd=10.0, tau_sd=0.5)
+WIDE = ProgrammePriors(mu_sd=10.0, tau_log_sd=2.0)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def test_learn_reports_the_draws_of_the_fit(priors: ProgrammePriors) -> None:
     """learn()'s mean lift is the fit's e^(μ + τ²/2) − 1, its interval mapped (log1p recovers it)."""
     bayes = _bayes(priors)
     assert bayes.converged
-    np.testing.assert_allclose(bayes.reported_mu_ends, bayes.mu_ends, atol=1e-9)
+    np.testing.assert_allclose(bayes.reported_mu_ends, bayes.mu_ends, atol=1e-6)  # quantiles interpolate
 
 
 @pytest.mark.slow

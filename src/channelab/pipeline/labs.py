@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from channelab.analysis.learning.hierarchy import ProgrammePriors, fit_hierarchy, shrunken_draws
+from channelab.analysis.learning.hierarchy import fit_hierarchy, shrunken_draws
 from channelab.analysis.learning.studies import Study, group_studies
 from channelab.cells import Cells
 from channelab.errors import DataError, SpecError
 from channelab.pipeline.read import StepCallback, read
 from channelab.provenance import shown_path
 from channelab.replication.labs import LabEstimate, LabsResult, PooledDraws, judge_labs, lab_estimates
-from channelab.spec import DataSource, Spec
+from channelab.spec import DataSource, ProgrammePriors, Spec
 from channelab.spec.labs import Lab
 
 __all__ = ["LabData", "pool_labs", "read_labs"]

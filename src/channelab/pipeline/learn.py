@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from channelab.analysis.learning import Learned, ProgrammePriors, Study, learn
+from channelab.analysis.learning import Learned, Study, learn
 from channelab.analysis.learning.programme import Covariances
 from channelab.analysis.sampler import resolve_backend
 from channelab.engine.registry import Covariance, Record, open_registry
@@ -297,7 +297,7 @@ def learn_programme(
         seed=programme.seed,
         hdi_prob=programme.hdi_prob,
         sampler=programme.sampler,
-        priors=ProgrammePriors(programme.priors.mu_sd, programme.priors.tau_sd),
+        priors=programme.priors,
         covariances=_covariance_map(records.covariances),
     )
     data = {"sources": len(records.sources), "records": len(records.records), "sha256": records.fingerprint}

@@ -31,7 +31,7 @@ from channelab.spec.loader import load_programme, load_spec, parse_spec
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication
 from channelab.spec.plan import Baseline, Matching, Plan
-from channelab.spec.programme import Programme, ProgrammePriorScales
+from channelab.spec.programme import Programme, ProgrammePriors
 from channelab.spec.schema import Spec
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
     "Plan",
     "Priors",
     "Programme",
-    "ProgrammePriorScales",
+    "ProgrammePriors",
     "Replication",
     "Role",
     "Sampler",

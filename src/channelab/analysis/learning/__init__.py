@@ -6,8 +6,8 @@ with bigger engagement gains also have bigger outcome gains) and :mod:`.programm
 (:func:`~.programme.learn`: fit both and summarise, with the winner's curse removed).
 """
 
-from channelab.analysis.learning.hierarchy import ProgrammePriors
 from channelab.analysis.learning.programme import ChannelMetric, Impact, Learned, Link, TestEffect, learn
 from channelab.analysis.learning.studies import Study
+from channelab.spec import ProgrammePriors
 
 __all__ = ["ChannelMetric", "Impact", "Learned", "Link", "ProgrammePriors", "Study", "TestEffect", "learn"]

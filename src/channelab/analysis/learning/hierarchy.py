@@ -5,8 +5,9 @@ For the studies i of group g (estimate y_i, standard error s_i, on the group's s
     θ_i ~ Normal(μ_g, τ_g)          the test's true effect
     y_i ~ Normal(θ_i, s_i)          what the test measured
 
-with μ_g / c_g ~ Normal(0, ``mu_sd``) and τ_g / d_g ~ Rayleigh(``tau_sd``) (density ∝ τ e^(−τ²/2σ²),
-zero at τ = 0: a boundary-avoiding prior, Chung et al. 2013). c_g and d_g are 1 on the log-lift
+with μ_g / c_g ~ Normal(0, ``mu_sd``) and log(τ_g / d_g) ~ Normal(log ``tau_median``, ``tau_log_sd``):
+the spread between tests that 14,886 meta-analyses of ratio effects found (Turner et al. 2015;
+:class:`~channelab.spec.ProgrammePriors`), zero density at τ = 0. c_g and d_g are 1 on the log-lift
 scale; on the difference scale c_g is the group's typical magnitude (the root mean square of its
 estimates and median standard error) and d_g the spread of its estimates, noise included.
 
@@ -31,31 +32,9 @@ from channelab.analysis.compiled import structure_key
 from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
 from channelab.analysis.learning.studies import Group
 from channelab.analysis.sampler import sample_graph
-from channelab.spec import Sampler
+from channelab.spec import ProgrammePriors, Sampler
 
 __all__ = ["Hierarchy", "ProgrammePriors", "fit_hierarchy", "shrunken_draws"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProgrammePriors:
-    """Priors of the programme model, on the log-lift scale (scaled per group on the difference scale).
-
-    Attributes
-    ----------
-    mu_sd
-        Prior sd of a channel's mean effect on log(1 + lift): 2.5, the per-test model's arm-effect
-        scale, so that the data, not the prior, set the mean of a programme of a few tests (on the
-        BCG trials a sd of 1 pulled the pooled log risk ratio 0.14 standard errors toward zero).
-    tau_sd
-        Scale σ of the Rayleigh prior of the spread between tests (mode σ, mean 1.25 σ): 0.5
-        allows tests of one channel to differ by a factor of e^0.5 ≈ 1.65 either way. Its
-        density is zero at no spread, so a few noisy tests do not shrink every test onto the
-        mean (with a half-normal, 25 % of simulated programmes did, and tests' intervals covered
-        82 % there; benchmarks/learn.py).
-    """
-
-    mu_sd: float = 2.5
-    tau_sd: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +73,11 @@ def group_scale(group: Group) -> tuple[float, float]:
     return (c_mu if c_mu > 0 else 1.0), (c_tau if c_tau > 0 else 1.0)
 
 
+def prior_vector(priors: ProgrammePriors) -> np.ndarray:
+    """The priors as the graphs read them: (sd of μ, mean and sd of log τ)."""
+    return np.array([priors.mu_sd, np.log(priors.tau_median), priors.tau_log_sd], dtype=float)
+
+
 def _data(groups: Sequence[Group], priors: ProgrammePriors) -> dict[str, np.ndarray]:
     return {
         "y": np.concatenate([g.estimate for g in groups]).astype(float),
@@ -101,7 +85,7 @@ def _data(groups: Sequence[Group], priors: ProgrammePriors) -> dict[str, np.ndar
         "g": np.concatenate([np.full(len(g.studies), j) for j, g in enumerate(groups)]).astype("int64"),
         "c": np.array([group_scale(g)[0] for g in groups], dtype=float),
         "ct": np.array([group_scale(g)[1] for g in groups], dtype=float),
-        "prior": np.array([priors.mu_sd, priors.tau_sd], dtype=float),
+        "prior": prior_vector(priors),
     }
 
 
@@ -109,7 +93,7 @@ def _build(n_groups: int, data: dict[str, np.ndarray]) -> pm.Model:
     with pm.Model() as model:
         d = {name: pm.Data(name, value) for name, value in data.items()}
         mu_z = pm.Normal("mu_z", 0.0, d["prior"][0], shape=n_groups)
-        tau_z = pm.Weibull("tau_z", alpha=2.0, beta=d["prior"][1] * np.sqrt(2.0), shape=n_groups)  # Rayleigh
+        tau_z = pm.LogNormal("tau_z", mu=d["prior"][1], sigma=d["prior"][2], shape=n_groups)
         mu, tau = mu_z * d["c"], tau_z * d["ct"]
         sd = pt.sqrt(d["se"] ** 2 + tau[d["g"]] ** 2)
         pm.Potential("studies", pm.logp(pm.Normal.dist(mu[d["g"]], sd), d["y"]).sum())

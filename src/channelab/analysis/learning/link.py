@@ -12,7 +12,7 @@ Riley et al. 2007; the trial-level surrogacy of Buyse et al. 2000). The **slope*
 outcome effects on true engagement effects is ρ τ_o / τ_e and **R²** is ρ². Leaving out the
 within-test covariance would count correlated sampling error (the same units engage and book)
 as a link; where a record has none it is taken as zero, and the result says so.
-Priors: μ and τ as the programme model's (τ Rayleigh), ρ uniform on (−1, 1).
+Priors: μ and τ as the programme model's (τ log-normal), ρ uniform on (−1, 1).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import xarray as xr
 
 from channelab.analysis.compiled import structure_key
 from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_converged
-from channelab.analysis.learning.hierarchy import ProgrammePriors
+from channelab.analysis.learning.hierarchy import prior_vector
 from channelab.analysis.learning.studies import Scale
 from channelab.analysis.sampler import sample_graph
-from channelab.spec import Sampler
+from channelab.spec import ProgrammePriors, Sampler
 
 __all__ = ["LinkData", "LinkDraws", "fit_link"]
 
@@ -104,7 +104,7 @@ def _build(data: dict[str, np.ndarray]) -> pm.Model:
     with pm.Model() as model:
         d = {name: pm.Data(name, value) for name, value in data.items()}
         mu = pm.Normal("mu", 0.0, d["prior"][0] * d["c"], shape=2)
-        tau = pm.Weibull("tau", alpha=2.0, beta=d["prior"][1] * d["ct"] * np.sqrt(2.0), shape=2)  # Rayleigh
+        tau = pm.LogNormal("tau", mu=d["prior"][1] + pt.log(d["ct"]), sigma=d["prior"][2], shape=2)
         rho = pm.Uniform("rho", -1.0, 1.0)
         a = tau[0] ** 2 + d["se"][:, 0] ** 2
         b = rho * tau[0] * tau[1] + d["cov"]
@@ -159,7 +159,7 @@ def fit_link(
         "cov": link.cov.astype(float),
         "c": _scales(link)[0],
         "ct": _scales(link)[1],
-        "prior": np.array([priors.mu_sd, priors.tau_sd], dtype=float),
+        "prior": prior_vector(priors),
     }
     key = structure_key({"learning": "link"})
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from channelab.analysis.diagnostics import Diagnostics
 from channelab.analysis.intervals import central_interval
-from channelab.analysis.learning.hierarchy import Hierarchy, ProgrammePriors, fit_hierarchy, shrunken_draws
+from channelab.analysis.learning.hierarchy import Hierarchy, fit_hierarchy, shrunken_draws
 from channelab.analysis.learning.link import LinkData, LinkDraws, fit_link
 from channelab.analysis.learning.studies import Group, Scale, Study, group_studies
 from channelab.analysis.results import Interval
-from channelab.spec import Sampler
+from channelab.spec import ProgrammePriors, Sampler
 
 __all__ = ["ChannelMetric", "Impact", "Learned", "Link", "TestEffect", "learn"]
 
@@ -331,7 +331,7 @@ def learn(
     sampler : Sampler, optional
         Sampler settings (default: :class:`~channelab.spec.Sampler`'s).
     priors : ProgrammePriors, optional
-        Priors of μ and τ (default: :class:`~.hierarchy.ProgrammePriors`'s).
+        Priors of μ and τ (default: :class:`~channelab.spec.ProgrammePriors`'s).
     covariances : mapping, optional
         Within-test covariances by (study key, metric, metric), the metrics sorted; a pair
         without one is taken as uncorrelated, and the link says how many it had.
