@@ -20,6 +20,7 @@ def test_every_choice_the_spec_offers_has_a_row_and_every_row_is_a_choice():
     offered = {"binary", "continuous"}
     offered |= {f"count:{c}" for c in _choices("count_likelihood")}
     offered |= {f"revenue:{c}" for c in _choices("revenue_likelihood")}
+    offered.add("binary:survival")  # time_model: survival (window is binary's own row)
     assert offered == set(LIKELIHOODS)
 
 

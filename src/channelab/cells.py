@@ -10,6 +10,7 @@ binomial          and the trials, for a metric with a denominator (:class:`RateC
 negative binomial and a frequency table (cell, value, units) (:class:`CountCells`)
 lognormal hurdle  and n_pos, Σ log y, Σ (log y)² over y > 0 (:class:`HurdleCells`)
 normal            and Σ x y of the pre-period columns x (:class:`NormalCells`)
+time to event     and per interval since entry, events and days at risk (:class:`SurvivalCells`)
 ================= ================================================================
 
 Pairs of metrics measured on the same units also carry their cross-products per cell
@@ -103,6 +104,50 @@ class RateCells(MetricCells):
         return self.trials
 
 
+@dataclass(frozen=True, kw_only=True)
+class SurvivalCells(RateCells):
+    """A binary outcome's time to event: per cell and interval since entry, first events and days at risk.
+
+    Every entered unit counts for the days it has been followed (up to the window's end, its
+    outcome, or the analysis date): a unit followed through day d (its outcome on day d, or no
+    outcome by then) is at risk on days 0 … d, and interval k = [b_k, b_k+1) of :attr:`bounds`
+    holds max(0, min(b_k+1, d + 1) − b_k) of those days. Σ over units of events·log λ − days·λ per
+    interval is the row-level piecewise-exponential log-likelihood, so these sums are exact.
+    :attr:`total` and :attr:`n` stay those of the units whose window has closed (the raw answer).
+
+    Attributes
+    ----------
+    events, exposure
+        Dims (cell, interval): first events, and days at risk.
+    bounds
+        The intervals' bounds in days since entry (:attr:`channelab.spec.Metric.interval_bounds`).
+    """
+
+    events: np.ndarray
+    exposure: np.ndarray
+    bounds: tuple[int, ...]
+
+    @override
+    def merged(self, inverse: np.ndarray, size: int) -> Self:
+        def add(x: np.ndarray) -> np.ndarray:
+            return np.stack([np.bincount(inverse, weights=col, minlength=size) for col in x.T], axis=1)
+
+        return replace(super().merged(inverse, size), events=add(self.events), exposure=add(self.exposure))
+
+    @property
+    def widths(self) -> np.ndarray:
+        """Days in each interval (the last ends with the window's last day)."""
+        return np.diff(np.asarray(self.bounds, dtype=np.float64))
+
+    def followed(self, day: int) -> np.ndarray:
+        """Per interval, its days on or before ``day`` since entry.
+
+        The exposure of a unit followed through ``day`` without an outcome.
+        """
+        b = np.asarray(self.bounds, dtype=np.float64)
+        return np.clip(day + 1 - b[:-1], 0.0, np.diff(b))
+
+
 @dataclass(frozen=True)
 class Frequencies:
     """How many units (weighted) took each value in each cell: a count's exact data.
@@ -155,6 +200,7 @@ class NormalCells(MetricCells):
 #: The cell statistics of each model family (:attr:`channelab.likelihoods.Likelihood.family`).
 CELLS: dict[str, type[MetricCells]] = {
     "binomial": RateCells,
+    "piecewise_exponential": SurvivalCells,
     "poisson": MetricCells,
     "negative_binomial": CountCells,
     "lognormal_hurdle": HurdleCells,

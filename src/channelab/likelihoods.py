@@ -23,9 +23,10 @@ from typing import Literal
 __all__ = ["LIKELIHOODS", "Likelihood", "Statistic", "fitted", "likelihood", "replaced"]
 
 #: Per-cell sums a family may need (besides the cell's units ``n``): ``total`` (Σ y),
-#: ``sum_sq`` (Σ y²), ``frequencies`` (units per value), and the hurdle's ``n_pos``,
-#: ``sum_log`` and ``sum_log_sq`` over positive values.
-Statistic = Literal["total", "sum_sq", "frequencies", "n_pos", "sum_log", "sum_log_sq"]
+#: ``sum_sq`` (Σ y²), ``frequencies`` (units per value), the hurdle's ``n_pos``, ``sum_log`` and
+#: ``sum_log_sq`` over positive values, and per interval since entry the time-to-event model's
+#: first ``events`` and days at risk (``exposure``).
+Statistic = Literal["total", "sum_sq", "frequencies", "n_pos", "sum_log", "sum_log_sq", "events", "exposure"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,16 @@ LIKELIHOODS: dict[str, Likelihood] = {
             mean_per_unit="expit(η), the share of units with the outcome",
         ),
         Likelihood(
+            "binary:survival",
+            "piecewise_exponential",
+            "time-to-event model",
+            ("total", "events", "exposure"),
+            mean_per_unit="1 − exp(−Σ_k width_k · exp(η + baseline_k + period_k)), the share of units "
+            "with the outcome within the window",
+            modelled_as="as time to event (a piecewise-exponential hazard per interval since entry): "
+            "every entered unit counts for the days it has been followed",
+        ),
+        Likelihood(
             "count:negative_binomial",
             "negative_binomial",
             "negative binomial",
@@ -145,8 +156,11 @@ def likelihood(metric_type: str, variant: str | None = None) -> Likelihood:
     metric_type
         ``binary``, ``count``, ``revenue`` or ``continuous``.
     variant
-        The spec's ``count_likelihood`` or ``revenue_likelihood``; ignored for a type without one.
+        The spec's ``count_likelihood`` or ``revenue_likelihood``, or ``survival`` for a binary
+        metric analysed as time to event; ignored for a type without one.
     """
+    if variant is not None and f"{metric_type}:{variant}" in LIKELIHOODS:
+        return LIKELIHOODS[f"{metric_type}:{variant}"]
     if metric_type in LIKELIHOODS:
         return LIKELIHOODS[metric_type]
     return LIKELIHOODS[f"{metric_type}:{variant}"]

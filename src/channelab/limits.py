@@ -85,6 +85,9 @@ MAX_SIMULATED_ROWS = 2_000_000
 #: Largest prior sd or |prior mean| (priors:), on the link scale (log, logit or standardised):
 #: 100 is e^100 on a log scale, far wider than any belief, and keeps the sampler's arithmetic finite.
 MAX_PRIOR = 100.0
+#: Most intervals of a time-to-event metric's baseline hazard (``metrics[].intervals``): a year's
+#: windows in weeks is 52; each interval is a column of the one scan and a parameter.
+MAX_INTERVALS = 60
 #: Largest sd of a log-normal prior's log (the programme model's ``priors.tau_log_sd``): 10 spans
 #: e^±19 in 94 % of its mass, wider than any belief about a spread.
 MAX_PRIOR_LOG_SD = 10.0

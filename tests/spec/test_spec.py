@@ -72,6 +72,11 @@ EXPECTED: dict[str, str] = {
     "empty.yaml": r"the file is empty",
     "list_not_mapping.yaml": r"expected a mapping of keys .*, got a list",
     "python_object_tag.yaml": r"YAML tag refused at line 4: .*python/object/apply:os\.system",
+    "intervals_not_rising.yaml": r"metrics\.0\.intervals: got \[14, 7, 21\], but the days must rise",
+    "interval_beyond_window.yaml": (
+        r"metrics\.0\.intervals: got \[7, 28\], but every cut must lie inside the 28-day"
+    ),
+    "survival_without_dates.yaml": r"metrics\.0\.time_model: survival needs a binary metric with at",
     "propensity_runs_code.yaml": (
         r"matching\.propensity: term 2 .*__import__\('os'\)\.system.* is not a column, a power \(x\^2\)"
     ),

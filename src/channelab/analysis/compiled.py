@@ -68,6 +68,8 @@ _GRAPH_CODE = (
     "model.py",
     "predictor.py",
     "families.py",
+    "family_base.py",
+    "survival.py",
     "compiled.py",
     "learning/hierarchy.py",
     "learning/link.py",

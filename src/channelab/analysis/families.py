@@ -7,8 +7,7 @@ One class per family of the likelihood table (:mod:`channelab.likelihoods`), key
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, cast, override
+from typing import Any, override
 
 import numpy as np
 import pymc as pm
@@ -16,61 +15,20 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logit
 
+from channelab.analysis.family_base import (
+    Family,
+    GroupEstimates,
+    Tensor,
+    Tensors,
+    by_group,
+    expand,
+    tensor_sum,
+    units,
+)
+from channelab.analysis.survival import Survival
 from channelab.cells import CountCells, HurdleCells, MetricCells, NormalCells, PrePeriod, RateCells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Priors
-
-if TYPE_CHECKING:
-    from pytensor.tensor.variable import TensorVariable
-
-#: A symbolic tensor of the graph; PyTensor's own functions leave its type parameters open.
-type Tensor = TensorVariable[Any, Any]
-#: Tensors by name: the ``pm.Data`` containers, or each part's linear predictor.
-Tensors = dict[str, Tensor]
-#: Raw (estimate, standard error) per group (arm or cluster) on the link scale; NaN where a
-#: group has no information (e.g. no deals, so no deal amounts).
-GroupEstimates = tuple[np.ndarray, np.ndarray]
-
-#: ``pt.sum``, whose signature PyTensor leaves untyped.
-_sum = cast("Callable[..., Tensor]", pt.sum)
-
-
-class Family[S: MetricCells]:
-    """Likelihood and mean function of one family, on its cell statistics ``S``.
-
-    ``data`` returns the metric's arrays by container name; ``add_likelihood`` reads them back
-    as tensors. Container names are ``{metric}:{statistic}`` and ``{metric}[.part]:centre``.
-    """
-
-    parts: ClassVar[tuple[str, ...]] = ("",)
-
-    def data(self, name: str, s: S, n: np.ndarray) -> dict[str, np.ndarray]:
-        """Arrays of this metric (statistics and intercept-prior centres) by container name."""
-        raise NotImplementedError
-
-    def adjustment_data(self, name: str, s: S, n: np.ndarray, pre: PrePeriod) -> dict[str, np.ndarray]:
-        """Arrays of the exact adjustment for pre-period columns.
-
-        None unless the metric's likelihood adjusts exactly
-        (:attr:`channelab.likelihoods.Likelihood.exact_adjustment`).
-        """
-        return {}
-
-    def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
-        """Add the cell-level likelihood of metric ``name`` to the model in context."""
-        raise NotImplementedError
-
-    def mean(
-        self, name: str, s: S, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
-    ) -> np.ndarray:
-        """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
-        raise NotImplementedError
-
-    def group_estimates(
-        self, s: S, n: np.ndarray, group: np.ndarray, n_groups: int
-    ) -> dict[str, GroupEstimates]:
-        """Per part, the raw link-scale level of each group (arm, cluster) with its standard error."""
-        raise NotImplementedError
 
 
 class Binary(Family[RateCells]):
@@ -105,7 +63,7 @@ class Binary(Family[RateCells]):
         self, s: RateCells, n: np.ndarray, group: np.ndarray, n_groups: int
     ) -> dict[str, GroupEstimates]:
         trials = n if s.trials is None else s.trials
-        return {"": _logit_estimates(_by_group(s.total, group, n_groups), _by_group(trials, group, n_groups))}
+        return {"": _logit_estimates(by_group(s.total, group, n_groups), by_group(trials, group, n_groups))}
 
 
 class Poisson[C: MetricCells](Family[C]):
@@ -121,7 +79,9 @@ class Poisson[C: MetricCells](Family[C]):
     @override
     def add_likelihood(self, name: str, d: Tensors, eta: Tensors, priors: Priors) -> None:
         # Σ y over n units is Poisson(n μ): kernel S η − n e^η (weights scale S and n alike)
-        pm.Potential(f"{name}:loglik", _sum(d[f"{name}:total"] * eta[""] - units(d, name) * pt.exp(eta[""])))
+        pm.Potential(
+            f"{name}:loglik", tensor_sum(d[f"{name}:total"] * eta[""] - units(d, name) * pt.exp(eta[""]))
+        )
 
     @override
     def mean(
@@ -133,8 +93,8 @@ class Poisson[C: MetricCells](Family[C]):
     def group_estimates(
         self, s: C, n: np.ndarray, group: np.ndarray, n_groups: int
     ) -> dict[str, GroupEstimates]:
-        total = np.maximum(_by_group(s.total, group, n_groups), 0.5)
-        return {"": (np.log(total / _by_group(n, group, n_groups)), 1 / np.sqrt(total))}
+        total = np.maximum(by_group(s.total, group, n_groups), 0.5)
+        return {"": (np.log(total / by_group(n, group, n_groups)), 1 / np.sqrt(total))}
 
 
 class NegativeBinomial(Poisson[CountCells]):
@@ -173,7 +133,7 @@ class NegativeBinomial(Poisson[CountCells]):
             eta[""] - log1p_mu_over
         )
         per_value: Tensor = d[f"{name}:value_units"] * _log_rising_ratio(d[f"{name}:values"], over)
-        pm.Potential(f"{name}:loglik", _sum(per_cell) + _sum(per_value))
+        pm.Potential(f"{name}:loglik", tensor_sum(per_cell) + tensor_sum(per_value))
 
 
 def _log_rising_ratio(v: Tensor, over: Tensor) -> Tensor:
@@ -222,7 +182,7 @@ class Revenue(Family[HurdleCells]):
         sigma: Tensor = pm.HalfNormal(f"{name}:sigma", sigma=priors.sigma_sd)
         m, k = eta["amount"], d[f"{name}:n_pos"]
         quad: Tensor = d[f"{name}:sum_log_sq"] - 2 * m * d[f"{name}:sum_log"] + k * m**2
-        pm.Potential(f"{name}:amount_loglik", _sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
+        pm.Potential(f"{name}:amount_loglik", tensor_sum(-k * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
     def mean(
@@ -236,14 +196,14 @@ class Revenue(Family[HurdleCells]):
     def group_estimates(
         self, s: HurdleCells, n: np.ndarray, group: np.ndarray, n_groups: int
     ) -> dict[str, GroupEstimates]:
-        k = _by_group(s.n_pos, group, n_groups)
+        k = by_group(s.n_pos, group, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):  # groups without deals: NaN
-            mean_log = np.where(k > 0, _by_group(s.sum_log, group, n_groups) / k, np.nan)
+            mean_log = np.where(k > 0, by_group(s.sum_log, group, n_groups) / k, np.nan)
             pooled = s.sum_log.sum() / s.n_pos.sum()
             sd_log = np.sqrt(max(s.sum_log_sq.sum() / s.n_pos.sum() - pooled**2, 1e-12))
             se = np.where(k > 0, sd_log / np.sqrt(k), np.nan)
         return {
-            "any": _logit_estimates(_by_group(s.n_pos, group, n_groups), _by_group(n, group, n_groups)),
+            "any": _logit_estimates(by_group(s.n_pos, group, n_groups), by_group(n, group, n_groups)),
             "amount": (mean_log, se),
         }
 
@@ -304,11 +264,11 @@ class Normal(Family[NormalCells]):
             b: Tensor = pm.Normal(f"{name}:slope", 0.0, priors.slope_sd, dims=("arm", "adjust"))[d["arm_idx"]]
             u, uu = d["adjust:u_sum"], d["adjust:uu_sum"]
             quad += (
-                -2 * _sum(b * d[f"{name}:uz_sum"], axis=1)
-                + 2 * mu * _sum(b * u, axis=1)
-                + _sum(b[:, :, None] * uu * b[:, None, :], axis=(1, 2))
+                -2 * tensor_sum(b * d[f"{name}:uz_sum"], axis=1)
+                + 2 * mu * tensor_sum(b * u, axis=1)
+                + tensor_sum(b[:, :, None] * uu * b[:, None, :], axis=(1, 2))
             )
-        pm.Potential(f"{name}:loglik", _sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
+        pm.Potential(f"{name}:loglik", tensor_sum(-n * pt.log(sigma) - quad / (2 * sigma**2)))
 
     @override
     def mean(
@@ -323,27 +283,13 @@ class Normal(Family[NormalCells]):
     ) -> dict[str, GroupEstimates]:
         """Each group's standardised mean; its standard error from its own sd (pooled below 2 units)."""
         _, scale = standardiser(s, n)
-        units = _by_group(n, group, n_groups)
-        total, sum_sq = _by_group(s.total, group, n_groups), _by_group(s.sum_sq, group, n_groups)
+        units = by_group(n, group, n_groups)
+        total, sum_sq = by_group(s.total, group, n_groups), by_group(s.sum_sq, group, n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):  # groups without units: NaN
             mean = total / units
             var = (sum_sq - units * mean**2) / (units - 1)
             sd = np.where((units >= 2) & (var > 0), np.sqrt(var) / scale, 1.0)
             return {"": (mean / scale, sd / np.sqrt(units))}
-
-
-def units(d: Tensors, name: str) -> Tensor:
-    """The units per cell behind metric ``name``'s statistics: its own (an outcome window), or the cell's.
-
-    Parameters
-    ----------
-    d
-        The model's data containers by name (``{metric}:n`` when the metric counts fewer units
-        than the cell, ``n_float`` for the cell's).
-    name
-        The metric's name.
-    """
-    return d.get(f"{name}:n", d["n_float"])
 
 
 def _binomial_kernel(name: str, successes: Tensor, n: Tensor, eta: Tensor) -> None:
@@ -352,7 +298,7 @@ def _binomial_kernel(name: str, successes: Tensor, n: Tensor, eta: Tensor) -> No
     Written as a potential so that weighted (non-integer) counts from matching are allowed;
     with whole counts it equals ``pm.Binomial`` up to that constant.
     """
-    pm.Potential(name, _sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
+    pm.Potential(name, tensor_sum(-successes * pt.softplus(-eta) - (n - successes) * pt.softplus(eta)))
 
 
 def family_for(metric: Metric) -> Family[Any]:
@@ -373,6 +319,7 @@ FAMILIES: dict[str, Family[Any]] = {
     "negative_binomial": NegativeBinomial(),
     "lognormal_hurdle": Revenue(),
     "normal": Normal(),
+    "piecewise_exponential": Survival(),
 }
 
 
@@ -394,11 +341,6 @@ def standardiser(s: MetricCells, n: np.ndarray) -> tuple[float, float]:
     return float(mean), float(np.sqrt(var)) if var > 0 else 1.0
 
 
-def _by_group(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """A per-cell array summed per group (``group[c]`` is the group of cell ``c``)."""
-    return np.bincount(group, weights=values, minlength=n_groups)
-
-
 def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates:
     """Logit of each group's rate and its standard error; NaN for a group without units."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -406,29 +348,3 @@ def _logit_estimates(successes: np.ndarray, units: np.ndarray) -> GroupEstimates
         est, se = logit(p), np.sqrt(1 / (units * p * (1 - p)))
     empty = units <= 0
     return np.where(empty, np.nan, est), np.where(empty, np.nan, se)
-
-
-def expand(x: np.ndarray, ndim: int) -> np.ndarray:
-    """Append axes to ``x`` until it broadcasts against an array of ``ndim`` dimensions.
-
-    Parameters
-    ----------
-    x
-        The array, e.g. draws with dims (chain, draw).
-    ndim
-        The number of dimensions of the array it must broadcast against (at least ``x.ndim``).
-    """
-    return x.reshape(x.shape + (1,) * (ndim - x.ndim))
-
-
-def var_prefix(metric: Metric, part: str) -> str:
-    """Name prefix of one part's variables (``revenue.any``; a one-part metric's own name).
-
-    Parameters
-    ----------
-    metric
-        The metric.
-    part
-        One of its family's :attr:`Family.parts` (``""`` for a one-part metric).
-    """
-    return f"{metric.name}.{part}" if part else metric.name

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from channelab.analysis.families import expand, family_for, var_prefix
+from channelab.analysis.families import family_for
+from channelab.analysis.family_base import expand, var_prefix
 from channelab.cells import Cells, Strata
 from channelab.spec import Metric, Spec
 

@@ -39,7 +39,8 @@ import pymc as pm
 import xarray as xr
 
 from channelab.analysis.compiled import compiled_model, is_compiled, structure_key
-from channelab.analysis.families import Family, GroupEstimates, Tensor, family_for, var_prefix
+from channelab.analysis.families import family_for
+from channelab.analysis.family_base import Family, GroupEstimates, Tensor, var_prefix
 from channelab.analysis.predictor import linear_predictor
 from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie
 from channelab.cells import Cells, MetricCells

@@ -22,7 +22,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from channelab.analysis.families import Tensor, Tensors
+from channelab.analysis.family_base import Tensor, Tensors
 from channelab.cells import Cells
 from channelab.spec import Priors, Spec
 

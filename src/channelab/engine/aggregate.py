@@ -32,7 +32,7 @@ from channelab.engine.source import (
     number,
     quote,
 )
-from channelab.engine.timing import entered_by, indicator, mature, timed_value
+from channelab.engine.timing import entered_by, followed_sums, indicator, mature, survival_sums, timed_value
 from channelab.spec import Metric, Spec
 
 #: How weights count: as repeated rows, or as a cohort's sampling weights (see :func:`build_cells`).
@@ -178,10 +178,12 @@ def _metric_cells(
         "sum_sq": np.full_like(total, np.nan) if summed is None else summed,
         "n": stat("n"),
     }
-    values |= {s: stat(s) for s in row.statistics if s not in values and s != "frequencies"}
+    values |= {s: stat(s) for s in row.statistics if s not in (*values, "frequencies", "events", "exposure")}
     if "frequencies" in row.statistics:
         values["frequencies"] = frequencies(metric)
     kind = CELLS[row.family]
+    if metric.survival:  # per interval since entry
+        values |= survival_sums(metric, stat)
     if issubclass(kind, RateCells):
         values["trials"] = stat("trials")
     if issubclass(kind, NormalCells):
@@ -361,6 +363,8 @@ def _unit_statistics(m: Metric, spec: Spec, columns: Mapping[str, str], x: list[
     ripe = mature(m, spec, spec.as_of)
     if ripe is not None:  # only units whose window has closed count, and they are its n
         stats = {k: f"{indicator(ripe)} * {v}" for k, v in stats.items()} | {"n": indicator(ripe)}
+    if m.survival:  # every entered unit, for the days it has been followed
+        stats |= followed_sums(m, spec, metric_value(m, columns))
     return stats
 
 

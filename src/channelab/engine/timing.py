@@ -15,7 +15,12 @@ Dates are read with ``TRY_CAST`` to a timestamp, then to a day, so ``2026-03-02`
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
+
+import numpy as np
 
 from channelab.engine.source import ROWS, Source, quote
 from channelab.errors import DataError
@@ -79,6 +84,48 @@ def timed_value(metric: Metric, value: str, spec: Spec, as_of: date | None) -> s
         else "TRUE"
     )
     return f"(CASE WHEN {at} IS NOT NULL AND {limit} THEN {value} ELSE 0.0 END)"
+
+
+def followed_sums(metric: Metric, spec: Spec, value: str) -> dict[str, str]:
+    """SQL of one unit's first events and days at risk per interval since entry.
+
+    Keyed ``events{k}`` and ``exposure{k}``: the exact statistics of a piecewise-exponential
+    likelihood.
+
+    A unit is followed through day ``last`` since entry: the day of its outcome, if that came
+    within the window and by the analysis date; else the window's last day or the analysis
+    date, whichever is first (censored). It is at risk on days 0 … ``last``; interval
+    [b_k, b_k+1) holds max(0, min(b_k+1, last + 1) − b_k) of them (see
+    :class:`channelab.cells.SurvivalCells`).
+    """
+    assert metric.at is not None
+    assert metric.window_days is not None
+    assert spec.unit.entered_at is not None
+    entered, at = day(spec.unit.entered_at), day(metric.at)
+    limit = str(metric.window_days)
+    if spec.as_of is not None:
+        limit = f"LEAST({limit}, date_diff('day', {entered}, {day_literal(spec.as_of)}))"
+    d = f"date_diff('day', {entered}, {at})"
+    event = f"({at} IS NOT NULL AND {value} > 0 AND {d} <= {limit})"
+    last = f"(CASE WHEN {event} THEN {d} ELSE {limit} END)"
+    bounds = metric.interval_bounds
+    out = {}
+    for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        out[f"events{k}"] = f"(CASE WHEN {event} AND {d} >= {lo} AND {d} < {hi} THEN 1.0 ELSE 0.0 END)"
+        out[f"exposure{k}"] = f"CAST(GREATEST(0, LEAST({hi}, {last} + 1) - {lo}) AS DOUBLE)"
+    return out
+
+
+def survival_sums(metric: Metric, stat: Callable[[str], np.ndarray | None]) -> dict[str, Any]:
+    """A time-to-event metric's events and days at risk, dims (cell, interval), and its bounds."""
+    bounds = metric.interval_bounds
+
+    def stacked(name: str) -> np.ndarray:
+        columns = [stat(f"{name}{k}") for k in range(len(bounds) - 1)]
+        assert all(c is not None for c in columns)
+        return np.stack(columns, axis=1)  # type: ignore[arg-type]  # all present (asserted)
+
+    return {"events": stacked("events"), "exposure": stacked("exposure"), "bounds": bounds}
 
 
 def indicator(condition: str | None) -> str:

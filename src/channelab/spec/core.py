@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from channelab.likelihoods import Likelihood, likelihood
-from channelab.limits import MAX_DRAWS, MAX_MONEY, MAX_PRIOR, MAX_TITLE
+from channelab.limits import MAX_DRAWS, MAX_INTERVALS, MAX_MONEY, MAX_PRIOR, MAX_TITLE
 from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind, suggest
 
 #: A prior's sd: positive, and at most :data:`~channelab.limits.MAX_PRIOR` on the link scale.
@@ -144,6 +144,21 @@ class Metric(Strict):
         Only units whose window has closed by ``as_of`` (mature units) count for it; with
         ``at``, outcomes dated after the window count as 0. Without ``at``, the column must
         already hold the value within the window.
+    time_model
+        How a binary metric with ``at`` and ``window_days`` is analysed: ``survival`` models
+        when each unit's outcome arrived, so every entered unit counts as far as it has come
+        (censored, not dropped), and estimates P(outcome within ``window_days``); ``window`` (for
+        now the default, until ``monitor`` and ``design`` use the survival model too) counts only
+        the units whose window has closed.
+    intervals
+        For ``survival``: the days since entry at which the baseline hazard may change, rising,
+        each below ``window_days`` (default: every 7 days, or in quarters of windows under 28
+        days).
+    hazards
+        For ``survival``: ``varying`` (the default) lets each arm's hazard ratio change from one
+        interval to the next, pooled toward a constant ratio, so the lift within the window is
+        right also when a channel only speeds outcomes up; ``proportional`` holds each arm's
+        ratio constant (narrower, right only when it is).
     priors
         Priors for this metric only, over the spec's (see :class:`Priors`).
     """
@@ -166,6 +181,12 @@ class Metric(Strict):
     value: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] | None = None
     worse: Literal["up", "down"] | None = None
     window_days: Annotated[int, Field(ge=1, le=3660)] | None = None
+    time_model: Literal["survival", "window"] | None = None
+    intervals: (
+        Annotated[list[Annotated[int, Field(ge=1, le=3660)]], Field(min_length=1, max_length=MAX_INTERVALS)]
+        | None
+    ) = None
+    hazards: Literal["varying", "proportional"] = "varying"
     priors: Priors | None = None
 
     @field_validator("rope", mode="before")
@@ -196,7 +217,30 @@ class Metric(Strict):
     def likelihood(self) -> Likelihood:
         """Its row of the likelihood table: the family, its statistics, fallbacks and adjustment."""
         variant = {"count": self.count_likelihood, "revenue": self.revenue_likelihood}.get(self.type)
-        return likelihood(self.type, variant)
+        return likelihood(self.type, "survival" if self.survival else variant)
+
+    @property
+    def survival(self) -> bool:
+        """Whether it is analysed as time to event.
+
+        A binary metric with ``at`` and ``window_days`` (and no ``denominator``) is, with
+        ``time_model: survival``.
+        """
+        can = self.type == "binary" and self.at is not None and self.window_days is not None
+        return can and self.denominator is None and self.time_model == "survival"
+
+    @property
+    def interval_bounds(self) -> tuple[int, ...]:
+        """For a survival metric, the intervals' bounds in days since entry.
+
+        0, the cut points, and ``window_days`` + 1: an outcome on day d of the window lies in
+        [d, d + 1).
+        """
+        assert self.window_days is not None
+        w = self.window_days
+        step = max(7, -(-w // 52)) if w >= 28 else max(1, w // 4)  # weeks; at most 52 intervals
+        cuts = self.intervals if self.intervals is not None else list(range(step, w, step))
+        return (0, *cuts, w + 1)
 
     @property
     def decisive(self) -> bool:

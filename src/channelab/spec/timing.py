@@ -6,6 +6,7 @@ The fields live where they belong (``unit.entered_at``, ``metrics[].at`` and
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -122,7 +123,33 @@ def _outcome_time_problems(spec: _Timed, i: int, m: Metric, used: dict[str, str]
             f"{'adjust' if spec.adjust else 'a matched design'} (its sums cover every unit, "
             "mature or not); remove the window, or give a column of the value within it"
         )
-    return problems
+    return problems + _survival_problems(i, m)
+
+
+def _survival_problems(i: int, m: Metric) -> list[str]:
+    """What a time-to-event metric's settings (``time_model``, ``intervals``, ``hazards``) cannot be."""
+    can = m.type == "binary" and m.at is not None and m.window_days is not None and m.denominator is None
+    if m.time_model == "survival" and not can:
+        return [
+            f"metrics.{i}.time_model: survival needs a binary metric with at (the outcome's date) and "
+            "window_days, and no denominator; set them, or use time_model: window"
+        ]
+    if not m.survival:
+        stray = [k for k in ("intervals", "hazards") if k in m.model_fields_set]
+        return [
+            f"metrics.{i}.{k}: only a metric analysed as time to event uses it (a binary metric with at "
+            "and window_days, time_model: survival); remove it"
+            for k in stray
+        ]
+    cuts = m.intervals or []
+    if any(b <= a for a, b in itertools.pairwise(cuts)):
+        return [f"metrics.{i}.intervals: got {cuts}, but the days must rise, each above the one before"]
+    if cuts and m.window_days is not None and cuts[-1] >= m.window_days:
+        return [
+            f"metrics.{i}.intervals: got {cuts}, but every cut must lie inside the {m.window_days}-day "
+            "window (below window_days)"
+        ]
+    return []
 
 
 def _entry_problems(spec: _Timed, used: dict[str, str]) -> list[str]:

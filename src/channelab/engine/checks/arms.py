@@ -156,6 +156,11 @@ def _too_few_units(arm: str, i: int, counted: Mapping[str, np.ndarray], spec: Sp
         if n >= need:
             continue
         window = f" whose {m.window_days}-day outcome window had closed" if m.window_days else ""
+        if m.survival:  # every entered unit counts, but the window's end must be within the data
+            window = (
+                f" followed for the whole {m.window_days}-day window; the time-to-event model counts every "
+                "entered unit, but P(outcome within the window) past the longest follow-up would be a guess"
+            )
         windows = windows or bool(window)
         if m.denominator is not None:
             window, stages = f"{window} who reached {m.denominator!r}", True

@@ -41,6 +41,7 @@ from channelab.reporting.words import glossary_entries, origin_line
 if TYPE_CHECKING:
     from channelab.analysis.learning.prior import PriorUse
     from channelab.pipeline import Analysis
+    from channelab.spec import Metric
 
 #: Arms per funnel figure: more would shrink every panel below reading size on an A4 page.
 FUNNEL_ARMS_PER_FIGURE = 3
@@ -366,9 +367,17 @@ def _time_sentence(analysis: Analysis) -> str:
     spec, cells = analysis.spec, analysis.cells
     if not spec.timed or spec.as_of is None:
         return ""
+
+    def counted(m: Metric) -> str:  # a survival model counts them as far as they have come
+        how = (
+            "still inside their window, counted as far as they have come"
+            if m.survival
+            else "still maturing, not counted"
+        )
+        return f"{int(cells.maturing(m.name).sum()):,} {spec.unit.kind}s {how}"
+
     parts = [
-        f"{m.display} within {m.window_days} days of entry ({int(cells.maturing(m.name).sum()):,} "
-        f"{spec.unit.kind}s still maturing, not counted)"
+        f"{m.display} within {m.window_days} days of entry ({counted(m)})"
         for m in spec.metrics_in_funnel_order
         if m.window_days is not None
     ]
