@@ -31,7 +31,7 @@ from channelab.spec.loader import load_programme, load_spec, parse_spec
 from channelab.spec.monitor import Monitoring
 from channelab.spec.original import Original, Replication
 from channelab.spec.plan import Baseline, Matching, Plan
-from channelab.spec.programme import Programme, ProgrammePriors
+from channelab.spec.programme import PriorEntries, Programme, ProgrammePriors
 from channelab.spec.schema import Spec
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "Monitoring",
     "Original",
     "Plan",
+    "PriorEntries",
     "Priors",
     "Programme",
     "ProgrammePriors",

@@ -8,7 +8,7 @@ pool them (seed, interval mass, priors of the channels' means and spreads, sampl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -16,7 +16,12 @@ from channelab.limits import MAX_PRIOR, MAX_PRIOR_LOG_SD, MAX_SEED, MAX_SOURCES,
 from channelab.spec.base import Strict
 from channelab.spec.core import Sampler
 
-__all__ = ["Programme", "ProgrammePriors"]
+__all__ = ["PriorEntries", "Programme", "ProgrammePriors"]
+
+
+#: What ``learn`` writes to a learned-priors file and ``priors.from`` reads: per (channel,
+#: metric), the prediction for the next test (scale, mean, sd, tests).
+PriorEntries = dict[tuple[str, str], dict[str, Any]]
 
 
 class ProgrammePriors(Strict):

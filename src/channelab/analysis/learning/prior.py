@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from scipy.special import logit
 
@@ -31,13 +30,9 @@ from channelab.analysis.families import standardiser
 from channelab.analysis.results import Effects
 from channelab.cells import Cells
 from channelab.limits import MAX_PRIOR
-from channelab.spec import Metric, Priors, Spec, pooled_channel
+from channelab.spec import Metric, PriorEntries, Priors, Spec, pooled_channel
 
-__all__ = ["Entries", "LearnedStart", "PriorUse", "link_prior", "start_from"]
-
-#: A learned-priors file's entries by (channel, metric): scale, mean, sd, tests (as read by
-#: :func:`channelab.engine.registry.priors_file.read_learned_priors`).
-Entries = dict[tuple[str, str], dict[str, Any]]
+__all__ = ["LearnedStart", "PriorUse", "link_prior", "start_from"]
 
 #: Rates a binomial link is evaluated at are kept inside (0, 1) by this margin.
 _EDGE = 1e-6
@@ -173,7 +168,7 @@ class LearnedStart:
 
 
 def _arm_priors(
-    spec: Spec, cells: Cells, m: Metric, entries: Entries, start: tuple[list[PriorUse], list[str]]
+    spec: Spec, cells: Cells, m: Metric, entries: PriorEntries, start: tuple[list[PriorUse], list[str]]
 ) -> Metric:
     """``m`` with the learned prior on each arm of a channel the file knows, for this metric."""
     uses, notes = start
@@ -204,7 +199,7 @@ def _why_not(m: Metric) -> str:
 
 
 def start_from(
-    spec: Spec, cells: Cells, entries: Entries, *, path: str, name: str
+    spec: Spec, cells: Cells, entries: PriorEntries, *, path: str, name: str
 ) -> tuple[Spec, LearnedStart]:
     """``spec`` with each learned prediction on the arm effects of its channel, per metric.
 

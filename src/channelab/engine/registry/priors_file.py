@@ -17,11 +17,9 @@ from typing import Any
 
 from channelab.errors import SpecError, shown
 from channelab.limits import MAX_PRIOR, MAX_REPORT_BYTES
+from channelab.spec import PriorEntries
 
-__all__ = ["KIND", "VERSION", "Entries", "LearnedPriors", "read_learned_priors", "usable_prediction"]
-
-#: A learned-priors file's entries by (channel, metric): scale, mean, sd, tests.
-Entries = dict[tuple[str, str], dict[str, Any]]
+__all__ = ["KIND", "VERSION", "LearnedPriors", "read_learned_priors", "usable_prediction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +38,7 @@ class LearnedPriors:
 
     path: str
     name: str
-    entries: Entries
+    entries: PriorEntries
 
 
 #: The ``kind`` and ``version`` a learned-priors file carries.
