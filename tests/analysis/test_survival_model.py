@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from channelab.analysis.effects import compute_effects
+from channelab.analysis.gcomp import population_means
 from channelab.analysis.model import Refitter
 from channelab.engine.aggregate import frame_cells
 from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
@@ -57,10 +58,43 @@ def lifts(data: pd.DataFrame, s: Spec) -> dict[str, tuple[float, float, float]]:
 
 @pytest.mark.slow
 def test_survival_covers_the_window_lift_and_is_narrower_early():
-    data = rows(12_000, seed=11)
-    survival, windowed = lifts(data, spec("survival", 6)), lifts(data, spec("window", 6))
+    """Over 8 simulated tests read at week 6: the survival intervals cover the true +20 % (at 94 %,
+    fewer than 6 of 8 covering has probability under 2 %) and are at least a fifth narrower than the
+    windowed ones on average (about 38 % narrower over 20 tests; ``benchmarks/time_to_event.py``
+    measures it at scale)."""
+    covered, ratios = {"Phone": 0, "Social": 0}, []
+    for seed in range(8):
+        data = rows(12_000, seed=100 + seed)
+        survival, windowed = lifts(data, spec("survival", 6)), lifts(data, spec("window", 6))
+        for arm in covered:
+            _mean, lo, hi = survival[arm]
+            covered[arm] += lo <= 0.20 <= hi
+            ratios.append((hi - lo) / (windowed[arm][2] - windowed[arm][1]))
+    assert min(covered.values()) >= 6, covered
+    assert float(np.mean(ratios)) < 0.8, ratios
+
+
+@pytest.mark.slow
+def test_curves_ratios_and_the_sentence_follow_the_posterior():
+    """The incidence at day W is the mean the lift is made of; curves rise; the check flags the
+    channels whose speed differs (phone fast, social slow), and the sentence then names no ratio."""
+    data, s = rows(12_000, seed=21), spec("survival", 10)
+    cells = frame_cells(data, s)
+    post = Refitter(cells, s).fit(cells, seed=3)["posterior"].to_dataset()
+    effects = compute_effects(post, cells, s, seed=3)
+    (t,) = effects.time_to_event
+    means = population_means(post, cells, s)["meeting"].mean(("chain", "draw")).to_numpy()
+    np.testing.assert_allclose([c.mean[-1] for c in t.incidence], means, rtol=1e-9)
+    for c in t.incidence:
+        assert np.all(np.diff(c.mean) >= 0)
+        assert c.days[-1] == 28
+        assert all(lo <= m <= hi for lo, m, hi in zip(c.lower, c.mean, c.upper, strict=True))
+    checks = dict(t.proportionality)
     for arm in ("Phone", "Social"):
-        _mean, lo, hi = survival[arm]
-        assert lo <= 0.20 <= hi, (arm, survival[arm])
-        width, windowed_width = hi - lo, windowed[arm][2] - windowed[arm][1]
-        assert width < 0.9 * windowed_width, (arm, width, windowed_width)  # the benchmark: the average gain
+        check = checks[arm]
+        assert check is not None
+        assert check.flagged
+    for arm in effects.arms:
+        assert f"By day 28, the share of {arm.arm} prospects with meeting was" in arm.summary
+        assert "hazard ratio changed over the window" in arm.summary
+        assert "Hazard ratio " not in arm.summary

@@ -13,6 +13,7 @@ are what sampling noise alone produces at this sample size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,8 @@ from channelab.analysis.decisions import (
 from channelab.analysis.economics import compute_economics
 from channelab.analysis.funnel import follow_through
 from channelab.analysis.gcomp import population_means
+from channelab.analysis.hazard_results import TimeToEvent
+from channelab.analysis.hazards import survival_sentence, time_to_event
 from channelab.analysis.intervals import central_interval, noise_band, relative_defined, relative_interval
 from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
 from channelab.analysis.wording import arm_summary
@@ -86,16 +89,34 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
+    timed = time_to_event(posterior, cells, spec)
     return Effects(
         hdi_prob=spec.hdi_prob,
         effects=tuple(effects),
-        arms=tuple(_arm_result(arm, effects, follow, cells, spec, level) for arm in spec.treatments),
+        arms=tuple(
+            _with_survival(_arm_result(arm, effects, follow, cells, spec, level), effects, timed, spec)
+            for arm in spec.treatments
+        ),
         lift_draws={k: v.ravel() for k, v in draws_out.items()},
         segments=_segment_effects(posterior, cells, spec),
         follow_through=follow,
         economics=compute_economics(money_means, cells, spec) if spec.costed else None,
         claim_level=level,
+        time_to_event=timed,
     )
+
+
+def _with_survival(
+    result: ArmResult, effects: list[Effect], timed: tuple[TimeToEvent, ...], spec: Spec
+) -> ArmResult:
+    """The arm's summary with a sentence per survival metric (:func:`~.hazards.survival_sentence`)."""
+    extra = [
+        survival_sentence(t, e, spec.control, spec.unit.kind, spec.hdi_prob)
+        for t in timed
+        for e in effects
+        if e.arm == result.arm and e.metric == t.metric
+    ]
+    return replace(result, summary=" ".join([result.summary, *extra])) if extra else result
 
 
 def _effect(

@@ -89,6 +89,17 @@ def population_means(
     return out
 
 
+def target_weights(cells: Cells, spec: Spec) -> tuple[Strata, np.ndarray]:
+    """The strata of the target units and their weights as one column.
+
+    All units, or the treated for an effect on the treated: the mix :func:`population_means`
+    averages over (``by=None``).
+    """
+    within = [list(cells.arms).index(a) for a in spec.target_arms if a in cells.arms] or None
+    strata = cells.strata(within=within)
+    return strata, _group_weights(cells, strata, np.zeros(strata.size, dtype=np.int64))
+
+
 def _group_weights(cells: Cells, strata: Strata, groups: np.ndarray) -> np.ndarray:
     """Each stratum's share of its group's target units: dims (stratum, group), columns summing to 1.
 
@@ -119,14 +130,26 @@ def _stratum_means(
 ) -> np.ndarray:
     """One metric's mean in every stratum under every arm: dims (chain, draw, arm, stratum)."""
     family = family_for(metric)
-    eta = {part: _eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
+    eta = {part: eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
     if u_by_stratum is not None and f"{metric.name}:slope" in post:
         eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
     return family.mean(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
 
 
-def _eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np.ndarray:
-    """Linear predictor for every arm in every stratum: dims (chain, draw, arm, stratum)."""
+def eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np.ndarray:
+    """Linear predictor for every arm in every stratum: dims (chain, draw, arm, stratum).
+
+    Parameters
+    ----------
+    post
+        Posterior draws.
+    prefix
+        The variable prefix of the metric's part (:func:`~.family_base.var_prefix`).
+    cells
+        The cells the model was fitted on.
+    strata
+        The strata to evaluate it in (:meth:`~channelab.cells.Cells.strata`).
+    """
     grid = expand(post[f"{prefix}:intercept"].to_numpy(), 4) + np.zeros((len(cells.arms), strata.size))
     grid[..., 1:, :] += post[f"{prefix}:arm"].to_numpy()[..., :, None]
     for cov, idx in strata.level_idx.items():

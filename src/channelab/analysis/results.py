@@ -21,6 +21,7 @@ import pandas as pd
 from channelab.analysis.economics_results import ArmEconomics as ArmEconomics
 from channelab.analysis.economics_results import Economics as Economics
 from channelab.analysis.economics_results import ExtraOutcome as ExtraOutcome
+from channelab.analysis.hazard_results import TimeToEvent
 from channelab.analysis.interval import Interval as Interval
 from channelab.spec import MetricType, Role
 
@@ -290,6 +291,8 @@ class Effects:
     claim_level : float
         The posterior probability a one-sided claim needs
         (:func:`~channelab.analysis.decisions.claim_level`).
+    time_to_event : tuple of TimeToEvent
+        Incidence curves, hazard ratios and the proportionality check of each survival metric.
     """
 
     hdi_prob: float
@@ -300,6 +303,7 @@ class Effects:
     follow_through: tuple[FollowThrough, ...] = ()
     economics: Economics | None = None
     claim_level: float = 0.97
+    time_to_event: tuple[TimeToEvent, ...] = ()
 
     def for_arms(self, arms: Collection[str]) -> Effects:
         """These effects restricted to ``arms`` (e.g. to draw a few arms per figure).
@@ -321,6 +325,7 @@ class Effects:
             lift_draws={k: v for k, v in self.lift_draws.items() if k[0] in arms},
             segments=tuple(g for g in self.segments if g.arm in arms),
             follow_through=tuple(f for f in self.follow_through if f.arm in arms),
+            time_to_event=tuple(t.for_arms(arms) for t in self.time_to_event),
         )
 
     def get(self, arm: str, metric: str) -> Effect:

@@ -32,6 +32,14 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "the band of changes too small to matter, set per metric in the experiment file "
         "(region of practical equivalence).",
     ),
+    "hazard ratio": (
+        r"hazard ratio",
+        "how many times as often, day for day, an arm's units take the step as the control's (1: as often).",
+    ),
+    "inside their window": (
+        r"inside their window",
+        "units whose outcome window is still open; each counts for the days it has been followed.",
+    ),
     "94 % interval": (
         r"\b\d+ % interval\b",
         "the range that holds the true change with that probability, given the data and the model.",

@@ -16,6 +16,7 @@ from channelab.reporting.json_report.economics import arm_economics_json, rankin
 from channelab.reporting.json_report.learned_prior import learned_prior_json
 from channelab.reporting.json_report.matching import matching_json
 from channelab.reporting.json_report.replication import replication_json
+from channelab.reporting.json_report.survival import time_to_event_json
 from channelab.reporting.words import data_origin
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "effects": [_effect(e, spec) for e in eff.effects],
         "follow_through": [_follow_through(f) for f in eff.follow_through],
         "segments": [_segment(g) for g in eff.segments],
+        "time_to_event": time_to_event_json(eff),
         "matching": matching_json(analysis),
         "replication": replication_json(analysis),
         "adjustment": adjustment_json(analysis),

@@ -36,6 +36,7 @@ from channelab.reporting.pdf.layout import (
 from channelab.reporting.plots.economics import net_value_figure
 from channelab.reporting.plots.effects import funnel_figure, lift_limits
 from channelab.reporting.plots.style import interval_label
+from channelab.reporting.plots.survival import incidence_figure
 from channelab.reporting.words import glossary_entries, origin_line
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
     out += _arm_verdicts(analysis, st)
     out += _money_section(analysis, st)
     out += _funnel_section(analysis, st)
+    out += _arrival_section(analysis, st)
     return out
 
 
@@ -282,6 +284,25 @@ def _money_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Fl
         st["small"],
     )
     out.append(figure_flowable(net_value_figure(economics, spec.hdi_prob, unit), caption))
+    return out
+
+
+def _arrival_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Per survival metric, when its outcomes arrived in each arm: the cumulative-incidence figure."""
+    out: list[Flowable] = []
+    for t in analysis.effects.time_to_event:
+        m = next(m for m in analysis.spec.metrics if m.name == t.metric)
+        caption = para(
+            f"How to read it: each line is the share of an arm's {analysis.spec.unit.kind}s with "
+            f"{m.display} by each day after entry, from a time-to-event model that counts every entered "
+            f"{analysis.spec.unit.kind} for the days it has been followed (censored, not dropped); the "
+            f"band is its {interval_label(analysis.effects.hdi_prob)}. The lift on this page is the "
+            f"gap at day {t.window_days}. Lines that cross or part early show a channel that brings "
+            f"{m.display} sooner or later, which a single hazard ratio would misstate.",
+            st["small"],
+        )
+        figure = figure_flowable(incidence_figure(t, m.display, analysis.effects.hdi_prob), caption)
+        out.append(KeepTogether([para(f"When {m.display} arrived", st["h1"]), figure]))
     return out
 
 
