@@ -16,6 +16,7 @@ TABLES = [
     "test_bounds",
     "test_work",
     "test_learning_inputs",
+    "test_survival_inputs",
 ]
 
 
