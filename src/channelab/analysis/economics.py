@@ -136,7 +136,7 @@ def _extra_outcome(metric: Metric, increment: np.ndarray, cost: float, prob: flo
         )
     return ExtraOutcome(
         metric=metric.name,
-        label=metric.display,
+        label=f"{metric.display} within {metric.window_days} days" if metric.window_days else metric.display,
         per_thousand=interval(_PER * increment, prob),
         per_thousand_spent=interval(_PER * increment / cost, prob) if cost > 0 else None,
         cost_each=each,
