@@ -33,7 +33,7 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "(region of practical equivalence).",
     ),
     "hazard ratio": (
-        r"hazard ratio",
+        r"[Hh]azard ratio",
         "how many times as often, day for day, an arm's units take the step as the control's (1: as often).",
     ),
     "inside their window": (
