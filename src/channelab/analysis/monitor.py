@@ -15,6 +15,10 @@ treatment is decided, or at the last planned look.
 The interval is the normal one on the log scale, not an HDI of draws: early looks ask for
 4 to 6 sds, further out than a few thousand draws can place an HDI's end. At the last look
 it is the spec's usual interval up to the log-normal approximation.
+
+A time-to-event outcome (``time_model: survival``) counts every entered unit at every look,
+followed until its outcome, the window's end or the look's date; the look is read once every
+arm has :data:`MIN_COUNTED` units entered and :data:`MIN_FOLLOWED` followed for the whole window.
 """
 
 from __future__ import annotations
@@ -28,10 +32,18 @@ from scipy.stats import norm
 
 from channelab.analysis.decisions import interval_verdict
 from channelab.analysis.results import ArmVerdict, MetricVerdict
+from channelab.errors import SpecError
+from channelab.limits import MAX_LOOKS
 from channelab.spec import DECISIVE_ROLES, Role, Spec
 
 #: A look is read only when every arm has at least this many units counted for every outcome.
+#: With an outcome window, the units whose window has closed; with a time-to-event model
+#: (``time_model: survival``), every entered unit, counted as far as it has come.
 MIN_COUNTED = 30
+#: A time-to-event outcome is read only when every arm also has at least this many units followed
+#: for the whole window: before then P(outcome within the window) would rest on no unit followed to
+#: its end (the engine's ``arm_units`` check asks the same of a run, ``MIN_ARM_UNITS``).
+MIN_FOLLOWED = 2
 
 
 def look_z(look: int, looks: int, prob: float, spending: str) -> float:
@@ -195,3 +207,44 @@ def planned_looks(spec: Spec) -> int | None:
         return spec.monitor.looks
     entering = entry_looks(spec)
     return None if entering is None else entering + window_looks(spec)
+
+
+def bounded_looks(spec: Spec) -> int | None:
+    """The planned looks (:func:`planned_looks`), refused past the bound.
+
+    Parameters
+    ----------
+    spec : Spec
+        The experiment: its plan, metrics and monitoring settings.
+
+    Returns
+    -------
+    int or None
+        The looks, or None when the spec does not say how many.
+
+    Raises
+    ------
+    SpecError
+        If the plan makes more than :data:`~channelab.limits.MAX_LOOKS` looks: every simulated
+        test is fitted at every look.
+    """
+    looks = planned_looks(spec)
+    if looks is None or looks <= MAX_LOOKS:
+        return looks
+    plan, every = spec.plan, spec.monitor.every_days
+    label = {1: "day", 7: "week"}.get(every, f"{every} days")
+    wider = next((e for e in range(every + 1, 367) if _looks_every(spec, e) <= MAX_LOOKS), None)
+    less_often = f"look less often (monitor.every: {wider} or more) or " if wider else ""
+    raise SpecError(
+        f"{spec.source_path or 'the spec'}: monitor: {plan.n:,} units (plan.n) entering at "
+        f"{plan.units_per_week:,} a week (plan.units_per_week), looked at every {label} "
+        f"until the last outcome window closes, plans {looks:,} looks, but at most {MAX_LOOKS} are "
+        f"allowed: every simulated test is fitted at every look. To calibrate the stopping rule, "
+        f"{less_often}enter the units faster (plan.units_per_week)."
+    )
+
+
+def _looks_every(spec: Spec, every: int) -> int:
+    """The looks :func:`planned_looks` counts with a look every ``every`` days."""
+    monitor = spec.monitor.model_copy(update={"every": every})
+    return planned_looks(spec.model_copy(update={"monitor": monitor})) or 0

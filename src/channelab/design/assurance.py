@@ -8,7 +8,10 @@ X = 0 that share is the false ``real lift`` rate. Unlike frequentist power, assu
 accounts for the ROPE: a lift must clear it, not just zero.
 
 The simulated experiments have no covariates; in cluster designs their size is the effective
-sample, the planned units divided by the design effect.
+sample, the planned units divided by the design effect. A time-to-event metric
+(``time_model: survival``) is simulated with dated outcomes: each unit with the outcome has it
+:data:`DELAY_BETA` of the window after entry (the spec does not say when outcomes arrive), and
+assurance follows every unit for the whole window, as the last analysis will.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -25,7 +29,7 @@ from scipy.special import logit
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.learning.prior import start_from
 from channelab.analysis.model import Refitter
-from channelab.cells import Cells
+from channelab.cells import Cells, SurvivalCells
 from channelab.engine.aggregate import frame_cells
 from channelab.engine.registry.priors_file import LearnedPriors
 from channelab.simulate.ab import SimMetric, simulate_ab
@@ -35,6 +39,13 @@ from channelab.spec import Baseline, Metric, ModelOptions, Spec, Unit
 SimCallback = Callable[[int, int], None]
 #: Draws and tuning steps per chain of each assurance fit: verdicts need the HDI, not fine tails.
 ASSURANCE_DRAWS = 500
+#: A simulated outcome arrives window × Beta(2, 4) days after entry (whole days, as
+#: :func:`channelab.simulate.timing.outcome_dates` counts them): the shape of
+#: :class:`channelab.simulate.timing.Arrival` with a mean delay of a third of the window, the same
+#: in every arm. An assumption: the spec says what share has the outcome within the window, not when.
+DELAY_BETA = (2.0, 4.0)
+#: The entry-date column of simulated time-to-event units, and the day the first enters.
+SIM_ENTERED, SIM_START = "entered_at", date(2026, 1, 5)
 
 
 @dataclass(frozen=True)
@@ -270,17 +281,68 @@ def single_metric_spec(spec: Spec, metric: Metric) -> Spec:
     """The spec reduced to one metric, no covariates or pre-period columns, one unit per row.
 
     Assurance is thus that of the unadjusted analysis: what adjusting adds is in the plan's
-    sample sizes with R² (:func:`~channelab.design.power.plan_power`).
+    sample sizes with R² (:func:`~channelab.design.power.plan_power`). A time-to-event metric
+    keeps an entry date (:data:`SIM_ENTERED`) and no analysis date: every unit is followed for
+    the whole window unless a look says otherwise.
     """
+    entered = SIM_ENTERED if metric.survival else None
     return spec.model_copy(
         update={
             "metrics": [metric],
             "covariates": [],
             "adjust": [],
             "model": ModelOptions(),
-            "unit": Unit(kind=spec.unit.kind),
+            "unit": Unit(kind=spec.unit.kind, entered_at=entered),
+            "as_of": None,
         }
     )
+
+
+def outcome_delays(outcome: np.ndarray, window: int, seed: int) -> np.ndarray:
+    """Whole days from entry to each unit's outcome (:data:`DELAY_BETA`), ``inf`` for units without one.
+
+    Parameters
+    ----------
+    outcome
+        Each unit's simulated outcome (above 0: it happened within the window).
+    window
+        The metric's window in days.
+    seed
+        Seeds the delays.
+
+    Returns
+    -------
+    numpy.ndarray
+        Days, from 0 to ``window``.
+    """
+    days = np.floor(window * np.random.default_rng([seed, 2]).beta(*DELAY_BETA, size=len(outcome)))
+    return np.where(np.asarray(outcome) > 0, days, np.inf)
+
+
+def dated_rows(rows: pd.DataFrame, spec: Spec, entry: np.ndarray, delay: np.ndarray) -> pd.DataFrame:
+    """``rows`` of the spec's one time-to-event metric with entry and outcome dates.
+
+    Parameters
+    ----------
+    rows
+        One unit per row, the metric's outcome in its column.
+    spec
+        The one-metric spec (:func:`single_metric_spec`).
+    entry
+        Each unit's day of entry from :data:`SIM_START`.
+    delay
+        Each unit's days from entry to its outcome (:func:`outcome_delays`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rows`` with :data:`SIM_ENTERED` and the metric's date column (blank: no outcome).
+    """
+    metric = spec.metrics[0]
+    assert metric.at is not None
+    entered = pd.Timestamp(SIM_START) + pd.to_timedelta(entry, unit="D")
+    at = entered + pd.to_timedelta(np.where(np.isfinite(delay), delay, np.nan), unit="D")
+    return rows.assign(**{SIM_ENTERED: entered, metric.at: at})
 
 
 def simulated_cells(
@@ -297,4 +359,105 @@ def simulated_cells(
         n_per_arm=per_arm, arms=tuple(spec.arm_order), metrics={"y": sim}, segment_effects=(0.0,), seed=seed
     )
     rows = rows.rename(columns={"arm": spec.arm_column, "y": metric.source_column})
+    if metric.survival:
+        assert metric.window_days is not None
+        delay = outcome_delays(rows[metric.source_column].to_numpy(), metric.window_days, seed)
+        rows = dated_rows(rows, spec, np.zeros(len(rows)), delay)
     return frame_cells(rows, spec, name="<assurance>")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Simulated units of a time-to-event metric: when each entered and, with the outcome, how long after.
+
+    Attributes
+    ----------
+    rows
+        The units with their entry and outcome dates (:func:`dated_rows`).
+    design
+        Cells of the metric's design, one per arm (the model compiled for every look is theirs).
+    cell
+        Each unit's arm, as the index of its cell (one cell per arm).
+    entry
+        Each unit's day of entry: the first enters on day 1, look k is on day k × ``every``.
+    delay
+        Days from entry to each unit's outcome, ``inf`` without one.
+    every
+        Days between looks.
+    """
+
+    rows: pd.DataFrame
+    design: Cells
+    cell: np.ndarray
+    entry: np.ndarray
+    delay: np.ndarray
+    every: int
+
+    def cells_at(self, day: int) -> Cells:
+        """The cells on ``day``: each entered unit followed until its outcome, the window's end or then.
+
+        The sums the engine builds (:func:`channelab.engine.timing.followed_sums`), from arrays.
+        """
+        ((name, s),) = self.design.metrics.items()
+        assert isinstance(s, SurvivalCells)
+        assert s.metric.window_days is not None
+        on = self.entry <= day
+        cell, since, delay = self.cell[on], day - self.entry[on], self.delay[on]
+        limit = np.minimum(s.metric.window_days, since)
+        event = delay <= limit
+        last = np.where(event, delay, limit)[:, None]
+        lo, hi = np.asarray(s.bounds[:-1], dtype=float), np.asarray(s.bounds[1:], dtype=float)
+        inside = event[:, None] & (delay[:, None] >= lo) & (delay[:, None] < hi)
+        whole = since >= s.metric.window_days
+
+        def per(x: np.ndarray) -> np.ndarray:
+            return np.bincount(cell, weights=x, minlength=len(self.design.n))
+
+        hits = per(whole & (delay <= s.metric.window_days))
+        stats = replace(
+            s,
+            total=hits,
+            sum_sq=hits,
+            n=per(whole),
+            events=np.stack([per(c) for c in inside.T.astype(float)], axis=1),
+            exposure=np.stack([per(c) for c in np.clip(np.minimum(hi, last + 1) - lo, 0, None).T], axis=1),
+        )
+        return replace(self.design, n=per(np.ones(len(cell))), metrics={name: stats})
+
+
+def follow_up(
+    rows: pd.DataFrame, spec: Spec, looks: tuple[int, int], seed: int, design: Cells | None = None
+) -> FollowUp:
+    """When the units of ``rows`` (in order of entry) enter and have their outcome.
+
+    Parameters
+    ----------
+    rows
+        One simulated unit per row, in order of entry, of the spec's one time-to-event metric.
+    spec
+        The one-metric spec (:func:`single_metric_spec`).
+    looks
+        The looks while units enter, and the days between looks: the units of entry look k
+        enter on days (k − 1) × every + 1 … k × every (uniformly; the same number per look).
+    seed
+        Seeds the entry days and the delays (:func:`outcome_delays`).
+    design
+        Cells of the design; default those of ``rows``, every unit followed for the whole window.
+
+    Returns
+    -------
+    FollowUp
+        The units' entry days and delays, and their dated rows.
+    """
+    metric = spec.metrics[0]
+    assert metric.window_days is not None
+    (entering, every), n = looks, len(rows)
+    ends = [round(n * k / entering) for k in range(1, entering + 1)]
+    period = np.searchsorted(ends, np.arange(n), side="right")
+    entry = period * every + 1 + np.random.default_rng([seed, 3]).integers(0, every, size=n)
+    delay = outcome_delays(rows[metric.source_column].to_numpy(), metric.window_days, seed)
+    dated = dated_rows(rows, spec, entry, delay)
+    design = design or frame_cells(dated, spec, name="<stopping rule>")
+    own = {design.arms[a]: c for c, a in enumerate(design.arm_idx)}
+    cell = np.array([own[a] for a in rows[spec.arm_column]])
+    return FollowUp(dated, design, cell, entry.astype(float), delay, every)

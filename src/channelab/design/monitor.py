@@ -11,6 +11,14 @@ spec's (``monitor.spending``) and the naive one that reads the usual interval at
 the last planned look. At lift 0 the share of ``real lift`` decisions is the rule's false
 real-lift rate; at a real lift it is the probability of finding it.
 
+A time-to-event metric (``time_model: survival``) is simulated with event times: each unit
+enters on a day of its look's period and, with the outcome, has it a delay after entry
+(:data:`~channelab.design.assurance.DELAY_BETA` of the window, the same in every arm: an
+assumption, as the spec does not say when outcomes arrive). Every look counts every entered
+unit, followed until its outcome, the window's end or the look's day (the engine's sums
+computed directly: :class:`~channelab.design.assurance.FollowUp`), and is read once every arm has
+:data:`~channelab.analysis.monitor.MIN_FOLLOWED` units followed for the whole window.
+
 Each metric is simulated on its own, without covariates; in cluster designs the simulated
 sample is the effective one (the planned units over the design effect).
 """
@@ -32,18 +40,26 @@ from channelab.analysis.effects import compute_effects
 from channelab.analysis.model import Refitter
 from channelab.analysis.monitor import (
     MIN_COUNTED,
+    MIN_FOLLOWED,
     arm_decision,
+    bounded_looks,
     entry_looks,
     look_z,
-    planned_looks,
     read_lift,
     window_looks,
 )
 from channelab.analysis.results import ArmVerdict
-from channelab.design.assurance import ASSURANCE_DRAWS, SimCallback, sim_metric, single_metric_spec
+from channelab.cells import Cells
+from channelab.design.assurance import (
+    ASSURANCE_DRAWS,
+    FollowUp,
+    SimCallback,
+    follow_up,
+    sim_metric,
+    single_metric_spec,
+)
 from channelab.engine.aggregate import frame_cells
 from channelab.errors import SpecError
-from channelab.limits import MAX_LOOKS
 from channelab.simulate.ab import simulate_ab
 from channelab.spec import Baseline, Metric, Sampler, Spec
 
@@ -62,7 +78,8 @@ class LookSchedule:
 
     ``entry`` looks while units enter (the same number at each), ``wait`` looks before the
     first outcome window closes; ``units`` are the planned units, ``simulated`` those simulated
-    (fewer in cluster designs: the effective sample).
+    (fewer in cluster designs: the effective sample). A ``survival`` metric counts every
+    entered unit, as far as it has come.
     """
 
     looks: int
@@ -70,14 +87,16 @@ class LookSchedule:
     wait: int
     units: int
     simulated: int
+    survival: bool = False
 
     def entered(self, look: int) -> float:
         """Planned units entered by ``look``."""
         return self.units * min(look, self.entry) / self.entry
 
     def counted(self, look: int) -> int:
-        """Simulated units counted at ``look``: those whose outcome window has closed."""
-        return round(self.simulated * min(max(look - self.wait, 0), self.entry) / self.entry)
+        """Simulated units counted at ``look``: those whose window has closed (survival: entered)."""
+        ready = look if self.survival else look - self.wait
+        return round(self.simulated * min(max(ready, 0), self.entry) / self.entry)
 
 
 def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float = 1.0) -> LookSchedule:
@@ -94,48 +113,8 @@ def look_schedule(spec: Spec, metric: Metric, units: int, design_effect: float =
         )
     entry = entry_looks(spec) or max(looks - window_looks(spec), 1)
     wait = math.ceil((metric.window_days or 0) / spec.monitor.every_days)
-    return LookSchedule(looks, entry, wait, units, max(2 * len(spec.arms), round(units / design_effect)))
-
-
-def bounded_looks(spec: Spec) -> int | None:
-    """The planned looks (:func:`~channelab.analysis.monitor.planned_looks`), refused past the bound.
-
-    Parameters
-    ----------
-    spec : Spec
-        The experiment: its plan, metrics and monitoring settings.
-
-    Returns
-    -------
-    int or None
-        The looks, or None when the spec does not say how many.
-
-    Raises
-    ------
-    SpecError
-        If the plan makes more than :data:`~channelab.limits.MAX_LOOKS` looks: every simulated
-        test is fitted at every look.
-    """
-    looks = planned_looks(spec)
-    if looks is None or looks <= MAX_LOOKS:
-        return looks
-    plan, every = spec.plan, spec.monitor.every_days
-    label = {1: "day", 7: "week"}.get(every, f"{every} days")
-    wider = next((e for e in range(every + 1, 367) if _looks_every(spec, e) <= MAX_LOOKS), None)
-    less_often = f"look less often (monitor.every: {wider} or more) or " if wider else ""
-    raise SpecError(
-        f"{spec.source_path or 'the spec'}: monitor: {plan.n:,} units (plan.n) entering at "
-        f"{plan.units_per_week:,} a week (plan.units_per_week), looked at every {label} "
-        f"until the last outcome window closes, plans {looks:,} looks, but at most {MAX_LOOKS} are "
-        f"allowed: every simulated test is fitted at every look. To calibrate the stopping rule, "
-        f"{less_often}enter the units faster (plan.units_per_week)."
-    )
-
-
-def _looks_every(spec: Spec, every: int) -> int:
-    """The looks :func:`~channelab.analysis.monitor.planned_looks` counts with a look every ``every`` days."""
-    monitor = spec.monitor.model_copy(update={"every": every})
-    return planned_looks(spec.model_copy(update={"monitor": monitor})) or 0
+    simulated = max(2 * len(spec.arms), round(units / design_effect))
+    return LookSchedule(looks, entry, wait, units, simulated, metric.survival)
 
 
 @dataclass(frozen=True)
@@ -271,6 +250,7 @@ def operating_characteristics(
         children=iter(np.random.SeedSequence([seed, _STREAM]).spawn(total + len(metrics))),
         settings=spec.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS}),
         tick=_progress(total, on_sim),
+        every=spec.monitor.every_days,
     )
     schedules, records = {}, []
     for metric in metrics:
@@ -297,6 +277,7 @@ class _Simulation:
     children: Iterator[np.random.SeedSequence]  # drawn in order: one per metric, then one per test
     settings: Sampler
     tick: Callable[[], None]  # called after every simulated test
+    every: int  # days between looks
 
     def rule_rows(
         self, one: Spec, baseline: Baseline, schedule: LookSchedule, lifts: Sequence[float]
@@ -305,16 +286,32 @@ class _Simulation:
         metric = one.metrics[0]
         pilot_seed = int(next(self.children).generate_state(1)[0])
         pilot = entry_rows(one, baseline, 0.0, schedule.simulated, pilot_seed)
-        refitter = Refitter(frame_cells(pilot, one, name="<stopping rule>"), one)
+        design = (  # the cells of one test at the last look: the design every look's fit shares
+            follow_up(pilot, one, (schedule.entry, self.every), pilot_seed).design
+            if metric.survival
+            else frame_cells(pilot, one, name="<stopping rule>")
+        )
+        refitter = Refitter(design, one)
         records = []
         for lift in lifts:
             tests = []
             for _ in range(self.sims):
                 data_seed, fit_seed = (int(x) for x in next(self.children).generate_state(2))
                 rows = entry_rows(one, baseline, lift, schedule.simulated, data_seed)
+                follow = (
+                    follow_up(rows, one, (schedule.entry, self.every), data_seed, design)
+                    if metric.survival
+                    else None
+                )
                 tests.append(
                     monitored_test(
-                        refitter, rows, schedule, self.rules, seed=fit_seed, settings=self.settings
+                        refitter,
+                        rows,
+                        schedule,
+                        self.rules,
+                        seed=fit_seed,
+                        settings=self.settings,
+                        follow=follow,
                     )
                 )
                 self.tick()
@@ -363,25 +360,25 @@ def monitored_test(
     *,
     seed: int,
     settings: Sampler | None = None,
+    follow: FollowUp | None = None,
 ) -> dict[Spending, Decided]:
     """Read one simulated test at each planned look by every rule; each arm's first decision.
 
-    ``rows`` are in order of entry; a look is fitted only when units were added since the last
-    fit and every arm has :data:`~channelab.analysis.monitor.MIN_COUNTED` units counted.
-    Stops once every treatment is decided under every rule.
+    ``rows`` are in order of entry; a look is fitted only when units were added (or, with
+    ``follow``, followed further) since the last fit and every arm has
+    :data:`~channelab.analysis.monitor.MIN_COUNTED` units counted. Stops once every treatment
+    is decided under every rule.
     """
     spec = refitter.spec
     metric = spec.metrics[0]
-    arms = rows[spec.arm_column].to_numpy()
     decided: dict[Spending, Decided] = {rule: {} for rule in rules}
     draws: dict[str, np.ndarray] | None = None
     fitted = -1
     for k in range(1, schedule.looks + 1):
-        n = schedule.counted(k)
-        if n != fitted:
-            fitted, draws = n, None
-            if min((arms[:n] == a).sum() for a in spec.arm_order) >= MIN_COUNTED:
-                draws = lift_draws(refitter, rows.iloc[:n], seed=(seed + k) % 2**32, settings=settings)
+        key = schedule.counted(k) if follow is None else min(k, schedule.entry + schedule.wait)
+        if key != fitted:
+            fitted = key
+            draws = _draws_at(refitter, rows, schedule, follow, k, seed=(seed + k) % 2**32, settings=settings)
         if draws is None:
             continue
         for rule in rules:
@@ -400,12 +397,44 @@ def monitored_test(
     return decided
 
 
+def _draws_at(
+    refitter: Refitter,
+    rows: pd.DataFrame,
+    schedule: LookSchedule,
+    follow: FollowUp | None,
+    k: int,
+    *,
+    seed: int,
+    settings: Sampler | None,
+) -> dict[str, np.ndarray] | None:
+    """The lift draws at look ``k``, or None while it is too early to read (as the monitor says)."""
+    spec = refitter.spec
+    if follow is None:
+        n = schedule.counted(k)
+        arms = rows[spec.arm_column].to_numpy()[:n]
+        if min((arms == a).sum() for a in spec.arm_order) < MIN_COUNTED:
+            return None
+        return lift_draws(refitter, rows.iloc[:n], seed=seed, settings=settings)
+    cells = follow.cells_at(k * follow.every)
+    whole = cells.units(spec.metrics[0].name)
+    if cells.per_arm(cells.n).min() < MIN_COUNTED or cells.per_arm(whole).min() < MIN_FOLLOWED:
+        return None
+    return cell_lift_draws(refitter, cells, seed=seed, settings=settings)
+
+
 def lift_draws(
     refitter: Refitter, rows: pd.DataFrame, *, seed: int, settings: Sampler | None = None
 ) -> dict[str, np.ndarray]:
     """Posterior draws of every treatment's relative lift on the spec's one metric, given ``rows``."""
+    cells = frame_cells(rows, refitter.spec, name="<stopping rule>")
+    return cell_lift_draws(refitter, cells, seed=seed, settings=settings)
+
+
+def cell_lift_draws(
+    refitter: Refitter, cells: Cells, *, seed: int, settings: Sampler | None = None
+) -> dict[str, np.ndarray]:
+    """Posterior draws of every treatment's relative lift on the spec's one metric, given ``cells``."""
     spec = refitter.spec
-    cells = frame_cells(rows, spec, name="<stopping rule>")
     posterior = refitter.fit(cells, seed=seed, settings=settings)
     effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
     return {arm: effects.lift_draws[(arm, spec.metrics[0].name)] for arm in spec.treatments}

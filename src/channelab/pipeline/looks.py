@@ -33,7 +33,8 @@ class Look:
     entered
         Per arm, the units entered by the look's date.
     counted
-        Per metric and arm, the units behind its estimate (the mature ones, with a window).
+        Per metric and arm, the units behind its estimate: the mature ones, with a window; every
+        entered unit, counted as far as it has come, with a time-to-event model.
     effects
         The effects at this look; ``None`` for a look too early to read (``note`` says why).
     readings
@@ -44,6 +45,9 @@ class Look:
         Whether the look's fit passed the convergence gate (an unconverged look decides nothing).
     note
         Why the look could not be read, or nothing.
+    followed
+        Per time-to-event metric and arm, the units followed for the whole window (the rest of
+        ``counted`` were still inside it at the look, censored).
     """
 
     index: int
@@ -56,6 +60,7 @@ class Look:
     decided: dict[str, ArmVerdict] = field(default_factory=dict)
     converged: bool = True
     note: str = ""
+    followed: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The flow of a monitored test: the analysis at every look from the first entry to the as-of date.
 
 Each look sees the test as it stood on its date (:mod:`channelab.engine.timing`): the units
-entered by then and, for a metric with an outcome window, the mature ones. The rows are read
+entered by then and, for a metric with an outcome window, the mature ones; a time-to-event
+metric (``time_model: survival``) counts every entered unit as far as it has come. The rows are read
 and checked once (:func:`channelab.pipeline.read.opened`) and aggregated at each look. Every
 look is fitted like a run (same model, same convergence gate; one compiled model serves every
 look of the same design), and read by the stopping rule (:mod:`channelab.analysis.monitor`).
@@ -20,7 +21,15 @@ import numpy as np
 
 from channelab.analysis.decisions import more_data_factor
 from channelab.analysis.effects import compute_effects
-from channelab.analysis.monitor import MIN_COUNTED, Reading, arm_decision, look_z, planned_looks, read_lift
+from channelab.analysis.monitor import (
+    MIN_COUNTED,
+    MIN_FOLLOWED,
+    Reading,
+    arm_decision,
+    look_z,
+    planned_looks,
+    read_lift,
+)
 from channelab.analysis.results import ArmVerdict, Effects
 from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
@@ -211,17 +220,23 @@ def _look(each: _Looks, k: int, d: date, cells: Cells, decisions: dict[str, ArmD
     at = spec.model_copy(update={"as_of": d})
     z = look_z(k, each.planned, spec.hdi_prob, spec.monitor.spending)
     entered = _per_arm(cells, cells.n)
-    counted = {m.name: _per_arm(cells, cells.units(m.name)) for m in spec.metrics}
-    too_early = _too_early(at, counted)
+    counted = {m.name: entered if m.survival else _per_arm(cells, cells.units(m.name)) for m in spec.metrics}
+    followed = {m.name: _per_arm(cells, cells.units(m.name)) for m in spec.metrics if m.survival}
+    too_early = _too_early(at, counted, followed)
     if too_early:
-        return Look(k, d, z, entered, counted, decided=_verdicts(decisions), note=too_early)
+        return Look(
+            k, d, z, entered, counted, decided=_verdicts(decisions), note=too_early, followed=followed
+        )
     each.step(f"Look {k} of {each.count} ({d.isoformat()}): sampling ({each.backend})")
     posterior, diagnostics = fit_cells(cells, at, spent=each.spent)
     effects = compute_effects(posterior["posterior"].to_dataset(), cells, at, seed=spec.seed)
     readings = _readings(effects, z)
     if diagnostics.converged:
         decisions.update(_decisions(spec, readings, k, d, decisions))
-    return Look(k, d, z, entered, counted, effects, readings, _verdicts(decisions), diagnostics.converged)
+    verdicts = _verdicts(decisions)
+    return Look(
+        k, d, z, entered, counted, effects, readings, verdicts, diagnostics.converged, followed=followed
+    )
 
 
 def _readings(effects: Effects, z: float) -> tuple[Reading, ...]:
@@ -255,17 +270,28 @@ def _per_arm(cells: Cells, units: np.ndarray) -> dict[str, int]:
     return {a: round(float(n)) for a, n in zip(cells.arms, counts, strict=True)}
 
 
-def _too_early(spec: Spec, counted: dict[str, dict[str, int]]) -> str:
-    """Why a look cannot be read yet (too few units counted for an outcome), or nothing."""
+def _too_early(spec: Spec, counted: dict[str, dict[str, int]], followed: dict[str, dict[str, int]]) -> str:
+    """Why a look cannot be read yet (too few units counted for an outcome), or nothing.
+
+    A time-to-event outcome counts every entered unit, and also needs units followed for its
+    whole window (:data:`~channelab.analysis.monitor.MIN_FOLLOWED` in every arm).
+    """
     for m in spec.metrics_in_funnel_order:
         if not m.decisive:
             continue
         fewest = min(counted[m.name].values())
         if fewest < MIN_COUNTED:
-            wait = f" (its {m.window_days}-day window)" if m.window_days else ""
+            wait = f" (its {m.window_days}-day window)" if m.window_days and not m.survival else ""
             return (
                 f"too early: {fewest} unit(s) counted for {m.display}{wait} in some arm, "
                 f"fewer than {MIN_COUNTED}"
+            )
+        whole = min(followed.get(m.name, {}).values(), default=MIN_FOLLOWED)
+        if whole < MIN_FOLLOWED:
+            return (
+                f"too early: {whole} unit(s) in some arm followed for the whole {m.window_days}-day "
+                f"window of {m.display}, fewer than {MIN_FOLLOWED}; the share within the window "
+                "would rest on no unit followed to its end"
             )
     return ""
 
