@@ -20,6 +20,7 @@ from channelab.provenance import stamp
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
 from channelab.simulate.guardrails import Unsubscribes
+from channelab.simulate.outreach_time import add_booked_truth, put_in_time
 from channelab.simulate.outreach_truth import OutreachTruth
 from channelab.simulate.population import (
     Population,
@@ -39,7 +40,7 @@ from channelab.simulate.scenarios import (
     PrePeriod,
     Scenario,
 )
-from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
+from channelab.simulate.timing import Arrival
 from channelab.spec import DataSource, Spec, parse_spec
 
 
@@ -74,7 +75,9 @@ def simulate_outreach(
         Put the test in time (:class:`~channelab.simulate.timing.Arrival`): weeks of entry run
         over ``arrival.weeks``, each prospect gets an ``entered_at`` date, and each prospect with
         meetings a ``meetings_at`` date (their booking, delayed by the arm's channel, within
-        ``arrival.max_days`` of entry). Dates are ISO text, blank without a meeting.
+        ``arrival.max_days`` of entry). Dates are ISO text, blank without a meeting. A 0/1
+        ``booked`` column (meetings > 0, dated by ``meetings_at``) is added, with its true
+        means and lifts in the truth (role ``outcome``; :mod:`~channelab.simulate.outreach_time`).
     unsubscribes
         Add a guardrail (:class:`~channelab.simulate.guardrails.Unsubscribes`): an
         ``unsubscribes`` column (0/1 opt-outs, by channel), with its true means and lifts in
@@ -87,7 +90,8 @@ def simulate_outreach(
         ``company_size``, ``region``, ``seniority``, ``week``, ``arm``, then the metrics of
         :data:`OUTREACH_METRICS` (``revenue`` in dollars to the cent, 0 without a deal); with a
         history, :data:`PRE_PERIOD_COLUMNS` before ``arm``; in time, ``entered_at`` after
-        ``week`` and ``meetings_at`` after ``meetings``; with the guardrail, ``unsubscribes`` last.
+        ``week``, and ``meetings_at`` then ``booked`` after ``meetings``; with the guardrail,
+        ``unsubscribes`` last.
     truth : OutreachTruth
         True means, lifts and verdicts.
 
@@ -109,8 +113,10 @@ def simulate_outreach(
     drawn, expected = _draw_metrics(sc, pop, arm, eta, amount_eta, rng)
     columns = _unit_columns(sc, pop, arm) | drawn
     if arrival is not None:  # its own stream, so that the other columns keep their draws
-        columns = _put_in_time(columns, sc, pop, arm, arrival, np.random.default_rng([seed, 2]))
+        columns = put_in_time(columns, sc, pop, arm, arrival, np.random.default_rng([seed, 2]))
     means, lifts = _by_arm(expected.mean(axis=2), sc.labels), _lifts(expected, sc.labels)
+    if arrival is not None:
+        add_booked_truth(sc, expected, means, lifts)
     if unsubscribes is not None:  # its own stream, so that the other columns keep their draws
         guardrail = np.random.default_rng([seed, 3])
         columns["unsubscribes"] = _add_unsubscribes(unsubscribes, sc, arm, means, lifts, guardrail)
@@ -274,16 +280,6 @@ def _resolve(scenario: str | Scenario) -> Scenario:
     )
 
 
-def _after(columns: dict[str, Any], key: str, name: str, values: Any) -> dict[str, Any]:
-    """``columns`` with ``name`` inserted right after ``key``."""
-    out: dict[str, Any] = {}
-    for k, v in columns.items():
-        out[k] = v
-        if k == key:
-            out[name] = values
-    return out
-
-
 def _check_size(sc: Scenario, n_prospects: int) -> None:
     if n_prospects < len(sc.arms):
         raise ChannelabError(
@@ -338,22 +334,6 @@ def _draw_metrics(
             m, _calibrated(m, shift), amount_shift, arm, np.arange(n), rng
         )
     return columns, expected
-
-
-def _put_in_time(
-    columns: dict[str, Any],
-    sc: Scenario,
-    pop: Population,
-    arm: np.ndarray,
-    arrival: Arrival,
-    rng: np.random.Generator,
-) -> dict[str, Any]:
-    """``columns`` with ``entered_at`` after the week and ``meetings_at`` after the meetings."""
-    entered = entry_dates(pop.week, arrival, rng)
-    channels = np.asarray([dict(sc.arms)[label] for label in sc.labels])[arm]
-    met = outcome_dates(entered, columns["meetings"] > 0, channels, arrival, rng)
-    columns = _after(columns, "week", "entered_at", iso(entered).to_numpy())
-    return _after(columns, "meetings", "meetings_at", iso(met).to_numpy())
 
 
 def _add_unsubscribes(

@@ -47,7 +47,8 @@ class OutreachTruth:
     randomised_by
         ``prospect`` or ``rep``: the unit of randomisation.
     means
-        ``{arm: {metric: true mean per prospect}}``.
+        ``{arm: {metric: true mean per prospect}}``. A test put in time adds ``booked`` (the
+        share of prospects with a meeting); a guarded one adds ``unsubscribes``.
     lifts
         ``{treatment: {metric: relative lift}}``, 0.2 = +20 %.
     segment_lifts
@@ -69,7 +70,7 @@ class OutreachTruth:
 
         scenario, description, seed, n, randomised_by, control   scalars
         arms            {label: channel}, control first
-        metrics         {metric: role}, funnel order
+        metrics         {metric: role}, funnel order (then booked, in time; unsubscribes, guarded)
         means           {arm: {metric: true mean per prospect}}
         lifts           {treatment: {metric: relative lift}}, 0.2 = +20 %
         segment_lifts   {column: {level: {treatment: {metric: relative lift}}}}
@@ -111,7 +112,9 @@ class OutreachTruth:
             "randomised_by": self.randomised_by,
             "control": self.control,
             "arms": self.arms,
-            "metrics": dict(OUTREACH_METRICS) | ({"unsubscribes": "guardrail"} if self._guarded else {}),
+            "metrics": dict(OUTREACH_METRICS)
+            | ({"booked": "outcome"} if self._has("booked") else {})
+            | ({"unsubscribes": "guardrail"} if self._has("unsubscribes") else {}),
             "means": self.means,
             "lifts": self.lifts,
             "segment_lifts": self.segment_lifts,
@@ -121,9 +124,9 @@ class OutreachTruth:
             "provenance": self.provenance,
         }
 
-    @property
-    def _guarded(self) -> bool:
-        return any("unsubscribes" in by_metric for by_metric in self.means.values())
+    def _has(self, metric: str) -> bool:
+        """Whether ``metric`` (``booked`` or ``unsubscribes``: not every simulation adds them) is in it."""
+        return any(metric in by_metric for by_metric in self.means.values())
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON."""
@@ -153,7 +156,7 @@ class _TrueEffect(NamedTuple):
 def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
     """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
     rope = _TRUTH_ROPE
-    roles: dict[str, Role] = {**OUTREACH_METRICS, "unsubscribes": "guardrail"}
+    roles: dict[str, Role] = {**OUTREACH_METRICS, "booked": "outcome", "unsubscribes": "guardrail"}
     effects = []
     for k, v in lifts.items():
         verdict = interval_verdict(v, v, rope)
