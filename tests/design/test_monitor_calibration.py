@@ -229,6 +229,8 @@ def test_report_sentence_and_json_block_from_a_known_calibration():
         "looks_before_counting": 4,
         "n_planned": 30_000,
         "n_simulated": 30_000,
+        "survival": False,  # a count with a window stays windowed
+        "delay": None,
     }
     assert [(r["lift"], r["rule"]) for r in block["results"]] == [
         (0.0, "obrien_fleming"),

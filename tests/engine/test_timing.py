@@ -18,12 +18,17 @@ from helpers import needs_spark
 
 
 def timed_spec(*, window: int | None = 10, at: str | None = "meeting_at", **extra) -> Spec:
-    """Two arms, a binary meeting with a date (and a window), and a count of likes without one."""
-    meeting = {"name": "meeting", "role": "outcome", "type": "binary"}
+    """Two arms, a binary meeting with a date (and a window), and a count of likes without one.
+
+    The meeting is read as the windowed analysis reads it (``time_model: window``): these tests are
+    of the windows; the time-to-event model has its own (``test_survival_cells.py``).
+    """
+    meeting: dict[str, object] = {"name": "meeting", "role": "outcome", "type": "binary"}
     if at is not None:
         meeting["at"] = at
     if window is not None:
         meeting["window_days"] = window
+        meeting["time_model"] = "window"
     return parse_spec(
         {
             "name": "timed",

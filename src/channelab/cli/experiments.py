@@ -205,7 +205,8 @@ def validate(spec: SpecPath) -> None:
                 waiting = ", ".join(
                     f"{a} {n:,.0f}" for a, n in zip(cells.arms, cells.maturing(m.name), strict=True)
                 )
-                out.print(e(f"  {m.display}: {m.window_days}-day window; still maturing: {waiting}"))
+                how = "still inside it, counted as far as they have come" if m.survival else "still maturing"
+                out.print(e(f"  {m.display}: {m.window_days}-day window; {how}: {waiting}"))
     for f in checks.findings:
         colour = {"warning": "yellow", "info": "dim"}.get(f.severity, "red")
         out.print(f"  [{colour}]{f.severity}[/]: {e(f.message)}")

@@ -145,11 +145,11 @@ class Metric(Strict):
         ``at``, outcomes dated after the window count as 0. Without ``at``, the column must
         already hold the value within the window.
     time_model
-        How a binary metric with ``at`` and ``window_days`` is analysed: ``survival`` models
-        when each unit's outcome arrived, so every entered unit counts as far as it has come
-        (censored, not dropped), and estimates P(outcome within ``window_days``); ``window`` (for
-        now the default, until ``monitor`` and ``design`` use the survival model too) counts only
-        the units whose window has closed.
+        How a binary metric with ``at`` and ``window_days`` is analysed: ``survival`` (the
+        default) models when each unit's outcome arrived, so every entered unit counts as far as
+        it has come (censored, not dropped), and estimates P(outcome within ``window_days``);
+        ``window`` counts only the units whose window has closed. Other metrics with a window are
+        always windowed.
     intervals
         For ``survival``: the days since entry at which the baseline hazard may change, rising,
         each below ``window_days`` (default: every 7 days, or in quarters of windows under 28
@@ -223,11 +223,11 @@ class Metric(Strict):
     def survival(self) -> bool:
         """Whether it is analysed as time to event.
 
-        A binary metric with ``at`` and ``window_days`` (and no ``denominator``) is, with
-        ``time_model: survival``.
+        A binary metric with ``at`` and ``window_days`` (and no ``denominator``) is, unless
+        ``time_model: window``.
         """
         can = self.type == "binary" and self.at is not None and self.window_days is not None
-        return can and self.denominator is None and self.time_model == "survival"
+        return can and self.denominator is None and self.time_model != "window"
 
     @property
     def interval_bounds(self) -> tuple[int, ...]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from channelab.design.assurance import DELAY_BETA
+from channelab.spec import Spec
+
 if TYPE_CHECKING:
     from channelab.design.plan import Design
     from channelab.design.power import MetricPower
@@ -97,6 +100,14 @@ def _assurance(d: Design) -> dict[str, Any] | None:
     }
 
 
+def _delay(spec: Spec, metric: str) -> dict[str, Any]:
+    """The delay a time-to-event outcome's simulated tests assume (not given by the plan)."""
+    a, b = DELAY_BETA
+    window = next(m.window_days for m in spec.metrics if m.name == metric) or 0
+    return {"distribution": "window × Beta(a, b)", "a": a, "b": b, "mean_days": window * a / (a + b),
+            "same_in_every_arm": True}  # fmt: skip
+
+
 def _stopping_rule(d: Design) -> dict[str, Any] | None:
     """The monitored test's boundaries, schedule per metric and simulated error rates (None without one)."""
     rule = d.stopping_rule
@@ -112,9 +123,11 @@ def _stopping_rule(d: Design) -> dict[str, Any] | None:
         "schedule": {
             metric: {
                 "entry_looks": s.entry,
-                "looks_before_counting": s.wait,
+                "looks_before_counting": 0 if s.survival else s.wait,
                 "n_planned": s.units,
                 "n_simulated": s.simulated,
+                "survival": s.survival,
+                "delay": _delay(d.spec, metric) if s.survival else None,
             }
             for metric, s in rule.schedules.items()
         },

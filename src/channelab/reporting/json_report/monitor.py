@@ -22,7 +22,7 @@ def monitor_json(m: Monitor) -> dict[str, Any]:
         The stopping rule, the decision so far, each arm's verdict and look, every look's lifts
         and the provenance record.
     """
-    from channelab.analysis.monitor import MIN_COUNTED
+    from channelab.analysis.monitor import MIN_COUNTED, MIN_FOLLOWED
     from channelab.reporting.words import data_origin
 
     spec = m.spec
@@ -39,6 +39,7 @@ def monitor_json(m: Monitor) -> dict[str, Any]:
             "every_days": spec.monitor.every_days,
             "planned_looks": m.planned,
             "min_counted": MIN_COUNTED,
+            "min_followed": MIN_FOLLOWED,
         },
         "stop": m.stop,
         "reason": m.reason,
@@ -66,6 +67,7 @@ def _look(look: Look) -> dict[str, Any]:
         "z": look.z,
         "entered": look.entered,
         "counted": look.counted,
+        "followed": look.followed or None,
         "read": look.effects is not None,
         "converged": look.converged,
         "note": look.note or None,

@@ -10,6 +10,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from channelab.analysis.wording import pct
+from channelab.design.assurance import DELAY_BETA
 from channelab.reporting.plots.design import power_curve_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.reporting.words import origin_line
@@ -306,11 +307,21 @@ def _rule_method(d: Design, rule: StoppingRule) -> str:
         f"{spec.unit.kind}s, split by the planned shares, enter in random order, the same number in each "
         f"of the first {first.entry} looks{rate}, so every look adds the same number of counted units"
     )
-    waits = [f"{s.wait} for {name}" for name, s in rule.schedules.items() if s.wait]
+    waits = [f"{s.wait} for {name}" for name, s in rule.schedules.items() if s.wait and not s.survival]
     if waits:
         text += (
             " once the first outcome windows have closed (a unit counts when its window has; looks "
             f"that count none: {', '.join(waits)})"
+        )
+    timed = [name for name, s in rule.schedules.items() if s.survival]
+    if timed:
+        a, b = DELAY_BETA
+        text += (
+            f"; {', '.join(timed)} (a time-to-event outcome) counts every entered unit at every look, "
+            "followed until its outcome, the window's end or the look, each outcome arriving window × "
+            f"Beta({a:g}, {b:g}) days after entry (on average a third of the window, the same in every arm: "
+            "an assumption, as the plan gives the share within the window, not when), and is read once "
+            "every arm has units followed for the whole window"
         )
     if any(s.simulated < s.units for s in rule.schedules.values()):
         text += "; whole clusters are randomised, so the simulated units are the effective sample"

@@ -13,6 +13,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer
 
+from channelab.analysis.monitor import MIN_COUNTED, MIN_FOLLOWED
 from channelab.analysis.wording import pct
 from channelab.pipeline.headline import undecided_words
 from channelab.reporting.pdf.layout import (
@@ -35,7 +36,7 @@ from channelab.reporting.pdf.leadership import glossary_box
 from channelab.reporting.plots.monitor import lift_path_figure
 from channelab.reporting.plots.style import interval_label
 from channelab.reporting.words import origin_line
-from channelab.spec import DECISIVE_ROLES
+from channelab.spec import DECISIVE_ROLES, Metric
 
 if TYPE_CHECKING:
     from channelab.pipeline.monitor import Look, Monitor
@@ -57,13 +58,20 @@ def monitor_pdf(m: Monitor) -> bytes:
     )
 
 
+def _counted_how(x: Metric, last: Look) -> str:
+    """How an outcome's units were counted at the last look: its window closed, or followed so far."""
+    if x.survival and x.name in last.followed:
+        whole = sum(last.followed[x.name].values())
+        return f" ({whole:,} followed for the whole {x.window_days}-day window, the rest as far as they came)"
+    return f" ({x.window_days}-day window closed)" if x.window_days else ""
+
+
 def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     spec = m.spec
     last = m.looks[-1]
     unit = spec.unit.kind
     counted = [
-        f"{sum(last.counted[x.name].values()):,} counted for {x.display}"
-        + (f" ({x.window_days}-day window closed)" if x.window_days else "")
+        f"{sum(last.counted[x.name].values()):,} counted for {x.display}" + _counted_how(x, last)
         for x in spec.metrics_in_funnel_order
         if x.decisive
     ]
@@ -79,8 +87,10 @@ def _first_page(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         f"{spec.monitor.every_label} does not inflate false verdicts; a channel is decided at the "
         "first look where that interval clears the ROPE (real lift or harm) or fits inside it (no "
         "effect), and the decision stands. An outcome with a window counts only the units whose "
-        "window has closed, so a slow channel is not read before its outcomes can arrive."
-        + (f" {' '.join(m.notes)}" if m.notes else "")
+        "window has closed, so a slow channel is not read before its outcomes can arrive. An outcome "
+        "with a time-to-event model counts every entered unit for the days it has been followed, "
+        "censored where its window is still open, and is read once every arm has units followed for "
+        "the whole window." + (f" {' '.join(m.notes)}" if m.notes else "")
     )
     out: list[Flowable] = [
         para(f"{spec.display_title}: may the test stop?", st["title"]),
@@ -174,8 +184,10 @@ def _looks_section(m: Monitor, st: dict[str, ParagraphStyle]) -> list[Flowable]:
         para("Every look", st["h1"]),
         para(
             f"Each look is the test as it stood on its date: the {spec.unit.kind}s entered by then and, "
-            "for an outcome with a window, those whose window had closed. A look is read once every arm "
-            "has at least 30 units counted for every outcome.",
+            "for an outcome with a window, those whose window had closed (with a time-to-event model, "
+            "all of them, as far as they had come). A look is read once every arm has at least "
+            f"{MIN_COUNTED} units counted for every outcome and, for a time-to-event outcome, "
+            f"{MIN_FOLLOWED} followed for its whole window.",
             st["body"],
         ),
         Spacer(1, 0.2 * cm),
