@@ -62,7 +62,8 @@ def _counted_how(x: Metric, last: Look) -> str:
     """How an outcome's units were counted at the last look: its window closed, or followed so far."""
     if x.survival and x.name in last.followed:
         whole = sum(last.followed[x.name].values())
-        return f" ({whole:,} followed for the whole {x.window_days}-day window, the rest as far as they came)"
+        rest = ", the rest as far as they came" if whole < sum(last.counted[x.name].values()) else ""
+        return f" ({whole:,} followed for the whole {x.window_days}-day window{rest})"
     return f" ({x.window_days}-day window closed)" if x.window_days else ""
 
 
