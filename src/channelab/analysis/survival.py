@@ -15,8 +15,8 @@ piecewise-exponential log-likelihood summed over units, so the cells lose nothin
   smoothing prior that lets the hazard rise or fall with time.
 - ``period`` (``hazards: varying``, the default) lets each treatment's log hazard ratio change
   from interval to interval: a random walk per treatment, centred over the intervals so that
-  ``:arm`` stays the average log hazard ratio, with steps ~ N(0, ``priors.heterogeneity_sd``)
-  (0.5) that pool it toward a constant ratio. With ``hazards: proportional`` it is 0.
+  ``:arm`` stays the average log hazard ratio, with steps ~ N(0, ``priors.hazard_step_sd``) (2:
+  wide, as channels differ in speed by several times). With ``hazards: proportional`` it is 0.
 
 The estimand is the share of units with the outcome within the window,
 P(T ≤ W) = 1 − exp(−Σ_k width_k λ_k), the quantity the windowed analysis estimates from mature
@@ -78,7 +78,7 @@ class Survival(Family[SurvivalCells]):
         log_rate: Tensor = eta[""][:, None] + baseline[None, :]
         if f"{name}:varying" in d:
             treatments = len(pm.modelcontext(None).coords["treatment"])
-            period = _random_walk(f"{name}:period", k, priors.heterogeneity_sd, treatments)
+            period = _random_walk(f"{name}:period", k, priors.hazard_step_sd, treatments)
             period = period - tensor_sum(period, axis=-1, keepdims=True) / k  # :arm: the average
             full = _concatenate([pt.zeros((1, k)), period], axis=0)  # the control has none
             log_rate = log_rate + full[d["arm_idx"]]
