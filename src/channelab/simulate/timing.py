@@ -139,3 +139,67 @@ def snapshot(
         out.loc[late, column] = 0
         out.loc[late, at] = ""
     return out.reset_index(drop=True)
+
+
+def timed_test(
+    n: int,
+    rates: Mapping[str, float],
+    channels: Mapping[str, str],
+    arrival: Arrival,
+    seed: int,
+    *,
+    outcome: str = "meeting",
+) -> pd.DataFrame:
+    """One test's rows as exported after its last outcome: arm, entry date, outcome (0/1) and its date.
+
+    The ``n`` units are split evenly over the arms in a random order and enter in a week drawn
+    uniformly from ``arrival.weeks``, on a weekday (:func:`entry_dates`). A unit of arm ``a``
+    has the outcome with probability ``rates[a]``, dated after a delay drawn for the arm's
+    channel (:func:`outcome_dates`), always within ``arrival.max_days``: ``rates`` are the
+    true shares with the outcome within any window of at least that many days, whatever the
+    delays. A channel that only speeds outcomes up has its control's rate and a shorter delay.
+
+    Parameters
+    ----------
+    n
+        Units in all arms together.
+    rates
+        Per arm, the probability of the outcome.
+    channels
+        Per arm (the same arms as ``rates``), its channel: a key of ``arrival.delays``.
+    arrival
+        Entry weeks, first day, mean delays per channel and the longest delay.
+    seed
+        Seeds every draw: the same arguments give the same rows.
+    outcome
+        The outcome's column; its date is ``{outcome}_at``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``arm``, ``entered_at``, ``{outcome}`` and ``{outcome}_at`` (dates as ISO text,
+        blank where there is no outcome), one row per unit.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is below 1, a rate lies outside [0, 1], ``rates`` and ``channels`` name other
+        arms, or a channel has no mean delay in ``arrival``.
+    """
+    unknown = sorted({c for c in channels.values() if c not in arrival.delays})
+    bad = {a: r for a, r in rates.items() if not 0.0 <= r <= 1.0}
+    if n < 1 or bad or set(rates) != set(channels) or unknown:
+        raise ValueError(
+            f"timed_test: got n={n}, rates {dict(rates)}, channels {dict(channels)}; expected n ≥ 1, "
+            f"rates in [0, 1], the same arms in both and channels with a delay in arrival.delays "
+            f"(none for {unknown})"
+        )
+    rng = np.random.default_rng(seed)
+    labels = np.array(list(rates))
+    arm = labels[rng.permutation(np.arange(n) % len(labels))]
+    happened = rng.random(n) < np.array([rates[a] for a in arm])
+    entered = entry_dates(rng.integers(1, arrival.weeks + 1, size=n), arrival, rng)
+    dated = outcome_dates(entered, happened, np.array([channels[a] for a in arm]), arrival, rng)
+    return pd.DataFrame(
+        {"arm": arm, "entered_at": iso(entered), outcome: happened.astype(int), f"{outcome}_at": iso(dated)}
+    )
