@@ -30,10 +30,13 @@ on start + 7·w days. Every test is fitted twice on the same rows, ``time_model:
    monitor`` reads them: before week 4 nobody has been followed 28 days. With
    ``--read-before-mature`` the survival analysis is read as soon as MIN_COUNTED have entered
    (every entered unit counts as far as it has come); its early looks then extrapolate the
-   first weeks' hazard ratios to the whole window. Two worlds: the
-   real-lift world (prospects entered when the test stops; ratio survival / windowed, target
-   ≤ 0.80) and the null world, all arms 5 % with the same delays (false real-lift rate, target
-   ≤ 5 % and survival ≤ windowed + 2 SE of the paired difference).
+   first weeks' hazard ratios to the whole window. Two worlds: the real-lift world (prospects
+   entered when the test stops; ratio survival / windowed, target ≤ 0.80, beside what no
+   analysis of these data can know more than: an *oracle* read by the same rule that knows each
+   prospect's 28-day outcome on the day it enters, i.e. the windowed analysis of the prospects
+   entered by the look as they stood 28 days later) and the null world, all arms 5 % with the
+   same delays (false real-lift rate, target ≤ 5 % and survival ≤ windowed + 2 SE of the
+   paired difference).
 3. **Speeding-only world**: the null world read at weeks 4, 6, 8 and 12. Phone books meetings
    sooner (3 days) and Social later (18) than Control (8) but none adds meetings by day 28, so
    the hazards are not proportional while the 28-day lift is 0: the survival analysis's 94 %
@@ -47,6 +50,7 @@ is within its bound.
 
     python benchmarks/time_to_event.py [--reps 100] [--n 12000] [--monitor-n 96000] [--chains 2]
                                        [--draws 500] [--seed 34] [--out DIR] [--report DIR] [--quick]
+                                       [--worlds fixed,lift,null] [--read-before-mature]
 
 The default (100 tests per world, sampler 2 × 500) takes about 20 minutes on 2 shared cores
 (60 tests: 11.5), ``--quick`` (16 tests per world) about 3: a survival fit is ~0.45 s, a
@@ -147,6 +151,7 @@ class Analysis:
     seconds: float = 0.0
     fits: int = 0
     read_before_mature: bool = False
+    oracle: bool = False
 
     def at(self, as_of: date, n: int) -> Spec:
         """The spec as of a look, planned for ``n`` units (the plan sets the planned looks)."""
@@ -246,6 +251,7 @@ class Test:
     source: Any
     entry_day: np.ndarray
     seed: int
+    rows: pd.DataFrame | None = None
 
     def entered(self, look: int) -> int:
         """Prospects entered by look ``look`` (week)."""
@@ -262,7 +268,7 @@ def run_world(world: World, analyses: dict[str, Analysis], reps: int, seed: int,
         rows = timed_test(world.n, world.rates, ARMS, ARRIVAL, data_seed)
         entry_day = (pd.to_datetime(rows["entered_at"]) - pd.Timestamp(ARRIVAL.start)).dt.days.to_numpy()
         with frame_source(rows, name=f"<{world.name} {rep}>") as source:
-            run_test(Test(world, rep, source, entry_day, fit_seed), analyses, records, proportionality)
+            run_test(Test(world, rep, source, entry_day, fit_seed, rows), analyses, records, proportionality)
         if (rep + 1) % 10 == 0 or rep + 1 == reps:
             print(f"  {world.name}: {rep + 1}/{reps} tests, {time.perf_counter() - start:.0f} s", flush=True)
 
@@ -277,10 +283,23 @@ def run_test(
     rules = {name: Monitored(looks) for name in analyses}
     for k in range(1, last + 1):
         for name, analysis in analyses.items():
+            if analysis.oracle and not world.monitored:
+                continue
             read_look(test, k, analysis, rules[name], records, proportionality)
     if world.monitored:
         for name, rule in rules.items():
             record_decisions(test, name, rule, records)
+
+
+def look_cells(test: Test, k: int, analysis: Analysis) -> tuple[Spec, Cells]:
+    """The spec and cells of look ``k``; for the oracle, the prospects entered by then, followed 28 days."""
+    as_of = ARRIVAL.start + timedelta(days=7 * k)
+    if not analysis.oracle or test.rows is None:
+        at = analysis.at(as_of, test.world.n)
+        return at, build_cells(test.source, at)
+    at = analysis.at(as_of + timedelta(days=WINDOW), test.world.n)
+    with frame_source(test.rows[test.entry_day <= 7 * k], name=f"<oracle {test.rep} {k}>") as source:
+        return at, build_cells(source, at)
 
 
 def read_look(
@@ -297,8 +316,7 @@ def read_look(
     flag = analysis.name == "survival" and k in world.flags
     if not (monitoring or flag or k in world.fixed):
         return
-    at = analysis.at(ARRIVAL.start + timedelta(days=7 * k), world.n)
-    cells = build_cells(test.source, at)
+    at, cells = look_cells(test, k, analysis)
     base = {"world": world.name, "rep": test.rep, "look": k, "analysis": analysis.name}
     if flag:
         records.flags.append({**base, **hazards_check(cells, proportionality)})
@@ -491,6 +509,12 @@ def report_monitor(decisions: pd.DataFrame, stops: pd.DataFrame, n: int) -> list
     print(
         f"  prospects entered when the test stops, survival / windowed (real-lift world): {r:.3f} ± {se:.3f}"
     )
+    if "oracle" in wide:
+        o, o_se = ratio_of_means(wide["oracle"].to_numpy(), wide["window"].to_numpy())
+        print(
+            f"  the bound, an oracle who knows each prospect's 28-day outcome at entry / windowed: "
+            f"{o:.3f} ± {o_se:.3f}"
+        )
     print_arm_ratios(decisions[decisions["world"] == "lift"])
     lines.append(
         (
@@ -500,6 +524,8 @@ def report_monitor(decisions: pd.DataFrame, stops: pd.DataFrame, n: int) -> list
         )
     )
     null = decisions[decisions["world"] == "null"]
+    if null.empty:  # --worlds without null
+        return lines
     real = {
         name: (g.sort_values(["rep", "arm"])["verdict"] == "real lift").to_numpy().astype(float)
         for name, g in null.groupby("analysis")
@@ -614,6 +640,14 @@ def save(frames: dict[str, pd.DataFrame], folder: Path | None) -> None:
         frame.to_csv(folder / f"{name}.csv", index=False)
 
 
+def read_table(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    """A table saved with ``--out`` (empty when its world was not simulated)."""
+    try:
+        return pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=100, help="simulated tests per world")
@@ -630,6 +664,11 @@ def parse() -> argparse.Namespace:
         help="survival looks need MIN_COUNTED entered units per arm, not MIN_COUNTED whose window closed",
     )
     parser.add_argument(
+        "--worlds",
+        default="fixed,lift,null",
+        help="comma-separated worlds to simulate (fixed, lift, null); the tables of the others are empty",
+    )
+    parser.add_argument(
         "--report", type=Path, help="print the tables of a run saved with --out, without fitting"
     )
     args = parser.parse_args()
@@ -644,6 +683,7 @@ def simulate(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], dict[st
         name: Analysis(name, spec(name, args.n, sampler), read_before_mature=args.read_before_mature)
         for name in ANALYSES
     }
+    analyses["oracle"] = Analysis("oracle", spec("window", args.n, sampler), oracle=True)
     worlds = (
         World("fixed", LIFT_RATES, args.n, FIXED_LOOKS, monitored=False, flags=(8,)),
         World("lift", LIFT_RATES, args.monitor_n, (), monitored=True),
@@ -654,7 +694,7 @@ def simulate(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], dict[st
         f"{sampler.draws}; proportionality test available: {proportionality_test() is not None}"
     )
     records = Records()
-    for world in worlds:
+    for world in (w for w in worlds if w.name in args.worlds.split(",")):
         run_world(world, analyses, args.reps, args.seed, records)
     frames = records.frames()
     save(frames, args.out)
@@ -666,13 +706,17 @@ def main() -> None:
     start = time.perf_counter()
     if args.report:
         read = {"keep_default_na": False, "na_values": [""]}  # "null" is a world, not a missing value
-        frames = {name: pd.read_csv(args.report / f"{name}.csv", **read) for name in vars(Records())}
+        frames = {name: read_table(args.report / f"{name}.csv", read) for name in vars(Records())}
         analyses: dict[str, Analysis] = {}
     else:
         frames, analyses = simulate(args)
-    lines = report_fixed(frames["intervals"], args.n)
-    lines += report_monitor(frames["decisions"], frames["stops"], args.monitor_n)
-    lines += report_speeding(frames["intervals"], frames["flags"], args.monitor_n)
+    worlds = set(frames["intervals"].get("world", pd.Series(dtype=str)))
+    worlds |= set(frames["stops"].get("world", pd.Series(dtype=str)))
+    lines = report_fixed(frames["intervals"], args.n) if "fixed" in worlds else []
+    if "lift" in worlds:
+        lines += report_monitor(frames["decisions"], frames["stops"], args.monitor_n)
+    if "null" in worlds:
+        lines += report_speeding(frames["intervals"], frames["flags"], args.monitor_n)
     report_fits(frames["intervals"], analyses)
     print(f"\nSummary ({time.perf_counter() - start:.0f} s)")
     for what, ok, text in lines:
