@@ -20,7 +20,9 @@ def test_every_choice_the_spec_offers_has_a_row_and_every_row_is_a_choice():
     offered = {"binary", "continuous"}
     offered |= {f"count:{c}" for c in _choices("count_likelihood")}
     offered |= {f"revenue:{c}" for c in _choices("revenue_likelihood")}
+    offered |= {f"binary:{c}" for c in _choices("binary_likelihood") if c != "binomial"}  # binomial: "binary"
     offered.add("binary:survival")  # time_model: survival (window is binary's own row)
+    offered.add("ratio")  # type: ratio, no choice
     assert offered == set(LIKELIHOODS)
 
 
@@ -46,7 +48,8 @@ def test_a_metric_reads_its_row():
     means = Metric(name="revenue", role="revenue", type="revenue")
     assert means.likelihood.family == "normal"
     assert means.likelihood.exact_adjustment
-    assert likelihood("binary", "cell_means") is LIKELIHOODS["binary"]  # no choice for binary
+    assert likelihood("binary", "binomial") is LIKELIHOODS["binary"]  # the binomial is binary's own row
+    assert likelihood("binary", "cell_means").exact_adjustment  # the linear probability model
 
 
 @pytest.mark.parametrize(

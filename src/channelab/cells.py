@@ -11,6 +11,7 @@ negative binomial and a frequency table (cell, value, units) (:class:`CountCells
 lognormal hurdle  and n_pos, Σ log y, Σ (log y)² over y > 0 (:class:`HurdleCells`)
 normal            and Σ x y of the pre-period columns x (:class:`NormalCells`)
 time to event     and per interval since entry, events and days at risk (:class:`SurvivalCells`)
+ratio             and the denominator's Σ y, Σ y² and Σ x y with the numerator (:class:`RatioCells`)
 ================= ================================================================
 
 Pairs of metrics measured on the same units also carry their cross-products per cell
@@ -197,6 +198,17 @@ class NormalCells(MetricCells):
         return replace(super().merged(inverse, size), sum_xy=None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RatioCells(MetricCells):
+    """A ratio's sums per cell: numerator x's Σ x, Σ x²; denominator y's Σ y, Σ y²; and Σ x y (``cross``)."""
+
+    den_total: np.ndarray
+    den_sum_sq: np.ndarray
+    cross: np.ndarray
+
+    sums: ClassVar[tuple[str, ...]] = (*MetricCells.sums, "den_total", "den_sum_sq", "cross")
+
+
 #: The cell statistics of each model family (:attr:`channelab.likelihoods.Likelihood.family`).
 CELLS: dict[str, type[MetricCells]] = {
     "binomial": RateCells,
@@ -205,6 +217,7 @@ CELLS: dict[str, type[MetricCells]] = {
     "negative_binomial": CountCells,
     "lognormal_hurdle": HurdleCells,
     "normal": NormalCells,
+    "ratio_normal": RatioCells,
 }
 
 

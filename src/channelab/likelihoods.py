@@ -25,8 +25,21 @@ __all__ = ["LIKELIHOODS", "Likelihood", "Statistic", "fitted", "likelihood", "re
 #: Per-cell sums a family may need (besides the cell's units ``n``): ``total`` (Σ y),
 #: ``sum_sq`` (Σ y²), ``frequencies`` (units per value), the hurdle's ``n_pos``, ``sum_log`` and
 #: ``sum_log_sq`` over positive values, and per interval since entry the time-to-event model's
-#: first ``events`` and days at risk (``exposure``).
-Statistic = Literal["total", "sum_sq", "frequencies", "n_pos", "sum_log", "sum_log_sq", "events", "exposure"]
+#: first ``events`` and days at risk (``exposure``); for a ratio, the denominator's Σ y
+#: (``den_total``) and Σ y² (``den_sum_sq``) beside the numerator's, and Σ x·y (``cross``).
+Statistic = Literal[
+    "total",
+    "sum_sq",
+    "frequencies",
+    "n_pos",
+    "sum_log",
+    "sum_log_sq",
+    "events",
+    "exposure",
+    "den_total",
+    "den_sum_sq",
+    "cross",
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ class Likelihood:
         The spec's choice as the JSON reports it (``type`` or ``type:variant``).
     family
         The model family that fits it (``binomial``, ``poisson``, ``negative_binomial``,
-        ``lognormal_hurdle``, ``normal``): the key of its PyMC likelihood.
+        ``lognormal_hurdle``, ``normal``, ``ratio_normal``): the key of its PyMC likelihood.
     label
         Its name in a sentence (``negative binomial``).
     statistics
@@ -111,6 +124,11 @@ LIKELIHOODS: dict[str, Likelihood] = {
             modelled_as="as time to event (a piecewise-exponential hazard per interval since entry): "
             "every entered unit counts for the days it has been followed",
         ),
+        _normal(
+            "binary:cell_means",
+            "as a share per unit (a normal model of each cell's share, one spread per arm), whose "
+            "pre-period adjustment is linear: ANCOVA on the 0-1 outcome, as CUPED and Lin (2013)",
+        ),
         Likelihood(
             "count:negative_binomial",
             "negative_binomial",
@@ -144,6 +162,17 @@ LIKELIHOODS: dict[str, Likelihood] = {
             "right whatever the shape of the amounts",
         ),
         _normal("continuous"),
+        Likelihood(
+            "ratio",
+            "ratio_normal",
+            "bivariate normal model of cell means",
+            ("total", "sum_sq", "den_total", "den_sum_sq", "cross"),
+            mean_per_unit="centre + scale · η per part (numerator, denominator); the ratio is of their "
+            "population means",
+            modelled_as="as a ratio of means (Σ numerator / Σ denominator per arm): a bivariate normal "
+            "likelihood of each cell's two means, one 2×2 covariance per arm, right whatever the "
+            "columns' shapes",
+        ),
     )
 }
 
@@ -154,7 +183,7 @@ def likelihood(metric_type: str, variant: str | None = None) -> Likelihood:
     Parameters
     ----------
     metric_type
-        ``binary``, ``count``, ``revenue`` or ``continuous``.
+        ``binary``, ``count``, ``revenue``, ``continuous`` or ``ratio``.
     variant
         The spec's ``count_likelihood`` or ``revenue_likelihood``, or ``survival`` for a binary
         metric analysed as time to event; ignored for a type without one.

@@ -25,8 +25,8 @@ EXPECTED: dict[str, str] = {
         r"did you mean 'outcome'\?"
     ),
     "bad_metric_type.yaml": (
-        r"metrics\.0\.type: got 'binomial', but expected 'binary', 'count', 'revenue' or "
-        r"'continuous'"
+        r"metrics\.0\.type: got 'binomial', but expected 'binary', 'count', 'revenue', "
+        r"'continuous' or 'ratio'"
     ),
     "control_not_an_arm.yaml": (
         r"control: got 'No Email', but expected one of the arms \['No E-Mail', 'Mens E-Mail'\]; "
@@ -248,8 +248,9 @@ _Y = {"name": "y", "role": "outcome", "type": "binary"}
             r"adjust: aggregated rows hold no pre-period value per unit",
         ),
         (
-            {"adjust": ["a", "b", "c", "d"], "model": {"adjust_bins": 10}},
-            r"adjust: 4 columns x 10 bins make 10,000 strata per arm, but at most 1,000",
+            {"adjust": ["a", "b", "c", "d"], "model": {"adjust_bins": 10, "adjust_method": "strata"}},
+            r"adjust: 4 columns x 10 bins make 10,000 strata per arm, but at most 1,000"
+            r".*adjust_method: linear",
         ),
         ({"adjust": ["x"], "model": {"adjust_bins": 1}}, r"model\.adjust_bins: .*greater than or equal to 2"),
     ],
@@ -264,6 +265,45 @@ def test_many_adjusted_columns_are_allowed_when_every_metric_adjusts_exactly():
     spec = parse_spec(spec_dict("rows.csv", [metric], adjust=["a", "b", "c", "d"]))
     assert not spec.binned_adjustment
     assert parse_spec(spec_dict("rows.csv", [_Y], adjust=["a"])).binned_adjustment
+
+
+def test_past_the_strata_cap_binary_count_and_revenue_adjust_linearly_by_default():
+    """``adjust_method: auto``: strata while they fit, then every default likelihood becomes cell means."""
+    metrics = [
+        _Y,
+        {"name": "calls", "role": "engagement", "type": "count"},
+        {"name": "spend", "role": "revenue", "type": "revenue", "revenue_likelihood": "lognormal_hurdle"},
+        {"name": "signup", "role": "outcome", "type": "binary", "denominator": "y"},
+    ]
+    few = parse_spec(spec_dict("rows.csv", metrics[:2], adjust=["a", "b"]))
+    assert [m.likelihood.key for m in few.metrics] == ["binary", "count:negative_binomial"]
+    columns = [f"x{j}" for j in range(12)]
+    many = parse_spec(spec_dict("rows.csv", metrics[:2], adjust=columns))
+    assert [m.likelihood.key for m in many.metrics] == ["binary:cell_means", "count:cell_means"]
+    assert not many.binned_adjustment
+    chosen = parse_spec(spec_dict("rows.csv", metrics[:3], adjust=["a"], model={"adjust_method": "linear"}))
+    assert [m.likelihood.key for m in chosen.metrics] == [
+        "binary:cell_means",
+        "count:cell_means",
+        "revenue:lognormal_hurdle",  # the spec chose it: kept, and adjusted through strata
+    ]
+    with pytest.raises(SpecError, match=r"make 244,140,625 strata.*adjust_method: linear"):
+        parse_spec(spec_dict("rows.csv", metrics, adjust=columns))  # a share among clicks needs strata
+
+
+def test_a_share_among_an_earlier_stage_cannot_be_modelled_by_cell_means():
+    metrics = [
+        _Y,
+        {
+            "name": "signup",
+            "role": "outcome",
+            "type": "binary",
+            "denominator": "y",
+            "binary_likelihood": "cell_means",
+        },
+    ]
+    with pytest.raises(SpecError, match=r"metrics\.1\.binary_likelihood: 'cell_means' models a share of all"):
+        parse_spec(spec_dict("rows.csv", metrics))
 
 
 def test_every_check_reports_in_the_fixed_order():

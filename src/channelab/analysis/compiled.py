@@ -70,6 +70,7 @@ _GRAPH_CODE = (
     "families.py",
     "family_base.py",
     "survival.py",
+    "ratio.py",
     "compiled.py",
     "learning/hierarchy.py",
     "learning/link.py",

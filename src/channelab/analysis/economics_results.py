@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from channelab.analysis.interval import Interval
 
-__all__ = ["ArmEconomics", "Economics", "ExtraOutcome"]
+__all__ = ["ArmEconomics", "Economics", "EffortCost", "ExtraOutcome"]
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,10 @@ class ExtraOutcome:
     per_thousand : Interval
         Extra outcomes per 1,000 units.
     per_thousand_spent : Interval or None
-        Extra outcomes per 1,000 spent (None when the arm costs nothing extra).
+        Extra outcomes per 1,000 spent (None unless the arm costs more than the control in every draw).
     cost_each : Interval or None
-        The median and equal-tailed interval of cost / increment, only when the increment's
-        interval lies above zero.
+        The median and equal-tailed interval of cost / increment over the joint draws, only when
+        the increment's interval lies above zero and the cost is positive in every draw.
     prob_no_increment : float
         P(increment ≤ 0).
     """
@@ -40,6 +40,30 @@ class ExtraOutcome:
 
 
 @dataclass(frozen=True)
+class EffortCost:
+    """The part of an arm's cost read from the effort spent on its units (``cost.per_hour`` × ``cost.hours``).
+
+    Attributes
+    ----------
+    metric, label : str
+        The effort metric's name (hours or touches per unit), and its name in sentences.
+    per_hour : float
+        Money per hour (or touch) of effort.
+    extra : Interval
+        The arm's effort per unit beyond the control's (posterior mean and HDI).
+    cost : Interval
+        The effort's cost per unit beyond the control's: per_hour × the effort draws (with
+        ``costs_are: total``, the arm's effort cost less the control's).
+    """
+
+    metric: str
+    label: str
+    per_hour: float
+    extra: Interval
+    cost: Interval
+
+
+@dataclass(frozen=True)
 class ArmEconomics:
     """One treatment's money against the control, per unit (see :mod:`channelab.analysis.economics`).
 
@@ -48,17 +72,21 @@ class ArmEconomics:
     arm : str
         The treatment arm.
     cost_per_unit : float
-        Its cost per unit beyond the control's.
+        Its cost per unit beyond the control's (the posterior mean where effort makes it random).
     value_per_unit, net_per_unit : Interval
         The value of its increments per unit, and that value less the cost.
     return_on_spend : Interval or None
-        Net value over cost (None when the arm costs nothing extra).
+        Net value over cost (None unless the arm costs more than the control in every draw).
     outcomes : tuple of ExtraOutcome
         The extra outcomes (binary and count outcome metrics) and what each costs.
     prob_best : float
         P(the arm has the highest net value per unit).
     expected_loss : float
         The mean shortfall of its net value from the best arm's.
+    cost_interval : Interval or None
+        The cost per unit's posterior mean and HDI (both ends equal when every cost is a constant).
+    effort : EffortCost or None
+        The cost's part read from the effort spent (None when the arm has no ``per_hour``).
     """
 
     arm: str
@@ -69,6 +97,8 @@ class ArmEconomics:
     outcomes: tuple[ExtraOutcome, ...]
     prob_best: float
     expected_loss: float
+    cost_interval: Interval | None = None
+    effort: EffortCost | None = None
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,10 @@ from channelab.analysis.gcomp import population_means
 from channelab.analysis.hazard_results import TimeToEvent
 from channelab.analysis.hazards import survival_sentence, time_to_event
 from channelab.analysis.intervals import central_interval, noise_band, relative_defined, relative_interval
+from channelab.analysis.ratio_wording import ratio_sentence
 from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
 from channelab.analysis.wording import arm_summary
-from channelab.cells import Cells
+from channelab.cells import Cells, RatioCells
 from channelab.spec import Metric, Spec
 
 #: arviz-stats' Monte Carlo standard error of the mean (untyped upstream), as called here.
@@ -73,7 +74,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         the lift draws, the segment lifts, follow-through and, when the spec has costs, the economics.
     """
     means = population_means(posterior, cells, spec)
-    conditional = [m for m in spec.metrics_in_funnel_order if m.denominator is not None]
+    conditional = [m for m in spec.metrics_in_funnel_order if m.stage is not None]
     per_unit = population_means(posterior, cells, spec, per_unit=conditional) if conditional else {}
     level = claim_level(spec.decision, spec.hdi_prob)
     effects: list[Effect] = []
@@ -81,7 +82,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
     for arm in spec.treatments:
         for m in spec.metrics_in_funnel_order:
             rows: list[tuple[Metric, xr.DataArray, str | None]] = [(m, means[m.name], None)]
-            if m.denominator is not None:
+            if m.stage is not None:
                 rows.append((_per_unit_metric(m, spec), per_unit[m.name], m.name))
             for metric, mu, source in rows:
                 effect = _effect(arm, metric, mu, cells, spec, level, source=source)
@@ -89,6 +90,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
+    priced = spec.model_copy(update={"metrics": [m for m in spec.metrics if m.type != "ratio"]})  # no money
     timed = time_to_event(posterior, cells, spec)
     return Effects(
         hdi_prob=spec.hdi_prob,
@@ -100,7 +102,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         lift_draws={k: v.ravel() for k, v in draws_out.items()},
         segments=_segment_effects(posterior, cells, spec),
         follow_through=follow,
-        economics=compute_economics(money_means, cells, spec) if spec.costed else None,
+        economics=compute_economics(money_means, cells, priced) if spec.costed else None,
         claim_level=level,
         time_to_event=timed,
     )
@@ -109,13 +111,18 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
 def _with_survival(
     result: ArmResult, effects: list[Effect], timed: tuple[TimeToEvent, ...], spec: Spec
 ) -> ArmResult:
-    """The arm's summary with a sentence per survival metric (:func:`~.hazards.survival_sentence`)."""
+    """The arm's summary with a sentence per survival metric (:func:`~.hazards.survival_sentence`), ratios."""
     extra = [
         survival_sentence(t, e, spec.control, spec.unit.kind, spec.hdi_prob)
         for t in timed
         for e in effects
         if e.arm == result.arm and e.metric == t.metric
     ]
+    extra += (
+        [s.strip()]
+        if (s := ratio_sentence([e for e in effects if e.arm == result.arm], spec.hdi_prob))
+        else []
+    )
     return replace(result, summary=" ".join([result.summary, *extra])) if extra else result
 
 
@@ -128,10 +135,10 @@ def _effect(
     diff = t - c
     rope = m.rope_interval
     above, below = rope_probabilities(diff, c, rope)
-    obs = _observed(cells, source or m.name, per_unit=source is not None)
+    obs = _observed(cells, source or m.name, per_unit=source is not None, ratio=m.type == "ratio")
     lift_iv = relative_interval(t, c, spec.hdi_prob)
     abs_iv = central_interval(diff, spec.hdi_prob)
-    defined = relative_defined(c, t, spec.hdi_prob, non_negative=m.type != "continuous")
+    defined = relative_defined(c, t, spec.hdi_prob, non_negative=m.type not in ("continuous", "ratio"))
     states = {a: _no_events(m, obs[a]["mean"]) for a in (arm, spec.control)}
     empty = tuple(a for a in (spec.control, arm) if states[a])
     judged = metric_verdict(above, below, level, spec.decision)
@@ -173,7 +180,7 @@ def _effect(
         ),
         no_events=empty,
         relative_defined=defined,
-        conditional=m.denominator is not None,
+        conditional=m.stage is not None or m.type == "ratio",  # both explain; neither decides
         derived_from=source,
         diff_sd=float(np.std(diff, ddof=1)),
         loglift_mean=None if loglift is None else loglift[0],
@@ -212,12 +219,18 @@ def _per_unit_metric(m: Metric, spec: Spec) -> Metric:
     )
 
 
-def _observed(cells: Cells, name: str, *, per_unit: bool) -> dict[str, dict[str, Any]]:
-    """Observed units and mean per arm: of the metric's own units, or (``per_unit``) of all its units."""
+def _observed(cells: Cells, name: str, *, per_unit: bool, ratio: bool = False) -> dict[str, dict[str, Any]]:
+    """Observed units and mean per arm: of the metric's own units, or (``per_unit``) of all its units.
+
+    A ``ratio``'s mean is Σ numerator / Σ denominator (``den_total``, also given).
+    """
     totals = cells.arm_totals(name)
     if per_unit:
         totals = totals.assign(n=cells.per_arm(cells.units(name)))
         totals["mean"] = totals["total"] / totals["n"]
+    if ratio and isinstance(s := cells.metrics[name], RatioCells):
+        totals["den_total"] = cells.per_arm(s.den_total)
+        totals["mean"] = totals["total"] / totals["den_total"]
     return {str(arm): {str(k): v for k, v in row.items()} for arm, row in totals.to_dict("index").items()}
 
 
@@ -267,9 +280,9 @@ def _same_pair(control: FollowThrough, f: FollowThrough, spec: Spec) -> bool:
 
 def _effect_label(metric: Metric, spec: Spec) -> str:
     """The metric's name in sentences and tables; a conditional rate says what it is among."""
-    if metric.denominator is None:
+    if metric.stage is None:
         return metric.display
-    den = next(m for m in spec.metrics if m.name == metric.denominator)
+    den = next(m for m in spec.metrics if m.name == metric.stage)
     return f"{metric.display} among {den.display}"
 
 
@@ -279,7 +292,7 @@ def _no_events(metric: Metric, observed_mean: float) -> Literal["never", "always
     The arm's level is then bounded by its data from one side only
     (:func:`~channelab.analysis.decisions.without_events_verdict`).
     """
-    if metric.type == "continuous":
+    if metric.type in ("continuous", "ratio"):
         return None
     if observed_mean == 0:
         return "never"

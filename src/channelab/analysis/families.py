@@ -25,6 +25,7 @@ from channelab.analysis.family_base import (
     tensor_sum,
     units,
 )
+from channelab.analysis.ratio import Ratio
 from channelab.analysis.survival import Survival
 from channelab.cells import CountCells, HurdleCells, MetricCells, NormalCells, PrePeriod, RateCells
 from channelab.errors import ModelError
@@ -320,6 +321,7 @@ FAMILIES: dict[str, Family[Any]] = {
     "lognormal_hurdle": Revenue(),
     "normal": Normal(),
     "piecewise_exponential": Survival(),
+    "ratio_normal": Ratio(),
 }
 
 

@@ -7,14 +7,14 @@ family can live in its own module without a cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import pytensor.tensor as pt
 import xarray as xr
 
-from channelab.cells import MetricCells, PrePeriod
+from channelab.cells import Cells, MetricCells, PrePeriod
 from channelab.spec import Metric, Priors
 
 __all__ = [
@@ -74,6 +74,22 @@ class Family[S: MetricCells]:
     ) -> np.ndarray:
         """Mean per unit on the data scale, from link-scale draws with dims (chain, draw, ...)."""
         raise NotImplementedError
+
+    def part_means(
+        self, name: str, s: S, n: np.ndarray, eta: dict[str, np.ndarray], post: xr.Dataset
+    ) -> dict[str, np.ndarray]:
+        """What g-computation averages over strata, by part: the mean per unit, unless a ratio's parts."""
+        return {"": self.mean(name, s, n, eta, post)}
+
+    def of_parts(
+        self, metric: Metric, parts: dict[str, np.ndarray], cells: Cells, levels: Sequence[str] | None
+    ) -> np.ndarray:
+        """The population mean from the parts' averaged means (:meth:`part_means`): here the one mean.
+
+        A ratio divides its numerator's by its denominator's; ``levels`` name the last axis
+        (``model.lift_by``) for its messages.
+        """
+        return parts[""]
 
     def group_estimates(
         self, s: S, n: np.ndarray, group: np.ndarray, n_groups: int

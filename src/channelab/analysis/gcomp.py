@@ -29,7 +29,9 @@ def population_means(
     treated units (of all treated arms). With ``by`` (a covariate), the average is taken
     within each of its levels instead (on all units' mix in a level without target units).
     Pre-period slopes (normal models) add each arm's slopes times the target units' mean
-    standardised values (0 over all units).
+    standardised values (0 over all units). A ratio metric's numerator and denominator are
+    averaged apart and then divided: the ratio of the population means, not the mean of the
+    strata's ratios.
 
     With ``per_unit`` (metrics with a ``denominator``), only those metrics, each as a mean per
     unit rather than among the units of its earlier stage: in every stratum its rate times the
@@ -72,12 +74,14 @@ def population_means(
     out = {}
     for metric in spec.metrics if per_unit is None else per_unit:
         chain_of = [metric] if per_unit is None else _reach_chain(metric, by_name)
-        per_chain = []
+        per_chain: list[dict[str, np.ndarray]] = []
         for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
             post = posterior.isel(chain=[chain])
-            grid = np.prod([_stratum_means(post, m, cells, strata, u_by_stratum) for m in chain_of], axis=0)
-            per_chain.append(grid @ weights)
-        means = np.concatenate(per_chain, axis=0)
+            grids = [_stratum_means(post, m, cells, strata, u_by_stratum) for m in chain_of]
+            parts = grids[0] if len(grids) == 1 else {"": np.prod([g[""] for g in grids], axis=0)}
+            per_chain.append({part: grid @ weights for part, grid in parts.items()})
+        averaged = {part: np.concatenate([p[part] for p in per_chain], axis=0) for part in per_chain[0]}
+        means = family_for(metric).of_parts(metric, averaged, cells, labels)
         if by is None:
             out[metric.name] = xr.DataArray(
                 means[..., 0], dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)}
@@ -120,20 +124,24 @@ def _group_weights(cells: Cells, strata: Strata, groups: np.ndarray) -> np.ndarr
 def _reach_chain(metric: Metric, by_name: dict[str, Metric]) -> list[Metric]:
     """The metric and every earlier stage it is measured among, down the chain of denominators."""
     chain = [metric]
-    while chain[-1].denominator is not None:
-        chain.append(by_name[chain[-1].denominator])
+    while chain[-1].stage is not None:
+        chain.append(by_name[chain[-1].stage])
     return chain
 
 
 def _stratum_means(
     post: xr.Dataset, metric: Metric, cells: Cells, strata: Strata, u_by_stratum: np.ndarray | None
-) -> np.ndarray:
-    """One metric's mean in every stratum under every arm: dims (chain, draw, arm, stratum)."""
+) -> dict[str, np.ndarray]:
+    """One metric's mean per part in every stratum under every arm: dims (chain, draw, arm, stratum).
+
+    One part (``""``), the mean per unit; a ratio's numerator and denominator, which are averaged
+    over the strata before they are divided (:meth:`~.family_base.Family.of_parts`).
+    """
     family = family_for(metric)
     eta = {part: eta_grid(post, var_prefix(metric, part), cells, strata) for part in family.parts}
     if u_by_stratum is not None and f"{metric.name}:slope" in post:
         eta[""] += np.einsum("cdak,sk->cdas", post[f"{metric.name}:slope"].to_numpy(), u_by_stratum)
-    return family.mean(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
+    return family.part_means(metric.name, cells.metrics[metric.name], cells.units(metric.name), eta, post)
 
 
 def eta_grid(post: xr.Dataset, prefix: str, cells: Cells, strata: Strata) -> np.ndarray:

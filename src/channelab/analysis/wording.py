@@ -178,7 +178,7 @@ def arm_summary(
         The paragraph.
     """
     decisive = deciding(effects)
-    shares = [e for e in effects if e.role in DECISIVE_ROLES and e.conditional]
+    shares = [e for e in effects if e.role in DECISIVE_ROLES and e.conditional and e.type != "ratio"]
     engagement = [e for e in effects if e.role == "engagement"]
     parts = [_metric_phrase(e, hdi_prob, level) for e in decisive]
     text = f"{arm} " + (join_words(parts) if parts else "was judged on no outcome per unit") + "."
@@ -418,8 +418,22 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
     return (
         f"{e.arm}: net value per {unit} between {span} ({mass} interval; mean "
         f"{money(net.mean, c, sign=True)}) at a cost of {money(e.cost_per_unit, c)} per {unit}"
+        + _effort_clause(e, c, unit, mass)
         + ("; " + "; ".join(parts) if parts else "")
         + f". Best net value with probability {e.prob_best:.2f}."
+    )
+
+
+def _effort_clause(e: ArmEconomics, currency: str, unit: str, mass: str) -> str:
+    """Where the cost is read from effort: its cost from the hours actually spent, and its interval."""
+    if e.effort is None:
+        return ""
+    f, cost = e.effort, e.effort.cost
+    extra = f"{f.extra.mean:+,.2f}".replace("-", "−")
+    return (
+        f" (cost from {f.label} actually spent: {money(cost.mean, currency)} per {unit}, {mass} interval "
+        f"{money(cost.lower, currency)} to {money(cost.upper, currency)}: {extra} {f.label} per {unit} "
+        f"against the control's, at {money(f.per_hour, currency)} each)"
     )
 
 

@@ -380,6 +380,14 @@ def simulate(
         bool,
         typer.Option(help="Add a guardrail: an unsubscribes column (2 % under control; phone doubles it)."),
     ] = False,
+    effort: Annotated[
+        bool,
+        typer.Option(
+            help="Add the reps' effort: a rep_hours column, hours per prospect to 0.01 h (gamma, mean "
+            "by channel: business as usual 0.10, e-mail 0.05, phone 0.40, social 0.25, video 0.20, "
+            "in person 2.0), plus 1 h per meeting booked; its true means are in the truth file."
+        ),
+    ] = False,
 ) -> None:
     """Write a simulated outreach experiment and its truth file; ``--help`` lists the scenarios."""
     if scenario == "programme":  # many tests, written as published summaries
@@ -388,6 +396,7 @@ def simulate(
         written = write_programme(out_path, seed=seed)
         out.print(f"Data:  {e(written.data)}\nTruth: {e(written.truth_path)}")
         return
+    from channelab.simulate.effort import Effort
     from channelab.simulate.guardrails import Unsubscribes
     from channelab.simulate.outreach import write_simulation
     from channelab.simulate.timing import Arrival
@@ -399,6 +408,7 @@ def simulate(
         seed=seed,
         arrival=Arrival(weeks=weeks) if weeks is not None else None,
         unsubscribes=Unsubscribes() if unsubscribes else None,
+        effort=Effort() if effort else None,
     )
     out.print(f"Data:  {e(files.data)}\nTruth: {e(files.truth_path)}")
     out.print(e(files.truth.summary()), soft_wrap=True)

@@ -23,6 +23,7 @@ from channelab.cells import (
     RateCells,
 )
 from channelab.engine.pairs import pair_cells, pair_statistics
+from channelab.engine.ratio import ratio_unit_statistics
 from channelab.engine.source import (
     ROWS,
     Source,
@@ -32,6 +33,7 @@ from channelab.engine.source import (
     number,
     quote,
 )
+from channelab.engine.strata import strata_cuts, stratum, stratum_label
 from channelab.engine.timing import entered_by, followed_sums, indicator, mature, survival_sums, timed_value
 from channelab.spec import Metric, Spec
 
@@ -71,15 +73,15 @@ def build_cells(
         How the weights count: ``frequency`` or ``sampling``.
     """
     cluster = spec.unit.randomised_by
-    cuts = _strata_cuts(source, spec)
+    cuts = strata_cuts(source, spec)
     keys = [quote(k) for k in (spec.arm_column, *spec.covariates)]
-    keys += [_stratum(c, v) for c, v in cuts.items()] + ([quote(cluster)] if cluster else [])
+    keys += [stratum(c, v) for c, v in cuts.items()] + ([quote(cluster)] if cluster else [])
     key_names = [f"{_KEY}{i}" for i in range(len(keys))]
     key_sql = ", ".join(f"CAST({k} AS VARCHAR) AS {a}" for k, a in zip(keys, key_names, strict=True))
     w = f"CAST({quote(weight)} AS DOUBLE)" if weight else "1.0"
     conditions = [c for c in (f"{w} > 0" if weight else None, entered_by(spec, spec.as_of)) if c]
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    spread = [m for m in spec.metrics if m.likelihood.exact_adjustment and m.denominator is None]
+    spread = [m for m in spec.metrics if m.likelihood.exact_adjustment and m.stage is None]
     sandwich = bool(weight and weights == "sampling" and spec.input_kind != "aggregated rows" and spread)
     aggs = _aggregations(_row_statistics(spec, source.columns), w, spread if sandwich else [])
     by = ", ".join(str(i + 1) for i in range(len(keys)))  # ordinals: portable to Spark
@@ -150,7 +152,7 @@ def _decode_keys(
         # levels named by rank, so that data with as many strata share the compiled model
         levels[col] = tuple(str(j + 1) for j in range(observed.size))
         level_idx[col] = np.searchsorted(observed, codes)
-        strata[col] = tuple(_stratum_label(at, int(j)) for j in observed)
+        strata[col] = tuple(stratum_label(at, int(j)) for j in observed)
     clusters, cluster_idx = _codes(table[key_names[-1]]) if spec.unit.randomised_by else ((), None)
     return _Keys(arms, arm_idx, levels, level_idx, strata, clusters, cluster_idx)
 
@@ -265,36 +267,6 @@ def _moments(table: pd.DataFrame, name: str, k: int, suffix: str) -> np.ndarray:
     return out
 
 
-def _strata_cuts(source: Source, spec: Spec) -> dict[str, tuple[float, ...]]:
-    """Cut points of ``model.adjust_bins`` quantile strata of each ``adjust`` column, when needed.
-
-    Exact quantiles of the rows (deterministic), without repeats: a column with many ties (a
-    count of last quarter's meetings) gets fewer, unequal strata.
-    """
-    if not spec.binned_adjustment:
-        return {}
-    bins = spec.model.adjust_bins
-    cuts = source.quantiles(spec.adjust, [k / bins for k in range(1, bins)])
-    return {c: tuple(sorted(set(values))) for c, values in zip(spec.adjust, cuts, strict=True)}
-
-
-def _stratum(column: str, cuts: tuple[float, ...]) -> str:
-    """SQL of a row's stratum: how many cut points its value exceeds, zero-padded for sorting."""
-    above = " + ".join(f"CAST({number(column)} > {c!r} AS INTEGER)" for c in cuts) or "0"
-    return f"lpad(CAST({above} AS VARCHAR), 3, '0')"
-
-
-def _stratum_label(cuts: tuple[float, ...], j: int) -> str:
-    """Plain label of stratum ``j``: ``≤ 2``, ``2–5``, ``> 40`` (bounds as in :class:`PrePeriod`)."""
-    if not cuts:
-        return "all"
-    if j == 0:
-        return f"≤ {cuts[0]:g}"
-    if j == len(cuts):
-        return f"> {cuts[-1]:g}"
-    return f"{cuts[j - 1]:g}–{cuts[j]:g}"
-
-
 def _stack(table: pd.DataFrame, aliases: list[str]) -> np.ndarray | None:
     """Columns of ``table`` as one (cell, k) array; ``None`` when absent."""
     if not aliases or aliases[0] not in table:
@@ -341,14 +313,16 @@ def _aggregated_row_statistics(spec: Spec, columns: Mapping[str, str]) -> dict[s
         stats = {stat: number(col) for stat, col in present.items()}
         if m.type == "binary":  # y² = y for 0/1 values
             stats["sum_sq"] = stats["total"]
-        if m.denominator is not None:
-            stats["trials"] = number(by_name[m.denominator].source_column)
+        if m.stage is not None:
+            stats["trials"] = number(by_name[m.stage].source_column)
         out.update({f"{m.name}__{stat}": expr for stat, expr in stats.items()})
     return out
 
 
 def _unit_statistics(m: Metric, spec: Spec, columns: Mapping[str, str], x: list[str]) -> dict[str, str]:
     """One metric's statistics from a unit row: those its likelihood needs, over mature units only."""
+    if m.type == "ratio":  # two columns, no timing
+        return ratio_unit_statistics(m)
     y = _known_value(m, spec, columns)
     stats = {"total": y, "sum_sq": f"{y} * {y}"}
     if m.likelihood.exact_adjustment:
@@ -357,8 +331,8 @@ def _unit_statistics(m: Metric, spec: Spec, columns: Mapping[str, str], x: list[
         stats["n_pos"] = f"(CASE WHEN {y} > 0 THEN 1.0 ELSE 0.0 END)"
         stats["sum_log"] = f"(CASE WHEN {y} > 0 THEN ln({y}) ELSE 0.0 END)"
         stats["sum_log_sq"] = f"(CASE WHEN {y} > 0 THEN ln({y}) * ln({y}) ELSE 0.0 END)"
-    if m.denominator is not None:
-        reached = _known_value(next(d for d in spec.metrics if d.name == m.denominator), spec, columns)
+    if m.stage is not None:
+        reached = _known_value(next(d for d in spec.metrics if d.name == m.stage), spec, columns)
         stats["trials"] = f"(CASE WHEN {reached} > 0 THEN 1.0 ELSE 0.0 END)"
     ripe = mature(m, spec, spec.as_of)
     if ripe is not None:  # only units whose window has closed count, and they are its n
@@ -382,7 +356,7 @@ def _funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
     engagement = [m for m in spec.metrics if m.role == "engagement"]
     outcomes = [m for m in spec.metrics if m.role == "outcome" and m.type in ("binary", "count")]
     if spec.input_kind == "aggregated rows":
-        return [(e, o) for o in outcomes for e in engagement if o.denominator == e.name]
+        return [(e, o) for o in outcomes for e in engagement if o.stage == e.name]
     return [(e, o) for e in engagement for o in outcomes]
 
 

@@ -40,7 +40,9 @@ def paired_metrics(spec: Spec) -> list[Metric]:
     """
     if spec.input_kind != "unit rows":
         return []
-    return [m for m in spec.metrics_in_funnel_order[:MAX_PAIRED_METRICS] if m.denominator is None]
+    return [
+        m for m in spec.metrics_in_funnel_order[:MAX_PAIRED_METRICS] if m.stage is None and m.type != "ratio"
+    ]
 
 
 def _pairs(spec: Spec) -> list[tuple[Metric, Metric]]:

@@ -333,8 +333,19 @@ def statistic_columns(metric: Metric) -> dict[str, str]:
     """The column of each summed statistic that aggregated rows of ``metric`` may carry.
 
     Σ y² is read whenever given (it gives each arm's sd), except for a binary metric, whose
-    0/1 values make it Σ y.
+    0/1 values make it Σ y. A ratio's five sums: Σ x in its numerator's column and Σ x² in
+    ``<numerator>_sum_sq``, Σ y and Σ y² likewise for its denominator's, and Σ x y in
+    ``<numerator>_x_<denominator>``.
     """
+    if metric.type == "ratio":
+        x, y = metric.data_columns
+        return {
+            "total": x,
+            "sum_sq": f"{x}_sum_sq",
+            "den_total": y,
+            "den_sum_sq": f"{y}_sum_sq",
+            "cross": f"{x}_x_{y}",
+        }
     row, col = metric.likelihood, metric.source_column
     candidates = [row, *(LIKELIHOODS[key] for key in row.fallbacks)]
     stats = dict.fromkeys(["total", *([] if metric.type == "binary" else ["sum_sq"])])

@@ -19,6 +19,7 @@ from channelab.files import check_outputs, commit, json_bytes
 from channelab.provenance import stamp
 from channelab.simulate.ab import SimMetric, draw_metric
 from channelab.simulate.common import unit_ids
+from channelab.simulate.effort import Effort, add_rep_hours
 from channelab.simulate.guardrails import Unsubscribes
 from channelab.simulate.outreach_time import add_booked_truth, put_in_time
 from channelab.simulate.outreach_truth import OutreachTruth
@@ -51,6 +52,7 @@ def simulate_outreach(
     seed: int,
     arrival: Arrival | None = None,
     unsubscribes: Unsubscribes | None = None,
+    effort: Effort | None = None,
 ) -> tuple[pd.DataFrame, OutreachTruth]:
     """Simulate a B2B outreach experiment; return its rows and its truth.
 
@@ -82,6 +84,8 @@ def simulate_outreach(
         Add a guardrail (:class:`~channelab.simulate.guardrails.Unsubscribes`): an
         ``unsubscribes`` column (0/1 opt-outs, by channel), with its true means and lifts in
         the truth (role ``guardrail``); drawn from its own stream.
+    effort
+        Add a ``rep_hours`` column (:class:`~channelab.simulate.effort.Effort`; truth role ``effort``).
 
     Returns
     -------
@@ -91,7 +95,7 @@ def simulate_outreach(
         :data:`OUTREACH_METRICS` (``revenue`` in dollars to the cent, 0 without a deal); with a
         history, :data:`PRE_PERIOD_COLUMNS` before ``arm``; in time, ``entered_at`` after
         ``week``, and ``meetings_at`` then ``booked`` after ``meetings``; with the guardrail,
-        ``unsubscribes`` last.
+        ``unsubscribes``, then with the effort ``rep_hours``, last.
     truth : OutreachTruth
         True means, lifts and verdicts.
 
@@ -112,16 +116,14 @@ def simulate_outreach(
     eta, propensity = with_propensity(sc.pre_period, eta, n_prospects, history_rng)
     drawn, expected = _draw_metrics(sc, pop, arm, eta, amount_eta, rng)
     columns = _unit_columns(sc, pop, arm) | drawn
+    means, lifts = _by_arm(expected.mean(axis=2), sc.labels), _lifts(expected, sc.labels)
     if arrival is not None:  # its own stream, so that the other columns keep their draws
         columns = put_in_time(columns, sc, pop, arm, arrival, np.random.default_rng([seed, 2]))
-    means, lifts = _by_arm(expected.mean(axis=2), sc.labels), _lifts(expected, sc.labels)
-    if arrival is not None:
         add_booked_truth(sc, expected, means, lifts)
-    if unsubscribes is not None:  # its own stream, so that the other columns keep their draws
-        guardrail = np.random.default_rng([seed, 3])
-        columns["unsubscribes"] = _add_unsubscribes(unsubscribes, sc, arm, means, lifts, guardrail)
+    _add_unsubscribes_and_hours(sc, seed, arm, columns, (means, lifts), unsubscribes, effort)
     columns, explained = _add_history(sc.pre_period, propensity, expected, columns, arm, history_rng)
-    truth = _truth(sc, seed, pop, expected, means, lifts, explained, _parameters(sc, arrival, unsubscribes))
+    parameters = _parameters(sc, arrival, unsubscribes, effort)
+    truth = _truth(sc, seed, pop, expected, means, lifts, explained, parameters)
     return pd.DataFrame(columns), truth
 
 
@@ -223,6 +225,7 @@ def write_simulation(
     format: Literal["csv", "parquet"] | None = None,
     arrival: Arrival | None = None,
     unsubscribes: Unsubscribes | None = None,
+    effort: Effort | None = None,
 ) -> SimulationFiles:
     """Simulate with :func:`simulate_outreach` and write the rows and the truth.
 
@@ -233,7 +236,7 @@ def write_simulation(
 
     Parameters
     ----------
-    scenario, n_prospects, seed, arrival, unsubscribes
+    scenario, n_prospects, seed, arrival, unsubscribes, effort
         As in :func:`simulate_outreach`.
     path
         The data file.
@@ -250,7 +253,12 @@ def write_simulation(
     truth_path = path.with_name(f"{path.stem}.truth.json")
     check_outputs([path, truth_path])  # a bad --out fails before the simulation, not after
     rows, truth = simulate_outreach(
-        scenario, n_prospects=n_prospects, seed=seed, arrival=arrival, unsubscribes=unsubscribes
+        scenario,
+        n_prospects=n_prospects,
+        seed=seed,
+        arrival=arrival,
+        unsubscribes=unsubscribes,
+        effort=effort,
     )
     if fmt == "parquet":
         buffer = io.BytesIO()
@@ -336,23 +344,34 @@ def _draw_metrics(
     return columns, expected
 
 
-def _add_unsubscribes(
-    unsubscribes: Unsubscribes,
+def _add_unsubscribes_and_hours(
     sc: Scenario,
+    seed: int,
     arm: np.ndarray,
-    means: dict[str, dict[str, float]],
-    lifts: dict[str, dict[str, float]],
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Draw the opt-outs; add their true mean to ``means`` and their true lift to ``lifts`` (in place)."""
+    columns: dict[str, Any],
+    truth: tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]],
+    unsubscribes: Unsubscribes | None,
+    effort: Effort | None,
+) -> None:
+    """Add the opt-outs and the rep hours when asked: their columns and their true means and lifts (in place).
+
+    Each is drawn from its own stream (``[seed, 3]``, ``[seed, 4]``), so the other columns keep their draws.
+    """
+    means, lifts = truth
     channel_of = dict(sc.arms)
-    column, _ = unsubscribes.draw(np.asarray([channel_of[label] for label in sc.labels])[arm], rng)
-    base = unsubscribes.probability(channel_of[sc.control])
-    for label in sc.labels:
-        means[label]["unsubscribes"] = unsubscribes.probability(channel_of[label])
-        if label != sc.control:
-            lifts[label]["unsubscribes"] = means[label]["unsubscribes"] / base - 1
-    return column
+    if unsubscribes is not None:
+        draws = np.random.default_rng([seed, 3])
+        columns["unsubscribes"], _ = unsubscribes.draw(np.asarray(list(channel_of.values()))[arm], draws)
+        base = unsubscribes.probability(channel_of[sc.control])
+        for label in sc.labels:
+            means[label]["unsubscribes"] = unsubscribes.probability(channel_of[label])
+            if label != sc.control:
+                lifts[label]["unsubscribes"] = means[label]["unsubscribes"] / base - 1
+    if effort is not None:
+        hours = np.random.default_rng([seed, 4])
+        columns["rep_hours"] = add_rep_hours(
+            effort, channel_of, sc.control, arm, columns["meetings"], truth, hours
+        )
 
 
 def _add_history(
@@ -427,13 +446,12 @@ def _truth(
     )
 
 
-def _parameters(sc: Scenario, arrival: Arrival | None, unsubscribes: Unsubscribes | None) -> dict[str, Any]:
-    """The generating parameters: the scenario's, with the timing and the guardrail when given."""
-    return (
-        sc.to_dict()
-        | ({"arrival": arrival.to_dict()} if arrival is not None else {})
-        | ({"unsubscribes": unsubscribes.to_dict()} if unsubscribes is not None else {})
-    )
+def _parameters(
+    sc: Scenario, arrival: Arrival | None, unsubscribes: Unsubscribes | None, effort: Effort | None
+) -> dict[str, Any]:
+    """The generating parameters: the scenario's, with the timing, the guardrail and the effort when given."""
+    added = {"arrival": arrival, "unsubscribes": unsubscribes, "effort": effort}
+    return sc.to_dict() | {k: v.to_dict() for k, v in added.items() if v is not None}
 
 
 def _r_squared(x: np.ndarray, y: np.ndarray) -> float:

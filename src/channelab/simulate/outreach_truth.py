@@ -48,9 +48,12 @@ class OutreachTruth:
         ``prospect`` or ``rep``: the unit of randomisation.
     means
         ``{arm: {metric: true mean per prospect}}``. A test put in time adds ``booked`` (the
-        share of prospects with a meeting); a guarded one adds ``unsubscribes``.
+        share of prospects with a meeting); a guarded one adds ``unsubscribes``; one with the
+        reps' effort adds ``rep_hours`` (its channel's mean hours plus each meeting's hours
+        times the arm's true mean meetings).
     lifts
-        ``{treatment: {metric: relative lift}}``, 0.2 = +20 %.
+        ``{treatment: {metric: relative lift}}``, 0.2 = +20 %. The lift in ``rep_hours`` is a
+        cost, not a verdict: :attr:`verdicts` do not read it.
     segment_lifts
         ``{column: {level: {treatment: {metric: relative lift}}}}``, for the columns with a
         segment-specific arm effect.
@@ -60,7 +63,7 @@ class OutreachTruth:
         on the column, among control prospects.
     parameters
         The generating parameters (:meth:`~channelab.simulate.Scenario.to_dict`, with the
-        ``arrival`` and ``unsubscribes`` settings when given).
+        ``arrival``, ``unsubscribes`` and ``effort`` settings when given).
     provenance
         ``{"channelab": version, "numpy": version, ...}``, without a time.
 
@@ -70,7 +73,8 @@ class OutreachTruth:
 
         scenario, description, seed, n, randomised_by, control   scalars
         arms            {label: channel}, control first
-        metrics         {metric: role}, funnel order (then booked, in time; unsubscribes, guarded)
+        metrics         {metric: role}, funnel order (then booked, in time; unsubscribes, guarded;
+                        rep_hours, with effort, role "effort": a cost no verdict reads)
         means           {arm: {metric: true mean per prospect}}
         lifts           {treatment: {metric: relative lift}}, 0.2 = +20 %
         segment_lifts   {column: {level: {treatment: {metric: relative lift}}}}
@@ -114,7 +118,8 @@ class OutreachTruth:
             "arms": self.arms,
             "metrics": dict(OUTREACH_METRICS)
             | ({"booked": "outcome"} if self._has("booked") else {})
-            | ({"unsubscribes": "guardrail"} if self._has("unsubscribes") else {}),
+            | ({"unsubscribes": "guardrail"} if self._has("unsubscribes") else {})
+            | ({"rep_hours": "effort"} if self._has("rep_hours") else {}),
             "means": self.means,
             "lifts": self.lifts,
             "segment_lifts": self.segment_lifts,
@@ -125,7 +130,7 @@ class OutreachTruth:
         }
 
     def _has(self, metric: str) -> bool:
-        """Whether ``metric`` (``booked`` or ``unsubscribes``: not every simulation adds them) is in it."""
+        """Whether ``metric`` (``booked``, ``unsubscribes``, ``rep_hours``: not always added) is in it."""
         return any(metric in by_metric for by_metric in self.means.values())
 
     def to_json(self) -> str:
@@ -154,11 +159,16 @@ class _TrueEffect(NamedTuple):
 
 
 def _true_verdict(lifts: Mapping[str, float]) -> ArmVerdict:
-    """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals)."""
+    """The arm verdict a lift known without error earns (the pipeline's rules, zero-width intervals).
+
+    Effort (``rep_hours``) is a cost, which the economics read, not a metric with a verdict: it is left out.
+    """
     rope = _TRUTH_ROPE
     roles: dict[str, Role] = {**OUTREACH_METRICS, "booked": "outcome", "unsubscribes": "guardrail"}
     effects = []
     for k, v in lifts.items():
+        if k == "rep_hours":  # a cost
+            continue
         verdict = interval_verdict(v, v, rope)
         if roles[k] == "guardrail":
             verdict = guardrail_verdict(verdict, "up")

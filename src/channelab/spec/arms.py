@@ -13,9 +13,13 @@ from channelab.spec.core import Metric
 
 
 class Cost(Strict):
-    """What an arm costs, in the spec's currency: per unit reached, per touch, and fixed.
+    """What an arm costs, in the spec's currency: per unit reached, per touch, fixed, and per hour of effort.
 
-    By default costs are incremental: what the arm costs beyond business as usual.
+    By default costs are incremental: what the arm costs beyond business as usual. An effort
+    cost (``per_hour`` with ``hours``) is read from the data: money per hour (or per touch)
+    times the posterior draws of the ``hours`` metric's mean per unit in the arm, so the cost
+    carries its uncertainty; with incremental costs only the arm's effort beyond the control's
+    is counted (``per_hour`` × (hours in the arm − hours in the control)).
 
     Attributes
     ----------
@@ -28,16 +32,24 @@ class Cost(Strict):
     fixed
         A fixed cost (software, training), spread over ``economics.units`` units, by default
         the arm's units in the test.
+    per_hour
+        Money per unit of effort (an hour of a rep's time, or a touch); needs ``hours``.
+    hours
+        The name of a metric in ``metrics`` (type ``continuous`` or ``count``) whose values per
+        unit are the effort spent on it, in hours or touches; needs ``per_hour``. Declare it
+        as ``role: guardrail`` with ``worse: up`` so its lift is reported too.
     """
 
     per_unit: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
     per_touch: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
     touches: Annotated[float, Field(ge=0, le=MAX_TOUCHES)] = 1.0
     fixed: Annotated[float, Field(ge=0, le=MAX_MONEY)] = 0.0
+    per_hour: Annotated[float, Field(ge=0, le=MAX_MONEY)] | None = None
+    hours: str | None = None
 
     @property
     def variable(self) -> float:
-        """Cost per unit before the fixed cost: per unit reached plus per touch times touches."""
+        """Cost per unit before the fixed and effort costs: per unit reached plus per touch times touches."""
         return self.per_unit + self.per_touch * self.touches
 
 
@@ -141,8 +153,9 @@ def money_problems(spec: _Armed) -> list[str]:
     if control is not None and spec.economics.costs_are == "incremental" and control.cost is not None:
         problems.append(
             f"arms.{spec.control}.cost: costs are incremental (beyond business as usual), so the "
-            "control costs nothing extra; to give every arm's full cost, the control's as the "
-            "baseline, set economics.costs_are: total"
+            "control costs nothing extra (an effort cost, per_hour with hours, on a treatment "
+            "already counts only its effort beyond the control's); to give every arm's full cost, "
+            "the control's as the baseline, set economics.costs_are: total"
         )
     if spec.economics.costs_are == "total":
         problems += [
@@ -151,6 +164,47 @@ def money_problems(spec: _Armed) -> list[str]:
             for a, arm in spec.arms.items()
             if arm.cost is None
         ]
+    return problems + effort_problems(spec)
+
+
+#: The metric types whose per-unit values can be effort (hours or touches spent on a unit).
+EFFORT_TYPES = ("continuous", "count")
+
+
+def effort_problems(spec: _Armed) -> list[str]:
+    """Effort costs that cannot be: ``per_hour`` without ``hours`` or back, or hours no metric holds.
+
+    Parameters
+    ----------
+    spec
+        The experiment definition being validated.
+    """
+    metrics = {m.name: m for m in spec.metrics}
+    problems = []
+    for a, arm in spec.arms.items():
+        cost, where = arm.cost, f"arms.{a}.cost"
+        if cost is None or (cost.per_hour is None and cost.hours is None):
+            continue
+        if cost.hours is None:
+            problems.append(
+                f"{where}.per_hour: a cost per hour needs hours: the metric whose values per unit "
+                "are the effort spent (e.g. hours: rep_hours, a metric in metrics)"
+            )
+        elif cost.per_hour is None:
+            problems.append(
+                f"{where}.hours: effort {cost.hours!r} needs per_hour: the money one hour (or touch) "
+                "costs (e.g. per_hour: 60)"
+            )
+        if cost.hours is not None and cost.hours not in metrics:
+            problems.append(
+                f"{where}.hours: got {cost.hours!r}, but expected one of the metrics {list(metrics)}"
+                + suggest(cost.hours, list(metrics))
+            )
+        elif cost.hours is not None and metrics[cost.hours].type not in EFFORT_TYPES:
+            problems.append(
+                f"{where}.hours: {cost.hours!r} is {metrics[cost.hours].type}, but effort is hours or "
+                f"touches per unit: name a metric of type {' or '.join(EFFORT_TYPES)}"
+            )
     return problems
 
 

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 #: A metric's place in the funnel: engagement (a click), an outcome (a meeting), revenue, or a
 #: guardrail (an unsubscribe, which must not get worse).
 Role = Literal["engagement", "outcome", "revenue", "guardrail"]
-#: What a metric measures per unit: yes/no, a count, money, or any number.
-MetricType = Literal["binary", "count", "revenue", "continuous"]
+#: What a metric measures per unit: yes/no, a count, money, or any number; or a ratio of two
+#: columns' sums over the units (revenue per meeting).
+MetricType = Literal["binary", "count", "revenue", "continuous", "ratio"]
 #: How an arm reaches its units.
 Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
 #: What a unit is, for the report's words.

@@ -6,14 +6,16 @@ denominators); :class:`~channelab.spec.schema.Spec` runs every check in a fixed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from channelab.likelihoods import Likelihood, likelihood
 from channelab.limits import MAX_DRAWS, MAX_INTERVALS, MAX_MONEY, MAX_PRIOR, MAX_TITLE
-from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind, suggest
+from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind
+from channelab.spec.metric_checks import _Core, ratio_problems
+from channelab.spec.metric_checks import funnel_problems as funnel_problems
+from channelab.spec.metric_checks import prior_problems as prior_problems
 
 #: A prior's sd: positive, and at most :data:`~channelab.limits.MAX_PRIOR` on the link scale.
 _PriorSd = Annotated[float, Field(gt=0, le=MAX_PRIOR)]
@@ -121,7 +123,9 @@ class Metric(Strict):
     role
         Its place in the funnel: ``engagement``, ``outcome``, ``revenue`` or ``guardrail``.
     type
-        ``binary``, ``count``, ``revenue`` or ``continuous``.
+        ``binary``, ``count``, ``revenue``, ``continuous`` or ``ratio`` (Σ ``numerator`` /
+        Σ ``denominator`` per arm: revenue per meeting; it describes and never decides an arm,
+        as it can rise because its denominator falls).
     rope
         The region of practical equivalence of the relative lift: a half-width (0.05 is ±5 %)
         or an interval ``[low, high]`` with -1 < low ≤ 0 ≤ high.
@@ -131,9 +135,17 @@ class Metric(Strict):
     revenue_likelihood
         For revenue: ``cell_means`` (the normal model of each cell's mean, right for the mean
         whatever the amounts' shape) or ``lognormal_hurdle``.
+    binary_likelihood
+        For a binary metric: ``binomial`` (the default) or ``cell_means`` (the normal model of
+        each cell's share, whose pre-period adjustment is linear and exact from cell sums, as
+        CUPED and Lin 2013 adjust a 0-1 outcome); not for a share among an earlier stage
+        (``denominator``) or a time-to-event metric.
+    numerator
+        For a ``ratio``: the data column summed over units above the line (revenue).
     denominator
         For a binary metric measured among the units of an earlier stage, that metric's name:
-        its rate is P(this | that > 0), e.g. enrolments among clicks.
+        its rate is P(this | that > 0), e.g. enrolments among clicks. For a ``ratio`` instead
+        the data COLUMN summed below the line (meetings), ≥ 0 on every row.
     at
         Column of the date the outcome happened (blank where it did not); for a count or
         revenue, the date its value was complete. Needs ``unit.entered_at``. Without
@@ -183,6 +195,10 @@ class Metric(Strict):
     #: right for the mean whatever the amounts' shape. ``lognormal_hurdle``: any revenue ×
     #: lognormal amounts, right only when amounts are lognormal with one log-spread.
     revenue_likelihood: Literal["cell_means", "lognormal_hurdle"] = "cell_means"
+    #: ``cell_means``: the normal model of each cell's share (a linear probability model); what
+    #: ``model.adjust_method: linear`` fits so that many pre-period columns adjust linearly.
+    binary_likelihood: Literal["binomial", "cell_means"] = "binomial"
+    numerator: str | None = None
     denominator: str | None = None
     at: str | None = None
     value: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] | None = None
@@ -217,13 +233,29 @@ class Metric(Strict):
 
     @property
     def source_column(self) -> str:
-        """Column of the data holding this metric (defaults to the metric name)."""
-        return self.column or self.name
+        """Column of the data holding this metric (default: the name; a ratio's numerator)."""
+        return self.column or self.numerator or self.name
+
+    @property
+    def data_columns(self) -> tuple[str, ...]:
+        """The data columns it reads: its own, or a ratio's numerator and denominator."""
+        if self.type == "ratio" and self.numerator and self.denominator:
+            return (self.numerator, self.denominator)
+        return (self.source_column,)
+
+    @property
+    def stage(self) -> str | None:
+        """The earlier stage's metric a rate is measured among: ``denominator``, never a ratio's column."""
+        return None if self.type == "ratio" else self.denominator
 
     @property
     def likelihood(self) -> Likelihood:
         """Its row of the likelihood table: the family, its statistics, fallbacks and adjustment."""
-        variant = {"count": self.count_likelihood, "revenue": self.revenue_likelihood}.get(self.type)
+        variant = {
+            "binary": self.binary_likelihood,
+            "count": self.count_likelihood,
+            "revenue": self.revenue_likelihood,
+        }.get(self.type)
         return likelihood(self.type, "survival" if self.survival else variant)
 
     @property
@@ -251,8 +283,12 @@ class Metric(Strict):
 
     @property
     def decisive(self) -> bool:
-        """Whether the metric decides a real lift (an outcome or revenue; not engagement or a guardrail)."""
-        return self.role in DECISIVE_ROLES
+        """Whether the metric decides a real lift: an outcome or revenue that is not a ratio.
+
+        Engagement and guardrails never do; nor does a ratio, which describes (revenue per meeting
+        can rise because meetings fall).
+        """
+        return self.role in DECISIVE_ROLES and self.type != "ratio"
 
     @property
     def worse_direction(self) -> Literal["up", "down"]:
@@ -318,11 +354,19 @@ class ModelOptions(Strict):
         adjustment from cells (binary, counts, the lognormal hurdle). Five (quintiles) remove
         about 90 % of what a linear covariate explains (Cochran 1968); more cost cells and
         sampling time for a few per cent.
+    adjust_method
+        How binary, count and revenue metrics adjust for the ``adjust`` columns: ``strata``
+        (quantile strata, ``adjust_bins`` per column), ``linear`` (each such metric left at its
+        default likelihood is modelled by its cell means, whose adjustment is linear and exact:
+        ANCOVA with a slope per arm, Lin 2013, CUPED on the 0-1 outcome), or ``auto`` (the
+        default): strata while ``adjust_bins`` ** columns is at most ``MAX_ADJUST_STRATA``,
+        linear beyond, so that many columns cost slopes, not the product of their bins.
     """
 
     pool_arms: bool = False
     lift_by: str | None = None
     adjust_bins: Annotated[int, Field(ge=2, le=50)] = 5
+    adjust_method: Literal["auto", "strata", "linear"] = "auto"
 
 
 class Sampler(Strict):
@@ -383,21 +427,6 @@ class Decision(Strict):
 # ---- checks of the spec that concern these parts --------------------------------------------
 
 
-class _Core(Protocol):
-    """What the checks of this module read of the spec."""
-
-    @property
-    def arms(self) -> Mapping[str, object]: ...
-    @property
-    def control(self) -> str: ...
-    @property
-    def metrics(self) -> Sequence[Metric]: ...
-    @property
-    def priors(self) -> Priors: ...
-    @property
-    def input_kind(self) -> str: ...
-
-
 def metric_problems(spec: _Core) -> list[str]:
     """Metrics that cannot be: a name given twice, none decisive, revenue in another role.
 
@@ -417,8 +446,8 @@ def metric_problems(spec: _Core) -> list[str]:
         first.setdefault(m.name, i)
     if not any(m.decisive for m in spec.metrics):
         problems.append(
-            "metrics: no metric has role 'outcome' or 'revenue'; channelab judges arms on "
-            "costly steps (meetings, purchases, money), so add at least one"
+            "metrics: no metric has role 'outcome' or 'revenue' (other than a ratio); channelab judges "
+            "arms on costly steps (meetings, purchases, money), so add at least one"
         )
     problems += [
         f"metrics.{i}.role: got {m.role!r} for metric {m.name!r} of type 'revenue', "
@@ -426,75 +455,4 @@ def metric_problems(spec: _Core) -> list[str]:
         for i, m in enumerate(spec.metrics)
         if m.type == "revenue" and m.role != "revenue"
     ]
-    return problems
-
-
-def prior_problems(spec: _Core) -> list[str]:
-    """Arm priors (``arm_mu``, ``arm_sds``) for what is not a treatment arm; ``from`` out of place.
-
-    Parameters
-    ----------
-    spec
-        The experiment definition being validated.
-    """
-    named = [
-        (f"priors.{field}", a)
-        for p in (spec.priors, *(m.priors for m in spec.metrics if m.priors))
-        for field, per_arm in (("arm_mu", p.arm_mu), ("arm_sds", p.arm_sds))
-        for a in per_arm
-    ]
-    arms = list(spec.arms)
-    problems = [
-        f"{field}: {a!r} is not a treatment arm" + suggest(a, arms)
-        for field, a in dict.fromkeys(named)
-        if a not in spec.arms or a == spec.control
-    ]
-    problems += [
-        f"metrics[{m.name}].priors.from: a learned-priors file applies to every metric; give it once, "
-        "in the spec's own priors"
-        for m in spec.metrics
-        if m.priors and m.priors.from_
-    ]
-    return problems
-
-
-def funnel_problems(spec: _Core) -> list[str]:
-    """Denominators (``metrics[].denominator``) that cannot be, one line each.
-
-    Parameters
-    ----------
-    spec
-        The experiment definition being validated.
-    """
-    problems = []
-    seen: dict[str, Metric] = {}
-    for i, m in enumerate(spec.metrics):
-        if m.denominator is not None:
-            problems += _denominator_problems(f"metrics.{i}.denominator", m, m.denominator, seen, spec)
-        seen[m.name] = m
-    return problems
-
-
-def _denominator_problems(
-    where: str, metric: Metric, denominator: str, earlier: dict[str, Metric], spec: _Core
-) -> list[str]:
-    """What a metric's denominator cannot be, given the metrics listed before it (at most one line)."""
-    stage = earlier.get(denominator)
-    if metric.type != "binary":
-        return [
-            f"{where}: only a binary metric can be measured among the units of an earlier stage; "
-            f"{metric.name!r} is {metric.type}"
-        ]
-    if stage is None:
-        return [
-            f"{where}: got {denominator!r}, but expected a metric listed before {metric.name!r}"
-            + suggest(denominator, list(earlier))
-        ]
-    if stage.type not in ("binary", "count"):
-        return [
-            f"{where}: {denominator!r} is {stage.type}; a denominator counts units "
-            "(binary, or a count whose sum is the units reaching that stage)"
-        ]
-    if spec.input_kind == "published summaries":
-        return [f"{where}: not available with published summaries"]
-    return []
+    return problems + ratio_problems(spec)

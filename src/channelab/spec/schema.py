@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from channelab.errors import SpecError, shown
 from channelab.limits import MAX_ARMS, MAX_DESCRIPTION, MAX_LABEL, MAX_METRICS, MAX_SEED, MAX_TITLE
-from channelab.spec.adjustment import adjust_problems
+from channelab.spec.adjustment import adjust_problems, with_linear_adjustment
 from channelab.spec.arms import Arm, Economics, arm_problems, money_problems
 from channelab.spec.base import FUNNEL_ORDER, Strict
 from channelab.spec.columns import column_problems
@@ -158,6 +158,11 @@ class Spec(Strict):
     replication: Replication = Replication()
     registry: Annotated[str, Field(max_length=MAX_TITLE)] | None = None
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _linear_adjustment(cls, data: Any) -> Any:
+        return with_linear_adjustment(data)
 
     @field_validator("arms", mode="before")
     @classmethod

@@ -26,6 +26,9 @@ _STAT_WORDS = {
     "n_pos": "count of positive amounts",
     "sum_log": "Σ log y",
     "sum_log_sq": "Σ (log y)²",
+    "den_total": "sum of the denominator",
+    "den_sum_sq": "Σ y² of the denominator",
+    "cross": "Σ x y of numerator and denominator",
 }
 
 _Rule = tuple[str, str, str, str]  # (column, condition, what, fix)
@@ -78,12 +81,12 @@ def _total_rules(spec: Spec, m: Metric, column: str) -> list[_Rule]:
                 "It counts units or events; export whole numbers",
             )
         )
-    if m.type != "continuous":
+    if m.type not in ("continuous", "ratio"):
         rules.append((column, f"{total} < 0", f"{what} is negative", "Fix it at the source"))
     if m.type == "binary":
         bound, name = (number(spec.data.units), spec.data.units)
-        if m.denominator is not None:
-            d = {x.name: x for x in spec.metrics}[m.denominator]
+        if m.stage is not None:
+            d = {x.name: x for x in spec.metrics}[m.stage]
             bound, name = number(d.source_column), d.source_column
         rules.append(
             (
@@ -106,7 +109,7 @@ def _reached_rules(spec: Spec) -> list[_Rule]:
     assert spec.data is not None
     units = spec.data.units
     by_name = {m.name: m for m in spec.metrics}
-    stages = {m.denominator: by_name[m.denominator] for m in spec.metrics if m.denominator is not None}
+    stages = {m.stage: by_name[m.stage] for m in spec.metrics if m.stage is not None}
     return [
         (
             d.source_column,
@@ -253,7 +256,7 @@ def shares_of_counts(source: Source, spec: Spec, so_far: CheckReport) -> Found:
             "more than 1 there, the share is per event, not per unit",
         )
         for m in spec.metrics
-        if m.denominator is not None and (d := by_name[m.denominator]).type == "count"
+        if m.stage is not None and (d := by_name[m.stage]).type == "count"
     ]
     return Found(tuple(notes))
 

@@ -162,8 +162,8 @@ def _too_few_units(arm: str, i: int, counted: Mapping[str, np.ndarray], spec: Sp
                 "entered unit, but P(outcome within the window) past the longest follow-up would be a guess"
             )
         windows = windows or bool(window)
-        if m.denominator is not None:
-            window, stages = f"{window} who reached {m.denominator!r}", True
+        if m.stage is not None:
+            window, stages = f"{window} who reached {m.stage!r}", True
         why = ", as its normal model estimates each arm's spread from that arm's units alone"
         short.append(
             f"{m.name!r} ({n:,.4g}{window}; {need} needed{why if m.likelihood.exact_adjustment else ''})"

@@ -24,7 +24,7 @@ def used_columns(spec: Spec, columns: Collection[str]) -> list[str]:
         cols.append(spec.data.units)
         cols += [c for m in spec.metrics for c in aggregate_columns(m, columns)[0].values()]
     else:
-        cols += [m.source_column for m in spec.metrics]
+        cols += [c for m in spec.metrics for c in m.data_columns]
     cols += spec.covariates + spec.adjust
     if spec.unit.id:
         cols.insert(0, spec.unit.id)
@@ -74,6 +74,8 @@ def _require_statistics(source: Source, spec: Spec, have: list[str]) -> None:
             f"{first_few(stats, COLUMNS_LISTED)}. "
             "Each row needs the metric's sum in its own column, Σ y² in '<column>_sum_sq' "
             "(continuous, revenue) and, for the lognormal hurdle, '<column>_n_pos', "
-            "'<column>_sum_log' and '<column>_sum_log_sq'. Add them to the export, or choose a "
+            "'<column>_sum_log' and '<column>_sum_log_sq'; a ratio its numerator's and "
+            "denominator's sums and '_sum_sq', and '<numerator>_x_<denominator>' (Σ x y). "
+            "Add them to the export, or choose a "
             f"likelihood the statistics support. Its columns are: {first_few(have, COLUMNS_LISTED)}."
         )

@@ -15,6 +15,7 @@ from channelab.engine.checks.base import Check, CheckReport, planned_shares, ref
 from channelab.engine.checks.columns import require_columns
 from channelab.engine.checks.covariates import confounded_covariates, covariate_levels
 from channelab.engine.checks.ratio import pre_period_balance, sample_ratio
+from channelab.engine.checks.ratio_metrics import ratio_denominators
 from channelab.engine.checks.spread import zero_spread
 from channelab.engine.checks.summaries import assumed_values, cell_means, published_counts, published_note
 from channelab.engine.checks.units import cluster_count, duplicate_units, split_clusters
@@ -27,6 +28,7 @@ from channelab.spec import DataSource, Spec
 ROW_CHECKS: tuple[Check[Source], ...] = (
     row_values,
     arm_labels,
+    ratio_denominators,
     duplicate_units,
     split_clusters,
     cluster_count,

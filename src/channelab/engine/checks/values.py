@@ -14,6 +14,7 @@ from channelab.engine.checks.aggregates import aggregate_rules
 from channelab.engine.checks.base import CheckReport, Found
 from channelab.engine.checks.columns import used_columns
 from channelab.engine.checks.dates import time_rules
+from channelab.engine.checks.ratio_metrics import ratio_rules
 from channelab.engine.checks.rules import RowRule, apply_row_rules, number_rules
 from channelab.engine.source import Source, metric_value, quote
 from channelab.limits import MAX_MAGNITUDE
@@ -27,7 +28,7 @@ def row_values(source: Source, spec: Spec, so_far: CheckReport) -> Found:
         rules += aggregate_rules(spec, source.columns)
     else:
         rules += _unit_rules(spec, source.columns)
-    rules += time_rules(spec, source.columns)
+    rules += ratio_rules(spec) + time_rules(spec, source.columns)
     return Found(tuple(apply_row_rules(source, rules)))
 
 
@@ -61,7 +62,8 @@ def _metric_value_rules(metric: Metric, types: Mapping[str, str]) -> list[RowRul
     """A metric's values are finite, sane numbers of its type (0/1, non-negative, whole)."""
     col = quote(metric.source_column)
     num = metric_value(metric, types)
-    name = f"column {metric.source_column!r} (metric {metric.name!r}, type {metric.type})"
+    kind = "numerator of a ratio" if metric.type == "ratio" else f"type {metric.type}"
+    name = f"column {metric.source_column!r} (metric {metric.name!r}, {kind})"
     number = "0/1 or true/false" if metric.type == "binary" else "a plain number"
     rules = [
         (f"{col} IS NOT NULL AND {num} IS NULL", "is not a number", f"Export it as {number}"),
@@ -103,9 +105,9 @@ def _denominator_rules(spec: Spec, types: Mapping[str, str]) -> list[RowRule]:
     by_name = {m.name: m for m in spec.metrics}
     out = []
     for m in spec.metrics:
-        if m.denominator is None:
+        if m.stage is None:
             continue
-        d = by_name[m.denominator]
+        d = by_name[m.stage]
         out.append(
             RowRule(
                 "funnel",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from channelab.analysis.claims import claims_made
+from channelab.cells import RatioCells
 from channelab.reporting.json_report.adjustment import adjustment_json
 from channelab.reporting.json_report.common import interval_json
 from channelab.reporting.json_report.economics import arm_economics_json, ranking_json
@@ -62,7 +63,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "claims": [
             {"claim": c.kind, "arm": c.arm, "metric": c.metric, "detail": c.detail} for c in claims_made(eff)
         ],
-        "effects": [_effect(e, spec) for e in eff.effects],
+        "effects": [_effect(e, spec) | _ratio_sums(e, spec, analysis.cells) for e in eff.effects],
         "follow_through": [_follow_through(f) for f in eff.follow_through],
         "segments": [_segment(g) for g in eff.segments],
         "time_to_event": time_to_event_json(eff),
@@ -169,6 +170,26 @@ def _effect(e: Effect, spec: Spec) -> dict[str, Any]:
         "no_events_in": list(e.no_events),  # there the data bound the level from one side only
         "likelihood": _likelihood(spec, e.derived_from or e.metric),
         "denominator": _metric(spec, e.derived_from or e.metric).denominator,
+    }
+
+
+def _ratio_sums(e: Effect, spec: Spec, cells: Cells) -> dict[str, Any]:
+    """For a ratio metric: its two columns and, per arm (control and this arm), the raw Σ x and Σ y.
+
+    ``arm_mean`` and ``control_mean`` are their quotients; nothing for another metric.
+    """
+    m = _metric(spec, e.metric)
+    s = cells.metrics[m.name]
+    if m.type != "ratio" or not isinstance(s, RatioCells):
+        return {}
+    x, y = cells.per_arm(s.total), cells.per_arm(s.den_total)
+    index = {a: i for i, a in enumerate(cells.arms)}
+    return {
+        "numerator": m.data_columns[0],
+        "sums": {
+            a: {"numerator": float(x[index[a]]), "denominator": float(y[index[a]])}
+            for a in (spec.control, e.arm)
+        },
     }
 
 

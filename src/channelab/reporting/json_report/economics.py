@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from channelab.reporting.json_report.common import interval_json
 
 if TYPE_CHECKING:
+    from channelab.analysis.economics_results import EffortCost
     from channelab.analysis.results import Economics, ExtraOutcome
 
 
@@ -18,12 +19,26 @@ def arm_economics_json(economics: Economics | None, arm: str) -> dict[str, Any] 
     return {
         "currency": economics.currency,
         "cost_per_unit": a.cost_per_unit,
+        "cost_interval": None if a.cost_interval is None else interval_json(a.cost_interval),
+        "cost_from_effort": _effort(a.effort),
         "value_per_unit": interval_json(a.value_per_unit),
         "net_value_per_unit": interval_json(a.net_per_unit),
         "return_on_spend": None if a.return_on_spend is None else interval_json(a.return_on_spend),
         "extra_outcomes": [_extra_outcome(o) for o in a.outcomes],
         "prob_best": a.prob_best,
         "expected_loss": a.expected_loss,
+    }
+
+
+def _effort(e: EffortCost | None) -> dict[str, Any] | None:
+    """Where the cost comes from effort: the metric, money per hour, the extra hours and their cost."""
+    if e is None:
+        return None
+    return {
+        "metric": e.metric,
+        "per_hour": e.per_hour,
+        "extra_per_unit": interval_json(e.extra),
+        "cost_per_unit": interval_json(e.cost),
     }
 
 
