@@ -7,7 +7,7 @@ so its cost depends on the number of cells, not rows. Each likelihood family
 ================= ================================================================
 every family      n, Σ y, Σ y² (:class:`MetricCells`; the Poisson needs no more)
 binomial          and the trials, for a metric with a denominator (:class:`RateCells`)
-negative binomial and a frequency table (cell, value, units) (:class:`CountCells`)
+negative binomial and a frequency table (cell, value, units) (:class:`CountCells`); a quantile too
 lognormal hurdle  and n_pos, Σ log y, Σ (log y)² over y > 0 (:class:`HurdleCells`)
 normal            and Σ x y of the pre-period columns x (:class:`NormalCells`)
 time to event     and per interval since entry, events and days at risk (:class:`SurvivalCells`)
@@ -151,7 +151,7 @@ class SurvivalCells(RateCells):
 
 @dataclass(frozen=True)
 class Frequencies:
-    """How many units (weighted) took each value in each cell: a count's exact data.
+    """How many units (weighted) took each value in each cell: a count's (or a quantile's) exact data.
 
     Attributes
     ----------
@@ -166,7 +166,7 @@ class Frequencies:
 
 @dataclass(frozen=True, kw_only=True)
 class CountCells(MetricCells):
-    """A count's sums and its frequency table (the negative binomial's exact likelihood)."""
+    """A count's sums and frequency table (the negative binomial's exact likelihood; a quantile's values)."""
 
     frequencies: Frequencies
 
@@ -218,6 +218,7 @@ CELLS: dict[str, type[MetricCells]] = {
     "lognormal_hurdle": HurdleCells,
     "normal": NormalCells,
     "ratio_normal": RatioCells,
+    "bayesian_bootstrap": CountCells,
 }
 
 

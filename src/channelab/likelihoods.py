@@ -71,6 +71,9 @@ class Likelihood:
     caveat
         What a reader should know when it is fitted in place of the spec's choice, joined to
         its name (``, which allows any spread``).
+    modelled
+        Whether the joint PyMC model fits it; a quantile's posterior is drawn apart
+        (:mod:`channelab.analysis.quantiles`), from its per-cell ``frequencies`` of values.
     """
 
     key: str
@@ -82,6 +85,7 @@ class Likelihood:
     mean_per_unit: str = ""
     modelled_as: str = ""
     caveat: str = ""
+    modelled: bool = True
 
     @property
     def variant(self) -> str | None:
@@ -172,6 +176,16 @@ LIKELIHOODS: dict[str, Likelihood] = {
             modelled_as="as a ratio of means (Σ numerator / Σ denominator per arm): a bivariate normal "
             "likelihood of each cell's two means, one 2×2 covariance per arm, right whatever the "
             "columns' shapes",
+        ),
+        Likelihood(
+            "quantile",
+            "bayesian_bootstrap",
+            "Bayesian bootstrap",
+            ("total", "frequencies"),
+            mean_per_unit="the weighted inverse CDF at q under Dirichlet weights on the arm's units",
+            modelled_as="as a quantile of the units' values: the Bayesian bootstrap (Dirichlet weights "
+            "on each arm's units, Rubin 1981), outside the joint model, with no covariates",
+            modelled=False,
         ),
     )
 }

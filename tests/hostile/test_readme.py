@@ -17,6 +17,7 @@ TABLES = [
     "test_work",
     "test_learning_inputs",
     "test_survival_inputs",
+    "test_ratio_inputs",
 ]
 
 

@@ -93,3 +93,61 @@ def test_published_summaries_cannot_give_a_ratio():
         SpecError, match=r"metrics\.1\.type: ratio metric 'rpm' needs unit or aggregated rows"
     ):
         _spec(OUTCOME, RATIO, data=summaries, covariates=[])
+
+
+@pytest.mark.parametrize(
+    ("change", "overrides", "message"),
+    [
+        (
+            {"numerator": "arm"},
+            {},
+            r"metrics\.1\.numerator: ratio metric 'rpm' reads 'arm', which is the arm column",
+        ),
+        (
+            {"denominator": "segment"},
+            {},
+            r"metrics\.1\.denominator: ratio metric 'rpm' reads 'segment', which is a covariate",
+        ),
+        (
+            {"denominator": "unit_id"},
+            {},
+            r"metrics\.1\.denominator: ratio metric 'rpm' reads 'unit_id', which is the unit id \(unit\.id\)",
+        ),
+        (
+            {},
+            {"unit": {"kind": "prospect", "id": "unit_id", "randomised_by": "meetings"}},
+            r"metrics\.1\.denominator: ratio metric 'rpm' reads 'meetings', which is the cluster column",
+        ),
+        (
+            {},
+            {"unit": {"kind": "prospect", "id": "unit_id", "entered_at": "revenue"}},
+            r"metrics\.1\.numerator: ratio metric 'rpm' reads 'revenue', which is the column of entry dates",
+        ),
+        (
+            {},
+            {"adjust": ["meetings"]},
+            r"metrics\.1\.denominator: ratio metric 'rpm' reads 'meetings', which is a pre-period column",
+        ),
+    ],
+)
+def test_a_ratio_column_that_is_another_roles_column_is_refused_once(change, overrides, message):
+    with pytest.raises(SpecError, match=message) as refused:
+        _spec(OUTCOME, {**RATIO, **change}, **overrides)
+    lines = [line for line in str(refused.value).splitlines() if line.strip().startswith("- ")]
+    assert len(lines) == 1, lines  # one line per clash, from the ratio's side
+
+
+def test_a_ratio_column_that_is_another_metrics_date_is_refused():
+    dated = {**OUTCOME, "at": "meetings", "window_days": 30}
+    with pytest.raises(
+        SpecError,
+        match=r"metrics\.1\.denominator: ratio metric 'rpm' reads 'meetings', which is the outcome date",
+    ):
+        _spec(dated, RATIO, unit={"kind": "prospect", "id": "unit_id", "entered_at": "entered"})
+
+
+def test_a_ratio_may_read_other_metrics_columns():
+    revenue = {"name": "revenue", "role": "revenue", "type": "revenue"}
+    meetings = {"name": "meetings", "role": "outcome", "type": "count"}
+    spec = _spec(OUTCOME, revenue, meetings, RATIO)  # revenue per meeting beside revenue and meetings
+    assert spec.metrics[3].data_columns == ("revenue", "meetings")

@@ -26,7 +26,7 @@ EXPECTED: dict[str, str] = {
     ),
     "bad_metric_type.yaml": (
         r"metrics\.0\.type: got 'binomial', but expected 'binary', 'count', 'revenue', "
-        r"'continuous' or 'ratio'"
+        r"'continuous', 'ratio' or 'quantile'"
     ),
     "control_not_an_arm.yaml": (
         r"control: got 'No Email', but expected one of the arms \['No E-Mail', 'Mens E-Mail'\]; "

@@ -32,17 +32,18 @@ from channelab.analysis.decisions import (
     rope_probabilities,
     without_events_verdict,
 )
+from channelab.analysis.descriptive_wording import descriptive_sentence
 from channelab.analysis.economics import compute_economics
 from channelab.analysis.funnel import follow_through
 from channelab.analysis.gcomp import population_means
 from channelab.analysis.hazard_results import TimeToEvent
 from channelab.analysis.hazards import survival_sentence, time_to_event
 from channelab.analysis.intervals import central_interval, noise_band, relative_defined, relative_interval
-from channelab.analysis.ratio_wording import ratio_sentence
+from channelab.analysis.quantiles import arm_tables, raw_quantile
 from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
 from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells, RatioCells
-from channelab.spec import Metric, Spec
+from channelab.spec import DESCRIPTIVE_TYPES, Metric, Spec
 
 #: arviz-stats' Monte Carlo standard error of the mean (untyped upstream), as called here.
 _mcse: Callable[[xr.DataArray], xr.DataArray] = mcse
@@ -90,7 +91,9 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
-    priced = spec.model_copy(update={"metrics": [m for m in spec.metrics if m.type != "ratio"]})  # no money
+    priced = spec.model_copy(
+        update={"metrics": [m for m in spec.metrics if m.type not in ("ratio", "quantile")]}
+    )
     timed = time_to_event(posterior, cells, spec)
     return Effects(
         hdi_prob=spec.hdi_prob,
@@ -111,7 +114,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
 def _with_survival(
     result: ArmResult, effects: list[Effect], timed: tuple[TimeToEvent, ...], spec: Spec
 ) -> ArmResult:
-    """The arm's summary with a sentence per survival metric (:func:`~.hazards.survival_sentence`), ratios."""
+    """The arm's summary, a sentence per survival metric (:func:`~.hazards.survival_sentence`), and ratios."""
     extra = [
         survival_sentence(t, e, spec.control, spec.unit.kind, spec.hdi_prob)
         for t in timed
@@ -120,7 +123,11 @@ def _with_survival(
     ]
     extra += (
         [s.strip()]
-        if (s := ratio_sentence([e for e in effects if e.arm == result.arm], spec.hdi_prob))
+        if (
+            s := descriptive_sentence(
+                [e for e in effects if e.arm == result.arm], spec.hdi_prob, spec.currency
+            )
+        )
         else []
     )
     return replace(result, summary=" ".join([result.summary, *extra])) if extra else result
@@ -136,9 +143,14 @@ def _effect(
     rope = m.rope_interval
     above, below = rope_probabilities(diff, c, rope)
     obs = _observed(cells, source or m.name, per_unit=source is not None, ratio=m.type == "ratio")
+    if m.type == "quantile":  # the observed level is the arm's own q-quantile
+        for a, row in zip(cells.arms, arm_tables(cells, m), strict=True):
+            obs[str(a)]["mean"] = raw_quantile(row[0], m.q or 0.5) if row[0].n else float("nan")
     lift_iv = relative_interval(t, c, spec.hdi_prob)
     abs_iv = central_interval(diff, spec.hdi_prob)
-    defined = relative_defined(c, t, spec.hdi_prob, non_negative=m.type not in ("continuous", "ratio"))
+    defined = relative_defined(
+        c, t, spec.hdi_prob, non_negative=m.type not in ("continuous", "ratio", "quantile")
+    )
     states = {a: _no_events(m, obs[a]["mean"]) for a in (arm, spec.control)}
     empty = tuple(a for a in (spec.control, arm) if states[a])
     judged = metric_verdict(above, below, level, spec.decision)
@@ -180,7 +192,7 @@ def _effect(
         ),
         no_events=empty,
         relative_defined=defined,
-        conditional=m.stage is not None or m.type == "ratio",  # both explain; neither decides
+        conditional=m.stage is not None or m.type in DESCRIPTIVE_TYPES,  # they explain; none decides
         derived_from=source,
         diff_sd=float(np.std(diff, ddof=1)),
         loglift_mean=None if loglift is None else loglift[0],
@@ -238,7 +250,7 @@ def _arm_result(
     arm: str, effects: list[Effect], follow: tuple[FollowThrough, ...], cells: Cells, spec: Spec, level: float
 ) -> ArmResult:
     """The funnel-wide verdict and summary of one treatment arm, and its effects' covariances."""
-    own = [e for e in effects if e.arm == arm]
+    own = [e for e in effects if e.arm == arm and e.type not in DESCRIPTIVE_TYPES]  # they describe only
     verdict = arm_verdict(own, level)
     return ArmResult(
         arm=arm,

@@ -9,6 +9,7 @@ import xarray as xr
 
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import expand, var_prefix
+from channelab.analysis.quantiles import quantile_means
 from channelab.cells import Cells, Strata
 from channelab.spec import Metric, Spec
 
@@ -72,7 +73,12 @@ def population_means(
     )
     by_name = {m.name: m for m in spec.metrics}
     out = {}
+    shape = (posterior.sizes["chain"], posterior.sizes["draw"])
     for metric in spec.metrics if per_unit is None else per_unit:
+        if not metric.likelihood.modelled:  # a quantile: the Bayesian bootstrap of its values
+            drawn = quantile_means(metric, cells, shape, spec.seed, by)
+            out[metric.name] = _as_array(drawn, cells, by, labels)
+            continue
         chain_of = [metric] if per_unit is None else _reach_chain(metric, by_name)
         per_chain: list[dict[str, np.ndarray]] = []
         for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
@@ -82,15 +88,17 @@ def population_means(
             per_chain.append({part: grid @ weights for part, grid in parts.items()})
         averaged = {part: np.concatenate([p[part] for p in per_chain], axis=0) for part in per_chain[0]}
         means = family_for(metric).of_parts(metric, averaged, cells, labels)
-        if by is None:
-            out[metric.name] = xr.DataArray(
-                means[..., 0], dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)}
-            )
-        else:
-            out[metric.name] = xr.DataArray(
-                means, dims=("chain", "draw", "arm", by), coords={"arm": list(cells.arms), by: labels}
-            )
+        out[metric.name] = _as_array(means, cells, by, labels)
     return out
+
+
+def _as_array(means: np.ndarray, cells: Cells, by: str | None, labels: list[str] | None) -> xr.DataArray:
+    """Draws (chain, draw, arm, group) as a DataArray: without ``by``, its one group dropped."""
+    if by is None:
+        return xr.DataArray(means[..., 0], dims=("chain", "draw", "arm"), coords={"arm": list(cells.arms)})
+    return xr.DataArray(
+        means, dims=("chain", "draw", "arm", by), coords={"arm": list(cells.arms), by: labels}
+    )
 
 
 def target_weights(cells: Cells, spec: Spec) -> tuple[Strata, np.ndarray]:

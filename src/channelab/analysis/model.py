@@ -45,7 +45,7 @@ from channelab.analysis.predictor import linear_predictor
 from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
-from channelab.spec import Sampler, Spec
+from channelab.spec import Metric, Sampler, Spec
 
 if TYPE_CHECKING:
     from channelab.likelihoods import Likelihood
@@ -86,6 +86,17 @@ def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None)
     return float(resid @ resid) / dof - noise > noise
 
 
+def modelled(spec: Spec) -> list[Metric]:
+    """The metrics the joint model fits: all but quantiles, whose posterior is drawn apart.
+
+    Parameters
+    ----------
+    spec
+        The experiment.
+    """
+    return [m for m in spec.metrics if m.likelihood.modelled]
+
+
 def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     """Every data-dependent array of the model, by the name of its ``pm.Data`` container."""
     data: dict[str, np.ndarray] = {
@@ -101,7 +112,7 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     pre = cells.pre_period
     if pre is not None:
         data["adjust:u_sum"], data["adjust:uu_sum"] = pre.standardised(cells.n)
-    for metric in spec.metrics:
+    for metric in modelled(spec):
         family, stats = family_for(metric), cells.metrics[metric.name]
         units = cells.units(metric.name)
         if stats.n is not None:  # its own units (an outcome window): see families.units
@@ -152,7 +163,7 @@ class CellModel:
             self.coords["adjust"] = list(cells.pre_period.columns)
         self.centring = {
             m.name: _centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
-            for m in spec.metrics
+            for m in modelled(spec)
         }
         self.key = structure_key(
             {
@@ -203,7 +214,7 @@ class CellModel:
         etas: dict[str, Tensor] = {}
         with pm.Model(coords=self.coords) as model:
             data = {name: pm.Data(name, value) for name, value in self.data.items()}
-            for metric in spec.metrics:
+            for metric in modelled(spec):
                 family, priors = family_for(metric), spec.priors_for(metric)
                 centring = self.centring[metric.name]
                 eta = {

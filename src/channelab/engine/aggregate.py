@@ -23,6 +23,7 @@ from channelab.cells import (
     RateCells,
 )
 from channelab.engine.pairs import pair_cells, pair_statistics
+from channelab.engine.quantiles import counted_value, quantile_unit_statistics
 from channelab.engine.ratio import ratio_unit_statistics
 from channelab.engine.source import (
     ROWS,
@@ -35,7 +36,7 @@ from channelab.engine.source import (
 )
 from channelab.engine.strata import strata_cuts, stratum, stratum_label
 from channelab.engine.timing import entered_by, followed_sums, indicator, mature, survival_sums, timed_value
-from channelab.spec import Metric, Spec
+from channelab.spec import DESCRIPTIVE_TYPES, Metric, Spec
 
 #: How weights count: as repeated rows, or as a cohort's sampling weights (see :func:`build_cells`).
 WeightKind = Literal["frequency", "sampling"]
@@ -323,6 +324,8 @@ def _unit_statistics(m: Metric, spec: Spec, columns: Mapping[str, str], x: list[
     """One metric's statistics from a unit row: those its likelihood needs, over mature units only."""
     if m.type == "ratio":  # two columns, no timing
         return ratio_unit_statistics(m)
+    if m.type == "quantile":  # the units counted, no timing
+        return quantile_unit_statistics(m, columns)
     y = _known_value(m, spec, columns)
     stats = {"total": y, "sum_sq": f"{y} * {y}"}
     if m.likelihood.exact_adjustment:
@@ -353,7 +356,7 @@ def _funnel_pairs(spec: Spec) -> list[tuple[Metric, Metric]]:
     From unit rows every engagement metric with every binary or count outcome; from aggregated
     rows only an outcome measured among an engagement metric (``denominator``).
     """
-    engagement = [m for m in spec.metrics if m.role == "engagement"]
+    engagement = [m for m in spec.metrics if m.role == "engagement" and m.type not in DESCRIPTIVE_TYPES]
     outcomes = [m for m in spec.metrics if m.role == "outcome" and m.type in ("binary", "count")]
     if spec.input_kind == "aggregated rows":
         return [(e, o) for o in outcomes for e in engagement if o.stage == e.name]
@@ -447,10 +450,15 @@ def _frequency_table(
 ) -> Frequencies:
     """Units (weighted) per (cell, value) of a count metric: the exact data of a negative binomial.
 
-    With an outcome window, the mature units only.
+    With an outcome window, the mature units only; for a quantile metric, its counted values.
     """
-    y = f"CAST({_known_value(metric, spec, source.columns)} AS BIGINT)"
-    ripe = mature(metric, spec, spec.as_of)
+    quantile = metric.type == "quantile"
+    y = (
+        counted_value(metric, source.columns)
+        if quantile
+        else f"CAST({_known_value(metric, spec, source.columns)} AS BIGINT)"
+    )
+    ripe = f"{y} IS NOT NULL" if quantile else mature(metric, spec, spec.as_of)
     if ripe is not None:
         where = f"{where} AND {ripe}" if where else f"WHERE {ripe}"
     by = ", ".join(str(i + 1) for i in range(len(key_names) + 1))
@@ -462,7 +470,7 @@ def _frequency_table(
     rows = freq[key_names].itertuples(index=False, name=None)
     return Frequencies(
         cell=np.fromiter((cell_of[tuple(r)] for r in rows), dtype=np.int64),
-        value=freq[f"{_KEY}value"].to_numpy(dtype=np.int64),
+        value=freq[f"{_KEY}value"].to_numpy(dtype=np.float64 if quantile else np.int64),
         units=freq["units"].to_numpy(dtype=np.float64),
     )
 

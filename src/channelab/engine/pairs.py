@@ -19,7 +19,7 @@ from channelab.cells import PairCells
 from channelab.engine.source import metric_value
 from channelab.engine.timing import mature, timed_value
 from channelab.limits import MAX_PAIRED_METRICS
-from channelab.spec import Metric, Spec
+from channelab.spec import DESCRIPTIVE_TYPES, Metric, Spec
 
 __all__ = ["pair_cells", "pair_statistics", "paired_metrics"]
 
@@ -41,7 +41,9 @@ def paired_metrics(spec: Spec) -> list[Metric]:
     if spec.input_kind != "unit rows":
         return []
     return [
-        m for m in spec.metrics_in_funnel_order[:MAX_PAIRED_METRICS] if m.stage is None and m.type != "ratio"
+        m
+        for m in spec.metrics_in_funnel_order[:MAX_PAIRED_METRICS]
+        if m.stage is None and m.type not in DESCRIPTIVE_TYPES
     ]
 
 

@@ -24,7 +24,7 @@ May import: errors, limits, files, likelihoods. (Checked by ``tests/test_layers.
 """
 
 from channelab.spec.arms import Arm, Cost, Economics, pooled_channel
-from channelab.spec.base import DECISIVE_ROLES, FUNNEL_ORDER, Channel, MetricType, Role
+from channelab.spec.base import DECISIVE_ROLES, DESCRIPTIVE_TYPES, FUNNEL_ORDER, Channel, MetricType, Role
 from channelab.spec.core import Decision, Metric, ModelOptions, Priors, Sampler, Unit
 from channelab.spec.data import DataSource
 from channelab.spec.loader import load_programme, load_spec, parse_spec
@@ -36,6 +36,7 @@ from channelab.spec.schema import Spec
 
 __all__ = [
     "DECISIVE_ROLES",
+    "DESCRIPTIVE_TYPES",
     "FUNNEL_ORDER",
     "Arm",
     "Baseline",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 Role = Literal["engagement", "outcome", "revenue", "guardrail"]
 #: What a metric measures per unit: yes/no, a count, money, or any number; or a ratio of two
 #: columns' sums over the units (revenue per meeting).
-MetricType = Literal["binary", "count", "revenue", "continuous", "ratio"]
+MetricType = Literal["binary", "count", "revenue", "continuous", "ratio", "quantile"]
 #: How an arm reaches its units.
 Channel = Literal["control", "email", "phone", "social", "video", "in_person", "other"]
 #: What a unit is, for the report's words.
@@ -22,6 +22,9 @@ UnitKind = Literal["prospect", "account", "rep", "customer", "contact", "partici
 FUNNEL_ORDER: dict[str, int] = {"engagement": 0, "outcome": 1, "revenue": 2, "guardrail": 3}
 #: Roles whose metrics decide a real lift: the costly steps and money.
 DECISIVE_ROLES = ("outcome", "revenue")
+#: Metric types that describe and never judge an arm, whatever their role: a ratio (revenue per
+#: meeting can rise because meetings fall) and a quantile (the median deal).
+DESCRIPTIVE_TYPES = ("ratio", "quantile")
 
 
 class Strict(BaseModel):

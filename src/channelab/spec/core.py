@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from channelab.likelihoods import Likelihood, likelihood
 from channelab.limits import MAX_DRAWS, MAX_INTERVALS, MAX_MONEY, MAX_PRIOR, MAX_TITLE
-from channelab.spec.base import DECISIVE_ROLES, MetricType, Role, Strict, UnitKind
+from channelab.spec.base import DECISIVE_ROLES, DESCRIPTIVE_TYPES, MetricType, Role, Strict, UnitKind
 from channelab.spec.metric_checks import _Core, ratio_problems
 from channelab.spec.metric_checks import funnel_problems as funnel_problems
 from channelab.spec.metric_checks import prior_problems as prior_problems
@@ -125,7 +125,9 @@ class Metric(Strict):
     type
         ``binary``, ``count``, ``revenue``, ``continuous`` or ``ratio`` (Σ ``numerator`` /
         Σ ``denominator`` per arm: revenue per meeting; it describes and never decides an arm,
-        as it can rise because its denominator falls).
+        as it can rise because its denominator falls; with role ``revenue`` it is money and is
+        written in ``currency``) or ``quantile`` (the ``q``-quantile of the
+        column's values per arm: the median deal size; it describes and never decides).
     rope
         The region of practical equivalence of the relative lift: a half-width (0.05 is ±5 %)
         or an interval ``[low, high]`` with -1 < low ≤ 0 ≤ high.
@@ -146,6 +148,11 @@ class Metric(Strict):
         For a binary metric measured among the units of an earlier stage, that metric's name:
         its rate is P(this | that > 0), e.g. enrolments among clicks. For a ``ratio`` instead
         the data COLUMN summed below the line (meetings), ≥ 0 on every row.
+    q
+        For a ``quantile``: its level, in (0, 1) (0.5, the median; 0.9, the 90th percentile).
+    among
+        For a ``quantile``: ``all`` units' values, or only the ``positive`` ones (the median deal
+        size among deals, where 0 means no deal).
     at
         Column of the date the outcome happened (blank where it did not); for a count or
         revenue, the date its value was complete. Needs ``unit.entered_at``. Without
@@ -200,6 +207,8 @@ class Metric(Strict):
     binary_likelihood: Literal["binomial", "cell_means"] = "binomial"
     numerator: str | None = None
     denominator: str | None = None
+    q: Annotated[float, Field(gt=0, lt=1)] | None = None
+    among: Literal["all", "positive"] = "all"
     at: str | None = None
     value: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] | None = None
     worse: Literal["up", "down"] | None = None
@@ -286,9 +295,9 @@ class Metric(Strict):
         """Whether the metric decides a real lift: an outcome or revenue that is not a ratio.
 
         Engagement and guardrails never do; nor does a ratio, which describes (revenue per meeting
-        can rise because meetings fall).
+        can rise because meetings fall), or a quantile.
         """
-        return self.role in DECISIVE_ROLES and self.type != "ratio"
+        return self.role in DECISIVE_ROLES and self.type not in DESCRIPTIVE_TYPES
 
     @property
     def worse_direction(self) -> Literal["up", "down"]:

@@ -46,6 +46,7 @@ from channelab.spec.plan import (
     matching_problems,
     plan_problems,
 )
+from channelab.spec.quantiles import quantile_problems
 from channelab.spec.timing import parse_day, timing_problems
 
 
@@ -227,7 +228,9 @@ class Spec(Strict):
     @property
     def binned_adjustment(self) -> bool:
         """Whether some metric is adjusted through quantile strata of the ``adjust`` columns."""
-        return bool(self.adjust) and not all(m.likelihood.exact_adjustment for m in self.metrics)
+        return bool(self.adjust) and not all(
+            m.likelihood.exact_adjustment for m in self.metrics if m.likelihood.modelled
+        )
 
     @property
     def target_arms(self) -> tuple[str, ...]:
@@ -408,6 +411,7 @@ _CHECKS: tuple[Callable[[Spec], list[str]], ...] = (
     data_problems,  # data: the source, aggregated rows
     summaries_problems,  # data.summaries: a published per-arm table
     funnel_problems,  # metrics[].denominator
+    quantile_problems,  # metrics[].type: quantile, q, among
     timing_problems,  # unit.entered_at, metrics[].at and window_days, as_of
     money_problems,  # metrics[].value and worse, arms' costs, economics
     plan_problems,  # plan.baselines, plan.r_squared

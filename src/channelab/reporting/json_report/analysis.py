@@ -63,7 +63,9 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "claims": [
             {"claim": c.kind, "arm": c.arm, "metric": c.metric, "detail": c.detail} for c in claims_made(eff)
         ],
-        "effects": [_effect(e, spec) | _ratio_sums(e, spec, analysis.cells) for e in eff.effects],
+        "effects": [
+            _effect(e, spec) | _ratio_sums(e, spec, analysis.cells) | _quantile(e, spec) for e in eff.effects
+        ],
         "follow_through": [_follow_through(f) for f in eff.follow_through],
         "segments": [_segment(g) for g in eff.segments],
         "time_to_event": time_to_event_json(eff),
@@ -191,6 +193,14 @@ def _ratio_sums(e: Effect, spec: Spec, cells: Cells) -> dict[str, Any]:
             for a in (spec.control, e.arm)
         },
     }
+
+
+def _quantile(e: Effect, spec: Spec) -> dict[str, Any]:
+    """For a quantile metric: its column, level q and which values count; ``arm_mean`` is the raw quantile."""
+    m = _metric(spec, e.metric)
+    if m.type != "quantile":
+        return {}
+    return {"column": m.source_column, "q": m.q, "among": m.among}
 
 
 def _relative(e: Effect) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
+from channelab.analysis.descriptive_wording import ratio_change, ratio_level
 from channelab.analysis.wording import join_words, pct
 from channelab.likelihoods import replaced
 from channelab.reporting.pdf.layout import (
@@ -31,7 +32,7 @@ from channelab.reporting.pdf.layout import (
 )
 from channelab.reporting.plots.effects import metric_posterior_figure, segment_figure
 from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
-from channelab.spec import DECISIVE_ROLES
+from channelab.spec import DECISIVE_ROLES, DESCRIPTIVE_TYPES
 
 if TYPE_CHECKING:
     from channelab.analysis.results import Effect, Interval
@@ -75,7 +76,21 @@ def effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
             " A metric named 'among' an earlier stage is a share of that stage's units: it describes "
             "whom an arm drew in and never decides an arm; the same outcome 'per' unit, listed with "
             "it, does."
-            if any(e.conditional for e in effects.effects)
+            if any(e.conditional and e.type not in DESCRIPTIVE_TYPES for e in effects.effects)
+            else ""
+        )
+        + (
+            " A ratio (Σ numerator / Σ denominator per arm, e.g. revenue per meeting) describes and "
+            "never decides an arm, as it can rise because its denominator falls; its means and change "
+            "are those of the ratio, per unit of its denominator, not per unit."
+            if any(e.type == "ratio" for e in effects.effects)
+            else ""
+        )
+        + (
+            " A quantile (the q-quantile of a column's values per arm, e.g. the median deal) describes "
+            "and never decides an arm; its means are the arms' own quantiles and its change their "
+            "difference, from the Bayesian bootstrap of each arm's units, outside the model."
+            if any(e.type == "quantile" for e in effects.effects)
             else ""
         )
         + "".join(f" {note}" for m in analysis.spec.metrics if (note := _model_note(m, analysis)))
@@ -90,6 +105,23 @@ def effects_section(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[F
     ]
 
 
+def _role(e: Effect) -> str:
+    """The row's funnel role, and under it why a ratio or a share among a stage only describes."""
+    if e.type in DESCRIPTIVE_TYPES:
+        return f"{esc(e.role)}<br/><i>{e.type}: describes only</i>"
+    return f"{esc(e.role)}<br/><i>share: explains only</i>" if e.conditional else esc(e.role)
+
+
+def _level(e: Effect, x: float, currency: str) -> str:
+    """An observed mean: a ratio's as in its sentence (money for a ratio of money), else :func:`fmt_level`."""
+    return ratio_level(e, x, currency) if e.type in DESCRIPTIVE_TYPES else fmt_level(x, e.type, currency)
+
+
+def _change(e: Effect, x: float, currency: str) -> str:
+    """A signed difference: a ratio's as in its sentence, else :func:`fmt_change`."""
+    return ratio_change(e, x, currency) if e.type in DESCRIPTIVE_TYPES else fmt_change(x, e.type, currency)
+
+
 def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
     if e.relative_defined:
         lift = f"<b>{esc(pct(e.lift.mean, sign=True))}</b><br/>{esc(fmt_span(e.lift.lower, e.lift.upper))}"
@@ -97,17 +129,16 @@ def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list
         lift = "<b>not defined</b><br/>control mean not clearly above 0"
     d = e.abs_lift
     change = (
-        f"<b>{esc(fmt_change(d.mean, e.type, currency))}</b><br/>"
-        f"{esc(fmt_change(d.lower, e.type, currency))} to {esc(fmt_change(d.upper, e.type, currency))}"
+        f"<b>{esc(_change(e, d.mean, currency))}</b><br/>"
+        f"{esc(_change(e, d.lower, currency))} to {esc(_change(e, d.upper, currency))}"
     )
-    role = f"{esc(e.role)}<br/><i>share: explains only</i>" if e.conditional else esc(e.role)
     verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{esc(e.verdict)}</b></font>'
     cells = [
         esc(e.arm),
         esc(e.label),
-        role,
-        esc(fmt_level(e.control_mean, e.type, currency)),
-        esc(fmt_level(e.arm_mean, e.type, currency)),
+        _role(e),
+        esc(_level(e, e.control_mean, currency)),
+        esc(_level(e, e.arm_mean, currency)),
         lift,
         change,
         esc(fmt_prob(e.prob_positive)),

@@ -15,7 +15,8 @@ it is cut at the edge and marked with an arrowhead.
 
 A row whose relative lift is not defined (the control's mean not clearly above zero) draws no
 bar: it states the difference and its interval in words. A share among an earlier stage
-explains but never decides an arm, so its row is drawn in grey and its role says so.
+explains but never decides an arm, so its row is drawn in grey and its role says so; so is a
+ratio (revenue per meeting), which describes only.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from channelab.reporting.plots.style import (
     ratio_limits,
     ratio_scale,
 )
-from channelab.spec import DECISIVE_ROLES
+from channelab.spec import DECISIVE_ROLES, DESCRIPTIVE_TYPES
 
 
 def funnel_figure(
@@ -289,6 +290,28 @@ _SHARE_WORDS: dict[str, str] = {
     "no effect": "share unchanged",
     "inconclusive": "share unsettled",
 }
+#: ... and a ratio (revenue per meeting) or a quantile (the median deal), which describe and never
+#: decide an arm: "ratio rose", "quantile unsettled".
+_DESCRIBED_WORDS: dict[str, str] = {
+    "real lift": "rose",
+    "harm": "fell",
+    "no effect": "unchanged",
+    "inconclusive": "unsettled",
+}
+
+
+def _row_words(effect: Effect) -> str:
+    """What is written beside a row: its verdict, or for a ratio, quantile or share how it moved."""
+    if effect.type in DESCRIPTIVE_TYPES:
+        return f"{effect.type} {_DESCRIBED_WORDS[effect.verdict]}"
+    return _SHARE_WORDS[effect.verdict] if effect.conditional else effect.verdict
+
+
+def _role_words(effect: Effect) -> str:
+    """The funnel role under a row's label, with why a ratio, quantile or share only describes."""
+    if effect.type in DESCRIPTIVE_TYPES:
+        return f"{effect.role.upper()} · {effect.type.upper()}, DESCRIBES ONLY"
+    return f"{effect.role.upper()} · SHARE, EXPLAINS ONLY" if effect.conditional else effect.role.upper()
 
 
 def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray, limits: tuple[float, float]) -> bool:
@@ -299,7 +322,7 @@ def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray, limits: 
     """
     key = f"{effect.arm}:{effect.metric}"
     colour = EXPLAINS if effect.conditional else VERDICT_COLOURS[effect.verdict]
-    verdict = _SHARE_WORDS[effect.verdict] if effect.conditional else effect.verdict
+    verdict = _row_words(effect)
     if not effect.relative_defined:
         _write_difference(ax, y, effect, gid=f"difference:{key}")
         label = f"{verdict} (difference {amount(effect.abs_lift.mean)})"
@@ -433,11 +456,11 @@ def _density(
 def _mark_roles(ax: Axes, effects: Sequence[Effect]) -> None:
     """Write each row's funnel role under its label and rule off engagement from the rest.
 
-    A share among an earlier stage says that it only explains.
+    A share among an earlier stage says that it only explains; a ratio that it only describes.
     """
     ax.set_yticks(
         [y + 0.04 for y in range(len(effects))],
-        [f"{e.role.upper()} · SHARE, EXPLAINS ONLY" if e.conditional else e.role.upper() for e in effects],
+        [_role_words(e) for e in effects],
         minor=True,
         fontsize=6.5,
         color=NEUTRAL,
