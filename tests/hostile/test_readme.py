@@ -18,6 +18,7 @@ TABLES = [
     "test_learning_inputs",
     "test_survival_inputs",
     "test_ratio_inputs",
+    "test_quantile_inputs",
 ]
 
 

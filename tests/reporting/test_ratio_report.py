@@ -1,4 +1,4 @@
-"""A spec with a ratio metric runs end to end: PDF, HTML and JSON, the ratio said as "X per Y", never priced.
+"""A spec with a ratio and a quantile metric runs end to end: PDF, HTML and JSON, never priced or deciding.
 
 Real sampling (a small sampler): prior draws would put the denominator's mean near zero, which
 the sparse-denominator check rightly refuses.
@@ -47,6 +47,15 @@ def ratio_run(tmp_path_factory):
             "numerator": "revenue",
             "denominator": "meetings",
         },
+        {
+            "name": "median_deal",
+            "label": "median deal",
+            "role": "revenue",
+            "type": "quantile",
+            "column": "revenue",
+            "q": 0.5,
+            "among": "positive",
+        },
     ]
     arms = {"control": {"channel": "control"}, "treatment": {"channel": "email", "cost": {"per_unit": 1}}}
     body = spec_dict(
@@ -76,7 +85,27 @@ def test_the_reports_render_and_the_json_carries_the_ratio_and_its_sums(ratio_ru
     (arm,) = out["arms"]
     assert "revenue per meeting " in arm["summary"]
     # money once the summary is given the spec's currency (a ratio of role revenue), else plain
-    assert re.search(rf"from \$?{effect['control_mean']:,.0f} to", arm["summary"])
+    assert re.search(rf"\$?{effect['control_mean']:,.0f}", arm["summary"])
+
+
+@pytest.mark.slow
+def test_a_quantiles_json_gives_its_level_and_the_arms_raw_quantiles(ratio_run):
+    report, rows = ratio_run
+    out = json.loads(report.json.read_text())
+    (effect,) = [e for e in out["effects"] if e["metric"] == "median_deal"]
+    assert (effect["type"], effect["q"], effect["among"], effect["column"]) == (
+        "quantile",
+        0.5,
+        "positive",
+        "revenue",
+    )
+    assert effect["conditional"] is True
+    deals = rows[rows["revenue"] > 0]
+    for arm, key in (("control", "control_mean"), ("treatment", "arm_mean")):
+        raw = np.quantile(deals.loc[deals["arm"] == arm, "revenue"], 0.5, method="inverted_cdf")
+        assert effect[key] == pytest.approx(raw)
+    assert effect["n_arm"] == int((deals["arm"] == "treatment").sum())
+    assert "median deal " in out["arms"][0]["summary"]
 
 
 @pytest.mark.slow
@@ -84,7 +113,9 @@ def test_a_ratio_is_never_priced_nor_decides(ratio_run):
     report, _ = ratio_run
     effects = report.analysis.effects
     assert effects.economics is not None
-    assert effects.economics.valued == ("meeting",)  # revenue per meeting is not money per unit
+    assert effects.economics.valued == (
+        "meeting",
+    )  # revenue per meeting, the median deal: not money per unit
     from channelab.analysis.decisions import deciding
 
     assert [e.metric for e in deciding(list(effects.effects))] == ["meeting"]

@@ -14,6 +14,7 @@ from channelab.engine.checks.arms import arm_labels
 from channelab.engine.checks.base import Check, CheckReport, planned_shares, refuse, run_all
 from channelab.engine.checks.columns import require_columns
 from channelab.engine.checks.covariates import confounded_covariates, covariate_levels
+from channelab.engine.checks.quantile_metrics import quantile_values
 from channelab.engine.checks.ratio import pre_period_balance, sample_ratio
 from channelab.engine.checks.ratio_metrics import ratio_denominators
 from channelab.engine.checks.spread import zero_spread
@@ -29,6 +30,7 @@ ROW_CHECKS: tuple[Check[Source], ...] = (
     row_values,
     arm_labels,
     ratio_denominators,
+    quantile_values,
     duplicate_units,
     split_clusters,
     cluster_count,
