@@ -72,7 +72,8 @@ examples: venv
 	  $(BIN)/channelab learn experiments/programmes/outreach_programme.yaml --out reports
 	for e in hillstrom_email social_selling_pilot matched_social_selling ubc_slacktivism_study1 \
 	         crm_weekly_aggregated course_funnel_daily ubc_study1_published expansion_pilot_adjusted \
-	         hillstrom_email_adjusted job_training_weighted social_selling_pilot_learned; do \
+	         hillstrom_email_adjusted job_training_weighted social_selling_pilot_learned \
+	         social_selling_pilot_per_meeting; do \
 	  SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct -- experiments/$$e.yaml 2>/dev/null) \
 	  $(BIN)/channelab run experiments/$$e.yaml --out reports || exit 1; done
 	$(BIN)/channelab monitor experiments/social_selling_monitor.yaml --out reports

@@ -176,21 +176,6 @@ def test_the_report_says_the_cost_came_from_the_rep_hours_actually_spent():
     assert "actually spent" not in money_sentence(econ.get("Phone"), econ, "prospect", 0.94)
 
 
-def test_the_docs_worked_example_data_are_what_their_script_writes():
-    import importlib.util
-
-    from helpers import ROOT
-
-    script = ROOT / "docs" / "effort" / "make_data.py"
-    loaded = importlib.util.spec_from_file_location("make_effort_data", script)
-    assert loaded is not None
-    assert loaded.loader is not None
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    written = (ROOT / "docs" / "effort" / "effort_pilot.csv").read_text()
-    assert module.simulate().to_csv(index=False, float_format="%.4f") == written
-
-
 @pytest.mark.slow
 def test_end_to_end_the_cost_per_meeting_is_per_hour_times_the_raw_extra_hours_over_the_extra_meetings(
     tmp_path,

@@ -395,7 +395,7 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
     """
     c, mass = economics.currency, f"{hdi_prob * 100:.0f} %"
     net = e.net_per_unit
-    span = f"{money(net.lower, c, sign=True)} to {money(net.upper, c, sign=True)}"
+    span = f"{money(net.lower, c, sign=True)} and {money(net.upper, c, sign=True)}"
     parts = []
     for o in e.outcomes:
         n = o.per_thousand
@@ -417,23 +417,34 @@ def money_sentence(e: ArmEconomics, economics: Economics, unit: str, hdi_prob: f
         parts.append(extra)
     return (
         f"{e.arm}: net value per {unit} between {span} ({mass} interval; mean "
-        f"{money(net.mean, c, sign=True)}) at a cost of {money(e.cost_per_unit, c)} per {unit}"
+        f"{money(net.mean, c, sign=True)}) {_cost_words(e.cost_per_unit, c)} per {unit}"
         + _effort_clause(e, c, unit, mass)
         + ("; " + "; ".join(parts) if parts else "")
         + f". Best net value with probability {e.prob_best:.2f}."
     )
 
 
+def _cost_words(cost: float, currency: str) -> str:
+    """'at a cost of $20', or for an arm cheaper than the control 'saving $3.36'."""
+    return f"saving {money(-cost, currency)}" if cost < 0 else f"at a cost of {money(cost, currency)}"
+
+
 def _effort_clause(e: ArmEconomics, currency: str, unit: str, mass: str) -> str:
-    """Where the cost is read from effort: its cost from the hours actually spent, and its interval."""
+    """Where the cost is read from effort: its cost from the hours actually spent, and its interval.
+
+    The rest of the cost (fixed costs spread over the units, per-unit and per-touch costs) is named
+    when there is any.
+    """
     if e.effort is None:
         return ""
     f, cost = e.effort, e.effort.cost
     extra = f"{f.extra.mean:+,.2f}".replace("-", "−")
+    rest = e.cost_per_unit - cost.mean
+    other = f", plus {money(rest, currency)} of other costs" if abs(rest) >= 0.005 else ""
     return (
         f" (cost from {f.label} actually spent: {money(cost.mean, currency)} per {unit}, {mass} interval "
         f"{money(cost.lower, currency)} to {money(cost.upper, currency)}: {extra} {f.label} per {unit} "
-        f"against the control's, at {money(f.per_hour, currency)} each)"
+        f"against the control's, at {money(f.per_hour, currency)} each{other})"
     )
 
 

@@ -36,7 +36,7 @@ _PRIOR_MEANINGS = {
     "covariate_sd": "Spread of the stratum (covariate) effects, which sum to zero across the "
     "levels of each covariate.",
     "sigma_sd": "Half-normal scale for the spread of log amounts (revenue) or of standardised "
-    "values (continuous); other metric types do not use it.",
+    "values (continuous, cell means, both parts of a ratio); other metric types do not use it.",
     "dispersion_sd": "Half-normal scale for the overdispersion of counts under the negative "
     "binomial; other metric types do not use it.",
 }

@@ -30,8 +30,8 @@ from channelab.reporting.pdf.layout import (
     grid_style,
     para,
 )
-from channelab.reporting.plots.effects import metric_posterior_figure, segment_figure
-from channelab.reporting.plots.style import VERDICT_COLOURS, interval_label
+from channelab.reporting.plots.effects import metric_posterior_figure, row_words, segment_figure
+from channelab.reporting.plots.style import EXPLAINS, VERDICT_COLOURS, interval_label
 from channelab.spec import DECISIVE_ROLES, DESCRIPTIVE_TYPES
 
 if TYPE_CHECKING:
@@ -132,7 +132,8 @@ def _effect_row(e: Effect, currency: str, st: dict[str, ParagraphStyle]) -> list
         f"<b>{esc(_change(e, d.mean, currency))}</b><br/>"
         f"{esc(_change(e, d.lower, currency))} to {esc(_change(e, d.upper, currency))}"
     )
-    verdict = f'<font color="{VERDICT_COLOURS[e.verdict]}"><b>{esc(e.verdict)}</b></font>'
+    colour, words = (EXPLAINS, row_words(e)) if e.conditional else (VERDICT_COLOURS[e.verdict], e.verdict)
+    verdict = f'<font color="{colour}"><b>{esc(words)}</b></font>'
     cells = [
         esc(e.arm),
         esc(e.label),

@@ -38,6 +38,7 @@ from channelab.reporting.plots.effects import funnel_figure, lift_limits
 from channelab.reporting.plots.style import interval_label
 from channelab.reporting.plots.survival import incidence_figure
 from channelab.reporting.words import glossary_entries, origin_line
+from channelab.spec import DESCRIPTIVE_TYPES
 
 if TYPE_CHECKING:
     from channelab.analysis.learning.prior import PriorUse
@@ -49,6 +50,14 @@ FUNNEL_ARMS_PER_FIGURE = 3
 
 #: The glossary box's background and edge: quieter than a warning.
 _PALE, _EDGE = colors.HexColor("#f6f8fa"), colors.HexColor("#d0d7de")
+
+
+#: What each kind of grey (describing) row is, for the caption under the funnel.
+_GREY = {
+    "share": "a share among an earlier stage says whom the arm drew into that stage",
+    "ratio": "a ratio (revenue per meeting) can rise because its denominator falls",
+    "quantile": "a quantile (the median deal) says nothing of the units beyond it",
+}
 
 
 def leadership_page(analysis: Analysis, st: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -226,10 +235,12 @@ def funnel_caption(analysis: Analysis) -> str:
         if not all(e.relative_defined for e in effects)
         else ""
     )
+    kinds = {e.type if e.type in DESCRIPTIVE_TYPES else "share" for e in effects if e.conditional}
     shares = (
-        " Grey rows are shares among an earlier stage: they describe whom an arm drew into that "
-        "stage and never decide it."
-        if any(e.conditional for e in effects)
+        " Grey rows describe and never decide an arm: "
+        + "; ".join(_GREY[k] for k in ("share", "ratio", "quantile") if k in kinds)
+        + "."
+        if kinds
         else ""
     )
     guardrails = (

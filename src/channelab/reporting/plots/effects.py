@@ -300,8 +300,14 @@ _DESCRIBED_WORDS: dict[str, str] = {
 }
 
 
-def _row_words(effect: Effect) -> str:
-    """What is written beside a row: its verdict, or for a ratio, quantile or share how it moved."""
+def row_words(effect: Effect) -> str:
+    """What is written beside a row: its verdict, or for a ratio, quantile or share how it moved.
+
+    Parameters
+    ----------
+    effect
+        One arm's effect on one metric.
+    """
     if effect.type in DESCRIPTIVE_TYPES:
         return f"{effect.type} {_DESCRIBED_WORDS[effect.verdict]}"
     return _SHARE_WORDS[effect.verdict] if effect.conditional else effect.verdict
@@ -322,7 +328,7 @@ def _draw_lift_row(ax: Axes, y: int, effect: Effect, draws: np.ndarray, limits: 
     """
     key = f"{effect.arm}:{effect.metric}"
     colour = EXPLAINS if effect.conditional else VERDICT_COLOURS[effect.verdict]
-    verdict = _row_words(effect)
+    verdict = row_words(effect)
     if not effect.relative_defined:
         _write_difference(ax, y, effect, gid=f"difference:{key}")
         label = f"{verdict} (difference {amount(effect.abs_lift.mean)})"
