@@ -24,14 +24,14 @@ __all__ = ["descriptive_sentence", "is_money", "level", "ratio_change", "ratio_l
 
 
 def level(x: float) -> str:
-    """A ratio's level: whole units with thousands separators from 100, else three significant figures.
+    """A level: whole units with thousands separators from 100, else three significant figures (kept).
 
     Parameters
     ----------
     x
         The ratio (Σ numerator / Σ denominator).
     """
-    return (f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}").replace("-", "−")
+    return (f"{x:,.0f}" if abs(x) >= 100 else f"{x:#.3g}").replace("-", "−")  # 0.440 beside 0.0935
 
 
 def is_money(e: Effect) -> bool:
