@@ -164,3 +164,7 @@ def test_the_per_unit_outcome_of_a_share_recovers_the_raw_and_the_true_rate(tmp_
     assert e.abs_lift.lower <= true["Social proof ad"] - true["Plain ad"] <= e.abs_lift.upper
     assert not e.conditional
     assert e.derived_from == "enrolled"
+    from channelab.reporting.json_report import analysis_json
+
+    rendered = analysis_json(analysis)  # a per-unit row names no metric of the spec: rendered all the same
+    assert any(x["metric"] == "enrolled_per_unit" for x in rendered["effects"])

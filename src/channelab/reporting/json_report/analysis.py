@@ -180,9 +180,11 @@ def _ratio_sums(e: Effect, spec: Spec, cells: Cells) -> dict[str, Any]:
 
     ``arm_mean`` and ``control_mean`` are their quotients; nothing for another metric.
     """
+    if e.type != "ratio" or e.derived_from is not None:  # a per-unit row is no metric of the spec
+        return {}
     m = _metric(spec, e.metric)
     s = cells.metrics[m.name]
-    if m.type != "ratio" or not isinstance(s, RatioCells):
+    if not isinstance(s, RatioCells):
         return {}
     x, y = cells.per_arm(s.total), cells.per_arm(s.den_total)
     index = {a: i for i, a in enumerate(cells.arms)}
@@ -197,9 +199,9 @@ def _ratio_sums(e: Effect, spec: Spec, cells: Cells) -> dict[str, Any]:
 
 def _quantile(e: Effect, spec: Spec) -> dict[str, Any]:
     """For a quantile metric: its column, level q and which values count; ``arm_mean`` is the raw quantile."""
-    m = _metric(spec, e.metric)
-    if m.type != "quantile":
+    if e.type != "quantile" or e.derived_from is not None:
         return {}
+    m = _metric(spec, e.metric)
     return {"column": m.source_column, "q": m.q, "among": m.among}
 
 
