@@ -61,7 +61,7 @@ bench: venv
 calibration: venv
 	$(BIN)/python benchmarks/calibration.py
 
-# How often each kind of claim a report makes is false, in 16 simulated worlds (about 40 minutes).
+# How often each kind of claim a report makes is false, in 25 simulated worlds (about 65 minutes).
 claims: venv
 	$(BIN)/python benchmarks/claims.py
 

@@ -56,7 +56,32 @@ edge                2 × 100,000: bookings 20 % truly +5.8 %, just beyond the RO
                     clicks flat: where "no effect" would be false (seg)
 rare_null           2 × 150, bookings 1 % in both: an arm often has none (no segments)
 rare_lift           2 × 150, bookings 0.7 % → 10 %: the control often has none (no segments)
+ratio_null          2 × 4,000: meetings Poisson 0.3 → 0.45 (+50 %), each worth a log-normal
+                    amount (median 2,000, log-sd 0.6) in both arms: revenue +50 %, revenue per
+                    meeting (``type: ratio``, revenue / meetings) truly unchanged
+ratio_moved         the same, each meeting worth 20 % less under T: revenue per meeting truly
+                    −20 %, revenue +20 %
+quantile_null       2 × 3,000: 25 % close a deal, log-normal size (median 1,000, log-sd 1);
+                    revenue and the median deal (``type: quantile``, ``q: 0.5``, ``among:
+                    positive``) unchanged
+quantile_shift      the same, every deal × 1.25 under T: median deal and revenue +25 %
+effort_costed       control + A, B, C × 3,000, costed at ``per_hour: 60`` × ``hours: rep_hours``
+                    (N(1, 0.5) hours in the control; +0.5, +1.5, +0.5 under A, B, C: true costs
+                    30, 90, 30 per unit); meetings 10 % (worth 500) +8, +12, +0 points: true
+                    net values +10, −30, −30, A best (B would be, +60, without the effort)
+many_columns        6,000 units, half treated, bookings near 29 % on 12 numeric columns (R²
+                    0.24, as ``benchmarks/linear_adjustment.py``), ``adjust`` all 12 (linear
+                    by ``adjust_method: auto``), no effect
+many_columns_lift   the same, +2.9 points (+10 %, twice the ROPE's edge)
 ==================  ======================================================================
+
+The judge of a ratio takes its truth as true E[numerator] / E[denominator] per arm and of a
+quantile the true population quantile per arm (closed forms of the distributions drawn), each
+against the ROPE on the difference like any metric. Both describe and never decide: their
+claims are the metric claims of their effects, never part of an arm's verdict or its money.
+An effort cost's truth is ``per_hour`` × the arm's true mean hours beyond the control's. A claim
+the judge cannot judge (a metric type it does not know, a truth the world lacks) is counted as
+unjudged and listed, never as true; any makes the acceptance line INCOMPLETE.
 
 Printed: per claim kind, pooled over all worlds, the times made, the times false and the false
 rate with its 95 % Monte Carlo (Wilson) interval, and beside it the claims that would have
@@ -76,8 +101,9 @@ test whose pipeline raises is listed with its error and left out of the tables.
 
 Runtime (2 cores): about 0.6 s a test in the pipeline once a world's model is compiled (nutpie,
 ~10–25 s once per model structure, cached on disk and in the process), about 1 s in the worlds
-of 200,000 rows; the default 200 tests in each of the 16 worlds take about 35–40 minutes with
-``--jobs 1``. ``--jobs 2`` runs two processes, which share the same two cores with nutpie's
+of 200,000 rows; the default 200 tests in each of the 18 worlds before issue 35 take about
+35–40 minutes with ``--jobs 1``; the seven of issue 35 took 0.85 s a test (120 tests each, 840
+in 12 minutes). ``--jobs 2`` runs two processes, which share the same two cores with nutpie's
 chains and gain little.
 """
 
@@ -85,6 +111,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import sys
 import tempfile
 import time
 import warnings
@@ -101,7 +128,10 @@ from statsmodels.stats.proportion import proportion_confint
 
 from channelab.analysis.claims import CONTRACT
 from channelab.simulate.ab import SimMetric, simulate_ab
-from channelab.spec import Metric, Spec, parse_spec
+from channelab.spec import DESCRIPTIVE_TYPES, Metric, Spec, parse_spec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from linear_adjustment import BETA, COLUMNS, INTERCEPT  # its world, drawn the same way
 
 #: The false rate every claim kind must stay within.
 TARGET = 0.05
@@ -158,8 +188,8 @@ def ab_world(
     Σ mix · p_e · p_o / Σ mix · p_e over the test's segment mix (the mix ``Truth.means`` uses).
     """
     rows, truth = simulate_ab(n_per_arm=n, arms=arms, metrics=metrics, segment_effects=segments, seed=seed)
-    mix = rows["segment"].value_counts(normalize=True).reindex([f"s{i}" for i in range(len(segments))])
-    mix = mix.fillna(0.0).to_numpy()
+    shares = rows["segment"].value_counts(normalize=True).reindex([f"s{i}" for i in range(len(segments))])
+    mix = shares.fillna(0.0).to_numpy()
     follow = {}
     for eng, out in pairs:
         pe, po = binary_grid(metrics[eng], arms, segments), binary_grid(metrics[out], arms, segments)
@@ -351,6 +381,145 @@ def costed_tie(seed: int) -> tuple[Rows, TrueValues]:
     return costed(seed, {"A": 0.01, "B": 0.03, "C": 0.06}, {}, (0.0, 0.0, 0.0))
 
 
+# ---- issue 35: ratios, quantiles, effort costs, many columns ----------------------------------
+
+#: Value of one meeting: log-normal, median 2,000, log-sd 0.6 (its mean is the true revenue per meeting).
+MEETING_MU, MEETING_SIGMA = float(np.log(2000.0)), 0.6
+
+
+def per_meeting(seed: int, *, n: int, meetings: float, value: float) -> tuple[Rows, TrueValues]:
+    """Meetings per unit Poisson(0.3) in ``C`` and ``meetings`` in ``T``; revenue the sum of their values.
+
+    Every meeting is worth a log-normal amount (median 2,000, log-sd 0.6), times ``value`` in ``T``:
+    the true revenue per meeting is E[value] (× ``value``), E[revenue] = E[meetings] × E[value].
+    """
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["C", "T"], n)
+    rate, scale = {"C": 0.3, "T": meetings}, {"C": 1.0, "T": value}
+    k = rng.poisson(np.where(arm == "C", rate["C"], rate["T"]))
+    amounts = rng.lognormal(MEETING_MU, MEETING_SIGMA, k.sum())
+    revenue = np.bincount(np.repeat(np.arange(arm.size), k), weights=amounts, minlength=arm.size)
+    revenue *= np.where(arm == "C", scale["C"], scale["T"])
+    rows = pd.DataFrame(
+        {"unit_id": np.arange(1, arm.size + 1), "arm": arm, "meetings": k, "revenue": revenue}
+    )
+    each = float(np.exp(MEETING_MU + MEETING_SIGMA**2 / 2))
+    means: dict[tuple[str, str], float] = {}
+    for a in ("C", "T"):
+        means |= {
+            (a, "meetings"): rate[a],
+            (a, "revenue"): rate[a] * each * scale[a],
+            (a, "revenue_per_meeting"): each * scale[a],  # true E[revenue] / E[meetings]
+        }
+    return rows, TrueValues(means=means)
+
+
+def ratio_null(seed: int) -> tuple[Rows, TrueValues]:
+    """Meetings 0.3 → 0.45 per unit (+50 %), each worth the same: revenue per meeting unchanged."""
+    return per_meeting(seed, n=4000, meetings=0.45, value=1.0)
+
+
+def ratio_moved(seed: int) -> tuple[Rows, TrueValues]:
+    """Meetings +50 %, each worth 20 % less under ``T``: revenue per meeting truly −20 %, revenue +20 %."""
+    return per_meeting(seed, n=4000, meetings=0.45, value=0.8)
+
+
+#: Deals: a unit closes one with probability 0.25, of a log-normal size (median 1,000, log-sd 1).
+DEAL_P, DEAL_MU, DEAL_SIGMA = 0.25, float(np.log(1000.0)), 1.0
+
+
+def deals(seed: int, shift: float) -> tuple[Rows, TrueValues]:
+    """2 × 3,000 units, 25 % close a deal of log-normal size; ``T``'s sizes × ``shift``.
+
+    The true median deal (among units with one) is exp(μ) × the arm's factor; revenue per unit
+    0.25 × exp(μ + σ²/2) × the factor.
+    """
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["C", "T"], 3000)
+    factor = {"C": 1.0, "T": shift}
+    size = rng.lognormal(DEAL_MU, DEAL_SIGMA, arm.size) * np.where(arm == "C", 1.0, shift)
+    revenue = rng.binomial(1, DEAL_P, arm.size) * size
+    rows = pd.DataFrame({"unit_id": np.arange(1, arm.size + 1), "arm": arm, "revenue": revenue})
+    mean = DEAL_P * float(np.exp(DEAL_MU + DEAL_SIGMA**2 / 2))
+    means: dict[tuple[str, str], float] = {}
+    for a in ("C", "T"):
+        means |= {(a, "revenue"): mean * factor[a], (a, "median_deal"): float(np.exp(DEAL_MU)) * factor[a]}
+    return rows, TrueValues(means=means)
+
+
+def quantile_null(seed: int) -> tuple[Rows, TrueValues]:
+    """The median deal (and revenue) unchanged."""
+    return deals(seed, 1.0)
+
+
+def quantile_shift(seed: int) -> tuple[Rows, TrueValues]:
+    """Every deal × 1.25 under ``T``: the median deal and revenue per unit truly +25 %."""
+    return deals(seed, 1.25)
+
+
+PER_HOUR = 60.0
+#: Effort world: meetings (10 % in the control) + points, rep hours N(1 + extra, 0.5) per unit.
+EFFORT = {"A": (0.08, 0.5), "B": (0.12, 1.5), "C": (0.0, 0.5)}
+
+
+def effort_costed(seed: int) -> tuple[Rows, TrueValues]:
+    """Control + A, B, C (3,000 each); an arm's cost is $60 × its true extra rep hours per unit.
+
+    Meetings (worth 500) +8, +12, +0 points; hours +0.5, +1.5, +0.5: true costs 30, 90, 30, net
+    values +10, −30, −30 (A best). Without the effort B would look best (+60): the judge must use it.
+    """
+    rng = np.random.default_rng(seed)
+    arms = ("Control", *EFFORT)
+    arm = np.repeat(arms, 3000)
+    points = {"Control": 0.0, **{a: p for a, (p, _) in EFFORT.items()}}
+    extra = {"Control": 0.0, **{a: h for a, (_, h) in EFFORT.items()}}
+    p = np.array([0.10 + points[a] for a in arm])
+    hours = np.array([1.0 + extra[a] for a in arm])
+    rows = pd.DataFrame(
+        {
+            "unit_id": np.arange(1, arm.size + 1),
+            "arm": arm,
+            "meetings": rng.binomial(1, p),
+            "rep_hours": rng.normal(hours, 0.5),
+        }
+    )
+    means: dict[tuple[str, str], float] = {}
+    for a in arms:
+        means |= {(a, "meetings"): 0.10 + points[a], (a, "rep_hours"): 1.0 + extra[a]}
+    return rows, TrueValues(means=means)
+
+
+def many_columns_world(seed: int, tau: float) -> tuple[Rows, TrueValues]:
+    """A binary outcome (near 29 %) on 12 numeric columns (R² 0.24), 6,000 units, half treated.
+
+    As ``benchmarks/linear_adjustment.py`` draws it: P = expit(a + Σ β_j x_j + τ·treated). The
+    adjusted estimand is each arm's share over all the test's units (g-computation), so the truth
+    is the mean over every unit of expit(a + βx) and of expit(a + βx + τ).
+    """
+    rng = np.random.default_rng(seed)
+    n = 6000
+    x = np.column_stack([rng.normal(size=(n, 6)), rng.lognormal(0.0, 0.6, size=(n, 6)) - np.exp(0.18)])
+    treated = rng.permutation(np.arange(n) % 2)
+    base = INTERCEPT + x @ BETA
+    rows = pd.DataFrame(x, columns=COLUMNS).assign(
+        unit_id=np.arange(1, n + 1),
+        arm=np.where(treated == 1, "T", "C"),
+        booked=rng.binomial(1, expit(base + tau * treated)),
+    )
+    means = {("C", "booked"): float(expit(base).mean()), ("T", "booked"): float(expit(base + tau).mean())}
+    return rows, TrueValues(means=means)
+
+
+def many_columns(seed: int) -> tuple[Rows, TrueValues]:
+    """No effect: the same share in both arms."""
+    return many_columns_world(seed, 0.0)
+
+
+def many_columns_lift(seed: int) -> tuple[Rows, TrueValues]:
+    """τ = 0.19 on the log-odds: about +2.9 points on 29 % (+10 %), twice the ROPE's edge."""
+    return many_columns_world(seed, 0.19)
+
+
 # ---- specs --------------------------------------------------------------------------------------
 
 CLICKS = {"name": "clicked", "role": "engagement", "type": "binary"}
@@ -400,6 +569,37 @@ UNEQUAL = spec_of(
     {"C": {"share": 100}, "T": {"share": 1}},  # the planned shares: no sample-ratio mismatch
     [{"name": "score", "role": "outcome", "type": "continuous"}],
 )
+MEETINGS_COUNT = {"name": "meetings", "role": "outcome", "type": "count"}
+PER_MEETING = {
+    "name": "revenue_per_meeting",
+    "role": "revenue",
+    "type": "ratio",
+    "numerator": "revenue",
+    "denominator": "meetings",
+}
+MEDIAN_DEAL = {
+    "name": "median_deal",
+    "role": "revenue",
+    "type": "quantile",
+    "column": "revenue",
+    "q": 0.5,
+    "among": "positive",
+}
+EFFORT_SPEC = spec_of(
+    "effort_costed",
+    {"Control": {}, **{a: {"cost": {"per_hour": PER_HOUR, "hours": "rep_hours"}} for a in EFFORT}},
+    [
+        {"name": "meetings", "role": "outcome", "type": "binary", "value": VALUES["meetings"]},
+        {"name": "rep_hours", "role": "guardrail", "type": "continuous", "worse": "up"},
+    ],
+)
+
+
+def many_columns_spec(name: str) -> dict[str, Any]:
+    """Control ``C`` against ``T``, bookings adjusted for the 12 columns (linear: ``adjust_method: auto``)."""
+    return {**two_arms(name, [BOOKINGS], segments=False), "adjust": COLUMNS}
+
+
 WORLDS: dict[str, World] = {
     w.name: w
     for w in (
@@ -425,6 +625,27 @@ WORLDS: dict[str, World] = {
         World("edge", two_arms("edge", [CLICKS, BOOKINGS]), edge),
         World("rare_null", two_arms("rare_null", [CLICKS, BOOKINGS], segments=False), rare_null),
         World("rare_lift", two_arms("rare_lift", [CLICKS, BOOKINGS], segments=False), rare_lift),
+        World(
+            "ratio_null",
+            two_arms("ratio_null", [MEETINGS_COUNT, REVENUE, PER_MEETING], segments=False),
+            ratio_null,
+        ),
+        World(
+            "ratio_moved",
+            two_arms("ratio_moved", [MEETINGS_COUNT, REVENUE, PER_MEETING], segments=False),
+            ratio_moved,
+        ),
+        World(
+            "quantile_null", two_arms("quantile_null", [REVENUE, MEDIAN_DEAL], segments=False), quantile_null
+        ),
+        World(
+            "quantile_shift",
+            two_arms("quantile_shift", [REVENUE, MEDIAN_DEAL], segments=False),
+            quantile_shift,
+        ),
+        World("effort_costed", EFFORT_SPEC, effort_costed),
+        World("many_columns", many_columns_spec("many_columns"), many_columns),
+        World("many_columns_lift", many_columns_spec("many_columns_lift"), many_columns_lift),
     )
 }
 #: The world that is undecided at its size: the outcome truly up, but underpowered.
@@ -435,6 +656,9 @@ UNDECIDED = "underpowered"
 
 
 METRIC_KINDS = ("real lift", "harm", "no effect")
+#: The metric types whose claims the judge can judge (ratios: true E[num] / E[den]; quantiles: the
+#: true population quantile, each against the ROPE on the difference like any metric).
+JUDGED = ("binary", "count", "revenue", "continuous", "ratio", "quantile")
 ARM_KINDS = ("arm: real lift", "arm: harm", "arm: no effect", "arm: engagement only", "arm: engagement up")
 
 
@@ -473,15 +697,31 @@ class Judge:
         """Whether a guardrail gets worse as it rises."""
         return self.metric(metric).worse_direction == "up"
 
-    def false(self, claim: dict[str, Any]) -> bool:
-        """Whether ``claim`` (a row of the JSON's ``claims``) is false, per :data:`CONTRACT`."""
-        kind, arm, metric = claim["claim"], claim["arm"], claim["metric"]
+    def false(self, claim: dict[str, Any]) -> bool | None:
+        """Whether ``claim`` (a row of the JSON's ``claims``) is false, per :data:`CONTRACT`.
+
+        None where the judge cannot say: a metric of a type it does not know how to judge, or
+        a truth the world does not give (such claims are counted as unjudged and printed).
+        """
+        kind, metric = claim["claim"], claim["metric"]
+        if (
+            kind in (*METRIC_KINDS, "guardrail harm")
+            and self.effect(claim["arm"], metric)["type"] not in JUDGED
+        ):
+            return None
+        try:
+            return self._false(kind, claim["arm"], metric, claim["detail"])
+        except KeyError:  # the world's truth lacks a value the claim needs
+            return None
+
+    def _false(self, kind: str, arm: str, metric: str, detail: str | None) -> bool:
+        """Whether a claim of ``kind`` is false (a truth it needs missing: KeyError)."""
         if kind in (*METRIC_KINDS, "guardrail harm"):
             return self.metric_false(kind, arm, metric)
         if kind.startswith("arm: "):
             return self.arm_false(kind, arm)
         if kind.startswith("follow-through"):
-            return self.follow_false(kind, arm, metric, claim["detail"])
+            return self.follow_false(kind, arm, metric, detail or "")
         if kind == "cost per extra outcome":
             return self.difference(arm, self.per_unit(metric)) <= 0
         if kind == "credibly best":
@@ -500,7 +740,9 @@ class Judge:
         out = Counter[str]()
         for kind, arm, metric, detail in self._candidates():
             if kind in CONTRACT:  # a kind the contract has dropped is never made
-                out[kind] += self.false({"claim": kind, "arm": arm, "metric": metric, "detail": detail})
+                out[kind] += (
+                    self.false({"claim": kind, "arm": arm, "metric": metric, "detail": detail}) is True
+                )
         return out
 
     def _candidates(self) -> Iterator[tuple[str, str, str | None, str | None]]:
@@ -527,7 +769,7 @@ class Judge:
             m.name for m in self.spec.metrics if m.role == "outcome" and m.type in ("binary", "count")
         ]
         for arm in self.spec.treatments:
-            for metric in outcomes if cost_of(self.spec, arm) > cost_of(self.spec, control) else ():
+            for metric in outcomes if self.true_cost(arm) > self.true_cost(control) else ():
                 yield "cost per extra outcome", arm, metric, None
         for arm in (control, *self.spec.treatments):
             yield "credibly best", arm, None, None
@@ -555,7 +797,11 @@ class Judge:
             for e in own
             if e["role"] in ("outcome", "revenue") and not e["conditional"]
         ]
-        engaged = any(self.moved(arm, e["metric"])[0] for e in own if e["role"] == "engagement")
+        engaged = any(
+            self.moved(arm, e["metric"])[0]
+            for e in own
+            if e["role"] == "engagement" and e["type"] not in DESCRIPTIVE_TYPES
+        )
         return {
             "arm: real lift": not any(up for up, _ in deciding),
             "arm: harm": not any(down for _, down in deciding),
@@ -566,25 +812,39 @@ class Judge:
 
     def per_unit(self, metric: str) -> str:
         """The name of a metric's mean per unit: ``<name>_per_unit`` for a conditional share."""
-        return metric if self.metric(metric).denominator is None else f"{metric}_per_unit"
+        return metric if self.metric(metric).stage is None else f"{metric}_per_unit"
 
     def net_values(self) -> dict[str, float]:
-        """True net value per unit of every arm, the control at 0: Σ value × increment − extra cost."""
+        """True net value per unit of every arm, the control at 0: Σ value × increment − extra cost.
+
+        Ratios and quantiles describe and are worth nothing here (they never enter the economics).
+        """
         control = self.spec.control
         net = {control: 0.0}
         for arm in self.spec.treatments:
             value = sum(
                 (1.0 if m.role == "revenue" else m.value or 0.0) * self.difference(arm, self.per_unit(m.name))
                 for m in self.spec.metrics
+                if m.type not in DESCRIPTIVE_TYPES
             )
-            net[arm] = value - cost_of(self.spec, arm) + cost_of(self.spec, control)
+            net[arm] = value - self.true_cost(arm) + self.true_cost(control)
         return net
 
+    def true_cost(self, arm: str) -> float:
+        """An arm's true cost per unit: its variable cost plus per_hour × its true mean hours.
 
-def cost_of(spec: Spec, arm: str) -> float:
-    """An arm's variable cost per unit (the worlds have no fixed costs)."""
-    cost = spec.arms[arm].cost
-    return 0.0 if cost is None else cost.variable
+        With incremental costs the effort is the arm's true hours beyond the control's, as
+        :mod:`channelab.analysis.economics` counts it (the worlds have no fixed costs).
+        """
+        cost = self.spec.arms[arm].cost
+        if cost is None:
+            return 0.0
+        if cost.per_hour is None or cost.hours is None:
+            return cost.variable
+        hours = self.truth.means[(arm, cost.hours)]
+        if self.spec.economics.costs_are == "incremental":
+            hours -= self.truth.means[(self.spec.control, cost.hours)]
+        return cost.variable + cost.per_hour * hours
 
 
 # ---- running a test -----------------------------------------------------------------------------
@@ -702,20 +962,22 @@ def claim_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     ``per chance``: the share of those that were made (an error rate per opportunity, which a
     one-sided claim at level 0.97 keeps near or below 3 % where the truth sits at the edge).
     """
-    made, false, chances = Counter[str](), Counter[str](), Counter[str]()
+    made, false, chances, unjudged = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
     for r in results:
         chances.update(r["chances"])
         for c in r["claims"]:
             made[c["claim"]] += 1
-            false[c["claim"]] += c["false"]
+            false[c["claim"]] += c["false"] is True
+            unjudged[c["claim"]] += c["false"] is None
     rows = []
     for kind in [*CONTRACT, *(k for k in made if k not in CONTRACT)]:
-        k, n = false[kind], made[kind]
+        k, n = false[kind], made[kind] - unjudged[kind]  # the rate is over the judged claims
         lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson") if n else (np.nan, np.nan)
         rows.append(
             {
                 "claim": kind,
-                "made": n,
+                "made": made[kind],
+                "unjudged": unjudged[kind],
                 "false": k,
                 "rate": k / n if n else np.nan,
                 "lo": lo,
@@ -730,11 +992,19 @@ def claim_table(results: list[dict[str, Any]]) -> pd.DataFrame:
 def claims_by_world(results: list[dict[str, Any]]) -> pd.DataFrame:
     """Times made / false per world and claim kind (to find where a false claim comes from)."""
     rows = [
-        {"world": r["world"], "claim": c["claim"], "false": c["false"]} for r in results for c in r["claims"]
+        {
+            "world": r["world"],
+            "claim": c["claim"],
+            "false": c["false"] is True,
+            "unjudged": c["false"] is None,
+        }
+        for r in results
+        for c in r["claims"]
     ]
     if not rows:
         return pd.DataFrame()
-    table = pd.DataFrame(rows).groupby(["world", "claim"], sort=False)["false"].agg(made="size", false="sum")
+    grouped = pd.DataFrame(rows).groupby(["world", "claim"], sort=False)
+    table = grouped.agg(made=("false", "size"), false=("false", "sum"), unjudged=("unjudged", "sum"))
     return table.astype(int)
 
 
@@ -805,7 +1075,16 @@ def report(results: list[dict[str, Any]], seconds: float, records: Path | None) 
             for lo, hi in zip(claims["lo"], claims["hi"], strict=True)
         ],
     )
-    print(shown[["made", "false", "rate", "interval", "chances", "per chance"]].to_string())
+    print(shown[["made", "unjudged", "false", "rate", "interval", "chances", "per chance"]].to_string())
+    unjudged = [
+        f"{r['world']} #{r['test']}: {c['claim']} ({c['arm']}, {c['metric']})"
+        for r in results
+        for c in r["claims"]
+        if c["false"] is None
+    ]
+    if unjudged:
+        print(f"\n    {len(unjudged)} claims the judge cannot judge (not counted in the rates):")
+        print("\n".join(f"      {line}" for line in unjudged[:50]))
     print("\n    where they were made (world, claim: made, false):")
     print(claims_by_world(results).to_string())
     print("\n(b) Arm verdicts per world (share of tests):")
@@ -838,11 +1117,11 @@ def report(results: list[dict[str, Any]], seconds: float, records: Path | None) 
         print(
             f"\nevery claim written to {records}, every arm verdict to {records.with_suffix('.verdicts.csv')}"
         )
-    made = claims[claims["made"] > 0]
+    made = claims[claims["made"] > claims["unjudged"]]
     over = made.index[made["rate"] > TARGET].tolist()
     unsure = made.index[(made["rate"] <= TARGET) & (made["hi"] > TARGET)].tolist()
     never = claims.index[claims["made"] == 0].tolist()
-    verdict = "PASS" if not over and ok_undecided else "FAIL"
+    verdict = "FAIL" if over or not ok_undecided else "INCOMPLETE" if unjudged else "PASS"
     kinds = "yes" if not over else "no (" + ", ".join(over) + ")"
     print(
         f"\n(d) {verdict}: every claim kind's false rate ≤ {percent(TARGET)}: {kinds}"
@@ -850,6 +1129,7 @@ def report(results: list[dict[str, Any]], seconds: float, records: Path | None) 
         + (("yes" if ok_undecided else "no") if UNDECIDED in worlds else "")
         + (f"; interval reaches above {percent(TARGET)}: {', '.join(unsure)}" if unsure else "")
         + (f"; never made: {', '.join(never)}" if never else "")
+        + (f"; {len(unjudged)} claims unjudged" if unjudged else "")
         + (f"; {len(errors)} tests failed and are not counted" if errors else "")
     )
 
