@@ -91,9 +91,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
                 draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
-    priced = spec.model_copy(
-        update={"metrics": [m for m in spec.metrics if m.type not in ("ratio", "quantile")]}
-    )
+    priced = spec.model_copy(update={"metrics": [m for m in spec.metrics if m.type not in DESCRIPTIVE_TYPES]})
     timed = time_to_event(posterior, cells, spec)
     return Effects(
         hdi_prob=spec.hdi_prob,
@@ -304,7 +302,7 @@ def _no_events(metric: Metric, observed_mean: float) -> Literal["never", "always
     The arm's level is then bounded by its data from one side only
     (:func:`~channelab.analysis.decisions.without_events_verdict`).
     """
-    if metric.type in ("continuous", "ratio"):
+    if metric.type in ("continuous", "ratio", "quantile"):  # a level, not a count of events
         return None
     if observed_mean == 0:
         return "never"
