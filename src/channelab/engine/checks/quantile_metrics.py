@@ -8,8 +8,9 @@ checked as any metric's column (:mod:`.values`): numbers on every row, none miss
 from __future__ import annotations
 
 from channelab.engine.checks.base import CheckReport, Finding, Found
+from channelab.engine.checks.rules import by_arm
 from channelab.engine.quantiles import counted_value
-from channelab.engine.source import ROWS, Source, quote
+from channelab.engine.source import Source
 from channelab.spec import Spec
 
 __all__ = ["quantile_values"]
@@ -32,9 +33,7 @@ def quantile_values(source: Source, spec: Spec, so_far: CheckReport) -> Found:
     quantiles = [m for m in spec.metrics if m.type == "quantile"]
     if not quantiles or so_far.errors or spec.input_kind != "unit rows":
         return Found()
-    counts = ", ".join(f"count({counted_value(m, source.columns)}) AS c{i}" for i, m in enumerate(quantiles))
-    arm = f"CAST({quote(spec.arm_column)} AS VARCHAR)"
-    rows = {str(r[0]): r[1:] for r in source.fetchall(f"SELECT {arm}, {counts} FROM {ROWS} GROUP BY 1")}
+    rows = by_arm(source, spec.arm_column, [f"count({counted_value(m, source.columns)})" for m in quantiles])
     out = []
     for i, m in enumerate(quantiles):
         above = "above 0 " if m.among == "positive" else ""

@@ -9,8 +9,8 @@ the column and the row or arm. The numerator's values are checked as the metric'
 from __future__ import annotations
 
 from channelab.engine.checks.base import CheckReport, Finding, Found
-from channelab.engine.checks.rules import RowRule, number_rules
-from channelab.engine.source import ROWS, Source, number, quote
+from channelab.engine.checks.rules import RowRule, by_arm, number_rules
+from channelab.engine.source import Source, number
 from channelab.spec import Metric, Spec
 
 __all__ = ["ratio_denominators", "ratio_rules"]
@@ -63,9 +63,7 @@ def ratio_denominators(source: Source, spec: Spec, so_far: CheckReport) -> Found
     ratios = _ratios(spec)
     if not ratios or so_far.errors:
         return Found()
-    sums = ", ".join(f"sum({number(m.data_columns[1])}) AS d{i}" for i, m in enumerate(ratios))
-    arm = f"CAST({quote(spec.arm_column)} AS VARCHAR)"
-    rows = {str(r[0]): r[1:] for r in source.fetchall(f"SELECT {arm}, {sums} FROM {ROWS} GROUP BY 1")}
+    rows = by_arm(source, spec.arm_column, [f"sum({number(m.data_columns[1])})" for m in ratios])
     out = []
     for i, m in enumerate(ratios):
         col = m.data_columns[1]

@@ -8,6 +8,7 @@ one into an error naming the column, example rows and what to fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from channelab.engine.checks.base import Finding
 from channelab.engine.checks.wording import EXAMPLES
@@ -25,6 +26,25 @@ class RowRule:
     column: str
     what: str  # "column 'x' is empty" style prefix
     fix: str
+
+
+def by_arm(source: Source, arm_column: str, aggregates: list[str]) -> dict[str, tuple[Any, ...]]:
+    """Per arm label, the values of SQL ``aggregates`` over its rows, all in one query.
+
+    Parameters
+    ----------
+    source
+        The rows.
+    arm_column
+        The column of arm labels.
+    aggregates
+        SQL aggregate expressions (``sum(...)``, ``count(...)``), in the order of the tuples.
+    """
+    arm = f"CAST({quote(arm_column)} AS VARCHAR)"
+    listed = ", ".join(aggregates)
+    return {
+        str(r[0]): tuple(r[1:]) for r in source.fetchall(f"SELECT {arm}, {listed} FROM {ROWS} GROUP BY 1")
+    }
 
 
 def apply_row_rules(source: Source, rules: list[RowRule]) -> list[Finding]:
