@@ -279,3 +279,22 @@ def test_the_check_fails_on_a_broken_rule(tmp_path, files, expected):
 def test_the_check_passes_a_package_that_follows_its_rule(tmp_path):
     files = {"__init__.py": "", "low.py": "x = 1\n", "high.py": "from fake.low import x\n"}
     assert check_layers(_fake_package(tmp_path, files), "fake", FAKE_LAYERS) == []
+
+
+def test_validate_imports_no_model_and_no_plotting():
+    """`channelab validate` answers in about a second: it never loads PyMC, ArviZ or matplotlib."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\n"
+        "from channelab.app import validate_experiment\n"
+        f"validate_experiment({str(root / 'docs' / 'quickstart' / 'first_test.yaml')!r})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pymc', 'arviz', 'arviz_stats', "
+        "'matplotlib', 'statsmodels', 'pytensor', 'nutpie'})\n"
+        "heavy += ['scipy.stats'] if 'scipy.stats' in sys.modules else []\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

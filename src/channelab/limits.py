@@ -25,6 +25,11 @@ MAX_GLOB_FOLDERS = 100_000
 #: Longest line read whole from a CSV file (bytes; the header and its blank lines included): a
 #: header of 100,000 columns fits; longer reads go in pieces or stop (a sparse or binary file).
 MAX_LINE_BYTES = 8 * 2**20
+#: Largest CSV data (bytes, all its files) read into memory once rather than parsed again by
+#: every query: the checks and the cells take about ten scans, each a full parse of the text;
+#: 64 MB of CSV is about a million rows, a few hundred MB in DuckDB at most. Larger files and
+#: Parquet are scanned where they lie.
+CSV_SNAPSHOT_BYTES = 64_000_000
 
 # ---- the data: values, aggregates, labels ----
 #: Longest covariate level (it is printed as a label in tables and figures).

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from channelab.pipeline.labs import pool_labs, read_labs
+from channelab.pipeline.labs import pool_labs
+from channelab.pipeline.read import read_labs
 from channelab.pipeline.read import no_steps, read
 from channelab.replication.judge import Estimate, judge
 from channelab.replication.labs import LabEstimate, PooledDraws, judge_labs, spread_verdict

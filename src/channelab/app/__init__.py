@@ -14,19 +14,42 @@ May import: errors, limits, files, spec, provenance, cells, engine, cohort, anal
 replication, pipeline, reporting.
 """
 
-from channelab.app.experiments import (
-    Monitored,
-    Planned,
-    Report,
-    design_experiment,
-    monitor_experiment,
-    plan_replication,
-    replicate_experiment,
-    run_experiment,
-    validate_experiment,
-)
-from channelab.app.units import Assigned, Matched, assign_experiment, match_experiment_cohort
+from typing import TYPE_CHECKING
 
+import lazy_loader
+
+if TYPE_CHECKING:
+    from channelab.app.experiments import (
+        Monitored,
+        Planned,
+        Report,
+        design_experiment,
+        monitor_experiment,
+        plan_replication,
+        replicate_experiment,
+        run_experiment,
+        validate_experiment,
+    )
+    from channelab.app.units import Assigned, Matched, assign_experiment, match_experiment_cohort
+
+# loaded on first use: ``channelab validate`` imports no model and no plotting
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "experiments": [
+            "Monitored",
+            "Planned",
+            "Report",
+            "design_experiment",
+            "monitor_experiment",
+            "plan_replication",
+            "replicate_experiment",
+            "run_experiment",
+            "validate_experiment",
+        ],
+        "units": ["Assigned", "Matched", "assign_experiment", "match_experiment_cohort"],
+    },
+)
 __all__ = [
     "Assigned",
     "Matched",

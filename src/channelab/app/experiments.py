@@ -6,17 +6,17 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from channelab.app.programme import record_run, registry_for
 from channelab.engine import Engine
 from channelab.engine.duck import matching_files
-from channelab.engine.registry import Added, RecordSource
 from channelab.files import check_outputs, commit, json_bytes
-from channelab.pipeline import Analysis, StepCallback, Validation, analyse, validate, with_options
+from channelab.pipeline import StepCallback, Validation, validate, with_options
 from channelab.spec import DataSource, Spec, load_spec
 
-if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+if TYPE_CHECKING:  # imported where used: a command loads only what it needs (validate: no model)
     from channelab.design.assurance import SimCallback
     from channelab.design.plan import Design
+    from channelab.engine.registry import Added, RecordSource
+    from channelab.pipeline import Analysis
     from channelab.pipeline.looks import Monitor
     from channelab.replication.plan import ReplicationPlan
     from channelab.reporting.html import Twin
@@ -230,6 +230,9 @@ def run_experiment(
     Report
         The analysis, the paths written, and what was added to a registry.
     """
+    from channelab.app.programme import record_run, registry_for
+    from channelab.pipeline import analyse
+
     step = on_step or _noop
     spec, stem = _with_data(load_spec(path), data)
     spec = with_options(spec, seed=seed, engine=engine, as_of=as_of)

@@ -22,7 +22,7 @@ from channelab.engine.inputs import data_files as data_files
 from channelab.engine.inputs import matching_files as matching_files
 from channelab.engine.source import FILE_COLUMN, ROWS, Limited, Source, files_sha256, literal, quote
 from channelab.errors import DataError, first_few
-from channelab.limits import MAX_LINE_BYTES, QUERY_SECONDS, QUERY_SPILL_LIMIT
+from channelab.limits import CSV_SNAPSHOT_BYTES, MAX_LINE_BYTES, QUERY_SECONDS, QUERY_SPILL_LIMIT
 from channelab.spec import DataSource
 
 
@@ -116,6 +116,10 @@ def open_file(
             )
             described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
             hidden = f", filename AS {FILE_COLUMN}" if len(files) > 1 else ""  # to locate rows in messages
+            if fmt == "csv" and sum(f.stat().st_size for f in files) <= CSV_SNAPSHOT_BYTES:
+                # parsed once (every later query reads this table, not the text again)
+                con.execute(f"CREATE TEMP TABLE __channelab_csv AS SELECT *{hidden} FROM {relation}")
+                relation, hidden = "__channelab_csv", ""
             con.execute(f"CREATE VIEW {ROWS} AS SELECT *{hidden} FROM {relation}")
             n_rows = con.execute(f"SELECT count(*) FROM {ROWS}").fetchone()[0]  # type: ignore[index]
     except DataError:

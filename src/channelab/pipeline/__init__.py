@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from channelab.pipeline.looks import Monitor
     from channelab.pipeline.monitor import monitor
     from channelab.pipeline.options import with_options
-    from channelab.pipeline.read import StepCallback, Validation
-    from channelab.pipeline.run import Analysis, analyse, fit_cells, validate
+    from channelab.pipeline.read import StepCallback, Validation, validate
+    from channelab.pipeline.run import Analysis, analyse, fit_cells
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
@@ -29,8 +29,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "looks": ["Monitor"],
         "monitor": ["monitor"],
         "options": ["with_options"],
-        "read": ["StepCallback", "Validation"],
-        "run": ["Analysis", "analyse", "fit_cells", "validate"],
+        "read": ["StepCallback", "Validation", "validate"],
+        "run": ["Analysis", "analyse", "fit_cells"],
     },
 )
 __all__ = [

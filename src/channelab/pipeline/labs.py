@@ -1,8 +1,8 @@
-"""A many-lab replication's flow: every lab's data read and checked, then the labs pooled.
+"""A many-lab replication's flow after its labs are read: the labs pooled and judged.
 
-:func:`read_labs` reads each lab of ``replication.labs`` exactly as a single replication's data
-are read (:func:`~channelab.pipeline.read.read`: the same checks, the same cells), before any
-sampling, so a missing file or a bad lab fails in seconds. :func:`pool_labs` estimates the
+Every lab is read (:func:`~channelab.pipeline.read.read_labs`) exactly as a single
+replication's data are read, before any sampling, so a missing file or a bad lab fails in
+seconds. :func:`pool_labs` estimates the
 original's contrast in each lab (:func:`~channelab.replication.labs.lab_estimates`), pools the
 labs with the programme model (:func:`~channelab.analysis.learning.hierarchy.fit_hierarchy`: labs
 as records, one group per metric, on the difference scale) and hands the draws to
@@ -12,106 +12,17 @@ as records, one group per metric, on the difference scale) and hands the draws t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from channelab.analysis.learning.hierarchy import fit_hierarchy, shrunken_draws
 from channelab.analysis.learning.studies import Study, group_studies
-from channelab.cells import Cells
-from channelab.errors import DataError, SpecError
-from channelab.pipeline.read import StepCallback, read
+from channelab.pipeline.read import LabData, StepCallback
 from channelab.provenance import shown_path
 from channelab.replication.labs import LabEstimate, LabsResult, PooledDraws, judge_labs, lab_estimates
-from channelab.spec import DataSource, ProgrammePriors, Spec
-from channelab.spec.labs import Lab
+from channelab.spec import ProgrammePriors, Spec
 
-__all__ = ["LabData", "pool_labs", "read_labs"]
-
-#: Characters that make a path a glob (read as one table of every match).
-_GLOB = frozenset("*?[")
-
-
-@dataclass(frozen=True)
-class LabData:
-    """One lab's data, read and checked.
-
-    Attributes
-    ----------
-    name
-        The lab's name.
-    cells
-        Its data reduced to cells.
-    data
-        Its fingerprint (path, size, rows, SHA-256) or what its summaries are.
-    warnings
-        The data checks' warnings.
-    """
-
-    name: str
-    cells: Cells
-    data: dict[str, object]
-    warnings: tuple[str, ...]
-
-
-def read_labs(spec: Spec, *, step: StepCallback) -> tuple[LabData, ...]:
-    """Read every lab of ``spec.replication.labs`` (none when the spec has no labs).
-
-    Parameters
-    ----------
-    spec
-        The spec, its data format and checks applying to every lab.
-    step
-        Called with a short description of each step as it starts.
-
-    Returns
-    -------
-    tuple of LabData
-        One per lab, in the spec's order.
-
-    Raises
-    ------
-    SpecError, DataError
-        If a lab's file is missing, or its data fail a blocking check; the message names the lab.
-    """
-    labs = spec.replication.labs or []
-    out = []
-    for i, lab in enumerate(labs):
-        step(f"Reading lab {i + 1} of {len(labs)}: {lab.name}")
-        where = f"replication.labs.{i} ({lab.name!r})"
-        lab_spec = _lab_spec(spec, lab, where)
-        try:
-            checked = read(lab_spec, step=lambda _: None)
-        except (DataError, SpecError) as exc:
-            raise type(exc)(f"{where}: {exc}") from None
-        warnings = tuple(f"{lab.name}: {w.message}" for w in checked.checks.warnings)
-        data = checked.data
-        if lab.summaries is not None:
-            data = {**data, "summaries": f"replication.labs.{i}.summaries in the spec"}
-        out.append(LabData(lab.name, checked.cells, data, warnings))
-    return tuple(out)
-
-
-def _lab_spec(spec: Spec, lab: Lab, where: str) -> Spec:
-    """``spec`` reading the lab's rows (in the spec's data format) or its published summaries."""
-    if lab.summaries is not None:
-        origin = spec.data.origin if spec.data is not None else None
-        return spec.model_copy(update={"data": DataSource(summaries=lab.summaries, origin=origin)})
-    assert lab.data is not None  # a lab has data or summaries (Lab's validator)
-    path = spec.resolve_path(lab.data)
-    if not _GLOB & set(str(lab.data)) and not path.is_file():
-        folder = spec.source_path.parent if spec.source_path else Path.cwd()
-        raise DataError(
-            f"{where}.data: {path}: no such file; check the lab's path (a relative path is read "
-            f"from the experiment file's folder, {folder})"
-        )
-    given = (
-        DataSource(path=path, origin=spec.data.origin if spec.data is not None else None)
-        if spec.data is None or spec.data.summaries is not None
-        else spec.data.model_copy(update={"path": path})
-    )
-    return spec.model_copy(update={"data": given})
+__all__ = ["pool_labs"]
 
 
 def pool_labs(labs: Sequence[LabData], spec: Spec, *, step: StepCallback) -> LabsResult:

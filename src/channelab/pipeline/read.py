@@ -3,8 +3,9 @@
 :func:`opened` opens the rows, sets the analysis date, runs the checks and replaces the
 likelihoods the data cannot support, and keeps the rows open: a monitored test aggregates them
 at each look (:mod:`channelab.pipeline.monitor`). :func:`read` reduces them, once, to the cells
-of one analysis, or reads a spec's published summaries (validate and analyse,
-:mod:`channelab.pipeline.run`). Fails in seconds, before any sampling.
+of one analysis, or reads a spec's published summaries; :func:`read_labs` reads every lab of a
+many-lab replication the same way. :func:`validate` is all of it, with no model imported: it
+fails in seconds, before any sampling (analyse, :mod:`channelab.pipeline.run`, starts with it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from channelab.cells import Cells
 from channelab.cohort.build import WEIGHT, MatchResult, match_experiment
@@ -20,10 +22,16 @@ from channelab.engine import CheckReport, Source, build_cells, open_source, run_
 from channelab.engine.aggregate import summary_cells
 from channelab.engine.checks import arm_units, summary_checks
 from channelab.engine.timing import date_range, with_as_of
-from channelab.spec import Spec
+from channelab.errors import DataError, SpecError
+from channelab.spec import DataSource, Spec
+from channelab.spec.labs import Lab
 
 #: Receives a short description of each step as it starts (the CLI shows it as progress).
 StepCallback = Callable[[str], None]
+
+
+#: Characters that make a path a glob (read as one table of every match).
+_GLOB = frozenset("*?[")
 
 
 def no_steps(_: str) -> None:
@@ -142,3 +150,114 @@ def _read_summaries(spec: Spec, step: StepCallback) -> Validation:
 def _origin(spec: Spec) -> str:
     """Where the data came from: ``simulated``, ``published`` or ``observed`` (``data.origin``)."""
     return spec.data.resolved_origin if spec.data is not None else "observed"
+
+
+def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
+    """Check the spec's data and reduce it to cells; fails in seconds, before any sampling.
+
+    The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
+    cannot support are replaced as the checks report (``CheckReport.fallbacks``), and a test
+    put in time has its analysis date (``as_of``, by default the latest date in the data).
+    Every arm must have enough units counted for every metric.
+
+    Parameters
+    ----------
+    spec
+        The experiment, options applied (:func:`~channelab.pipeline.options.with_options`).
+    on_step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    Validation
+        The spec to fit, the data's fingerprint, the checks, the cells and any matched cohort.
+
+    Raises
+    ------
+    SpecError, DataError
+        If the spec names no data, or the data fail a blocking check.
+    """
+    checked = read(spec, step=on_step or no_steps)
+    read_labs(checked.spec, step=on_step or no_steps)  # every lab's data checked too
+    return checked
+
+
+@dataclass(frozen=True)
+class LabData:
+    """One lab's data, read and checked.
+
+    Attributes
+    ----------
+    name
+        The lab's name.
+    cells
+        Its data reduced to cells.
+    data
+        Its fingerprint (path, size, rows, SHA-256) or what its summaries are.
+    warnings
+        The data checks' warnings.
+    """
+
+    name: str
+    cells: Cells
+    data: dict[str, object]
+    warnings: tuple[str, ...]
+
+
+def read_labs(spec: Spec, *, step: StepCallback) -> tuple[LabData, ...]:
+    """Read every lab of ``spec.replication.labs`` (none when the spec has no labs).
+
+    Parameters
+    ----------
+    spec
+        The spec, its data format and checks applying to every lab.
+    step
+        Called with a short description of each step as it starts.
+
+    Returns
+    -------
+    tuple of LabData
+        One per lab, in the spec's order.
+
+    Raises
+    ------
+    SpecError, DataError
+        If a lab's file is missing, or its data fail a blocking check; the message names the lab.
+    """
+    labs = spec.replication.labs or []
+    out = []
+    for i, lab in enumerate(labs):
+        step(f"Reading lab {i + 1} of {len(labs)}: {lab.name}")
+        where = f"replication.labs.{i} ({lab.name!r})"
+        lab_spec = _lab_spec(spec, lab, where)
+        try:
+            checked = read(lab_spec, step=lambda _: None)
+        except (DataError, SpecError) as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        warnings = tuple(f"{lab.name}: {w.message}" for w in checked.checks.warnings)
+        data = checked.data
+        if lab.summaries is not None:
+            data = {**data, "summaries": f"replication.labs.{i}.summaries in the spec"}
+        out.append(LabData(lab.name, checked.cells, data, warnings))
+    return tuple(out)
+
+
+def _lab_spec(spec: Spec, lab: Lab, where: str) -> Spec:
+    """``spec`` reading the lab's rows (in the spec's data format) or its published summaries."""
+    if lab.summaries is not None:
+        origin = spec.data.origin if spec.data is not None else None
+        return spec.model_copy(update={"data": DataSource(summaries=lab.summaries, origin=origin)})
+    assert lab.data is not None  # a lab has data or summaries (Lab's validator)
+    path = spec.resolve_path(lab.data)
+    if not _GLOB & set(str(lab.data)) and not path.is_file():
+        folder = spec.source_path.parent if spec.source_path else Path.cwd()
+        raise DataError(
+            f"{where}.data: {path}: no such file; check the lab's path (a relative path is read "
+            f"from the experiment file's folder, {folder})"
+        )
+    given = (
+        DataSource(path=path, origin=spec.data.origin if spec.data is not None else None)
+        if spec.data is None or spec.data.summaries is not None
+        else spec.data.model_copy(update={"path": path})
+    )
+    return spec.model_copy(update={"data": given})

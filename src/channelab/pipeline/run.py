@@ -24,10 +24,10 @@ from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.cohort.build import MatchResult
 from channelab.engine import CheckReport
-from channelab.pipeline.labs import LabData, pool_labs, read_labs
+from channelab.pipeline.labs import pool_labs
 from channelab.pipeline.learned import LearnedStart, with_learned_priors
 from channelab.pipeline.options import with_options
-from channelab.pipeline.read import StepCallback, Validation, no_steps, read
+from channelab.pipeline.read import LabData, StepCallback, no_steps, read, read_labs
 from channelab.provenance import Provenance, stamp
 from channelab.replication.judge import ReplicationResult, judge
 from channelab.replication.labs import LabsResult
@@ -88,36 +88,6 @@ class Analysis:
     def data(self) -> dict[str, object]:
         """The data's fingerprint: path, size, rows and SHA-256 (from :attr:`provenance`)."""
         return dict(self.provenance.data)
-
-
-def validate(spec: Spec, *, on_step: StepCallback | None = None) -> Validation:
-    """Check the spec's data and reduce it to cells; fails in seconds, before any sampling.
-
-    The spec returned in the :class:`Validation` is the one to fit: likelihoods the data
-    cannot support are replaced as the checks report (``CheckReport.fallbacks``), and a test
-    put in time has its analysis date (``as_of``, by default the latest date in the data).
-    Every arm must have enough units counted for every metric.
-
-    Parameters
-    ----------
-    spec
-        The experiment, options applied (:func:`~channelab.pipeline.options.with_options`).
-    on_step
-        Called with a short description of each step as it starts.
-
-    Returns
-    -------
-    Validation
-        The spec to fit, the data's fingerprint, the checks, the cells and any matched cohort.
-
-    Raises
-    ------
-    SpecError, DataError
-        If the spec names no data, or the data fail a blocking check.
-    """
-    checked = read(spec, step=on_step or no_steps)
-    read_labs(checked.spec, step=on_step or no_steps)  # every lab's data checked too
-    return checked
 
 
 def fit_cells(
