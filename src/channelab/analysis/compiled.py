@@ -31,8 +31,9 @@ Every path gives the same draws for the same seed: the initial point (the model'
 seed) and the compiled arithmetic are the same. Compilation never uses numba's fast-math
 flags, whose results depend on whether code was inlined in this process or loaded from disk.
 The helpers of nutpie it relies on are private, so the disk cache is used only with the
-nutpie minor version it was written for (:data:`_NUTPIE_VERSION`); with another, every run
-compiles through :func:`nutpie.compile_pymc_model`.
+nutpie minor version it was written for (:data:`_NUTPIE_VERSION`, the range pyproject.toml
+pins); with another, every run compiles through :func:`nutpie.compile_pymc_model` (public), with
+the same initial point and so the same draws (``tests/analysis/test_compiled.py`` forces it).
 """
 
 from __future__ import annotations
@@ -414,10 +415,20 @@ def _load_only() -> type:
 
 
 def _uncached(model: pm.Model) -> Any:
-    """Compilation by nutpie itself, for nutpie versions this module was not written for."""
+    """Compilation by nutpie's public API, for nutpie versions this module was not written for.
+
+    The initial point is the cached path's (the model's, unjittered, plus :func:`_jittered`), so
+    both paths draw the same for the same seed (a test forces this path and compares).
+    """
+    import dataclasses
+
     import nutpie
 
-    return nutpie.compile_pymc_model(model)
+    compiled = nutpie.compile_pymc_model(model, jitter_rvs=set())
+    initial = np.asarray(compiled.initial_point_func(0), dtype=np.float64)
+    with contextlib.suppress(TypeError):  # a later nutpie whose model is no dataclass: its own start
+        compiled = dataclasses.replace(compiled, initial_point_func=_jittered(initial))
+    return compiled
 
 
 def _write_atomically(path: Path, text: str) -> None:
