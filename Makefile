@@ -34,13 +34,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
+# The common metric models compiled once, ahead of any run (about a minute): a user's first run of
+# a new simple experiment file then starts sampling at once (channelab warm-up).
+$(VENV)/.warmed: $(VENV)/.installed
+	$(BIN)/channelab warm-up
+	@touch $@
+
 # A report's 'created' time is that of the last commit of its experiment file (SOURCE_DATE_EPOCH,
 # the reproducible-builds convention), and its paths are relative to the experiment file: a run
 # is rebuilt byte for byte from a fresh clone. 'make report' writes to the git-ignored out/; the
 # committed example reports in reports/ (read by the docs) are rebuilt by 'make examples'.
 epoch = $(shell git log -1 --format=%ct -- $(1) 2>/dev/null)
 
-report: venv
+report: venv $(VENV)/.warmed
 	SOURCE_DATE_EPOCH=$(call epoch,$(EXPERIMENT)) $(BIN)/channelab run $(EXPERIMENT) --out out
 
 test: venv

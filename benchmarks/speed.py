@@ -20,7 +20,13 @@ its repeat run (the cache warm), and, for Hillstrom, a run on other data of the 
 Prints each wall time, its ratio to both baselines, the peak resident memory, and the share of
 imports, reading + checks + cells, compile, sampling, effects and rendering in the run.
 
-    python benchmarks/speed.py [--repeats 2] [--rows 10000000 100000000]
+Then the commands a user waits for, each a process against its target (`--commands`, on by
+default): `validate` of the flagship; a first run of a new two-arm spec (a binary and a revenue
+metric, names never used before) right after `channelab warm-up` on an empty cache, as
+`make report` leaves a new machine; `monitor` of the monitored example and `design` of the
+pilot, on a warm cache.
+
+    python benchmarks/speed.py [--repeats 2] [--rows 10000000 100000000] [--no-commands]
 """
 
 from __future__ import annotations
@@ -177,12 +183,73 @@ def measure(case: Case, tmp: Path, repeats: int, other: Path | None) -> None:
         )
 
 
+NEW_SPEC = """
+name: new_inmail_test
+data: {path: new_inmail_test.csv}
+unit: {kind: prospect, id: unit_id}
+arm_column: arm
+control: control
+arms:
+  control: {channel: control}
+  treatment: {channel: social}
+metrics:
+  - {name: answered, role: engagement, type: binary}
+  - {name: deal_value, role: revenue, type: revenue}
+seed: 11
+"""
+
+
+def cli(args: list[str], cache: Path) -> float:
+    """Wall seconds of one ``channelab`` command in its own process."""
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}", "MPLBACKEND": "Agg"}
+    return run([str(Path(sys.executable).parent / "channelab"), *args], env)[0]
+
+
+def commands(tmp: Path) -> None:
+    """The commands a user waits for, each against its target."""
+    from channelab.simulate.ab import SimMetric, simulate_ab
+
+    metrics = {
+        "answered": SimMetric("binary", 0.1, {"treatment": 0.2}),
+        "deal_value": SimMetric("revenue", 0.05),
+    }
+    rows, _ = simulate_ab(n_per_arm=5000, arms=("control", "treatment"), metrics=metrics, seed=3)
+    rows.drop(columns="segment").to_csv(tmp / "new_inmail_test.csv", index=False)
+    (tmp / "new_inmail_test.yaml").write_text(NEW_SPEC)
+    empty, warm, out = tmp / "cache-new", tmp / "cache-hillstrom (64,000 rows)", str(tmp / "out")
+    warm_up = cli(["warm-up"], empty)
+    timed = [
+        ("validate, flagship", min(cli(["validate", str(HILLSTROM_SPEC)], warm) for _ in range(3)), 1.5),
+        (
+            f"new 2-arm spec, first run after warm-up ({warm_up:.0f} s)",
+            cli(["run", str(tmp / "new_inmail_test.yaml"), "--out", out], empty),
+            10,
+        ),
+        (
+            "monitor, monitored example",
+            cli(["monitor", str(ROOT / "experiments" / "social_selling_monitor.yaml"), "--out", out], warm),
+            15,
+        ),
+        (
+            "design, pilot",
+            cli(["design", str(ROOT / "experiments" / "social_selling_pilot.yaml"), "--out", out], warm),
+            60,
+        ),
+    ]
+    print(f"\n{'command':<52}{'wall s':>8}{'target s':>10}")
+    for label, wall, target in timed:
+        print(f"{label:<52}{wall:>8.1f}{target:>10.1f}{'  over' if wall > target else ''}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=2, help="repeat runs (the median is shown)")
     parser.add_argument("--rows", type=int, nargs="*", default=[10_000_000], help="simulated log sizes")
+    parser.add_argument(
+        "--no-commands", action="store_true", help="skip validate, first run, monitor, design"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -194,6 +261,8 @@ def main() -> None:
             "Hillstrom (64,000 rows)", HILLSTROM_SPEC, HILLSTROM_GLM, HILLSTROM_FLOOR, str(HILLSTROM)
         )
         measure(hillstrom, tmp_path, args.repeats, other)
+        if not args.no_commands:
+            commands(tmp_path)
         for n in args.rows:
             spec = generate(n)
             glm = LOG_GLM if n <= GLM_MAX_ROWS else None

@@ -37,7 +37,7 @@ rows, _ = simulate_ab(n_per_arm=int(sys.argv[3]), arms=("control", "treatment"),
                       seed=int(sys.argv[2]))
 built = build_model(build_cells(frame_source(rows), spec), spec)
 compiles_first = built.compiles_first
-compiled = built.compiled()
+compiled = built.compiled(0)
 posterior = sample(built, spec, seed=7)["posterior"]
 print(json.dumps({
     "graph_built": "_graph" in built.__dict__,
@@ -102,7 +102,7 @@ def test_the_key_follows_the_structure_not_the_data():
         spec = parse_spec(spec_dict("unused.csv", metrics, **overrides))
         metric = SimMetric("binary", 0.1, {"treatment": 0.3})
         rows, _ = simulate_ab(n_per_arm=n, arms=("control", "treatment"), metrics={"y": metric}, seed=seed)
-        return build_model(build_cells(frame_source(rows), spec), spec).key
+        return build_model(build_cells(frame_source(rows), spec), spec).keys[0]
 
     base = key(1, 1500)
     assert key(2, 900) == base  # other data, same structure

@@ -39,6 +39,7 @@ the same initial point and so the same draws (``tests/analysis/test_compiled.py`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -47,12 +48,13 @@ import os
 import pickle
 import platform
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+import pandas as pd
 
 from channelab.errors import OutputError
 from channelab.limits import MAX_CACHE_ENTRY_BYTES
@@ -67,6 +69,7 @@ _FORMAT = 1
 #: Modules whose code decides the compiled graph: a change to any of them is a new key.
 _GRAPH_CODE = (
     "model.py",
+    "blocks.py",
     "predictor.py",
     "families.py",
     "family_base.py",
@@ -152,11 +155,17 @@ def structure_key(structure: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[], pm.Model]) -> Any:
+def compiled_model(
+    key: str,
+    data: Mapping[str, np.ndarray],
+    build: Callable[[], pm.Model],
+    coords: Mapping[str, Sequence[str]] | None = None,
+) -> Any:
     """The compiled model (nutpie's) for ``key``, with ``data`` in its containers.
 
     ``build`` returns the PyMC model of this structure; it is called only when neither this
-    process nor the disk cache holds the compiled model.
+    process nor the disk cache holds the compiled model. ``coords`` label the draws (a key made
+    of the dimensions' sizes, not their labels, serves models whose arms are named otherwise).
     """
     import nutpie
     from pytensor.configdefaults import config
@@ -175,7 +184,11 @@ def compiled_model(key: str, data: Mapping[str, np.ndarray], build: Callable[[],
     used = {var.name for var in compiled.shared_var_keys}
     if missing := sorted(used - set(data)):  # a container left at another run's values: never
         raise KeyError(f"the compiled model needs data {missing} that were not given")
-    return compiled.with_data(**{name: value for name, value in data.items() if name in used})
+    compiled = compiled.with_data(**{name: value for name, value in data.items() if name in used})
+    if coords and getattr(compiled, "_coords", None) is not None:
+        labelled = {dim: pd.Index(coords.get(dim, index)) for dim, index in compiled._coords.items()}
+        compiled = dataclasses.replace(compiled, _coords=labelled)
+    return compiled
 
 
 def is_compiled(key: str) -> bool:
@@ -277,7 +290,6 @@ def _extractor(cp: Any, fn: Any, args: list[str], keys: dict[str, str], compiled
 def _assemble(entry: dict[str, Any], logp: Any, expand: Any, values: Mapping[str, np.ndarray]) -> Any:
     """A nutpie compiled model from an entry, its C wrappers and (optionally) the data values."""
     import nutpie.compile_pymc as cp
-    import pandas as pd
 
     variables = {_SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
     shared_data = {}
@@ -420,8 +432,6 @@ def _uncached(model: pm.Model) -> Any:
     The initial point is the cached path's (the model's, unjittered, plus :func:`_jittered`), so
     both paths draw the same for the same seed (a test forces this path and compares).
     """
-    import dataclasses
-
     import nutpie
 
     compiled = nutpie.compile_pymc_model(model, jitter_rvs=set())

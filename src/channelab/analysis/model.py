@@ -31,14 +31,14 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pymc as pm
 import xarray as xr
 
-from channelab.analysis.compiled import compiled_model, is_compiled, structure_key
+from channelab.analysis.blocks import CANONICAL, block_key, block_seed, join, renamed
+from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import Family, GroupEstimates, Tensor, var_prefix
 from channelab.analysis.predictor import linear_predictor
@@ -99,6 +99,14 @@ def modelled(spec: Spec) -> list[Metric]:
 
 def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     """Every data-dependent array of the model, by the name of its ``pm.Data`` container."""
+    data = _shared_data(cells)
+    for metric in modelled(spec):
+        data.update(_metric_data(cells, metric, metric.name))
+    return data
+
+
+def _shared_data(cells: Cells) -> dict[str, np.ndarray]:
+    """The arrays every metric's model reads: units per cell, arm, levels, clusters, pre-period sums."""
     data: dict[str, np.ndarray] = {
         "n_float": cells.n,
         "arm_idx": cells.arm_idx,
@@ -112,14 +120,20 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     pre = cells.pre_period
     if pre is not None:
         data["adjust:u_sum"], data["adjust:uu_sum"] = pre.standardised(cells.n)
-    for metric in modelled(spec):
-        family, stats = family_for(metric), cells.metrics[metric.name]
-        units = cells.units(metric.name)
-        if stats.n is not None:  # its own units (an outcome window): see families.units
-            data[f"{metric.name}:n"] = units
-        data.update(family.data(metric.name, stats, units))
-        if pre is not None:
-            data.update(family.adjustment_data(metric.name, stats, units, pre))
+    return data
+
+
+def _metric_data(cells: Cells, metric: Metric, name: str) -> dict[str, np.ndarray]:
+    """One metric's arrays, under ``name`` (its own, or :data:`~.blocks.CANONICAL` in its block)."""
+    family, stats = family_for(metric), cells.metrics[metric.name]
+    units = cells.units(metric.name)
+    data: dict[str, np.ndarray] = {}
+    if stats.n is not None:  # its own units (an outcome window): see families.units
+        data[f"{name}:n"] = units
+    data.update(family.data(name, stats, units))
+    pre = cells.pre_period
+    if pre is not None:
+        data.update(family.adjustment_data(name, stats, units, pre))
     return data
 
 
@@ -148,8 +162,11 @@ class CellModel:
         The model's coordinates: arms, treatments, covariate levels, clusters, pre-period columns.
     centring : dict of str to dict of str to tuple of bool
         Per metric and part: whether pooled arm effects, and cluster effects, are centred.
-    key : str
-        The key of the compiled model in the cache (its structure, code and library versions).
+    metrics : list of Metric
+        The metrics modelled, each fitted on its own by nutpie (:mod:`.blocks`).
+    keys : list of str
+        The key of each metric's compiled model in the cache (its structure without names, the
+        code and the library versions).
     """
 
     def __init__(self, cells: Cells, spec: Spec) -> None:
@@ -165,17 +182,11 @@ class CellModel:
             m.name: _centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
             for m in modelled(spec)
         }
-        self.key = structure_key(
-            {
-                "coords": self.coords,
-                "centring": self.centring,
-                "data": {k: [str(v.dtype), v.ndim] for k, v in self.data.items()},
-                "metrics": [m.model_dump(mode="json") for m in spec.metrics],
-                "priors": {m.name: spec.priors_for(m).model_dump(mode="json") for m in spec.metrics},
-                "model": spec.model.model_dump(mode="json"),
-                "pools_arms": spec.pools_arms,
-            }
-        )
+        self.metrics = modelled(spec)
+        self.keys = [
+            block_key(m, spec, self.coords, self.centring[m.name], self._block_data(m, cells))
+            for m in self.metrics
+        ]
 
     @property
     def model(self) -> pm.Model:
@@ -200,38 +211,84 @@ class CellModel:
         return "low_rank" if pre is not None and pre.cuts else "diag"
 
     @property
-    def compiles_first(self) -> bool:
-        """Whether fitting it with nutpie compiles its structure first (once per machine)."""
-        return resolve_backend(self.spec.sampler.backend) == "nutpie" and not is_compiled(self.key)
+    def compiles_first(self) -> int:
+        """How many metrics' models fitting it with nutpie compiles first (each once per machine)."""
+        if resolve_backend(self.spec.sampler.backend) != "nutpie":
+            return 0
+        return sum(not is_compiled(key) for key in dict.fromkeys(self.keys))
 
-    def compiled(self, data: Mapping[str, np.ndarray] | None = None) -> Any:
-        """The compiled model (nutpie's) with this model's data (or ``data``), from the cache when it can."""
-        return compiled_model(self.key, self.data if data is None else data, lambda: self.model)
+    def compiled(self, index: int, cells: Cells | None = None) -> Any:
+        """The compiled model (nutpie's) of metric ``index``, with the data of ``cells`` (or its own)."""
+        metric = self.metrics[index]
+        data = self._block_data(metric, cells or self.cells)
+        return compiled_model(self.keys[index], data, lambda: self._block_graph(metric), coords=self.coords)
+
+    def fit(
+        self, cfg: Sampler, *, seed: int, cells: Cells | None = None, progressbar: bool = False
+    ) -> xr.DataTree:
+        """Sample each metric's model with nutpie (on ``cells``, or its own) and join the draws.
+
+        The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
+        """
+        trees = []
+        for i, metric in enumerate(self.metrics):
+            start = time.perf_counter()
+            compiled = self.compiled(i, cells)
+            compiled_at = time.perf_counter()
+            trace = run_nutpie(
+                compiled,
+                cfg,
+                seed=block_seed(seed, i),
+                adaptation=self.adaptation(cfg),
+                progressbar=progressbar,
+            )
+            trace.attrs.update(
+                compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
+            )
+            trees.append(renamed(trace, metric.name))
+        return join(trees, [m.name for m in self.metrics])
+
+    def _block_data(self, metric: Metric, cells: Cells) -> dict[str, np.ndarray]:
+        """The data of ``metric``'s own model: the shared arrays and its own, under the canonical name."""
+        return {**_shared_data(cells), **_metric_data(cells, metric, CANONICAL)}
+
+    def _block_graph(self, metric: Metric) -> pm.Model:
+        """The PyMC model of ``metric`` alone, named :data:`~.blocks.CANONICAL` (built only to compile)."""
+        with pm.Model(coords=self.coords) as model:
+            data = {
+                name: pm.Data(name, value) for name, value in self._block_data(metric, self.cells).items()
+            }
+            self._add_metric(metric, CANONICAL, data)
+        return model
+
+    def _add_metric(self, metric: Metric, name: str, data: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Add ``metric``'s predictors and likelihood, named ``name``, to the model in context."""
+        family, priors = family_for(metric), self.spec.priors_for(metric)
+        centring = self.centring[metric.name]
+        eta = {
+            part: linear_predictor(
+                f"{name}.{part}" if part else name,
+                data,
+                self.cells,
+                self.spec,
+                priors,
+                centred_arms=centring[part][0],
+                centred_clusters=centring[part][1],
+                levels=_levels_used(metric.likelihood, self.cells),
+            )
+            for part in family.parts
+        }
+        family.add_likelihood(name, data, eta, priors)
+        return {var_prefix(metric, part): e for part, e in eta.items()}
 
     @functools.cached_property
     def _graph(self) -> tuple[pm.Model, dict[str, Tensor]]:
-        cells, spec = self.cells, self.spec
+        """The joint model of every metric (PyMC's own sampler fits it; nutpie fits each alone)."""
         etas: dict[str, Tensor] = {}
         with pm.Model(coords=self.coords) as model:
             data = {name: pm.Data(name, value) for name, value in self.data.items()}
-            for metric in modelled(spec):
-                family, priors = family_for(metric), spec.priors_for(metric)
-                centring = self.centring[metric.name]
-                eta = {
-                    part: linear_predictor(
-                        var_prefix(metric, part),
-                        data,
-                        cells,
-                        spec,
-                        priors,
-                        centred_arms=centring[part][0],
-                        centred_clusters=centring[part][1],
-                        levels=_levels_used(metric.likelihood, cells),
-                    )
-                    for part in family.parts
-                }
-                etas.update({var_prefix(metric, part): e for part, e in eta.items()})
-                family.add_likelihood(metric.name, data, eta, priors)
+            for metric in self.metrics:
+                etas.update(self._add_metric(metric, metric.name, data))
         return model, etas
 
 
@@ -354,7 +411,7 @@ def sample(
 
 
 def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
-    """Sample the model with nutpie, compiled through the cache (:mod:`.compiled`).
+    """Sample the model with nutpie, each metric on its own, compiled through the cache (:mod:`.compiled`).
 
     The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
 
@@ -363,9 +420,9 @@ def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: boo
     built : CellModel
         The model to sample.
     cfg : Sampler
-        Draws, tuning steps, chains, target acceptance and mass-matrix adaptation.
+        Draws, tuning steps, chains and target acceptance.
     seed : int
-        nutpie's seed.
+        nutpie's seed (each metric's fit draws its own from it, :func:`~.blocks.block_seed`).
     progressbar : bool, default False
         Whether nutpie shows its progress bar.
 
@@ -374,14 +431,7 @@ def sample_nutpie(built: CellModel, cfg: Sampler, *, seed: int, progressbar: boo
     xarray.DataTree
         The posterior, without the warm-up draws.
     """
-    start = time.perf_counter()
-    compiled = built.compiled()
-    compiled_at = time.perf_counter()
-    trace = run_nutpie(compiled, cfg, seed=seed, adaptation=built.adaptation(cfg), progressbar=progressbar)
-    trace.attrs.update(
-        compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
-    )
-    return trace
+    return built.fit(cfg, seed=seed, progressbar=progressbar)
 
 
 class Refitter:
@@ -413,7 +463,8 @@ class Refitter:
 
     def compile(self) -> None:
         """Compile the model (seconds, or less from the cache); done on the first fit if not called."""
-        self.built.compiled()
+        for i in range(len(self.built.metrics)):
+            self.built.compiled(i)
 
     def fit(self, cells: Cells, *, seed: int, settings: Sampler | None = None) -> xr.DataTree:
         """Sample the posterior given ``cells``, with the spec's sampler settings or ``settings``.
@@ -439,6 +490,4 @@ class Refitter:
         """
         if (cells.arms, cells.levels, cells.clusters) != self._levels:
             raise ModelError("Refitter: the new cells have other arms, covariate levels or clusters")
-        compiled = self.built.compiled(_model_data(cells, self.spec))
-        cfg = settings or self.spec.sampler
-        return run_nutpie(compiled, cfg, seed=seed, adaptation=self.built.adaptation(cfg))
+        return self.built.fit(settings or self.spec.sampler, seed=seed, cells=cells)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         validate_experiment,
     )
     from channelab.app.units import Assigned, Matched, assign_experiment, match_experiment_cohort
+    from channelab.app.warm_up import Warmed, warm_up
 
 # loaded on first use: ``channelab validate`` imports no model and no plotting
 __getattr__, __dir__, _ = lazy_loader.attach(
@@ -48,6 +49,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "validate_experiment",
         ],
         "units": ["Assigned", "Matched", "assign_experiment", "match_experiment_cohort"],
+        "warm_up": ["Warmed", "warm_up"],
     },
 )
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "Monitored",
     "Planned",
     "Report",
+    "Warmed",
     "assign_experiment",
     "design_experiment",
     "match_experiment_cohort",
@@ -64,4 +67,5 @@ __all__ = [
     "replicate_experiment",
     "run_experiment",
     "validate_experiment",
+    "warm_up",
 ]

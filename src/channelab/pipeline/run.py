@@ -121,8 +121,8 @@ def fit_cells(
     """
     step = on_step or no_steps
     built = build_model(cells, spec)
-    if built.compiles_first:
-        step("Compiling the model for this structure, once per machine (about 20 s)")
+    if new := built.compiles_first:  # about 20 s each on two cores, then loaded in under a second
+        step(f"Compiling {new} model(s) new to this machine: about {20 * new} s, once (channelab warm-up)")
 
     def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
         if draw_seed != spec.seed:

@@ -1,0 +1,100 @@
+"""Each metric is fitted on its own, under a compiled model named for its structure only.
+
+The key of a metric's model must not change with names (metric, arms, roles, labels), so that a
+new experiment file reuses what was compiled for another, and must change with anything that
+changes the graph (family, arms, covariates, priors). The fits are joined draw by draw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from channelab.analysis.blocks import block_seed, join, renamed
+from channelab.analysis.model import build_model
+from channelab.engine import build_cells, frame_source
+from channelab.simulate.ab import SimMetric, simulate_ab
+from channelab.spec import parse_spec
+from helpers import ROOT, spec_dict
+
+
+def _keys(names=("y",), arms=("control", "treatment"), kind="binary", **overrides) -> list[str]:
+    roles = ["outcome", *(["engagement"] * (len(names) - 1))]
+    metrics = [
+        {"name": n, "role": r, "type": kind, "label": f"the {n}"} for n, r in zip(names, roles, strict=True)
+    ]
+    arm_map = {a: {"channel": "control" if a == arms[0] else "email"} for a in arms}
+    spec = parse_spec(spec_dict("x.csv", metrics, arms=arm_map, control=arms[0], **overrides))
+    rows, _ = simulate_ab(n_per_arm=300, arms=arms, metrics={n: SimMetric(kind, 0.2) for n in names}, seed=3)
+    return build_model(build_cells(frame_source(rows), spec), spec).keys
+
+
+def test_the_key_of_a_metric_model_has_no_names_in_it():
+    (base,) = _keys()
+    assert _keys(names=("meetings", "clicked"), arms=("none", "phone")) == [base, base]  # names, roles
+    assert _keys(kind="count") != [base]  # another family
+    assert _keys(arms=("control", "a", "b")) != [base]  # another number of arms
+    assert _keys(covariates=[]) != [base]  # no covariate
+    assert _keys(priors={"arm_sd": 0.5}) != [base]  # another prior
+
+
+def _fit(name: str, value: float, diverging: int) -> xr.DataTree:
+    draws = xr.DataArray(np.full((2, 3), value), dims=("chain", "draw"))
+    stats = xr.DataArray(np.zeros((2, 3), dtype=bool), dims=("chain", "draw"))
+    stats[0, :diverging] = True
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"y:arm": draws, "y.any:sd": draws + 1}),
+            "sample_stats": xr.Dataset({"diverging": stats}),
+        }
+    )
+    tree.attrs.update(compile_seconds=1.0, sampling_seconds=2.0)
+    return renamed(tree, name)
+
+
+def test_fits_are_renamed_and_joined_draw_by_draw_with_every_divergence_kept():
+    joined = join([_fit("visit", 1.0, 1), _fit("spend", 2.0, 2)], ["visit", "spend"])
+    post = joined["posterior"].to_dataset()
+    assert set(post.data_vars) == {"visit:arm", "visit.any:sd", "spend:arm", "spend.any:sd"}
+    assert float(post["visit:arm"].mean()) == 1.0
+    assert float(post["spend.any:sd"].mean()) == 3.0
+    assert int(joined["sample_stats"]["diverging"].sum()) == 3
+    assert joined.attrs["compile_seconds"] == 2.0
+    assert joined.attrs["sampling_seconds"] == 4.0
+
+
+def test_each_metric_has_its_own_seed_and_the_first_keeps_the_runs():
+    seeds = [block_seed(7, i) for i in range(4)]
+    assert seeds[0] == 7
+    assert len(set(seeds)) == 4
+    assert seeds == [block_seed(7, i) for i in range(4)]  # reproducible
+
+
+WARM = """
+import json, sys
+from channelab.analysis.model import build_model
+from channelab.app import validate_experiment, warm_up
+first = [w.compiled for w in warm_up([sys.argv[1]])]
+checked = validate_experiment(sys.argv[1])
+print(json.dumps({"first": first, "again": [w.compiled for w in warm_up([sys.argv[1]])],
+                  "run_compiles": build_model(checked.cells, checked.spec).compiles_first}))
+"""
+
+
+@pytest.mark.slow
+def test_warm_up_compiles_a_structure_once_and_a_first_run_then_compiles_nothing(tmp_path):
+    path = ROOT / "docs" / "quickstart" / "first_test.yaml"  # two binary metrics, two arms
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    done = subprocess.run(
+        [sys.executable, "-c", WARM, str(path)], env=env, capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["first"] == [True, False]  # one compiled model serves both metrics
+    assert result["again"] == [False, False]
+    assert result["run_compiles"] == 0
