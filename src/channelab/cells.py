@@ -464,15 +464,12 @@ class Cells:
         for one with an outcome window, the units whose window had closed.
         """
         m = self.metrics[metric]
-        df = pd.DataFrame(
-            {
-                "arm": np.asarray(self.arms)[self.arm_idx],
-                "n": self.units(metric) if m.reached is None else m.reached,
-                "total": m.total,
-                "sum_sq": m.sum_sq,
-            }
+        n = self.units(metric) if m.reached is None else m.reached
+        columns = {"n": n, "total": m.total, "sum_sq": m.sum_sq}
+        g = pd.DataFrame(  # bincount per arm, not a group-by: this is called per effect, per fit
+            {k: self.per_arm(v).astype(np.asarray(v).dtype) for k, v in columns.items()},
+            index=pd.Index(self.arms, name="arm"),
         )
-        g = df.groupby("arm", sort=False)[["n", "total", "sum_sq"]].sum().reindex(list(self.arms))
         g["mean"] = g["total"] / g["n"]
         g["sd"] = np.sqrt(
             np.maximum(g["sum_sq"] / g["n"] - g["mean"] ** 2, 0.0) * g["n"] / np.maximum(g["n"] - 1, 1)
