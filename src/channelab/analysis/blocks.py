@@ -137,7 +137,7 @@ def join(trees: Sequence[xr.DataTree], names: Sequence[str]) -> xr.DataTree:
     stats = [t["sample_stats"].to_dataset() for t in trees]
     common = sorted(set.intersection(*(set(map(str, s.data_vars)) for s in stats)))
     joined_stats = xr.concat([s[common] for s in stats], dim="metric_fit", join="outer")
-    attrs: dict[str, Any] = dict(trees[0].attrs)
+    attrs: dict[str, Any] = {str(k): v for k, v in trees[0].attrs.items()}
     for key in ("compile_seconds", "sampling_seconds"):
         attrs[key] = sum(float(t.attrs.get(key, 0.0)) for t in trees)
     out = xr.DataTree.from_dict(

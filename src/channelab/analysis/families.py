@@ -7,11 +7,10 @@ One class per family of the likelihood table (:mod:`channelab.likelihoods`), key
 
 from __future__ import annotations
 
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit, logit
 
@@ -30,6 +29,13 @@ from channelab.analysis.survival import Survival
 from channelab.cells import CountCells, HurdleCells, MetricCells, NormalCells, PrePeriod, RateCells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Priors
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 
 class Binary(Family[RateCells]):

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+import lazy_loader
 import numpy as np
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.cells import Cells, MetricCells, PrePeriod
 from channelab.spec import Metric, Priors
+
+if TYPE_CHECKING:
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 __all__ = [
     "Family",
@@ -40,8 +45,16 @@ Tensors = dict[str, Tensor]
 #: group has no information (e.g. no deals, so no deal amounts).
 GroupEstimates = tuple[np.ndarray, np.ndarray]
 
-#: ``pt.sum``, whose signature PyTensor leaves untyped.
-tensor_sum = cast("Callable[..., Tensor]", pt.sum)
+
+def tensor_sum(*args: Any, **kwargs: Any) -> Tensor:
+    """``pt.sum``, whose signature PyTensor leaves untyped.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As :func:`pytensor.tensor.sum` takes them.
+    """
+    return cast("Callable[..., Tensor]", pt.sum)(*args, **kwargs)
 
 
 class Family[S: MetricCells]:

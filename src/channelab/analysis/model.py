@@ -33,8 +33,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+import lazy_loader
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from channelab.analysis.blocks import CANONICAL, block_key, block_seed, join, renamed
@@ -48,7 +48,11 @@ from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
 
 if TYPE_CHECKING:
+    import pymc as pm
+
     from channelab.likelihoods import Likelihood
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
 
 
 def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:

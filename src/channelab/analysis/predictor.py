@@ -16,15 +16,21 @@ likelihood (:mod:`.families`); the data enter as the ``pm.Data`` containers ``d`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from channelab.analysis.family_base import Tensor, Tensors
 from channelab.cells import Cells
 from channelab.spec import Priors, Spec
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 
 def linear_predictor(

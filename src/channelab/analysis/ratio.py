@@ -25,11 +25,10 @@ posterior sds in some arm) the ratio is not an estimate and the run stops
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import override
+from typing import TYPE_CHECKING, override
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.analysis.family_base import (
@@ -44,6 +43,13 @@ from channelab.analysis.family_base import (
 from channelab.cells import Cells, RatioCells
 from channelab.errors import DataError
 from channelab.spec import Metric, Priors
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 __all__ = ["SPARSE_PROB", "SPARSE_SDS", "Ratio", "check_denominator"]
 

@@ -13,15 +13,20 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import lazy_loader
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from channelab.analysis.compiled import compiled_model
 from channelab.errors import ModelError
 from channelab.spec import Sampler
+
+if TYPE_CHECKING:
+    import pymc as pm
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
 
 __all__ = ["interrupts", "resolve_backend", "run_nutpie", "sample_graph"]
 

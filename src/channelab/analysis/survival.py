@@ -26,11 +26,10 @@ units only; the hazard ratio e^arm is secondary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast, override
+from typing import TYPE_CHECKING, Any, cast, override
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.analysis.family_base import (
@@ -44,11 +43,25 @@ from channelab.analysis.family_base import (
 from channelab.cells import SurvivalCells
 from channelab.spec import Priors
 
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
+
 __all__ = ["Survival", "cumulative_hazard_weights"]
 
-#: ``pt.concatenate`` and ``pt.cumsum``, whose signatures PyTensor leaves untyped.
-_concatenate = cast("Callable[..., Tensor]", pt.concatenate)
-_cumsum = cast("Callable[..., Tensor]", pt.cumsum)
+
+def _concatenate(*args: Any, **kwargs: Any) -> Tensor:
+    """``pt.concatenate``, whose signature PyTensor leaves untyped."""
+    return cast("Callable[..., Tensor]", pt.concatenate)(*args, **kwargs)
+
+
+def _cumsum(*args: Any, **kwargs: Any) -> Tensor:
+    """``pt.cumsum``, whose signature PyTensor leaves untyped."""
+    return cast("Callable[..., Tensor]", pt.cumsum)(*args, **kwargs)
+
 
 #: Prior sd of the baseline's step from one interval to the next (log hazard): a hazard may
 #: double or halve between intervals without strain.

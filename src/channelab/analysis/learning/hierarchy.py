@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.analysis.compiled import structure_key
@@ -33,6 +33,13 @@ from channelab.analysis.diagnostics import Diagnostics, diagnose, fit_until_conv
 from channelab.analysis.learning.studies import Group
 from channelab.analysis.sampler import sample_graph
 from channelab.spec import ProgrammePriors, Sampler
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 __all__ = ["Hierarchy", "ProgrammePriors", "fit_hierarchy", "shrunken_draws"]
 

@@ -18,10 +18,10 @@ Priors: μ and τ as the programme model's (τ log-normal), ρ uniform on (−1,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import lazy_loader
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from channelab.analysis.compiled import structure_key
@@ -30,6 +30,13 @@ from channelab.analysis.learning.hierarchy import prior_vector
 from channelab.analysis.learning.studies import Scale
 from channelab.analysis.sampler import sample_graph
 from channelab.spec import ProgrammePriors, Sampler
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+else:  # imported on first use: a run whose models are all compiled builds no graph
+    pm = lazy_loader.load("pymc")
+    pt = lazy_loader.load("pytensor.tensor", suppress_warning=True)  # pytensor: loaded anyway
 
 __all__ = ["LinkData", "LinkDraws", "fit_link"]
 
