@@ -86,7 +86,12 @@ def test_ubc_study1_from_published_means_gives_the_published_difference_and_rati
     assert private.abs_lift.mean == pytest.approx(0.86 - 0.34, abs=0.01)  # default weak prior
     report = json.loads(js.read_text())
     (row,) = [e for e in report["effects"] if e["arm"] == "Private token" and e["metric"] == "donation"]
-    assert row["ratio"]["mean"] == pytest.approx(0.86 / 0.34, abs=0.05)
+    # the relative lift is shown only when every control draw is above zero; the public token's
+    # mean is 3.9 sds from zero here, so a draw at or below it comes in about one fit in six
+    if row["lift"]["defined"]:
+        assert row["ratio"]["mean"] == pytest.approx(0.86 / 0.34, abs=0.05)
+    draws = analysis.effects.lift_draws[("Private token", "donation")]
+    assert float(np.median(draws)) == pytest.approx(0.86 / 0.34 - 1, abs=0.1)
     assert report["input"] == "published summaries"
     first = " ".join(PdfReader(pdf).pages[0].extract_text().split())
     assert "from published summaries" in first

@@ -17,8 +17,7 @@ import pytest
 from scipy import optimize, stats
 
 from channelab.pipeline.labs import pool_labs
-from channelab.pipeline.read import read_labs
-from channelab.pipeline.read import no_steps, read
+from channelab.pipeline.read import no_steps, read, read_labs
 from channelab.replication.judge import Estimate, judge
 from channelab.replication.labs import LabEstimate, PooledDraws, judge_labs, spread_verdict
 from channelab.replication.stats import normal_replication_bf
