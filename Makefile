@@ -17,7 +17,7 @@ PYTHON ?= $(shell for p in $(PYENV_PYTHONS) python3.13 python3.12 python3; do \
 
 export MPLBACKEND := Agg
 
-.PHONY: report test fast lint check venv clean bench calibration claims examples
+.PHONY: report test fast test-calibration lint check venv clean bench calibration claims examples
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -59,6 +59,11 @@ test: venv
 # runs in one process: PyMC's own sampler forks, which is unsafe in a multi-threaded xdist worker.
 fast: venv
 	$(BIN)/pytest -m "not slow" -n 2 --dist worksteal
+
+# The tests at a benchmark's scale (many simulated tests each; about 3 minutes), left out of
+# 'make test': the stopping rule's calibration, the calibration of the verdicts, survival coverage.
+test-calibration: venv
+	$(BIN)/pytest -m calibration
 
 bench: venv
 	$(BIN)/python benchmarks/hillstrom.py

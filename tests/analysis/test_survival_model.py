@@ -57,6 +57,7 @@ def lifts(data: pd.DataFrame, s: Spec) -> dict[str, tuple[float, float, float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration  # benchmark-scale: make test-calibration (not in make test)
 def test_survival_covers_the_window_lift_and_is_narrower_early():
     """Over 8 simulated tests read at week 6: the survival intervals cover the true +20 % (at 94 %,
     fewer than 6 of 8 covering has probability under 2 %) and are at least a fifth narrower than the

@@ -89,6 +89,7 @@ def test_the_assurance_fit_follows_every_unit_for_the_whole_window():
 
 
 @pytest.mark.slow
+@pytest.mark.calibration  # benchmark-scale: make test-calibration (not in make test)
 def test_at_lift_0_survival_keeps_the_rules_rate_and_decides_no_later_than_windowed():
     # 3,000 prospects over 6 weekly looks and 4 more for the 28-day window; a +50 % lift on 10 %.
     lifts, sims = (0.0, 0.5), 12

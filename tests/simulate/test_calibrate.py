@@ -107,6 +107,7 @@ SMALL = Scenario(
 
 
 @pytest.mark.slow
+@pytest.mark.calibration  # benchmark-scale: make test-calibration (not in make test)
 def test_reduced_calibration_covers_the_truth_and_reads_the_funnel():
     spec = outreach_spec(SMALL, metrics=("likes_comments", "meetings"), sampler={"draws": 400, "tune": 400})
     cal = calibrate(SMALL, spec, fits=30, n_prospects=6000, seed=11)
