@@ -64,7 +64,7 @@ data = sys.argv[3] if len(sys.argv) > 3 else None
 report = run_experiment(sys.argv[1], out_dir=sys.argv[2], data=data, on_step=on_step)
 on_step("end")
 timings = dict(report.analysis.timings)
-render = steps.get("Drawing figures and writing the PDF and JSON", 0)
+render = steps.get("Drawing figures and writing the PDF, JSON and HTML", 0)
 total = time.perf_counter() - start
 print(json.dumps({"imports": imported - start, "render": render, **timings, "total_in_process": total}))
 """
@@ -175,6 +175,7 @@ def measure(case: Case, tmp: Path, repeats: int, other: Path | None) -> None:
             "effects": r.get("effects", 0),
             "render": r["render"],
         }
+        parts["imports on first use, other"] = total - sum(parts.values())
         shares = ", ".join(f"{k} {v:.1f} s ({100 * v / total:.0f} %)" for k, v in parts.items())
         ratio = f"{r['wall'] / glm[0]:>7.1f}" if glm else f"{'-':>7}"
         print(

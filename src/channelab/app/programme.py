@@ -12,17 +12,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from channelab.engine.registry import Added, RecordSource, open_registry
 from channelab.engine.registry.imports import records_from_report, records_from_summaries
 from channelab.errors import DataError, SpecError, shown
 from channelab.files import check_outputs, commit, json_bytes
-from channelab.pipeline.learn import Learning, learn_programme, programme_of
 from channelab.pipeline.read import StepCallback
 from channelab.pipeline.records import run_records
-from channelab.pipeline.run import Analysis
 from channelab.spec import Spec
+
+if TYPE_CHECKING:  # a run that records its effects loads no learning code
+    from channelab.pipeline.learn import Learning
+    from channelab.pipeline.run import Analysis
 
 __all__ = [
     "Digest",
@@ -251,6 +253,7 @@ def learn_from(
     Learnt
         The results and the paths written (PDF, JSON, HTML and the learned priors, together).
     """
+    from channelab.pipeline.learn import learn_programme, programme_of
     from channelab.reporting.html import twin
     from channelab.reporting.json_report import learn_json, learned_priors_json
     from channelab.reporting.pdf import learn_pdf
