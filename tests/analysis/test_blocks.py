@@ -44,6 +44,13 @@ def test_the_key_of_a_metric_model_has_no_names_in_it():
     assert _keys(priors={"arm_sd": 0.5}) != [base]  # another prior
 
 
+def test_a_learned_prior_per_arm_enters_the_key_by_position():
+    mu = {"priors": {"arm_mu": {"a": 0.1, "b": 0.3}}}
+    ab, ba = _keys(arms=("control", "a", "b"), **mu), _keys(arms=("control", "b", "a"), **mu)
+    assert ab != ba  # the same names in another order put each prior on another arm
+    assert ab == _keys(arms=("control", "a", "b"), **mu)
+
+
 def _fit(name: str, value: float, diverging: int) -> xr.DataTree:
     draws = xr.DataArray(np.full((2, 3), value), dims=("chain", "draw"))
     stats = xr.DataArray(np.zeros((2, 3), dtype=bool), dims=("chain", "draw"))

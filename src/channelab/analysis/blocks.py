@@ -70,7 +70,11 @@ def block_key(
             "data": {k: [str(v.dtype), v.ndim] for k, v in sorted(data.items())},
             "metric": metric.model_dump(mode="json", exclude=set(_LABELS)),
             "likelihood": metric.likelihood.key,
-            "priors": spec.priors_for(metric).model_dump(mode="json"),
+            "priors": (priors := spec.priors_for(metric)).model_dump(mode="json"),
+            # a learned prior per arm, by position: the same names in another order are another graph
+            "arm_priors": [
+                [priors.arm_mu.get(a, 0.0), priors.arm_sds.get(a, priors.arm_sd)] for a in coords["treatment"]
+            ],
             "model": spec.model.model_dump(mode="json"),
             "pools_arms": spec.pools_arms,
         }
