@@ -17,7 +17,7 @@ import pytest
 
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.gcomp import population_means
-from channelab.analysis.model import Refitter
+from channelab.analysis.model import Refitter, build_model
 from channelab.engine.aggregate import frame_cells
 from channelab.simulate.timing import Arrival, entry_dates, iso, outcome_dates
 from channelab.spec import Spec, parse_spec
@@ -99,3 +99,14 @@ def test_curves_ratios_and_the_sentence_follow_the_posterior():
         assert f"By day 28, the share of {arm.arm} prospects with meeting was" in arm.summary
         assert "hazard ratio changed over the window" in arm.summary
         assert "Hazard ratio " not in arm.summary
+
+
+def test_a_time_to_event_model_adapts_a_low_rank_mass_matrix_unless_told_otherwise():
+    """Its arm effects, per-period changes and baseline steps are correlated: ``auto`` picks low rank
+    for it (a diagonal mass matrix took 11 times the leapfrog steps), and diagonal for a windowed share."""
+    data = rows(3_000, seed=1)
+    for time_model, expected in (("survival", "low_rank"), ("window", "diag")):
+        s = spec(time_model, 6)
+        built = build_model(frame_cells(data, s), s)
+        assert built.adaptation(s.sampler, s.metrics[0]) == expected
+        assert built.adaptation(s.sampler.model_copy(update={"adaptation": "diag"}), s.metrics[0]) == "diag"

@@ -15,11 +15,13 @@ and nothing diverged; the diagnostics then carry a note saying so.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_base import rcParams
+from arviz_stats.base import array_stats
 from arviz_stats.sampling_diagnostics import ess, rhat
 from arviz_stats.summary import summary
 
@@ -81,7 +83,9 @@ class Diagnostics:
     chains, draws : int
         Chains, and draws per chain.
     table : pandas.DataFrame
-        ArviZ's summary of the parameters (``r_hat``, ``ess_bulk``, ``ess_tail``, HDI, ...).
+        ArviZ's summary of the parameters (``r_hat``, ``ess_bulk``, ``ess_tail``, HDI, ...);
+        given as a function, it is computed when first read (a monitored look or a refit
+        never reads it).
     problems : tuple of str
         Why the gate failed (empty when it passed).
     notes : tuple of str
@@ -96,10 +100,18 @@ class Diagnostics:
     divergences: int
     chains: int
     draws: int
-    table: pd.DataFrame
+    summarised: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False, compare=False)
     problems: tuple[str, ...]
     notes: tuple[str, ...] = ()
     attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """ArviZ's summary of the parameters, computed on first use."""
+        if callable(self.summarised):
+            object.__setattr__(self, "summarised", self.summarised())
+        assert isinstance(self.summarised, pd.DataFrame)
+        return self.summarised
 
     @property
     def converged(self) -> bool:
@@ -153,9 +165,9 @@ def diagnose(
         The summary and the gate's verdict (``attempts`` left empty).
     """
     names = var_names or [str(v) for v in posterior["posterior"].data_vars]
-    table = _summary(posterior, var_names=names, ci_prob=hdi_prob, ci_kind="hdi")
     stats = posterior["sample_stats"].to_dataset()
     post = posterior["posterior"].to_dataset()
+    table = _gate_table(post[names])
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
     rhat_max = float(table["r_hat"].max())
     ess_bulk = float(table["ess_bulk"].min())
@@ -178,10 +190,42 @@ def diagnose(
         divergences=divergences,
         chains=int(post.sizes["chain"]),
         draws=int(post.sizes["draw"]),
-        table=table,
+        summarised=lambda: _summary(posterior, var_names=names, ci_prob=hdi_prob, ci_kind="hdi"),
         problems=tuple(problems),
         notes=notes,
     )
+
+
+def _gate_table(post: xr.Dataset) -> pd.DataFrame:
+    """Rank-normalised r_hat and bulk and tail ESS of every parameter element.
+
+    The same numbers as the summary's, from one array of every element instead of a pass per
+    variable and without the intervals and Monte Carlo errors the gate does not read.
+    """
+    labels: list[str] = []
+    columns = []
+    for name, da in post.data_vars.items():
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        values = da.transpose(*extra, "chain", "draw").to_numpy()
+        columns.append(values.reshape(-1, *values.shape[-2:]))
+        labels += _element_labels(str(name), [post[d].to_numpy() for d in extra])
+    x = np.concatenate(columns)
+    return pd.DataFrame(
+        {
+            "ess_bulk": array_stats.ess(x, method="bulk"),
+            "ess_tail": array_stats.ess(x, method="tail", prob=rcParams["stats.ci_prob"]),
+            "r_hat": array_stats.rhat(x, method="rank"),
+        },
+        index=labels,
+    )
+
+
+def _element_labels(name: str, coords: list[np.ndarray]) -> list[str]:
+    """``name[a, b]`` for every element of a variable with these coordinates (``name`` if scalar)."""
+    if not coords:
+        return [name]
+    grid = np.meshgrid(*coords, indexing="ij")
+    return [f"{name}[{', '.join(str(c) for c in combo)}]" for combo in zip(*(g.ravel() for g in grid))]
 
 
 def _mixing_problems(r_hat: pd.Series, ess_bulk: pd.Series) -> list[str]:

@@ -207,12 +207,18 @@ class CellModel:
         """Observed variables and likelihood potentials (everything but the priors)."""
         return [*self.model.observed_RVs, *self.model.potentials]
 
-    def adaptation(self, cfg: Sampler) -> str:
-        """The mass-matrix adaptation nutpie uses with ``cfg`` (``auto``: low rank where strata cross)."""
+    def adaptation(self, cfg: Sampler, metric: Metric | None = None) -> str:
+        """The mass matrix nutpie adapts with ``cfg`` for ``metric``'s model (or any metric's).
+
+        ``auto`` is low rank where pre-period strata cross and for a time-to-event metric,
+        whose arm effects, per-period changes and baseline steps are correlated (its model took
+        82 leapfrog steps per draw with a diagonal mass matrix and 7.5 with a low-rank one).
+        """
         if cfg.adaptation != "auto":
             return cfg.adaptation
         pre = self.cells.pre_period
-        return "low_rank" if pre is not None and pre.cuts else "diag"
+        crossed = pre is not None and bool(pre.cuts)
+        return "low_rank" if crossed or (metric is not None and metric.survival) else "diag"
 
     @property
     def compiles_first(self) -> int:
@@ -243,7 +249,7 @@ class CellModel:
                 compiled,
                 cfg,
                 seed=block_seed(seed, i),
-                adaptation=self.adaptation(cfg),
+                adaptation=self.adaptation(cfg, metric),
                 progressbar=progressbar,
             )
             trace.attrs.update(

@@ -398,9 +398,9 @@ class Sampler(Strict):
         a higher target acceptance (:func:`channelab.analysis.diagnostics.escalation`).
     adaptation
         The mass matrix (nutpie): ``diag``, ``low_rank`` (a diagonal plus the main
-        correlations), or ``auto``: ``low_rank`` when pre-period strata cross in the model
-        (their effects are correlated, and a diagonal one needs five times the steps), else
-        ``diag``.
+        correlations), or ``auto``: ``low_rank`` for a time-to-event metric and when pre-period
+        strata cross in the model (their effects are correlated, and a diagonal one needs 5 to
+        11 times the steps), else ``diag``.
     """
 
     draws: Annotated[int, Field(ge=100, le=MAX_DRAWS)] = 1000
