@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from channelab.analysis.effects import compute_effects, lift_draws, verdicts
 from helpers import DATA
 
 pytestmark = pytest.mark.slow
@@ -109,3 +111,24 @@ def test_spend_lift_is_the_raw_difference_in_mean_spend(hillstrom_run, arm):
     said = re.search(r"spend per customer by (\d+) %", summary)
     assert said is not None
     assert abs(int(said.group(1)) - 100 * raw_rel) <= 2  # page 1 says the raw percentage
+
+
+def test_verdicts_and_lift_draws_alone_are_those_of_the_effects(hillstrom_run):
+    """What ``channelab design`` reads of each simulated test (the verdicts) and the stopping rule's
+    calibration (the lift draws), computed without the rest of the effects, are the report's own."""
+    analysis = hillstrom_run[0]
+    posterior, cells = analysis.posterior["posterior"].to_dataset(), analysis.cells
+    seen = set()
+    for rope in (0.05, 0.3, 2.0):  # as run (all real lifts), then wider ROPEs: other verdicts
+        spec = analysis.spec.model_copy(
+            update={"metrics": [m.model_copy(update={"rope": rope}) for m in analysis.spec.metrics]}
+        )
+        said = verdicts(posterior, cells, spec)
+        effects = compute_effects(posterior, cells, spec, seed=spec.seed)
+        assert said == {(e.arm, e.metric): e.verdict for e in effects.effects}
+        seen |= set(said.values())
+    assert len(seen) > 2, seen
+    lifts = lift_draws(posterior, analysis.cells, analysis.spec)
+    assert lifts.keys() == analysis.effects.lift_draws.keys()
+    for key, draws in analysis.effects.lift_draws.items():
+        np.testing.assert_array_equal(lifts[key], draws)

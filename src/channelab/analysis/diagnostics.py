@@ -36,6 +36,8 @@ _RETRIES = 2
 _summary: Callable[..., pd.DataFrame] = summary
 _rhat: Callable[[xr.DataArray], xr.DataArray] = rhat
 _ess: Callable[..., xr.DataArray] = ess
+_array_ess: Callable[..., np.ndarray] = array_stats.ess
+_array_rhat: Callable[..., np.ndarray] = array_stats.rhat
 
 
 @dataclass(frozen=True)
@@ -212,9 +214,9 @@ def _gate_table(post: xr.Dataset) -> pd.DataFrame:
     x = np.concatenate(columns)
     return pd.DataFrame(
         {
-            "ess_bulk": array_stats.ess(x, method="bulk"),
-            "ess_tail": array_stats.ess(x, method="tail", prob=rcParams["stats.ci_prob"]),
-            "r_hat": array_stats.rhat(x, method="rank"),
+            "ess_bulk": _array_ess(x, method="bulk"),
+            "ess_tail": _array_ess(x, method="tail", prob=rcParams["stats.ci_prob"]),
+            "r_hat": _array_rhat(x, method="rank"),
         },
         index=labels,
     )
@@ -225,7 +227,10 @@ def _element_labels(name: str, coords: list[np.ndarray]) -> list[str]:
     if not coords:
         return [name]
     grid = np.meshgrid(*coords, indexing="ij")
-    return [f"{name}[{', '.join(str(c) for c in combo)}]" for combo in zip(*(g.ravel() for g in grid))]
+    return [
+        f"{name}[{', '.join(str(c) for c in combo)}]"
+        for combo in zip(*(g.ravel() for g in grid), strict=True)
+    ]
 
 
 def _mixing_problems(r_hat: pd.Series, ess_bulk: pd.Series) -> list[str]:

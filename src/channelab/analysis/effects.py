@@ -12,7 +12,7 @@ are what sampling noise alone produces at this sample size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -40,7 +40,7 @@ from channelab.analysis.hazard_results import TimeToEvent
 from channelab.analysis.hazards import survival_sentence, time_to_event
 from channelab.analysis.intervals import central_interval, noise_band, relative_defined, relative_interval
 from channelab.analysis.quantiles import arm_tables, raw_quantile
-from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, SegmentEffect
+from channelab.analysis.results import ArmResult, Effect, Effects, FollowThrough, MetricVerdict, SegmentEffect
 from channelab.analysis.wording import arm_summary
 from channelab.cells import Cells, RatioCells
 from channelab.spec import DESCRIPTIVE_TYPES, Metric, Spec
@@ -74,21 +74,14 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         covariances of each arm's effects across metrics (:mod:`~channelab.analysis.covariance`),
         the lift draws, the segment lifts, follow-through and, when the spec has costs, the economics.
     """
-    means = population_means(posterior, cells, spec)
-    conditional = [m for m in spec.metrics_in_funnel_order if m.stage is not None]
-    per_unit = population_means(posterior, cells, spec, per_unit=conditional) if conditional else {}
+    means, per_unit = _population_means(posterior, cells, spec)
     level = claim_level(spec.decision, spec.hdi_prob)
     effects: list[Effect] = []
     draws_out: dict[tuple[str, str], np.ndarray] = {}
-    for arm in spec.treatments:
-        for m in spec.metrics_in_funnel_order:
-            rows: list[tuple[Metric, xr.DataArray, str | None]] = [(m, means[m.name], None)]
-            if m.stage is not None:
-                rows.append((_per_unit_metric(m, spec), per_unit[m.name], m.name))
-            for metric, mu, source in rows:
-                effect = _effect(arm, metric, mu, cells, spec, level, source=source)
-                effects.append(effect)
-                draws_out[(arm, effect.metric)] = (mu.sel(arm=arm) / mu.sel(arm=spec.control) - 1).to_numpy()
+    for arm, metric, mu, source in _rows(spec, means, per_unit):
+        effect = _effect(arm, metric, mu, cells, spec, level, source=source)
+        effects.append(effect)
+        draws_out[(arm, effect.metric)] = _lift(mu, arm, spec.control)
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
     priced = spec.model_copy(update={"metrics": [m for m in spec.metrics if m.type not in DESCRIPTIVE_TYPES]})
@@ -107,6 +100,89 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         claim_level=level,
         time_to_event=timed,
     )
+
+
+def verdicts(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[tuple[str, str], MetricVerdict]:
+    """Each effect's verdict alone, by (arm, metric): what :func:`compute_effects` decides.
+
+    Without the intervals, bands, sentences and economics: a simulated test in
+    ``channelab design`` reads only its verdicts.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The posterior group of a fit of ``cells``.
+    cells : Cells
+        The cells the posterior was fitted to.
+    spec : Spec
+        The experiment: arms, metrics and their ROPEs, decision rule and interval mass.
+
+    Returns
+    -------
+    dict of (str, str) to str
+        The verdict of every treatment on every metric (per-unit rows included, as
+        :func:`compute_effects` names them).
+    """
+    means, per_unit = _population_means(posterior, cells, spec)
+    level = claim_level(spec.decision, spec.hdi_prob)
+    out = {}
+    for arm, metric, mu, source in _rows(spec, means, per_unit):
+        t, c = (mu.sel(arm=a).to_numpy().ravel() for a in (arm, spec.control))
+        observed = _observed_of(cells, metric, source)
+        out[(arm, metric.name)] = _judged(arm, metric, (t, c), observed, spec, level)[0]
+    return out
+
+
+def lift_draws(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[tuple[str, str], np.ndarray]:
+    """Draws of every relative lift by (arm, metric), as :attr:`Effects.lift_draws` holds them.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The posterior group of a fit of ``cells``.
+    cells : Cells
+        The cells the posterior was fitted to.
+    spec : Spec
+        The experiment.
+
+    Returns
+    -------
+    dict of (str, str) to numpy.ndarray
+        Each treatment's lift over the control on each metric, one value per draw (chains joined).
+    """
+    means, per_unit = _population_means(posterior, cells, spec)
+    rows = _rows(spec, means, per_unit)
+    return {(arm, m.name): _lift(mu, arm, spec.control).ravel() for arm, m, mu, _ in rows}
+
+
+def _lift(mu: xr.DataArray, arm: str, control: str) -> np.ndarray:
+    """The relative lift of ``arm`` over ``control`` per draw (dims chain, draw)."""
+    return (mu.sel(arm=arm) / mu.sel(arm=control) - 1).to_numpy()
+
+
+def _population_means(
+    posterior: xr.Dataset, cells: Cells, spec: Spec
+) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
+    """Every metric's population means, and a conditional share's means per unit."""
+    means = population_means(posterior, cells, spec)
+    conditional = [m for m in spec.metrics_in_funnel_order if m.stage is not None]
+    per_unit = population_means(posterior, cells, spec, per_unit=conditional) if conditional else {}
+    return means, per_unit
+
+
+def _rows(
+    spec: Spec, means: dict[str, xr.DataArray], per_unit: dict[str, xr.DataArray]
+) -> Iterator[tuple[str, Metric, xr.DataArray, str | None]]:
+    """(arm, metric, population means, source) of every effect reported, in funnel order per arm.
+
+    A metric measured among an earlier stage comes twice: as that share, and as its mean per
+    unit (``source`` names the share it is made of).
+    """
+    for arm in spec.treatments:
+        for m in spec.metrics_in_funnel_order:
+            yield arm, m, means[m.name], None
+            if m.stage is not None:
+                yield arm, _per_unit_metric(m, spec), per_unit[m.name], m.name
 
 
 def _with_survival(
@@ -139,28 +215,13 @@ def _effect(
     c, t = control.to_numpy().ravel(), treated.to_numpy().ravel()
     diff = t - c
     rope = m.rope_interval
-    above, below = rope_probabilities(diff, c, rope)
-    obs = _observed(cells, source or m.name, per_unit=source is not None, ratio=m.type == "ratio")
-    if m.type == "quantile":  # the observed level is the arm's own q-quantile
-        for a, row in zip(cells.arms, arm_tables(cells, m), strict=True):
-            obs[str(a)]["mean"] = raw_quantile(row[0], m.q or 0.5) if row[0].n else float("nan")
+    obs = _observed_of(cells, m, source)
+    judged, (above, below), empty = _judged(arm, m, (t, c), obs, spec, level)
     lift_iv = relative_interval(t, c, spec.hdi_prob)
     abs_iv = central_interval(diff, spec.hdi_prob)
     defined = relative_defined(
         c, t, spec.hdi_prob, non_negative=m.type not in ("continuous", "ratio", "quantile")
     )
-    states = {a: _no_events(m, obs[a]["mean"]) for a in (arm, spec.control)}
-    empty = tuple(a for a in (spec.control, arm) if states[a])
-    judged = metric_verdict(above, below, level, spec.decision)
-    if empty:  # a binary rate is bounded by its data from one side; any other type says nothing
-        arms, units = (t, c), (int(obs[arm]["n"]), int(obs[spec.control]["n"]))
-        judged = (
-            without_events_verdict(judged, arms, (states[arm], states[spec.control]), units, rope, level)
-            if m.type == "binary"
-            else "inconclusive"
-        )
-    if m.role == "guardrail":
-        judged = guardrail_verdict(judged, m.worse_direction)
     scale = abs(float(c.mean()))
     loglift = _log_ratio(t, c, spec.hdi_prob) if defined else None
     return Effect(
@@ -198,6 +259,38 @@ def _effect(
     )
 
 
+def _judged(
+    arm: str,
+    m: Metric,
+    draws: tuple[np.ndarray, np.ndarray],
+    obs: dict[str, dict[str, Any]],
+    spec: Spec,
+    level: float,
+) -> tuple[MetricVerdict, tuple[float, float], tuple[str, ...]]:
+    """The metric's verdict for ``arm`` from the draws (treated, control) of its population mean.
+
+    Returns the verdict, the probabilities above and below the ROPE, and the arms of the two
+    with no events (a binary rate is then bounded by its data from one side only).
+    """
+    t, c = draws
+    above, below = rope_probabilities(t - c, c, m.rope_interval)
+    states = {a: _no_events(m, obs[a]["mean"]) for a in (arm, spec.control)}
+    empty = tuple(a for a in (spec.control, arm) if states[a])
+    judged = metric_verdict(above, below, level, spec.decision)
+    if empty:  # a binary rate is bounded by its data from one side; any other type says nothing
+        units = (int(obs[arm]["n"]), int(obs[spec.control]["n"]))
+        judged = (
+            without_events_verdict(
+                judged, (t, c), (states[arm], states[spec.control]), units, m.rope_interval, level
+            )
+            if m.type == "binary"
+            else "inconclusive"
+        )
+    if m.role == "guardrail":
+        judged = guardrail_verdict(judged, m.worse_direction)
+    return judged, (above, below), empty
+
+
 def _log_ratio(t: np.ndarray, c: np.ndarray, prob: float) -> tuple[float, float] | None:
     """Posterior mean and sd of log(t / c): from the draws, or from the ratio's interval.
 
@@ -227,6 +320,15 @@ def _per_unit_metric(m: Metric, spec: Spec) -> Metric:
             "denominator": None,
         }
     )
+
+
+def _observed_of(cells: Cells, m: Metric, source: str | None) -> dict[str, dict[str, Any]]:
+    """Observed units and level per arm of an effect's metric (a quantile's level: its own quantile)."""
+    obs = _observed(cells, source or m.name, per_unit=source is not None, ratio=m.type == "ratio")
+    if m.type == "quantile":  # the observed level is the arm's own q-quantile
+        for a, row in zip(cells.arms, arm_tables(cells, m), strict=True):
+            obs[str(a)]["mean"] = raw_quantile(row[0], m.q or 0.5) if row[0].n else float("nan")
+    return obs
 
 
 def _observed(cells: Cells, name: str, *, per_unit: bool, ratio: bool = False) -> dict[str, dict[str, Any]]:

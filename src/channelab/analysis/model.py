@@ -208,17 +208,14 @@ class CellModel:
         return [*self.model.observed_RVs, *self.model.potentials]
 
     def adaptation(self, cfg: Sampler, metric: Metric | None = None) -> str:
-        """The mass matrix nutpie adapts with ``cfg`` for ``metric``'s model (or any metric's).
+        """The mass matrix nutpie adapts for ``metric``'s model: ``auto`` is low rank where effects correlate.
 
-        ``auto`` is low rank where pre-period strata cross and for a time-to-event metric,
-        whose arm effects, per-period changes and baseline steps are correlated (its model took
-        82 leapfrog steps per draw with a diagonal mass matrix and 7.5 with a low-rank one).
+        That is where pre-period strata cross, and in a time-to-event model (arm effects,
+        per-period changes and baseline steps: 82 leapfrog steps per draw with a diagonal one, 7.5).
         """
-        if cfg.adaptation != "auto":
-            return cfg.adaptation
         pre = self.cells.pre_period
-        crossed = pre is not None and bool(pre.cuts)
-        return "low_rank" if crossed or (metric is not None and metric.survival) else "diag"
+        correlated = (pre is not None and bool(pre.cuts)) or (metric is not None and metric.survival)
+        return cfg.adaptation if cfg.adaptation != "auto" else "low_rank" if correlated else "diag"
 
     @property
     def compiles_first(self) -> int:

@@ -385,4 +385,4 @@ def _weighted_rows(source: Source, uid: str, matched: Matched, arms: np.ndarray)
         f"JOIN __channelab_weights w ON CAST(r.{quote(uid)} AS VARCHAR) = w.__channelab_uid "
         f"WHERE w.{WEIGHT} > 0 ORDER BY w.__channelab_order"
     )
-    source.duck.execute(f"CREATE VIEW {ROWS} AS SELECT * FROM __channelab_cohort")
+    source.duck.execute(f"CREATE TEMP VIEW {ROWS} AS SELECT * FROM __channelab_cohort")

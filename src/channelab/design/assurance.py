@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
-from channelab.analysis.effects import compute_effects
+from channelab.analysis.effects import verdicts
 from channelab.analysis.learning.prior import start_from
 from channelab.analysis.model import Refitter
 from channelab.cells import Cells, SurvivalCells
@@ -195,11 +195,11 @@ class _Runner:
         refitter = self.refitters[metric.name]
         settings = one.sampler.model_copy(update={"draws": ASSURANCE_DRAWS, "tune": ASSURANCE_DRAWS})
         post = refitter.fit(cells, seed=fit_seed, settings=settings)
-        effects = compute_effects(post["posterior"].to_dataset(), cells, one, seed=one.seed)
+        said = verdicts(post["posterior"].to_dataset(), cells, one)
         self.done += 1
         if self.on_sim is not None:
             self.on_sim(self.done, self.total)
-        return sum(e.verdict == "real lift" for e in effects.effects if e.arm in arms)
+        return sum(verdict == "real lift" for (arm, _), verdict in said.items() if arm in arms)
 
     def row(
         self, one: Spec, metric: Metric, baseline: Baseline, per_arm: list[int], lift: float, sims: int

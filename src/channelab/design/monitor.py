@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from channelab.analysis.effects import compute_effects
+from channelab.analysis import effects
 from channelab.analysis.model import Refitter
 from channelab.analysis.monitor import (
     MIN_COUNTED,
@@ -436,8 +436,8 @@ def cell_lift_draws(
     """Posterior draws of every treatment's relative lift on the spec's one metric, given ``cells``."""
     spec = refitter.spec
     posterior = refitter.fit(cells, seed=seed, settings=settings)
-    effects = compute_effects(posterior["posterior"].to_dataset(), cells, spec, seed=spec.seed)
-    return {arm: effects.lift_draws[(arm, spec.metrics[0].name)] for arm in spec.treatments}
+    lifts = effects.lift_draws(posterior["posterior"].to_dataset(), cells, spec)
+    return {arm: lifts[(arm, spec.metrics[0].name)] for arm in spec.treatments}
 
 
 def rule_row(
