@@ -298,3 +298,20 @@ def test_validate_imports_no_model_and_no_plotting():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_a_run_imports_no_replication_or_frequentist_code():
+    """The modules of a run (pipeline, PDF, HTML) leave statsmodels and the replication code to the
+    runs that need them (an original study, a time-to-event check): 0.3 s of every run's imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import channelab.app.experiments, channelab.pipeline.run, channelab.reporting.pdf, "
+        "channelab.reporting.html\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'statsmodels' "
+        "or m.startswith('channelab.replication'))[:3]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

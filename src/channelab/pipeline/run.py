@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -24,14 +25,15 @@ from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
 from channelab.cohort.build import MatchResult
 from channelab.engine import CheckReport
-from channelab.pipeline.labs import pool_labs
 from channelab.pipeline.learned import LearnedStart, with_learned_priors
 from channelab.pipeline.options import with_options
 from channelab.pipeline.read import LabData, StepCallback, no_steps, read, read_labs
 from channelab.provenance import Provenance, stamp
-from channelab.replication.judge import ReplicationResult, judge
-from channelab.replication.labs import LabsResult
 from channelab.spec import Sampler, Spec
+
+if TYPE_CHECKING:  # a run without an original study imports no replication code (nor statsmodels)
+    from channelab.replication.judge import ReplicationResult
+    from channelab.replication.labs import LabsResult
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,9 @@ def _replication(
     """The judgement against the spec's original study, if it has one, and of its labs pooled."""
     if spec.original is None:
         return None, None
+    from channelab.pipeline.labs import pool_labs
+    from channelab.replication.judge import judge
+
     step("Judging the replication against the original study")
     return judge(cells, spec), pool_labs(labs, spec, step=step) if labs else None
 
