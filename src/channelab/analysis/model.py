@@ -12,8 +12,7 @@ and how much), on the metric's link scale::
                 + stratum_j[stratum_j]            (adjust: quantile strata; not normal models)
 
 and, for normal models with pre-period columns (``adjust``), each unit's mean adds its arm's
-slopes times its standardised pre-period values (exact from the cells' sums).
-
+slopes times its standardised pre-period values (exact from the cells' sums),
 with the control arm's effect fixed at 0 and zero-sum covariate effects. Arm effects are
 partially pooled toward their common mean when the spec says so (by default with three or
 more treatments). Priors are documented on :class:`~channelab.spec.Priors`. Every likelihood
@@ -42,7 +41,7 @@ from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import Family, GroupEstimates, Tensor, var_prefix
 from channelab.analysis.predictor import linear_predictor
-from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie
+from channelab.analysis.sampler import FORKSERVER, interrupts, resolve_backend, run_nutpie
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
@@ -402,6 +401,7 @@ def sample(
                         tune=cfg.tune,
                         chains=cfg.chains,
                         cores=min(cfg.chains, os.cpu_count() or 1),
+                        mp_ctx=FORKSERVER,
                         target_accept=cfg.target_accept,
                         random_seed=seed,
                         nuts_sampler="pymc",

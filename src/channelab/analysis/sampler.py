@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 else:  # imported on first use: a run whose models are all compiled builds no graph
     pm = lazy_loader.load("pymc")
 
-__all__ = ["interrupts", "resolve_backend", "run_nutpie", "sample_graph"]
+__all__ = ["FORKSERVER", "interrupts", "resolve_backend", "run_nutpie", "sample_graph"]
+
+#: How PyMC's own sampler starts the process of each chain: a channelab process runs threads
+#: (DuckDB, nutpie, the progress display, a test runner's), and forking one can deadlock.
+FORKSERVER = "forkserver"
 
 
 def resolve_backend(backend: str) -> str:
@@ -234,6 +238,7 @@ def sample_graph(
                         tune=cfg.tune,
                         chains=cfg.chains,
                         cores=min(cfg.chains, os.cpu_count() or 1),
+                        mp_ctx=FORKSERVER,
                         target_accept=cfg.target_accept,
                         random_seed=seed,
                         nuts_sampler="pymc",
