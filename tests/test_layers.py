@@ -300,18 +300,24 @@ def test_validate_imports_no_model_and_no_plotting():
     assert done.stdout.strip() == ""
 
 
-def test_a_run_imports_no_replication_or_frequentist_code():
-    """The modules of a run (pipeline, PDF, HTML) leave statsmodels and the replication code to the
-    runs that need them (an original study, a time-to-event check): 0.3 s of every run's imports."""
+def test_a_run_imports_no_replication_registry_or_frequentist_code(tmp_path: Path):
+    """The modules of a run (pipeline, PDF, HTML) leave statsmodels, the replication code and the
+    registry's to the runs that need them (an original study, a time-to-event check, a registry)."""
     import subprocess
     import sys
 
+    tests = Path(__file__).resolve().parent
+    spec = tests.parent / "docs" / "quickstart" / "first_test.yaml"
     code = (
-        "import sys\n"
-        "import channelab.app.experiments, channelab.pipeline.run, channelab.reporting.pdf, "
-        "channelab.reporting.html\n"
-        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'statsmodels' "
-        "or m.startswith('channelab.replication'))[:3]))\n"
+        f"import sys; sys.path.insert(0, {str(tests)!r})\n"
+        "from helpers import mocked_sampling\n"
+        "from channelab.app import run_experiment\n"
+        "with mocked_sampling():\n"
+        f"    run_experiment({str(spec)!r}, out_dir=sys.argv[1])\n"
+        "print('ran', ','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'statsmodels' "
+        "or m.startswith(('channelab.replication', 'channelab.app.programme')))[:3]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == ""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["ran"]  # the run went through, and loaded none of them

@@ -230,7 +230,6 @@ def run_experiment(
     Report
         The analysis, the paths written, and what was added to a registry.
     """
-    from channelab.app.programme import record_run, registry_for
     from channelab.pipeline import analyse
 
     step = on_step or _noop
@@ -238,7 +237,11 @@ def run_experiment(
     spec = with_options(spec, seed=seed, engine=engine, as_of=as_of)
     paths, inputs = _pair(out_dir, stem), inputs_of(spec)
     check_outputs(paths, inputs=inputs)  # a bad --out fails now, not after the fit
-    store = registry_for(spec, out_dir, registry)  # and a registry of another version
+    store = None
+    if registry is not None or spec.registry:  # the registry code loads only for a run that adds to one
+        from channelab.app.programme import registry_for
+
+        store = registry_for(spec, out_dir, registry)  # one of another version fails now too
     analysis = analyse(spec, on_step=step, progressbar=progressbar)
     from channelab.reporting.html import analysis_twin
     from channelab.reporting.json_report import analysis_json
@@ -247,6 +250,8 @@ def run_experiment(
     pdf, js = _commit_pair(paths, analysis_twin(analysis), analysis_json(analysis), inputs)
     if store is None:
         return Report(analysis, pdf, js)
+    from channelab.app.programme import record_run
+
     step(f"Adding the effects to the registry {store}")
     added = record_run(analysis, store, source=source, inputs=inputs, report=js)
     return Report(analysis, pdf, js, store, added)
