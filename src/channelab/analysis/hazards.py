@@ -106,13 +106,13 @@ def _incidence(
     s = cells.metrics[name]
     assert isinstance(s, SurvivalCells)
     strata, weights = target_weights(cells, spec)
+    followed = np.stack([s.followed(d) for d in days], axis=-1)  # (interval, day): every day at once
     per_chain = []
     for chain in range(posterior.sizes["chain"]):  # one chain at a time bounds memory
         post = posterior.isel(chain=[chain])
         level = np.exp(eta_grid(post, name, cells, strata))  # (1, draw, arm, stratum)
-        curve = [
-            -np.expm1(-level * cumulative_hazard_weights(name, post, s.followed(d))) @ weights for d in days
-        ]
+        hazard = cumulative_hazard_weights(name, post, followed)  # (1, draw, arm, day, 1)
+        curve = [-np.expm1(-level * hazard[..., j, :]) @ weights for j in range(len(days))]
         per_chain.append(np.stack(curve, axis=-1)[..., 0, :])  # (1, draw, arm, day)
     draws = np.concatenate(per_chain, axis=0).reshape(-1, len(cells.arms), len(days))
     tail = (1 - spec.hdi_prob) / 2
