@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelab.analysis.effects import compute_effects, lift_draws, verdicts
+from channelab.analysis.effects import compute_effects, lift_draws, metric_effects, verdicts
 from helpers import DATA
 
 pytestmark = pytest.mark.slow
@@ -114,8 +114,9 @@ def test_spend_lift_is_the_raw_difference_in_mean_spend(hillstrom_run, arm):
 
 
 def test_verdicts_and_lift_draws_alone_are_those_of_the_effects(hillstrom_run):
-    """What ``channelab design`` reads of each simulated test (the verdicts) and the stopping rule's
-    calibration (the lift draws), computed without the rest of the effects, are the report's own."""
+    """What ``channelab design`` reads of each simulated test (the verdicts), the stopping rule's
+    calibration (the lift draws) and a monitored look (the effects), computed without the rest of
+    the effects, are the report's own."""
     analysis = hillstrom_run[0]
     posterior, cells = analysis.posterior["posterior"].to_dataset(), analysis.cells
     seen = set()
@@ -128,7 +129,11 @@ def test_verdicts_and_lift_draws_alone_are_those_of_the_effects(hillstrom_run):
         assert said == {(e.arm, e.metric): e.verdict for e in effects.effects}
         seen |= set(said.values())
     assert len(seen) > 2, seen
+    alone = metric_effects(posterior, cells, analysis.spec)  # what a monitored look keeps
+    assert alone.effects == analysis.effects.effects
+    assert alone.claim_level == analysis.effects.claim_level
     lifts = lift_draws(posterior, analysis.cells, analysis.spec)
     assert lifts.keys() == analysis.effects.lift_draws.keys()
     for key, draws in analysis.effects.lift_draws.items():
         np.testing.assert_array_equal(lifts[key], draws)
+        np.testing.assert_array_equal(alone.lift_draws[key], draws)

@@ -76,12 +76,7 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
     """
     means, per_unit = _population_means(posterior, cells, spec)
     level = claim_level(spec.decision, spec.hdi_prob)
-    effects: list[Effect] = []
-    draws_out: dict[tuple[str, str], np.ndarray] = {}
-    for arm, metric, mu, source in _rows(spec, means, per_unit):
-        effect = _effect(arm, metric, mu, cells, spec, level, source=source)
-        effects.append(effect)
-        draws_out[(arm, effect.metric)] = _lift(mu, arm, spec.control)
+    effects, draws_out = _effects(means, per_unit, cells, spec, level)
     follow = follow_through(cells, spec, seed=seed)
     money_means = {**means, **per_unit}  # a conditional share is worth nothing per unit; its outcome is
     priced = spec.model_copy(update={"metrics": [m for m in spec.metrics if m.type not in DESCRIPTIVE_TYPES]})
@@ -100,6 +95,51 @@ def compute_effects(posterior: xr.Dataset, cells: Cells, spec: Spec, *, seed: in
         claim_level=level,
         time_to_event=timed,
     )
+
+
+def metric_effects(posterior: xr.Dataset, cells: Cells, spec: Spec) -> Effects:
+    """Every effect and its lift draws, as :func:`compute_effects` gives them, and nothing else.
+
+    No arm results (verdicts across metrics, covariances, sentences), follow-through, segments,
+    economics or time-to-event curves: a monitored look reports each metric's effect alone.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The posterior group of a fit of ``cells``.
+    cells : Cells
+        The cells the posterior was fitted to.
+    spec : Spec
+        The experiment.
+
+    Returns
+    -------
+    Effects
+        ``effects``, ``lift_draws`` and ``claim_level`` filled; ``arms`` empty.
+    """
+    means, per_unit = _population_means(posterior, cells, spec)
+    level = claim_level(spec.decision, spec.hdi_prob)
+    effects, draws = _effects(means, per_unit, cells, spec, level)
+    return Effects(
+        hdi_prob=spec.hdi_prob,
+        effects=tuple(effects),
+        arms=(),
+        lift_draws={k: v.ravel() for k, v in draws.items()},
+        claim_level=level,
+    )
+
+
+def _effects(
+    means: dict[str, xr.DataArray], per_unit: dict[str, xr.DataArray], cells: Cells, spec: Spec, level: float
+) -> tuple[list[Effect], dict[tuple[str, str], np.ndarray]]:
+    """Every effect (funnel order per arm) and its lift draws by (arm, metric)."""
+    effects: list[Effect] = []
+    draws: dict[tuple[str, str], np.ndarray] = {}
+    for arm, metric, mu, source in _rows(spec, means, per_unit):
+        effect = _effect(arm, metric, mu, cells, spec, level, source=source)
+        effects.append(effect)
+        draws[(arm, effect.metric)] = _lift(mu, arm, spec.control)
+    return effects, draws
 
 
 def verdicts(posterior: xr.Dataset, cells: Cells, spec: Spec) -> dict[tuple[str, str], MetricVerdict]:

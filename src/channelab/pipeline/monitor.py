@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from channelab.analysis.decisions import more_data_factor
-from channelab.analysis.effects import compute_effects
+from channelab.analysis.effects import metric_effects
 from channelab.analysis.monitor import (
     MIN_COUNTED,
     MIN_FOLLOWED,
@@ -229,7 +229,7 @@ def _look(each: _Looks, k: int, d: date, cells: Cells, decisions: dict[str, ArmD
         )
     each.step(f"Look {k} of {each.count} ({d.isoformat()}): sampling ({each.backend})")
     posterior, diagnostics = fit_cells(cells, at, spent=each.spent)
-    effects = compute_effects(posterior["posterior"].to_dataset(), cells, at, seed=spec.seed)
+    effects = metric_effects(posterior["posterior"].to_dataset(), cells, at)
     readings = _readings(effects, z)
     if diagnostics.converged:
         decisions.update(_decisions(spec, readings, k, d, decisions))
