@@ -28,7 +28,6 @@ so one compiled model serves any cells of the same structure: in a later run (th
 from __future__ import annotations
 
 import functools
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +40,7 @@ from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import Family, GroupEstimates, Tensor, var_prefix
 from channelab.analysis.predictor import linear_predictor
-from channelab.analysis.sampler import FORKSERVER, interrupts, resolve_backend, run_nutpie
+from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie, run_pymc
 from channelab.cells import Cells, MetricCells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
@@ -396,18 +395,7 @@ def sample(
                 posterior = sample_nutpie(built, cfg, seed=seed, progressbar=progressbar)
             else:
                 with built.model:
-                    posterior = pm.sample(
-                        draws=cfg.draws,
-                        tune=cfg.tune,
-                        chains=cfg.chains,
-                        cores=min(cfg.chains, os.cpu_count() or 1),
-                        mp_ctx=FORKSERVER,
-                        target_accept=cfg.target_accept,
-                        random_seed=seed,
-                        nuts_sampler="pymc",
-                        progressbar=progressbar,
-                        compute_convergence_checks=False,
-                    )
+                    posterior = run_pymc(cfg, seed=seed, progressbar=progressbar)
         except (ValueError, RuntimeError, FloatingPointError) as exc:
             if interrupted:
                 raise KeyboardInterrupt from None

@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 else:  # imported on first use: a run whose models are all compiled builds no graph
     pm = lazy_loader.load("pymc")
 
-__all__ = ["FORKSERVER", "interrupts", "resolve_backend", "run_nutpie", "sample_graph"]
+__all__ = ["interrupts", "resolve_backend", "run_nutpie", "run_pymc", "sample_graph"]
 
 #: How PyMC's own sampler starts the process of each chain: a channelab process runs threads
 #: (DuckDB, nutpie, the progress display, a test runner's), and forking one can deadlock.
-FORKSERVER = "forkserver"
+_FORKSERVER = "forkserver"
 
 
 def resolve_backend(backend: str) -> str:
@@ -93,6 +93,38 @@ def run_nutpie(
     )
     draws, stats = raw.get_arrow_trace()
     return _trace(draws, stats, compiled)
+
+
+def run_pymc(cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
+    """Sample the PyMC model in context with PyMC's own NUTS and the settings ``cfg``.
+
+    Parameters
+    ----------
+    cfg : Sampler
+        Draws, tuning steps, chains and target acceptance.
+    seed : int
+        PyMC's random seed.
+    progressbar : bool, default False
+        Whether PyMC shows its progress bar.
+
+    Returns
+    -------
+    xarray.DataTree
+        The posterior and sample statistics.
+    """
+    posterior: xr.DataTree = pm.sample(
+        draws=cfg.draws,
+        tune=cfg.tune,
+        chains=cfg.chains,
+        cores=min(cfg.chains, os.cpu_count() or 1),
+        mp_ctx=_FORKSERVER,
+        target_accept=cfg.target_accept,
+        random_seed=seed,
+        nuts_sampler="pymc",
+        progressbar=progressbar,
+        compute_convergence_checks=False,
+    )
+    return posterior
 
 
 #: The sampler statistics kept (nutpie records about 30; the gate reads ``diverging``).
@@ -233,18 +265,7 @@ def sample_graph(
             else:
                 with build() as model:
                     pm.set_data(dict(data), model=model)
-                    posterior = pm.sample(
-                        draws=cfg.draws,
-                        tune=cfg.tune,
-                        chains=cfg.chains,
-                        cores=min(cfg.chains, os.cpu_count() or 1),
-                        mp_ctx=FORKSERVER,
-                        target_accept=cfg.target_accept,
-                        random_seed=seed,
-                        nuts_sampler="pymc",
-                        progressbar=False,
-                        compute_convergence_checks=False,
-                    )
+                    posterior = run_pymc(cfg, seed=seed)
         except (ValueError, RuntimeError, FloatingPointError) as exc:
             if interrupted:
                 raise KeyboardInterrupt from None
