@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +24,16 @@ def mocked_sampling() -> Iterator[None]:
     """
     import numpy as np
     import pymc as pm
+    import pytensor
     from pymc.testing import mock_sample
 
     from channelab.analysis import model as model_module
 
-    fake = partial(mock_sample, sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)})
+    def fake(**kwargs):
+        # the prior draws are made by PyTensor's Python linker: compiling each model's forward
+        # sampler with numba would cost more than drawing from it
+        with pytensor.config.change_flags(mode="FAST_COMPILE"):
+            return mock_sample(sample_stats={"diverging": lambda size: np.zeros(size, dtype=bool)}, **kwargs)
 
     def fake_nutpie(built, cfg, *, seed, progressbar=False):
         with built.model:

@@ -62,6 +62,7 @@ def _run(cache: Path, data_seed: int, n_per_arm: int = 1500, *extra: str) -> dic
 
 @pytest.mark.slow
 def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp_path: Path):
+    """A repeat, other data, the fallback path and a damaged cache: one cache, seven processes."""
     first = _run(tmp_path / "shared", data_seed=1)
     assert first["compiles_first"]  # the run says it compiles (the CLI shows a line)
     assert not first["compiled_after"]
@@ -91,6 +92,16 @@ def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp
     assert fallback["graph_built"]
     assert fallback["draws"] == other["draws"]
 
+    # truncated files of numba's cache (or of the entry) cost one compile, never a failed run;
+    # the new build replaces the damaged one
+    cache = tmp_path / "shared"
+    for path in [*(cache / "numba").glob("*channelab_*"), *(cache / "channelab").glob("*.json")]:
+        path.write_bytes(path.read_bytes()[:40])
+    again = _run(cache, data_seed=1)
+    assert again["hits"] == [0, 0]
+    assert again["draws"] == first["draws"]
+    assert _run(cache, data_seed=1)["hits"] == [1, 1]
+
 
 def test_the_key_follows_the_structure_not_the_data():
     from channelab.analysis.model import build_model
@@ -111,19 +122,6 @@ def test_the_key_follows_the_structure_not_the_data():
     assert key(2, 900) == base  # other data, same structure
     assert key(1, 1500, priors={"arm_sd": 1.0}) != base  # a prior is part of the graph
     assert key(1, 1500, covariates=[]) != base  # so is a covariate
-
-
-@pytest.mark.slow
-def test_damaged_wrappers_and_entries_are_compiled_again_then_loaded(tmp_path: Path):
-    """Truncated files of numba's cache (or of the entry) cost one compile, never a failed run."""
-    cache = tmp_path / "shared"
-    first = _run(cache, data_seed=1)
-    for path in [*(cache / "numba").glob("*channelab_*"), *(cache / "channelab").glob("*.json")]:
-        path.write_bytes(path.read_bytes()[:40])
-    again = _run(cache, data_seed=1)
-    assert again["hits"] == [0, 0]
-    assert again["draws"] == first["draws"]
-    assert _run(cache, data_seed=1)["hits"] == [1, 1]  # the new build replaced the damaged one
 
 
 # ---- a damaged or unusable cache ----------------------------------------------------------
