@@ -61,7 +61,7 @@ def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:
         "metrics": metrics,
         "covariates": ["segment"],
         "seed": 7,
-        "sampler": {"draws": 500, "tune": 500, "chains": 4, "backend": "pymc"},
+        "sampler": {"draws": 500, "tune": 500, "chains": 4, "backend": "nutpie"},
     }
     spec.update(overrides)
     return spec

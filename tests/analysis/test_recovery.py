@@ -50,7 +50,7 @@ RECOVERY = {
     "revenue": SimMetric(
         "revenue", 0.08, {"treatment": 0.4}, amount_effects={"treatment": 0.2}, amount=60, sigma=0.9
     ),
-    "continuous": SimMetric("continuous", 20.0, {"treatment": 1.5}, sigma=6.0),
+    "continuous": SimMetric("continuous", 20.0, {"treatment": 2.0}, sigma=6.0),
 }
 ROLE = {"binary": "outcome", "count": "outcome", "revenue": "revenue", "continuous": "outcome"}
 
