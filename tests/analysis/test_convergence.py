@@ -33,6 +33,26 @@ def _reported(values: np.ndarray) -> dict[str, xr.DataArray]:
     return {"y: lift": xr.DataArray(values, dims=("chain", "draw"))}
 
 
+def test_the_parameter_table_has_arvizs_summary_numbers_and_labels():
+    from arviz_stats import summary
+
+    rng = np.random.default_rng(3)
+    dims = ("chain", "draw")
+    post = xr.Dataset(
+        {
+            "a": (dims, rng.normal(size=(CHAINS, DRAWS))),
+            "y:arm": ((*dims, "arm"), rng.gamma(2.0, size=(CHAINS, DRAWS, 3)) + np.arange(3)),
+            "m": ((*dims, "s", "k"), _stuck(rng)[..., None, None] + rng.normal(size=(CHAINS, DRAWS, 2, 2))),
+        },
+        coords={"arm": ["control", "email", "social"], "s": ["x", "y"], "k": [0, 1]},
+    )
+    ours = diagnose(xr.DataTree.from_dict({"posterior": post, "sample_stats": xr.Dataset()}), 0.9).table
+    theirs = summary(xr.DataTree.from_dict({"posterior": post}), ci_prob=0.9, ci_kind="hdi", round_to="none")
+    assert list(ours.index) == list(theirs.index)
+    assert list(ours.columns) == ["mean", "sd", "hdi90_lb", "hdi90_ub", "ess_bulk", "ess_tail", "r_hat"]
+    np.testing.assert_allclose(ours.to_numpy(float), theirs[ours.columns].to_numpy(float), rtol=1e-12)
+
+
 def test_well_mixed_chains_pass_and_stuck_chains_fail():
     rng = np.random.default_rng(1)
     good = diagnose(_trace({"a": rng.normal(size=(CHAINS, DRAWS))}), 0.94)

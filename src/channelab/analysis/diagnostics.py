@@ -23,7 +23,6 @@ import xarray as xr
 from arviz_base import rcParams
 from arviz_stats.base import array_stats
 from arviz_stats.sampling_diagnostics import ess, rhat
-from arviz_stats.summary import summary
 
 from channelab.spec import Sampler
 
@@ -33,11 +32,11 @@ ESS_MIN = 400
 _RETRIES = 2
 
 # arviz-stats is untyped upstream: its functions as this module calls them.
-_summary: Callable[..., pd.DataFrame] = summary
 _rhat: Callable[[xr.DataArray], xr.DataArray] = rhat
 _ess: Callable[..., xr.DataArray] = ess
 _array_ess: Callable[..., np.ndarray] = array_stats.ess
 _array_rhat: Callable[..., np.ndarray] = array_stats.rhat
+_array_hdi: Callable[..., np.ndarray] = array_stats.hdi
 
 
 @dataclass(frozen=True)
@@ -85,9 +84,9 @@ class Diagnostics:
     chains, draws : int
         Chains, and draws per chain.
     table : pandas.DataFrame
-        ArviZ's summary of the parameters (``r_hat``, ``ess_bulk``, ``ess_tail``, HDI, ...);
-        given as a function, it is computed when first read (a monitored look or a refit
-        never reads it).
+        One row per parameter element: ``mean``, ``sd``, the HDI's ends (``hdi94_lb``,
+        ``hdi94_ub`` at 94 %), ``ess_bulk``, ``ess_tail`` and ``r_hat``, with ArviZ's column
+        names and numbers (:func:`parameter_table`).
     problems : tuple of str
         Why the gate failed (empty when it passed).
     notes : tuple of str
@@ -102,18 +101,10 @@ class Diagnostics:
     divergences: int
     chains: int
     draws: int
-    summarised: pd.DataFrame | Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+    table: pd.DataFrame = field(repr=False, compare=False)
     problems: tuple[str, ...]
     notes: tuple[str, ...] = ()
     attempts: tuple[Attempt, ...] = ()
-
-    @property
-    def table(self) -> pd.DataFrame:
-        """ArviZ's summary of the parameters, computed on first use."""
-        if callable(self.summarised):
-            object.__setattr__(self, "summarised", self.summarised())
-        assert isinstance(self.summarised, pd.DataFrame)
-        return self.summarised
 
     @property
     def converged(self) -> bool:
@@ -169,7 +160,7 @@ def diagnose(
     names = var_names or [str(v) for v in posterior["posterior"].data_vars]
     stats = posterior["sample_stats"].to_dataset()
     post = posterior["posterior"].to_dataset()
-    table = _gate_table(post[names])
+    table = parameter_table(post[names], hdi_prob)
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
     rhat_max = float(table["r_hat"].max())
     ess_bulk = float(table["ess_bulk"].min())
@@ -192,17 +183,29 @@ def diagnose(
         divergences=divergences,
         chains=int(post.sizes["chain"]),
         draws=int(post.sizes["draw"]),
-        summarised=lambda: _summary(posterior, var_names=names, ci_prob=hdi_prob, ci_kind="hdi"),
+        table=table,
         problems=tuple(problems),
         notes=notes,
     )
 
 
-def _gate_table(post: xr.Dataset) -> pd.DataFrame:
-    """Rank-normalised r_hat and bulk and tail ESS of every parameter element.
+def parameter_table(post: xr.Dataset, hdi_prob: float) -> pd.DataFrame:
+    """Mean, sd, HDI, rank-normalised r_hat and bulk and tail ESS of every parameter element.
 
-    The same numbers as the summary's, from one array of every element instead of a pass per
-    variable and without the intervals and Monte Carlo errors the gate does not read.
+    The numbers of ArviZ's ``summary(..., ci_kind="hdi")`` (its Monte Carlo errors left out),
+    computed on one array of every element instead of a pass per variable and statistic.
+
+    Parameters
+    ----------
+    post : xarray.Dataset
+        Draws with ``chain`` and ``draw`` dims.
+    hdi_prob : float
+        The HDI's mass.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per element, labelled ``name[coord, ...]`` as ArviZ labels them.
     """
     labels: list[str] = []
     columns = []
@@ -212,8 +215,15 @@ def _gate_table(post: xr.Dataset) -> pd.DataFrame:
         columns.append(values.reshape(-1, *values.shape[-2:]))
         labels += _element_labels(str(name), [post[d].to_numpy() for d in extra])
     x = np.concatenate(columns)
+    pooled = x.reshape(len(x), -1)
+    hdi = _array_hdi(pooled, hdi_prob)
+    mass = f"hdi{round(hdi_prob * 100):d}"
     return pd.DataFrame(
         {
+            "mean": pooled.mean(axis=-1),
+            "sd": pooled.std(axis=-1, ddof=1),
+            f"{mass}_lb": hdi[:, 0],
+            f"{mass}_ub": hdi[:, 1],
             "ess_bulk": _array_ess(x, method="bulk"),
             "ess_tail": _array_ess(x, method="tail", prob=rcParams["stats.ci_prob"]),
             "r_hat": _array_rhat(x, method="rank"),
