@@ -73,9 +73,10 @@ bench: venv
 calibration: venv
 	$(BIN)/python benchmarks/calibration.py
 
-# How often each kind of claim a report makes is false, in 25 simulated worlds (about 65 minutes).
+# How often each kind of claim a report makes is false, in 25 simulated worlds (about 20 minutes
+# on 2 cores, one process per core).
 claims: venv
-	$(BIN)/python benchmarks/claims.py
+	$(BIN)/python benchmarks/claims.py --jobs 2
 
 # Every example report in reports/ (about 10 minutes): each experiment, the monitored pilot,
 # the replication, its plan, the many-lab replication, and the pilots' designs.
