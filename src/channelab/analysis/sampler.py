@@ -83,7 +83,7 @@ def run_nutpie(
         draws=cfg.draws,
         tune=cfg.tune,
         chains=cfg.chains,
-        cores=min(cfg.chains, os.cpu_count() or 1),
+        cores=_cores(cfg),
         seed=seed,
         target_accept=cfg.target_accept,
         adaptation=adaptation,
@@ -93,6 +93,11 @@ def run_nutpie(
     )
     draws, stats = raw.get_arrow_trace()
     return _trace(draws, stats, compiled)
+
+
+def _cores(cfg: Sampler) -> int:
+    """Chains run at once: one per core, at most one per chain."""
+    return min(cfg.chains, os.cpu_count() or 1)
 
 
 def run_pymc(cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTree:
@@ -116,7 +121,7 @@ def run_pymc(cfg: Sampler, *, seed: int, progressbar: bool = False) -> xr.DataTr
         draws=cfg.draws,
         tune=cfg.tune,
         chains=cfg.chains,
-        cores=min(cfg.chains, os.cpu_count() or 1),
+        cores=_cores(cfg),
         mp_ctx=_FORKSERVER,
         target_accept=cfg.target_accept,
         random_seed=seed,
