@@ -1,8 +1,9 @@
 """Each metric is fitted on its own, under a compiled model named for its structure only.
 
-The key of a metric's model must not change with names (metric, arms, roles, labels), so that a
-new experiment file reuses what was compiled for another, and must change with anything that
-changes the graph (family, arms, covariates, priors). The fits are joined draw by draw.
+The key of a metric's model must not change with names (metric, arms, covariates, roles, labels)
+or sizes (numbers of arms and levels), so that a new experiment file reuses what was compiled for
+another, and must change with anything that changes the graph (family, pooling, covariates,
+priors). The fits are joined draw by draw.
 """
 
 from __future__ import annotations
@@ -24,23 +25,29 @@ from channelab.spec import parse_spec
 from helpers import ROOT, spec_dict
 
 
-def _keys(names=("y",), arms=("control", "treatment"), kind="binary", **overrides) -> list[str]:
+def _keys(
+    names=("y",), arms=("control", "treatment"), kind="binary", covariate="segment", **overrides
+) -> list[str]:
     roles = ["outcome", *(["engagement"] * (len(names) - 1))]
     metrics = [
         {"name": n, "role": r, "type": kind, "label": f"the {n}"} for n, r in zip(names, roles, strict=True)
     ]
     arm_map = {a: {"channel": "control" if a == arms[0] else "email"} for a in arms}
+    overrides = {"covariates": [covariate], **overrides}
     spec = parse_spec(spec_dict("x.csv", metrics, arms=arm_map, control=arms[0], **overrides))
     rows, _ = simulate_ab(n_per_arm=300, arms=arms, metrics={n: SimMetric(kind, 0.2) for n in names}, seed=3)
+    rows = rows.rename(columns={"segment": covariate})
     return build_model(build_cells(frame_source(rows), spec), spec).keys
 
 
 def test_the_key_of_a_metric_model_has_no_names_in_it():
     (base,) = _keys()
     assert _keys(names=("meetings", "clicked"), arms=("none", "phone")) == [base, base]  # names, roles
+    assert _keys(covariate="region") == [base]  # the covariate's name
     assert _keys(kind="count") != [base]  # another family
-    assert _keys(arms=("control", "a", "b")) != [base]  # another number of arms
+    assert _keys(arms=("control", "a", "b")) == [base]  # another number of arms: any sizes (.flat)
     assert _keys(covariates=[]) != [base]  # no covariate
+    assert _keys(arms=("control", "a", "b"), model={"pool_arms": True}) != [base]  # pooled arms
     assert _keys(priors={"arm_sd": 0.5}) != [base]  # another prior
 
 
@@ -74,6 +81,21 @@ def test_fits_are_renamed_and_joined_draw_by_draw_with_every_divergence_kept():
     assert int(joined["sample_stats"]["diverging"].sum()) == 3
     assert joined.attrs["compile_seconds"] == 2.0
     assert joined.attrs["sampling_seconds"] == 4.0
+
+
+def test_canonical_level_names_are_the_covariates_own_again():
+    draws = xr.DataArray(np.zeros((2, 3, 2)), dims=("chain", "draw", "level1"))
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset(
+                {"y:level1": draws, "y:lift_by_level1_sd": draws[..., 0], "y:level10x": draws}
+            ),
+            "sample_stats": xr.Dataset({"diverging": draws[..., 0].astype(bool)}),
+        }
+    )
+    post = renamed(tree, "meetings", {"segment": "level0", "region": "level1"})["posterior"]
+    assert set(post.data_vars) == {"meetings:region", "meetings:lift_by_region_sd", "meetings:level10x"}
+    assert post["meetings:region"].dims == ("chain", "draw", "region")
 
 
 def test_each_metric_has_its_own_seed_and_the_first_keeps_the_runs():

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -27,14 +28,15 @@ from channelab.engine.source import frame_source
 from channelab.simulate.ab import SimMetric, simulate_ab
 from channelab.spec import parse_spec
 
-if sys.argv[4:] == ["fallback"]:  # as with a nutpie outside the tested range: no disk cache
+if sys.argv[5:] == ["fallback"]:  # as with a nutpie outside the tested range: no disk cache
     import channelab.analysis.compiled as compiled_module
     compiled_module._NUTPIE_VERSION = "not-this-version"
+arms = ("control", "treatment", "other")[: int(sys.argv[4])]
 spec = parse_spec(spec_dict("unused.csv", [{"name": "y", "role": "outcome", "type": "binary"}],
-                            sampler={"draws": 200, "tune": 200, "chains": 2, "backend": "nutpie"}))
+                            sampler={"draws": 200, "tune": 200, "chains": 2, "backend": "nutpie"},
+                            arms={a: {"channel": "control" if a == "control" else "email"} for a in arms}))
 metric = SimMetric("binary", 0.1, {"treatment": 0.3})
-rows, _ = simulate_ab(n_per_arm=int(sys.argv[3]), arms=("control", "treatment"), metrics={"y": metric},
-                      seed=int(sys.argv[2]))
+rows, _ = simulate_ab(n_per_arm=int(sys.argv[3]), arms=arms, metrics={"y": metric}, seed=int(sys.argv[2]))
 built = build_model(build_cells(frame_source(rows), spec), spec)
 graphs = []
 block_graph = built._block_graph
@@ -53,16 +55,16 @@ print(json.dumps({
 """
 
 
-def _run(cache: Path, data_seed: int, n_per_arm: int = 1500, *extra: str) -> dict:
+def _run(cache: Path, data_seed: int, n_per_arm: int = 1500, arms: int = 2, *extra: str) -> dict:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}"}
-    args = [sys.executable, "-c", SCRIPT, str(TESTS), str(data_seed), str(n_per_arm), *extra]
+    args = [sys.executable, "-c", SCRIPT, str(TESTS), str(data_seed), str(n_per_arm), str(arms), *extra]
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
 def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp_path: Path):
-    """A repeat, other data, the fallback path and a damaged cache: one cache, seven processes."""
+    """A repeat, other data, other sizes, the fallback path and a damaged cache: one cache, nine processes."""
     first = _run(tmp_path / "shared", data_seed=1)
     assert first["compiles_first"]  # the run says it compiles (the CLI shows a line)
     assert not first["compiled_after"]
@@ -86,11 +88,22 @@ def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp
     assert other["draws"] != first["draws"]
 
     # a nutpie outside the tested range (pyproject's pin) compiles through nutpie's public
-    # compile_pymc_model, caching nothing, and draws exactly what the cached path draws
-    fallback = _run(tmp_path / "shared", 2, 900, "fallback")
+    # compile_pymc_model, caching nothing, and draws what the cached path draws: nutpie cuts the
+    # parameter vector at constant offsets, so the arithmetic differs in the last bits only
+    fallback = _run(tmp_path / "shared", 2, 900, 2, "fallback")
     assert fallback["compiles_first"]  # the disk cache is not read
     assert fallback["graph_built"]
-    assert fallback["draws"] == other["draws"]
+    np.testing.assert_allclose(fallback["draws"], other["draws"], rtol=0, atol=1e-9)
+
+    # another number of arms (and of the covariate's levels): the same compiled model, laid out
+    # for the new sizes, draws exactly what a model compiled for them draws
+    wider = _run(tmp_path / "shared", data_seed=3, n_per_arm=900, arms=3)
+    wider_cold = _run(tmp_path / "wider", data_seed=3, n_per_arm=900, arms=3)
+    assert not wider["graph_built"]
+    assert wider["hits"] == [1, 1]
+    assert wider_cold["hits"] == [0, 0]
+    assert wider["draws"] == wider_cold["draws"]
+    assert len(wider["draws"]) == 50
 
     # truncated files of numba's cache (or of the entry) cost one compile, never a failed run;
     # the new build replaces the damaged one
@@ -111,15 +124,17 @@ def test_the_key_follows_the_structure_not_the_data():
     from channelab.spec import parse_spec
     from helpers import spec_dict
 
-    def key(seed: int, n: int, **overrides) -> str:
+    def key(seed: int, n: int, arms: tuple[str, ...] = ("control", "treatment"), **overrides) -> str:
         metrics = [{"name": "y", "role": "outcome", "type": "binary"}]
-        spec = parse_spec(spec_dict("unused.csv", metrics, **overrides))
+        channels = {a: {"channel": "control" if a == "control" else "email"} for a in arms}
+        spec = parse_spec(spec_dict("unused.csv", metrics, arms=channels, **overrides))
         metric = SimMetric("binary", 0.1, {"treatment": 0.3})
-        rows, _ = simulate_ab(n_per_arm=n, arms=("control", "treatment"), metrics={"y": metric}, seed=seed)
+        rows, _ = simulate_ab(n_per_arm=n, arms=arms, metrics={"y": metric}, seed=seed)
         return build_model(build_cells(frame_source(rows), spec), spec).keys[0]
 
     base = key(1, 1500)
     assert key(2, 900) == base  # other data, same structure
+    assert key(1, 900, arms=("control", "treatment", "other")) == base  # other sizes: one compiled model
     assert key(1, 1500, priors={"arm_sd": 1.0}) != base  # a prior is part of the graph
     assert key(1, 1500, covariates=[]) != base  # so is a covariate
 
@@ -134,10 +149,10 @@ def test_a_damaged_entry_is_a_miss_not_an_error(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(compiled, "_entry_path", lambda key: entry)
     for damaged in (b'{"n": 3, "m"', b"[1, 2]", b'{"n": "x"}', b"\xff\xfe", b"[" * 100_000):
         entry.write_bytes(damaged)
-        assert compiled._load("k" * 64) is None
+        assert compiled._load("k" * 64, {}) is None
     entry.unlink()
     entry.mkdir()  # a folder where the entry should be
-    assert compiled._load("k" * 64) is None
+    assert compiled._load("k" * 64, {}) is None
 
 
 def test_an_entry_is_read_within_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -148,7 +163,7 @@ def test_an_entry_is_read_within_a_bound(tmp_path: Path, monkeypatch: pytest.Mon
         f.truncate(50_000_000_000)  # sparse: 50 GB of zeros, never read whole
     monkeypatch.setattr(compiled, "_entry_path", lambda key: entry)
     monkeypatch.setattr(compiled, "MAX_CACHE_ENTRY_BYTES", 1_000)
-    assert compiled._load("k" * 64) is None
+    assert compiled._load("k" * 64, {}) is None
 
 
 class _Inner:
@@ -171,7 +186,7 @@ class _Inner:
 def test_a_truncated_wrapper_is_compiled_again_over_an_emptied_index():
     import pickle
 
-    from channelab.analysis.compiled import _SafeCache
+    from channelab.analysis.callbacks import SafeCache as _SafeCache
 
     for damage in (pickle.UnpicklingError("pickle data was truncated"), EOFError(), AttributeError("x")):
         inner = _Inner(load=damage)
@@ -181,7 +196,7 @@ def test_a_truncated_wrapper_is_compiled_again_over_an_emptied_index():
 
 
 def test_a_cache_that_cannot_be_written_is_skipped_with_a_warning():
-    from channelab.analysis.compiled import _SafeCache
+    from channelab.analysis.callbacks import SafeCache as _SafeCache
 
     cache = _SafeCache(_Inner(save=PermissionError(13, "Permission denied")), "channelab_logp")
     with pytest.warns(UserWarning, match="cannot write numba's cache of channelab_logp"):
@@ -197,9 +212,10 @@ def test_a_failing_cache_falls_back_to_an_uncached_compile(monkeypatch: pytest.M
         raise pickle.UnpicklingError("pickle data was truncated")
 
     monkeypatch.setattr(compiled, "_compile", broken)
+    monkeypatch.setattr(compiled, "_load", lambda key, coords: None)
     monkeypatch.setattr(compiled, "_uncached", lambda model: ("uncached", model))
     with pytest.warns(UserWarning, match="compiled without it"):
-        assert compiled._compile_or_skip(lambda: "model", "k" * 64) == ("uncached", "model")
+        assert compiled._cached("k" * 64, lambda: "model", {}) == ("uncached", "model")
 
 
 def test_the_entry_writer_fails_plainly_and_leaves_no_temporary(tmp_path: Path):

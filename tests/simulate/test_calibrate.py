@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from channelab.analysis.model import Refitter, build_model, centred_pooling, sample
+from channelab.analysis.model import Refitter, build_model, sample
+from channelab.analysis.predictor import centred_pooling
 from channelab.engine.aggregate import build_cells
 from channelab.engine.source import frame_source
 from channelab.errors import ChannelabError, ModelError

@@ -20,7 +20,8 @@ Each metric's fit has its own seed (:func:`block_seed`), so no two metrics share
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,14 @@ import xarray as xr
 from channelab.analysis.compiled import structure_key
 from channelab.spec import Metric, Spec
 
-__all__ = ["CANONICAL", "block_key", "block_seed", "join", "renamed"]
+__all__ = ["CANONICAL", "block_key", "block_seed", "canonical_levels", "join", "renamed"]
 
 #: What every metric is called inside its own compiled model.
 CANONICAL = "y"
+#: What the covariates and strata are called there: ``level0``, ``level1``, ... in the cells' order.
+_LEVEL = "level"
+#: A canonical level name inside a variable's name (``y:level0``, ``y:lift_by_level1_sd``).
+_LEVEL_TOKEN = re.compile(rf"(?<=[:_]){_LEVEL}\d+(?=_|$)")
 #: Metric fields that label it (columns, wording, money per outcome) and never enter its graph
 #: (its role sets its default priors, which enter the key themselves).
 _LABELS = frozenset(
@@ -46,8 +51,9 @@ def block_key(
     coords: Mapping[str, Sequence[str]],
     centring: Mapping[str, tuple[bool, bool]],
     data: Mapping[str, np.ndarray],
+    level_dims: Mapping[str, str],
 ) -> str:
-    """The compiled-model key of one metric's model: its structure, without any name.
+    """The compiled-model key of one metric's model: its structure, without any name or size.
 
     Parameters
     ----------
@@ -56,26 +62,39 @@ def block_key(
     spec
         The experiment (its priors for the metric, model settings and pooling).
     coords
-        The model's coordinates; only their dimensions' names and sizes enter the key.
+        The coordinates of the metric's own model (canonical names); their dimensions' names
+        enter the key, and their sizes only where the graph depends on them.
     centring
         The metric's centring per part.
     data
         The block's data containers (canonical names); their dtypes and ranks enter the key.
+    level_dims
+        The canonical name of each covariate and stratum (:func:`canonical_levels`).
     """
+    priors = spec.priors_for(metric)
+    arm_priors = [
+        [priors.arm_mu.get(a, 0.0), priors.arm_sds.get(a, priors.arm_sd)] for a in coords["treatment"]
+    ]
+    sized = any(p != arm_priors[0] for p in arm_priors)
     return structure_key(
         {
-            "block": 1,
-            "dims": {dim: len(labels) for dim, labels in coords.items()},
-            "centring": {part: list(flags) for part, flags in centring.items()},
+            "block": 2,
+            # the dimensions by name: one compiled model serves any sizes (.flat), unless the graph
+            # holds a number per treatment (learned priors that differ by arm)
+            "dims": {dim: len(labels) for dim, labels in coords.items()} if sized else sorted(coords),
+            # centring changes the graph only where it is used: pooled arms, clusters
+            "centring": {
+                part: [arms and spec.pools_arms, clusters and "cluster" in coords]
+                for part, (arms, clusters) in centring.items()
+            },
             "data": {k: [str(v.dtype), v.ndim] for k, v in sorted(data.items())},
             "metric": metric.model_dump(mode="json", exclude=set(_LABELS)),
             "likelihood": metric.likelihood.key,
-            "priors": (priors := spec.priors_for(metric)).model_dump(mode="json"),
+            "priors": priors.model_dump(mode="json"),
             # a learned prior per arm, by position: the same names in another order are another graph
-            "arm_priors": [
-                [priors.arm_mu.get(a, 0.0), priors.arm_sds.get(a, priors.arm_sd)] for a in coords["treatment"]
-            ],
-            "model": spec.model.model_dump(mode="json"),
+            "arm_priors": arm_priors if sized else arm_priors[:1],
+            "model": spec.model.model_dump(mode="json")
+            | {"lift_by": level_dims.get(spec.model.lift_by or "")},
             "pools_arms": spec.pools_arms,
         }
     )
@@ -96,8 +115,22 @@ def block_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
 
-def renamed(tree: xr.DataTree, name: str) -> xr.DataTree:
-    """A block's fit with the metric's own name in place of :data:`CANONICAL` in its variables.
+def canonical_levels(levels: Iterable[str]) -> dict[str, str]:
+    """The name of each covariate's (or stratum's) dimension in a metric's own model: by position.
+
+    A spec whose covariates are named otherwise (``region`` for ``segment``) then has the same
+    structure, and reuses the compiled model.
+
+    Parameters
+    ----------
+    levels
+        The covariates and strata, in the cells' order.
+    """
+    return {name: f"{_LEVEL}{i}" for i, name in enumerate(levels)}
+
+
+def renamed(tree: xr.DataTree, name: str, level_dims: Mapping[str, str] | None = None) -> xr.DataTree:
+    """A block's fit with the metric's own name in place of :data:`CANONICAL`, and the levels' own.
 
     Parameters
     ----------
@@ -105,14 +138,19 @@ def renamed(tree: xr.DataTree, name: str) -> xr.DataTree:
         The fit of the metric's own model (``posterior`` and ``sample_stats``).
     name
         The metric's name.
+    level_dims
+        Each covariate's (and stratum's) canonical name (:func:`canonical_levels`).
     """
+    own = {canonical: level for level, canonical in (level_dims or {}).items()}
+
+    def named(v: str) -> str:
+        return _LEVEL_TOKEN.sub(lambda m: own.get(m.group(0), m.group(0)), name + v[len(CANONICAL) :])
+
     posterior = tree["posterior"].to_dataset()
-    ours = [str(v) for v in [*posterior.data_vars, *posterior.dims] if _canonical(str(v))]
+    ours = {str(v): named(str(v)) for v in [*posterior.data_vars, *posterior.dims] if _canonical(str(v))}
+    ours |= {dim: own[dim] for dim in map(str, posterior.dims) if dim in own}
     out = xr.DataTree.from_dict(
-        {
-            "posterior": posterior.rename({v: name + v[len(CANONICAL) :] for v in ours}),
-            "sample_stats": tree["sample_stats"].to_dataset(),
-        },
+        {"posterior": posterior.rename(ours), "sample_stats": tree["sample_stats"].to_dataset()},
         name=tree.name,
     )
     out.attrs.update(tree.attrs)

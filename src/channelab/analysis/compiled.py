@@ -1,25 +1,24 @@
 """nutpie's compiled model, paid for once per model structure rather than once per run.
 
-The model of a run sees its data only through ``pm.Data`` containers (the cell statistics),
-so one compiled log-density serves every data set of the same structure. Compiling it costs
-seconds: PyMC and PyTensor build and rewrite the graph of the log-density and its gradient,
-numba compiles it, and nutpie's two C wrappers (``numba.cfunc``) link and optimise it again.
-numba cannot cache nutpie's own wrappers (they close over objects whose pickle differs in
-every process) and PyTensor's cache of the inner function still needs the graph rewritten
-first, so on its own every run paid most of the cost again.
+The model of a run sees its data only through ``pm.Data`` containers (the cell statistics)
+and its sizes (arms, levels, clusters) only through PyMC's dimension lengths, so one compiled
+log-density serves every data set of the same structure, whatever its sizes (:mod:`.flat`).
+Compiling it costs seconds: PyMC and PyTensor build and rewrite the graph of the log-density
+and its gradient, numba compiles it, and the two C callbacks nutpie calls (:mod:`.callbacks`)
+link and optimise it again.
 
 :func:`compiled_model` looks the model up by a key computed from its structure before anything
-is built (:func:`structure_key`: the spec's model settings, the design, the names, ranks and
-dtypes of the data containers, and the versions of the code that builds and compiles it):
+is built (:func:`structure_key`: the spec's model settings, the design's dimensions, the names,
+ranks and dtypes of the data containers, and the versions of the code that builds and compiles
+it):
 
 - in this process (refits, retries, repeated fits);
-- on disk: a JSON entry beside PyTensor's cache (sizes, names, shapes, dims, coords, the
-  initial point and the layout of the data) plus the two C wrappers, which numba caches under
-  the same key because they are written here with fixed names and no closures. A hit builds
-  no PyMC graph at all;
+- on disk: a JSON entry beside PyTensor's cache (the variables' names, shape rules, dims and
+  initial values, and the layout of the data) plus the two C callbacks, which numba caches under
+  the same key. A hit builds no PyMC graph at all: the entry is laid out for the run's sizes;
 - otherwise it builds the model, compiles it and writes both.
 
-A damaged or unusable cache never stops a run: an entry or a C wrapper that cannot be read
+A damaged or unusable cache never stops a run: an entry or a C callback that cannot be read
 (a truncated file, a pickle of another version) is recompiled and rewritten, and a cache that
 cannot be written (a read-only folder, a file where a folder should be) is skipped with a
 warning, the model compiled for this process only. Only a compile folder PyTensor itself
@@ -30,10 +29,12 @@ Every path gives the same draws for the same seed: the initial point (the model'
 :mod:`.model` makes independent of the data, plus uniform(-1, 1) jitter drawn from nutpie's
 seed) and the compiled arithmetic are the same. Compilation never uses numba's fast-math
 flags, whose results depend on whether code was inlined in this process or loaded from disk.
-The helpers of nutpie it relies on are private, so the disk cache is used only with the
-nutpie minor version it was written for (:data:`_NUTPIE_VERSION`, the range pyproject.toml
-pins); with another, every run compiles through :func:`nutpie.compile_pymc_model` (public), with
-the same initial point and so the same draws (``tests/analysis/test_compiled.py`` forces it).
+The helpers of nutpie it relies on (the extractor of the data, the compiled model's class) are
+private, so the disk cache is used only with the nutpie minor version it was written for
+(:data:`_NUTPIE_VERSION`, the range pyproject.toml pins); with another, every run compiles
+through :func:`nutpie.compile_pymc_model` (public), with the same initial point, and draws the
+same to rounding: nutpie cuts the parameter vector at constant offsets
+(``tests/analysis/test_compiled.py`` forces it).
 """
 
 from __future__ import annotations
@@ -43,19 +44,22 @@ import dataclasses
 import functools
 import hashlib
 import importlib.metadata
+import itertools
 import json
+import math
 import os
 import pickle
 import platform
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from channelab.analysis.callbacks import c_callback, cache_warning
+from channelab.analysis.flat import flat_functions, initial_point, shapes_for
 from channelab.errors import OutputError
 from channelab.limits import MAX_CACHE_ENTRY_BYTES
 
@@ -65,7 +69,7 @@ if TYPE_CHECKING:
 #: The nutpie minor version whose private helpers this module calls; others are not cached.
 _NUTPIE_VERSION = "0.16."
 #: Bumped when the entry's layout changes.
-_FORMAT = 1
+_FORMAT = 2
 #: Modules whose code decides the compiled graph: a change to any of them is a new key.
 _GRAPH_CODE = (
     "model.py",
@@ -76,48 +80,24 @@ _GRAPH_CODE = (
     "survival.py",
     "ratio.py",
     "compiled.py",
+    "callbacks.py",
+    "flat.py",
     "learning/hierarchy.py",
     "learning/link.py",
 )
 _VERSIONS = ("pymc", "pytensor", "nutpie", "numba", "numpy", "llvmlite")
 
-_LOGP = """
-def {name}(dim, x_, out_, logp_, user_data_):
-    if dim != {n}:
-        return -1
-    try:
-        x = carray(x_, ({n},))
-        out = carray(out_, ({n},))
-        logp = carray(logp_, ())
-        logp_val, grad = extract(x, user_data_)
-        logp[()] = logp_val
-        out[...] = grad
-        if not np.all(np.isfinite(out)):
-            return 3
-        if not np.isfinite(logp_val):
-            return 4
-    except Exception:
-        return 1
-    return 0
-"""
-
-_EXPAND = """
-def {name}(dim, expanded, x_, out_, user_data_):
-    if dim != {n}:
-        return -1
-    if expanded != {m}:
-        return -1
-    try:
-        x = carray(x_, ({n},))
-        out = carray(out_, ({m},))
-        (values,) = extract(x, user_data_)
-        out[...] = values
-    except Exception:
-        return -2
-    return 0
-"""
-
+#: Compiled models of this process: by key, and (nutpie's own, fixed sizes) by key and sizes.
 _MEMO: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A structure's compiled C wrappers and the entry that lays them out for a run's sizes."""
+
+    entry: dict[str, Any]
+    logp: Any
+    expand: Any
 
 
 @dataclass(frozen=True)
@@ -164,31 +144,24 @@ def compiled_model(
     """The compiled model (nutpie's) for ``key``, with ``data`` in its containers.
 
     ``build`` returns the PyMC model of this structure; it is called only when neither this
-    process nor the disk cache holds the compiled model. ``coords`` label the draws (a key made
-    of the dimensions' sizes, not their labels, serves models whose arms are named otherwise).
+    process nor the disk cache holds the compiled model. ``coords`` label the draws and give
+    the dimensions' lengths: one compiled model serves every size (:mod:`.flat`), so a key
+    names the dimensions, not their lengths or labels.
     """
     import nutpie
     from pytensor.configdefaults import config
 
     with config.change_flags(numba__fastmath=False):
-        compiled = _MEMO.get(key)
-        if compiled is None:
-            _check_compile_folder(Path(config.base_compiledir), lambda: config.compiledir)
-        if compiled is None and nutpie.__version__.startswith(_NUTPIE_VERSION):
-            compiled = _load(key)
-            if compiled is None:
-                compiled = _compile_or_skip(build, key)
-        if compiled is None:
-            compiled = _uncached(build())
-        _MEMO[key] = compiled
+        if nutpie.__version__.startswith(_NUTPIE_VERSION):
+            compiled = _cached(key, build, coords or {})
+        else:
+            compiled = _uncached_for(key, build, coords or {})
     used = {var.name for var in compiled.shared_var_keys}
-    if missing := sorted(used - set(data)):  # a container left at another run's values: never
+    lengths = {dim: np.asarray(len(index), dtype=np.int64) for dim, index in (compiled.coords or {}).items()}
+    given = {**{k: v for k, v in lengths.items() if k in used}, **data}
+    if missing := sorted(used - set(given)):  # a container left at another run's values: never
         raise KeyError(f"the compiled model needs data {missing} that were not given")
-    compiled = compiled.with_data(**{name: value for name, value in data.items() if name in used})
-    if coords and getattr(compiled, "_coords", None) is not None:
-        labelled = {dim: pd.Index(coords.get(dim, index)) for dim, index in compiled._coords.items()}
-        compiled = dataclasses.replace(compiled, _coords=labelled)
-    return compiled
+    return compiled.with_data(**{name: value for name, value in given.items() if name in used})
 
 
 def is_compiled(key: str) -> bool:
@@ -206,6 +179,49 @@ def is_compiled(key: str) -> bool:
     return nutpie.__version__.startswith(_NUTPIE_VERSION) and _entry_path(key).exists()
 
 
+def _cached(key: str, build: Callable[[], pm.Model], coords: Mapping[str, Sequence[str]]) -> Any:
+    """The model of ``key`` for ``coords``' sizes: from this process, the disk cache, or compiled now."""
+    from pytensor.configdefaults import config
+
+    built = _MEMO.get(key)
+    if not (isinstance(built, _Built) and _serves(built.entry, coords)):
+        if (fallback := _MEMO.get(_sized(key, coords))) is not None:
+            return fallback
+        _check_compile_folder(Path(config.base_compiledir), lambda: config.compiledir)
+        built = _load(key, coords) or _compile_or_skip(build, key)
+        if built is None:  # the cache failed: compiled without it, for these sizes only
+            return _uncached_for(key, build, coords)
+        _MEMO[key] = built
+    return _assemble(built.entry, built.logp, built.expand, {}, coords)
+
+
+def _uncached_for(key: str, build: Callable[[], pm.Model], coords: Mapping[str, Sequence[str]]) -> Any:
+    """The compiled model of nutpie's own API (fixed sizes), once per process for ``key`` and sizes."""
+    from pytensor.configdefaults import config
+
+    sized = _sized(key, coords)
+    if sized not in _MEMO:
+        _check_compile_folder(Path(config.base_compiledir), lambda: config.compiledir)
+        with config.change_flags(numba__cache=False):
+            _MEMO[sized] = _uncached(build())
+    compiled = _MEMO[sized]
+    if coords and getattr(compiled, "_coords", None) is not None:
+        labelled = {dim: pd.Index(coords.get(dim, index)) for dim, index in compiled._coords.items()}
+        compiled = dataclasses.replace(compiled, _coords=labelled)
+    return compiled
+
+
+def _sized(key: str, coords: Mapping[str, Sequence[str]]) -> str:
+    """The memo key of a model compiled for ``coords``' sizes only."""
+    return f"{key}:" + json.dumps({dim: len(labels) for dim, labels in sorted(coords.items())})
+
+
+def _serves(entry: Mapping[str, Any], coords: Mapping[str, Sequence[str]]) -> bool:
+    """Whether an entry serves a run with ``coords``: any sizes, or the fixed ones it was built for."""
+    fixed = entry["fixed"]
+    return fixed is None or all(len(coords.get(d, entry["coords"].get(d, ()))) == n for d, n in fixed.items())
+
+
 def _entry_path(key: str) -> Path:
     """Where the entry of ``key`` is kept: beside PyTensor's compiled code."""
     from pytensor.configdefaults import config
@@ -213,71 +229,70 @@ def _entry_path(key: str) -> Path:
     return Path(config.base_compiledir) / "channelab" / f"{key}.json"
 
 
-def _load(key: str) -> Any:
-    """The compiled model from the disk cache, or None when it is not (wholly) there."""
+def _load(key: str, coords: Mapping[str, Sequence[str]]) -> _Built | None:
+    """The compiled model from the disk cache, or None when it is not (wholly) there or other sizes'."""
     path = _entry_path(key)
     try:
         with path.open("rb") as f:
             entry = json.loads(f.read(MAX_CACHE_ENTRY_BYTES + 1))
-        logp = _cfunc(_LOGP, "logp", key, entry["n"], entry["m"], extract=None)
-        expand = _cfunc(_EXPAND, "expand", key, entry["n"], entry["m"], extract=None)
-        return _assemble(entry, logp, expand, {})
-    except Exception:  # no entry, wrappers gone (_NotCached), or damaged in any way: compiled again
+        if entry.get("format") != _FORMAT or not _serves(entry, coords):
+            return None
+        return _Built(entry, c_callback("logp", key, extract=None), c_callback("expand", key, extract=None))
+    except Exception:  # no entry, wrappers gone (NotCached), or damaged in any way: compiled again
         return None
 
 
-def _compile_or_skip(build: Callable[[], pm.Model], key: str) -> Any:
-    """:func:`_compile` through the disk cache; if the cache fails, compiled uncached (with a warning)."""
+def _compile_or_skip(build: Callable[[], pm.Model], key: str) -> _Built | None:
+    """:func:`_compile` through the disk cache; None (with a warning) if the cache fails."""
     from pytensor.configdefaults import config
 
     try:
         return _compile(build(), key)
     except (OSError, pickle.UnpicklingError, EOFError) as exc:  # the cache, not the model
-        _warn(f"the cache under {config.base_compiledir} failed ({exc}); the model is compiled without it")
-    with config.change_flags(numba__cache=False):
-        return _uncached(build())
+        cache_warning(
+            f"the cache under {config.base_compiledir} failed ({exc}); the model is compiled without it"
+        )
+    return None
 
 
-def _compile(model: pm.Model, key: str) -> Any:
-    """Compile ``model``, cache its C wrappers under ``key`` and write its entry."""
+def _compile(model: pm.Model, key: str) -> _Built:
+    """Compile ``model`` (:func:`~.flat.flat_functions`), cache its wrappers by ``key``, write the entry."""
     import nutpie.compile_pymc as cp
-    from pymc.initial_point import make_initial_point_fn
 
-    start = make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=True)
-    n, m, logp_fn, expand_fn, initial_fn, shape_info, reparameterized = cp._make_functions(
-        model, mode="NUMBA", compute_grad=True, join_expanded=True, pymc_initial_point_fn=start
-    )
-    shared = list(dict.fromkeys([*logp_fn.get_shared(), *expand_fn.get_shared()]))
+    flat = flat_functions(model)
+    shared = list(dict.fromkeys([*flat.logp.get_shared(), *flat.expand.get_shared()]))
     values = {var.name: np.array(var.get_value(), order="C", copy=True) for var in shared}
-    dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized)
-    names, slices, shapes = shape_info
     entry: dict[str, Any] = {
-        "n": int(n),
-        "m": int(m),
-        "names": list(names),
-        "slices": [[int(s.start), int(s.stop)] for s in slices],
-        "shapes": [[int(k) for k in shape] for shape in shapes],
-        "reparameterized": list(reparameterized),
-        "dims": {k: list(v) for k, v in dims.items()},
-        "coords": {k: [str(x) for x in v] for k, v in coords.items()},
-        "initial": [float(x) for x in initial_fn(0)],
+        "format": _FORMAT,
+        "names": flat.names,
+        "free": flat.free,
+        "rules": flat.rules,
+        "initial": flat.initial,
+        "fixed": flat.fixed,
+        "reparameterized": flat.reparameterized,
+        "dims": flat.dims,
+        "coords": {
+            dim: [str(x) for x in labels]
+            if labels is not None
+            else [str(i) for i in range(int(length.get_value()))]
+            for dim, length, labels in (
+                (d, model.dim_lengths[d], model.coords.get(d)) for d in model.dim_lengths
+            )
+        },
         "shared": [{"name": v.name, "ndim": v.ndim, "dtype": str(values[v.name].dtype)} for v in shared],
-        "logp_args": [v.name for v in logp_fn.get_shared()],
-        "expand_args": [v.name for v in expand_fn.get_shared()],
+        "logp_args": [v.name for v in flat.logp.get_shared()],
+        "expand_args": [v.name for v in flat.expand.get_shared()],
     }
-    compiled = _assemble(entry, None, None, values)
-    keys = {var.name: k for var, k in compiled.shared_var_keys.items()}
-    logp = _cfunc(
-        _LOGP, "logp", key, n, m, extract=_extractor(cp, logp_fn, entry["logp_args"], keys, compiled)
-    )
-    expand = _cfunc(
-        _EXPAND, "expand", key, n, m, extract=_extractor(cp, expand_fn, entry["expand_args"], keys, compiled)
-    )
+    skeleton = _assemble(entry, None, None, values, {})
+    keys = {var.name: k for var, k in skeleton.shared_var_keys.items()}
+    logp = c_callback("logp", key, extract=_extractor(cp, flat.logp, entry["logp_args"], keys, skeleton))
+    extract = _extractor(cp, flat.expand, entry["expand_args"], keys, skeleton)
+    expand = c_callback("expand", key, extract=extract)
     try:
         _write_atomically(_entry_path(key), json.dumps(entry))
     except OSError as exc:
-        _warn(f"cannot write {_entry_path(key)} ({exc.strerror}); the next run compiles the model again")
-    return _assemble(entry, logp, expand, values)
+        cache_warning(f"cannot write {_entry_path(key)} ({exc.strerror}); the next run compiles it again")
+    return _Built(entry, logp, expand)
 
 
 def _extractor(cp: Any, fn: Any, args: list[str], keys: dict[str, str], compiled: Any) -> Any:
@@ -287,8 +302,17 @@ def _extractor(cp: Any, fn: Any, args: list[str], keys: dict[str, str], compiled
     )
 
 
-def _assemble(entry: dict[str, Any], logp: Any, expand: Any, values: Mapping[str, np.ndarray]) -> Any:
-    """A nutpie compiled model from an entry, its C wrappers and (optionally) the data values."""
+def _assemble(
+    entry: dict[str, Any],
+    logp: Any,
+    expand: Any,
+    values: Mapping[str, np.ndarray],
+    coords: Mapping[str, Sequence[str]],
+) -> Any:
+    """A nutpie compiled model from an entry and its C wrappers, laid out for ``coords``' sizes.
+
+    The data containers hold ``values`` (empty arrays for the others, until ``with_data``).
+    """
     import nutpie.compile_pymc as cp
 
     variables = {_SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
@@ -297,26 +321,37 @@ def _assemble(entry: dict[str, Any], logp: Any, expand: Any, values: Mapping[str
         value = values.get(var.name, np.zeros((0,) * var.ndim))
         shared_data[k] = np.array(value, dtype=spec["dtype"], order="C", copy=True)
         shared_data[k].flags.writeable = False
-    shapes = [tuple(s) for s in entry["shapes"]]
-    shape_info = (entry["names"], [slice(a, b) for a, b in entry["slices"]], shapes)
-    initial = np.asarray(entry["initial"], dtype=np.float64)
+    labels = {dim: pd.Index(coords.get(dim, stored)) for dim, stored in entry["coords"].items()}
+    shapes = shapes_for(entry["rules"], {dim: len(index) for dim, index in labels.items()})
+    stops = np.cumsum([0, *(math.prod(shape) for shape in shapes)]).tolist()
+    free = entry["free"]
+    labels[cp._UNCONSTRAINED_PARAMETER] = pd.Index(_element_names(entry["names"][:free], shapes[:free]))
     return cp.CompiledPyMCModel(
-        _n_dim=entry["n"],
+        _n_dim=stops[free],
         dims={k: tuple(v) for k, v in entry["dims"].items()},
-        _coords={k: pd.Index(v) for k, v in entry["coords"].items()},
+        _coords=labels,
         _shapes=dict(zip(entry["names"], shapes, strict=True)),
         compiled_logp_func=logp,
         compiled_expand_func=expand,
-        initial_point_func=_jittered(initial),
+        initial_point_func=_jittered(initial_point(entry["initial"], shapes[:free])),
         shared_data=shared_data,
         shared_var_keys=variables,
         user_data=cp.make_user_data(variables, shared_data),
-        n_expanded=entry["m"],
-        shape_info=shape_info,
+        n_expanded=stops[-1],
+        shape_info=(entry["names"], [slice(a, b) for a, b in itertools.pairwise(stops)], shapes),
         logp_func=None,
         expand_func=None,
         reparameterized_names=entry["reparameterized"],
     )
+
+
+def _element_names(names: Sequence[str], shapes: Sequence[tuple[int, ...]]) -> list[str]:
+    """Each element of the flat vector, named as nutpie names it: ``a`` (a scalar), ``b_0.1``."""
+    return [
+        f"{name}_{'.'.join(map(str, idx))}" if idx else name
+        for name, shape in zip(names, shapes, strict=True)
+        for idx in itertools.product(*map(range, shape))
+    ]
 
 
 def _jittered(initial: np.ndarray) -> Callable[[Any], np.ndarray]:
@@ -326,71 +361,6 @@ def _jittered(initial: np.ndarray) -> Callable[[Any], np.ndarray]:
         return initial + np.random.default_rng(seed).uniform(-1.0, 1.0, initial.size)
 
     return initial_point
-
-
-class _NotCached(Exception):
-    """numba's cache does not hold the C wrapper asked for."""
-
-
-def _cfunc(template: str, tag: str, key: str, n: int, m: int, *, extract: Any) -> Any:
-    """A C wrapper named and cached by ``key``: compiled around ``extract``, or with None only loaded."""
-    import numba
-    from numba.core.ccallback import CFunc
-    from numba.core.types import CPointer, Type
-    from numba.np.numpy_support import carray
-    from pytensor.link.numba.cache import compile_numba_function_src
-
-    name = f"channelab_{tag}_{key[:24]}"
-    fn = compile_numba_function_src(
-        template.format(name=name, n=n, m=m),
-        name,
-        global_env={"__name__": __name__, "np": np, "carray": carray, "extract": extract},
-        cache_key=f"channelab-{tag}-{key}",
-    )
-    pointer = cast("Callable[[Type], CPointer]", CPointer)(numba.types.double)  # untyped in numba
-    count = numba.types.uint64
-    args = (count, pointer, pointer, pointer) if tag == "logp" else (count, count, pointer, pointer)
-    cfunc = (CFunc if extract is not None else _load_only())(
-        fn, ((*args, numba.types.voidptr), numba.types.int64), locals={}, options={}
-    )
-    cfunc.enable_caching()
-    cfunc._cache = _SafeCache(cfunc._cache, name)  # numba has no public setter
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=numba.NumbaWarning)
-        cfunc.compile()
-    return cfunc
-
-
-class _SafeCache:
-    """numba's cache of one C wrapper, made safe: a damaged file is a miss, a failed write a warning.
-
-    A wrapper whose cached files cannot be read (truncated, another pickle) is compiled again and
-    its index emptied first, so the new build replaces the damaged one instead of failing on it.
-    """
-
-    def __init__(self, inner: Any, name: str) -> None:
-        self._inner, self._name = inner, name
-
-    def load_overload(self, sig: Any, target_context: Any) -> Any:
-        """The cached build, or None when it is missing or cannot be read."""
-        try:
-            return self._inner.load_overload(sig, target_context)
-        except Exception:
-            with contextlib.suppress(Exception):
-                self._inner.flush()  # an empty index, so the new build is saved in its place
-            return None
-
-    def save_overload(self, sig: Any, data: Any) -> None:
-        """Save the build; a cache that cannot be written is skipped with a warning."""
-        try:
-            self._inner.save_overload(sig, data)
-        except (OSError, pickle.PicklingError) as exc:
-            _warn(f"cannot write numba's cache of {self._name} ({exc}); compiled for this run only")
-
-
-def _warn(message: str) -> None:
-    """Say that the cache was skipped, and go on."""
-    warnings.warn(f"compiled-model cache: {message}.", UserWarning, stacklevel=3)
 
 
 def _check_compile_folder(base: Path, compiledir: Callable[[], object]) -> None:
@@ -412,18 +382,6 @@ def _check_compile_folder(base: Path, compiledir: Callable[[], object]) -> None:
         compiledir()
     except (ValueError, OSError) as exc:
         raise OutputError(f"{base}: PyTensor cannot use its compile folder ({exc}); {how}.") from None
-
-
-@functools.cache
-def _load_only() -> type:
-    """A ``CFunc`` that only loads from numba's cache: it raises :class:`_NotCached` instead of compiling."""
-    from numba.core.ccallback import CFunc
-
-    class LoadOnly(CFunc):
-        def _compile_uncached(self) -> Any:
-            raise _NotCached
-
-    return LoadOnly
 
 
 def _uncached(model: pm.Model) -> Any:

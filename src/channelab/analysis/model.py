@@ -35,13 +35,13 @@ import lazy_loader
 import numpy as np
 import xarray as xr
 
-from channelab.analysis.blocks import CANONICAL, block_key, block_seed, join, renamed
+from channelab.analysis.blocks import CANONICAL, block_key, block_seed, canonical_levels, join, renamed
 from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
-from channelab.analysis.family_base import Family, GroupEstimates, Tensor, var_prefix
-from channelab.analysis.predictor import linear_predictor
+from channelab.analysis.family_base import Tensor, var_prefix
+from channelab.analysis.predictor import centring, linear_predictor
 from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie, run_pymc
-from channelab.cells import Cells, MetricCells
+from channelab.cells import Cells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
 
@@ -51,41 +51,6 @@ if TYPE_CHECKING:
     from channelab.likelihoods import Likelihood
 else:  # imported on first use: a run whose models are all compiled builds no graph
     pm = lazy_loader.load("pymc")
-
-
-def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:
-    """Whether a set of pooled effects (arms, clusters) should use the centred parameterisation.
-
-    Centred suits effects that differ by more than their noise (the data dominate); the
-    non-centred form suits effects that are alike or noisy (the spread may be near zero, a
-    funnel for the centred form). The spread is estimated by moments from the groups' raw
-    estimates, less the mean of the group they sit in (``within``, e.g. each cluster's arm):
-    tau² = (residual sum of squares / degrees of freedom) - mean(se²), and centred is chosen
-    when tau² exceeds mean(se²). Groups without information (NaN) are left out.
-
-    Parameters
-    ----------
-    estimates : tuple of numpy.ndarray
-        Each group's raw estimate on the link scale and its standard error (NaN: no information).
-    within : numpy.ndarray, optional
-        The index of the group each group sits in (e.g. each cluster's arm); by default one.
-
-    Returns
-    -------
-    bool
-        True for the centred parameterisation, False for the non-centred one.
-    """
-    est, se = estimates
-    keep = np.isfinite(est) & np.isfinite(se)
-    est, se = est[keep], se[keep]
-    within = np.zeros(est.size, dtype=np.int64) if within is None else within[keep]
-    _, within = np.unique(within, return_inverse=True)
-    dof = est.size - int(within.max(initial=-1)) - 1
-    if dof < 1:
-        return False
-    resid = est - (np.bincount(within, weights=est) / np.bincount(within))[within]
-    noise = float(np.mean(se**2))
-    return float(resid @ resid) / dof - noise > noise
 
 
 def modelled(spec: Spec) -> list[Metric]:
@@ -181,12 +146,20 @@ class CellModel:
         if cells.pre_period is not None:
             self.coords["adjust"] = list(cells.pre_period.columns)
         self.centring = {
-            m.name: _centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
+            m.name: centring(family_for(m), cells.metrics[m.name], cells, self.data.get("cluster_arm"))
             for m in modelled(spec)
         }
         self.metrics = modelled(spec)
+        self.level_dims = canonical_levels(cells.levels)
         self.keys = [
-            block_key(m, spec, self.coords, self.centring[m.name], self._block_data(m, cells))
+            block_key(
+                m,
+                spec,
+                self._block_coords,
+                self.centring[m.name],
+                self._block_data(m, cells),
+                self.level_dims,
+            )
             for m in self.metrics
         ]
 
@@ -226,7 +199,9 @@ class CellModel:
         """The compiled model (nutpie's) of metric ``index``, with the data of ``cells`` (or its own)."""
         metric = self.metrics[index]
         data = self._block_data(metric, cells or self.cells)
-        return compiled_model(self.keys[index], data, lambda: self._block_graph(metric), coords=self.coords)
+        return compiled_model(
+            self.keys[index], data, lambda: self._block_graph(metric), coords=self._block_coords
+        )
 
     def fit(
         self, cfg: Sampler, *, seed: int, cells: Cells | None = None, progressbar: bool = False
@@ -250,26 +225,45 @@ class CellModel:
             trace.attrs.update(
                 compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
             )
-            trees.append(renamed(trace, metric.name))
+            trees.append(renamed(trace, metric.name, self.level_dims))
         return join(trees, [m.name for m in self.metrics])
 
+    @property
+    def _block_coords(self) -> dict[str, list[str]]:
+        """The coordinates of a metric's own model: its covariates' and strata's by canonical name."""
+        return {self.level_dims.get(dim, dim): labels for dim, labels in self.coords.items()}
+
     def _block_data(self, metric: Metric, cells: Cells) -> dict[str, np.ndarray]:
-        """The data of ``metric``'s own model: the shared arrays and its own, under the canonical name."""
-        return {**_shared_data(cells), **_metric_data(cells, metric, CANONICAL)}
+        """The data of ``metric``'s own model: the shared arrays and its own, under the canonical names."""
+        shared = {
+            f"level_idx:{self.level_dims[k.removeprefix('level_idx:')]}"
+            if k.startswith("level_idx:")
+            else k: v
+            for k, v in _shared_data(cells).items()
+        }
+        return {**shared, **_metric_data(cells, metric, CANONICAL)}
 
     def _block_graph(self, metric: Metric) -> pm.Model:
-        """The PyMC model of ``metric`` alone, named :data:`~.blocks.CANONICAL` (built only to compile)."""
-        with pm.Model(coords=self.coords) as model:
+        """The PyMC model of ``metric`` alone, with canonical names (:mod:`.blocks`), built to compile."""
+        with pm.Model(coords=self._block_coords) as model:
             data = {
                 name: pm.Data(name, value) for name, value in self._block_data(metric, self.cells).items()
             }
-            self._add_metric(metric, CANONICAL, data)
+            self._add_metric(metric, CANONICAL, data, self.level_dims)
         return model
 
-    def _add_metric(self, metric: Metric, name: str, data: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Add ``metric``'s predictors and likelihood, named ``name``, to the model in context."""
+    def _add_metric(
+        self, metric: Metric, name: str, data: dict[str, Tensor], level_dims: dict[str, str] | None = None
+    ) -> dict[str, Tensor]:
+        """Add ``metric``'s predictors and likelihood, named ``name``, to the model in context.
+
+        ``level_dims`` names the covariates' and strata's dimensions (by default their own names).
+        """
         family, priors = family_for(metric), self.spec.priors_for(metric)
         centring = self.centring[metric.name]
+        dims = level_dims or {}
+        levels = {dims.get(k, k): v for k, v in _levels_used(metric.likelihood, self.cells).items()}
+        by = self.spec.model.lift_by
         eta = {
             part: linear_predictor(
                 f"{name}.{part}" if part else name,
@@ -279,7 +273,8 @@ class CellModel:
                 priors,
                 centred_arms=centring[part][0],
                 centred_clusters=centring[part][1],
-                levels=_levels_used(metric.likelihood, self.cells),
+                levels=levels,
+                lift_by=dims.get(by, by) if by is not None else None,
             )
             for part in family.parts
         }
@@ -324,26 +319,6 @@ def _levels_used(row: Likelihood, cells: Cells) -> dict[str, tuple[str, ...]]:
     Covariates, and the pre-period strata unless the likelihood adjusts exactly (by slopes).
     """
     return cells.covariates if row.exact_adjustment else cells.levels
-
-
-def _centring(
-    family: Family[Any], stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
-) -> dict[str, tuple[bool, bool]]:
-    """Per part: whether pooled arm effects, and cluster effects, are centred (:func:`centred_pooling`)."""
-    units = cells.units(stats.metric.name)
-    arms = family.group_estimates(stats, units, cells.arm_idx, len(cells.arms))
-    clusters = (
-        family.group_estimates(stats, units, cells.cluster_idx, len(cells.clusters))
-        if cells.cluster_idx is not None
-        else {}
-    )
-    return {
-        part: (
-            centred_pooling((est[1:], se[1:])),  # treatments only: the control is fixed at 0
-            part in clusters and centred_pooling(clusters[part], within=cluster_arm),
-        )
-        for part, (est, se) in arms.items()
-    }
 
 
 # ---- sampling -----------------------------------------------------------------------------

@@ -16,13 +16,13 @@ likelihood (:mod:`.families`); the data enter as the ``pm.Data`` containers ``d`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import lazy_loader
 import numpy as np
 
-from channelab.analysis.family_base import Tensor, Tensors
-from channelab.cells import Cells
+from channelab.analysis.family_base import Family, GroupEstimates, Tensor, Tensors
+from channelab.cells import Cells, MetricCells
 from channelab.spec import Priors, Spec
 
 if TYPE_CHECKING:
@@ -43,13 +43,16 @@ def linear_predictor(
     centred_arms: bool,
     centred_clusters: bool,
     levels: dict[str, tuple[str, ...]],
+    lift_by: str | None,
 ) -> Tensor:
     """The part's linear predictor per cell: the data's pooled centre plus data-free terms.
 
     The intercept is the centre plus ``{prefix}:intercept_offset`` ~ Normal(0, intercept_sd),
     which is the prior intercept ~ Normal(centre, intercept_sd). Writing every free parameter
     relative to the centre makes the model's initial point independent of the data, so a model
-    compiled for one data set starts the same way on any other (:mod:`.compiled`).
+    compiled for one data set starts the same way on any other (:mod:`.compiled`). ``levels``
+    are the covariates and strata with effects, by the names of their dimensions; ``lift_by``
+    is the one among them whose levels get their own arm effects (``model.lift_by``).
     """
     centre = d[f"{prefix}:centre"]
     offset = pm.Normal(f"{prefix}:intercept_offset", mu=0.0, sigma=priors.intercept_sd)
@@ -63,18 +66,18 @@ def linear_predictor(
         if len(values) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
             eta = eta + effect[d[f"level_idx:{cov}"]]
-    by = spec.model.lift_by
-    if by is not None and len(cells.levels[by]) > 1:
+    by = lift_by
+    if by is not None and len(levels.get(by, ())) > 1:
         spread = pm.HalfNormal(f"{prefix}:lift_by_{by}_sd", sigma=priors.heterogeneity_sd)
         z = pm.ZeroSumNormal(f"{prefix}:arm_x_{by}_z", sigma=1.0, dims=("treatment", by), n_zerosum_axes=1)
         het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
-        full = _control_first(het, (1, len(cells.levels[by])))
+        full = _control_first(het, het[:1].shape)
         eta = eta + full[d["arm_idx"], d[f"level_idx:{by}"]]
     predictor: Tensor = centre + eta
     return predictor
 
 
-def _control_first(effects: Tensor, zeros: int | tuple[int, ...]) -> Tensor:
+def _control_first(effects: Tensor, zeros: int | tuple[int, ...] | Tensor) -> Tensor:
     """Treatment effects with the control's, fixed at 0 (a block of ``zeros`` shape), stacked first."""
     concatenate = cast("Callable[..., Tensor]", pt.concatenate)  # untyped in PyTensor
     return concatenate([pt.zeros(zeros), effects], axis=0)
@@ -112,15 +115,13 @@ def _arm_effects(prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centr
     """Arm effects: independent, or partially pooled toward their common mean.
 
     The pooled form is centred or non-centred per part, as
-    :func:`~channelab.analysis.model.centred_pooling` decides from the data; both define the same
+    :func:`centred_pooling` decides from the data; both define the same
     prior.
     """
-    mu = np.array([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
+    mu = _per_treatment([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
     arm: Tensor
-    if not spec.pools_arms:
-        sigma: float | np.ndarray = priors.arm_sd  # one sd, unless a learned prior set some per arm
-        if priors.arm_sds:
-            sigma = np.array([priors.arm_sds.get(a, priors.arm_sd) for a in cells.arms[1:]])
+    if not spec.pools_arms:  # one sd, unless a learned prior set some per arm
+        sigma = _per_treatment([priors.arm_sds.get(a, priors.arm_sd) for a in cells.arms[1:]])
         arm = pm.Normal(f"{prefix}:arm", mu=mu, sigma=sigma, dims="treatment")
         return arm
     common = pm.Normal(f"{prefix}:arm_mean", 0.0, priors.arm_sd)
@@ -131,3 +132,75 @@ def _arm_effects(prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centr
         z = pm.Normal(f"{prefix}:arm_z", 0.0, 1.0, dims="treatment")
         arm = pm.Deterministic(f"{prefix}:arm", mu + common + spread * z, dims="treatment")
     return arm
+
+
+def _per_treatment(values: list[float]) -> float | np.ndarray:
+    """A prior's parameter per treatment: one number when all are equal, so the graph has no size."""
+    return values[0] if len(set(values)) == 1 else np.array(values)
+
+
+def centred_pooling(estimates: GroupEstimates, within: np.ndarray | None = None) -> bool:
+    """Whether a set of pooled effects (arms, clusters) should use the centred parameterisation.
+
+    Centred suits effects that differ by more than their noise (the data dominate); the
+    non-centred form suits effects that are alike or noisy (the spread may be near zero, a
+    funnel for the centred form). The spread is estimated by moments from the groups' raw
+    estimates, less the mean of the group they sit in (``within``, e.g. each cluster's arm):
+    tau² = (residual sum of squares / degrees of freedom) - mean(se²), and centred is chosen
+    when tau² exceeds mean(se²). Groups without information (NaN) are left out.
+
+    Parameters
+    ----------
+    estimates : tuple of numpy.ndarray
+        Each group's raw estimate on the link scale and its standard error (NaN: no information).
+    within : numpy.ndarray, optional
+        The index of the group each group sits in (e.g. each cluster's arm); by default one.
+
+    Returns
+    -------
+    bool
+        True for the centred parameterisation, False for the non-centred one.
+    """
+    est, se = estimates
+    keep = np.isfinite(est) & np.isfinite(se)
+    est, se = est[keep], se[keep]
+    within = np.zeros(est.size, dtype=np.int64) if within is None else within[keep]
+    _, within = np.unique(within, return_inverse=True)
+    dof = est.size - int(within.max(initial=-1)) - 1
+    if dof < 1:
+        return False
+    resid = est - (np.bincount(within, weights=est) / np.bincount(within))[within]
+    noise = float(np.mean(se**2))
+    return float(resid @ resid) / dof - noise > noise
+
+
+def centring(
+    family: Family[Any], stats: MetricCells, cells: Cells, cluster_arm: np.ndarray | None
+) -> dict[str, tuple[bool, bool]]:
+    """Per part: whether pooled arm effects, and cluster effects, are centred (:func:`centred_pooling`).
+
+    Parameters
+    ----------
+    family
+        The metric's family (its raw estimates per group).
+    stats
+        The metric's cell statistics.
+    cells
+        All cells (arms, clusters, units).
+    cluster_arm
+        Each cluster's arm, when the arms were randomised by cluster.
+    """
+    units = cells.units(stats.metric.name)
+    arms = family.group_estimates(stats, units, cells.arm_idx, len(cells.arms))
+    clusters = (
+        family.group_estimates(stats, units, cells.cluster_idx, len(cells.clusters))
+        if cells.cluster_idx is not None
+        else {}
+    )
+    return {
+        part: (
+            centred_pooling((est[1:], se[1:])),  # treatments only: the control is fixed at 0
+            part in clusters and centred_pooling(clusters[part], within=cluster_arm),
+        )
+        for part, (est, se) in arms.items()
+    }

@@ -90,7 +90,7 @@ class Survival(Family[SurvivalCells]):
         baseline = _random_walk(f"{name}:baseline", k, BASELINE_STEP_SD)
         log_rate: Tensor = eta[""][:, None] + baseline[None, :]
         if f"{name}:varying" in d:
-            treatments = len(pm.modelcontext(None).coords["treatment"])
+            treatments = pm.modelcontext(None).dim_lengths["treatment"]  # symbolic: any number of arms
             period = _random_walk(f"{name}:period", k, priors.hazard_step_sd, treatments)
             period = period - tensor_sum(period, axis=-1, keepdims=True) / k  # :arm: the average
             full = _concatenate([pt.zeros((1, k)), period], axis=0)  # the control has none
@@ -164,7 +164,7 @@ def _intervals(events: Tensor) -> int:
     return int(np.shape(value)[1])
 
 
-def _random_walk(prefix: str, k: int, step_sd: float, rows: int | None = None) -> Tensor:
+def _random_walk(prefix: str, k: int, step_sd: float, rows: Tensor | None = None) -> Tensor:
     """A random walk over ``k`` intervals from 0 with steps ~ Normal(0, ``step_sd``).
 
     The scale is fixed, not learned: a learned scale makes a funnel with the steps wherever the
