@@ -109,21 +109,36 @@ WARM = """
 import json, sys
 from channelab.analysis.model import build_model
 from channelab.app import validate_experiment, warm_up
-first = [w.compiled for w in warm_up([sys.argv[1]])]
-checked = validate_experiment(sys.argv[1])
-print(json.dumps({"first": first, "again": [w.compiled for w in warm_up([sys.argv[1]])],
-                  "run_compiles": build_model(checked.cells, checked.spec).compiles_first}))
+if __name__ == "__main__":  # the workers (spawned) import this script again
+    first = [w.compiled for w in warm_up(sys.argv[1:], processes=2)]
+    checked = validate_experiment(sys.argv[1])
+    print(json.dumps({"first": first, "again": [w.compiled for w in warm_up(sys.argv[1:])],
+                      "run_compiles": build_model(checked.cells, checked.spec).compiles_first}))
 """
 
 
 @pytest.mark.slow
-def test_warm_up_compiles_a_structure_once_and_a_first_run_then_compiles_nothing(tmp_path):
-    path = ROOT / "docs" / "quickstart" / "first_test.yaml"  # two binary metrics, two arms
-    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+def test_warm_up_compiles_each_structure_once_side_by_side_and_a_first_run_then_compiles_nothing(tmp_path):
+    quickstart = ROOT / "docs" / "quickstart"
+    path = quickstart / "first_test.yaml"  # two binary metrics, two arms: one structure
+    counted = tmp_path / "counted.yaml"  # the same file with its meetings counted: another one
+    counted.write_text(
+        path.read_text()
+        .replace("type: binary\n", "type: count\n")
+        .replace("type: count\n", "type: binary\n", 1)
+    )
+    (tmp_path / "first_test.csv").write_bytes((quickstart / "first_test.csv").read_bytes())
+    script = tmp_path / "warm.py"
+    script.write_text(WARM)
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'cache'}"}
     done = subprocess.run(
-        [sys.executable, "-c", WARM, str(path)], env=env, capture_output=True, text=True, check=True
+        [sys.executable, str(script), str(path), str(counted)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["first"] == [True, False]  # one compiled model serves both metrics
-    assert result["again"] == [False, False]
+    assert result["first"] == [True, False, False, True]  # one model serves both binary metrics
+    assert result["again"] == [False, False, False, False]
     assert result["run_compiles"] == 0

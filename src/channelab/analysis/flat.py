@@ -29,8 +29,10 @@ import numpy as np
 if TYPE_CHECKING:
     import pymc as pm
 
-__all__ = ["FlatFunctions", "flat_functions", "initial_point", "shapes_for"]
+__all__ = ["SIZES", "FlatFunctions", "flat_functions", "initial_point", "shapes_for"]
 
+#: The data container of the free variables' sizes, by which the flat vector is cut.
+SIZES = "_free_sizes"
 #: Per variable, per axis: the constant and each dimension's multiple.
 Rule = list[tuple[int, dict[str, int]]]
 
@@ -87,14 +89,17 @@ def flat_functions(model: pm.Model, mode: str = "NUMBA") -> FlatFunctions:
 
     pt: Any = pytensor.tensor  # untyped
     rewrite_graph: Any = pytensor.graph.rewrite_graph
+    shared: Any = pytensor.shared
     values = [model.rvs_to_values[rv] for rv in model.free_RVs]
     free_shapes = [_value_shape(model, rv) for rv in model.free_RVs]
     joined = pt.dvector("_unconstrained_point")
-    parts, start = [], pt.constant(0, dtype="int64")
-    for value, shape in zip(values, free_shapes, strict=True):
-        stop = start + pt.prod(shape).astype("int64")
-        parts.append(joined[start:stop].reshape(shape, ndim=value.ndim).astype(value.dtype))
-        start = stop
+    # cut at sizes given as data (SIZES): one Split, no shape arithmetic for it in the compiled code
+    sizes = shared(np.ones(len(values), dtype=np.int64), name=SIZES, shape=(len(values),))
+    pieces = pt.split(joined, sizes, n_splits=len(values)) if len(values) > 1 else [joined]
+    parts = [
+        (piece if value.ndim == 1 else piece.reshape(shape, ndim=value.ndim)).astype(value.dtype)
+        for piece, shape, value in zip(pieces, free_shapes, values, strict=True)
+    ]
     replacements = dict(zip(values, parts, strict=True))
     rewrites = ["canonicalize", "stabilize"]
     if not model.check_bounds:
@@ -111,14 +116,15 @@ def flat_functions(model: pm.Model, mode: str = "NUMBA") -> FlatFunctions:
     with model:
         logp_fn = compile_pymc((joined,), (logp, grad), mode=mode)
         expand_fn = compile_pymc((joined,), [joined_out], givens=list(replacements.items()), mode=mode)
-    # the shapes of the rest, with the flat vector at its length (sizes from the cuts, not the vector)
-    sized = {k: clone_replace(v, {joined: pt.zeros(start)}) for k, v in replacements.items()}
+    # the shapes of the rest as graphs of the dimension lengths (each free value at its shape)
+    sized = {v: pt.zeros(shape, dtype=v.dtype) for v, shape in zip(values, free_shapes, strict=True)}
     rest_shapes = clone_replace([pt.as_tensor(v.shape) for v in rest_tensors], sized)
-    rules, sizes = _rules(model, [*free_shapes, *rest_shapes])
+    rules, at_base = _rules(model, [*free_shapes, *rest_shapes])
+    sizes.set_value(np.array([math.prod(shape) for shape in at_base[: len(values)]], dtype=np.int64))
     initial = _initial(model, names)
     all_names = [*names, *(v.name for v in rest)]
     free_sizes = rules is not None and all(isinstance(v, float) for v in initial)
-    rules = rules if rules is not None else _constant_rules(sizes)
+    rules = rules if rules is not None else _constant_rules(at_base)
     return FlatFunctions(
         logp=logp_fn,
         expand=expand_fn,
