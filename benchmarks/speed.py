@@ -22,8 +22,8 @@ imports, reading + checks + cells, compile, sampling, effects and rendering in t
 
 Then the commands a user waits for, each a process against its target (`--commands`, on by
 default): `validate` of the flagship; a first run of a new two-arm spec (a binary and a revenue
-metric, names never used before) right after `channelab warm-up` on an empty cache, as
-`make report` leaves a new machine; `monitor` of the monitored example and `design` of the
+metric, names never used before) and of the flagship right after `channelab warm-up` on an empty
+cache, as `make report` leaves a new machine; `monitor` of the monitored example and `design` of the
 pilot, each twice on the flagship's cache: first (compiling the structures it lacks), then again.
 
     python benchmarks/speed.py [--repeats 2] [--rows 10000000 100000000] [--no-commands | --commands-only]
@@ -226,6 +226,7 @@ def commands(tmp: Path) -> None:
             cli(["run", str(tmp / "new_inmail_test.yaml"), "--out", out], empty),
             10,
         ),
+        ("flagship, first run after warm-up", cli(["run", str(HILLSTROM_SPEC), "--out", out], empty), 10),
     ]
     for command, spec, target in (
         ("monitor", "social_selling_monitor", 15),

@@ -1,8 +1,10 @@
 """The statistics of one experiment: from cells to a posterior, effects and verdicts.
 
 Modules: ``families`` (likelihood and mean per metric type), ``predictor`` (the linear
-predictor every family shares), ``model`` (build, sample, refit), ``compiled`` (the compiled
-model, cached by structure across runs), ``gcomp`` (population means per arm on the
+predictor every family shares), ``model`` (build, sample, refit), ``blocks`` (one model per
+metric, keyed by its structure), ``compiled`` (the compiled model, cached by structure across
+runs), ``flat`` (its log-density over a parameter vector of any length, so one compiled model
+serves every size), ``callbacks`` (nutpie's C callbacks, cached by numba), ``gcomp`` (population means per arm on the
 experiment's own mix), ``diagnostics`` (the convergence gate and the refits when it fails),
 ``fitting`` (a fit as a run makes it), ``results`` (immutable result values, with
 ``interval`` and ``economics_results``), ``intervals`` (equal-tailed and highest-density
