@@ -7,10 +7,12 @@ metrics is the product of each metric's own posterior. Each metric is therefore 
 - its sampler adapts its own step size and mass matrix, instead of the smallest step any
   metric needs (a joint fit of three metrics took 12 leapfrog steps per draw where each alone
   took 7);
-- its model is compiled under a key without names (:func:`block_key`): the metric is called
-  :data:`CANONICAL` in its graph and the arms and levels enter by number, so a new experiment
-  file whose metric has the family, priors, arms, covariates and settings of one compiled
-  before (under any name, in any spec) reuses that compiled model and compiles nothing;
+- its model is compiled under a key without names or sizes (:func:`block_key`): the metric is
+  called :data:`CANONICAL` in its graph, its covariates ``level0``, ``level1``, ... by position
+  (:func:`canonical_levels`), and the arms and levels enter by number, in numbers the compiled
+  code reads as data (:mod:`.flat`), so a new experiment file whose metric has the family,
+  priors, number of covariates and settings of one compiled before (under any names, with any
+  numbers of arms and levels, in any spec) reuses that compiled model and compiles nothing;
 - draws of different metrics are independent given the data, so putting draw *d* of chain *c*
   of each metric side by side (:func:`join`) is a draw from the joint posterior, which the
   economics and the engagement→outcome comparisons need.
