@@ -260,7 +260,7 @@ class CellModel:
         ``level_dims`` names the covariates' and strata's dimensions (by default their own names).
         """
         family, priors = family_for(metric), self.spec.priors_for(metric)
-        centring = self.centring[metric.name]
+        centred = self.centring[metric.name]
         dims = level_dims or {}
         levels = {dims.get(k, k): v for k, v in _levels_used(metric.likelihood, self.cells).items()}
         by = self.spec.model.lift_by
@@ -271,8 +271,8 @@ class CellModel:
                 self.cells,
                 self.spec,
                 priors,
-                centred_arms=centring[part][0],
-                centred_clusters=centring[part][1],
+                centred_arms=centred[part][0],
+                centred_clusters=centred[part][1],
                 levels=levels,
                 lift_by=dims.get(by, by) if by is not None else None,
             )

@@ -66,8 +66,7 @@ def linear_predictor(
         if len(values) > 1:
             effect = pm.ZeroSumNormal(f"{prefix}:{cov}", sigma=priors.covariate_sd, dims=cov)
             eta = eta + effect[d[f"level_idx:{cov}"]]
-    by = lift_by
-    if by is not None and len(levels.get(by, ())) > 1:
+    if (by := lift_by) is not None and len(levels.get(by, ())) > 1:
         spread = pm.HalfNormal(f"{prefix}:lift_by_{by}_sd", sigma=priors.heterogeneity_sd)
         z = pm.ZeroSumNormal(f"{prefix}:arm_x_{by}_z", sigma=1.0, dims=("treatment", by), n_zerosum_axes=1)
         het = pm.Deterministic(f"{prefix}:arm_x_{by}", spread * z, dims=("treatment", by))
@@ -114,9 +113,8 @@ def _cluster_levels(
 def _arm_effects(prefix: str, cells: Cells, spec: Spec, priors: Priors, *, centred: bool) -> Tensor:
     """Arm effects: independent, or partially pooled toward their common mean.
 
-    The pooled form is centred or non-centred per part, as
-    :func:`centred_pooling` decides from the data; both define the same
-    prior.
+    The pooled form is centred or non-centred per part, as :func:`centred_pooling` decides from
+    the data; both define the same prior.
     """
     mu = _per_treatment([priors.arm_mu.get(a, 0.0) for a in cells.arms[1:]])
     arm: Tensor
