@@ -72,12 +72,16 @@ def _model_data(cells: Cells, spec: Spec) -> dict[str, np.ndarray]:
     return data
 
 
-def _shared_data(cells: Cells) -> dict[str, np.ndarray]:
-    """The arrays every metric's model reads: units per cell, arm, levels, clusters, pre-period sums."""
+def _shared_data(cells: Cells, level_dims: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays every metric's model reads: units per cell, arm, levels, clusters, pre-period sums.
+
+    ``level_dims`` names the covariates' and strata's level indices (by default their own names).
+    """
+    dims = level_dims or {}
     data: dict[str, np.ndarray] = {
         "n_float": cells.n,
         "arm_idx": cells.arm_idx,
-        **{f"level_idx:{cov}": idx for cov, idx in cells.level_idx.items()},
+        **{f"level_idx:{dims.get(cov, cov)}": idx for cov, idx in cells.level_idx.items()},
     }
     if cells.cluster_idx is not None:
         data["cluster_idx"] = cells.cluster_idx
@@ -235,13 +239,7 @@ class CellModel:
 
     def _block_data(self, metric: Metric, cells: Cells) -> dict[str, np.ndarray]:
         """The data of ``metric``'s own model: the shared arrays and its own, under the canonical names."""
-        shared = {
-            f"level_idx:{self.level_dims[k.removeprefix('level_idx:')]}"
-            if k.startswith("level_idx:")
-            else k: v
-            for k, v in _shared_data(cells).items()
-        }
-        return {**shared, **_metric_data(cells, metric, CANONICAL)}
+        return {**_shared_data(cells, self.level_dims), **_metric_data(cells, metric, CANONICAL)}
 
     def _block_graph(self, metric: Metric) -> pm.Model:
         """The PyMC model of ``metric`` alone, with canonical names (:mod:`.blocks`), built to compile."""
