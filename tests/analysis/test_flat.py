@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from channelab.analysis.blocks import CANONICAL
-from channelab.analysis.flat import SIZES, flat_functions, initial_point, shapes_for
+from channelab.analysis.flat import flat_functions, initial_point, shapes_for
 from channelab.analysis.model import build_model
 from channelab.engine.aggregate import build_cells
 from channelab.engine.source import frame_source
@@ -73,7 +73,6 @@ def _same_model(a, b) -> None:
         initial_point(fa.initial, shapes[: fa.free]), initial_point(fb.initial, shapes[: fb.free])
     )
     values_b = {v.name: v.get_value() for v in [*graph_b.data_vars, *graph_b.dim_lengths.values()]}
-    values_b[SIZES] = np.array([np.prod(s) for s in shapes[: fb.free]], dtype=np.int64)
     for var in {*fa.logp.get_shared(), *fa.expand.get_shared()}:
         var.set_value(values_b[var.name])  # model a, given b's data and lengths
     n = int(sum(np.prod(s) for s in shapes[: fb.free]))

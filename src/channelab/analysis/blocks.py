@@ -167,7 +167,7 @@ def _canonical(name: str) -> bool:
 def join(trees: Sequence[xr.DataTree], names: Sequence[str]) -> xr.DataTree:
     """The metrics' fits as one posterior (draw by draw) and their sampler statistics by ``metric_fit``.
 
-    The attributes are the first fit's, with ``compile_seconds`` and ``sampling_seconds`` summed.
+    The attributes are the first fit's.
 
     Parameters
     ----------
@@ -182,8 +182,6 @@ def join(trees: Sequence[xr.DataTree], names: Sequence[str]) -> xr.DataTree:
     common = sorted(set.intersection(*(set(map(str, s.data_vars)) for s in stats)))
     joined_stats = xr.concat([s[common] for s in stats], dim="metric_fit", join="outer")
     attrs: dict[str, Any] = {str(k): v for k, v in trees[0].attrs.items()}
-    for key in ("compile_seconds", "sampling_seconds"):
-        attrs[key] = sum(float(t.attrs.get(key, 0.0)) for t in trees)
     out = xr.DataTree.from_dict(
         {
             "posterior": xr.merge([t["posterior"].to_dataset() for t in trees], join="exact"),

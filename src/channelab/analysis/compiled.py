@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from channelab.analysis.callbacks import c_callback, cache_warning
-from channelab.analysis.flat import SIZES, flat_functions, initial_point, shapes_for
+from channelab.analysis.flat import flat_functions, initial_point, shapes_for
 from channelab.errors import OutputError
 from channelab.limits import MAX_CACHE_ENTRY_BYTES
 
@@ -159,7 +159,7 @@ def compiled_model(
     used = {var.name for var in compiled.shared_var_keys}
     lengths = {dim: np.asarray(len(index), dtype=np.int64) for dim, index in (compiled.coords or {}).items()}
     given = {**{k: v for k, v in lengths.items() if k in used}, **data}
-    if missing := sorted(used - set(given) - {SIZES}):  # a container left at another run's values: never
+    if missing := sorted(used - set(given)):  # a container left at another run's values: never
         raise KeyError(f"the compiled model needs data {missing} that were not given")
     return compiled.with_data(**{name: value for name, value in given.items() if name in used})
 
@@ -319,7 +319,6 @@ def _assemble(
     shapes = shapes_for(entry["rules"], {dim: len(index) for dim, index in labels.items()})
     stops = np.cumsum([0, *(math.prod(shape) for shape in shapes)]).tolist()
     free = entry["free"]
-    values = {**values, SIZES: np.diff(stops[: free + 1])}  # where the flat vector is cut
     variables = {_SharedVar(s["name"], s["ndim"]): f"d{i}" for i, s in enumerate(entry["shared"])}
     shared_data = {}
     for (var, k), spec in zip(variables.items(), entry["shared"], strict=True):

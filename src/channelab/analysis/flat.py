@@ -3,11 +3,13 @@
 nutpie samples a vector ``x`` of unconstrained parameters; its log-density function takes ``x``
 and returns the log-density and its gradient, its expansion returns every variable of the trace
 from ``x``. nutpie's own builder cuts ``x`` at constant offsets, so the compiled code is fixed
-to one length: one experiment's numbers of arms and levels. Here ``x`` is cut at sizes given as
-data (:data:`SIZES`), and the model's dimension lengths, which PyMC keeps as shared variables,
-are data too, so one compiled function serves every experiment of the same structure whatever
-its sizes. The price is a little speed: shapes the compiler knew become numbers read at run
-time (a fit of the social-selling pilot samples about 10 % slower).
+to one length: one experiment's numbers of arms and levels. Here ``x`` is cut at offsets computed
+from the model's dimension lengths, which PyMC keeps as shared variables, so data: one compiled
+function serves every experiment of the same structure whatever its sizes. Each piece carries
+its shape as a graph of those lengths, so that what the model derives from it (a zero-sum
+effect's ``level - 1``) is plain arithmetic on the lengths, not on the pieces' shapes. The price
+is a little speed: shapes the compiler knew become numbers read at run time (a gradient of the
+monitored example's models costs about 10 % more than nutpie's own build of it).
 
 What a run needs besides the compiled code (the shape of each variable, hence the cuts, the
 vector's length and the trace's layout) is kept as a *shape rule*: per variable and axis, a
@@ -30,10 +32,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pymc as pm
 
-__all__ = ["SIZES", "FlatFunctions", "flat_functions", "initial_point", "shapes_for"]
+__all__ = ["FlatFunctions", "flat_functions", "initial_point", "shapes_for"]
 
-#: The data container of the free variables' sizes, by which the flat vector is cut.
-SIZES = "_free_sizes"
 #: Per variable, per axis: the constant and each dimension's multiple.
 Rule = list[tuple[int, dict[str, int]]]
 
@@ -90,17 +90,10 @@ def flat_functions(model: pm.Model, mode: str = "NUMBA") -> FlatFunctions:
 
     pt: Any = pytensor.tensor  # untyped
     rewrite_graph: Any = pytensor.graph.rewrite_graph
-    shared: Any = pytensor.shared
     values = [model.rvs_to_values[rv] for rv in model.free_RVs]
     free_shapes = [_value_shape(model, rv) for rv in model.free_RVs]
     joined = pt.dvector("_unconstrained_point")
-    # cut at sizes given as data (SIZES): one Split, no shape arithmetic for it in the compiled code
-    sizes = shared(np.ones(len(values), dtype=np.int64), name=SIZES, shape=(len(values),))
-    pieces = pt.split(joined, sizes, n_splits=len(values)) if len(values) > 1 else [joined]
-    parts = [
-        (piece if value.ndim == 1 else piece.reshape(shape, ndim=value.ndim)).astype(value.dtype)
-        for piece, shape, value in zip(pieces, free_shapes, values, strict=True)
-    ]
+    parts = _pieces(joined, free_shapes, values)
     replacements = dict(zip(values, parts, strict=True))
     rewrites = ["canonicalize", "stabilize"]
     if not model.check_bounds:
@@ -121,7 +114,6 @@ def flat_functions(model: pm.Model, mode: str = "NUMBA") -> FlatFunctions:
     sized = {v: pt.zeros(shape, dtype=v.dtype) for v, shape in zip(values, free_shapes, strict=True)}
     rest_shapes = clone_replace([pt.as_tensor(v.shape) for v in rest_tensors], sized)
     rules, at_base = _rules(model, [*free_shapes, *rest_shapes])
-    sizes.set_value(np.array([math.prod(shape) for shape in at_base[: len(values)]], dtype=np.int64))
     initial = _initial(model, names)
     all_names = [*names, *(v.name for v in rest)]
     free_sizes = rules is not None and all(isinstance(v, float) for v in initial)
@@ -139,6 +131,26 @@ def flat_functions(model: pm.Model, mode: str = "NUMBA") -> FlatFunctions:
         ],
         dims=_dims(model, all_names, rules),
     )
+
+
+def _pieces(joined: Any, shapes: list[Any], values: list[Any]) -> list[Any]:
+    """The free values cut from ``joined`` in order, each at its shape (a graph of the lengths).
+
+    Slices, not a ``Split``: views, no array of sizes to make per call. Each piece's shape is
+    stated (``specify_shape``, or the reshape itself) so that the graphs downstream read the
+    lengths, not the slices' bounds.
+    """
+    import pytensor.tensor
+
+    pt: Any = pytensor.tensor  # untyped
+    pieces, start = [], pt.constant(0, dtype="int64")
+    for shape, value in zip(shapes, values, strict=True):
+        stop = start + pt.prod(shape).astype("int64")
+        flat = joined[start:stop]
+        piece = pt.specify_shape(flat, shape) if value.ndim == 1 else flat.reshape(shape, ndim=value.ndim)
+        pieces.append(piece.astype(value.dtype))
+        start = stop
+    return pieces
 
 
 def shapes_for(rules: Sequence[Rule], sizes: Mapping[str, int]) -> list[tuple[int, ...]]:

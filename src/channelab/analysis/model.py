@@ -40,7 +40,7 @@ from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import Tensor, var_prefix
 from channelab.analysis.predictor import centring, linear_predictor
-from channelab.analysis.sampler import interrupts, resolve_backend, run_nutpie, run_pymc
+from channelab.analysis.sampler import Running, interrupts, resolve_backend, run_pymc, start_nutpie
 from channelab.cells import Cells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
@@ -212,25 +212,38 @@ class CellModel:
     ) -> xr.DataTree:
         """Sample each metric's model with nutpie (on ``cells``, or its own) and join the draws.
 
-        The posterior's attributes record ``compile_seconds`` and ``sampling_seconds``.
+        The metrics' samplers run side by side (one progress bar at a time when shown): their
+        draws are those of each sampled alone. The posterior's attributes record
+        ``compile_seconds`` and ``sampling_seconds``.
         """
-        trees = []
-        for i, metric in enumerate(self.metrics):
+        running: list[Running] = []
+        try:
             start = time.perf_counter()
-            compiled = self.compiled(i, cells)
+            for i, metric in enumerate(self.metrics):
+                compiled = self.compiled(i, cells)
+                sampler = start_nutpie(
+                    compiled,
+                    cfg,
+                    seed=block_seed(seed, i),
+                    adaptation=self.adaptation(cfg, metric),
+                    progressbar=progressbar,
+                )
+                running.append(sampler)
+                if progressbar:  # nutpie draws one progress bar at a time
+                    sampler.wait()
             compiled_at = time.perf_counter()
-            trace = run_nutpie(
-                compiled,
-                cfg,
-                seed=block_seed(seed, i),
-                adaptation=self.adaptation(cfg, metric),
-                progressbar=progressbar,
-            )
-            trace.attrs.update(
-                compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
-            )
-            trees.append(renamed(trace, metric.name, self.level_dims))
-        return join(trees, [m.name for m in self.metrics])
+            trees = [sampler.wait() for sampler in running]
+        finally:
+            for sampler in running:
+                sampler.cancel()
+        joined = join(
+            [renamed(trace, m.name, self.level_dims) for trace, m in zip(trees, self.metrics, strict=True)],
+            [m.name for m in self.metrics],
+        )
+        joined.attrs.update(
+            compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
+        )
+        return joined
 
     @property
     def _block_coords(self) -> dict[str, list[str]]:

@@ -28,7 +28,15 @@ if TYPE_CHECKING:
 else:  # imported on first use: a run whose models are all compiled builds no graph
     pm = lazy_loader.load("pymc")
 
-__all__ = ["interrupts", "resolve_backend", "run_nutpie", "run_pymc", "sample_graph"]
+__all__ = [
+    "Running",
+    "interrupts",
+    "resolve_backend",
+    "run_nutpie",
+    "run_pymc",
+    "sample_graph",
+    "start_nutpie",
+]
 
 #: How PyMC's own sampler starts the process of each chain: a channelab process runs threads
 #: (DuckDB, nutpie, the progress display, a test runner's), and forking one can deadlock.
@@ -76,9 +84,70 @@ def run_nutpie(
     xarray.DataTree
         The posterior and sample statistics.
     """
+    return start_nutpie(compiled, cfg, seed=seed, adaptation=adaptation, progressbar=progressbar).wait()
+
+
+class Running:
+    """A nutpie sampler running in the background (its own threads); :meth:`wait` for its draws.
+
+    Several run side by side, so that the cores a sampler leaves idle (its last chains, the
+    Python between fits) serve another. Each chain's draws depend only on the seed, never on
+    how the threads were scheduled: a model's draws are the same alone or alongside others.
+    """
+
+    def __init__(self, sampler: Any, compiled: Any) -> None:
+        self._sampler, self._compiled = sampler, compiled
+        self._trace: xr.DataTree | None = None
+
+    def wait(self) -> xr.DataTree:
+        """The posterior and sample statistics, once every chain has finished (kept: ask again freely).
+
+        A Ctrl-C while waiting stops the chains, discards their draws and is raised: an
+        interrupted fit is never handed back as if it were whole.
+        """
+        if self._trace is not None:
+            return self._trace
+        try:
+            raw = self._sampler.wait()
+        except BaseException:
+            self.cancel()
+            raise
+        draws, stats = raw.get_arrow_trace()
+        self._trace = _trace(draws, stats, self._compiled)
+        return self._trace
+
+    def cancel(self) -> None:
+        """Stop the chains and discard their draws (nothing happens once they are taken)."""
+        if self._trace is None and not self._sampler.is_finished:
+            self._sampler.cancel()
+
+
+def start_nutpie(
+    compiled: Any, cfg: Sampler, *, seed: int, adaptation: str, progressbar: bool = False
+) -> Running:
+    """Start the nutpie sampler on a compiled model with the settings ``cfg``; it runs in the background.
+
+    Parameters
+    ----------
+    compiled
+        nutpie's compiled model, with its data.
+    cfg : Sampler
+        Draws, tuning steps, chains and target acceptance.
+    seed : int
+        nutpie's seed.
+    adaptation : str
+        The mass-matrix adaptation: ``diag`` or ``low_rank``.
+    progressbar : bool, default False
+        Whether nutpie shows its progress bar.
+
+    Returns
+    -------
+    Running
+        The sampler; its :meth:`~Running.wait` returns the draws (warm-up not kept).
+    """
     import nutpie
 
-    raw = nutpie.sample(
+    sampler = nutpie.sample(
         compiled,
         draws=cfg.draws,
         tune=cfg.tune,
@@ -90,9 +159,9 @@ def run_nutpie(
         save_warmup=False,
         progress_bar=progressbar,
         return_raw_trace=True,
+        blocking=False,
     )
-    draws, stats = raw.get_arrow_trace()
-    return _trace(draws, stats, compiled)
+    return Running(sampler, compiled)
 
 
 def _cores(cfg: Sampler) -> int:
