@@ -82,10 +82,7 @@ def test_fits_are_renamed_and_joined_draw_by_draw_with_every_divergence_kept():
     assert joined.attrs["compile_seconds"] == 1.0  # the first fit's: the fits ran side by side
 
 
-@pytest.mark.slow
-def test_metrics_sampled_side_by_side_draw_exactly_what_each_draws_alone():
-    """Each metric's chains depend on its seed only, not on the samplers running beside them."""
-    from channelab.analysis.sampler import run_nutpie
+def _three_binary_metrics():
     from channelab.spec import Sampler
 
     names = ("meetings", "clicked", "replied")
@@ -93,14 +90,40 @@ def test_metrics_sampled_side_by_side_draw_exactly_what_each_draws_alone():
     spec = parse_spec(spec_dict("x.csv", metrics, covariates=["segment"]))
     sims = {n: SimMetric("binary", 0.2, {"treatment": 0.3}) for n in names}
     rows, _ = simulate_ab(n_per_arm=400, metrics=sims, seed=5)
-    built = build_model(build_cells(frame_source(rows), spec), spec)
-    cfg = Sampler(draws=200, tune=200, chains=2)
+    return (
+        names,
+        lambda: build_model(build_cells(frame_source(rows), spec), spec),
+        Sampler(draws=200, tune=200, chains=2),
+    )
+
+
+@pytest.mark.slow
+def test_metrics_sampled_side_by_side_draw_exactly_what_each_draws_alone():
+    """Each metric's chains depend on its seed only, not on the samplers running beside them."""
+    from channelab.analysis.sampler import run_nutpie
+
+    names, build, cfg = _three_binary_metrics()
+    built = build()
     together = built.fit(cfg, seed=11)["posterior"]
     for i, name in enumerate(names):
         alone = run_nutpie(built.compiled(i), cfg, seed=block_seed(11, i), adaptation="diag")
         draws = renamed(alone, name, built.level_dims)["posterior"]
         for var in draws.data_vars:
             np.testing.assert_array_equal(together[var].values, draws[var].values)
+
+
+@pytest.mark.slow
+def test_a_prefetched_fit_is_the_fit_asked_for_and_other_settings_discard_it():
+    """A fit started ahead (a monitor's next look) gives the draws of the fit asked for later."""
+    _, build, cfg = _three_binary_metrics()
+    plain = build().fit(cfg, seed=11)["posterior"]
+    ahead = build()
+    ahead.prefetch(cfg, seed=11)
+    xr.testing.assert_identical(ahead.fit(cfg, seed=11)["posterior"], plain)
+    ahead.prefetch(cfg, seed=11)
+    other = ahead.fit(cfg, seed=12)["posterior"]  # another seed: the started fit is cancelled
+    xr.testing.assert_identical(other, build().fit(cfg, seed=12)["posterior"])
+    assert not other.equals(plain)
 
 
 def test_canonical_level_names_are_the_covariates_own_again():

@@ -18,13 +18,16 @@ metrics is the product of each metric's own posterior. Each metric is therefore 
   economics and the engagement→outcome comparisons need.
 
 Each metric's fit has its own seed (:func:`block_seed`), so no two metrics share random numbers.
+The metrics' samplers run side by side (:class:`Fitting`): a core one sampler leaves idle (its
+last chains, the Python between fits) serves another, and no chain's draws depend on it.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -32,7 +35,10 @@ import xarray as xr
 from channelab.analysis.compiled import structure_key
 from channelab.spec import Metric, Spec
 
-__all__ = ["CANONICAL", "block_key", "block_seed", "canonical_levels", "join", "renamed"]
+if TYPE_CHECKING:
+    from channelab.analysis.sampler import Running
+
+__all__ = ["CANONICAL", "Fitting", "block_key", "block_seed", "canonical_levels", "join", "renamed"]
 
 #: What every metric is called inside its own compiled model.
 CANONICAL = "y"
@@ -190,3 +196,54 @@ def join(trees: Sequence[xr.DataTree], names: Sequence[str]) -> xr.DataTree:
     )
     out.attrs.update(attrs)
     return out
+
+
+class Fitting:
+    """The metrics' samplers of one fit, running side by side; :meth:`wait` joins their draws.
+
+    Parameters
+    ----------
+    running
+        Each metric's sampler, started (:func:`~.sampler.start_nutpie`), in the metrics' order.
+    names
+        The metrics' names.
+    level_dims
+        The covariates' and strata's canonical names (:func:`canonical_levels`).
+    compile_seconds
+        The seconds spent loading or compiling the models before the last sampler started.
+    """
+
+    def __init__(
+        self,
+        running: Sequence[Running],
+        names: Sequence[str],
+        level_dims: Mapping[str, str],
+        compile_seconds: float,
+    ) -> None:
+        self._running, self._names, self._level_dims = list(running), list(names), dict(level_dims)
+        self._compile_seconds = compile_seconds
+
+    def wait(self) -> xr.DataTree:
+        """The joint posterior, once every chain of every metric has finished.
+
+        Its attributes record ``compile_seconds`` and ``sampling_seconds``: the seconds waited
+        here for the draws (less than the sampling took when it ran while other work was done).
+        """
+        waited = time.perf_counter()
+        try:
+            trees = [sampler.wait() for sampler in self._running]
+        finally:
+            self.cancel()
+        joined = join(
+            [renamed(tree, name, self._level_dims) for tree, name in zip(trees, self._names, strict=True)],
+            self._names,
+        )
+        joined.attrs.update(
+            compile_seconds=self._compile_seconds, sampling_seconds=time.perf_counter() - waited
+        )
+        return joined
+
+    def cancel(self) -> None:
+        """Stop every sampler still running and discard its draws."""
+        for sampler in self._running:
+            sampler.cancel()

@@ -35,12 +35,12 @@ import lazy_loader
 import numpy as np
 import xarray as xr
 
-from channelab.analysis.blocks import CANONICAL, block_key, block_seed, canonical_levels, join, renamed
+from channelab.analysis.blocks import CANONICAL, Fitting, block_key, block_seed, canonical_levels
 from channelab.analysis.compiled import compiled_model, is_compiled
 from channelab.analysis.families import family_for
 from channelab.analysis.family_base import Tensor, var_prefix
 from channelab.analysis.predictor import centring, linear_predictor
-from channelab.analysis.sampler import Running, interrupts, resolve_backend, run_pymc, start_nutpie
+from channelab.analysis.sampler import interrupts, resolve_backend, run_pymc, start_nutpie
 from channelab.cells import Cells
 from channelab.errors import ModelError
 from channelab.spec import Metric, Sampler, Spec
@@ -154,6 +154,7 @@ class CellModel:
             for m in modelled(spec)
         }
         self.metrics = modelled(spec)
+        self._ahead: tuple[Sampler, int, Fitting] | None = None
         self.level_dims = canonical_levels(cells.levels)
         self.keys = [
             block_key(
@@ -207,43 +208,54 @@ class CellModel:
             self.keys[index], data, lambda: self._block_graph(metric), coords=self._block_coords
         )
 
+    def start(
+        self, cfg: Sampler, *, seed: int, cells: Cells | None = None, progressbar: bool = False
+    ) -> Fitting:
+        """Start sampling each metric's model with nutpie (on ``cells``, or its own), side by side.
+
+        With a progress bar the metrics run one after the other (nutpie draws one bar at a time).
+        """
+        start, running = time.perf_counter(), []
+        try:
+            for i, metric in enumerate(self.metrics):
+                adaptation = self.adaptation(cfg, metric)
+                compiled = self.compiled(i, cells)
+                seed_i = block_seed(seed, i)
+                running.append(
+                    start_nutpie(compiled, cfg, seed=seed_i, adaptation=adaptation, progressbar=progressbar)
+                )
+                if progressbar:
+                    running[-1].wait()
+        except BaseException:
+            for sampler in running:
+                sampler.cancel()
+            raise
+        names = [m.name for m in self.metrics]
+        return Fitting(running, names, self.level_dims, time.perf_counter() - start)
+
+    def prefetch(self, cfg: Sampler, *, seed: int) -> None:
+        """Start fitting the model's own cells now: the next :meth:`fit` with these settings takes the draws.
+
+        A monitor's next look samples while this one is read; a fit with other settings (a
+        refit) discards the prefetched draws.
+        """
+        self._ahead = (cfg, seed, self.start(cfg, seed=seed))
+
     def fit(
         self, cfg: Sampler, *, seed: int, cells: Cells | None = None, progressbar: bool = False
     ) -> xr.DataTree:
         """Sample each metric's model with nutpie (on ``cells``, or its own) and join the draws.
 
-        The metrics' samplers run side by side (one progress bar at a time when shown): their
-        draws are those of each sampled alone. The posterior's attributes record
-        ``compile_seconds`` and ``sampling_seconds``.
+        The metrics' samplers run side by side (:class:`~.blocks.Fitting`): their draws are
+        those of each sampled alone. The posterior's attributes record ``compile_seconds`` and
+        ``sampling_seconds``.
         """
-        running: list[Running] = []
-        try:
-            start = time.perf_counter()
-            for i, metric in enumerate(self.metrics):
-                compiled = self.compiled(i, cells)
-                sampler = start_nutpie(
-                    compiled,
-                    cfg,
-                    seed=block_seed(seed, i),
-                    adaptation=self.adaptation(cfg, metric),
-                    progressbar=progressbar,
-                )
-                running.append(sampler)
-                if progressbar:  # nutpie draws one progress bar at a time
-                    sampler.wait()
-            compiled_at = time.perf_counter()
-            trees = [sampler.wait() for sampler in running]
-        finally:
-            for sampler in running:
-                sampler.cancel()
-        joined = join(
-            [renamed(trace, m.name, self.level_dims) for trace, m in zip(trees, self.metrics, strict=True)],
-            [m.name for m in self.metrics],
-        )
-        joined.attrs.update(
-            compile_seconds=compiled_at - start, sampling_seconds=time.perf_counter() - compiled_at
-        )
-        return joined
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and cells is None and ahead[:2] == (cfg, seed):
+            return ahead[2].wait()
+        if ahead is not None:
+            ahead[2].cancel()
+        return self.start(cfg, seed=seed, cells=cells, progressbar=progressbar).wait()
 
     @property
     def _block_coords(self) -> dict[str, list[str]]:

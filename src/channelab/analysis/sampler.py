@@ -98,6 +98,7 @@ class Running:
     def __init__(self, sampler: Any, compiled: Any) -> None:
         self._sampler, self._compiled = sampler, compiled
         self._trace: xr.DataTree | None = None
+        self._cancelled = False
 
     def wait(self) -> xr.DataTree:
         """The posterior and sample statistics, once every chain has finished (kept: ask again freely).
@@ -117,8 +118,9 @@ class Running:
         return self._trace
 
     def cancel(self) -> None:
-        """Stop the chains and discard their draws (nothing happens once they are taken)."""
-        if self._trace is None and not self._sampler.is_finished:
+        """Stop the chains and discard their draws (nothing happens once they are taken or discarded)."""
+        if self._trace is None and not self._cancelled:
+            self._cancelled = True
             self._sampler.cancel()
 
 

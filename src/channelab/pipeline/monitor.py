@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from channelab.analysis.decisions import more_data_factor
 from channelab.analysis.effects import metric_effects
+from channelab.analysis.model import CellModel, build_model
 from channelab.analysis.monitor import (
     MIN_COUNTED,
     MIN_FOLLOWED,
@@ -38,7 +40,7 @@ from channelab.errors import SpecError
 from channelab.limits import MAX_LOOKS
 from channelab.pipeline.looks import ArmDecision, Look, Monitor
 from channelab.pipeline.read import Opened, StepCallback, no_steps, opened
-from channelab.pipeline.run import fit_cells
+from channelab.pipeline.run import announce_compiling, fit_cells
 from channelab.provenance import stamp
 from channelab.spec import DECISIVE_ROLES, Spec
 
@@ -77,15 +79,14 @@ def monitor(spec: Spec, *, on_step: StepCallback | None = None) -> Monitor:
     with opened(spec, step=step, dated=True) as rows:
         spec, first = rows.spec, rows.first_entry
         dates = look_dates(first, spec)
-        cells = [_cells_at(rows, d, f"look {k} of {len(dates)}", step) for k, d in enumerate(dates, 1)]
         data = rows.fingerprint()
-    timings["validate"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    each = _Looks(spec, planned, len(dates), resolve_backend(spec.sampler.backend), step)
-    decisions: dict[str, ArmDecision] = {}
-    looks = []
-    for k, (d, c) in enumerate(zip(dates, cells, strict=True), 1):
-        looks.append(_look(each, k, d, c, decisions))
+        timings["validate"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        each = _Looks(spec, planned, len(dates), resolve_backend(spec.sampler.backend), step)
+        decisions: dict[str, ArmDecision] = {}
+        looks = []
+        for k, (now, upcoming) in enumerate(_looks_ahead(rows, dates, step), 1):
+            looks.append(_look(each, k, now, decisions, upcoming=upcoming))
     timings["looks"] = time.perf_counter() - t1
     timings.update(each.spent)
     stop, reason, more = _verdict_on_stopping(spec, looks, decisions, planned)
@@ -196,15 +197,30 @@ def _check_monitorable(spec: Spec) -> tuple[str, ...]:
     return ()
 
 
-def _cells_at(rows: Opened, d: date, which: str, step: StepCallback) -> Cells:
-    """The cells of the test as it stood on ``d`` (``which`` look it is, for the progress)."""
-    step(f"Aggregating cells as of {which} ({d.isoformat()})")
-    return build_cells(rows.source, rows.spec.model_copy(update={"as_of": d}))
+def _looks_ahead(
+    rows: Opened, dates: list[date], step: StepCallback
+) -> Iterator[tuple[_Stood, _Stood | None]]:
+    """Each look with the next one (or None), each aggregated one look ahead: while a look samples."""
+
+    def at(k: int) -> _Stood:
+        d = dates[k]
+        step(f"Aggregating cells as of look {k + 1} of {len(dates)} ({d.isoformat()})")
+        return _Stood.at(rows.spec, d, build_cells(rows.source, rows.spec.model_copy(update={"as_of": d})))
+
+    now = at(0)
+    for k in range(len(dates)):
+        upcoming = at(k + 1) if k + 1 < len(dates) else None
+        yield now, upcoming
+        if upcoming is not None:
+            now = upcoming
 
 
 @dataclass(frozen=True)
 class _Looks:
-    """What every look of one monitored test shares: the spec, the plan, the sampler, the progress."""
+    """What every look of one monitored test shares: the spec, the plan, the sampler, the progress.
+
+    ``ahead`` holds the next look's model, its fit started while this look is read.
+    """
 
     spec: Spec
     planned: int
@@ -212,31 +228,85 @@ class _Looks:
     backend: str
     step: StepCallback
     spent: dict[str, float] = field(default_factory=dict)
+    ahead: dict[date, CellModel] = field(default_factory=dict)
 
 
-def _look(each: _Looks, k: int, d: date, cells: Cells, decisions: dict[str, ArmDecision]) -> Look:
-    """Look ``k``: fit its cells, read every lift and add the arms it decides to ``decisions``."""
-    spec = each.spec
-    at = spec.model_copy(update={"as_of": d})
+@dataclass(frozen=True)
+class _Stood:
+    """The test as it stood at a look: its date, spec, cells and units, and why it is too early."""
+
+    day: date
+    spec: Spec
+    cells: Cells
+    entered: dict[str, int]
+    counted: dict[str, dict[str, int]]
+    followed: dict[str, dict[str, int]]
+    too_early: str
+
+    @classmethod
+    def at(cls, spec: Spec, d: date, cells: Cells) -> _Stood:
+        """The look of ``spec`` on ``d``, whose cells are ``cells``."""
+        at = spec.model_copy(update={"as_of": d})
+        entered = _per_arm(cells, cells.n)
+        counted = {
+            m.name: entered if m.survival else _per_arm(cells, cells.units(m.name)) for m in spec.metrics
+        }
+        followed = {m.name: _per_arm(cells, cells.units(m.name)) for m in spec.metrics if m.survival}
+        return cls(d, at, cells, entered, counted, followed, _too_early(at, counted, followed))
+
+
+def _look(
+    each: _Looks, k: int, now: _Stood, decisions: dict[str, ArmDecision], *, upcoming: _Stood | None
+) -> Look:
+    """Look ``k``: fit its cells, read every lift and add the arms it decides to ``decisions``.
+
+    The ``upcoming`` look's fit starts before this one is read, so that the sampler never waits
+    for the reading (nutpie only: the draws are the same whenever a fit starts).
+    """
+    spec, d = each.spec, now.day
     z = look_z(k, each.planned, spec.hdi_prob, spec.monitor.spending)
-    entered = _per_arm(cells, cells.n)
-    counted = {m.name: entered if m.survival else _per_arm(cells, cells.units(m.name)) for m in spec.metrics}
-    followed = {m.name: _per_arm(cells, cells.units(m.name)) for m in spec.metrics if m.survival}
-    too_early = _too_early(at, counted, followed)
-    if too_early:
+    if now.too_early:
         return Look(
-            k, d, z, entered, counted, decided=_verdicts(decisions), note=too_early, followed=followed
+            k,
+            d,
+            z,
+            now.entered,
+            now.counted,
+            decided=_verdicts(decisions),
+            note=now.too_early,
+            followed=now.followed,
         )
     each.step(f"Look {k} of {each.count} ({d.isoformat()}): sampling ({each.backend})")
-    posterior, diagnostics = fit_cells(cells, at, spent=each.spent)
-    effects = metric_effects(posterior["posterior"].to_dataset(), cells, at)
+    built = each.ahead.pop(d, None) or _started(each, now)
+    if upcoming is not None and not upcoming.too_early and each.backend == "nutpie":
+        each.ahead[upcoming.day] = _started(each, upcoming)
+    posterior, diagnostics = fit_cells(now.cells, now.spec, spent=each.spent, built=built)
+    effects = metric_effects(posterior["posterior"].to_dataset(), now.cells, now.spec)
     readings = _readings(effects, z)
     if diagnostics.converged:
         decisions.update(_decisions(spec, readings, k, d, decisions))
     verdicts = _verdicts(decisions)
     return Look(
-        k, d, z, entered, counted, effects, readings, verdicts, diagnostics.converged, followed=followed
+        k,
+        d,
+        z,
+        now.entered,
+        now.counted,
+        effects,
+        readings,
+        verdicts,
+        diagnostics.converged,
+        followed=now.followed,
     )
+
+
+def _started(each: _Looks, look: _Stood) -> CellModel:
+    """The model of ``look``, its first fit started in the background (with nutpie)."""
+    built = build_model(look.cells, look.spec)
+    announce_compiling(built, each.step)
+    if each.backend == "nutpie":
+        built.prefetch(look.spec.sampler, seed=look.spec.seed)
+    return built
 
 
 def _readings(effects: Effects, z: float) -> tuple[Reading, ...]:

@@ -19,7 +19,7 @@ from channelab.analysis.adjustment import compare as compare_adjustment
 from channelab.analysis.diagnostics import Diagnostics
 from channelab.analysis.effects import compute_effects
 from channelab.analysis.fitting import converged_fit
-from channelab.analysis.model import build_model, sample
+from channelab.analysis.model import CellModel, build_model, sample
 from channelab.analysis.results import Adjustment, Effects
 from channelab.analysis.sampler import resolve_backend
 from channelab.cells import Cells
@@ -92,6 +92,20 @@ class Analysis:
         return dict(self.provenance.data)
 
 
+def announce_compiling(built: CellModel, step: StepCallback) -> None:
+    """Say on screen, with an estimate, when fitting ``built`` first compiles models new to the machine.
+
+    Parameters
+    ----------
+    built
+        The model about to be fitted.
+    step
+        The progress callback.
+    """
+    if new := built.compiles_first:  # about 20 s each on two cores, then loaded in under a second
+        step(f"Compiling {new} model(s) new to this machine: about {20 * new} s, once (channelab warm-up)")
+
+
 def fit_cells(
     cells: Cells,
     spec: Spec,
@@ -99,6 +113,7 @@ def fit_cells(
     on_step: StepCallback | None = None,
     progressbar: bool = False,
     spent: dict[str, float] | None = None,
+    built: CellModel | None = None,
 ) -> tuple[xr.DataTree, Diagnostics]:
     """Fit the model of ``spec`` to ``cells`` through the convergence gate (refits when it fails).
 
@@ -115,6 +130,9 @@ def fit_cells(
     spent
         Accumulates the seconds spent compiling and sampling (``compile_seconds``,
         ``sampling_seconds``).
+    built
+        The model of ``cells`` and ``spec`` when already built, perhaps with its first fit
+        started (:meth:`~channelab.analysis.model.CellModel.prefetch`).
 
     Returns
     -------
@@ -122,9 +140,8 @@ def fit_cells(
         The posterior of the last fit and the gate's reading of it.
     """
     step = on_step or no_steps
-    built = build_model(cells, spec)
-    if new := built.compiles_first:  # about 20 s each on two cores, then loaded in under a second
-        step(f"Compiling {new} model(s) new to this machine: about {20 * new} s, once (channelab warm-up)")
+    built = built or build_model(cells, spec)
+    announce_compiling(built, step)
 
     def draw(settings: Sampler, draw_seed: int) -> xr.DataTree:
         if draw_seed != spec.seed:
