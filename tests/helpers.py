@@ -20,7 +20,8 @@ DATA = ROOT / "data"
 def mocked_sampling() -> Iterator[None]:
     """Inside the block, sampling returns prior draws with no divergences: no compile, no NUTS.
 
-    Both samplers are replaced: ``pm.sample`` and channelab's nutpie path.
+    Both samplers are replaced: ``pm.sample`` and channelab's nutpie path; a fit started ahead
+    (a monitor's next look) is not started.
     """
     import numpy as np
     import pymc as pm
@@ -40,13 +41,16 @@ def mocked_sampling() -> Iterator[None]:
             return fake(draws=cfg.draws, chains=cfg.chains, random_seed=seed)
 
     original, original_nutpie = pm.sample, model_module.sample_nutpie
+    original_prefetch = model_module.CellModel.prefetch
     pm.sample, model_module.sample_nutpie = fake, fake_nutpie
+    model_module.CellModel.prefetch = lambda self, cfg, *, seed: None
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
             yield
     finally:
         pm.sample, model_module.sample_nutpie = original, original_nutpie
+        model_module.CellModel.prefetch = original_prefetch
 
 
 def spec_dict(data_file: str, metrics: list[dict], **overrides) -> dict:

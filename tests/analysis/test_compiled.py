@@ -64,7 +64,7 @@ def _run(cache: Path, data_seed: int, n_per_arm: int = 1500, arms: int = 2, *ext
 
 @pytest.mark.slow
 def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp_path: Path):
-    """A repeat, other data, other sizes, the fallback path and a damaged cache: one cache, nine processes."""
+    """A repeat, other data, other sizes, the fallback path and a damaged cache: eight processes."""
     first = _run(tmp_path / "shared", data_seed=1)
     assert first["compiles_first"]  # the run says it compiles (the CLI shows a line)
     assert not first["compiled_after"]
@@ -77,14 +77,11 @@ def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp
     assert repeat["hits"] == [1, 1]  # both C wrappers loaded from disk
     assert repeat["draws"] == first["draws"]  # bit for bit
 
-    # other data of the same structure (another sample, another number of units): a cache hit,
-    # drawing exactly what a run on an empty cache draws
+    # other data of the same structure (another sample, another number of units): a cache hit
+    # (that it draws what a run on an empty cache draws is checked below, with other sizes too)
     other = _run(tmp_path / "shared", data_seed=2, n_per_arm=900)
-    cold = _run(tmp_path / "empty", data_seed=2, n_per_arm=900)
     assert not other["graph_built"]
     assert other["hits"] == [1, 1]
-    assert cold["hits"] == [0, 0]
-    assert other["draws"] == cold["draws"]
     assert other["draws"] != first["draws"]
 
     # a nutpie outside the tested range (pyproject's pin) compiles through nutpie's public
@@ -95,8 +92,8 @@ def test_later_processes_load_the_compiled_model_and_draw_as_a_cold_run_does(tmp
     assert fallback["graph_built"]
     np.testing.assert_allclose(fallback["draws"], other["draws"], rtol=0, atol=1e-9)
 
-    # another number of arms (and of the covariate's levels): the same compiled model, laid out
-    # for the new sizes, draws exactly what a model compiled for them draws
+    # other data with another number of arms (and of the covariate's levels): the same compiled
+    # model, laid out for the new sizes, draws exactly what a model compiled for them draws
     wider = _run(tmp_path / "shared", data_seed=3, n_per_arm=900, arms=3)
     wider_cold = _run(tmp_path / "wider", data_seed=3, n_per_arm=900, arms=3)
     assert not wider["graph_built"]
