@@ -53,11 +53,12 @@ test: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The fast tier alone, on two workers (pytest-xdist; about 75 s on 2 cores). 'make test' runs
-# both tiers on two workers, each test file on one (its module fixtures built once); PyMC's own
-# sampler starts its chains with forkserver, never by forking a threaded worker.
+# both tiers on two workers, each test file on one (its module fixtures built once), the files
+# with the most slow tests first (tests/conftest.py) so that both workers finish together; PyMC's
+# own sampler starts its chains with forkserver, never by forking a threaded worker.
 fast: venv
 	$(BIN)/pytest -m "not slow" -n 2 --dist worksteal
 
