@@ -100,13 +100,13 @@ def _three_binary_metrics():
 @pytest.mark.slow
 def test_metrics_sampled_side_by_side_draw_exactly_what_each_draws_alone():
     """Each metric's chains depend on its seed only, not on the samplers running beside them."""
-    from channelab.analysis.sampler import run_nutpie
+    from channelab.analysis.sampler import start_nutpie
 
     names, build, cfg = _three_binary_metrics()
     built = build()
     together = built.fit(cfg, seed=11)["posterior"]
     for i, name in enumerate(names):
-        alone = run_nutpie(built.compiled(i), cfg, seed=block_seed(11, i), adaptation="diag")
+        alone = start_nutpie(built.compiled(i), cfg, seed=block_seed(11, i), adaptation="diag").wait()
         draws = renamed(alone, name, built.level_dims)["posterior"]
         for var in draws.data_vars:
             np.testing.assert_array_equal(together[var].values, draws[var].values)

@@ -267,7 +267,7 @@ def test_the_trace_read_from_nutpies_arrow_batches_is_nutpies_own():
     import nutpie
 
     from channelab.analysis.model import build_model
-    from channelab.analysis.sampler import _STATS, run_nutpie
+    from channelab.analysis.sampler import _STATS, start_nutpie
     from channelab.engine.aggregate import frame_cells
     from channelab.simulate.ab import SimMetric, simulate_ab
     from channelab.spec import parse_spec
@@ -283,7 +283,7 @@ def test_the_trace_read_from_nutpies_arrow_batches_is_nutpies_own():
     rows, _ = simulate_ab(n_per_arm=800, arms=arms, metrics={"money": metric}, seed=3)
     compiled = build_model(frame_cells(rows, spec), spec).compiled(0)
     cfg = spec.sampler.model_copy(update={"draws": 200, "tune": 200, "chains": 2})
-    ours = run_nutpie(compiled, cfg, seed=11, adaptation="diag")
+    ours = start_nutpie(compiled, cfg, seed=11, adaptation="diag").wait()
     theirs = nutpie.sample(
         compiled, draws=200, tune=200, chains=2, cores=2, seed=11, save_warmup=False,
         target_accept=cfg.target_accept, adaptation="diag", progress_bar=False,

@@ -32,7 +32,6 @@ __all__ = [
     "Running",
     "interrupts",
     "resolve_backend",
-    "run_nutpie",
     "run_pymc",
     "sample_graph",
     "start_nutpie",
@@ -59,32 +58,6 @@ def resolve_backend(backend: str) -> str:
     if backend == "auto":
         return "nutpie" if importlib.util.find_spec("nutpie") else "pymc"
     return backend
-
-
-def run_nutpie(
-    compiled: Any, cfg: Sampler, *, seed: int, adaptation: str, progressbar: bool = False
-) -> xr.DataTree:
-    """Run the nutpie sampler on a compiled model with the settings ``cfg`` (warm-up not kept).
-
-    Parameters
-    ----------
-    compiled
-        nutpie's compiled model, with its data.
-    cfg : Sampler
-        Draws, tuning steps, chains and target acceptance.
-    seed : int
-        nutpie's seed.
-    adaptation : str
-        The mass-matrix adaptation: ``diag`` or ``low_rank``.
-    progressbar : bool, default False
-        Whether nutpie shows its progress bar.
-
-    Returns
-    -------
-    xarray.DataTree
-        The posterior and sample statistics.
-    """
-    return start_nutpie(compiled, cfg, seed=seed, adaptation=adaptation, progressbar=progressbar).wait()
 
 
 class Running:
@@ -337,7 +310,8 @@ def sample_graph(
     with interrupts() as interrupted:
         try:
             if resolve_backend(cfg.backend) == "nutpie":
-                posterior = run_nutpie(compiled_model(key, data, build), cfg, seed=seed, adaptation="diag")
+                compiled = compiled_model(key, data, build)
+                posterior = start_nutpie(compiled, cfg, seed=seed, adaptation="diag").wait()
             else:
                 with build() as model:
                     pm.set_data(dict(data), model=model)
